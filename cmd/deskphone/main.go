@@ -1,0 +1,115 @@
+// Command deskphone runs virtual enterprise SIP desk phones: one in a
+// terminal, one headless on stdin/stdout, and the tools around them.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// command is one subcommand of the deskphone binary.
+type command struct {
+	name    string
+	summary string
+	usage   string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+// errUsage means the arguments were wrong; the usage was already printed.
+var errUsage = errors.New("usage")
+
+func commands() map[string]command {
+	list := []command{runCommand(), modelsCommand(), versionCommand()}
+	m := map[string]command{}
+	for _, c := range list {
+		m[c.name] = c
+	}
+	return m
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		usage(stdout, cmds)
+		return 0
+	}
+	name := args[0]
+	if name == "help" {
+		if len(args) == 1 {
+			usage(stdout, cmds)
+			return 0
+		}
+		c, ok := cmds[args[1]]
+		if !ok {
+			fmt.Fprintf(stderr, "deskphone: no command %q; run 'deskphone help'\n", args[1])
+			return 2
+		}
+		fmt.Fprint(stdout, c.usage)
+		return 0
+	}
+	c, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(stderr, "deskphone: unknown command %q; run 'deskphone help'\n", name)
+		return 2
+	}
+	if err := c.run(args[1:], stdout, stderr); err != nil {
+		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+			return 2
+		}
+		fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprint(w, `deskphone: virtual enterprise SIP desk phones (AudioCodes, Poly, Yealink,
+Lync Phone Edition) for developers, QA and CI.
+
+Usage: deskphone COMMAND [flags]
+
+Commands:
+`)
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprint(w, "\nRun 'deskphone help COMMAND' for a command's flags.\n")
+}
+
+// newFlags returns a FlagSet that prints the command's usage on error.
+func newFlags(c *command, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, c.usage) }
+	return fs
+}
+
+// parse parses flags and refuses stray arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}

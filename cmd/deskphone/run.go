@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/deskphone/deskphone/headless"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/ui"
+)
+
+// defaultModel is the phone `deskphone run` boots without --model.
+const defaultModel = "c450hd"
+
+func runCommand() command {
+	c := command{
+		name:    "run",
+		summary: "run one virtual phone in the terminal, or headless on stdin/stdout",
+		usage: `Usage: deskphone run [--headless] [--model ID] [--firmware VERSION] [--state DIR]
+                     [--catalog FILE] [--clock wall|virtual] [--start TIME]
+
+Boots one virtual desk phone. In the terminal it shows the phone's screen,
+softkeys and LEDs; press ? for the key map. With --headless it reads one
+command per line on stdin and prints the screen after each, ending with a
+line "--" (see 'deskphone run --headless' then 'help', or the README).
+
+Flags:
+  --headless          drive the phone over stdin/stdout instead of the terminal UI
+  --model ID          phone model (default c450hd; see 'deskphone models')
+  --firmware VERSION  firmware version to boot (default: the version installed in
+                      the state directory, else the model's default); the numeric
+                      part is enough ("3.2.1.580")
+  --state DIR         state directory (identity, configuration, firmware slots);
+                      default: a temporary directory removed on exit
+  --catalog FILE      extend the built-in catalog with FILE (repeatable)
+  --clock wall|virtual
+                      wall (default): real time that 'advance' can jump forward;
+                      virtual: time stands still except for 'advance' (headless)
+  --start TIME        start of the virtual clock, RFC 3339 (default 2026-01-05T09:00:00Z)
+`,
+	}
+	c.run = func(args []string, stdout, stderr io.Writer) error {
+		fs := newFlags(&c, stderr)
+		var files listFlag
+		headlessMode := fs.Bool("headless", false, "")
+		model := fs.String("model", defaultModel, "")
+		firmware := fs.String("firmware", "", "")
+		state := fs.String("state", "", "")
+		clockKind := fs.String("clock", "wall", "")
+		start := fs.String("start", "2026-01-05T09:00:00Z", "")
+		fs.Var(&files, "catalog", "")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		cat, err := catalog.Load(files...)
+		if err != nil {
+			return err
+		}
+		m, err := cat.Model(*model)
+		if err != nil {
+			return err
+		}
+		var clk interface {
+			clock.Clock
+			headless.Advancer
+		}
+		switch *clockKind {
+		case "wall":
+			clk = clock.NewSkewed()
+		case "virtual":
+			t, err := time.Parse(time.RFC3339, *start)
+			if err != nil {
+				return fmt.Errorf("--start: %w", err)
+			}
+			clk = clock.NewFake(t)
+		default:
+			return fmt.Errorf("--clock %q: want wall or virtual", *clockKind)
+		}
+		opts := []phone.Option{phone.WithClock(clk)}
+		if *state != "" {
+			opts = append(opts, phone.WithStateDir(*state))
+		}
+		p, err := phone.New(m, *firmware, opts...)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		p.Start(ctx)
+		defer p.Close()
+		if *headlessMode {
+			s := &headless.Session{Phone: p, Clock: clk}
+			return s.Run(ctx, os.Stdin, stdout)
+		}
+		return ui.New(p).Run()
+	}
+	return c
+}

@@ -1,0 +1,237 @@
+// Package catalog holds what makes one vendor's phone differ from another's:
+// display, softkeys per screen, menu tree, syslog format, and for each
+// firmware version the traits later behaviour acts on (TLS versions, factory
+// root CAs, sign-in methods, lock type, client ID). The phone firmware reads
+// these values; it never branches on a vendor name.
+package catalog
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+//go:embed models.yaml
+var builtin []byte
+
+// BuiltinName is the file name errors in the embedded catalog refer to.
+const BuiltinName = "catalog/models.yaml"
+
+// Catalog is a validated set of vendors and models.
+type Catalog struct {
+	Vendors map[string]*Vendor
+	Models  map[string]*Model
+}
+
+// Vendor carries what all of one vendor's models share.
+type Vendor struct {
+	ID   string `yaml:"-"`
+	Name string `yaml:"name"`
+	// OUI is the first three octets of the vendor's MAC addresses.
+	OUI string `yaml:"oui"`
+	// VersionFormat describes the firmware version string for humans;
+	// VersionPattern checks it.
+	VersionFormat  string   `yaml:"version_format"`
+	VersionPattern string   `yaml:"version_pattern"`
+	TimeFormat     int      `yaml:"time_format"`
+	DateFormat     string   `yaml:"date_format"`
+	Softkeys       Softkeys `yaml:"softkeys"`
+	Menu           []*Item  `yaml:"menu"`
+	// FirmwarePath is the menu path (labels) to the screen that shows the
+	// firmware version, as the vendor documents it.
+	FirmwarePath []string `yaml:"firmware_path"`
+	Syslog       Syslog   `yaml:"syslog"`
+	Boot         []string `yaml:"boot"`
+	IdleLines    []string `yaml:"idle_lines"`
+}
+
+// Model is one phone model with its firmware versions.
+type Model struct {
+	ID       string      `yaml:"-"`
+	VendorID string      `yaml:"vendor"`
+	Name     string      `yaml:"name"`
+	Hostname string      `yaml:"hostname"`
+	Display  Display     `yaml:"display"`
+	Firmware []*Firmware `yaml:"firmware"`
+	// DefaultFirmware is the version a new phone of this model boots.
+	DefaultFirmware string `yaml:"default_firmware"`
+
+	Vendor *Vendor `yaml:"-"`
+}
+
+// Display is the LCD in character cells, and the number of softkeys under it.
+type Display struct {
+	Columns  int `yaml:"columns"`
+	Rows     int `yaml:"rows"`
+	Softkeys int `yaml:"softkeys"`
+}
+
+// Firmware is one firmware version and its traits.
+type Firmware struct {
+	Version string `yaml:"version"`
+	// TLSMin and TLSMax are "1.0" .. "1.3".
+	TLSMin       string   `yaml:"tls_min"`
+	TLSMax       string   `yaml:"tls_max"`
+	FactoryRoots []string `yaml:"factory_roots"`
+	SignIn       []string `yaml:"sign_in"`
+	Lock         string   `yaml:"lock"`
+	ClientID     string   `yaml:"client_id"`
+}
+
+// Softkeys lists the softkeys shown on each screen of the phone.
+type Softkeys map[string][]Softkey
+
+// Softkey is a label on the screen bound to a phone action.
+type Softkey struct {
+	Label  string `yaml:"label"`
+	Action string `yaml:"action"`
+	// Open is the menu path (labels) the "open" action goes to.
+	Open []string `yaml:"open"`
+}
+
+// Item is one entry of the menu tree: a submenu (Items), an information
+// screen (Show, with {placeholders}) or an action.
+type Item struct {
+	Label  string   `yaml:"label"`
+	Items  []*Item  `yaml:"items"`
+	Show   []string `yaml:"show"`
+	Action string   `yaml:"action"`
+}
+
+// Syslog is the vendor's log line format and its wording for known events.
+type Syslog struct {
+	// Format has the placeholders {time} {host} {level} {seq} {tag} {msg}.
+	Format string `yaml:"format"`
+	// TimeLayout is a Go time layout for {time}.
+	TimeLayout string `yaml:"time_layout"`
+	// Events maps an event name to the vendor's tag and message template.
+	Events map[string]SyslogEvent `yaml:"events"`
+}
+
+// SyslogEvent is how one vendor words one event.
+type SyslogEvent struct {
+	Level string `yaml:"level"`
+	Tag   string `yaml:"tag"`
+	Msg   string `yaml:"msg"`
+}
+
+// Screens are the phone screens that carry softkeys.
+var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "held", "menu"}
+
+// Actions are the phone actions a softkey or menu entry may name.
+var Actions = []string{
+	"menu", "home", "back", "ok", "up", "down", "open",
+	"dial", "backspace", "cancel", "redial", "dnd",
+	"answer", "reject", "hangup", "hold", "resume", "transfer", "mute",
+	"message", "more", "reboot", "time_format",
+}
+
+// SignInMethods are the sign-in methods a firmware may offer.
+var SignInMethods = []string{"user", "web", "pin", "pc", "usb"}
+
+// LockTypes are the phone-lock implementations.
+var LockTypes = []string{"none", "device-lock", "phone-lock"}
+
+// ClientIDKinds say which OAuth client ID a firmware signs in with (seed 000).
+var ClientIDKinds = []string{"shared", "vendor"}
+
+// TLSVersions are the TLS versions a firmware may speak.
+var TLSVersions = []string{"1.0", "1.1", "1.2", "1.3"}
+
+// Placeholders may appear in info screens and idle lines.
+var Placeholders = []string{
+	"vendor", "model", "firmware", "mac", "serial", "ip", "user", "server",
+	"registration", "hostname", "tls", "uptime", "time_format",
+}
+
+// Model returns the model with the given id (case-insensitive).
+func (c *Catalog) Model(id string) (*Model, error) {
+	if m, ok := c.Models[strings.ToLower(id)]; ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("unknown model %q (known: %s)", id, strings.Join(c.ModelIDs(), ", "))
+}
+
+// ModelIDs returns the model ids sorted by vendor, then name.
+func (c *Catalog) ModelIDs() []string {
+	ids := make([]string, 0, len(c.Models))
+	for id := range c.Models {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := c.Models[ids[i]], c.Models[ids[j]]
+		if a.VendorID != b.VendorID {
+			return a.VendorID < b.VendorID
+		}
+		return a.ID < b.ID
+	})
+	return ids
+}
+
+// FirmwareVersion returns the firmware of the model named v. It matches the
+// full version string or its numeric part with the vendor prefix left out
+// ("3.4.6.537" finds "UC430HD_3.4.6.537"); an empty v gives the default.
+func (m *Model) FirmwareVersion(v string) (*Firmware, error) {
+	if v == "" {
+		v = m.DefaultFirmware
+	}
+	for _, f := range m.Firmware {
+		if strings.EqualFold(f.Version, v) {
+			return f, nil
+		}
+	}
+	want, err := ParseVersion(v)
+	if err == nil {
+		for _, f := range m.Firmware {
+			if have, err := ParseVersion(f.Version); err == nil && have.Compare(want) == 0 && have.Suffix == want.Suffix {
+				return f, nil
+			}
+		}
+	}
+	known := make([]string, len(m.Firmware))
+	for i, f := range m.Firmware {
+		known[i] = f.Version
+	}
+	return nil, fmt.Errorf("model %s has no firmware %q (known: %s)", m.ID, v, strings.Join(known, ", "))
+}
+
+// Title is the vendor and model as printed on the bezel.
+func (m *Model) Title() string { return m.Vendor.Name + " " + m.Name }
+
+// HasSignIn reports whether the firmware offers the sign-in method.
+func (f *Firmware) HasSignIn(method string) bool { return contains(f.SignIn, method) }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// LogLevels are the syslog severities a vendor event may carry.
+var LogLevels = []string{"debug", "info", "notice", "warn", "err", "crit"}
+
+// Find follows a path of menu labels (case-insensitive) from the top of the
+// vendor's menu and returns the items passed on the way.
+func (v *Vendor) Find(path []string) ([]*Item, error) {
+	items := v.Menu
+	var trail []*Item
+	for i, label := range path {
+		var found *Item
+		for _, it := range items {
+			if strings.EqualFold(it.Label, label) {
+				found = it
+				break
+			}
+		}
+		if found == nil {
+			return nil, fmt.Errorf("no menu entry %q under %q", label, strings.Join(path[:i], " > "))
+		}
+		trail = append(trail, found)
+		items = found.Items
+	}
+	return trail, nil
+}

@@ -1,0 +1,141 @@
+// Package clock gives the phone its sense of time. Every phone-level timer
+// (dial timeout, registration refresh, code expiry, lock timeout, update
+// polling) runs on an injected Clock so that tests and scenarios can move
+// time forward in microseconds instead of waiting for it.
+package clock
+
+import (
+	"sync"
+	"time"
+)
+
+// Clock is the time source a phone runs on.
+type Clock interface {
+	// Now returns the current time on this clock.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine (Real) or from Advance (Fake)
+	// once d has passed on this clock.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc call.
+type Timer interface {
+	// Stop prevents the call if it has not started; it reports whether it did.
+	Stop() bool
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+// Now returns time.Now.
+func (Real) Now() time.Time { return time.Now() }
+
+// AfterFunc wraps time.AfterFunc.
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// Fake is a clock that only moves when Advance is called. Timers fire from
+// inside Advance, one at a time and in deadline order, with Now set to each
+// timer's deadline while it runs, so a callback that schedules a new timer
+// schedules it from the right instant.
+type Fake struct {
+	mu     sync.Mutex
+	now    time.Time
+	seq    uint64
+	timers map[*fakeTimer]struct{}
+}
+
+// NewFake returns a Fake clock standing at start.
+func NewFake(start time.Time) *Fake {
+	return &Fake{now: start, timers: map[*fakeTimer]struct{}{}}
+}
+
+// Now returns the clock's current time.
+func (c *Fake) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// AfterFunc schedules f at Now()+d. A non-positive d fires at the next Advance
+// (including Advance(0)).
+func (c *Fake) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	t := &fakeTimer{clock: c, when: c.now.Add(d), seq: c.seq, f: f}
+	c.timers[t] = struct{}{}
+	return t
+}
+
+// Advance moves the clock forward by d, firing every timer that falls due on
+// the way. Callbacks run on the caller's goroutine.
+func (c *Fake) Advance(d time.Duration) {
+	c.mu.Lock()
+	target := c.now.Add(d)
+	c.mu.Unlock()
+	c.AdvanceTo(target)
+}
+
+// AdvanceTo moves the clock to t (never backwards), firing due timers.
+func (c *Fake) AdvanceTo(target time.Time) {
+	for {
+		c.mu.Lock()
+		next := c.earliestLocked()
+		if next == nil || next.when.After(target) {
+			if target.After(c.now) {
+				c.now = target
+			}
+			c.mu.Unlock()
+			return
+		}
+		delete(c.timers, next)
+		if next.when.After(c.now) {
+			c.now = next.when
+		}
+		c.mu.Unlock()
+		next.f()
+	}
+}
+
+// NextDeadline reports the earliest pending timer, so a runner on virtual time
+// can jump straight to it when nothing else is happening.
+func (c *Fake) NextDeadline() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.earliestLocked(); t != nil {
+		return t.when, true
+	}
+	return time.Time{}, false
+}
+
+// Pending returns the number of timers not yet fired or stopped.
+func (c *Fake) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+func (c *Fake) earliestLocked() *fakeTimer {
+	var best *fakeTimer
+	for t := range c.timers {
+		if best == nil || t.when.Before(best.when) || (t.when.Equal(best.when) && t.seq < best.seq) {
+			best = t
+		}
+	}
+	return best
+}
+
+type fakeTimer struct {
+	clock *Fake
+	when  time.Time
+	seq   uint64
+	f     func()
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.clock.mu.Lock()
+	defer t.clock.mu.Unlock()
+	_, ok := t.clock.timers[t]
+	delete(t.clock.timers, t)
+	return ok
+}

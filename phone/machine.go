@@ -1,0 +1,480 @@
+package phone
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+// machine is the phone's state, owned by the loop goroutine.
+type machine struct {
+	cfg statedir.Config
+
+	session Session
+	lock    LockState
+	call    CallState
+	update  UpdateState
+	audio   AudioPath
+
+	digits string // digits collected while dialing
+	remote string // the far party of the current call
+	muted  bool
+	mwi    int
+
+	menu    []menuLevel // the open menu levels; empty when the menu is closed
+	alert   string
+	page    int // softkey page when a screen has more softkeys than keys
+	bootAt  time.Time
+	reboots int
+
+	timers map[string]*phoneTimer
+}
+
+// menuLevel is one open level of the menu: a list of items, or the
+// information screen of a Show item.
+type menuLevel struct {
+	title  string
+	items  []*catalog.Item
+	show   []string
+	cursor int
+}
+
+// phoneTimer is a named timer on the phone's clock. A timer that was stopped
+// or replaced after it fired but before its callback ran is recognised by its
+// generation and ignored.
+type phoneTimer struct {
+	t   clock.Timer
+	gen int
+}
+
+// after (re)starts the named timer; f runs on the loop goroutine.
+func (p *Phone) after(name string, d time.Duration, f func()) {
+	if p.s.timers == nil {
+		p.s.timers = map[string]*phoneTimer{}
+	}
+	gen := 1
+	if old, ok := p.s.timers[name]; ok {
+		old.t.Stop()
+		gen = old.gen + 1
+	}
+	pt := &phoneTimer{gen: gen}
+	p.s.timers[name] = pt
+	pt.t = p.clock.AfterFunc(d, func() {
+		// Wait for the loop: with a fake clock, Advance returns only once
+		// everything that fell due has been handled.
+		_ = p.do(func() {
+			if cur, ok := p.s.timers[name]; ok && cur.gen == gen {
+				delete(p.s.timers, name)
+				f()
+			}
+		})
+	})
+}
+
+func (p *Phone) stop(name string) {
+	if t, ok := p.s.timers[name]; ok {
+		t.t.Stop()
+		delete(p.s.timers, name)
+	}
+}
+
+func (p *Phone) stopTimers() {
+	for name := range p.s.timers {
+		p.stop(name)
+	}
+}
+
+// logf writes a syslog line for a named event.
+func (p *Phone) logf(event, level, tag, format string, args ...any) {
+	p.log.event(p.clock.Now(), event, level, tag, fmt.Sprintf(format, args...), nil)
+}
+
+func (p *Phone) boot() {
+	p.stopTimers()
+	cfg := p.s.cfg
+	reboots := p.s.reboots
+	p.s = machine{
+		cfg:     cfg,
+		session: SignedOut,
+		lock:    Unlocked,
+		call:    CallIdle,
+		update:  UpdateNone,
+		bootAt:  p.clock.Now(),
+		reboots: reboots,
+	}
+	for _, line := range p.model.Vendor.Boot {
+		p.logf("boot", "info", "boot", "%s", p.expand(line))
+	}
+	if p.s.cfg.Account.User != "" {
+		p.s.session = SignedIn
+	}
+}
+
+func (p *Phone) reboot() {
+	p.logf("reboot", "notice", "boot", "restart requested")
+	p.s.reboots++
+	p.boot()
+}
+
+func (p *Phone) saveConfig() {
+	p.s.cfg.Revision++
+	if err := p.state.SaveConfig(p.s.cfg); err != nil {
+		p.logf("config", "err", "config", "saving configuration failed: %v", err)
+		p.showAlert("Cannot save settings")
+	}
+}
+
+func (p *Phone) showAlert(msg string) {
+	p.s.alert = msg
+	p.after("alert", alertTime, func() { p.s.alert = "" })
+}
+
+// handleKey is the phone's reaction to a hard key.
+func (p *Phone) handleKey(k Key) {
+	p.logf("key", "debug", "key", "key %s", k)
+	if c, ok := k.Digit(); ok {
+		p.keypad(c)
+		return
+	}
+	switch k {
+	case KeyUp:
+		p.moveCursor(-1)
+	case KeyDown:
+		p.moveCursor(+1)
+	case KeyOK, KeyRight:
+		p.action("ok")
+	case KeyBack, KeyLeft:
+		p.action("back")
+	case KeyMenu:
+		p.action("menu")
+	case KeyHome:
+		p.action("home")
+	case KeyHook:
+		p.offHookToggle(AudioHandset)
+	case KeySpeaker:
+		p.offHookToggle(AudioSpeaker)
+	case KeyHeadset:
+		p.offHookToggle(AudioHeadset)
+	case KeyMute:
+		p.action("mute")
+	case KeyHold:
+		if p.s.call == CallHeld {
+			p.action("resume")
+		} else {
+			p.action("hold")
+		}
+	case KeyTransfer:
+		p.action("transfer")
+	case KeyMessage:
+		p.action("message")
+	case KeyVolUp:
+		p.volume(+1)
+	case KeyVolDown:
+		p.volume(-1)
+	}
+}
+
+func (p *Phone) keypad(c byte) {
+	if len(p.s.menu) > 0 {
+		lvl := &p.s.menu[len(p.s.menu)-1]
+		if n := int(c - '1'); c >= '1' && c <= '9' && n < len(lvl.items) {
+			lvl.cursor = n
+			p.action("ok")
+		}
+		return
+	}
+	switch p.s.call {
+	case CallIdle:
+		if c == '#' {
+			return
+		}
+		p.startDialing()
+		p.addDigit(c)
+	case CallDialing:
+		if c == '#' && p.s.digits != "" {
+			p.placeCall(p.s.digits)
+			return
+		}
+		p.addDigit(c)
+	case CallConnected:
+		p.logf("dtmf", "info", "call", "DTMF %c", c)
+	}
+}
+
+func (p *Phone) startDialing() {
+	p.closeMenu()
+	p.s.call = CallDialing
+	p.s.digits = ""
+	p.s.page = 0
+}
+
+func (p *Phone) addDigit(c byte) {
+	p.s.digits += string(c)
+	p.armDialTimer()
+}
+
+// armDialTimer (re)starts UserDialTimeoutMS: the number is dialled when no
+// key comes for that long.
+func (p *Phone) armDialTimer() {
+	p.after("dial", p.dialTimeout, func() {
+		if p.s.call == CallDialing && p.s.digits != "" {
+			p.placeCall(p.s.digits)
+		}
+	})
+}
+
+// placeCall starts an outgoing call to target.
+func (p *Phone) placeCall(target string) {
+	p.stop("dial")
+	p.s.cfg.LastDialed = target
+	p.saveConfig()
+	p.s.call = CallCalling
+	p.s.remote = target
+	p.s.page = 0
+	if p.s.audio == AudioNone {
+		p.s.audio = AudioSpeaker
+	}
+	p.logf("call", "info", "call", "dialing %s", target)
+	// Without a registered line the call cannot go out.
+	p.callFailed("No service: not registered")
+}
+
+// callFailed ends the current call attempt with a reason on the screen.
+func (p *Phone) callFailed(reason string) {
+	p.logf("call", "warn", "call", "call to %s failed: %s", p.s.remote, reason)
+	p.endCall()
+	p.showAlert(reason)
+}
+
+func (p *Phone) endCall() {
+	p.stop("dial")
+	p.s.call = CallIdle
+	p.s.digits = ""
+	p.s.remote = ""
+	p.s.muted = false
+	p.s.audio = AudioNone
+	p.s.page = 0
+}
+
+// offHookToggle handles the hook switch, the speaker and the headset key:
+// the same path again goes on-hook; another path takes the audio over.
+func (p *Phone) offHookToggle(path AudioPath) {
+	if p.s.audio == path {
+		p.onHook()
+		return
+	}
+	p.s.audio = path
+	switch p.s.call {
+	case CallIdle:
+		p.startDialing()
+	case CallRinging:
+		p.action("answer")
+	}
+}
+
+func (p *Phone) onHook() {
+	switch p.s.call {
+	case CallDialing, CallCalling, CallConnected, CallHeld:
+		p.logf("call", "info", "call", "on hook")
+		p.endCall()
+	default:
+		p.s.audio = AudioNone
+	}
+}
+
+func (p *Phone) volume(delta int) {
+	v := min(max(p.s.cfg.Volume+delta, 0), 10)
+	p.s.cfg.Volume = v
+	p.saveConfig()
+	p.showAlert(fmt.Sprintf("Volume %s%s %d", strings.Repeat("#", v), strings.Repeat(".", 10-v), v))
+}
+
+// pressSoftkey presses softkey n of the current screen.
+func (p *Phone) pressSoftkey(n int) error {
+	keys := p.softkeys()
+	if n < 1 || n > p.model.Display.Softkeys {
+		return fmt.Errorf("softkey %d: this phone has softkeys 1-%d", n, p.model.Display.Softkeys)
+	}
+	if n > len(keys) || keys[n-1].Label == "" {
+		return fmt.Errorf("softkey %d is blank on this screen", n)
+	}
+	k := keys[n-1]
+	p.logf("key", "debug", "key", "softkey %d %q", n, k.Label)
+	if k.Action == "open" {
+		p.openPath(k.Open)
+		return nil
+	}
+	p.action(k.Action)
+	return nil
+}
+
+// action performs a named phone action, from a softkey, a hard key or the
+// menu. Actions that do not apply in the current state do nothing, as on a
+// real phone.
+func (p *Phone) action(name string) {
+	inMenu := len(p.s.menu) > 0
+	switch name {
+	case "menu":
+		if inMenu {
+			p.closeMenu()
+		} else if p.s.call == CallIdle {
+			p.openMenu()
+		}
+	case "home":
+		p.closeMenu()
+		p.s.alert = ""
+	case "ok":
+		switch {
+		case inMenu:
+			p.selectItem()
+		case p.s.call == CallDialing && p.s.digits != "":
+			p.placeCall(p.s.digits)
+		case p.s.call == CallRinging:
+			p.action("answer")
+		}
+	case "back":
+		switch {
+		case inMenu:
+			p.s.menu = p.s.menu[:len(p.s.menu)-1]
+		case p.s.call == CallDialing:
+			p.action("backspace")
+		}
+	case "up":
+		p.moveCursor(-1)
+	case "down":
+		p.moveCursor(+1)
+	case "dial":
+		switch p.s.call {
+		case CallIdle:
+			p.s.audio = AudioSpeaker
+			p.startDialing()
+		case CallDialing:
+			if p.s.digits != "" {
+				p.placeCall(p.s.digits)
+			}
+		}
+	case "backspace":
+		if p.s.call == CallDialing {
+			if p.s.digits == "" {
+				p.endCall()
+				return
+			}
+			p.s.digits = p.s.digits[:len(p.s.digits)-1]
+			if p.s.digits == "" {
+				p.stop("dial")
+			} else {
+				p.armDialTimer()
+			}
+		}
+	case "cancel", "hangup", "reject":
+		if p.s.call != CallIdle {
+			p.logf("call", "info", "call", "%s", name)
+			p.endCall()
+		}
+	case "redial":
+		if p.s.call == CallIdle {
+			if p.s.cfg.LastDialed == "" {
+				p.showAlert("No number to redial")
+				return
+			}
+			p.closeMenu()
+			p.placeCall(p.s.cfg.LastDialed)
+		}
+	case "dnd":
+		p.s.cfg.DND = !p.s.cfg.DND
+		p.saveConfig()
+		p.showAlert(map[bool]string{true: "Do Not Disturb on", false: "Do Not Disturb off"}[p.s.cfg.DND])
+	case "mute":
+		if p.s.call == CallConnected || p.s.call == CallHeld {
+			p.s.muted = !p.s.muted
+		}
+	case "message":
+		if p.s.call == CallIdle {
+			p.closeMenu()
+			p.placeCall(p.s.cfg.Voicemail)
+		}
+	case "more":
+		p.s.page++
+	case "reboot":
+		p.reboot()
+	case "time_format":
+		if p.timeFormat() == 24 {
+			p.s.cfg.TimeFormat = 12
+		} else {
+			p.s.cfg.TimeFormat = 24
+		}
+		p.saveConfig()
+		p.showAlert(fmt.Sprintf("Time format: %d h", p.s.cfg.TimeFormat))
+	case "answer", "hold", "resume", "transfer":
+		// These act on an established or ringing call, which needs a line.
+	}
+}
+
+func (p *Phone) timeFormat() int {
+	if p.s.cfg.TimeFormat != 0 {
+		return p.s.cfg.TimeFormat
+	}
+	return p.model.Vendor.TimeFormat
+}
+
+func (p *Phone) openMenu() {
+	p.s.menu = []menuLevel{{title: "Menu", items: p.model.Vendor.Menu}}
+	p.s.page = 0
+}
+
+func (p *Phone) closeMenu() {
+	p.s.menu = nil
+	p.s.page = 0
+}
+
+// openPath opens the menu at a path of labels, as a softkey bound to a menu
+// screen does (Yealink's Status).
+func (p *Phone) openPath(path []string) {
+	trail, err := p.model.Vendor.Find(path)
+	if err != nil {
+		p.logf("menu", "err", "menu", "%v", err)
+		return
+	}
+	p.openMenu()
+	for _, it := range trail {
+		lvl := &p.s.menu[len(p.s.menu)-1]
+		for i, x := range lvl.items {
+			if x == it {
+				lvl.cursor = i
+			}
+		}
+		p.selectItem()
+	}
+}
+
+func (p *Phone) moveCursor(d int) {
+	if len(p.s.menu) == 0 {
+		return
+	}
+	lvl := &p.s.menu[len(p.s.menu)-1]
+	if len(lvl.items) == 0 {
+		return
+	}
+	lvl.cursor = (lvl.cursor + d + len(lvl.items)) % len(lvl.items)
+}
+
+func (p *Phone) selectItem() {
+	lvl := p.s.menu[len(p.s.menu)-1]
+	if len(lvl.items) == 0 {
+		return
+	}
+	it := lvl.items[lvl.cursor]
+	switch {
+	case len(it.Items) > 0:
+		p.s.menu = append(p.s.menu, menuLevel{title: it.Label, items: it.Items})
+	case len(it.Show) > 0:
+		p.s.menu = append(p.s.menu, menuLevel{title: it.Label, show: it.Show})
+	case it.Action != "":
+		p.logf("menu", "info", "menu", "%s", it.Label)
+		p.action(it.Action)
+	}
+}

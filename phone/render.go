@@ -1,0 +1,249 @@
+package phone
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+)
+
+// screenName is the catalog screen whose softkeys apply now.
+func (p *Phone) screenName() string {
+	if len(p.s.menu) > 0 {
+		return "menu"
+	}
+	switch p.s.call {
+	case CallDialing:
+		return "dialing"
+	case CallCalling:
+		return "calling"
+	case CallRinging:
+		return "ringing"
+	case CallConnected:
+		return "connected"
+	case CallHeld:
+		return "held"
+	}
+	return "idle"
+}
+
+// softkeys returns the softkeys in their positions. When a screen has more
+// softkeys than the phone has keys, the last key becomes More and pages.
+func (p *Phone) softkeys() []catalog.Softkey {
+	all := p.model.Vendor.Softkeys[p.screenName()]
+	n := p.model.Display.Softkeys
+	out := make([]catalog.Softkey, n)
+	if len(all) <= n {
+		copy(out, all)
+		return out
+	}
+	per := n - 1
+	pages := (len(all) + per - 1) / per
+	start := (p.s.page % pages) * per
+	copy(out[:per], all[start:min(start+per, len(all))])
+	out[n-1] = catalog.Softkey{Label: "More", Action: "more"}
+	return out
+}
+
+// current is the screen as it stands, rendered afresh on the loop goroutine.
+func (p *Phone) current() Screen { return p.render() }
+
+func (p *Phone) render() Screen {
+	m := p.model
+	now := p.clock.Now()
+	s := Screen{
+		Vendor:  m.Vendor.Name,
+		Model:   m.Name,
+		Columns: m.Display.Columns,
+		Rows:    m.Display.Rows,
+		Alert:   p.s.alert,
+	}
+	s.Status = StatusBar{
+		Time:  p.formatTime(now),
+		Date:  now.Format(m.Vendor.DateFormat),
+		Label: p.lineLabel(),
+		Icons: p.icons(),
+	}
+	for _, k := range p.softkeys() {
+		s.Softkeys = append(s.Softkeys, k.Label)
+	}
+	s.LEDs = p.leds()
+	if len(p.s.menu) > 0 {
+		p.renderMenu(&s)
+		return s
+	}
+	switch p.s.call {
+	case CallIdle:
+		for _, l := range m.Vendor.IdleLines {
+			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
+		}
+	case CallDialing:
+		s.Title = "Dialing"
+		s.Lines = []Line{{Text: p.s.digits + "_"}}
+	case CallCalling:
+		s.Title = "Calling"
+		s.Lines = []Line{{Text: p.s.remote}}
+	case CallRinging:
+		s.Title = "Incoming call"
+		s.Lines = []Line{{Text: p.s.remote}}
+	case CallConnected:
+		s.Title = "Connected"
+		s.Lines = []Line{{Text: p.s.remote}}
+	case CallHeld:
+		s.Title = "On hold"
+		s.Lines = []Line{{Text: p.s.remote}}
+	}
+	return s
+}
+
+func (p *Phone) renderMenu(s *Screen) {
+	lvl := p.s.menu[len(p.s.menu)-1]
+	s.Title = lvl.title
+	if lvl.show != nil {
+		for _, l := range lvl.show {
+			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
+		}
+		return
+	}
+	// Scroll so that the cursor stays in the rows under the title.
+	rows := max(s.Rows-3, 1)
+	first := 0
+	if lvl.cursor >= rows {
+		first = lvl.cursor - rows + 1
+	}
+	for i := first; i < len(lvl.items) && i < first+rows; i++ {
+		s.Lines = append(s.Lines, Line{Text: fmt.Sprintf("%d %s", i+1, lvl.items[i].Label), Selected: i == lvl.cursor})
+	}
+}
+
+func (p *Phone) formatTime(t time.Time) string {
+	if p.timeFormat() == 12 {
+		return t.Format("3:04 PM")
+	}
+	return t.Format("15:04")
+}
+
+func (p *Phone) lineLabel() string {
+	a := p.s.cfg.Account
+	switch {
+	case a.DisplayName != "":
+		return a.DisplayName
+	case a.User != "":
+		return a.User
+	}
+	return "No account"
+}
+
+func (p *Phone) icons() []string {
+	var icons []string
+	if p.s.cfg.DND {
+		icons = append(icons, "DND")
+	}
+	if p.s.muted {
+		icons = append(icons, "MUTE")
+	}
+	if p.s.mwi > 0 {
+		icons = append(icons, fmt.Sprintf("MSG:%d", p.s.mwi))
+	}
+	if p.s.lock == Locked {
+		icons = append(icons, "LOCK")
+	}
+	return icons
+}
+
+func (p *Phone) leds() LEDs {
+	var l LEDs
+	if p.s.mwi > 0 {
+		l.Message = LEDOn
+	}
+	switch p.s.call {
+	case CallRinging:
+		l.Line = LEDBlink
+	case CallHeld:
+		l.Line = LEDBlink
+	case CallDialing, CallCalling, CallConnected:
+		l.Line = LEDOn
+	}
+	if p.s.audio == AudioSpeaker {
+		l.Speaker = LEDOn
+	}
+	if p.s.audio == AudioHeadset {
+		l.Headset = LEDOn
+	}
+	if p.s.muted {
+		l.Mute = LEDOn
+	}
+	return l
+}
+
+// expand fills the catalog's {placeholders} with the phone's values.
+func (p *Phone) expand(s string) string {
+	return expand(s, p.vars())
+}
+
+func (p *Phone) vars() map[string]string {
+	a := p.s.cfg.Account
+	user := a.User
+	if user == "" {
+		user = "Not signed in"
+	}
+	server := a.Server
+	if server == "" {
+		server = "none"
+	}
+	return map[string]string{
+		"vendor":       p.model.Vendor.Name,
+		"model":        p.model.Name,
+		"firmware":     p.fw.Version,
+		"mac":          p.id.MAC,
+		"serial":       p.id.Serial,
+		"ip":           "127.0.0.1",
+		"user":         user,
+		"server":       server,
+		"registration": "Not registered",
+		"hostname":     p.model.Hostname,
+		"tls":          "TLS " + p.fw.TLSMin + "-" + p.fw.TLSMax,
+		"uptime":       p.clock.Now().Sub(p.s.bootAt).Truncate(time.Second).String(),
+		"time_format":  fmt.Sprintf("%d h", p.timeFormat()),
+	}
+}
+
+// status lists the phone's state for the headless `status` command. Keys are
+// a contract with users' scripts: add new ones, never rename.
+func (p *Phone) status() [][2]string {
+	onoff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	return [][2]string{
+		{"model", p.model.ID},
+		{"vendor", p.model.Vendor.Name},
+		{"firmware", p.fw.Version},
+		{"mac", p.id.MAC},
+		{"serial", p.id.Serial},
+		{"session", p.s.session.String()},
+		{"lock", p.s.lock.String()},
+		{"call", p.s.call.String()},
+		{"remote", p.s.remote},
+		{"digits", p.s.digits},
+		{"audio", p.s.audio.String()},
+		{"dnd", onoff(p.s.cfg.DND)},
+		{"mute", onoff(p.s.muted)},
+		{"mwi", fmt.Sprint(p.s.mwi)},
+		{"update", p.s.update.String()},
+		{"screen", p.screenName()},
+		{"menu", p.menuPath()},
+		{"time", p.clock.Now().Format(time.RFC3339)},
+	}
+}
+
+func (p *Phone) menuPath() string {
+	titles := make([]string, 0, len(p.s.menu))
+	for _, l := range p.s.menu {
+		titles = append(titles, l.title)
+	}
+	return strings.Join(titles, " > ")
+}
