@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -109,6 +110,16 @@ func (p *Phone) boot() {
 	for _, line := range p.model.Vendor.Boot {
 		p.logf("boot", "info", "boot", "%s", p.expand(line))
 	}
+	// Like the real phones, certificates imported since the last boot are
+	// trusted from this boot on.
+	if err := p.cas.Reload(); err != nil {
+		p.casErr = err
+	}
+	if p.casErr != nil {
+		p.logf("ca", "err", "ca", "CA store: %v", p.casErr)
+		p.casErr = nil
+	}
+	p.logf("ca", "info", "ca", "%d trusted root certificates", countActive(p.cas.List()))
 	if p.s.cfg.Account.User != "" {
 		p.s.session = SignedIn
 	}
@@ -477,4 +488,14 @@ func (p *Phone) selectItem() {
 		p.logf("menu", "info", "menu", "%s", it.Label)
 		p.action(it.Action)
 	}
+}
+
+func countActive(entries []certs.Entry) int {
+	n := 0
+	for _, e := range entries {
+		if e.Active {
+			n++
+		}
+	}
+	return n
 }

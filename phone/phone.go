@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -36,8 +38,10 @@ type Phone struct {
 	clock clock.Clock
 	state *statedir.Dir
 	id    statedir.Identity
+	cas   *certs.Store
 	log   *syslog
 
+	casErr      error
 	dialTimeout time.Duration
 	tempState   bool
 
@@ -123,6 +127,12 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		return nil, err
 	}
 	p.log = newSyslog(model.Vendor.Syslog, model.Hostname)
+	// The store loads at boot; a damaged imported file is skipped (and
+	// logged at boot) rather than keeping the phone from starting.
+	p.cas, p.casErr = certs.OpenStore(filepath.Join(dir, "ca"), p.fw.FactoryRoots)
+	if p.cas == nil {
+		return nil, fmt.Errorf("phone: CA store: %w", p.casErr)
+	}
 	cfg, err := st.LoadConfig()
 	if err != nil {
 		return nil, fmt.Errorf("phone: %w", err)
@@ -243,6 +253,9 @@ func (p *Phone) Firmware() *catalog.Firmware { return p.fw }
 
 // Identity is the phone's MAC address and serial number.
 func (p *Phone) Identity() statedir.Identity { return p.id }
+
+// CAStore is the phone's root-CA store. Imports take effect at the next boot.
+func (p *Phone) CAStore() *certs.Store { return p.cas }
 
 // StateDir is the phone's state directory.
 func (p *Phone) StateDir() string { return p.state.Path }

@@ -174,7 +174,10 @@ func (v *Vendor) validate() *Error {
 	}
 	if _, err := v.Find(v.FirmwarePath); err != nil {
 		// The path may start with the key that opens the menu ("Menu").
-		if _, err2 := v.Find(v.FirmwarePath[1:]); err2 != nil || len(v.FirmwarePath) < 2 {
+		if len(v.FirmwarePath) < 2 {
+			return &Error{Field: "firmware_path", Msg: err.Error()}
+		}
+		if _, err := v.Find(v.FirmwarePath[1:]); err != nil {
 			return &Error{Field: "firmware_path", Msg: err.Error()}
 		}
 	}

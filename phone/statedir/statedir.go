@@ -78,6 +78,13 @@ func Open(dir, model, oui string) (*Dir, Identity, error) {
 		return nil, Identity{}, fmt.Errorf("state directory: %w", err)
 	}
 	d := &Dir{Path: dir}
+	// A crash between creating a temporary file and renaming it leaves the
+	// temporary behind; it was never acknowledged, so it goes.
+	if stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	var id Identity
 	found, err := d.read(IdentityFile, &id)
 	if err != nil {

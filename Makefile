@@ -1,0 +1,49 @@
+# deskphone: virtual enterprise SIP desk phones. `make help` lists the targets.
+
+GO       ?= go
+BIN      := bin/deskphone
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/deskphone
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/deskphone
+
+.PHONY: run
+run: build ## run one virtual phone in the terminal (MODEL=vvx601 FIRMWARE=5.4.0A to choose)
+	./$(BIN) run $(if $(MODEL),--model $(MODEL)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(STATE),--state $(STATE))
+
+.PHONY: test
+test: ## run every test with the race detector
+	$(GO) test -race -count=1 ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@test -x "$(STATICCHECK)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	$(STATICCHECK) ./...
+
+.PHONY: cover
+cover: ## test coverage per function (coverage.out)
+	$(GO) test -count=1 -coverprofile=coverage.out ./...
+	$(GO) tool cover -func=coverage.out | tail -n 1
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 20s)
+	$(GO) test ./certs -run '^$$' -fuzz FuzzImport -fuzztime $(or $(FUZZTIME),20s)
+
+.PHONY: bench
+bench: ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf bin coverage.out

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+)
+
+// binary is the deskphone built once for the tests that run it as users do.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deskphone-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "deskphone")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// deskphone runs the binary with stdin and returns stdout, stderr and the exit code.
+func deskphone(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// blocks splits headless output into its reply blocks.
+func blocks(out string) []string {
+	parts := strings.Split(out, "--\n")
+	return parts[:len(parts)-1]
+}
+
+// The issue's acceptance check: from the idle screen, each model reaches its
+// vendor's firmware-version screen by its documented path.
+func TestHeadlessFirmwareVersionPerModel(t *testing.T) {
+	scripts := map[string]string{
+		"audiocodes": "press menu\npress ok\npress ok\n",                                                       // Menu > Device Status > Firmware version
+		"poly":       "press menu\npress ok\npress down\npress ok\npress ok\npress down\npress ok\npress ok\n", // Settings > Status > Platform > Application > Main
+		"yealink":    "softkey Status\n",                                                                       // Status on the main screen
+		"lpe":        "press menu\npress ok\n",                                                                 // Menu > System Information
+	}
+	cat, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range cat.ModelIDs() {
+		m, _ := cat.Model(id)
+		t.Run(id, func(t *testing.T) {
+			script, ok := scripts[m.VendorID]
+			if !ok {
+				t.Fatalf("no script for vendor %s", m.VendorID)
+			}
+			out, stderr, code := deskphone(t, script+"quit\n", "run", "--headless", "--model", id, "--clock", "virtual")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			b := blocks(out)
+			if len(b) != strings.Count(script, "\n") {
+				t.Fatalf("%d reply blocks for %d commands:\n%s", len(b), strings.Count(script, "\n"), out)
+			}
+			last := b[len(b)-1]
+			if !strings.Contains(last, m.DefaultFirmware) {
+				t.Fatalf("last screen lacks %s:\n%s", m.DefaultFirmware, last)
+			}
+		})
+	}
+}
+
+func TestHeadlessProtocol(t *testing.T) {
+	state := t.TempDir()
+	script := strings.Join([]string{
+		"dial 1234",
+		"advance 4s",
+		"advance 1s",
+		"bogus",
+		"press nosuchkey",
+		"softkey 9",
+		"softkey Transfer",
+		"advance soon",
+		"status",
+		"press volup",
+		"screen",
+		"quit",
+		"screen", // after quit: never answered
+	}, "\n") + "\n"
+	out, stderr, code := deskphone(t, script, "run", "--headless", "--model", "t48g", "--state", state, "--clock", "virtual", "--start", "2026-03-02T14:30:00Z")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b := blocks(out)
+	if len(b) != 11 {
+		t.Fatalf("%d blocks, want 11:\n%s", len(b), out)
+	}
+	checks := []struct {
+		block int
+		want  string
+	}{
+		{0, "1234_"},
+		{0, "14:30 Mon Mar 02"},
+		{1, "Dialing"},
+		{2, "No service: not registered"},
+		{3, `error: unknown command "bogus"`},
+		{4, `error: unknown key "nosuchkey"`},
+		{5, "error: softkey 9: this phone has softkeys 1-4"},
+		{6, `error: no softkey "Transfer"`},
+		{7, "error: advance: \"soon\" is not a duration"},
+		{8, "call=idle"},
+		{8, "model=t48g"},
+		{8, "time=2026-03-02T14:30:05Z"},
+		{9, "Volume ######.... 6"},
+	}
+	for _, c := range checks {
+		if !strings.Contains(b[c.block], c.want) {
+			t.Errorf("block %d lacks %q:\n%s", c.block, c.want, b[c.block])
+		}
+	}
+	if strings.Contains(b[1], "No service") {
+		t.Errorf("dialled before UserDialTimeoutMS:\n%s", b[1])
+	}
+	// The state directory remembers the volume and the identity.
+	out2, _, _ := deskphone(t, "status\n", "run", "--headless", "--model", "t48g", "--state", state)
+	mac := statusValue(b[8], "mac")
+	if mac == "" || statusValue(out2, "mac") != mac {
+		t.Fatalf("identity not kept in --state: %q vs %q", mac, statusValue(out2, "mac"))
+	}
+}
+
+func statusValue(block, key string) string {
+	for _, line := range strings.Split(block, "\n") {
+		if v, ok := strings.CutPrefix(line, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func TestSubcommands(t *testing.T) {
+	out, _, code := deskphone(t, "", "--help")
+	for _, want := range []string{"run", "models", "version"} {
+		if code != 0 || !strings.Contains(out, "  "+want) {
+			t.Fatalf("--help (exit %d) lacks %s:\n%s", code, want, out)
+		}
+	}
+	out, _, code = deskphone(t, "", "help", "run")
+	if code != 0 || !strings.Contains(out, "--headless") {
+		t.Fatalf("help run: %d\n%s", code, out)
+	}
+	out, _, code = deskphone(t, "", "models")
+	for _, want := range []string{"UC430HD_3.2.1.580", "5.4.0A", "35.8.1.52", "4.0.7577.4463", "device-lock", "1.0-1.0"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("models lacks %s:\n%s", want, out)
+		}
+	}
+	out, _, code = deskphone(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "deskphone ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	_, stderr, code := deskphone(t, "", "frobnicate")
+	if code != 2 || !strings.Contains(stderr, "unknown command") {
+		t.Fatalf("unknown subcommand: %d %q", code, stderr)
+	}
+	_, stderr, code = deskphone(t, "", "run", "--model", "nokia3310", "--headless")
+	if code != 1 || !strings.Contains(stderr, "unknown model") {
+		t.Fatalf("unknown model: %d %q", code, stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("models:\n  x1:\n    vendor: acme\n"), 0o644)
+	_, stderr, code = deskphone(t, "", "models", "--catalog", bad)
+	if code != 1 || !strings.Contains(stderr, `bad.yaml: model "x1"`) {
+		t.Fatalf("bad catalog: %d %q", code, stderr)
+	}
+}

@@ -1,0 +1,108 @@
+package clock_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/phone/clock"
+)
+
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func TestFakeFiresInOrderAtTheirDeadline(t *testing.T) {
+	c := clock.NewFake(t0)
+	var got []string
+	at := func(name string) func() {
+		return func() { got = append(got, name+"@"+c.Now().Sub(t0).String()) }
+	}
+	c.AfterFunc(3*time.Second, at("c"))
+	c.AfterFunc(1*time.Second, at("a"))
+	c.AfterFunc(2*time.Second, func() {
+		at("b")()
+		// Scheduled from inside a callback: measured from the callback's instant.
+		c.AfterFunc(500*time.Millisecond, at("b2"))
+	})
+	stopped := c.AfterFunc(2500*time.Millisecond, at("never"))
+	if !stopped.Stop() {
+		t.Fatal("Stop of a pending timer returned false")
+	}
+	if stopped.Stop() {
+		t.Fatal("second Stop returned true")
+	}
+	c.Advance(10 * time.Second)
+	want := "a@1s b@2s b2@2.5s c@3s"
+	if s := join(got); s != want {
+		t.Fatalf("fired %s, want %s", s, want)
+	}
+	if c.Now() != t0.Add(10*time.Second) {
+		t.Fatalf("Now = %v", c.Now())
+	}
+	if c.Pending() != 0 {
+		t.Fatalf("%d timers pending", c.Pending())
+	}
+}
+
+func TestFakeAdvanceStopsShort(t *testing.T) {
+	c := clock.NewFake(t0)
+	fired := false
+	c.AfterFunc(15*time.Minute, func() { fired = true })
+	c.Advance(15*time.Minute - time.Millisecond)
+	if fired {
+		t.Fatal("fired early")
+	}
+	if d, ok := c.NextDeadline(); !ok || d != t0.Add(15*time.Minute) {
+		t.Fatalf("NextDeadline = %v %v", d, ok)
+	}
+	c.Advance(time.Millisecond)
+	if !fired {
+		t.Fatal("did not fire at 15 min")
+	}
+}
+
+func TestSkewedAdvanceFiresDueTimers(t *testing.T) {
+	c := clock.NewSkewed()
+	before := c.Now()
+	var mu sync.Mutex
+	var got []int
+	for i, d := range []time.Duration{time.Hour, time.Minute, 2 * time.Hour} {
+		c.AfterFunc(d, func() { mu.Lock(); got = append(got, i); mu.Unlock() })
+	}
+	c.Advance(90 * time.Minute)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0] != 1 || got[1] != 0 {
+		t.Fatalf("fired %v, want [1 0]", got)
+	}
+	if c.Now().Sub(before) < 90*time.Minute {
+		t.Fatalf("Now moved only %v", c.Now().Sub(before))
+	}
+}
+
+func TestSkewedRealTimerFiresOnce(t *testing.T) {
+	c := clock.NewSkewed()
+	done := make(chan struct{}, 2)
+	c.AfterFunc(time.Millisecond, func() { done <- struct{}{} })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("real timer never fired")
+	}
+	c.Advance(time.Hour) // must not fire it again
+	select {
+	case <-done:
+		t.Fatal("fired twice")
+	default:
+	}
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
