@@ -38,11 +38,19 @@ type Session struct {
 const Commands = `press KEY        press a hard key: 0-9 * # up down left right ok back menu home
                  hook speaker headset mute hold transfer message volup voldown
 softkey N|LABEL  press softkey N (1-based) or the softkey showing LABEL
-dial DIGITS      type digits on the keypad
+dial TARGET      digits are typed on the keypad (dialled on #, Send or the
+                 5 s timeout); a user name or SIP URI is called at once
+answer           answer the ringing (or waiting) call
+hangup           end, cancel or decline the call
+hold, resume     put the call on hold, take it back
+transfer TARGET  blind-transfer the call to TARGET
 screen           print the screen
 status           print the phone's state as key=value lines
 log [N]          print the last N syslog lines (default 20)
 advance DURATION move the phone's clock forward (5s, 15m, 1h30m)
+wait KEY=VALUE [TIMEOUT]
+                 wait (real time, default 10s) until the status line KEY has
+                 VALUE, e.g. wait registered=yes, wait call=connected 5s
 help             list the commands
 quit             end the session`
 
@@ -103,9 +111,26 @@ func (s *Session) Exec(line string) (string, error) {
 		}
 	case "dial":
 		if arg == "" {
-			return "", errors.New("dial needs digits")
+			return "", errors.New("dial needs digits, a user name or a SIP URI")
 		}
-		err = p.Dial(arg)
+		if onKeypad(arg) {
+			err = p.Dial(arg)
+		} else {
+			err = p.Call(arg)
+		}
+	case "answer":
+		err = p.Answer()
+	case "hangup":
+		err = p.Hangup()
+	case "hold":
+		err = p.Hold()
+	case "resume":
+		err = p.Resume()
+	case "transfer":
+		if arg == "" {
+			return "", errors.New("transfer needs a target")
+		}
+		err = p.Transfer(arg)
 	case "screen":
 	case "status":
 		st, err := p.Status()
@@ -139,6 +164,10 @@ func (s *Session) Exec(line string) (string, error) {
 			return "", errors.New("advance: this phone runs on a clock that cannot be moved")
 		}
 		s.Clock.Advance(d)
+	case "wait":
+		if err := s.wait(arg); err != nil {
+			return "", err
+		}
 	case "help":
 		return Commands + "\n", nil
 	case "quit", "exit":
@@ -150,4 +179,57 @@ func (s *Session) Exec(line string) (string, error) {
 		return "", err
 	}
 	return p.Screen().Text(), nil
+}
+
+// onKeypad reports whether s can be typed on the phone's keypad.
+func onKeypad(s string) bool {
+	for _, c := range s {
+		if _, ok := phone.KeyForDigit(c); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// waitPoll is how often wait reads the status; network events arrive on
+// real time even when the phone's clock is virtual.
+const waitPoll = 5 * time.Millisecond
+
+func (s *Session) wait(arg string) error {
+	fields := strings.Fields(arg)
+	if len(fields) == 0 || len(fields) > 2 || !strings.Contains(fields[0], "=") {
+		return errors.New("wait needs KEY=VALUE and an optional timeout, e.g. wait registered=yes 5s")
+	}
+	key, want, _ := strings.Cut(fields[0], "=")
+	timeout := 10 * time.Second
+	if len(fields) == 2 {
+		d, err := time.ParseDuration(fields[1])
+		if err != nil || d <= 0 {
+			return fmt.Errorf("wait: %q is not a duration like 5s", fields[1])
+		}
+		timeout = d
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := s.Phone.Status()
+		if err != nil {
+			return err
+		}
+		got, known := "", false
+		for _, kv := range st {
+			if kv[0] == key {
+				got, known = kv[1], true
+			}
+		}
+		if !known {
+			return fmt.Errorf("wait: no status key %q", key)
+		}
+		if got == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("wait: %s=%s after %v, not %s", key, got, timeout, want)
+		}
+		time.Sleep(waitPoll)
+	}
 }

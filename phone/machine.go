@@ -33,6 +33,15 @@ type machine struct {
 	reboots int
 
 	timers map[string]*phoneTimer
+	line   *line
+	prompt *prompt
+}
+
+// prompt is a text entry the phone is waiting for.
+type prompt struct {
+	label  string
+	text   string
+	submit func(text string)
 }
 
 // menuLevel is one open level of the menu: a list of items, or the
@@ -95,6 +104,7 @@ func (p *Phone) logf(event, level, tag, format string, args ...any) {
 }
 
 func (p *Phone) boot() {
+	p.stopLine(true)
 	p.stopTimers()
 	cfg := p.s.cfg
 	reboots := p.s.reboots
@@ -120,9 +130,8 @@ func (p *Phone) boot() {
 		p.casErr = nil
 	}
 	p.logf("ca", "info", "ca", "%d trusted root certificates", countActive(p.cas.List()))
-	if p.s.cfg.Account.User != "" {
-		p.s.session = SignedIn
-	}
+	p.startLine()
+	p.tick()
 }
 
 func (p *Phone) reboot() {
@@ -147,6 +156,9 @@ func (p *Phone) showAlert(msg string) {
 // handleKey is the phone's reaction to a hard key.
 func (p *Phone) handleKey(k Key) {
 	p.logf("key", "debug", "key", "key %s", k)
+	if p.s.prompt != nil && p.promptKey(k) {
+		return
+	}
 	if c, ok := k.Digit(); ok {
 		p.keypad(c)
 		return
@@ -211,8 +223,27 @@ func (p *Phone) keypad(c byte) {
 			return
 		}
 		p.addDigit(c)
-	case CallConnected:
+	case CallConnected, CallHeld:
+		if l := p.s.line; l != nil && l.transfer {
+			if c == '#' && p.s.digits != "" {
+				p.transferTo(p.s.digits)
+				return
+			}
+			p.s.digits += string(c)
+			return
+		}
 		p.logf("dtmf", "info", "call", "DTMF %c", c)
+	}
+}
+
+// transferTo sends the current call to target once the user has entered it.
+func (p *Phone) transferTo(target string) {
+	l := p.s.line
+	l.transfer = false
+	p.s.digits = ""
+	p.logf("call", "info", "call", "transferring %s to %s", p.s.remote, target)
+	if err := l.ua.Transfer(l.callID, target); err != nil {
+		p.showAlert("Transfer failed")
 	}
 }
 
@@ -250,8 +281,18 @@ func (p *Phone) placeCall(target string) {
 		p.s.audio = AudioSpeaker
 	}
 	p.logf("call", "info", "call", "dialing %s", target)
-	// Without a registered line the call cannot go out.
-	p.callFailed("No service: not registered")
+	l := p.s.line
+	if l == nil || !l.registered {
+		p.callFailed("No service: not registered")
+		return
+	}
+	l.progress = ""
+	id, err := l.ua.Invite(target)
+	if err != nil {
+		p.callFailed(err.Error())
+		return
+	}
+	l.callID = id
 }
 
 // callFailed ends the current call attempt with a reason on the screen.
@@ -263,6 +304,17 @@ func (p *Phone) callFailed(reason string) {
 
 func (p *Phone) endCall() {
 	p.stop("dial")
+	if l := p.s.line; l != nil {
+		l.callID, l.progress, l.transfer = "", "", false
+		if l.waiting != "" {
+			// The waiting call now rings on its own.
+			p.s.call = CallRinging
+			l.callID, p.s.remote, l.waiting = l.waiting, l.waitFrom, ""
+			p.s.audio = AudioNone
+			p.s.muted = false
+			return
+		}
+	}
 	p.s.call = CallIdle
 	p.s.digits = ""
 	p.s.remote = ""
@@ -346,6 +398,8 @@ func (p *Phone) action(name string) {
 			p.placeCall(p.s.digits)
 		case p.s.call == CallRinging:
 			p.action("answer")
+		case p.s.line != nil && p.s.line.transfer && p.s.digits != "":
+			p.transferTo(p.s.digits)
 		}
 	case "back":
 		switch {
@@ -353,6 +407,12 @@ func (p *Phone) action(name string) {
 			p.s.menu = p.s.menu[:len(p.s.menu)-1]
 		case p.s.call == CallDialing:
 			p.action("backspace")
+		case p.s.line != nil && p.s.line.transfer:
+			if p.s.digits == "" {
+				p.s.line.transfer = false
+			} else {
+				p.s.digits = p.s.digits[:len(p.s.digits)-1]
+			}
 		}
 	case "up":
 		p.moveCursor(-1)
@@ -366,6 +426,10 @@ func (p *Phone) action(name string) {
 		case CallDialing:
 			if p.s.digits != "" {
 				p.placeCall(p.s.digits)
+			}
+		case CallConnected, CallHeld:
+			if l := p.s.line; l != nil && l.transfer && p.s.digits != "" {
+				p.transferTo(p.s.digits)
 			}
 		}
 	case "backspace":
@@ -382,10 +446,7 @@ func (p *Phone) action(name string) {
 			}
 		}
 	case "cancel", "hangup", "reject":
-		if p.s.call != CallIdle {
-			p.logf("call", "info", "call", "%s", name)
-			p.endCall()
-		}
+		p.endCallBy(name)
 	case "redial":
 		if p.s.call == CallIdle {
 			if p.s.cfg.LastDialed == "" {
@@ -412,6 +473,8 @@ func (p *Phone) action(name string) {
 		p.s.page++
 	case "reboot":
 		p.reboot()
+	case "ca_import":
+		p.importCA()
 	case "time_format":
 		if p.timeFormat() == 24 {
 			p.s.cfg.TimeFormat = 12
@@ -420,8 +483,19 @@ func (p *Phone) action(name string) {
 		}
 		p.saveConfig()
 		p.showAlert(fmt.Sprintf("Time format: %d h", p.s.cfg.TimeFormat))
-	case "answer", "hold", "resume", "transfer":
-		// These act on an established or ringing call, which needs a line.
+	case "answer":
+		p.answer()
+	case "hold", "resume":
+		if l := p.s.line; l != nil && l.callID != "" {
+			if name == "hold" && p.s.call == CallConnected || name == "resume" && p.s.call == CallHeld {
+				l.ua.Hold(l.callID, name == "hold")
+			}
+		}
+	case "transfer":
+		if l := p.s.line; l != nil && (p.s.call == CallConnected || p.s.call == CallHeld) {
+			l.transfer = true
+			p.s.digits = ""
+		}
 	}
 }
 
@@ -498,4 +572,110 @@ func countActive(entries []certs.Entry) int {
 		}
 	}
 	return n
+}
+
+// answer picks up the ringing call, or the waiting one (ending the current
+// call, as "end and answer" does on the real phones).
+func (p *Phone) answer() {
+	l := p.s.line
+	if l == nil {
+		return
+	}
+	if l.waiting != "" && (p.s.call == CallConnected || p.s.call == CallHeld) {
+		l.ua.Hangup(l.callID)
+		l.callID = ""
+		p.endCall() // the waiting call becomes the ringing one
+	}
+	if p.s.call != CallRinging {
+		return
+	}
+	if err := l.ua.Answer(l.callID); err != nil {
+		p.logf("call", "warn", "call", "answer: %v", err)
+		return
+	}
+	if p.s.audio == AudioNone {
+		p.s.audio = AudioSpeaker
+	}
+	p.logf("call", "info", "call", "answering %s", p.s.remote)
+}
+
+// endCallBy ends the call the way the user asked: CANCEL while it rings at
+// the far end, 603 Decline for an incoming one, BYE when established.
+func (p *Phone) endCallBy(how string) {
+	l := p.s.line
+	if l != nil && l.transfer {
+		l.transfer = false
+		p.s.digits = ""
+		return
+	}
+	if l != nil && l.waiting != "" && how == "reject" {
+		l.ua.Reject(l.waiting, 486)
+		l.waiting = ""
+		return
+	}
+	if p.s.call == CallIdle {
+		return
+	}
+	p.logf("call", "info", "call", "%s", how)
+	if l != nil && l.callID != "" {
+		switch p.s.call {
+		case CallCalling:
+			l.ua.Cancel(l.callID)
+		case CallRinging:
+			l.ua.Reject(l.callID, 603)
+		case CallConnected, CallHeld:
+			l.ua.Hangup(l.callID)
+		}
+	}
+	p.endCall()
+}
+
+// ask opens a text entry.
+func (p *Phone) ask(label string, submit func(string)) {
+	p.s.prompt = &prompt{label: label, submit: submit}
+}
+
+// promptKey handles a hard key while a text entry is open; it reports
+// whether the key was used.
+func (p *Phone) promptKey(k Key) bool {
+	pr := p.s.prompt
+	if c, ok := k.Digit(); ok {
+		pr.text += string(c)
+		return true
+	}
+	switch k {
+	case KeyOK:
+		p.s.prompt = nil
+		pr.submit(pr.text)
+	case KeyBack, KeyLeft:
+		if pr.text == "" {
+			p.s.prompt = nil
+		} else {
+			r := []rune(pr.text)
+			pr.text = string(r[:len(r)-1])
+		}
+	case KeyHome, KeyMenu:
+		p.s.prompt = nil
+		return false
+	default:
+		return false
+	}
+	return true
+}
+
+// importCA asks for a certificate file and imports it into the CA store;
+// like the real phones, it is trusted from the next boot on.
+func (p *Phone) importCA() {
+	p.ask("Certificate file:", func(path string) {
+		entries, err := p.cas.ImportFile(path)
+		if err != nil {
+			p.logf("ca", "err", "ca", "import of %s failed: %v", path, err)
+			p.showAlert("Import failed: " + err.Error())
+			return
+		}
+		for _, e := range entries {
+			p.logf("ca", "notice", "ca", "imported root %s (%s), active after reboot", e.Subject, e.Fingerprint[:16])
+		}
+		p.showAlert(fmt.Sprintf("Imported %d certificate(s). Reboot to apply", len(entries)))
+	})
 }

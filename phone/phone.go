@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,8 @@ type Phone struct {
 	log   *syslog
 
 	casErr      error
+	account     *statedir.Account
+	keyLog      io.Writer
 	dialTimeout time.Duration
 	tempState   bool
 
@@ -137,6 +140,12 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 	if err != nil {
 		return nil, fmt.Errorf("phone: %w", err)
 	}
+	if p.account != nil && *p.account != cfg.Account {
+		cfg.Account = *p.account
+		if err := st.SaveConfig(cfg); err != nil {
+			return nil, fmt.Errorf("phone: %w", err)
+		}
+	}
 	p.s.cfg = cfg
 	return p, nil
 }
@@ -194,6 +203,7 @@ func (p *Phone) loop(ctx context.Context) {
 }
 
 func (p *Phone) shutdown() {
+	p.stopLine(true)
 	p.stopTimers()
 	if p.tempState {
 		os.RemoveAll(p.state.Path)
@@ -244,6 +254,9 @@ func (p *Phone) doErr(f func() error) error {
 	}
 	return err
 }
+
+// Done is closed when the phone's loop has ended (Close, or its context).
+func (p *Phone) Done() <-chan struct{} { return p.done }
 
 // Model is the phone's catalog model.
 func (p *Phone) Model() *catalog.Model { return p.model }
@@ -321,6 +334,53 @@ func (p *Phone) SoftkeyLabel(label string) error {
 			return fmt.Errorf("no softkey %q on this screen (softkeys: %s)", label, strings.Join(nonEmpty(p.current().Softkeys), ", "))
 		}
 		return p.pressSoftkey(n)
+	})
+}
+
+// Answer answers the ringing call (or the waiting one).
+func (p *Phone) Answer() error { return p.do(func() { p.action("answer") }) }
+
+// Hold puts the connected call on hold.
+func (p *Phone) Hold() error { return p.do(func() { p.action("hold") }) }
+
+// Resume takes the held call back.
+func (p *Phone) Resume() error { return p.do(func() { p.action("resume") }) }
+
+// Hangup ends the call in whatever state it is.
+func (p *Phone) Hangup() error { return p.do(func() { p.action("hangup") }) }
+
+// Call places a call to target at once: digits, a user name or a SIP URI.
+func (p *Phone) Call(target string) error {
+	return p.doErr(func() error {
+		if p.s.call != CallIdle && p.s.call != CallDialing {
+			return fmt.Errorf("cannot call %s: the phone is %s", target, p.s.call)
+		}
+		p.closeMenu()
+		p.placeCall(target)
+		return nil
+	})
+}
+
+// Transfer sends the current call to target (blind transfer).
+func (p *Phone) Transfer(target string) error {
+	return p.doErr(func() error {
+		l := p.s.line
+		if l == nil || (p.s.call != CallConnected && p.s.call != CallHeld) {
+			return errors.New("no call to transfer")
+		}
+		p.logf("call", "info", "call", "transferring %s to %s", p.s.remote, target)
+		return l.ua.Transfer(l.callID, target)
+	})
+}
+
+// Type enters text into the open text entry (Screen.Prompt).
+func (p *Phone) Type(text string) error {
+	return p.doErr(func() error {
+		if p.s.prompt == nil {
+			return errors.New("the phone is not asking for text")
+		}
+		p.s.prompt.text += text
+		return nil
 	})
 }
 

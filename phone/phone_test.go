@@ -2,6 +2,7 @@ package phone_test
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"flag"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
@@ -438,5 +440,59 @@ func TestClosedPhone(t *testing.T) {
 	must(t, p.Close())
 	if err := p.Press(phone.Key1); err != phone.ErrClosed {
 		t.Fatalf("press after close: %v", err)
+	}
+}
+
+// An imported root is trusted only after a reboot, as on the real phones.
+func TestImportCAFromMenuTakesEffectAfterReboot(t *testing.T) {
+	p, _ := newPhone(t, "430hd", "3.2.1.580")
+	root, err := certs.NewRootCA("Test Root", start)
+	must(t, err)
+	path := filepath.Join(t.TempDir(), "root.pem")
+	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Cert.Raw}), 0o644))
+
+	trusted := func() string {
+		t.Helper()
+		navigate(t, p, []string{"Menu", "Administration", "Certificates", "Trusted Root CAs"})
+		defer p.Press(phone.KeyHome)
+		for _, l := range p.Screen().Lines {
+			if v, ok := strings.CutPrefix(l.Text, "Trusted roots: "); ok {
+				return v
+			}
+		}
+		t.Fatalf("no root count on:\n%s", p.Screen().Text())
+		return ""
+	}
+	if got := trusted(); got != "1" {
+		t.Fatalf("3.2.1.580 trusts %s roots, want its 1 factory root", got)
+	}
+	navigate(t, p, []string{"Menu", "Administration", "Certificates", "Import Root CA"})
+	if s := p.Screen(); s.Prompt != "Certificate file:" {
+		t.Fatalf("no file prompt:\n%s", s.Text())
+	}
+	if err := p.Type(path); err != nil {
+		t.Fatal(err)
+	}
+	must(t, p.Press(phone.KeyOK))
+	if a := p.Screen().Alert; !strings.Contains(a, "Imported 1 certificate") {
+		t.Fatalf("alert %q", a)
+	}
+	must(t, p.Press(phone.KeyHome))
+	if got := trusted(); got != "1" {
+		t.Fatalf("import trusted before the reboot: %s roots", got)
+	}
+	navigate(t, p, []string{"Menu", "Administration", "Restart Phone"})
+	if got := trusted(); got != "2" {
+		t.Fatalf("after reboot %s roots, want 2", got)
+	}
+	// A file that is not a certificate is refused with the reason.
+	navigate(t, p, []string{"Menu", "Administration", "Certificates", "Import Root CA"})
+	must(t, p.Type("/nonexistent.pem"))
+	must(t, p.Press(phone.KeyOK))
+	if a := p.Screen().Alert; !strings.Contains(a, "Import failed") {
+		t.Fatalf("alert %q", a)
+	}
+	if err := p.Type("x"); err == nil {
+		t.Fatal("Type with no prompt open: no error")
 	}
 }

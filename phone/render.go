@@ -69,6 +69,9 @@ func (p *Phone) render() Screen {
 		s.Softkeys = append(s.Softkeys, k.Label)
 	}
 	s.LEDs = p.leds()
+	if pr := p.s.prompt; pr != nil {
+		s.Prompt, s.Input = pr.label, pr.text
+	}
 	if len(p.s.menu) > 0 {
 		p.renderMenu(&s)
 		return s
@@ -83,18 +86,57 @@ func (p *Phone) render() Screen {
 		s.Lines = []Line{{Text: p.s.digits + "_"}}
 	case CallCalling:
 		s.Title = "Calling"
+		if l := p.s.line; l != nil && l.progress != "" {
+			s.Title = l.progress
+		}
 		s.Lines = []Line{{Text: p.s.remote}}
 	case CallRinging:
 		s.Title = "Incoming call"
 		s.Lines = []Line{{Text: p.s.remote}}
-	case CallConnected:
+	case CallConnected, CallHeld:
 		s.Title = "Connected"
-		s.Lines = []Line{{Text: p.s.remote}}
-	case CallHeld:
-		s.Title = "On hold"
-		s.Lines = []Line{{Text: p.s.remote}}
+		if p.s.call == CallHeld {
+			s.Title = "On hold"
+		}
+		s.Lines = []Line{{Text: p.s.remote}, {Text: p.callDuration()}}
+		if l := p.s.line; l != nil && l.transfer {
+			s.Lines = append(s.Lines, Line{Text: "Transfer to: " + p.s.digits + "_"})
+		}
+		if l := p.s.line; l != nil && l.waiting != "" {
+			s.Lines = append(s.Lines, Line{Text: "Call waiting: " + l.waitFrom})
+		}
 	}
 	return s
+}
+
+// callDuration is the call timer, mm:ss or h:mm:ss.
+func (p *Phone) callDuration() string {
+	l := p.s.line
+	if l == nil || l.callStart.IsZero() {
+		return ""
+	}
+	d := p.clock.Now().Sub(l.callStart).Truncate(time.Second)
+	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, sec)
+	}
+	return fmt.Sprintf("%02d:%02d", m, sec)
+}
+
+// registration describes the line for the idle screen.
+func (p *Phone) registration() string {
+	l := p.s.line
+	switch {
+	case p.s.cfg.Account.Server == "":
+		return "No account"
+	case l == nil:
+		return "Not registered"
+	case l.registered:
+		return "Registered"
+	case l.regError != "":
+		return "Failed: " + l.regError
+	}
+	return "Registering..."
 }
 
 func (p *Phone) renderMenu(s *Screen) {
@@ -201,11 +243,12 @@ func (p *Phone) vars() map[string]string {
 		"ip":           "127.0.0.1",
 		"user":         user,
 		"server":       server,
-		"registration": "Not registered",
+		"registration": p.registration(),
 		"hostname":     p.model.Hostname,
-		"tls":          "TLS " + p.fw.TLSMin + "-" + p.fw.TLSMax,
+		"tls":          p.tlsInfo(),
 		"uptime":       p.clock.Now().Sub(p.s.bootAt).Truncate(time.Second).String(),
 		"time_format":  fmt.Sprintf("%d h", p.timeFormat()),
+		"ca_count":     fmt.Sprint(countActive(p.cas.List())),
 	}
 }
 
@@ -218,7 +261,19 @@ func (p *Phone) status() [][2]string {
 		}
 		return "off"
 	}
+	l := p.s.line
+	if l == nil {
+		l = &line{}
+	}
+	yesno := map[bool]string{true: "yes", false: "no"}
 	return [][2]string{
+		{"registered", yesno[l.registered]},
+		{"registration_error", l.regError},
+		{"user", p.s.cfg.Account.User},
+		{"server", p.s.cfg.Account.Server},
+		{"tls", tlsName(l.tlsVersion)},
+		{"call_duration", p.callDuration()},
+		{"call_waiting", map[bool]string{true: l.waitFrom}[l.waiting != ""]},
 		{"model", p.model.ID},
 		{"vendor", p.model.Vendor.Name},
 		{"firmware", p.fw.Version},
@@ -246,4 +301,11 @@ func (p *Phone) menuPath() string {
 		titles = append(titles, l.title)
 	}
 	return strings.Join(titles, " > ")
+}
+
+func (p *Phone) tlsInfo() string {
+	if l := p.s.line; l != nil && l.tlsVersion != 0 {
+		return "TLS " + tlsName(l.tlsVersion)
+	}
+	return "TLS " + p.fw.TLSMin + "-" + p.fw.TLSMax + " (not connected)"
 }

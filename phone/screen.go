@@ -20,6 +20,11 @@ type Screen struct {
 	Lines []Line
 	// Alert is a transient message over the body, empty when none.
 	Alert string
+	// Prompt labels a text entry the phone waits for (a file path, later a
+	// user name or PIN); Input is what has been typed. Text comes through
+	// Phone.Type; OK submits, Back deletes or cancels.
+	Prompt string
+	Input  string
 	// Softkeys holds one label per softkey position; empty means blank.
 	Softkeys []string
 	LEDs     LEDs
@@ -96,6 +101,9 @@ func (s Screen) BodyLines() []string {
 			mark = "> "
 		}
 		out = append(out, mark+l.Text)
+	}
+	if s.Prompt != "" {
+		out = append(out, s.Prompt, "  "+s.Input+"_")
 	}
 	if len(out) > n {
 		out = out[:n]

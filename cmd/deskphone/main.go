@@ -27,7 +27,7 @@ type command struct {
 var errUsage = errors.New("usage")
 
 func commands() map[string]command {
-	list := []command{runCommand(), modelsCommand(), versionCommand()}
+	list := []command{runCommand(), modelsCommand(), backendCommand(), certsCommand(), versionCommand()}
 	m := map[string]command{}
 	for _, c := range list {
 		m[c.name] = c

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/phone/statedir"
 	"github.com/deskphone/deskphone/ui"
 )
 
@@ -25,6 +27,8 @@ func runCommand() command {
 		summary: "run one virtual phone in the terminal, or headless on stdin/stdout",
 		usage: `Usage: deskphone run [--headless] [--model ID] [--firmware VERSION] [--state DIR]
                      [--catalog FILE] [--clock wall|virtual] [--start TIME]
+                     [--server URI --user NAME --password SECRET [--domain DOMAIN] [--ca FILE]]
+                     [--no-backend] [--sip-trace FILE] [--keylog FILE]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -44,6 +48,19 @@ Flags:
                       wall (default): real time that 'advance' can jump forward;
                       virtual: time stands still except for 'advance' (headless)
   --start TIME        start of the virtual clock, RFC 3339 (default 2026-01-05T09:00:00Z)
+  --server URI        register to this SIP server: sips:HOST[:PORT] (TLS, default
+                      port 5061) or sip:HOST[:PORT];transport=tcp|udp
+  --user NAME, --password SECRET, --domain DOMAIN
+                      the account (domain defaults to the server's host)
+  --ca FILE           import this root certificate (PEM, DER or bundle) into the
+                      phone's CA store before it boots
+  --no-backend        without --server, do not start the embedded mock cloud
+                      (the phone then has no account)
+  --sip-trace FILE    write every SIP message with time and direction to FILE
+  --keylog FILE       write TLS secrets in the NSS key log format (Wireshark)
+
+Without --server the phone registers as alice to an embedded mock cloud
+(the same as 'deskphone backend') on a free loopback port.
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -56,8 +73,19 @@ Flags:
 		clockKind := fs.String("clock", "wall", "")
 		start := fs.String("start", "2026-01-05T09:00:00Z", "")
 		fs.Var(&files, "catalog", "")
+		server := fs.String("server", "", "")
+		user := fs.String("user", "", "")
+		password := fs.String("password", "", "")
+		domain := fs.String("domain", "", "")
+		caFile := fs.String("ca", "", "")
+		noBackend := fs.Bool("no-backend", false, "")
+		sipTraceFile := fs.String("sip-trace", "", "")
+		keylogFile := fs.String("keylog", "", "")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if *server == "" && (*user != "" || *password != "" || *domain != "") {
+			return errors.New("--user, --password and --domain go with --server")
 		}
 		cat, err := catalog.Load(files...)
 		if err != nil {
@@ -83,16 +111,48 @@ Flags:
 		default:
 			return fmt.Errorf("--clock %q: want wall or virtual", *clockKind)
 		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
 		opts := []phone.Option{phone.WithClock(clk)}
 		if *state != "" {
 			opts = append(opts, phone.WithStateDir(*state))
+		}
+		if *sipTraceFile != "" {
+			f, err := os.Create(*sipTraceFile)
+			if err != nil {
+				return fmt.Errorf("--sip-trace: %w", err)
+			}
+			defer f.Close()
+			traceSIP(f)
+		}
+		if *keylogFile != "" {
+			f, err := os.OpenFile(*keylogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			if err != nil {
+				return fmt.Errorf("--keylog: %w", err)
+			}
+			defer f.Close()
+			opts = append(opts, phone.WithKeyLog(f))
+		}
+		switch {
+		case *server != "":
+			opts = append(opts, phone.WithAccount(statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}))
+		case !*noBackend:
+			b, account, err := startEmbeddedBackend(ctx, clk)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			opts = append(opts, phone.WithAccount(account))
 		}
 		p, err := phone.New(m, *firmware, opts...)
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
+		if *caFile != "" {
+			if _, err := p.CAStore().ImportFile(*caFile); err != nil {
+				return fmt.Errorf("--ca: %w", err)
+			}
+		}
 		p.Start(ctx)
 		defer p.Close()
 		if *headlessMode {

@@ -124,7 +124,7 @@ var Actions = []string{
 	"menu", "home", "back", "ok", "up", "down", "open",
 	"dial", "backspace", "cancel", "redial", "dnd",
 	"answer", "reject", "hangup", "hold", "resume", "transfer", "mute",
-	"message", "more", "reboot", "time_format",
+	"message", "more", "reboot", "time_format", "ca_import",
 }
 
 // SignInMethods are the sign-in methods a firmware may offer.
@@ -142,7 +142,7 @@ var TLSVersions = []string{"1.0", "1.1", "1.2", "1.3"}
 // Placeholders may appear in info screens and idle lines.
 var Placeholders = []string{
 	"vendor", "model", "firmware", "mac", "serial", "ip", "user", "server",
-	"registration", "hostname", "tls", "uptime", "time_format",
+	"registration", "hostname", "tls", "uptime", "time_format", "ca_count",
 }
 
 // Model returns the model with the given id (case-insensitive).

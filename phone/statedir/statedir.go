@@ -163,3 +163,19 @@ func newIdentity(model, oui string) (Identity, error) {
 	serial := fmt.Sprintf("%X", b[:6])
 	return Identity{Model: strings.ToLower(model), MAC: mac, Serial: serial}, nil
 }
+
+// Peek reads the identity and firmware slots of an existing state directory
+// without creating anything, for tools that work on a phone's state.
+func Peek(dir string) (Identity, Firmware, error) {
+	d := &Dir{Path: dir}
+	var id Identity
+	found, err := d.read(IdentityFile, &id)
+	if err != nil {
+		return Identity{}, Firmware{}, err
+	}
+	if !found {
+		return Identity{}, Firmware{}, fmt.Errorf("%s is not a phone's state directory (no %s)", dir, IdentityFile)
+	}
+	fw, err := d.LoadFirmware()
+	return id, fw, err
+}

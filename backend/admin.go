@@ -1,0 +1,133 @@
+package backend
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/deskphone/deskphone/certs"
+)
+
+// The admin API, on loopback only, with JSON in and out:
+//
+//	GET  /admin/users                  users and services
+//	POST /admin/users                  add a user: {"user":..,"password":..,"display_name":..,"extension":..}
+//	GET  /admin/registrations          the location service
+//	POST /admin/rotate?root=lab-2022   switch the TLS server chain (seed 002)
+//	POST /admin/voicemail?user=alice   leave a voicemail: MWI lights up
+//
+// Errors are {"error": "..."} with 400 (bad input), 404 (unknown user or
+// root), 409 (user exists) or 405 (wrong method).
+
+// UserInfo is a user as the admin API lists it: no password.
+type UserInfo struct {
+	User        string `json:"user"`
+	DisplayName string `json:"display_name,omitempty"`
+	Extension   string `json:"extension,omitempty"`
+	Service     string `json:"service,omitempty"` // what a service user does; empty for phones' users
+}
+
+func (b *Backend) newAdminServer() *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/users", b.adminUsers)
+	mux.HandleFunc("POST /admin/users", b.adminAddUser)
+	mux.HandleFunc("GET /admin/registrations", func(w http.ResponseWriter, r *http.Request) {
+		regs := b.Registrations()
+		if regs == nil {
+			regs = []Registration{}
+		}
+		writeJSON(w, http.StatusOK, regs)
+	})
+	mux.HandleFunc("POST /admin/rotate", b.adminRotate)
+	mux.HandleFunc("POST /admin/voicemail", b.adminVoicemail)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (b *Backend) adminUsers(w http.ResponseWriter, _ *http.Request) {
+	var out []UserInfo
+	for _, u := range b.Users() {
+		out = append(out, UserInfo{User: u.User, DisplayName: u.DisplayName, Extension: u.Extension})
+	}
+	for _, s := range Services() {
+		out = append(out, UserInfo{User: s.Name, Extension: s.Extension, Service: s.Description})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (b *Backend) adminAddUser(w http.ResponseWriter, r *http.Request) {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	var u User
+	if err := dec.Decode(&u); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("bad user JSON: %w", err))
+		return
+	}
+	if err := b.AddUser(u); err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, ErrUserExists) {
+			code = http.StatusConflict
+		}
+		writeError(w, code, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, UserInfo{User: u.User, DisplayName: u.DisplayName, Extension: u.Extension})
+}
+
+func (b *Backend) adminRotate(w http.ResponseWriter, r *http.Request) {
+	root := r.URL.Query().Get("root")
+	if root == "" {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("missing root; one of %v", certs.FactoryRootIDs()))
+		return
+	}
+	if err := b.RotateCertificate(root); err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, ErrUnknownRoot) {
+			code = http.StatusNotFound
+			err = fmt.Errorf("%w; known roots: %v", err, certs.FactoryRootIDs())
+		}
+		writeError(w, code, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"root": b.ServerRoot(), "server_name": b.ServerName()})
+}
+
+func (b *Backend) adminVoicemail(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	if user == "" {
+		writeError(w, http.StatusBadRequest, errors.New("missing user"))
+		return
+	}
+	if err := b.LeaveVoicemail(user); err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, ErrUnknownUser) {
+			code = http.StatusNotFound
+		}
+		writeError(w, code, err)
+		return
+	}
+	newMsgs, oldMsgs, _ := b.Voicemail(user)
+	writeJSON(w, http.StatusOK, map[string]any{"user": user, "new": newMsgs, "old": oldMsgs})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}

@@ -1,0 +1,419 @@
+package backend
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/deskphone/phone/clock"
+)
+
+// Backend is the mock cloud: registrar, proxy, service users, MWI and an
+// admin API. Create it with New, run it with Start, stop it with Close.
+// Its methods are safe for concurrent use.
+type Backend struct {
+	cfg   Config
+	specs []listenSpec
+	log   *slog.Logger
+	clock clock.Clock
+	pki   *pki
+	auth  *authenticator
+
+	ua     *sipgo.UserAgent
+	server *sipgo.Server
+	client *sipgo.Client
+
+	// ctx ends when Close starts; everything the backend runs watches it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the backend starts or lends to sipgo handlers
+
+	mu        sync.Mutex
+	state     lifecycle
+	users     *directory
+	failures  map[string]int        // consecutive wrong passwords, by user
+	bindings  map[string][]*binding // location service, by lower-case user name
+	listeners []*listener
+	admin     *http.Server
+	adminAddr string
+	calls     map[string]*serviceCall  // calls answered by services, by dialog key
+	subs      map[string]*subscription // MWI subscriptions, by dialog key
+	mailboxes map[string]*mailbox      // by lower-case user name
+}
+
+type lifecycle int
+
+const (
+	lifecycleNew lifecycle = iota
+	lifecycleStarted
+	lifecycleClosed
+)
+
+// listener is one SIP socket.
+type listener struct {
+	transport string // "TLS", "TCP", "UDP" as sipgo spells them
+	host      string
+	port      int
+	closer    io.Closer
+}
+
+func (l *listener) addr() string { return net.JoinHostPort(l.host, strconv.Itoa(l.port)) }
+
+// New checks cfg, loads the users and the PKI (creating the PKI on first
+// use) and prepares the SIP stack. Nothing listens until Start.
+func New(cfg Config) (*Backend, error) {
+	c, specs, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	users := DefaultUsers()
+	if c.UsersFile != "" {
+		if users, err = LoadUsers(c.UsersFile); err != nil {
+			return nil, err
+		}
+	}
+	dir := newDirectory()
+	for _, u := range users {
+		if err := u.Validate(); err != nil {
+			return nil, err
+		}
+		if err := dir.add(u); err != nil {
+			return nil, err
+		}
+	}
+	p, err := newPKI(c.StateDir, c.Domain, c.ServerRoot, c.Clock)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := newAuthenticator(c.Domain, c.Clock)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{
+		cfg:       c,
+		specs:     specs,
+		log:       c.Logger,
+		clock:     c.Clock,
+		pki:       p,
+		auth:      auth,
+		users:     dir,
+		failures:  map[string]int{},
+		bindings:  map[string][]*binding{},
+		calls:     map[string]*serviceCall{},
+		subs:      map[string]*subscription{},
+		mailboxes: map[string]*mailbox{},
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	if err := b.newStack(); err != nil {
+		b.cancel()
+		return nil, err
+	}
+	return b, nil
+}
+
+// newStack builds the sipgo user agent, server and client.
+func (b *Backend) newStack() error {
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent("deskphone-backend"),
+		sipgo.WithUserAgentHostname(b.cfg.Domain),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(b.log)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(b.log),
+			// A phone that drops its connection cannot answer; fail its
+			// transactions now instead of after Timer B.
+			sip.WithTransactionLayerTerminateOnConnClose(),
+			sip.WithTransactionLayerUnhandledResponseHandler(b.strayResponse),
+		),
+	)
+	if err != nil {
+		return fmt.Errorf("sip stack: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(b.log))
+	if err != nil {
+		ua.Close()
+		return fmt.Errorf("sip server: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(b.log))
+	if err != nil {
+		ua.Close()
+		return fmt.Errorf("sip client: %w", err)
+	}
+	for _, m := range []sip.RequestMethod{
+		sip.REGISTER, sip.INVITE, sip.ACK, sip.CANCEL, sip.BYE, sip.OPTIONS, sip.SUBSCRIBE,
+		sip.NOTIFY, sip.REFER, sip.INFO, sip.MESSAGE, sip.UPDATE, sip.PRACK,
+	} {
+		srv.OnRequest(m, b.handle)
+	}
+	srv.OnNoRoute(b.handle)
+	b.ua, b.server, b.client = ua, srv, client
+	return nil
+}
+
+// Start opens the SIP listeners and the admin API. ctx bounds start-up
+// only; stop the backend with Close.
+func (b *Backend) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state {
+	case lifecycleStarted:
+		return ErrStarted
+	case lifecycleClosed:
+		return ErrClosed
+	}
+	tlsConf := &tls.Config{
+		MinVersion:     tls.VersionTLS12, // Lync Phone Edition (TLS 1.0) fails, as in the cloud since 2018
+		MaxVersion:     tls.VersionTLS13,
+		GetCertificate: b.pki.current,
+	}
+	lc := net.ListenConfig{}
+	var serve []func()
+	fail := func(err error) error {
+		for _, l := range b.listeners {
+			l.closer.Close()
+		}
+		b.listeners = nil
+		return err
+	}
+	for _, s := range b.specs {
+		var l *listener
+		switch s.transport {
+		case "udp":
+			pc, err := lc.ListenPacket(ctx, "udp", s.addr)
+			if err != nil {
+				return fail(fmt.Errorf("listen %s:%s: %w", s.transport, s.addr, err))
+			}
+			l = &listener{transport: "UDP", closer: pc}
+			l.host, l.port = splitAddr(pc.LocalAddr())
+			serve = append(serve, func() { _ = b.server.ServeUDP(pc) })
+		case "tcp", "tls":
+			ln, err := lc.Listen(ctx, "tcp", s.addr)
+			if err != nil {
+				return fail(fmt.Errorf("listen %s:%s: %w", s.transport, s.addr, err))
+			}
+			l = &listener{transport: strings.ToUpper(s.transport), closer: ln}
+			l.host, l.port = splitAddr(ln.Addr())
+			if s.transport == "tls" {
+				tl := tls.NewListener(ln, tlsConf)
+				serve = append(serve, func() { _ = b.server.ServeTLS(tl) })
+			} else {
+				serve = append(serve, func() { _ = b.server.ServeTCP(ln) })
+			}
+		}
+		b.listeners = append(b.listeners, l)
+	}
+	if b.cfg.AdminListen != "" {
+		ln, err := lc.Listen(ctx, "tcp", b.cfg.AdminListen)
+		if err != nil {
+			return fail(fmt.Errorf("admin listen %s: %w", b.cfg.AdminListen, err))
+		}
+		b.admin = b.newAdminServer()
+		b.adminAddr = ln.Addr().String()
+		admin := b.admin
+		serve = append(serve, func() { _ = admin.Serve(ln) })
+	}
+	for _, f := range serve {
+		b.wg.Go(f)
+	}
+	b.state = lifecycleStarted
+	for _, l := range b.listeners {
+		b.log.Info("backend listening", "transport", l.transport, "addr", l.addr())
+	}
+	if b.adminAddr != "" {
+		b.log.Info("admin API listening", "addr", "http://"+b.adminAddr+"/admin/")
+	}
+	return nil
+}
+
+func splitAddr(a net.Addr) (string, int) {
+	host, port, _ := net.SplitHostPort(a.String())
+	p, _ := strconv.Atoi(port)
+	return host, p
+}
+
+// Close stops the listeners, ends every call, subscription and timer and
+// waits for every goroutine the backend started. It is idempotent.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	if b.state == lifecycleClosed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.state = lifecycleClosed
+	b.cancel()
+	var errs []error
+	for _, l := range b.listeners {
+		if err := l.closer.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	admin := b.admin
+	for _, list := range b.bindings {
+		for _, bd := range list {
+			bd.stop()
+		}
+	}
+	for _, s := range b.subs {
+		s.stop()
+	}
+	b.mu.Unlock()
+
+	if admin != nil {
+		if err := admin.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Terminates every transaction and closes every connection, which
+	// releases handlers waiting on them. Errors closing connections the
+	// phones have already dropped are no news.
+	if err := b.ua.Close(); err != nil {
+		b.log.Debug("closing connections", "error", err)
+	}
+	b.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// enter registers a unit of work (a request handler, a sender); it fails
+// once Close has begun, so nothing is added to the wait group after Close
+// waits on it.
+func (b *Backend) enter() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == lifecycleClosed {
+		return false
+	}
+	b.wg.Add(1)
+	return true
+}
+
+// goTracked runs f on a goroutine Close waits for; it does nothing once
+// Close has begun.
+func (b *Backend) goTracked(f func()) {
+	if !b.enter() {
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		defer b.recoverPanic("goroutine", nil, nil)
+		f()
+	}()
+}
+
+// handle is the sipgo handler for every request.
+func (b *Backend) handle(req *sip.Request, tx sip.ServerTransaction) {
+	if !b.enter() {
+		return
+	}
+	defer b.wg.Done()
+	defer b.recoverPanic("request", req, tx)
+	b.dispatch(req, tx)
+}
+
+// recoverPanic keeps a bug triggered by one hostile message from taking
+// the backend down: it logs the panic and answers 500 when it can.
+func (b *Backend) recoverPanic(what string, req *sip.Request, tx sip.ServerTransaction) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	b.log.Error("backend: panic handling "+what, "panic", r, "stack", string(debug.Stack()))
+	if req != nil && tx != nil && !req.IsAck() {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil))
+	}
+}
+
+// Addr returns the address of the first listener of transport ("tls",
+// "tcp", "udp"), e.g. "127.0.0.1:5061", or "" when there is none or the
+// backend has not started.
+func (b *Backend) Addr(transport string) string {
+	if l := b.listenerFor(transport); l != nil {
+		return l.addr()
+	}
+	return ""
+}
+
+func (b *Backend) listenerFor(transport string) *listener {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.listeners {
+		if strings.EqualFold(l.transport, transport) {
+			return l
+		}
+	}
+	return nil
+}
+
+// AdminAddr returns the admin API's address, or "" when it is off or the
+// backend has not started.
+func (b *Backend) AdminAddr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.adminAddr
+}
+
+// Domain returns the SIP domain, which is also the digest realm.
+func (b *Backend) Domain() string { return b.cfg.Domain }
+
+// ServerName returns the DNS name the server certificate is issued for,
+// the name a phone puts in SNI and checks. The certificate also names
+// 127.0.0.1 and the domain.
+func (b *Backend) ServerName() string { return DefaultServerName }
+
+// ServerRoot returns the id of the factory root the current server chain
+// leads to.
+func (b *Backend) ServerRoot() string { return b.pki.currentRoot() }
+
+// RotateCertificate issues (or reuses) a server chain under the factory
+// root and serves it on every new TLS handshake; connections already up
+// keep theirs. The choice is persisted in StateDir and survives restarts.
+// Seed 002: after RotateCertificate(certs.FactoryRoot2022), a phone whose
+// firmware only has lab-2019 fails with "unable to get local issuer
+// certificate".
+func (b *Backend) RotateCertificate(root string) error {
+	if err := b.pki.use(root); err != nil {
+		return err
+	}
+	b.log.Info("server certificate rotated", "root", root)
+	return nil
+}
+
+// Users returns the users, in the order they were added. Services are not
+// users; see Services.
+func (b *Backend) Users() []User {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.users.users)
+}
+
+// AddUser adds a user to the running backend. The change lives in memory
+// only: to keep a user across restarts put it in the users file.
+func (b *Backend) AddUser(u User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.users.add(u); err != nil {
+		return err
+	}
+	b.log.Info("user added", "user", u.User, "extension", u.Extension)
+	return nil
+}
+
+func (b *Backend) lookupUser(nameOrExt string) (User, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.users.lookup(nameOrExt)
+}

@@ -1,0 +1,136 @@
+package backend
+
+import (
+	"testing"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+func TestRegisterDigest(t *testing.T) {
+	b := startBackend(t, nil)
+	for _, tt := range []struct {
+		name, transport, alg string
+	}{
+		{"tls md5", "TLS", "MD5"},
+		{"tls sha-256", "TLS", "SHA-256"},
+		{"tcp md5", "TCP", "MD5"},
+		{"udp sha-256", "UDP", "SHA-256"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPhoneOn(t, b, "alice", "secret", tt.transport)
+			res, err := p.register(ctxT(t), tt.alg, 600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != sip.StatusOK {
+				t.Fatalf("register = %s, want 200", res.Short())
+			}
+			if c := res.Contact(); c == nil || c.Address.User != "alice" {
+				t.Errorf("200 lists contact %v", c)
+			}
+		})
+	}
+}
+
+func TestCallThroughBackendForks(t *testing.T) {
+	b := startBackend(t, nil)
+	ctx := ctxT(t)
+	alice := newPhone(t, b, "alice")
+	bobDesk := newPhone(t, b, "bob")
+	bobSpare := newPhone(t, b, "bob")
+	bobSpare.mode.Store(int32(answerRing))
+	for _, p := range []*testPhone{alice, bobDesk, bobSpare} {
+		p.mustRegister(ctx)
+	}
+	if n := len(b.Registrations()); n != 3 {
+		t.Fatalf("%d registrations, want 3", n)
+	}
+
+	var codes []int
+	sess, err := alice.callObserved(ctx, "1002", func(res *sip.Response) { codes = append(codes, res.StatusCode) })
+	if err != nil {
+		t.Fatalf("call: %v (responses %v)", err, codes)
+	}
+	// sipgo handles each response on its own goroutine, so the 180 may
+	// reach the caller's transaction after the 200 and be dropped; only
+	// the final response is certain.
+	if codes[len(codes)-1] != sip.StatusOK {
+		t.Errorf("responses %v, want ... 200", codes)
+	}
+	answered := recv(t, bobDesk.invites, "INVITE at bob's desk phone")
+	ringing := recv(t, bobSpare.invites, "INVITE at bob's spare phone")
+	// The losing fork is cancelled.
+	<-ringing.Context().Done()
+
+	if err := sess.Ack(ctx); err != nil {
+		t.Fatalf("ACK: %v", err)
+	}
+	eventually(t, "ACK at bob", func() bool { return answered.LoadState() == sip.DialogStateConfirmed })
+
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatalf("BYE: %v", err)
+	}
+	recv(t, bobDesk.byes, "BYE at bob")
+	eventually(t, "bob's dialog to end", func() bool { return answered.LoadState() == sip.DialogStateEnded })
+}
+
+func TestRegisterRejections(t *testing.T) {
+	b := startBackend(t, nil)
+	ctx := ctxT(t)
+	tests := []struct {
+		name     string
+		user     string
+		password string
+		expires  int
+		want     []int // responses to successive attempts
+	}{
+		{"unknown user", "mallory", "secret", 3600, []int{sip.StatusNotFound}},
+		{"service user", "echo", "secret", 3600, []int{sip.StatusForbidden}},
+		{"wrong password, then 403 after three", "carol", "wrong", 3600, []int{sip.StatusUnauthorized, sip.StatusUnauthorized, sip.StatusForbidden, sip.StatusUnauthorized}},
+		{"interval too brief", "dave", "secret", 30, []int{sip.StatusIntervalToBrief}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPhoneOn(t, b, tt.user, tt.password, "TLS")
+			for i, want := range tt.want {
+				res, err := p.register(ctx, "MD5", tt.expires)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.StatusCode != want {
+					t.Fatalf("attempt %d: %s, want %d", i+1, res.Short(), want)
+				}
+				if want == sip.StatusUnauthorized && len(res.GetHeaders("WWW-Authenticate")) != 2 {
+					t.Errorf("401 without both challenges: %v", res.GetHeaders("WWW-Authenticate"))
+				}
+				if want == sip.StatusIntervalToBrief {
+					if h := res.GetHeader("Min-Expires"); h == nil || h.Value() != "60" {
+						t.Errorf("Min-Expires = %v, want 60", h)
+					}
+				}
+			}
+		})
+	}
+	if regs := b.Registrations(); len(regs) != 0 {
+		t.Errorf("rejected phones registered: %+v", regs)
+	}
+}
+
+func TestRegisterWithAnotherUsersCredentials(t *testing.T) {
+	b := startBackend(t, nil)
+	p := newPhone(t, b, "alice")
+	req := p.newRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: p.domain})
+	req.ReplaceHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "bob", Host: p.domain}})
+	res, err := p.cli.Do(ctxT(t), req)
+	if err != nil || res.StatusCode != sip.StatusUnauthorized {
+		t.Fatalf("first REGISTER: %v %v", res, err)
+	}
+	if err := p.authorize(req, res, "WWW-Authenticate", "Authorization", "SHA-256"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = p.cli.Do(ctxT(t), req, sipgo.ClientRequestIncreaseCSEQ, sipgo.ClientRequestAddVia)
+	if err != nil || res.StatusCode != sip.StatusForbidden {
+		t.Fatalf("alice's credentials for bob: %v %v, want 403", res, err)
+	}
+}

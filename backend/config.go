@@ -1,0 +1,144 @@
+package backend
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/phone/clock"
+)
+
+// Defaults and limits.
+const (
+	// DefaultDomain is the SIP domain and digest realm when Config.Domain
+	// is empty.
+	DefaultDomain = "deskphone.test"
+	// DefaultListen is the listen address when Config.Listen is empty.
+	DefaultListen = "tls:127.0.0.1:5061"
+	// DefaultServerRoot is the factory root the server chain is issued
+	// from when neither Config.ServerRoot nor an earlier rotation says
+	// otherwise.
+	DefaultServerRoot = certs.FactoryRoot2019
+	// DefaultServerName is the DNS name in the server certificate, which
+	// also names 127.0.0.1 (as an IP and, for peers that ignore IP SANs,
+	// as a DNS name) and the domain.
+	DefaultServerName = "localhost"
+
+	// DefaultExpires is the registration and subscription lifetime when
+	// the request does not ask for one.
+	DefaultExpires = 3600 * time.Second
+	// MinExpires is the shortest registration accepted; shorter ones get
+	// 423 Interval Too Brief.
+	MinExpires = 60 * time.Second
+	// MaxExpires caps what a registration or subscription may ask for.
+	MaxExpires = 24 * time.Hour
+
+	// NonceLifetime is how long a digest nonce is good for. A correct
+	// answer to an older nonce gets a new challenge with stale=true.
+	NonceLifetime = 5 * time.Minute
+	// MaxAuthFailures is how many wrong passwords in a row a user gets
+	// 401 for; the next one gets 403 Forbidden and the count starts over.
+	MaxAuthFailures = 3
+)
+
+// Config configures a Backend. The zero value plus a StateDir is usable.
+type Config struct {
+	// Listen lists "<transport>:<host>:<port>" addresses with transport
+	// tls, tcp or udp, e.g. "tls:127.0.0.1:5061". Port 0 picks a free port;
+	// Addr reports the real one. Default: DefaultListen.
+	Listen []string
+	// Domain is the SIP domain and digest realm. Default: DefaultDomain.
+	Domain string
+	// StateDir holds the PKI (StateDir/pki). Required.
+	StateDir string
+	// UsersFile is a YAML users file (see ParseUsers). Empty: DefaultUsers.
+	UsersFile string
+	// AdminListen is the loopback address of the admin HTTP API, e.g.
+	// "127.0.0.1:0". Empty: no admin API.
+	AdminListen string
+	// Clock runs registration and subscription expiry and nonce ageing.
+	// Default: clock.Real{}.
+	Clock clock.Clock
+	// ServerRoot is the factory root the TLS server chain is issued from.
+	// Empty: the root chosen by the last RotateCertificate, recorded in
+	// StateDir, else DefaultServerRoot.
+	ServerRoot string
+	// Logger receives the backend's logs, sipgo's included. Default: discard.
+	Logger *slog.Logger
+	// Media plugs RTP into the calls the backend answers itself (echo,
+	// voicemail). Nil: those calls are answered without media.
+	Media ServiceMedia
+}
+
+// listenSpec is one parsed Config.Listen entry.
+type listenSpec struct {
+	transport string // "tls", "tcp", "udp"
+	addr      string // host:port
+}
+
+func (c *Config) withDefaults() (Config, []listenSpec, error) {
+	cfg := *c
+	if cfg.StateDir == "" {
+		return cfg, nil, fmt.Errorf("%w: StateDir is required", ErrConfig)
+	}
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = []string{DefaultListen}
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = DefaultDomain
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ServerRoot != "" {
+		if _, err := certs.FactoryRoot(cfg.ServerRoot); err != nil {
+			return cfg, nil, fmt.Errorf("%w: ServerRoot %q: %w", ErrConfig, cfg.ServerRoot, ErrUnknownRoot)
+		}
+	}
+	if cfg.AdminListen != "" {
+		host, _, err := net.SplitHostPort(cfg.AdminListen)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("%w: AdminListen %q: %v", ErrConfig, cfg.AdminListen, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return cfg, nil, fmt.Errorf("%w: AdminListen %q: the admin API has no authentication and listens on loopback only", ErrConfig, cfg.AdminListen)
+		}
+	}
+	specs := make([]listenSpec, 0, len(cfg.Listen))
+	for _, l := range cfg.Listen {
+		s, err := parseListen(l)
+		if err != nil {
+			return cfg, nil, err
+		}
+		specs = append(specs, s)
+	}
+	return cfg, specs, nil
+}
+
+func parseListen(s string) (listenSpec, error) {
+	tp, addr, ok := strings.Cut(s, ":")
+	tp = strings.ToLower(tp)
+	if !ok || (tp != "tls" && tp != "tcp" && tp != "udp") {
+		return listenSpec{}, fmt.Errorf("%w: listen %q: want tls:, tcp: or udp:<host>:<port>", ErrConfig, s)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return listenSpec{}, fmt.Errorf("%w: listen %q: %v", ErrConfig, s, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return listenSpec{}, fmt.Errorf("%w: listen %q: bad port", ErrConfig, s)
+	}
+	// The address goes into Record-Route and service Contacts, so it must
+	// be one a phone can reach.
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return listenSpec{}, fmt.Errorf("%w: listen %q: a concrete host is required (it goes into Record-Route)", ErrConfig, s)
+	}
+	return listenSpec{transport: tp, addr: addr}, nil
+}

@@ -1,0 +1,34 @@
+package backend
+
+import "errors"
+
+// Sentinel errors. Methods wrap them with context; test with errors.Is.
+var (
+	// ErrConfig means a Config field is invalid; the message says which.
+	ErrConfig = errors.New("backend: invalid configuration")
+
+	// ErrUsersFile means the users file could not be read or is invalid;
+	// the message names the line where it can.
+	ErrUsersFile = errors.New("backend: invalid users file")
+
+	// ErrInvalidUser means a User fails validation (empty name or
+	// password, bad characters, non-numeric extension, reserved name).
+	ErrInvalidUser = errors.New("backend: invalid user")
+
+	// ErrUserExists means AddUser was given a name or extension that is
+	// already taken (by a user or a service).
+	ErrUserExists = errors.New("backend: user exists")
+
+	// ErrUnknownUser means no user has that name or extension.
+	ErrUnknownUser = errors.New("backend: unknown user")
+
+	// ErrUnknownRoot means RotateCertificate or Config.ServerRoot named a
+	// root that is not an embedded factory root.
+	ErrUnknownRoot = errors.New("backend: unknown factory root")
+
+	// ErrStarted means Start was called twice.
+	ErrStarted = errors.New("backend: already started")
+
+	// ErrClosed means the backend has been closed.
+	ErrClosed = errors.New("backend: closed")
+)

@@ -1,0 +1,235 @@
+package backend
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// User is a subscriber of the mock cloud: a phone signs in as User with
+// Password and is reached by User or Extension.
+type User struct {
+	User        string `yaml:"user" json:"user"`
+	Password    string `yaml:"password" json:"password,omitempty"`
+	DisplayName string `yaml:"display_name" json:"display_name,omitempty"`
+	Extension   string `yaml:"extension" json:"extension,omitempty"`
+}
+
+// Validate checks the fields of one user: a name of letters, digits, '.',
+// '_' or '-' (at most 64) that is not a service name, a non-empty password
+// and an extension of 1 to 15 digits or none.
+func (u User) Validate() error {
+	switch {
+	case u.User == "":
+		return fmt.Errorf("%w: empty user name", ErrInvalidUser)
+	case len(u.User) > 64:
+		return fmt.Errorf("%w: user name longer than 64", ErrInvalidUser)
+	case strings.IndexFunc(u.User, func(r rune) bool { return !isNameRune(r) }) >= 0:
+		return fmt.Errorf("%w: user name %q: only letters, digits, '.', '_' and '-'", ErrInvalidUser, u.User)
+	case u.Password == "":
+		return fmt.Errorf("%w: user %q: empty password", ErrInvalidUser, u.User)
+	case u.Extension != "" && (len(u.Extension) > 15 || strings.Trim(u.Extension, "0123456789") != ""):
+		return fmt.Errorf("%w: user %q: extension %q is not 1-15 digits", ErrInvalidUser, u.User, u.Extension)
+	}
+	if s, ok := lookupService(u.User); ok {
+		return fmt.Errorf("%w: %q is the %s service", ErrInvalidUser, u.User, s.Name)
+	}
+	if s, ok := lookupService(u.Extension); ok {
+		return fmt.Errorf("%w: extension %s belongs to the %s service", ErrInvalidUser, u.Extension, s.Name)
+	}
+	return nil
+}
+
+func isNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+}
+
+// DefaultUsers are the users of a backend without a users file: alice
+// (1001), bob (1002), carol (1003) and dave (1004), each with the password
+// "secret".
+func DefaultUsers() []User {
+	return []User{
+		{User: "alice", Password: "secret", DisplayName: "Alice Smith", Extension: "1001"},
+		{User: "bob", Password: "secret", DisplayName: "Bob Jones", Extension: "1002"},
+		{User: "carol", Password: "secret", DisplayName: "Carol White", Extension: "1003"},
+		{User: "dave", Password: "secret", DisplayName: "Dave Brown", Extension: "1004"},
+	}
+}
+
+// usersFile is the YAML document:
+//
+//	users:
+//	  - user: alice
+//	    password: secret
+//	    display_name: Alice Smith
+//	    extension: "1001"
+type usersFile struct {
+	Users []User `yaml:"users"`
+}
+
+// MaxUsersFileSize bounds a users file.
+const MaxUsersFileSize = 1 << 20
+
+// LoadUsers reads and validates a users file; see ParseUsers.
+func LoadUsers(path string) ([]User, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUsersFile, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxUsersFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrUsersFile, path, err)
+	}
+	users, err := ParseUsers(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return users, nil
+}
+
+// ParseUsers parses a users file: a YAML mapping with one key, users, a
+// list of mappings with the keys user, password, display_name and
+// extension. Unknown keys, invalid users and duplicate names or extensions
+// (names compare case-insensitively) are errors that name the line.
+func ParseUsers(data []byte) ([]User, error) {
+	if len(data) > MaxUsersFileSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUsersFile, MaxUsersFileSize)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f usersFile
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: empty", ErrUsersFile)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrUsersFile, err)
+	}
+	if len(f.Users) == 0 {
+		return nil, fmt.Errorf("%w: no users", ErrUsersFile)
+	}
+	lines := userLines(data)
+	at := func(i int) string {
+		if i < len(lines) {
+			return fmt.Sprintf("line %d", lines[i])
+		}
+		return fmt.Sprintf("user %d", i+1)
+	}
+	seen := newDirectory()
+	for i, u := range f.Users {
+		if err := u.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrUsersFile, at(i), err)
+		}
+		if err := seen.add(u); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrUsersFile, at(i), err)
+		}
+	}
+	return f.Users, nil
+}
+
+// userLines returns the line of each entry of the users list, for error
+// messages. It is best effort: the document has already decoded.
+func userLines(data []byte) []int {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "users" {
+			var lines []int
+			for _, n := range m.Content[i+1].Content {
+				lines = append(lines, n.Line)
+			}
+			return lines
+		}
+	}
+	return nil
+}
+
+// directory indexes users by lower-cased name and by extension. It is not
+// safe for concurrent use; the Backend guards it.
+type directory struct {
+	users  []User
+	byName map[string]int
+	byExt  map[string]int
+}
+
+func newDirectory() *directory {
+	return &directory{byName: map[string]int{}, byExt: map[string]int{}}
+}
+
+func (d *directory) add(u User) error {
+	if _, ok := d.byName[strings.ToLower(u.User)]; ok {
+		return fmt.Errorf("%w: name %q", ErrUserExists, u.User)
+	}
+	if _, ok := d.byExt[u.Extension]; ok && u.Extension != "" {
+		return fmt.Errorf("%w: extension %s", ErrUserExists, u.Extension)
+	}
+	d.users = append(d.users, u)
+	d.byName[strings.ToLower(u.User)] = len(d.users) - 1
+	if u.Extension != "" {
+		d.byExt[u.Extension] = len(d.users) - 1
+	}
+	return nil
+}
+
+// lookup finds a user by name (case-insensitive) or extension.
+func (d *directory) lookup(nameOrExt string) (User, bool) {
+	if i, ok := d.byName[strings.ToLower(nameOrExt)]; ok {
+		return d.users[i], true
+	}
+	if i, ok := d.byExt[nameOrExt]; ok && nameOrExt != "" {
+		return d.users[i], true
+	}
+	return User{}, false
+}
+
+// Service is a user the backend answers itself, with no phone behind it.
+type Service struct {
+	Name      string `json:"user"`
+	Extension string `json:"extension"`
+	// Description says what a call to it does.
+	Description string `json:"description"`
+}
+
+// Service names.
+const (
+	// ServiceEcho answers with 200 and an SDP answer and stays in the call
+	// until the caller hangs up; Config.Media makes it echo audio.
+	ServiceEcho = "echo"
+	// ServiceBusy rejects every call with 486 Busy Here.
+	ServiceBusy = "busy"
+	// ServiceNoAnswer rings (180) until the caller cancels (487).
+	ServiceNoAnswer = "noanswer"
+	// ServiceVoicemail answers; when the caller hangs up it records a new
+	// message for the caller, whose phone then gets an MWI NOTIFY.
+	ServiceVoicemail = "voicemail"
+)
+
+// Services lists the service users with their extensions.
+func Services() []Service {
+	return []Service{
+		{Name: ServiceVoicemail, Extension: "8000", Description: "answers; hanging up leaves a voicemail for the caller (MWI)"},
+		{Name: ServiceEcho, Extension: "8001", Description: "answers and stays in the call until BYE"},
+		{Name: ServiceBusy, Extension: "8002", Description: "486 Busy Here"},
+		{Name: ServiceNoAnswer, Extension: "8003", Description: "180 Ringing until CANCEL, then 487"},
+	}
+}
+
+func lookupService(nameOrExt string) (Service, bool) {
+	if nameOrExt == "" {
+		return Service{}, false
+	}
+	for _, s := range Services() {
+		if strings.EqualFold(s.Name, nameOrExt) || s.Extension == nameOrExt {
+			return s, true
+		}
+	}
+	return Service{}, false
+}

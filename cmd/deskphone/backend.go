@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+func backendCommand() command {
+	c := command{
+		name:    "backend",
+		summary: "run the mock cloud (SIP registrar and proxy over TLS), or talk to its admin API",
+		usage: `Usage:
+  deskphone backend [--listen TRANSPORT:HOST:PORT]... [--state DIR] [--users FILE]
+                    [--domain DOMAIN] [--admin HOST:PORT] [--root lab-2019|lab-2022]
+  deskphone backend admin [--admin HOST:PORT] COMMAND
+
+The mock cloud: a SIP registrar and proxy over TLS 1.2+ with digest
+authentication (MD5 and SHA-256), a location service, routing between
+registered phones (forking to every registration of a user) and service users:
+echo (answers), busy (486), noanswer (rings), voicemail (answers; a message
+left raises message waiting). On first start it creates its PKI under
+DIR/pki from the lab roots every phone firmware trusts (lab-2019 by default).
+
+Flags:
+  --listen SPEC    tls:127.0.0.1:5061 (default); also tcp:..., udp:...; repeatable
+  --state DIR      PKI and settings (default ./deskphone-backend)
+  --users FILE     YAML users file: users: [{user, password, display_name, extension}]
+                   (default users alice/1001, bob/1002, carol/1003, dave/1004,
+                   password "secret")
+  --domain DOMAIN  SIP domain and digest realm (default deskphone.test)
+  --admin ADDR     admin HTTP API on loopback (default 127.0.0.1:8061; "" for none)
+  --root ID        issue the server chain from this lab root
+
+Admin commands (against --admin, default 127.0.0.1:8061):
+  users                          list users and services
+  add-user USER PASSWORD [EXT]   add a user
+  registrations                  list registered contacts
+  rotate ROOT                    switch the server certificate to a chain from ROOT
+                                 (lab-2022 reproduces seed 002's root rotation)
+  voicemail USER                 leave a voicemail for USER (message waiting on)
+`,
+	}
+	c.run = func(args []string, stdout, stderr io.Writer) error {
+		if len(args) > 0 && args[0] == "admin" {
+			return backendAdmin(&c, args[1:], stdout, stderr)
+		}
+		fs := newFlags(&c, stderr)
+		var listen listFlag
+		fs.Var(&listen, "listen", "")
+		state := fs.String("state", "deskphone-backend", "")
+		users := fs.String("users", "", "")
+		domain := fs.String("domain", "", "")
+		admin := fs.String("admin", "127.0.0.1:8061", "")
+		root := fs.String("root", "", "")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		b, err := backend.New(backend.Config{
+			Listen: listen, StateDir: *state, UsersFile: *users, Domain: *domain,
+			AdminListen: *admin, ServerRoot: *root,
+		})
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := b.Start(ctx); err != nil {
+			return err
+		}
+		defer b.Close()
+		for _, t := range []string{"tls", "tcp", "udp"} {
+			if a := b.Addr(t); a != "" {
+				fmt.Fprintf(stdout, "listening %s %s\n", t, a)
+			}
+		}
+		if a := b.AdminAddr(); a != "" {
+			fmt.Fprintf(stdout, "admin http://%s/admin/\n", a)
+		}
+		fmt.Fprintf(stdout, "domain %s, server certificate from %s\n", b.Domain(), b.ServerRoot())
+		<-ctx.Done()
+		return nil
+	}
+	return c
+}
+
+func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(c, stderr)
+	addr := fs.String("admin", "127.0.0.1:8061", "")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, c.usage)
+		return errUsage
+	}
+	base := "http://" + *addr + "/admin/"
+	var method, path string
+	var body []byte
+	switch {
+	case rest[0] == "users" && len(rest) == 1:
+		method, path = http.MethodGet, "users"
+	case rest[0] == "registrations" && len(rest) == 1:
+		method, path = http.MethodGet, "registrations"
+	case rest[0] == "add-user" && (len(rest) == 3 || len(rest) == 4):
+		u := backend.User{User: rest[1], Password: rest[2]}
+		if len(rest) == 4 {
+			u.Extension = rest[3]
+		}
+		body, _ = json.Marshal(u)
+		method, path = http.MethodPost, "users"
+	case rest[0] == "rotate" && len(rest) == 2:
+		method, path = http.MethodPost, "rotate?root="+url.QueryEscape(rest[1])
+	case rest[0] == "voicemail" && len(rest) == 2:
+		method, path = http.MethodPost, "voicemail?user="+url.QueryEscape(rest[1])
+	default:
+		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
+	}
+	req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	stdout.Write(out)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		fmt.Fprintln(stdout)
+	}
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("admin: %s", res.Status)
+	}
+	return nil
+}
+
+// startEmbeddedBackend runs the mock cloud inside `deskphone run` on a free
+// loopback port, on the phone's clock, and returns the account of alice.
+func startEmbeddedBackend(ctx context.Context, clk clock.Clock) (io.Closer, statedir.Account, error) {
+	dir, err := os.MkdirTemp("", "deskphone-cloud-")
+	if err != nil {
+		return nil, statedir.Account{}, err
+	}
+	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: clk})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, statedir.Account{}, err
+	}
+	if err := b.Start(ctx); err != nil {
+		os.RemoveAll(dir)
+		return nil, statedir.Account{}, fmt.Errorf("embedded backend: %w", err)
+	}
+	var alice backend.User
+	for _, u := range b.Users() {
+		if u.User == "alice" {
+			alice = u
+		}
+	}
+	if alice.User == "" {
+		b.Close()
+		return nil, statedir.Account{}, errors.New("embedded backend has no user alice")
+	}
+	account := statedir.Account{
+		Server: "sips:" + b.Addr("tls"), User: alice.User, Password: alice.Password,
+		Domain: b.Domain(), DisplayName: alice.DisplayName,
+	}
+	return &embedded{Backend: b, dir: dir}, account, nil
+}
+
+// embedded is the mock cloud of one `deskphone run`; closing it removes its
+// temporary state.
+type embedded struct {
+	*backend.Backend
+	dir string
+}
+
+func (e *embedded) Close() error {
+	err := e.Backend.Close()
+	os.RemoveAll(e.dir)
+	return err
+}

@@ -1,0 +1,373 @@
+package phone
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/phone/sipua"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+// Registration timing. The phone refreshes at 80 % of the granted time and
+// retries a failed registration with a doubling back-off, so a server that
+// is down or a wrong password never causes a retry storm.
+const (
+	registerExpires = time.Hour
+	retryFirst      = 5 * time.Second
+	retryMax        = 5 * time.Minute
+	mwiExpires      = time.Hour
+)
+
+// line is the phone's SIP account and the UA that serves it; loop-owned.
+type line struct {
+	ua *sipua.UA
+	// stop ends event delivery from this UA before it is closed, so a UA
+	// goroutine blocked on handing over an event never waits on a loop that
+	// is waiting for it.
+	stop chan struct{}
+
+	registered bool
+	regError   string
+	tlsVersion uint16
+	retry      time.Duration
+
+	callID    string // the UA's id of the current call
+	callStart time.Time
+	progress  string // "Ringing" once the far end rings
+	waiting   string // id of a second incoming call (call waiting)
+	waitFrom  string
+	transfer  bool // collecting the transfer target in digits
+}
+
+// WithAccount sets the SIP account the phone registers with, saved in its
+// configuration.
+func WithAccount(a statedir.Account) Option {
+	return func(p *Phone) error {
+		if a.Server == "" || a.User == "" {
+			return errors.New("account needs a server and a user")
+		}
+		if _, _, err := sipua.ParseServer(a.Server); err != nil {
+			return err
+		}
+		p.account = &a
+		return nil
+	}
+}
+
+// WithKeyLog writes the TLS secrets of the phone's connections to w in the
+// NSS key log format, for Wireshark.
+func WithKeyLog(w io.Writer) Option {
+	return func(p *Phone) error { p.keyLog = w; return nil }
+}
+
+var tlsVersions = map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
+
+func tlsName(v uint16) string {
+	for name, n := range tlsVersions {
+		if n == v {
+			return name
+		}
+	}
+	return ""
+}
+
+// startLine creates the UA for the configured account and registers. It
+// runs at boot, so a reboot picks up a changed CA store.
+func (p *Phone) startLine() {
+	p.stopLine(false)
+	a := p.s.cfg.Account
+	if a.Server == "" || a.User == "" {
+		return
+	}
+	uri, transport, err := sipua.ParseServer(a.Server)
+	if err != nil {
+		p.lineFailed(err.Error())
+		return
+	}
+	cfg := sipua.Config{
+		Server: a.Server, User: a.User, Password: a.Password, Domain: a.Domain,
+		DisplayName: a.DisplayName,
+		UserAgent:   fmt.Sprintf("%s %s/%s", p.model.Vendor.Name, p.model.Name, p.fw.Version),
+	}
+	if transport == "tls" {
+		conf := p.cas.ClientConfig(uri.Host, tlsVersions[p.fw.TLSMin], tlsVersions[p.fw.TLSMax])
+		conf.KeyLogWriter = p.keyLog
+		cfg.TLS = conf
+	}
+	stop := make(chan struct{})
+	ua, err := sipua.New(cfg, func(ev sipua.Event) { p.post(stop, func() { p.onSIP(ev) }) })
+	if err != nil {
+		p.lineFailed(err.Error())
+		return
+	}
+	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
+	p.s.session = SigningIn
+	p.logf("sip", "info", "sip", "registering %s at %s", a.User, a.Server)
+	ua.Register(registerExpires)
+}
+
+// stopLine closes the UA; with unregister it first removes the
+// registration (sign-out, shutdown).
+func (p *Phone) stopLine(unregister bool) {
+	l := p.s.line
+	if l == nil {
+		return
+	}
+	p.s.line = nil
+	p.stop("register")
+	close(l.stop)
+	if unregister && l.registered {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := l.ua.Unregister(ctx); err != nil {
+			p.logf("sip", "warn", "sip", "unregister: %v", err)
+		}
+		cancel()
+	}
+	l.ua.Close()
+}
+
+func (p *Phone) lineFailed(reason string) {
+	p.logf("sip", "err", "sip", "%s", reason)
+	p.s.session = SignedOut
+}
+
+// post hands f to the loop without waiting for it; it gives up when stop
+// closes or the phone ends.
+func (p *Phone) post(stop chan struct{}, f func()) {
+	t := task{f: f, done: make(chan struct{})}
+	select {
+	case p.tasks <- t:
+	case <-stop:
+	case <-p.done:
+	case <-p.closed:
+	}
+}
+
+// onSIP is the state machine's reaction to the UA.
+func (p *Phone) onSIP(ev sipua.Event) {
+	l := p.s.line
+	if l == nil {
+		return
+	}
+	switch ev := ev.(type) {
+	case sipua.Registered:
+		first := !l.registered
+		l.registered, l.regError, l.retry = true, "", retryFirst
+		l.tlsVersion = ev.TLSVersion
+		p.s.session = SignedIn
+		if first {
+			p.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
+			l.ua.SubscribeMWI(mwiExpires)
+		}
+		refresh := ev.Expires * 4 / 5
+		p.after("register", refresh, func() {
+			if p.s.line == l {
+				l.ua.Register(registerExpires)
+			}
+		})
+	case sipua.RegisterFailed:
+		p.registerFailed(l, ev)
+	case sipua.CallProgress:
+		if ev.ID == l.callID && (ev.Code == 180 || ev.Code == 183) {
+			l.progress = "Ringing"
+		}
+	case sipua.CallAnswered:
+		if ev.ID != l.callID {
+			return
+		}
+		p.s.call = CallConnected
+		p.s.remote = ev.Remote
+		l.callStart = p.clock.Now()
+		p.logf("call", "info", "call", "connected to %s", ev.Remote)
+		p.tick()
+	case sipua.CallFailed:
+		if ev.ID != l.callID {
+			return
+		}
+		reason := failureReason(ev.Code, ev.Reason, ev.Err)
+		if ev.Code == 487 {
+			// We cancelled it ourselves.
+			p.logf("call", "info", "call", "call to %s cancelled", p.s.remote)
+			p.endCall()
+			return
+		}
+		p.callFailed(reason)
+	case sipua.CallEnded:
+		if ev.ID == l.waiting {
+			l.waiting = ""
+			return
+		}
+		if ev.ID != l.callID {
+			return
+		}
+		p.logf("call", "info", "call", "call with %s ended by the far end", p.s.remote)
+		p.endCall()
+		p.showAlert("Call ended")
+	case sipua.IncomingCall:
+		p.incoming(l, ev)
+	case sipua.IncomingCancelled:
+		if ev.ID == l.waiting {
+			l.waiting = ""
+			return
+		}
+		if ev.ID == l.callID && p.s.call == CallRinging {
+			who := p.s.remote
+			p.endCall()
+			p.showAlert("Missed call: " + who)
+			p.logf("call", "info", "call", "missed call from %s", who)
+		}
+	case sipua.CallHoldChanged:
+		if ev.ID != l.callID {
+			return
+		}
+		if ev.Err != nil {
+			p.logf("call", "warn", "call", "hold/resume failed: %v", ev.Err)
+			p.showAlert("Hold failed")
+			return
+		}
+		if ev.Held {
+			p.s.call = CallHeld
+		} else {
+			p.s.call = CallConnected
+		}
+	case sipua.TransferResult:
+		if ev.ID != l.callID {
+			return
+		}
+		if ev.Err != nil || ev.Code >= 300 {
+			p.logf("call", "warn", "call", "transfer failed: %v %d", ev.Err, ev.Code)
+			p.showAlert("Transfer failed")
+			return
+		}
+		p.logf("call", "info", "call", "transferred %s", p.s.remote)
+		l.ua.Hangup(l.callID)
+		p.endCall()
+		p.showAlert("Call transferred")
+	case sipua.MessageWaiting:
+		p.s.mwi = ev.New
+		if !ev.Waiting {
+			p.s.mwi = 0
+		}
+		p.logf("sip", "info", "mwi", "voice messages: %d new, %d old", ev.New, ev.Old)
+	}
+}
+
+func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
+	l.registered = false
+	p.s.session = SigningIn
+	reason := ""
+	switch {
+	case ev.Code == 401 || ev.Code == 407:
+		reason = fmt.Sprintf("Wrong password (%d)", ev.Code)
+	case ev.Code == 403:
+		reason = "Forbidden (403)"
+	case ev.Code == 404:
+		reason = "Unknown user (404)"
+	case ev.Code != 0:
+		reason = fmt.Sprintf("%s (%d)", ev.Reason, ev.Code)
+	default:
+		reason = p.transportFailure(ev.Err)
+	}
+	wait := l.retry
+	p.logf("sip", "err", "sip", "registration failed: %s (retry in %v)", reason, wait)
+	l.regError = reason
+	p.after("register", wait, func() {
+		if p.s.line == l {
+			p.logf("sip", "info", "sip", "registration retry after %v", wait)
+			l.ua.Register(registerExpires)
+		}
+	})
+	l.retry = min(l.retry*2, retryMax)
+}
+
+// transportFailure names a failure to reach the server and logs it the way
+// the vendor's firmware does (seed 002's AudioCodes lines come from the
+// catalog's syslog events).
+func (p *Phone) transportFailure(err error) string {
+	if err == nil {
+		return "No response"
+	}
+	var netErr net.Error
+	switch f := certs.Classify(err); {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "Server unreachable"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "Timeout"
+	case f.IsVerify():
+		vars := map[string]string{"code": fmt.Sprint(f.OpenSSLCode()), "text": f.OpenSSLText(), "reason": f.Reason()}
+		p.log.event(p.clock.Now(), "tls_verify_failed", "err", "tls", fmt.Sprintf("server certificate rejected: %s (%v)", f.Reason(), err), vars)
+		p.log.event(p.clock.Now(), "tls_failed", "warn", "tls", "TLS connection failed", vars)
+		return "TLS: " + f.Reason()
+	case f == certs.FailureProtocolVersion:
+		p.log.event(p.clock.Now(), "tls_version", "err", "tls", fmt.Sprintf("TLS handshake failed: %v", err), nil)
+		return "TLS: " + f.Reason()
+	case f == certs.FailureHandshake:
+		return "TLS handshake failed"
+	}
+	return "Error: " + err.Error()
+}
+
+// failureReason is the screen text for a failed outgoing call.
+func failureReason(code int, reason string, err error) string {
+	switch code {
+	case 486, 600:
+		return "Busy"
+	case 404, 604:
+		return "Not found"
+	case 480:
+		return "Unavailable"
+	case 408:
+		return "No answer"
+	case 603:
+		return "Declined"
+	case 488, 606:
+		return "Not acceptable"
+	case 0:
+		if err != nil {
+			return "Call failed: " + err.Error()
+		}
+		return "Call failed"
+	}
+	return fmt.Sprintf("%s (%d)", reason, code)
+}
+
+func (p *Phone) incoming(l *line, ev sipua.IncomingCall) {
+	who := ev.From
+	if ev.DisplayName != "" {
+		who = ev.DisplayName
+	}
+	switch {
+	case p.s.cfg.DND:
+		p.logf("call", "info", "call", "call from %s rejected: do not disturb", who)
+		l.ua.Reject(ev.ID, 486)
+	case p.s.call == CallIdle:
+		p.closeMenu()
+		p.s.call = CallRinging
+		p.s.remote = who
+		l.callID = ev.ID
+		p.logf("call", "info", "call", "incoming call from %s", who)
+	case l.waiting == "" && (p.s.call == CallConnected || p.s.call == CallHeld):
+		l.waiting, l.waitFrom = ev.ID, who
+		p.logf("call", "info", "call", "call waiting: %s", who)
+	default:
+		l.ua.Reject(ev.ID, 486)
+	}
+}
+
+// tick keeps the clock in the status bar and the call timer current: every
+// second in a call, else on the minute.
+func (p *Phone) tick() {
+	now := p.clock.Now()
+	next := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+	if p.s.call == CallConnected || p.s.call == CallHeld {
+		next = now.Truncate(time.Second).Add(time.Second).Sub(now)
+	}
+	p.after("tick", next, p.tick)
+}

@@ -1,0 +1,255 @@
+package phone_test
+
+import (
+	"context"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+// cloud starts the mock cloud on a free loopback port.
+func cloud(t *testing.T) *backend.Backend {
+	t.Helper()
+	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: t.TempDir()})
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	must(t, b.Start(ctx))
+	t.Cleanup(func() { cancel(); b.Close() })
+	return b
+}
+
+// signedIn boots a phone with an account on the cloud.
+func signedIn(t *testing.T, b *backend.Backend, model, firmware, user, password string) *phone.Phone {
+	t.Helper()
+	cat, err := catalog.Builtin()
+	must(t, err)
+	m, err := cat.Model(model)
+	must(t, err)
+	p, err := phone.New(m, firmware, phone.WithClock(clock.NewFake(start)), phone.WithStateDir(t.TempDir()),
+		phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: user, Password: password, Domain: b.Domain()}))
+	must(t, err)
+	p.Start(context.Background())
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// waitStatus polls the phone's status (network events come on real time)
+// until key has the value want.
+func waitStatus(t *testing.T, p *phone.Phone, key, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := status(t, p, key)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s=%q after 10 s, want %q\n%s", key, got, want, p.Screen().Text())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func logged(p *phone.Phone, text string) bool {
+	for _, l := range p.Logs(0) {
+		if strings.Contains(l.Text, text) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRegisterAndCallBetweenVendors(t *testing.T) {
+	b := cloud(t)
+	alice := signedIn(t, b, "vvx601", "", "alice", "secret")
+	bob := signedIn(t, b, "t48g", "", "bob", "secret")
+	carol := signedIn(t, b, "c450hd", "", "carol", "secret")
+	for _, p := range []*phone.Phone{alice, bob, carol} {
+		waitStatus(t, p, "registered", "yes")
+	}
+	if got := status(t, alice, "tls"); got != "1.2" {
+		t.Errorf("Poly 5.9 negotiated TLS %q, its firmware allows 1.2 only", got)
+	}
+	if !bob.Screen().Contains("Registered") {
+		t.Errorf("idle screen does not say Registered:\n%s", bob.Screen().Text())
+	}
+
+	must(t, alice.Call("bob"))
+	waitStatus(t, bob, "call", "ringing")
+	if s := bob.Screen(); s.LEDs.Line != phone.LEDBlink || !s.Contains("alice") {
+		t.Fatalf("ringing screen:\n%s", s.Text())
+	}
+	waitStatus(t, alice, "call", "calling")
+	must(t, bob.SoftkeyLabel("Answer"))
+	waitStatus(t, bob, "call", "connected")
+	waitStatus(t, alice, "call", "connected")
+
+	must(t, alice.Hold())
+	waitStatus(t, alice, "call", "held")
+	must(t, alice.Resume())
+	waitStatus(t, alice, "call", "connected")
+
+	// Bob transfers alice to carol (blind): carol rings, bob is free.
+	must(t, bob.Transfer("carol"))
+	waitStatus(t, carol, "call", "ringing")
+	must(t, carol.Answer())
+	waitStatus(t, carol, "call", "connected")
+	waitStatus(t, bob, "call", "idle")
+
+	must(t, carol.Hangup())
+	waitStatus(t, carol, "call", "idle")
+	waitStatus(t, alice, "call", "idle")
+}
+
+func TestCallFailureReasons(t *testing.T) {
+	b := cloud(t)
+	p := signedIn(t, b, "430hd", "", "dave", "secret")
+	waitStatus(t, p, "registered", "yes")
+	tests := []struct{ target, alert string }{
+		{"busy", "Busy"},
+		{"nobody", "Not found"},
+		{"carol", "Unavailable"}, // a user with no registration
+	}
+	for _, tt := range tests {
+		must(t, p.Call(tt.target))
+		waitStatus(t, p, "call", "idle")
+		if a := p.Screen().Alert; a != tt.alert {
+			t.Errorf("call %s: alert %q, want %q", tt.target, a, tt.alert)
+		}
+	}
+	// noanswer rings until we give up: Cancel sends CANCEL.
+	must(t, p.Call("noanswer"))
+	waitStatus(t, p, "call", "calling")
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Screen().Contains("Ringing") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	must(t, p.Hangup())
+	waitStatus(t, p, "call", "idle")
+}
+
+func TestDNDAndVoicemailMWI(t *testing.T) {
+	b := cloud(t)
+	alice := signedIn(t, b, "vvx501", "", "alice", "secret")
+	bob := signedIn(t, b, "t46g", "", "bob", "secret")
+	waitStatus(t, alice, "registered", "yes")
+	waitStatus(t, bob, "registered", "yes")
+	must(t, bob.SoftkeyLabel("DND"))
+	must(t, alice.Call("bob"))
+	waitStatus(t, alice, "call", "idle")
+	if a := alice.Screen().Alert; a != "Busy" {
+		t.Errorf("calling a DND phone: %q, want Busy", a)
+	}
+	must(t, b.LeaveVoicemail("bob"))
+	waitStatus(t, bob, "mwi", "1")
+	if s := bob.Screen(); s.LEDs.Message != phone.LEDOn {
+		t.Fatalf("message LED off with 1 message:\n%s", s.Text())
+	}
+}
+
+func TestWrongPasswordBacksOff(t *testing.T) {
+	b := cloud(t)
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("c450hd")
+	clk := clock.NewFake(start)
+	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()),
+		phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: "alice", Password: "wrong"}))
+	must(t, err)
+	p.Start(context.Background())
+	defer p.Close()
+	waitStatus(t, p, "registration_error", "Wrong password (401)")
+	if !p.Screen().Contains("Failed: Wrong password (401)") {
+		t.Fatalf("screen:\n%s", p.Screen().Text())
+	}
+	// Retries follow a doubling back-off on the phone's clock: 5 s, 10 s, ...
+	retries := func() int { return strings.Count(strings.Join(logTexts(p), "\n"), "registration retry after") }
+	for i, wait := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second} {
+		clk.Advance(wait - time.Millisecond)
+		if n := retries(); n != i {
+			t.Fatalf("%d retries before %v of back-off, want %d", n, wait, i)
+		}
+		clk.Advance(time.Millisecond)
+		if n := retries(); n != i+1 {
+			t.Fatalf("%d retries after %v of back-off, want %d", n, wait, i+1)
+		}
+		// Let the retry's 401 come back (and the next retry be armed)
+		// before moving time again.
+		next := (2 * wait).String()
+		deadline := time.Now().Add(5 * time.Second)
+		for !logged(p, "(retry in "+next+")") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no failure with retry in %s:\n%s", next, strings.Join(logTexts(p), "\n"))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+func logTexts(p *phone.Phone) []string {
+	var out []string
+	for _, l := range p.Logs(0) {
+		out = append(out, l.Text)
+	}
+	return out
+}
+
+// The seed 002 story: the cloud rotates its certificate to a chain from the
+// new root; an AudioCodes 430HD on 3.2.1.580 lacks that root and logs the
+// ctx->error=20 lines; the root imported and a reboot later, it registers.
+func TestRootRotationSeed002(t *testing.T) {
+	b := cloud(t)
+	p := signedIn(t, b, "430hd", "3.2.1.580", "alice", "secret")
+	waitStatus(t, p, "registered", "yes")
+	must(t, b.RotateCertificate(certs.FactoryRoot2022))
+	navigate(t, p, []string{"Menu", "Administration", "Restart Phone"})
+	waitStatus(t, p, "registration_error", "TLS: Untrusted certificate")
+	for _, want := range []string{
+		"[Voip:MTF-1][acl_user_tls_server_validation:772] server cert is invalid. ctx->error=20 unable to get local issuer certificate",
+		"[Voip:MTF-1][acl_lync_transport_connection_tls_state_changed_ev:1050] validate server certificate fail, try to renew root certificate.",
+	} {
+		if !logged(p, want) {
+			t.Errorf("syslog lacks %q:\n%s", want, strings.Join(logTexts(p), "\n"))
+		}
+	}
+	root, err := certs.FactoryRoot(certs.FactoryRoot2022)
+	must(t, err)
+	path := filepath.Join(t.TempDir(), "new-root.pem")
+	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), 0o644))
+	if _, err := p.CAStore().ImportFile(path); err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, p, []string{"Menu", "Administration", "Restart Phone"})
+	waitStatus(t, p, "registered", "yes")
+
+	// Firmware 3.4.6.537 ships the new root: no import needed.
+	p2 := signedIn(t, b, "430hd", "3.4.6.537", "bob", "secret")
+	waitStatus(t, p2, "registered", "yes")
+}
+
+// Lync Phone Edition speaks TLS 1.0 at most: the TLS 1.2 cloud refuses it.
+func TestLyncPhoneEditionCannotRegister(t *testing.T) {
+	b := cloud(t)
+	p := signedIn(t, b, "cx600", "", "alice", "secret")
+	waitStatus(t, p, "registration_error", "TLS: TLS version not supported")
+}
+
+func TestUnreachableServer(t *testing.T) {
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t46g")
+	p, err := phone.New(m, "", phone.WithClock(clock.NewFake(start)), phone.WithStateDir(t.TempDir()),
+		phone.WithAccount(statedir.Account{Server: "sips:127.0.0.1:1", User: "alice", Password: "x"}))
+	must(t, err)
+	p.Start(context.Background())
+	defer p.Close()
+	waitStatus(t, p, "registration_error", "Server unreachable")
+}

@@ -1,0 +1,28 @@
+// Package sdp is the small part of the Session Description Protocol
+// (RFC 4566) that a desk phone needs: one audio stream, offered and answered
+// by the rules of RFC 3264.
+//
+// A [Session] holds the origin line, one connection address and one audio
+// [Media]; m= lines of other kinds are kept in [Session.Other] only so that
+// an answer can reject them in place (port 0), as RFC 3264 §6 requires.
+// Codecs are values ([Format]): the well-known ones are [PCMU], [PCMA],
+// [G722] and [TelephoneEvent].
+//
+// The usual flow:
+//
+//	offer := sdp.NewOffer("192.0.2.10", 40000, []sdp.Format{sdp.G722, sdp.PCMU, sdp.TelephoneEvent}, sdp.SendRecv)
+//	body := offer.Marshal()
+//	// ... peer side:
+//	remote, err := sdp.Parse(body)
+//	answer, err := sdp.Answer(remote, "192.0.2.20", 50000, supported, sdp.SendRecv)
+//	if errors.Is(err, sdp.ErrNoCommonCodec) { /* reply 488 Not Acceptable Here */ }
+//	// hold: re-offer the same session with a higher version
+//	hold := offer.Reoffer(sdp.SendOnly)
+//
+// The types are meant to grow: SDES-SRTP will add a Crypto field to [Media]
+// and the RTP/SAVP profile next to RTP/AVP ([Media.Profile]) without changing
+// what callers write today.
+//
+// [Parse] never panics: every input either yields a Session or an error
+// naming the offending line ([ParseError]).
+package sdp

@@ -1,0 +1,41 @@
+package sdp_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/deskphone/deskphone/phone/sdp"
+)
+
+func Example() {
+	offer := sdp.NewOffer("192.0.2.10", 40000, []sdp.Format{sdp.G722, sdp.PCMU, sdp.TelephoneEvent}, sdp.SendRecv)
+
+	// The far end parses the offer and answers with what it supports.
+	remote, err := sdp.Parse(offer.Marshal())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	answer, err := sdp.Answer(remote, "192.0.2.20", 50000, []sdp.Format{sdp.PCMU, sdp.PCMA, sdp.TelephoneEvent}, sdp.SendRecv)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, f := range answer.Media.Formats {
+		fmt.Printf("%d %s/%d\n", f.PT, f.Name, f.Rate)
+	}
+
+	// Hold: a new offer, one version up, sendonly; the peer answers recvonly.
+	hold := offer.Reoffer(sdp.SendOnly)
+	held, _ := sdp.Answer(hold, "192.0.2.20", 50000, []sdp.Format{sdp.PCMU}, sdp.SendRecv)
+	fmt.Println(hold.SessionVersion-offer.SessionVersion, held.Media.Direction)
+
+	// Nothing in common: the SIP side replies 488.
+	_, err = sdp.Answer(remote, "192.0.2.20", 50000, []sdp.Format{{PT: 18, Name: "G729", Rate: 8000}}, sdp.SendRecv)
+	fmt.Println(errors.Is(err, sdp.ErrNoCommonCodec))
+	// Output:
+	// 0 PCMU/8000
+	// 101 telephone-event/8000
+	// 1 recvonly
+	// true
+}

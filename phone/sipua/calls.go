@@ -1,0 +1,318 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// call is one call leg: outgoing (out) or incoming (in).
+type call struct {
+	id     string
+	remote string
+	out    *sipgo.DialogClientSession
+	in     *sipgo.DialogServerSession
+	// cancel stops an outgoing call still waiting for an answer (sends CANCEL).
+	cancel context.CancelFunc
+	// answer receives the local decision on an incoming call: 200 or an
+	// error status.
+	answer chan int
+
+	mu    sync.Mutex
+	local *sdp.Session // our last offer or answer
+	held  bool
+}
+
+// formats are the codecs this UA offers until the media engine decides them.
+var formats = []sdp.Format{sdp.G722, sdp.PCMU, sdp.PCMA, sdp.TelephoneEvent}
+
+func (u *UA) newCall(remote string) *call {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.nextID++
+	c := &call{id: fmt.Sprintf("c%d", u.nextID), remote: remote, answer: make(chan int, 1)}
+	u.calls[c.id] = c
+	return c
+}
+
+func (u *UA) call(id string) (*call, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c, ok := u.calls[id]
+	if !ok {
+		return nil, fmt.Errorf("no call %s", id)
+	}
+	return c, nil
+}
+
+func (u *UA) dropCall(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.calls, id)
+}
+
+func (u *UA) localAddr() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.contact.Address.Host == "" || u.contact.Address.Host == "0.0.0.0" {
+		return "127.0.0.1"
+	}
+	return u.contact.Address.Host
+}
+
+// Invite calls target (digits, a user name or a SIP URI) and returns the
+// call's id at once; progress comes as CallProgress, then CallAnswered or
+// CallFailed.
+func (u *UA) Invite(target string) (string, error) {
+	uri, err := u.target(target)
+	if err != nil {
+		return "", err
+	}
+	c := u.newCall(uri.User)
+	ctx, cancel := context.WithCancel(u.ctx)
+	c.cancel = cancel
+	offer := sdp.NewOffer(u.localAddr(), 0, formats, sdp.SendRecv)
+	c.local = offer
+	u.goOwned(func() {
+		defer cancel()
+		u.runInvite(ctx, c, uri, offer)
+	})
+	return c.id, nil
+}
+
+func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Session) {
+	req := u.newRequest(sip.INVITE, uri)
+	req.SetBody(offer.Marshal())
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if err := u.connect(ctx, req); err != nil {
+		u.dropCall(c.id)
+		u.emit(CallFailed{ID: c.id, Err: err})
+		return
+	}
+	req.ReplaceHeader(u.contactHeader())
+	dua := sipgo.DialogUA{Client: u.client, ContactHDR: *u.contactHeader()}
+	sess, err := dua.WriteInvite(ctx, req)
+	if err != nil {
+		u.dropCall(c.id)
+		u.emit(CallFailed{ID: c.id, Err: err})
+		return
+	}
+	c.mu.Lock()
+	c.out = sess
+	c.mu.Unlock()
+	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{
+		Username: u.cfg.User,
+		Password: u.cfg.Password,
+		OnResponse: func(res *sip.Response) error {
+			if res.IsProvisional() && res.StatusCode > 100 {
+				u.emit(CallProgress{ID: c.id, Code: res.StatusCode, Reason: res.Reason})
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		u.dropCall(c.id)
+		var dr *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &dr):
+			u.emit(CallFailed{ID: c.id, Code: dr.Res.StatusCode, Reason: dr.Res.Reason})
+		case errors.Is(err, context.Canceled) && u.ctx.Err() == nil:
+			u.emit(CallFailed{ID: c.id, Code: 487, Reason: "Request Terminated"})
+		case u.ctx.Err() != nil:
+		default:
+			u.emit(CallFailed{ID: c.id, Err: err})
+		}
+		return
+	}
+	if err := sess.Ack(u.ctx); err != nil {
+		u.emit(CallFailed{ID: c.id, Err: fmt.Errorf("ACK: %w", err)})
+		return
+	}
+	u.emit(CallAnswered{ID: c.id, Remote: c.remote})
+	u.watchEnd(c, sess.Context())
+}
+
+// watchEnd reports CallEnded when the far end's BYE ends the dialog.
+func (u *UA) watchEnd(c *call, done context.Context) {
+	select {
+	case <-done.Done():
+		if _, err := u.call(c.id); err == nil {
+			u.dropCall(c.id)
+			u.emit(CallEnded{ID: c.id, ByRemote: true})
+		}
+	case <-u.ctx.Done():
+	}
+}
+
+// Cancel gives up an outgoing call that has not been answered.
+func (u *UA) Cancel(id string) error {
+	c, err := u.call(id)
+	if err != nil {
+		return err
+	}
+	if c.cancel == nil {
+		return fmt.Errorf("call %s is not an outgoing call", id)
+	}
+	c.cancel()
+	return nil
+}
+
+// Answer accepts a ringing incoming call.
+func (u *UA) Answer(id string) error { return u.decide(id, 200) }
+
+// Reject refuses a ringing incoming call with code (486 Busy Here, 603
+// Decline, 480 Temporarily Unavailable).
+func (u *UA) Reject(id string, code int) error { return u.decide(id, code) }
+
+func (u *UA) decide(id string, code int) error {
+	c, err := u.call(id)
+	if err != nil {
+		return err
+	}
+	select {
+	case c.answer <- code:
+		return nil
+	default:
+		return fmt.Errorf("call %s is not ringing", id)
+	}
+}
+
+// Hangup ends an established call with BYE, in the background: the phone
+// is idle at once, whatever the far end does with the BYE.
+func (u *UA) Hangup(id string) error {
+	c, err := u.call(id)
+	if err != nil {
+		return err
+	}
+	u.dropCall(id)
+	u.goOwned(func() {
+		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
+		defer cancel()
+		c.mu.Lock()
+		out, in := c.out, c.in
+		c.mu.Unlock()
+		switch {
+		case out != nil:
+			out.Bye(ctx)
+		case in != nil:
+			in.Bye(ctx)
+		}
+	})
+	return nil
+}
+
+// Hold puts a call on hold (re-INVITE with a=sendonly) or resumes it
+// (a=sendrecv); the outcome comes as CallHoldChanged.
+func (u *UA) Hold(id string, hold bool) error {
+	c, err := u.call(id)
+	if err != nil {
+		return err
+	}
+	u.goOwned(func() {
+		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
+		defer cancel()
+		dir := sdp.SendRecv
+		if hold {
+			dir = sdp.SendOnly
+		}
+		c.mu.Lock()
+		offer := c.local.Reoffer(dir)
+		out, in := c.out, c.in
+		c.mu.Unlock()
+		req := sip.NewRequest(sip.INVITE, sip.Uri{})
+		req.SetBody(offer.Marshal())
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		var res *sip.Response
+		var err error
+		switch {
+		case out != nil:
+			req.Recipient = out.InviteResponse.Contact().Address
+			res, err = out.Do(ctx, req)
+		case in != nil:
+			req.Recipient = in.InviteRequest.Contact().Address
+			res, err = in.Do(ctx, req)
+		default:
+			err = errors.New("call not established")
+		}
+		if err == nil && !res.IsSuccess() {
+			err = fmt.Errorf("re-INVITE: %d %s", res.StatusCode, res.Reason)
+		}
+		if err == nil {
+			ack := sip.NewRequest(sip.ACK, req.Recipient)
+			if out != nil {
+				err = out.WriteRequest(ack)
+			} else {
+				err = in.WriteRequest(ack)
+			}
+			c.mu.Lock()
+			c.local, c.held = offer, hold
+			c.mu.Unlock()
+		}
+		u.emit(CallHoldChanged{ID: id, Held: hold && err == nil || !hold && err != nil, Err: err})
+	})
+	return nil
+}
+
+// Transfer sends the far end of call id to target with REFER (blind
+// transfer); the result comes as TransferResult once the NOTIFY sipfrag with
+// a final status arrives (or the REFER fails).
+func (u *UA) Transfer(id, target string) error {
+	c, err := u.call(id)
+	if err != nil {
+		return err
+	}
+	uri, err := u.target(target)
+	if err != nil {
+		return err
+	}
+	u.goOwned(func() {
+		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
+		defer cancel()
+		c.mu.Lock()
+		out, in := c.out, c.in
+		c.mu.Unlock()
+		req := sip.NewRequest(sip.REFER, sip.Uri{})
+		req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri.String()+">"))
+		var res *sip.Response
+		switch {
+		case out != nil:
+			req.Recipient = out.InviteResponse.Contact().Address
+			res, err = out.Do(ctx, req)
+		case in != nil:
+			req.Recipient = in.InviteRequest.Contact().Address
+			res, err = in.Do(ctx, req)
+		default:
+			err = errors.New("call not established")
+		}
+		if err == nil && !res.IsSuccess() {
+			err = fmt.Errorf("REFER: %d %s", res.StatusCode, res.Reason)
+		}
+		if err != nil {
+			u.emit(TransferResult{ID: id, Target: target, Err: err})
+		}
+		// Success is reported when the final NOTIFY arrives (onNotify).
+	})
+	return nil
+}
+
+// sipfragStatus reads the status code of a message/sipfrag body
+// ("SIP/2.0 200 OK").
+func sipfragStatus(body []byte) (int, bool) {
+	line, _, _ := strings.Cut(string(body), "\n")
+	var code int
+	if _, err := fmt.Sscanf(strings.TrimSpace(line), "SIP/2.0 %d", &code); err != nil {
+		return 0, false
+	}
+	return code, true
+}
+
+// ringTimeout bounds how long an unanswered incoming call rings before we
+// answer 480 ourselves.
+const ringTimeout = 3 * time.Minute

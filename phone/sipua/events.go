@@ -1,0 +1,99 @@
+package sipua
+
+import "time"
+
+// Event is something the UA reports to the phone.
+type Event interface{ event() }
+
+// Registered: the server accepted the registration for Expires.
+type Registered struct {
+	Expires    time.Duration
+	TLSVersion uint16 // 0 when not over TLS
+}
+
+// RegisterFailed: the registration did not go through. Code is the SIP
+// status (401, 403, 404, ...) or 0 when no response came (Err says why: a
+// TLS failure, a refused connection, a timeout).
+type RegisterFailed struct {
+	Code   int
+	Reason string
+	Err    error
+}
+
+// Unregistered: the registration was removed (Expires: 0 accepted).
+type Unregistered struct{}
+
+// CallProgress: the far end answered an outgoing call with a provisional
+// response (180 Ringing, 183 Session Progress).
+type CallProgress struct {
+	ID     string
+	Code   int
+	Reason string
+}
+
+// CallAnswered: a call is established (outgoing: 200 received and ACKed;
+// incoming: our 200 sent).
+type CallAnswered struct {
+	ID     string
+	Remote string
+}
+
+// CallFailed: an outgoing call ended before it was answered. Code is the
+// final status (486, 404, 480, 487 after CANCEL, ...), 0 when none came.
+type CallFailed struct {
+	ID     string
+	Code   int
+	Reason string
+	Err    error
+}
+
+// CallEnded: an established call ended, by BYE from either side.
+type CallEnded struct {
+	ID       string
+	ByRemote bool
+}
+
+// IncomingCall: an INVITE arrived and 180 Ringing went back.
+type IncomingCall struct {
+	ID          string
+	From        string // user part or URI of the caller
+	DisplayName string
+}
+
+// IncomingCancelled: the caller gave up before we answered.
+type IncomingCancelled struct{ ID string }
+
+// CallHoldChanged: the local hold state of a call changed by re-INVITE.
+type CallHoldChanged struct {
+	ID   string
+	Held bool
+	Err  error
+}
+
+// TransferResult: the outcome of a blind transfer (REFER, then the NOTIFY
+// sipfrag with the transfer target's final status).
+type TransferResult struct {
+	ID     string
+	Target string
+	Code   int
+	Err    error
+}
+
+// MessageWaiting: a message-summary NOTIFY (RFC 3842).
+type MessageWaiting struct {
+	Waiting  bool
+	New, Old int
+}
+
+func (Registered) event()        {}
+func (RegisterFailed) event()    {}
+func (Unregistered) event()      {}
+func (CallProgress) event()      {}
+func (CallAnswered) event()      {}
+func (CallFailed) event()        {}
+func (CallEnded) event()         {}
+func (IncomingCall) event()      {}
+func (IncomingCancelled) event() {}
+func (CallHoldChanged) event()   {}
+func (TransferResult) event()    {}
+func (MessageWaiting) event()    {}

@@ -1,0 +1,200 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// authState remembers the last challenge so refreshes reuse its nonce with a
+// growing nonce count instead of taking a 401 every time.
+type authState struct {
+	header string // "Authorization" or "Proxy-Authorization"
+	chal   *digest.Challenge
+	count  int
+}
+
+// requestTimeout bounds one request with its authentication round trip.
+const requestTimeout = 32 * time.Second
+
+// Register sends a REGISTER for expires (a refresh when already
+// registered) and reports Registered or RegisterFailed.
+func (u *UA) Register(expires time.Duration) {
+	u.goOwned(func() {
+		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
+		defer cancel()
+		res, err := u.register(ctx, expires)
+		if u.ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil:
+			u.emit(RegisterFailed{Err: err})
+		case res.StatusCode == 200:
+			u.emit(Registered{Expires: grantedExpires(res, expires), TLSVersion: u.TLSVersion()})
+		default:
+			u.emit(RegisterFailed{Code: res.StatusCode, Reason: res.Reason})
+		}
+	})
+}
+
+// Unregister removes the registration (Expires: 0) and waits for the answer,
+// at most until ctx ends.
+func (u *UA) Unregister(ctx context.Context) error {
+	res, err := u.register(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != 200 {
+		return fmt.Errorf("unregister: %d %s", res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
+func (u *UA) register(ctx context.Context, expires time.Duration) (*sip.Response, error) {
+	registrar := u.aor()
+	registrar.User = ""
+	req := u.newRequest(sip.REGISTER, registrar)
+	to := req.To()
+	to.Address = u.aor()
+	from := req.From()
+	from.Address = u.aor()
+	u.mu.Lock()
+	if u.callID == "" {
+		u.callID = sip.GenerateTagN(24)
+	}
+	u.regSeq++
+	callID, seq := sip.CallIDHeader(u.callID), u.regSeq
+	u.mu.Unlock()
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.REGISTER})
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS"))
+	if err := u.connect(ctx, req); err != nil {
+		return nil, err
+	}
+	req.ReplaceHeader(u.contactHeader())
+	return u.doAuth(ctx, req)
+}
+
+// doAuth sends req, answering 401/407 challenges with digest credentials.
+// A challenge marked stale=true, or one with a nonce we have not answered
+// yet, is retried; the same nonce rejected twice is a wrong password.
+func (u *UA) doAuth(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	u.applyAuth(req, false)
+	for attempt := 0; ; attempt++ {
+		res, err := u.client.Do(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode != 401 && res.StatusCode != 407 {
+			return res, nil
+		}
+		chal, err := pickChallenge(res)
+		if err != nil {
+			return nil, err
+		}
+		u.mu.Lock()
+		sameNonce := u.auth != nil && u.auth.chal.Nonce == chal.Nonce
+		u.mu.Unlock()
+		if attempt >= 2 || (sameNonce && !chal.Stale) || u.cfg.Password == "" {
+			return res, nil
+		}
+		header := "Authorization"
+		if res.StatusCode == 407 {
+			header = "Proxy-Authorization"
+		}
+		u.mu.Lock()
+		u.auth = &authState{header: header, chal: chal}
+		u.mu.Unlock()
+		// A new transaction: new branch, next CSeq.
+		req.RemoveHeader("Via")
+		if cseq := req.CSeq(); cseq != nil {
+			cseq.SeqNo++
+			if req.Method == sip.REGISTER {
+				u.mu.Lock()
+				u.regSeq = cseq.SeqNo
+				u.mu.Unlock()
+			}
+		}
+		if err := sipgo.ClientRequestBuild(u.client, req); err != nil {
+			return nil, err
+		}
+		u.applyAuth(req, true)
+	}
+}
+
+// applyAuth adds credentials for the remembered challenge, if any.
+func (u *UA) applyAuth(req *sip.Request, _ bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.auth == nil || u.cfg.Password == "" {
+		return
+	}
+	u.auth.count++
+	cred, err := digest.Digest(u.auth.chal, digest.Options{
+		Method:   req.Method.String(),
+		URI:      req.Recipient.Addr(),
+		Username: u.cfg.User,
+		Password: u.cfg.Password,
+		Count:    u.auth.count,
+	})
+	if err != nil {
+		return
+	}
+	req.RemoveHeader("Authorization")
+	req.RemoveHeader("Proxy-Authorization")
+	req.AppendHeader(sip.NewHeader(u.auth.header, cred.String()))
+}
+
+// pickChallenge chooses the strongest digest challenge offered: SHA-256
+// (RFC 8760) before MD5.
+func pickChallenge(res *sip.Response) (*digest.Challenge, error) {
+	var best *digest.Challenge
+	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
+		for _, h := range res.GetHeaders(name) {
+			chal, err := digest.ParseChallenge(h.Value())
+			if err != nil {
+				continue
+			}
+			alg := strings.ToUpper(chal.Algorithm)
+			if alg != "" && alg != "MD5" && alg != "SHA-256" {
+				continue
+			}
+			if best == nil || (alg == "SHA-256" && strings.ToUpper(best.Algorithm) != "SHA-256") {
+				best = chal
+			}
+		}
+	}
+	if best == nil {
+		return nil, errors.New("401/407 without a digest challenge we support (MD5, SHA-256)")
+	}
+	return best, nil
+}
+
+// grantedExpires reads the registration time the server granted: the
+// expires parameter of our Contact, else the Expires header.
+func grantedExpires(res *sip.Response, asked time.Duration) time.Duration {
+	for _, h := range res.GetHeaders("Contact") {
+		if c, ok := h.(*sip.ContactHeader); ok && c.Params != nil {
+			if v, ok := c.Params.Get("expires"); ok {
+				if n, err := strconv.Atoi(v); err == nil && n > 0 {
+					return time.Duration(n) * time.Second
+				}
+			}
+		}
+	}
+	if h := res.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
+			return time.Duration(n) * time.Second
+		}
+	}
+	return asked
+}

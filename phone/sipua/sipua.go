@@ -1,0 +1,274 @@
+// Package sipua is a phone's SIP user agent on sipgo: registration with
+// digest authentication, calls, hold, transfer and message waiting. It holds
+// no phone state and reads no clock: every outcome is reported as an Event to
+// the phone, whose state machine decides what to do and when (refreshes and
+// retries run on the phone's clock).
+package sipua
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Config is what a UA needs to reach its server.
+type Config struct {
+	// Server is the registrar and outbound proxy: sips:host[:port] (TLS,
+	// default port 5061), sip:host[:port];transport=tcp|udp.
+	Server      string
+	User        string
+	Password    string
+	Domain      string // default: the server's host
+	DisplayName string
+	// TLS is the client configuration for sips: servers, built from the
+	// phone's CA store and firmware traits.
+	TLS       *tls.Config
+	UserAgent string
+	Logger    *slog.Logger
+}
+
+// UA is one phone's SIP user agent.
+type UA struct {
+	cfg    Config
+	emit   func(Event)
+	server sip.Uri
+	// transport is "tls", "tcp" or "udp".
+	transport string
+	domain    string
+
+	ua     *sipgo.UserAgent
+	client *sipgo.Client
+	srv    *sipgo.Server
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	contact sip.ContactHeader
+	auth    *authState
+	calls   map[string]*call
+	nextID  int
+	regSeq  uint32
+	callID  string // Call-ID of the registration
+	tlsVer  uint16
+	subSeq  uint32
+	subCall string
+}
+
+// ParseServer reads a server address as given on the command line.
+func ParseServer(s string) (uri sip.Uri, transport string, err error) {
+	if !strings.Contains(s, ":") || !(strings.HasPrefix(s, "sip:") || strings.HasPrefix(s, "sips:")) {
+		return sip.Uri{}, "", fmt.Errorf("server %q: want sips:HOST[:PORT] or sip:HOST[:PORT];transport=tcp|udp", s)
+	}
+	if err := sip.ParseUri(s, &uri); err != nil {
+		return sip.Uri{}, "", fmt.Errorf("server %q: %w", s, err)
+	}
+	transport = "udp"
+	if uri.IsEncrypted() {
+		transport = "tls"
+	}
+	if t, ok := uri.UriParams.Get("transport"); ok {
+		transport = strings.ToLower(t)
+	}
+	switch transport {
+	case "tls", "tcp", "udp":
+	default:
+		return sip.Uri{}, "", fmt.Errorf("server %q: transport %q is not tls, tcp or udp", s, transport)
+	}
+	if uri.Port == 0 {
+		uri.Port = 5060
+		if transport == "tls" {
+			uri.Port = 5061
+		}
+	}
+	return uri, transport, nil
+}
+
+// New creates a UA; events are delivered to emit, from the UA's goroutines,
+// one at a time per call but possibly concurrently across calls: emit must
+// hand them over to the phone's loop without blocking long.
+func New(cfg Config, emit func(Event)) (*UA, error) {
+	server, transport, err := ParseServer(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.User == "" {
+		return nil, errors.New("sipua: no user")
+	}
+	if transport == "tls" && cfg.TLS == nil {
+		return nil, errors.New("sipua: a sips: server needs a TLS configuration")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "deskphone"
+	}
+	domain := cfg.Domain
+	if domain == "" {
+		domain = server.Host
+	}
+	opts := []sipgo.UserAgentOption{
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(cfg.Logger)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(cfg.Logger)),
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, sipgo.WithUserAgenTLSConfig(cfg.TLS))
+	}
+	ua, err := sipgo.NewUA(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sipua: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(cfg.Logger))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sipua: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Logger))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sipua: %w", err)
+	}
+	u := &UA{
+		cfg: cfg, emit: emit, server: server, transport: transport, domain: domain,
+		ua: ua, client: client, srv: srv,
+		calls: map[string]*call{},
+	}
+	u.ctx, u.cancel = context.WithCancel(context.Background())
+	u.contact = sip.ContactHeader{
+		DisplayName: cfg.DisplayName,
+		Address:     sip.Uri{User: cfg.User, Host: "0.0.0.0", UriParams: sip.NewParams()},
+	}
+	u.contact.Address.UriParams.Add("transport", transport)
+	u.handle()
+	return u, nil
+}
+
+// Close ends the UA's work and waits for its goroutines. It does not
+// unregister; call Unregister first for a clean sign-out.
+func (u *UA) Close() error {
+	u.cancel()
+	u.wg.Wait()
+	u.srv.Close()
+	u.client.Close()
+	return u.ua.Close()
+}
+
+// go runs f on a goroutine the UA owns.
+func (u *UA) goOwned(f func()) {
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		f()
+	}()
+}
+
+// aor is the user's address of record.
+func (u *UA) aor() sip.Uri {
+	scheme := "sip"
+	if u.transport == "tls" {
+		scheme = "sips"
+	}
+	return sip.Uri{Scheme: scheme, User: u.cfg.User, Host: u.domain}
+}
+
+// target turns what the user dialled (digits, a user name or a SIP URI)
+// into a request URI in the account's domain.
+func (u *UA) target(s string) (sip.Uri, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return sip.Uri{}, errors.New("nothing to dial")
+	}
+	var uri sip.Uri
+	if strings.HasPrefix(s, "sip:") || strings.HasPrefix(s, "sips:") {
+		if err := sip.ParseUri(s, &uri); err != nil {
+			return sip.Uri{}, fmt.Errorf("dial %q: %w", s, err)
+		}
+		return uri, nil
+	}
+	user, host, ok := strings.Cut(s, "@")
+	if !ok {
+		host = u.domain
+	}
+	for _, c := range user {
+		if c <= ' ' || strings.ContainsRune("<>\"@;:", c) {
+			return sip.Uri{}, fmt.Errorf("dial %q: %q cannot be in a user name", s, c)
+		}
+	}
+	uri = u.aor()
+	uri.User, uri.Host = user, host
+	return uri, nil
+}
+
+// connect makes sure the connection to the server is up (for TLS: the
+// handshake done) and points the Contact at its local address, since the
+// phone receives requests over the connection it registered on.
+func (u *UA) connect(ctx context.Context, req *sip.Request) error {
+	req.SetDestination(net.JoinHostPort(u.server.Host, strconv.Itoa(u.server.Port)))
+	req.SetTransport(strings.ToUpper(u.transport))
+	if err := sipgo.ClientRequestBuild(u.client, req); err != nil {
+		return err
+	}
+	conn, err := u.ua.TransportLayer().ClientRequestConnection(ctx, req)
+	if err != nil {
+		return err
+	}
+	if tcp, ok := conn.(*sip.TCPConnection); ok {
+		if tc, ok := tcp.Conn.(*tls.Conn); ok {
+			u.mu.Lock()
+			u.tlsVer = tc.ConnectionState().Version
+			u.mu.Unlock()
+		}
+	}
+	if la, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		u.setContactAddr(la.IP.String(), la.Port)
+	} else if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		u.setContactAddr(la.IP.String(), la.Port)
+	}
+	return nil
+}
+
+func (u *UA) setContactAddr(host string, port int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.contact.Address.Host = host
+	u.contact.Address.Port = port
+}
+
+func (u *UA) contactHeader() *sip.ContactHeader {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.contact.Clone()
+}
+
+// TLSVersion is the TLS version of the connection to the server, 0 if none.
+func (u *UA) TLSVersion() uint16 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.tlsVer
+}
+
+// newRequest builds an out-of-dialog request from the user to uri, sent to
+// the server as outbound proxy.
+func (u *UA) newRequest(method sip.RequestMethod, uri sip.Uri) *sip.Request {
+	req := sip.NewRequest(method, uri)
+	from := &sip.FromHeader{DisplayName: u.cfg.DisplayName, Address: u.aor(), Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: uri, Params: sip.NewParams()})
+	req.AppendHeader(u.contactHeader())
+	req.SetDestination(net.JoinHostPort(u.server.Host, strconv.Itoa(u.server.Port)))
+	req.SetTransport(strings.ToUpper(u.transport))
+	return req
+}

@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/deskphone/deskphone/phone"
+)
+
+// command is something the terminal UI does itself rather than ask the phone.
+type command int
+
+// UI commands.
+const (
+	cmdNone command = iota // the binding drives the phone
+	cmdLog                 // show or hide the log pane
+	cmdHelp                // open or close the help overlay
+	cmdQuit
+)
+
+// action is what a binding does: press a hard key, press a softkey (1-based),
+// or run a UI command. Exactly one of the three is set.
+type action struct {
+	key     phone.Key
+	softkey int
+	cmd     command
+	// text is typed into the phone's open text entry (Screen.Prompt).
+	text string
+}
+
+func press(k phone.Key) action { return action{key: k} }
+func softkey(n int) action     { return action{softkey: n} }
+func do(c command) action      { return action{cmd: c} }
+
+// trigger is one terminal key: a special key, or a character (Key is KeyRune).
+type trigger struct {
+	key tcell.Key
+	ch  rune
+}
+
+func key(k tcell.Key) trigger { return trigger{key: k} }
+func char(c rune) trigger     { return trigger{key: tcell.KeyRune, ch: c} }
+
+// matches reports whether ev is this key. Characters typed with Alt or Ctrl
+// are other keys, so that terminal shortcuts do not press phone keys.
+func (t trigger) matches(ev *tcell.EventKey) bool {
+	if t.key != tcell.KeyRune {
+		return ev.Key() == t.key
+	}
+	return ev.Key() == tcell.KeyRune && ev.Rune() == t.ch && ev.Modifiers()&(tcell.ModAlt|tcell.ModCtrl) == 0
+}
+
+// String is the key as the help and the legend write it.
+func (t trigger) String() string {
+	switch t.key {
+	case tcell.KeyRune:
+		if t.ch == ' ' {
+			return "Space"
+		}
+		return string(t.ch)
+	case tcell.KeyUp:
+		return "↑"
+	case tcell.KeyDown:
+		return "↓"
+	case tcell.KeyLeft:
+		return "←"
+	case tcell.KeyRight:
+		return "→"
+	case tcell.KeyBackspace, tcell.KeyBackspace2:
+		// Terminals send either for the same key.
+		return "Backspace"
+	}
+	if name, ok := tcell.KeyNames[t.key]; ok {
+		return name
+	}
+	return "?"
+}
+
+// binding ties terminal keys to one action.
+type binding struct {
+	keys []trigger
+	do   action
+	desc string
+}
+
+func bind(desc string, a action, keys ...trigger) binding {
+	return binding{keys: keys, do: a, desc: desc}
+}
+
+// keymap is the one key table: the input handler, the help overlay, the
+// legend and the softkey captions all read it, so they cannot disagree.
+// Consecutive bindings with the same description are shown as one entry.
+func keymap() []binding {
+	return []binding{
+		bind("softkeys", softkey(1), key(tcell.KeyF1)),
+		bind("softkeys", softkey(2), key(tcell.KeyF2)),
+		bind("softkeys", softkey(3), key(tcell.KeyF3)),
+		bind("softkeys", softkey(4), key(tcell.KeyF4)),
+		bind("softkeys", softkey(5), key(tcell.KeyF5)),
+		bind("keypad", press(phone.Key0), char('0')),
+		bind("keypad", press(phone.Key1), char('1')),
+		bind("keypad", press(phone.Key2), char('2')),
+		bind("keypad", press(phone.Key3), char('3')),
+		bind("keypad", press(phone.Key4), char('4')),
+		bind("keypad", press(phone.Key5), char('5')),
+		bind("keypad", press(phone.Key6), char('6')),
+		bind("keypad", press(phone.Key7), char('7')),
+		bind("keypad", press(phone.Key8), char('8')),
+		bind("keypad", press(phone.Key9), char('9')),
+		bind("star, pound", press(phone.KeyStar), char('*')),
+		bind("star, pound", press(phone.KeyPound), char('#')),
+		bind("navigate", press(phone.KeyUp), key(tcell.KeyUp)),
+		bind("navigate", press(phone.KeyDown), key(tcell.KeyDown)),
+		bind("navigate", press(phone.KeyLeft), key(tcell.KeyLeft)),
+		bind("navigate", press(phone.KeyRight), key(tcell.KeyRight)),
+		bind("ok", press(phone.KeyOK), key(tcell.KeyEnter)),
+		bind("back", press(phone.KeyBack), key(tcell.KeyEsc), key(tcell.KeyBackspace), key(tcell.KeyBackspace2)),
+		bind("hook", press(phone.KeyHook), char(' ')),
+		bind("speaker", press(phone.KeySpeaker), char('s')),
+		bind("headset", press(phone.KeyHeadset), char('e')),
+		bind("menu", press(phone.KeyMenu), char('m')),
+		bind("home", press(phone.KeyHome), key(tcell.KeyHome), char('o')),
+		bind("mute", press(phone.KeyMute), char('u')),
+		bind("hold", press(phone.KeyHold), char('h')),
+		bind("transfer", press(phone.KeyTransfer), char('t')),
+		bind("voicemail", press(phone.KeyMessage), char('v')),
+		bind("volume up", press(phone.KeyVolUp), char('+'), char('=')),
+		bind("volume down", press(phone.KeyVolDown), char('-')),
+		bind("log pane", do(cmdLog), char('l')),
+		bind("help", do(cmdHelp), char('?')),
+		bind("quit", do(cmdQuit), char('q'), key(tcell.KeyCtrlC)),
+	}
+}
+
+// helpCloser closes the help overlay, besides the help key itself. It is
+// Esc, which is the phone's back key while the overlay is closed.
+func helpCloser() trigger { return key(tcell.KeyEsc) }
+
+// keyFor is the first terminal key of a UI command, "" when none has one.
+func keyFor(keys []binding, c command) string {
+	for _, b := range keys {
+		if b.do.cmd == c && len(b.keys) > 0 {
+			return b.keys[0].String()
+		}
+	}
+	return ""
+}
+
+// lookup finds the binding of a terminal key.
+func lookup(keys []binding, ev *tcell.EventKey) (action, bool) {
+	for _, b := range keys {
+		for _, t := range b.keys {
+			if t.matches(ev) {
+				return b.do, true
+			}
+		}
+	}
+	return action{}, false
+}
+
+// softkeyName is the terminal key that presses softkey n, "" when none does.
+func softkeyName(keys []binding, n int) string {
+	for _, b := range keys {
+		if b.do.softkey == n && len(b.keys) > 0 {
+			return b.keys[0].String()
+		}
+	}
+	return ""
+}
+
+// entry is one line of the help: keys and what they do.
+type entry struct {
+	keys, desc string
+	ui         bool // a UI command rather than a phone key
+}
+
+// entries folds the key table into help lines: a run of bindings with one
+// description becomes one line, and a run longer than four shows its ends
+// ("F1…F5").
+func entries(keys []binding) []entry {
+	var out []entry
+	for i := 0; i < len(keys); {
+		j := i
+		var names []string
+		for ; j < len(keys) && keys[j].desc == keys[i].desc; j++ {
+			for _, t := range keys[j].keys {
+				if n := t.String(); len(names) == 0 || names[len(names)-1] != n {
+					names = append(names, n)
+				}
+			}
+		}
+		label := strings.Join(names, " ")
+		if j-i > 4 {
+			label = names[0] + "…" + names[len(names)-1]
+		}
+		out = append(out, entry{keys: label, desc: keys[i].desc, ui: keys[i].do.cmd != cmdNone})
+		i = j
+	}
+	return out
+}

@@ -1,0 +1,544 @@
+package ui
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/clock"
+)
+
+// deadline bounds every wait for the screen; polls are cheap, so it can be
+// generous for a loaded machine.
+const deadline = 5 * time.Second
+
+// harness runs a phone and its UI on a simulation screen.
+type harness struct {
+	t   *testing.T
+	p   *phone.Phone
+	sim tcell.SimulationScreen
+	a   *App
+	// idle is a line of the idle screen, as the phone words it.
+	idle string
+
+	exited chan struct{} // closed when Run returns
+	runErr error
+}
+
+func start(t *testing.T, model string, w, h int) *harness {
+	t.Helper()
+	cat, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cat.Model(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC))
+	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.Start(ctx)
+
+	sim := tcell.NewSimulationScreen("UTF-8")
+	if err := sim.Init(); err != nil {
+		t.Fatal(err)
+	}
+	sim.SetSize(w, h)
+	hs := &harness{t: t, p: p, sim: sim, a: New(p, WithScreen(sim)), exited: make(chan struct{})}
+	if lines := p.Screen().Lines; len(lines) > 0 {
+		hs.idle = lines[len(lines)-1].Text
+	} else {
+		t.Fatal("the idle screen has no lines")
+	}
+	go func() {
+		hs.runErr = hs.a.Run()
+		close(hs.exited)
+	}()
+	t.Cleanup(func() {
+		hs.a.Stop()
+		if err := hs.wait(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+		cancel()
+	})
+	return hs
+}
+
+// wait waits for Run to return and returns its error.
+func (h *harness) wait() error {
+	h.t.Helper()
+	select {
+	case <-h.exited:
+		return h.runErr
+	case <-time.After(deadline):
+		h.t.Fatal("Run did not return")
+		return nil
+	}
+}
+
+// rows reads the screen as last shown. It reads on tview's goroutine, where
+// the screen is drawn, so it never sees half a frame.
+func (h *harness) rows() []string {
+	h.t.Helper()
+	var rows []string
+	read := make(chan struct{})
+	go func() {
+		h.a.app.QueueUpdate(func() {
+			cells, w, ht := h.sim.GetContents()
+			for y := 0; y < ht; y++ {
+				var b strings.Builder
+				for x := 0; x < w; x++ {
+					if r := cells[y*w+x].Runes; len(r) > 0 {
+						b.WriteString(string(r))
+					} else {
+						b.WriteByte(' ')
+					}
+				}
+				rows = append(rows, b.String())
+			}
+		})
+		close(read)
+	}()
+	select {
+	case <-read:
+	case <-h.exited:
+		h.t.Fatalf("the UI exited: %v", h.runErr)
+	case <-time.After(deadline):
+		h.t.Fatal("the UI did not answer")
+	}
+	return rows
+}
+
+// waitFor polls the screen until ok holds, and fails with the last screen
+// if it does not by the deadline.
+func (h *harness) waitFor(what string, ok func(rows []string) bool) []string {
+	h.t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		rows := h.rows()
+		if ok(rows) {
+			return rows
+		}
+		if time.Now().After(end) {
+			h.t.Fatalf("timed out waiting for %s; screen:\n%s", what, strings.Join(rows, "\n"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitText waits until every string in want is on the screen.
+func (h *harness) waitText(want ...string) []string {
+	h.t.Helper()
+	return h.waitFor(strings.Join(want, ", "), func(rows []string) bool {
+		text := strings.Join(rows, "\n")
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitGone waits until s is off the screen and also shows.
+func (h *harness) waitGone(s string, also string) {
+	h.t.Helper()
+	h.waitFor("no "+s, func(rows []string) bool {
+		text := strings.Join(rows, "\n")
+		return !strings.Contains(text, s) && strings.Contains(text, also)
+	})
+}
+
+func (h *harness) key(k tcell.Key) { h.sim.InjectKey(k, 0, tcell.ModNone) }
+
+func (h *harness) typ(s string) {
+	for _, r := range s {
+		h.sim.InjectKey(tcell.KeyRune, r, tcell.ModNone)
+	}
+}
+
+// click clicks cell at of the first occurrence of s on the screen.
+func (h *harness) click(rows []string, s string, at int) {
+	h.t.Helper()
+	for y, row := range rows {
+		if i := strings.Index(row, s); i >= 0 {
+			x := len([]rune(row[:i])) + at
+			h.sim.InjectMouse(x, y, tcell.ButtonPrimary, tcell.ModNone)
+			h.sim.InjectMouse(x, y, tcell.ButtonNone, tcell.ModNone)
+			return
+		}
+	}
+	h.t.Fatalf("%q is not on the screen:\n%s", s, strings.Join(rows, "\n"))
+}
+
+func (h *harness) resize(w, ht int) {
+	h.sim.SetSize(w, ht)
+	if err := h.sim.PostEvent(tcell.NewEventResize(w, ht)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// rowWith returns the first row containing s.
+func rowWith(rows []string, s string) (int, string) {
+	for y, r := range rows {
+		if strings.Contains(r, s) {
+			return y, r
+		}
+	}
+	return -1, ""
+}
+
+func TestIdleScreen(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	rows := h.waitText(" AudioCodes C450HD ", "UCC450HD_3.4.6.537", "09:00 Fri 02 Jan",
+		"F1 Menu", "F2 Redial", "F3 DND", "F4 Voicemail", "○ message", "F1…F5 softkeys")
+
+	if s := h.p.Screen(); s.Columns != 48 {
+		t.Fatalf("c450hd LCD is %d columns, want 48", s.Columns)
+	}
+	h.checkLCD(rows)
+	if len(rows) != 24 || len([]rune(rows[0])) != 80 {
+		t.Errorf("screen is %dx%d, want 80x24", len([]rune(rows[0])), len(rows))
+	}
+}
+
+// checkLCD checks that the screen shows every row of the phone's LCD in
+// full: exactly Columns wide between the sides of its frame.
+func (h *harness) checkLCD(rows []string) {
+	h.t.Helper()
+	s := h.p.Screen()
+	lcd := append([]string{s.Status.Line(s.Columns)}, s.BodyLines()...)
+	for _, line := range lcd {
+		want := "│" + line + strings.Repeat(" ", s.Columns-len([]rune(line))) + "│"
+		if _, row := rowWith(rows, want); row == "" {
+			h.t.Errorf("no LCD row %q on the screen:\n%s", want, strings.Join(rows, "\n"))
+		}
+	}
+}
+
+func TestMenuToFirmwareVersion(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText("F1 Menu")
+	h.key(tcell.KeyF1)
+	h.waitText("> 1 Device Status", "2 Preferences", "F1 Select")
+	h.key(tcell.KeyDown)
+	rows := h.waitText("> 2 Preferences")
+
+	// The menu cursor is highlighted.
+	y, row := rowWith(rows, "> 2 Preferences")
+	x := len([]rune(row[:strings.Index(row, "> 2")]))
+	cells, w, _ := h.cells()
+	if got, want := cells[y*w+x].Style, defaultTheme().selected; got != want {
+		t.Errorf("selected line style = %v, want %v", got, want)
+	}
+
+	h.key(tcell.KeyUp)
+	h.waitText("> 1 Device Status")
+	h.key(tcell.KeyEnter)
+	h.waitText("Device Status", "> 1 Firmware version")
+	h.key(tcell.KeyEnter)
+	h.waitText("Firmware version:", "│  UCC450HD_3.4.6.537")
+}
+
+// cells reads the screen cells on tview's goroutine.
+func (h *harness) cells() ([]tcell.SimCell, int, int) {
+	h.t.Helper()
+	var (
+		cells []tcell.SimCell
+		w, ht int
+	)
+	done := make(chan struct{})
+	go func() {
+		h.a.app.QueueUpdate(func() {
+			var c []tcell.SimCell
+			c, w, ht = h.sim.GetContents()
+			cells = slices.Clone(c)
+		})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(deadline):
+		h.t.Fatal("the UI did not answer")
+	}
+	return cells, w, ht
+}
+
+func TestDigitsDial(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText(h.idle)
+	h.typ("123")
+	h.waitText("Dialing", "123_", "F1 Dial", "F2 Delete")
+	h.key(tcell.KeyBackspace2)
+	h.waitText("Dialing", "12_", "○ speaker")
+	h.typ("s") // the speaker takes the call's audio
+	h.waitText("Dialing", "12_", "● speaker")
+}
+
+func TestHelpOverlay(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText(h.idle)
+	h.typ("?")
+	h.waitText(" Keys ", "F1…F5", "softkeys", "0…9", "Esc Backspace", "back",
+		"Space", "hook", "+ =", "volume up", "q Ctrl-C", "quit", "? or Esc closes")
+
+	// Keys other than help, close and quit do nothing while it is open.
+	h.typ("1")
+	h.key(tcell.KeyEscape)
+	h.waitGone(" Keys ", h.idle)
+	if _, row := rowWith(h.rows(), "Dialing"); row != "" {
+		t.Error("a digit typed under the help reached the phone")
+	}
+
+	h.typ("?")
+	h.waitText(" Keys ")
+	h.typ("?")
+	h.waitGone(" Keys ", h.idle)
+}
+
+func TestLogPane(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText(h.idle)
+	if _, row := rowWith(h.rows(), "Syslog"); row != "" {
+		t.Fatal("the log pane is shown before l")
+	}
+	h.typ("l")
+	h.waitText(" Syslog ", "syslog[462]", h.idle, "F1 Menu")
+	h.typ("5")
+	h.waitText("key 5", "Dialing")
+	h.typ("l")
+	h.waitGone(" Syslog ", "Dialing")
+}
+
+func TestMouse(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	rows := h.waitText("F3 DND")
+	h.click(rows, "F3 DND", 3)
+	h.waitText("Do Not Disturb on")
+
+	rows = h.waitText("7  8  9")
+	h.click(rows, "7  8  9", 0)
+	h.waitText("Dialing", "7_")
+}
+
+func TestBlankSoftkeyNotice(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText(h.idle)
+	h.key(tcell.KeyF1)
+	h.waitText("F1 Select")
+	h.key(tcell.KeyF4) // the menu has three softkeys
+	h.waitText("softkey 4 is blank")
+	h.key(tcell.KeyDown)
+	h.waitGone("softkey 4 is blank", "> 2 Preferences")
+}
+
+func TestResize(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText(h.idle)
+
+	h.resize(120, 40)
+	h.waitFor("120x40", func(rows []string) bool {
+		return len(rows) == 40 && len([]rune(rows[0])) == 120 &&
+			strings.Contains(strings.Join(rows, "\n"), h.idle)
+	})
+	h.typ("l")
+	rows := h.waitText(" Syslog ", "syslog[462]")
+	// Wide enough: the pane goes beside the phone, which keeps its legend.
+	if y, _ := rowWith(rows, " Syslog "); y != 0 {
+		t.Errorf("log pane title on row %d, want 0 (beside the phone)", y)
+	}
+	h.waitText("F1…F5 softkeys")
+
+	h.resize(40, 12)
+	h.waitFor("40x12", func(rows []string) bool {
+		text := strings.Join(rows, "\n")
+		return len(rows) == 12 && len([]rune(rows[0])) == 40 &&
+			strings.Contains(text, "AudioCodes C450HD") && strings.Contains(text, "Syslog")
+	})
+	h.typ("l")
+	h.waitText("F1 Menu", "09:00")
+	h.typ("?")
+	h.waitText(" Keys ")
+	h.typ("?")
+
+	h.resize(12, 4)
+	h.waitFor("12x4", func(rows []string) bool { return len(rows) == 4 })
+	h.resize(80, 24)
+	h.waitText(" AudioCodes C450HD ", h.idle, "F4 Voicemail")
+}
+
+// TestModels draws every built-in model at 80x24: even the largest LCD fits
+// whole, with its softkeys, the bezel and at least the legend's first line.
+func TestModels(t *testing.T) {
+	cat, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range cat.ModelIDs() {
+		t.Run(id, func(t *testing.T) {
+			m, _ := cat.Model(id)
+			h := start(t, id, 80, 24)
+			rows := h.waitText(" "+m.Title()+" ", h.idle, "? help", "F1 ", "╚")
+			h.checkLCD(rows)
+		})
+	}
+}
+
+func TestQuit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		send func(h *harness)
+	}{
+		{"q", func(h *harness) { h.typ("q") }},
+		{"ctrl-c", func(h *harness) { h.key(tcell.KeyCtrlC) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, "c450hd", 80, 24)
+			h.waitText(h.idle)
+			tc.send(h)
+			if err := h.wait(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
+}
+
+func TestStopBeforeRun(t *testing.T) {
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("vvx601")
+	p, err := phone.New(m, "", phone.WithStateDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Start(ctx)
+	defer p.Close()
+	sim := tcell.NewSimulationScreen("UTF-8")
+	if err := sim.Init(); err != nil {
+		t.Fatal(err)
+	}
+	a := New(p, WithScreen(sim))
+	a.Stop()
+	done := make(chan error, 1)
+	go func() { done <- a.Run() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("Run did not return after Stop")
+	}
+}
+
+func TestEntries(t *testing.T) {
+	got := map[string]string{}
+	for _, e := range entries(keymap()) {
+		got[e.desc] = e.keys
+	}
+	for desc, keys := range map[string]string{
+		"softkeys":    "F1…F5",
+		"keypad":      "0…9",
+		"star, pound": "* #",
+		"navigate":    "↑ ↓ ← →",
+		"ok":          "Enter",
+		"back":        "Esc Backspace",
+		"hook":        "Space",
+		"home":        "Home o",
+		"volume up":   "+ =",
+		"quit":        "q Ctrl-C",
+	} {
+		if got[desc] != keys {
+			t.Errorf("help for %q: keys %q, want %q", desc, got[desc], keys)
+		}
+	}
+}
+
+// TestKeymapCoversPhone checks that every hard key of the phone has a
+// terminal key, and that no terminal key is bound twice.
+func TestKeymapCoversPhone(t *testing.T) {
+	keys := keymap()
+	bound := map[phone.Key]bool{}
+	seen := map[trigger]bool{}
+	for _, b := range keys {
+		bound[b.do.key] = true
+		for _, tr := range b.keys {
+			if seen[tr] {
+				t.Errorf("%s is bound twice", tr)
+			}
+			seen[tr] = true
+		}
+	}
+	for _, name := range phone.KeyNames() {
+		k, err := phone.ParseKey(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bound[k] {
+			t.Errorf("phone key %s has no terminal key", k)
+		}
+	}
+	for n := 1; n <= 5; n++ {
+		if softkeyName(keys, n) == "" {
+			t.Errorf("softkey %d has no terminal key", n)
+		}
+	}
+}
+
+func TestJoinLogs(t *testing.T) {
+	l := func(s string) phone.LogLine { return phone.LogLine{Text: s} }
+	for _, tc := range []struct {
+		name       string
+		tail, live []phone.LogLine
+		want       []string
+	}{
+		{"no overlap", []phone.LogLine{l("a"), l("b")}, []phone.LogLine{l("c")}, []string{"a", "b", "c"}},
+		{"overlap", []phone.LogLine{l("a"), l("b"), l("c")}, []phone.LogLine{l("b"), l("c"), l("d")}, []string{"a", "b", "c", "d"}},
+		{"all live", nil, []phone.LogLine{l("a")}, []string{"a"}},
+		{"all in tail", []phone.LogLine{l("a"), l("b")}, []phone.LogLine{l("b")}, []string{"a", "b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, x := range joinLogs(tc.tail, tc.live) {
+				got = append(got, x.Text)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// While the phone asks for text (a certificate path), letters are typed into
+// the entry instead of pressing keys: 'q' must not quit, 'm' not open a menu.
+func TestTextEntry(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText("F1 Menu")
+	h.key(tcell.KeyF1)
+	h.waitText("> 1 Device Status")
+	h.typ("3") // Administration
+	h.waitText("> 1 Certificates")
+	h.key(tcell.KeyEnter)
+	h.typ("2") // Import Root CA
+	h.waitText("Certificate file:")
+	h.typ("/tmp/qm.pem")
+	h.waitText("/tmp/qm.pem_")
+	h.key(tcell.KeyBackspace2)
+	h.waitText("/tmp/qm.pe_")
+	h.key(tcell.KeyEnter)
+	h.waitText("Import failed")
+}
