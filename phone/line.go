@@ -250,6 +250,16 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		l.ua.Hangup(l.callID)
 		p.endCall()
 		p.showAlert("Call transferred")
+	case sipua.Transferred:
+		if ev.ID != l.callID {
+			return
+		}
+		// The transferor hangs up on us once the new call is answered; the
+		// new call takes the old one's place now.
+		p.logf("call", "info", "call", "transferred by %s to %s", p.s.remote, ev.Target)
+		l.callID, l.progress, l.callStart = ev.NewID, "", time.Time{}
+		p.s.call = CallCalling
+		p.s.remote = ev.Target
 	case sipua.MessageWaiting:
 		p.s.mwi = ev.New
 		if !ev.Waiting {

@@ -3,8 +3,8 @@ package phone_test
 import (
 	"context"
 	"encoding/pem"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"

@@ -7,9 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -36,6 +39,9 @@ func commands() map[string]command {
 }
 
 func main() {
+	// sipgo logs transport housekeeping through a process-wide logger;
+	// the phone reports what matters on its screen and in its syslog.
+	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

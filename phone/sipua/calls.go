@@ -25,6 +25,10 @@ type call struct {
 	// error status.
 	answer chan int
 
+	// referrer is the call whose REFER started this one; it gets NOTIFYs
+	// with our progress (RFC 3515).
+	referrer *call
+
 	mu    sync.Mutex
 	local *sdp.Session // our last offer or answer
 	held  bool
@@ -71,11 +75,16 @@ func (u *UA) localAddr() string {
 // call's id at once; progress comes as CallProgress, then CallAnswered or
 // CallFailed.
 func (u *UA) Invite(target string) (string, error) {
+	return u.invite(target, nil)
+}
+
+func (u *UA) invite(target string, referrer *call) (string, error) {
 	uri, err := u.target(target)
 	if err != nil {
 		return "", err
 	}
 	c := u.newCall(uri.User)
+	c.referrer = referrer
 	ctx, cancel := context.WithCancel(u.ctx)
 	c.cancel = cancel
 	offer := sdp.NewOffer(u.localAddr(), 0, formats, sdp.SendRecv)
@@ -120,6 +129,11 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	if err != nil {
 		u.dropCall(c.id)
 		var dr *sipgo.ErrDialogResponse
+		code := 500
+		if errors.As(err, &dr) {
+			code = dr.Res.StatusCode
+		}
+		u.notifyReferrer(c, code)
 		switch {
 		case errors.As(err, &dr):
 			u.emit(CallFailed{ID: c.id, Code: dr.Res.StatusCode, Reason: dr.Res.Reason})
@@ -135,6 +149,7 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		u.emit(CallFailed{ID: c.id, Err: fmt.Errorf("ACK: %w", err)})
 		return
 	}
+	u.notifyReferrer(c, 200)
 	u.emit(CallAnswered{ID: c.id, Remote: c.remote})
 	u.watchEnd(c, sess.Context())
 }
@@ -316,3 +331,40 @@ func sipfragStatus(body []byte) (int, bool) {
 // ringTimeout bounds how long an unanswered incoming call rings before we
 // answer 480 ourselves.
 const ringTimeout = 3 * time.Minute
+
+// inDialog sends an in-dialog request of call c and waits for the answer.
+func (u *UA) inDialog(ctx context.Context, c *call, req *sip.Request) (*sip.Response, error) {
+	c.mu.Lock()
+	out, in := c.out, c.in
+	c.mu.Unlock()
+	switch {
+	case out != nil:
+		req.Recipient = out.InviteResponse.Contact().Address
+		return out.Do(ctx, req)
+	case in != nil:
+		req.Recipient = in.InviteRequest.Contact().Address
+		return in.Do(ctx, req)
+	}
+	return nil, errors.New("call not established")
+}
+
+// notifyReferrer tells the transferor how the call it asked for went: a
+// NOTIFY with a message/sipfrag status line in the REFER's dialog.
+func (u *UA) notifyReferrer(c *call, code int) {
+	r := c.referrer
+	if r == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
+	defer cancel()
+	req := sip.NewRequest(sip.NOTIFY, sip.Uri{})
+	req.AppendHeader(sip.NewHeader("Event", "refer"))
+	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
+	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+	reason := "OK"
+	if code >= 300 {
+		reason = "Failed"
+	}
+	req.SetBody([]byte(fmt.Sprintf("SIP/2.0 %d %s\r\n", code, reason)))
+	u.inDialog(ctx, r, req)
+}

@@ -79,6 +79,14 @@ type TransferResult struct {
 	Err    error
 }
 
+// Transferred: the far end of call ID transferred us (REFER): a new
+// outgoing call NewID to Target has started in its place.
+type Transferred struct {
+	ID     string
+	NewID  string
+	Target string
+}
+
 // MessageWaiting: a message-summary NOTIFY (RFC 3842).
 type MessageWaiting struct {
 	Waiting  bool
@@ -97,3 +105,4 @@ func (IncomingCancelled) event() {}
 func (CallHoldChanged) event()   {}
 func (TransferResult) event()    {}
 func (MessageWaiting) event()    {}
+func (Transferred) event()       {}

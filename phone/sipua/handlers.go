@@ -17,6 +17,7 @@ func (u *UA) handle() {
 	u.srv.OnAck(u.onAck)
 	u.srv.OnBye(u.onBye)
 	u.srv.OnNotify(u.onNotify)
+	u.srv.OnRefer(u.onRefer)
 	u.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS"))
@@ -261,4 +262,35 @@ func reasonFor(code int) string {
 		return "Temporarily Unavailable"
 	}
 	return "Error"
+}
+
+// onRefer takes a blind transfer (RFC 3515): 202 Accepted, then a new call
+// to the Refer-To target whose outcome goes back in NOTIFYs.
+func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	c := u.findDialog(req)
+	if c == nil {
+		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	h := req.GetHeader("Refer-To")
+	if h == nil {
+		tx.Respond(sip.NewResponseFromRequest(req, 400, "Missing Refer-To", nil))
+		return
+	}
+	target := strings.TrimSpace(h.Value())
+	target = strings.TrimSuffix(strings.TrimPrefix(target, "<"), ">")
+	if i := strings.IndexAny(target, ">?"); i >= 0 {
+		target = target[:i]
+	}
+	var uri sip.Uri
+	if err := sip.ParseUri(target, &uri); err != nil {
+		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Refer-To", nil))
+		return
+	}
+	tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
+	newID, err := u.invite(uri.String(), c)
+	if err != nil {
+		return
+	}
+	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User})
 }

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// proc is a running deskphone whose stdout is read line by line.
+type proc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines chan string
+}
+
+func startProc(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, in: in, lines: make(chan string, 1000)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+	}()
+	t.Cleanup(func() {
+		in.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return p
+}
+
+// line returns the next output line that starts with prefix.
+func (p *proc) line(prefix string) string {
+	p.t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("output ended before a line starting %q", prefix)
+			}
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		case <-timeout:
+			p.t.Fatalf("no line starting %q", prefix)
+		}
+	}
+}
+
+// exec sends one headless command and returns its reply block.
+func (p *proc) exec(cmd string) string {
+	p.t.Helper()
+	if _, err := io.WriteString(p.in, cmd+"\n"); err != nil {
+		p.t.Fatal(err)
+	}
+	var b strings.Builder
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("%s: output ended", cmd)
+			}
+			if l == "--" {
+				reply := b.String()
+				if strings.HasPrefix(reply, "error:") {
+					p.t.Fatalf("%s: %s", cmd, reply)
+				}
+				return reply
+			}
+			b.WriteString(l + "\n")
+		case <-timeout:
+			p.t.Fatalf("%s: no reply", cmd)
+		}
+	}
+}
+
+// Two headless phones of different vendors call each other through a
+// standalone `deskphone backend`; its admin API leaves a voicemail.
+func TestHeadlessCallThroughBackend(t *testing.T) {
+	state := t.TempDir()
+	b := startProc(t, "backend", "--listen", "tls:127.0.0.1:0", "--state", state, "--admin", "127.0.0.1:0")
+	addr := strings.TrimPrefix(b.line("listening tls "), "listening tls ")
+	admin := strings.TrimSuffix(strings.TrimPrefix(b.line("admin http://"), "admin http://"), "/admin/")
+
+	account := func(user string) []string {
+		return []string{"run", "--headless", "--server", "sips:" + addr, "--user", user, "--password", "secret", "--domain", "deskphone.test"}
+	}
+	bob := startProc(t, append(account("bob"), "--model", "t48g")...)
+	bob.exec("wait registered=yes")
+	alice := startProc(t, append(account("alice"), "--model", "vvx601", "--sip-trace", state+"/alice.trace")...)
+	if st := alice.exec("wait registered=yes"); !strings.Contains(st, "Registered") {
+		t.Fatalf("alice's screen:\n%s", st)
+	}
+	if st := alice.exec("status"); !strings.Contains(st, "tls=1.2\n") || !strings.Contains(st, "registered=yes\n") {
+		t.Fatalf("alice status:\n%s", st)
+	}
+	alice.exec("dial bob")
+	if scr := bob.exec("wait call=ringing"); !strings.Contains(scr, "Incoming call") {
+		t.Fatalf("bob ringing:\n%s", scr)
+	}
+	bob.exec("answer")
+	alice.exec("wait call=connected")
+	st := alice.exec("status")
+	if !strings.Contains(st, "remote=bob\n") {
+		t.Fatalf("alice status in call:\n%s", st)
+	}
+	alice.exec("hold")
+	alice.exec("wait call=held")
+	alice.exec("resume")
+	alice.exec("wait call=connected")
+	bob.exec("hangup")
+	alice.exec("wait call=idle")
+
+	out, stderr, code := deskphone(t, "", "backend", "admin", "--admin", admin, "voicemail", "bob")
+	if code != 0 {
+		t.Fatalf("admin voicemail: %d %s %s", code, out, stderr)
+	}
+	if scr := bob.exec("wait mwi=1"); !strings.Contains(scr, "message=on") {
+		t.Fatalf("message LED:\n%s", scr)
+	}
+	raw, err := os.ReadFile(state + "/alice.trace")
+	data := string(raw)
+	if err != nil || !strings.Contains(data, "REGISTER sips:") || !strings.Contains(data, "INVITE sip") || !strings.Contains(data, "SIP/2.0 200 OK") {
+		t.Fatalf("SIP trace lacks REGISTER/INVITE/200 (%v):\n%.2000s", err, data)
+	}
+}
