@@ -23,6 +23,8 @@ const (
 	retryFirst      = 5 * time.Second
 	retryMax        = 5 * time.Minute
 	mwiExpires      = time.Hour
+	// keepAliveEvery is the RFC 5626 CRLF ping interval on TLS and TCP.
+	keepAliveEvery = 30 * time.Second
 )
 
 // line is the phone's SIP account and the UA that serves it; loop-owned.
@@ -122,6 +124,7 @@ func (p *Phone) stopLine(unregister bool) {
 	}
 	p.s.line = nil
 	p.stop("register")
+	p.stop("keepalive")
 	close(l.stop)
 	if unregister && l.registered {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -165,6 +168,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		if first {
 			p.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
 			l.ua.SubscribeMWI(mwiExpires)
+			p.keepAlive(l)
 		}
 		refresh := ev.Expires * 4 / 5
 		p.after("register", refresh, func() {
@@ -380,4 +384,23 @@ func (p *Phone) tick() {
 		next = now.Truncate(time.Second).Add(time.Second).Sub(now)
 	}
 	p.after("tick", next, p.tick)
+}
+
+// keepAlive pings the server every keepAliveEvery while registered.
+func (p *Phone) keepAlive(l *line) {
+	p.after("keepalive", keepAliveEvery, func() {
+		if p.s.line != l || !l.registered {
+			return
+		}
+		if err := l.ua.KeepAlive(); err != nil {
+			// The flow is gone: register again at once (a new connection);
+			// failures from here on back off as usual.
+			p.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
+			l.registered, l.regError = false, "Connection lost"
+			p.s.session = SigningIn
+			l.ua.Register(registerExpires)
+			return
+		}
+		p.keepAlive(l)
+	})
 }

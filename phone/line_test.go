@@ -253,3 +253,32 @@ func TestUnreachableServer(t *testing.T) {
 	defer p.Close()
 	waitStatus(t, p, "registration_error", "Server unreachable")
 }
+
+// While registered, the phone pings the server every 30 s of its clock
+// (RFC 5626 CRLF keep-alive) on the connection it registered over.
+func TestKeepAlive(t *testing.T) {
+	b := cloud(t)
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t46g")
+	clk := clock.NewFake(start)
+	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()),
+		phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: "alice", Password: "secret", Domain: b.Domain()}))
+	must(t, err)
+	p.Start(context.Background())
+	defer p.Close()
+	waitStatus(t, p, "registered", "yes")
+	clk.Advance(95 * time.Second)
+	if logged(p, "keep-alive") {
+		t.Fatalf("keep-alive failed:\n%s", strings.Join(logTexts(p), "\n"))
+	}
+	b.Close() // the connection goes away: the next ping says so
+	deadline := time.Now().Add(5 * time.Second)
+	for !logged(p, "keep-alive") && time.Now().Before(deadline) {
+		clk.Advance(30 * time.Second)
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitStatus(t, p, "registered", "no")
+	if !logged(p, "connection to the server lost") {
+		t.Fatalf("lost connection not logged:\n%s", strings.Join(logTexts(p), "\n"))
+	}
+}

@@ -88,7 +88,7 @@ func (u *UA) register(ctx context.Context, expires time.Duration) (*sip.Response
 // A challenge marked stale=true, or one with a nonce we have not answered
 // yet, is retried; the same nonce rejected twice is a wrong password.
 func (u *UA) doAuth(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	u.applyAuth(req, false)
+	u.applyAuth(req)
 	for attempt := 0; ; attempt++ {
 		res, err := u.client.Do(ctx, req)
 		if err != nil {
@@ -127,12 +127,12 @@ func (u *UA) doAuth(ctx context.Context, req *sip.Request) (*sip.Response, error
 		if err := sipgo.ClientRequestBuild(u.client, req); err != nil {
 			return nil, err
 		}
-		u.applyAuth(req, true)
+		u.applyAuth(req)
 	}
 }
 
 // applyAuth adds credentials for the remembered challenge, if any.
-func (u *UA) applyAuth(req *sip.Request, _ bool) {
+func (u *UA) applyAuth(req *sip.Request) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.auth == nil || u.cfg.Password == "" {

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -61,8 +62,6 @@ type UA struct {
 	regSeq  uint32
 	callID  string // Call-ID of the registration
 	tlsVer  uint16
-	subSeq  uint32
-	subCall string
 }
 
 // ParseServer reads a server address as given on the command line.
@@ -271,4 +270,25 @@ func (u *UA) newRequest(method sip.RequestMethod, uri sip.Uri) *sip.Request {
 	req.SetDestination(net.JoinHostPort(u.server.Host, strconv.Itoa(u.server.Port)))
 	req.SetTransport(strings.ToUpper(u.transport))
 	return req
+}
+
+// KeepAlive sends an RFC 5626 CRLF ping on the connection to the server,
+// which keeps NAT bindings and the server's idea of the flow alive.
+func (u *UA) KeepAlive() error {
+	if u.transport == "udp" {
+		return nil
+	}
+	addr := net.JoinHostPort(u.server.Host, strconv.Itoa(u.server.Port))
+	conn, err := u.ua.TransportLayer().GetConnection(u.transport, addr)
+	if err != nil || conn == nil {
+		return fmt.Errorf("keep-alive: no connection to %s", addr)
+	}
+	w, ok := conn.(io.Writer)
+	if !ok {
+		return errors.New("keep-alive: connection cannot be written")
+	}
+	if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
+		return fmt.Errorf("keep-alive: %w", err)
+	}
+	return nil
 }
