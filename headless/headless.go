@@ -196,18 +196,18 @@ func onKeypad(s string) bool {
 const waitPoll = 5 * time.Millisecond
 
 func (s *Session) wait(arg string) error {
-	fields := strings.Fields(arg)
-	if len(fields) == 0 || len(fields) > 2 || !strings.Contains(fields[0], "=") {
-		return errors.New("wait needs KEY=VALUE and an optional timeout, e.g. wait registered=yes 5s")
-	}
-	key, want, _ := strings.Cut(fields[0], "=")
+	// The value may hold spaces; a last word that reads as a duration is
+	// the timeout.
+	cond := arg
 	timeout := 10 * time.Second
-	if len(fields) == 2 {
-		d, err := time.ParseDuration(fields[1])
-		if err != nil || d <= 0 {
-			return fmt.Errorf("wait: %q is not a duration like 5s", fields[1])
+	if i := strings.LastIndexByte(arg, ' '); i > 0 {
+		if d, err := time.ParseDuration(arg[i+1:]); err == nil && d > 0 {
+			cond, timeout = strings.TrimSpace(arg[:i]), d
 		}
-		timeout = d
+	}
+	key, want, ok := strings.Cut(cond, "=")
+	if !ok || key == "" {
+		return errors.New("wait needs KEY=VALUE and an optional timeout, e.g. wait registered=yes 5s")
 	}
 	deadline := time.Now().Add(timeout)
 	for {
