@@ -667,6 +667,10 @@ func (p *Phone) promptKey(k Key) bool {
 // like the real phones, it is trusted from the next boot on.
 func (p *Phone) importCA() {
 	p.ask("Certificate file:", func(path string) {
+		if strings.TrimSpace(path) == "" {
+			p.showAlert("Import failed: no file given")
+			return
+		}
 		entries, err := p.cas.ImportFile(path)
 		if err != nil {
 			p.logf("ca", "err", "ca", "import of %s failed: %v", path, err)
