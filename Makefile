@@ -39,10 +39,17 @@ cover: ## test coverage per function (coverage.out)
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	$(GO) test ./certs -run '^$$' -fuzz FuzzImport -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./phone/sdp -run '^$$' -fuzz FuzzParse -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./phone/sipua -run '^$$' -fuzz FuzzPeerBodies -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./backend -run '^$$' -fuzz FuzzParseUsers -fuzztime $(or $(FUZZTIME),20s)
 
 .PHONY: bench
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: interop
+interop: ## interoperability tests against Kamailio and SIPp (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4)
+	$(GO) test -tags interop -count=1 -v ./interop/
 
 .PHONY: clean
 clean: ## remove build output

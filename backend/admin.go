@@ -44,7 +44,19 @@ func (b *Backend) newAdminServer() *http.Server {
 	})
 	mux.HandleFunc("POST /admin/rotate", b.adminRotate)
 	mux.HandleFunc("POST /admin/voicemail", b.adminVoicemail)
+	// Everything else, in JSON: 405 for a known path, 404 otherwise.
+	allow := map[string]string{
+		"/admin/users":         "GET, POST",
+		"/admin/registrations": "GET",
+		"/admin/rotate":        "POST",
+		"/admin/voicemail":     "POST",
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if methods, ok := allow[r.URL.Path]; ok {
+			w.Header().Set("Allow", methods)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, r.URL.Path, methods))
+			return
+		}
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return &http.Server{

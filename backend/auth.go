@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,13 +24,14 @@ import (
 // any nonce we issued can be checked and aged without a table. Replay
 // protection (nonce-count tracking) is not implemented: this is a lab.
 type authenticator struct {
-	realm string
-	key   [32]byte
-	clock clock.Clock
+	realm      string
+	algorithms []string // offered and accepted, in order of preference
+	key        [32]byte
+	clock      clock.Clock
 }
 
-func newAuthenticator(realm string, clk clock.Clock) (*authenticator, error) {
-	a := &authenticator{realm: realm, clock: clk}
+func newAuthenticator(realm string, algorithms []string, clk clock.Clock) (*authenticator, error) {
+	a := &authenticator{realm: realm, algorithms: algorithms, clock: clk}
 	if _, err := rand.Read(a.key[:]); err != nil {
 		return nil, fmt.Errorf("auth key: %w", err)
 	}
@@ -37,13 +39,13 @@ func newAuthenticator(realm string, clk clock.Clock) (*authenticator, error) {
 }
 
 // challenges returns one Digest challenge per algorithm for the header
-// name ("WWW-Authenticate" or "Proxy-Authenticate"): SHA-256 first, then
-// MD5 (RFC 8760 §2.4: challenges go in order of preference, and clients
-// take the first they support).
+// name ("WWW-Authenticate" or "Proxy-Authenticate"), by default SHA-256
+// first, then MD5 (RFC 8760 §2.4: challenges go in order of preference,
+// and clients take the first they support).
 func (a *authenticator) challenges(header string, stale bool) []sip.Header {
 	nonce := a.nonce()
-	hs := make([]sip.Header, 0, 2)
-	for _, alg := range []string{"SHA-256", "MD5"} {
+	hs := make([]sip.Header, 0, len(a.algorithms))
+	for _, alg := range a.algorithms {
 		c := digest.Challenge{Realm: a.realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		hs = append(hs, sip.NewHeader(header, c.String()))
 	}
@@ -116,7 +118,7 @@ func (a *authenticator) check(req *sip.Request, header string, lookup func(strin
 	if alg == "" {
 		alg = "MD5"
 	}
-	if alg != "MD5" && alg != "SHA-256" {
+	if !slices.Contains(a.algorithms, alg) {
 		return authWrong, u
 	}
 	chal := &digest.Challenge{Realm: a.realm, Nonce: cred.Nonce, Algorithm: alg}

@@ -98,7 +98,7 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := newAuthenticator(c.Domain, c.Clock)
+	auth, err := newAuthenticator(c.Domain, c.DigestAlgorithms, c.Clock)
 	if err != nil {
 		return nil, err
 	}

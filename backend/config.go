@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,11 @@ type Config struct {
 	// Media plugs RTP into the calls the backend answers itself (echo,
 	// voicemail). Nil: those calls are answered without media.
 	Media ServiceMedia
+	// DigestAlgorithms are the digest challenges offered, in order:
+	// "SHA-256" (RFC 8760) and "MD5" (RFC 2617). Default: SHA-256, MD5.
+	// Clients that read only the first challenge and know only MD5
+	// (SIPp 3.6, old firmware) need MD5 first.
+	DigestAlgorithms []string
 }
 
 // listenSpec is one parsed Config.Listen entry.
@@ -96,6 +102,18 @@ func (c *Config) withDefaults() (Config, []listenSpec, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.DigestAlgorithms = slices.Clone(cfg.DigestAlgorithms)
+	if len(cfg.DigestAlgorithms) == 0 {
+		cfg.DigestAlgorithms = []string{"SHA-256", "MD5"}
+	}
+	for i, alg := range cfg.DigestAlgorithms {
+		switch strings.ToUpper(alg) {
+		case "SHA-256", "MD5":
+			cfg.DigestAlgorithms[i] = strings.ToUpper(alg)
+		default:
+			return cfg, nil, fmt.Errorf("%w: digest algorithm %q, want SHA-256 or MD5", ErrConfig, alg)
+		}
 	}
 	if cfg.ServerRoot != "" {
 		if _, err := certs.FactoryRoot(cfg.ServerRoot); err != nil {

@@ -31,4 +31,9 @@ var (
 
 	// ErrClosed means the backend has been closed.
 	ErrClosed = errors.New("backend: closed")
+
+	// errFlowFailed means the connection a phone registered on is gone; a
+	// phone behind TLS or TCP does not listen, so there is no other way
+	// to it (430 Flow Failed, RFC 5626).
+	errFlowFailed = errors.New("backend: flow failed")
 )

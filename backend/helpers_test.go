@@ -123,10 +123,13 @@ type testPhone struct {
 	dsc     *sipgo.DialogServerCache
 	dua     *sipgo.DialogUA
 
-	mode     atomic.Int32
-	invites  chan *sipgo.DialogServerSession // answered or ringing sessions, as they arrive
-	notifies chan *sip.Request
-	byes     chan *sip.Request
+	mode atomic.Int32
+	// answerGate, when set, holds the 200 until it is closed (after the
+	// caller has seen the 180).
+	answerGate chan struct{}
+	invites    chan *sipgo.DialogServerSession // answered or ringing sessions, as they arrive
+	notifies   chan *sip.Request
+	byes       chan *sip.Request
 
 	mu       sync.Mutex
 	outgoing []*sipgo.DialogClientSession
@@ -197,6 +200,13 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if answerMode(p.mode.Load()) == answerRing {
 		<-tx.Done()
 		return
+	}
+	if p.answerGate != nil {
+		select {
+		case <-p.answerGate:
+		case <-tx.Done():
+			return
+		}
 	}
 	offer, err := sdp.Parse(req.Body())
 	if err != nil {
@@ -315,6 +325,17 @@ func (p *testPhone) call(ctx context.Context, target string) (*sipgo.DialogClien
 
 // callObserved is call with a hook seeing every response.
 func (p *testPhone) callObserved(ctx context.Context, target string, onResponse func(*sip.Response)) (*sipgo.DialogClientSession, error) {
+	return p.callWith(ctx, target, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		if onResponse != nil {
+			onResponse(res)
+		}
+		return nil
+	}})
+}
+
+// callWith is call with sipgo's answer options (digest credentials for
+// 407, a response hook).
+func (p *testPhone) callWith(ctx context.Context, target string, opts sipgo.AnswerOptions) (*sipgo.DialogClientSession, error) {
 	to := sip.Uri{Scheme: "sip", User: target, Host: p.domain}
 	req := p.newRequest(sip.INVITE, to)
 	req.RemoveHeader("Contact") // the dialog UA adds its own
@@ -328,12 +349,7 @@ func (p *testPhone) callObserved(ctx context.Context, target string, onResponse 
 	p.mu.Lock()
 	p.outgoing = append(p.outgoing, sess)
 	p.mu.Unlock()
-	return sess, sess.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
-		if onResponse != nil {
-			onResponse(res)
-		}
-		return nil
-	}})
+	return sess, sess.WaitAnswer(ctx, opts)
 }
 
 // statusOf extracts the status code from a WaitAnswer error.
@@ -353,5 +369,15 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 	case <-time.After(testTimeout):
 		t.Fatalf("timed out waiting for %s", what)
 		panic("unreachable")
+	}
+}
+
+// waitDone waits for a dialog (or anything with a context) to end.
+func waitDone(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+	case <-time.After(testTimeout):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }

@@ -31,7 +31,7 @@ type subscription struct {
 	callID  sip.CallIDHeader
 	target  sip.Uri // the subscriber's Contact
 	contact *sip.ContactHeader
-	flow    flow
+	flow    flow // where NOTIFYs go; updated by refreshes
 	cseq    uint32
 	expires time.Time
 	timer   clock.Timer
@@ -111,6 +111,8 @@ func (b *Backend) refreshSubscription(sub *subscription, req *sip.Request, tx si
 		return
 	}
 	b.mu.Lock()
+	// A phone that reconnected refreshes over its new connection.
+	sub.flow = flowOf(req)
 	if expires == 0 {
 		sub.stop()
 		delete(b.subs, sub.key)
@@ -170,13 +172,13 @@ func subscribeExpires(req *sip.Request) (time.Duration, error) {
 func (b *Backend) notify(sub *subscription, left time.Duration) {
 	b.mu.Lock()
 	sub.cseq++
-	seq := sub.cseq
+	seq, f := sub.cseq, sub.flow
 	mb := b.mailboxes[strings.ToLower(sub.user)]
-	b.mu.Unlock()
 	var newMsgs, oldMsgs int
 	if mb != nil {
 		newMsgs, oldMsgs = mb.newMsgs, mb.oldMsgs
 	}
+	b.mu.Unlock()
 	waiting := "no"
 	if newMsgs > 0 {
 		waiting = "yes"
@@ -202,8 +204,8 @@ func (b *Backend) notify(sub *subscription, left time.Duration) {
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
 	req.SetBody([]byte(body))
-	req.SetTransport(sub.flow.transport)
-	req.SetDestination(sub.flow.addr)
+	req.SetTransport(f.transport)
+	req.SetDestination(f.addr)
 	b.goTracked(func() {
 		res := b.do(req, sipgo.ClientRequestAddVia)
 		if res == nil || res.StatusCode == sip.StatusCallTransactionDoesNotExists {

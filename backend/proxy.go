@@ -19,10 +19,6 @@ const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY,
 // dialTimeout bounds connecting to a hop we have no connection to.
 const dialTimeout = 5 * time.Second
 
-// errFlowFailed means the connection a phone registered on is gone; a
-// phone behind TLS or TCP does not listen, so there is no other way to it.
-var errFlowFailed = errors.New("flow failed")
-
 // dispatch routes one request: registrar, calls and subscriptions the
 // backend itself is part of, then the proxy.
 func (b *Backend) dispatch(in *sip.Request, tx sip.ServerTransaction) {
@@ -166,6 +162,9 @@ func (b *Backend) routeInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if req.IsAck() {
+		if h.registered && !b.connected(h.flow) {
+			return // the phone is gone; nothing to confirm
+		}
 		out, err := b.prepare(req, h, flowOf(req), false)
 		if err != nil {
 			return
@@ -379,14 +378,17 @@ func (b *Backend) connected(f flow) bool {
 	return true
 }
 
-// branch is one forked copy of a proxied request.
+// branch is one forked copy of a proxied request. Only the proxy loop
+// touches its fields after startBranch.
 type branch struct {
-	hop       hop
-	req       *sip.Request
-	tx        sip.ClientTransaction
-	err       error
-	done      bool
-	cancelled bool
+	hop         hop
+	req         *sip.Request
+	tx          sip.ClientTransaction
+	err         error
+	done        bool
+	provisional bool // a 1xx other than 100 came: a CANCEL can be matched
+	cancelled   bool // we want this branch ended
+	cancelSent  bool
 }
 
 type branchEvent struct {
@@ -399,6 +401,10 @@ type branchEvent struct {
 // noBuild is a client request option that sends the request as built.
 func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 
+// timerC is how long an INVITE branch may ring without a final response
+// (RFC 3261 §16.6 step 11: more than three minutes).
+const timerC = 3*time.Minute + time.Second
+
 // proxy forwards req to every hop (forking) and relays the responses
 // (RFC 3261 §16): provisional ones as they come, the first 2xx at once
 // (cancelling the other branches), else the best final response once
@@ -409,6 +415,7 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		return
 	}
 	in := flowOf(req)
+	invite := req.IsInvite()
 	events := make(chan branchEvent)
 	stop := make(chan struct{})
 	var branches []*branch
@@ -422,7 +429,7 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 	}()
 
 	var cancelled chan struct{}
-	if req.IsInvite() {
+	if invite {
 		cancelled = make(chan struct{})
 		var once sync.Once
 		tx.OnCancel(func(*sip.Request) { once.Do(func() { close(cancelled) }) })
@@ -440,24 +447,46 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		b.goTracked(func() { pump(br, events, stop) })
 	}
 
+	// A CANCEL is only sent once the branch has sent a provisional
+	// response (RFC 3261 §9.1): before that the callee may not have
+	// created the transaction the CANCEL has to match.
+	cancel := func(br *branch) {
+		if !invite || br.done {
+			return
+		}
+		br.cancelled = true
+		if br.provisional && !br.cancelSent {
+			br.cancelSent = true
+			b.sendCancel(br)
+		}
+	}
 	var (
 		finalSent bool
 		best      *sip.Response
 		linger    <-chan time.Time
+		ringing   <-chan time.Time
 	)
-	cancelRest := func(except *branch) {
+	timers := []*time.Timer{}
+	defer func() {
+		for _, t := range timers {
+			t.Stop()
+		}
+	}()
+	after := func(d time.Duration) <-chan time.Time {
+		t := time.NewTimer(d)
+		timers = append(timers, t)
+		return t.C
+	}
+	endOthers := func(except *branch) {
 		for _, br := range branches {
-			if br != except && !br.done && !br.cancelled && req.IsInvite() {
-				br.cancelled = true
-				b.sendCancel(br)
+			if br != except {
+				cancel(br)
 			}
 		}
 		// Give the other branches time to end cleanly (487 and its ACK,
 		// or a late 2xx to hang up), then drop them.
 		if linger == nil {
-			t := time.NewTimer(64 * sip.T1)
-			defer t.Stop()
-			linger = t.C
+			linger = after(64 * sip.T1)
 		}
 	}
 	for pending > 0 {
@@ -474,11 +503,19 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 			case res.StatusCode == sip.StatusTrying:
 				// hop-by-hop; we sent our own
 			case res.IsProvisional():
+				br.provisional = true
+				if br.cancelled {
+					cancel(br)
+					continue
+				}
+				if invite {
+					ringing = after(timerC)
+				}
 				if !finalSent {
 					b.relay(res, req, tx)
 				}
 			case res.IsSuccess():
-				if req.IsInvite() {
+				if invite {
 					// 2xx ends a proxy's INVITE transaction; the ACK
 					// travels end to end (RFC 6026).
 					br.tx.Terminate()
@@ -486,8 +523,8 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 				if !finalSent {
 					finalSent = true
 					b.relay(res, req, tx)
-					cancelRest(br)
-				} else if req.IsInvite() {
+					endOthers(br)
+				} else if invite {
 					b.hangUpLateAnswer(br, res)
 				}
 			default:
@@ -496,7 +533,13 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		case <-cancelled:
 			cancelled = nil
 			finalSent = true // sipgo has answered 487
-			cancelRest(nil)
+			endOthers(nil)
+		case <-ringing:
+			ringing = nil
+			b.log.Info("no answer before Timer C; cancelling", "call-id", req.CallID().Value())
+			for _, br := range branches {
+				cancel(br)
+			}
 		case <-linger:
 			return
 		case <-b.ctx.Done():

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,7 +189,7 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 		left := max(int(bd.Expires.Sub(now)/time.Second), 0)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+bd.Contact+">;expires="+strconv.Itoa(left)))
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
 	b.respond(tx, res)
 }
 

@@ -166,7 +166,7 @@ func TestCancelForkedCall(t *testing.T) {
 	}
 	for _, p := range []*testPhone{bob1, bob2} {
 		s := recv(t, p.invites, "INVITE at "+p.user)
-		<-s.Context().Done() // both forks cancelled
+		waitDone(t, s.Context(), "fork at "+p.user+" to be cancelled")
 	}
 }
 

@@ -255,6 +255,17 @@ func (p *Phone) doErr(f func() error) error {
 	return err
 }
 
+// Settled reports whether the phone has nothing in progress: no task queued
+// for its loop and no SIP request waiting for an answer. A runner on virtual
+// time moves the clock only when every phone has settled.
+func (p *Phone) Settled() bool {
+	busy := true
+	if err := p.do(func() { busy = p.s.line != nil && p.s.line.ua.Busy() }); err != nil {
+		return true
+	}
+	return !busy && len(p.tasks) == 0
+}
+
 // Done is closed when the phone's loop has ended (Close, or its context).
 func (p *Phone) Done() <-chan struct{} { return p.done }
 

@@ -87,16 +87,18 @@ func (u *UA) invite(target string, referrer *call) (string, error) {
 	c.referrer = referrer
 	ctx, cancel := context.WithCancel(u.ctx)
 	c.cancel = cancel
-	offer := sdp.NewOffer(u.localAddr(), 0, formats, sdp.SendRecv)
+	offer := sdp.NewOffer(u.localAddr(), discardPort, formats, sdp.SendRecv)
 	c.local = offer
+	done := u.track()
 	u.goOwned(func() {
 		defer cancel()
-		u.runInvite(ctx, c, uri, offer)
+		u.runInvite(ctx, c, uri, offer, done)
 	})
 	return c.id, nil
 }
 
-func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Session) {
+func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Session, done func()) {
+	defer done()
 	req := u.newRequest(sip.INVITE, uri)
 	req.SetBody(offer.Marshal())
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -151,6 +153,7 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	}
 	u.notifyReferrer(c, 200)
 	u.emit(CallAnswered{ID: c.id, Remote: c.remote})
+	done()
 	u.watchEnd(c, sess.Context())
 }
 
@@ -207,7 +210,9 @@ func (u *UA) Hangup(id string) error {
 		return err
 	}
 	u.dropCall(id)
+	done := u.track()
 	u.goOwned(func() {
+		defer done()
 		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
 		defer cancel()
 		c.mu.Lock()
@@ -230,7 +235,9 @@ func (u *UA) Hold(id string, hold bool) error {
 	if err != nil {
 		return err
 	}
+	done := u.track()
 	u.goOwned(func() {
+		defer done()
 		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
 		defer cancel()
 		dir := sdp.SendRecv
@@ -287,7 +294,9 @@ func (u *UA) Transfer(id, target string) error {
 	if err != nil {
 		return err
 	}
+	done := u.track()
 	u.goOwned(func() {
+		defer done()
 		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
 		defer cancel()
 		c.mu.Lock()
@@ -368,3 +377,7 @@ func (u *UA) notifyReferrer(c *call, code int) {
 	req.SetBody([]byte(fmt.Sprintf("SIP/2.0 %d %s\r\n", code, reason)))
 	u.inDialog(ctx, r, req)
 }
+
+// discardPort is the RTP port offered until the phone has a media engine:
+// port 0 would mean "stream refused" (RFC 3264), 9 is the discard service.
+const discardPort = 9

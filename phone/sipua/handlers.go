@@ -69,7 +69,7 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad SDP", nil))
 		return
 	}
-	answer, err := sdp.Answer(offer, u.localAddr(), 0, formats, sdp.SendRecv)
+	answer, err := sdp.Answer(offer, u.localAddr(), discardPort, formats, sdp.SendRecv)
 	if err != nil {
 		tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
@@ -213,7 +213,9 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 // SubscribeMWI subscribes to the user's own message summary (RFC 3842);
 // NOTIFYs arrive as MessageWaiting events.
 func (u *UA) SubscribeMWI(expires time.Duration) {
+	done := u.track()
 	u.goOwned(func() {
+		defer done()
 		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
 		defer cancel()
 		req := u.newRequest(sip.SUBSCRIBE, u.aor())

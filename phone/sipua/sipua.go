@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -53,6 +54,9 @@ type UA struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// busy counts requests waiting for their final response, so a runner on
+	// virtual time knows when the network has settled.
+	busy atomic.Int32
 
 	mu      sync.Mutex
 	contact sip.ContactHeader
@@ -162,6 +166,16 @@ func (u *UA) Close() error {
 	u.srv.Close()
 	u.client.Close()
 	return u.ua.Close()
+}
+
+// Busy reports whether a request of this UA still waits for its answer.
+func (u *UA) Busy() bool { return u.busy.Load() > 0 }
+
+// track marks a request in flight until the returned func is called.
+func (u *UA) track() func() {
+	u.busy.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { u.busy.Add(-1) }) }
 }
 
 // go runs f on a goroutine the UA owns.
