@@ -351,6 +351,10 @@ func (p *Phone) SoftkeyLabel(label string) error {
 // Answer answers the ringing call (or the waiting one).
 func (p *Phone) Answer() error { return p.do(func() { p.action("answer") }) }
 
+// Reboot restarts the phone's firmware, as the menu entry does: the call
+// drops, imported certificates become trusted, the account registers anew.
+func (p *Phone) Reboot() error { return p.do(p.reboot) }
+
 // Hold puts the connected call on hold.
 func (p *Phone) Hold() error { return p.do(func() { p.action("hold") }) }
 

@@ -124,6 +124,8 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		OnResponse: func(res *sip.Response) error {
 			if res.IsProvisional() && res.StatusCode > 100 {
 				u.emit(CallProgress{ID: c.id, Code: res.StatusCode, Reason: res.Reason})
+				// From here on the call waits for a person, not the network.
+				done()
 			}
 			return nil
 		},
@@ -320,8 +322,12 @@ func (u *UA) Transfer(id, target string) error {
 		}
 		if err != nil {
 			u.emit(TransferResult{ID: id, Target: target, Err: err})
+			return
 		}
-		// Success is reported when the final NOTIFY arrives (onNotify).
+		// A blind transfer is done once the far end accepts the REFER: the
+		// transferor hangs up (RFC 5589 §6.1) and NOTIFYs after that are
+		// answered but no longer matter.
+		u.emit(TransferResult{ID: id, Target: target, Code: res.StatusCode})
 	})
 	return nil
 }

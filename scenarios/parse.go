@@ -1,0 +1,603 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
+)
+
+// Error is a problem in a scenario file, at a place in it.
+type Error struct {
+	Pos     Pos
+	Msg     string
+	Suggest string
+}
+
+func (e *Error) Error() string {
+	s := e.Pos.String() + ": " + e.Msg
+	if e.Suggest != "" {
+		s += fmt.Sprintf(" (did you mean %q?)", e.Suggest)
+	}
+	return s
+}
+
+// Errors is every problem found in one file.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The keys a scenario file may use.
+var (
+	topKeys     = []string{"name", "description", "backend", "phones", "vars", "steps"}
+	backendKeys = []string{"server", "ca", "domain", "users"}
+	userKeys    = []string{"user", "password", "display_name", "extension"}
+	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account"}
+	// stepKinds are the actions; a step has exactly one of them.
+	stepKinds = []string{
+		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
+		"transfer", "type", "reboot", "import_ca", "wait", "expect", "advance",
+		"backend", "parallel", "repeat", "include",
+	}
+	stepCommon    = []string{"phone", "timeout", "times"}
+	condKeys      = []string{"screen", "call", "registered", "led", "log", "status"}
+	backendAction = []string{"add_user", "rotate", "voicemail"}
+	callStates    = []string{"idle", "dialing", "calling", "ringing", "connected", "held"}
+	ledNames      = []string{"message", "line", "speaker", "headset", "mute"}
+)
+
+// DefaultTimeout bounds a wait without its own timeout, in the scenario's
+// (virtual) time.
+const DefaultTimeout = 30 * time.Second
+
+// parser collects every error of one file instead of stopping at the first.
+type parser struct {
+	file string
+	cat  *catalog.Catalog
+	vars map[string]string
+	errs Errors
+	// depth guards against include cycles.
+	depth int
+}
+
+func (p *parser) errorf(n *yaml.Node, suggestFrom []string, got string, format string, args ...any) {
+	e := &Error{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}, Msg: fmt.Sprintf(format, args...)}
+	if suggestFrom != nil {
+		e.Suggest = suggest(got, suggestFrom)
+	}
+	p.errs = append(p.errs, e)
+}
+
+// Load reads and validates a scenario file against the catalog.
+func Load(path string, cat *catalog.Catalog) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return Parse(path, data, cat)
+}
+
+// Parse reads and validates a scenario. Errors come as Errors, with the
+// file, line and column of each problem.
+func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
+	p := &parser{file: file, cat: cat, vars: map[string]string{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, Errors{yamlError(file, err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, Errors{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty scenario file"}}
+	}
+	root := doc.Content[0]
+	sc := &Scenario{File: file}
+	if root.Kind != yaml.MappingNode {
+		p.errorf(root, nil, "", "a scenario is a mapping with name, phones and steps")
+		return nil, p.errs
+	}
+	fields := p.mapping(root, topKeys)
+	if n := fields["vars"]; n != nil {
+		for k, v := range p.mapping(n, nil) {
+			p.vars[k] = p.scalar(v)
+		}
+	}
+	sc.Name = p.str(fields["name"])
+	if sc.Name == "" {
+		p.errorf(root, nil, "", "missing name")
+	}
+	sc.Description = p.str(fields["description"])
+	if n := fields["backend"]; n != nil {
+		sc.Backend = p.backend(n)
+	}
+	if n := fields["phones"]; n != nil {
+		sc.Phones = p.phones(n, sc.Backend.Server != "")
+	} else {
+		p.errorf(root, nil, "", "missing phones")
+	}
+	if n := fields["steps"]; n != nil {
+		sc.Steps = p.steps(n, sc.Phones)
+	} else {
+		p.errorf(root, nil, "", "missing steps")
+	}
+	if len(p.errs) > 0 {
+		sort.SliceStable(p.errs, func(i, j int) bool {
+			a, b := p.errs[i].Pos, p.errs[j].Pos
+			return a.File < b.File || a.File == b.File && (a.Line < b.Line || a.Line == b.Line && a.Col < b.Col)
+		})
+		return nil, p.errs
+	}
+	return sc, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+func yamlError(file string, err error) *Error {
+	line := 1
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = regexp.MustCompile(`^line \d+: `).ReplaceAllString(msg, "")
+	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "not valid YAML: " + msg}
+}
+
+// mapping returns the values of a mapping by key; keys outside known (when
+// known is not nil) are errors with a suggestion.
+func (p *parser) mapping(n *yaml.Node, known []string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, nil, "", "expected a mapping (key: value), got %s", kindName(n))
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if known != nil && !contains(known, k.Value) {
+			if base := strings.TrimSuffix(k.Value, ":"); base != k.Value && contains(known, base) {
+				p.errorf(k, nil, "", "%q: inside {braces} write %s: with a space and a value, e.g. {%s: bob}", k.Value, base, base)
+				continue
+			}
+			p.errorf(k, known, k.Value, "unknown key %q", k.Value)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			p.errorf(k, nil, "", "key %q given twice", k.Value)
+		}
+		out[k.Value] = v
+	}
+	return out
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+// scalar returns a scalar with ${vars} substituted.
+func (p *parser) scalar(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		p.errorf(n, nil, "", "expected a single value, got %s", kindName(n))
+		return ""
+	}
+	return p.subst(n, n.Value)
+}
+
+var varRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func (p *parser) subst(n *yaml.Node, s string) string {
+	return varRE.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-1]
+		v, ok := p.vars[name]
+		if !ok {
+			names := make([]string, 0, len(p.vars))
+			for k := range p.vars {
+				names = append(names, k)
+			}
+			p.errorf(n, names, name, "undefined variable ${%s}", name)
+			return m
+		}
+		return v
+	})
+}
+
+func (p *parser) str(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	return p.scalar(n)
+}
+
+func (p *parser) backend(n *yaml.Node) Backend {
+	f := p.mapping(n, backendKeys)
+	b := Backend{Server: p.str(f["server"]), CA: p.str(f["ca"]), Domain: p.str(f["domain"])}
+	if b.CA != "" && !filepath.IsAbs(b.CA) {
+		b.CA = filepath.Join(filepath.Dir(p.file), b.CA)
+	}
+	if u := f["users"]; u != nil {
+		if u.Kind != yaml.SequenceNode {
+			p.errorf(u, nil, "", "users is a list")
+		} else {
+			for _, un := range u.Content {
+				b.Users = append(b.Users, p.user(un))
+			}
+		}
+	}
+	if b.Server != "" && len(b.Users) > 0 {
+		p.errorf(f["users"], nil, "", "users are for the embedded cloud, not for an external server")
+	}
+	return b
+}
+
+func (p *parser) user(n *yaml.Node) User {
+	f := p.mapping(n, userKeys)
+	u := User{User: p.str(f["user"]), Password: p.str(f["password"]), DisplayName: p.str(f["display_name"]), Extension: p.str(f["extension"])}
+	if u.User == "" {
+		p.errorf(n, nil, "", "a user needs user:")
+	}
+	if u.Password == "" {
+		u.Password = "secret"
+	}
+	return u
+}
+
+func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, nil, "", "phones is a list of at least one phone")
+		return nil
+	}
+	var out []PhoneSpec
+	seen := map[string]bool{}
+	for _, pn := range n.Content {
+		f := p.mapping(pn, phoneKeys)
+		ps := PhoneSpec{
+			Pos:  Pos{File: p.file, Line: pn.Line, Col: pn.Column},
+			Name: p.str(f["name"]), Model: p.str(f["model"]), Firmware: p.str(f["firmware"]),
+			User: p.str(f["user"]), Password: p.str(f["password"]), State: p.str(f["state"]),
+		}
+		if a := f["account"]; a != nil {
+			switch v := p.scalar(a); v {
+			case "none":
+				ps.NoAccount = true
+			case "yes", "":
+			default:
+				p.errorf(a, []string{"none", "yes"}, v, "account is none or yes, not %q", v)
+			}
+		}
+		switch {
+		case ps.Name == "":
+			p.errorf(pn, nil, "", "a phone needs name:")
+		case seen[ps.Name]:
+			p.errorf(f["name"], nil, "", "two phones are named %q", ps.Name)
+		}
+		seen[ps.Name] = true
+		if ps.Model == "" {
+			p.errorf(pn, nil, "", "phone %q needs model:", ps.Name)
+		} else if m, err := p.cat.Model(ps.Model); err != nil {
+			p.errorf(f["model"], p.cat.ModelIDs(), ps.Model, "unknown model %q", ps.Model)
+		} else if _, err := m.FirmwareVersion(ps.Firmware); err != nil {
+			known := make([]string, len(m.Firmware))
+			for i, fw := range m.Firmware {
+				known[i] = fw.Version
+			}
+			p.errorf(f["firmware"], known, ps.Firmware, "%v", err)
+		}
+		if ps.User == "" {
+			ps.User = ps.Name
+		}
+		if ps.Password == "" && !external {
+			ps.Password = "secret"
+		}
+		if external && !ps.NoAccount && ps.Password == "" {
+			p.errorf(pn, nil, "", "phone %q needs password: for the external server", ps.Name)
+		}
+		out = append(out, ps)
+	}
+	return out
+}
+
+func (p *parser) steps(n *yaml.Node, phones []PhoneSpec) []Step {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, nil, "", "steps is a list")
+		return nil
+	}
+	var out []Step
+	for _, sn := range n.Content {
+		st, ok := p.step(sn, phones)
+		if !ok {
+			continue
+		}
+		if st.Action == "include" {
+			out = append(out, p.include(sn, st.Arg, phones)...)
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
+	if p.depth > 8 {
+		p.errorf(n, nil, "", "includes nest deeper than 8 (a cycle?)")
+		return nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(p.file), path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		p.errorf(n, nil, "", "include: %v", err)
+		return nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		p.errs = append(p.errs, yamlError(path, err))
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1}
+	steps := sub.steps(doc.Content[0], phones)
+	p.errs = append(p.errs, sub.errs...)
+	return steps
+}
+
+func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
+	st = Step{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, nil, "", "a step is a mapping like {dial: echo, phone: alice}, got %s", kindName(n))
+		return st, false
+	}
+	f := p.mapping(n, append(append([]string(nil), stepKinds...), stepCommon...))
+	var kind string
+	var arg *yaml.Node
+	for _, k := range stepKinds {
+		if v, ok := f[k]; ok {
+			if kind != "" {
+				p.errorf(n, nil, "", "a step has one action, this one has %s and %s", kind, k)
+				return st, false
+			}
+			kind, arg = k, v
+		}
+	}
+	if kind == "" {
+		p.errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(stepKinds, ", "))
+		return st, false
+	}
+	st.Action = kind
+	if pn := f["phone"]; pn != nil {
+		st.Phone = p.scalar(pn)
+		if !hasPhone(phones, st.Phone) {
+			p.errorf(pn, phoneNames(phones), st.Phone, "no phone named %q", st.Phone)
+		}
+	}
+	if tn := f["timeout"]; tn != nil {
+		d, err := time.ParseDuration(p.scalar(tn))
+		if err != nil || d <= 0 {
+			p.errorf(tn, nil, "", "timeout %q is not a duration like 10s or 20m", tn.Value)
+		}
+		st.Timeout = d
+	}
+	defer func() {
+		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include"}, kind)
+		if needsPhone && st.Phone == "" {
+			if len(phones) == 1 {
+				st.Phone = phones[0].Name
+			} else {
+				p.errorf(n, nil, "", "%s needs phone: (the scenario has %d phones)", kind, len(phones))
+			}
+		}
+	}()
+	if f["times"] != nil && kind != "repeat" {
+		p.errorf(f["times"], nil, "", "times goes with repeat")
+	}
+	switch kind {
+	case "press":
+		st.Arg = p.scalar(arg)
+		for _, k := range strings.Fields(st.Arg) {
+			if _, err := phone.ParseKey(k); err != nil {
+				p.errorf(arg, phone.KeyNames(), k, "unknown key %q", k)
+			}
+		}
+	case "softkey", "dial", "call", "transfer", "type", "import_ca":
+		st.Arg = p.scalar(arg)
+		if st.Arg == "" {
+			p.errorf(arg, nil, "", "%s needs a value", kind)
+		}
+	case "answer", "hangup", "hold", "resume", "reboot":
+		// The value, if any, names the phone: "answer: bob".
+		if arg.Kind != yaml.ScalarNode {
+			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", kind, kind)
+		} else if arg.Tag != "!!null" && arg.Value != "" {
+			name := p.scalar(arg)
+			switch {
+			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
+				p.errorf(arg, nil, "", "%s: %s, but phone: %s", kind, name, st.Phone)
+			case !hasPhone(phones, name):
+				p.errorf(arg, phoneNames(phones), name, "no phone named %q", name)
+			default:
+				st.Phone = name
+			}
+		}
+	case "wait", "expect":
+		st.Cond = p.condition(arg)
+		if st.Timeout == 0 {
+			st.Timeout = DefaultTimeout
+		}
+	case "advance":
+		d, err := time.ParseDuration(p.scalar(arg))
+		if err != nil || d <= 0 {
+			p.errorf(arg, nil, "", "advance %q is not a duration like 5s or 15m", arg.Value)
+		}
+		st.Arg = arg.Value
+		st.Timeout = d
+	case "backend":
+		st.Backend = p.backendAction(arg)
+	case "parallel":
+		st.Steps = p.steps(arg, phones)
+	case "repeat":
+		st.Steps = p.steps(arg, phones)
+		st.Times = 1
+		if tn := f["times"]; tn != nil {
+			t, err := strconv.Atoi(p.scalar(tn))
+			if err != nil || t < 1 || t > 100000 {
+				p.errorf(tn, nil, "", "times %q is not a count from 1 to 100000", tn.Value)
+			}
+			st.Times = t
+		} else {
+			p.errorf(n, nil, "", "repeat needs times:")
+		}
+	case "include":
+		st.Arg = p.scalar(arg)
+	}
+	return st, true
+}
+
+func (p *parser) condition(n *yaml.Node) Condition {
+	var c Condition
+	f := p.mapping(n, condKeys)
+	if len(f) == 0 && n.Kind == yaml.MappingNode {
+		p.errorf(n, condKeys, "", "a condition needs at least one of %s", strings.Join(condKeys, ", "))
+	}
+	re := func(v *yaml.Node) *regexp.Regexp {
+		s := p.scalar(v)
+		r, err := regexp.Compile(s)
+		if err != nil {
+			p.errorf(v, nil, "", "bad regular expression %q: %v", s, err)
+		}
+		return r
+	}
+	if v := f["screen"]; v != nil {
+		c.Screen = re(v)
+	}
+	if v := f["log"]; v != nil {
+		c.Log = re(v)
+	}
+	if v := f["call"]; v != nil {
+		c.Call = p.scalar(v)
+		if !contains(callStates, c.Call) {
+			p.errorf(v, callStates, c.Call, "unknown call state %q (states: %s)", c.Call, strings.Join(callStates, ", "))
+		}
+	}
+	if v := f["registered"]; v != nil {
+		var b bool
+		if err := v.Decode(&b); err != nil {
+			p.errorf(v, nil, "", "registered is yes or no")
+		}
+		c.Registered = &b
+	}
+	if v := f["led"]; v != nil {
+		c.LED = map[string]string{}
+		for k, val := range p.mapping(v, ledNames) {
+			s := p.scalar(val)
+			if !contains([]string{"on", "off", "blink"}, s) {
+				p.errorf(val, []string{"on", "off", "blink"}, s, "LED state is on, off or blink")
+			}
+			c.LED[k] = s
+		}
+	}
+	if v := f["status"]; v != nil {
+		c.Status = map[string]string{}
+		for k, val := range p.mapping(v, nil) {
+			c.Status[k] = p.scalar(val)
+		}
+	}
+	return c
+}
+
+func (p *parser) backendAction(n *yaml.Node) BackendAction {
+	var a BackendAction
+	f := p.mapping(n, backendAction)
+	if len(f) != 1 {
+		p.errorf(n, backendAction, "", "a backend step does one of %s", strings.Join(backendAction, ", "))
+	}
+	if v := f["add_user"]; v != nil {
+		u := p.user(v)
+		a.AddUser = &u
+	}
+	a.Rotate = p.str(f["rotate"])
+	a.Voicemail = p.str(f["voicemail"])
+	return a
+}
+
+func hasPhone(phones []PhoneSpec, name string) bool {
+	for _, ph := range phones {
+		if ph.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func phoneNames(phones []PhoneSpec) []string {
+	out := make([]string, len(phones))
+	for i, ph := range phones {
+		out[i] = ph.Name
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the known word closest to got, if it is close enough to
+// be a typo.
+func suggest(got string, known []string) string {
+	best, bestD := "", 1<<30
+	for _, k := range known {
+		if d := distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if got == "" || bestD > max(2, len(got)/3) {
+		return ""
+	}
+	return best
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,152 @@
+// Package scenarios reads scenario files (YAML: phones, steps, expectations)
+// and runs them on virtual time against the mock cloud or a real SIP server,
+// reporting per step and per scenario for people (a live progress) and for
+// CI (JUnit and JSON). New capabilities add steps and conditions here.
+package scenarios
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Scenario is one parsed and validated scenario file.
+type Scenario struct {
+	File        string
+	Name        string
+	Description string
+	Backend     Backend
+	Phones      []PhoneSpec
+	Steps       []Step
+}
+
+// Backend says what the phones register to: the embedded mock cloud (the
+// default), or an external SIP server.
+type Backend struct {
+	// Server is an external server (sips:host:port); empty means embedded.
+	Server string
+	// CA is a root certificate file every phone imports before boot.
+	CA string
+	// Domain of the accounts on an external server.
+	Domain string
+	// Users are added to the embedded cloud (besides alice, bob, carol, dave).
+	Users []User
+}
+
+// User is an account on the embedded cloud.
+type User struct {
+	User, Password, DisplayName, Extension string
+}
+
+// PhoneSpec is one phone of a scenario.
+type PhoneSpec struct {
+	Pos      Pos
+	Name     string
+	Model    string
+	Firmware string
+	// User and Password of its account; on the embedded cloud the user
+	// defaults to the phone's name and the password to "secret".
+	User     string
+	Password string
+	// State is the phone's state directory; a temporary one by default.
+	State string
+	// NoAccount boots the phone without an account.
+	NoAccount bool
+}
+
+// Step is one thing the runner does.
+type Step struct {
+	Pos     Pos
+	Action  string // a key of stepKinds
+	Phone   string
+	Arg     string
+	Cond    Condition
+	Timeout time.Duration
+	Steps   []Step // parallel, repeat
+	Times   int    // repeat
+	Backend BackendAction
+}
+
+// BackendAction is what a backend step does to the embedded cloud.
+type BackendAction struct {
+	AddUser   *User
+	Rotate    string
+	Voicemail string
+}
+
+// Condition is what wait and expect check on a phone. Every set field must
+// hold.
+type Condition struct {
+	Screen     *regexp.Regexp
+	Call       string
+	Registered *bool
+	LED        map[string]string
+	Log        *regexp.Regexp
+	Status     map[string]string
+}
+
+// Pos is a place in a scenario file.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Describe is the step as a progress line shows it.
+func (s Step) Describe() string {
+	who := ""
+	if s.Phone != "" {
+		who = s.Phone + ": "
+	}
+	switch s.Action {
+	case "wait", "expect":
+		return who + s.Action + " " + s.Cond.String()
+	case "parallel":
+		return fmt.Sprintf("parallel (%d steps)", len(s.Steps))
+	case "repeat":
+		return fmt.Sprintf("repeat %d× (%d steps)", s.Times, len(s.Steps))
+	case "backend":
+		switch {
+		case s.Backend.AddUser != nil:
+			return "backend: add user " + s.Backend.AddUser.User
+		case s.Backend.Rotate != "":
+			return "backend: rotate to " + s.Backend.Rotate
+		case s.Backend.Voicemail != "":
+			return "backend: voicemail for " + s.Backend.Voicemail
+		}
+	}
+	if s.Arg == "" {
+		return who + s.Action
+	}
+	return who + s.Action + " " + s.Arg
+}
+
+func (c Condition) String() string {
+	out := ""
+	add := func(s string) {
+		if out != "" {
+			out += ", "
+		}
+		out += s
+	}
+	if c.Screen != nil {
+		add(fmt.Sprintf("screen ~ %q", c.Screen.String()))
+	}
+	if c.Call != "" {
+		add("call=" + c.Call)
+	}
+	if c.Registered != nil {
+		add(fmt.Sprintf("registered=%v", *c.Registered))
+	}
+	for k, v := range c.LED {
+		add("led " + k + "=" + v)
+	}
+	if c.Log != nil {
+		add(fmt.Sprintf("log ~ %q", c.Log.String()))
+	}
+	for k, v := range c.Status {
+		add(k + "=" + v)
+	}
+	return out
+}
