@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -40,6 +41,8 @@ type Backend struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the backend starts or lends to sipgo handlers
+	// sending counts requests in flight that the backend originated.
+	sending atomic.Int32
 
 	mu        sync.Mutex
 	state     lifecycle
@@ -300,6 +303,21 @@ func (b *Backend) enter() bool {
 
 // goTracked runs f on a goroutine Close waits for; it does nothing once
 // Close has begun.
+// goRequest runs a request the backend sends on its own (a NOTIFY, a
+// CANCEL, a BYE) on a tracked goroutine, counted until it completes so
+// Settled can tell a runner on virtual time that the wire is quiet.
+func (b *Backend) goRequest(f func()) {
+	b.sending.Add(1)
+	b.goTracked(func() {
+		defer b.sending.Add(-1)
+		f()
+	})
+}
+
+// Settled reports whether no request the backend sent on its own is still
+// waiting for its answer.
+func (b *Backend) Settled() bool { return b.sending.Load() == 0 }
+
 func (b *Backend) goTracked(f func()) {
 	if !b.enter() {
 		return

@@ -206,7 +206,7 @@ func (b *Backend) notify(sub *subscription, left time.Duration) {
 	req.SetBody([]byte(body))
 	req.SetTransport(f.transport)
 	req.SetDestination(f.addr)
-	b.goTracked(func() {
+	b.goRequest(func() {
 		res := b.do(req, sipgo.ClientRequestAddVia)
 		if res == nil || res.StatusCode == sip.StatusCallTransactionDoesNotExists {
 			// The subscriber is gone (RFC 6665 §4.2.2): drop the subscription.

@@ -667,7 +667,7 @@ func (b *Backend) sendCancel(br *branch) {
 	c.SetBody(nil)
 	c.SetTransport(inv.Transport())
 	c.SetDestination(inv.Destination())
-	b.goTracked(func() { b.do(c, noBuild) })
+	b.goRequest(func() { b.do(c, noBuild) })
 }
 
 // hangUpLateAnswer ends the dialog of a 2xx that lost the race to
@@ -697,7 +697,7 @@ func (b *Backend) hangUpLateAnswer(br *branch, res *sip.Response) {
 	}
 	bye := build(sip.BYE, seq+1)
 	b.log.Info("hanging up late fork answer", "call-id", br.req.CallID().Value(), "flow", br.hop.flow.addr)
-	b.goTracked(func() { b.do(bye, sipgo.ClientRequestAddVia) })
+	b.goRequest(func() { b.do(bye, sipgo.ClientRequestAddVia) })
 }
 
 // do sends a request and waits for its final response (or Timer F, or

@@ -230,6 +230,11 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 
 func (e *env) step(ctx context.Context, st Step) error {
 	p := e.phones[st.Phone]
+	// Like a person who looks before pressing, an action waits until what
+	// the step before set off has arrived.
+	if e.fake != nil && !contains([]string{"wait", "expect", "advance", "parallel", "repeat"}, st.Action) {
+		e.settle()
+	}
 	switch st.Action {
 	case "press":
 		for _, name := range strings.Fields(st.Arg) {
@@ -349,6 +354,9 @@ func (e *env) backendStep(a BackendAction) error {
 
 // settled reports whether no phone has work in progress.
 func (e *env) settled() bool {
+	if e.cloud != nil && !e.cloud.Settled() {
+		return false
+	}
 	for _, p := range e.phones {
 		if !p.Settled() {
 			return false

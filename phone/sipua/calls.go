@@ -23,7 +23,7 @@ type call struct {
 	cancel context.CancelFunc
 	// answer receives the local decision on an incoming call: 200 or an
 	// error status.
-	answer chan int
+	answer chan decision
 
 	// referrer is the call whose REFER started this one; it gets NOTIFYs
 	// with our progress (RFC 3515).
@@ -41,7 +41,7 @@ func (u *UA) newCall(remote string) *call {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.nextID++
-	c := &call{id: fmt.Sprintf("c%d", u.nextID), remote: remote, answer: make(chan int, 1)}
+	c := &call{id: fmt.Sprintf("c%d", u.nextID), remote: remote, answer: make(chan decision, 1)}
 	u.calls[c.id] = c
 	return c
 }
@@ -196,12 +196,21 @@ func (u *UA) decide(id string, code int) error {
 	if err != nil {
 		return err
 	}
+	d := decision{code: code, done: u.track()}
 	select {
-	case c.answer <- code:
+	case c.answer <- d:
 		return nil
 	default:
+		d.done()
 		return fmt.Errorf("call %s is not ringing", id)
 	}
+}
+
+// decision is the user's answer to a ringing call; done ends its tracking
+// as a request in flight once the response is on the wire.
+type decision struct {
+	code int
+	done func()
 }
 
 // Hangup ends an established call with BYE, in the background: the phone

@@ -98,18 +98,21 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, answer *sdp.Session)
 	timer := time.NewTimer(ringTimeout)
 	defer timer.Stop()
 	select {
-	case code := <-c.answer:
-		if code != 200 {
+	case d := <-c.answer:
+		if d.code != 200 {
 			u.dropCall(c.id)
-			sess.Respond(code, reasonFor(code), nil)
+			sess.Respond(d.code, reasonFor(d.code), nil)
+			d.done()
 			return
 		}
 		if err := sess.RespondSDP(answer.Marshal()); err != nil {
 			u.dropCall(c.id)
 			u.emit(CallEnded{ID: c.id})
+			d.done()
 			return
 		}
 		u.emit(CallAnswered{ID: c.id, Remote: c.remote})
+		d.done()
 		u.watchEnd(c, sess.Context())
 	case <-sess.Context().Done():
 		// CANCEL from the caller (or the transaction died).
@@ -289,10 +292,13 @@ func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Refer-To", nil))
 		return
 	}
-	tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
 	newID, err := u.invite(uri.String(), c)
 	if err != nil {
+		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Refer-To", nil))
 		return
 	}
+	// The phone learns of the transfer before the 202 goes out, so the
+	// transferor's BYE, which follows the 202, finds the new call in place.
 	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User})
+	tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
 }

@@ -1,0 +1,24 @@
+// Package interop holds deskphone's interoperability tests against real SIP
+// peers running on loopback: Kamailio as a TLS registrar and proxy, SIPp as
+// caller, callee and registering client, and stunnel to give SIPp (built
+// without TLS) a way onto TLS listeners.
+//
+// The tests carry the build tag "interop" and run with
+//
+//	make interop    # go test -tags interop -count=1 -v ./interop/
+//
+// They need four Debian packages:
+//
+//	apt-get install -y --no-install-recommends kamailio kamailio-tls-modules sip-tester stunnel4
+//
+// A test skips, naming the package, when one is missing. A CI job that
+// installed them sets DESKPHONE_INTEROP_REQUIRE=1 to make that a failure.
+//
+// The daemons run in the background on free loopback ports and are stopped
+// by process group id when their test ends. Everything they need (the lab
+// PKI, the rendered configurations, the db_text tables, logs and SIP traces)
+// lives in the test's temporary directory; a failed test prints the logs.
+// The configuration templates and the SIPp scenarios are in testdata/.
+//
+// This file has no build tag so that the package exists for tooling.
+package interop
