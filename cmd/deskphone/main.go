@@ -30,7 +30,7 @@ type command struct {
 var errUsage = errors.New("usage")
 
 func commands() map[string]command {
-	list := []command{runCommand(), modelsCommand(), backendCommand(), certsCommand(), versionCommand()}
+	list := []command{runCommand(), modelsCommand(), backendCommand(), certsCommand(), scenarioCommand(), versionCommand()}
 	m := map[string]command{}
 	for _, c := range list {
 		m[c.name] = c
@@ -71,8 +71,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := c.run(args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, errInvalid):
 			return 2
+		case errors.Is(err, errFailed):
+			return 1
 		}
 		fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
 		return 1

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/scenarios"
+)
+
+// errInvalid means a scenario file is invalid (exit code 2).
+var errInvalid = errors.New("invalid scenario")
+
+// errFailed means a scenario failed (exit code 1).
+var errFailed = errors.New("scenario failed")
+
+func scenarioCommand() command {
+	c := command{
+		name:    "scenario",
+		summary: "run or check scenario files (phones, steps, expectations on virtual time)",
+		usage: `Usage:
+  deskphone scenario run   [-j N] [--junit FILE] [--json FILE] [--realtime] [--catalog FILE] PATH...
+  deskphone scenario check [--catalog FILE] PATH...
+
+PATH is a scenario file or a folder: every .yaml file in it (and below) whose
+top level is a mapping is a scenario; files holding a plain list of steps
+are for include and are skipped.
+
+run     runs the scenarios, printing one line per step with the scenario time
+        and the wall time it took. On failure it prints the failed step, every
+        phone's screen and the tail of its syslog.
+          -j N          run N files at once (default 1)
+          --junit FILE  write a JUnit XML report (one test case per scenario)
+          --json FILE   write a JSON report
+          --realtime    run on the wall clock instead of virtual time
+check   validates the files and prints every error as file:line:column.
+
+Exit codes: 0 all passed (or valid), 1 a scenario failed, 2 a file is invalid.
+The README documents the scenario format.
+`,
+	}
+	c.run = func(args []string, stdout, stderr io.Writer) error {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, c.usage)
+			return errUsage
+		}
+		sub, args := args[0], args[1:]
+		fs := newFlags(&c, stderr)
+		var files listFlag
+		fs.Var(&files, "catalog", "")
+		jobs := fs.Int("j", 1, "")
+		junit := fs.String("junit", "", "")
+		jsonOut := fs.String("json", "", "")
+		realtime := fs.Bool("realtime", false, "")
+		paths, err := parseInterleaved(fs, args)
+		if err != nil {
+			return errUsage
+		}
+		if sub != "run" && sub != "check" {
+			return fmt.Errorf("unknown scenario command %q (run, check)", sub)
+		}
+		if len(paths) == 0 {
+			return fmt.Errorf("%s needs a scenario file or folder", sub)
+		}
+		cat, err := catalog.Load(files...)
+		if err != nil {
+			return err
+		}
+		if paths, err = scenarioFiles(paths); err != nil {
+			return err
+		}
+		var scs []*scenarios.Scenario
+		invalid := false
+		for _, p := range paths {
+			sc, err := scenarios.Load(p, cat)
+			if err != nil {
+				invalid = true
+				fmt.Fprintln(stderr, err)
+				continue
+			}
+			scs = append(scs, sc)
+		}
+		if invalid {
+			return errInvalid
+		}
+		if sub == "check" {
+			fmt.Fprintf(stdout, "%d scenario file(s) valid\n", len(scs))
+			return nil
+		}
+		if *jobs < 1 {
+			return errors.New("-j needs at least 1")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		results := runScenarios(ctx, scs, cat, *jobs, *realtime, stdout)
+		if *junit != "" {
+			if err := writeReport(*junit, results, scenarios.WriteJUnit); err != nil {
+				return err
+			}
+		}
+		if *jsonOut != "" {
+			if err := writeReport(*jsonOut, results, scenarios.WriteJSON); err != nil {
+				return err
+			}
+		}
+		failed := 0
+		for _, r := range results {
+			if !r.Passed {
+				failed++
+			}
+		}
+		fmt.Fprintf(stdout, "\n%d scenario(s): %d passed, %d failed\n", len(results), len(results)-failed, failed)
+		if failed > 0 {
+			return errFailed
+		}
+		return nil
+	}
+	return c
+}
+
+// runScenarios runs the scenarios, jobs at a time, and prints their
+// progress: live with one job, a block per scenario with more.
+func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.Catalog, jobs int, realtime bool, out io.Writer) []scenarios.Result {
+	results := make([]scenarios.Result, len(scs))
+	var mu sync.Mutex
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, sc := range scs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var buf bytes.Buffer
+			w := io.Writer(&buf)
+			if jobs == 1 {
+				w = out
+			}
+			mu.Lock()
+			fmt.Fprintf(w, "=== %s (%s)\n", sc.Name, sc.File)
+			mu.Unlock()
+			res := scenarios.Run(ctx, sc, scenarios.Options{Catalog: cat, Realtime: realtime, Progress: func(st scenarios.StepResult) {
+				mu.Lock()
+				fmt.Fprintln(w, scenarios.ProgressLine(st))
+				mu.Unlock()
+			}})
+			mu.Lock()
+			defer mu.Unlock()
+			if res.Passed {
+				fmt.Fprintf(w, "--- PASS %s (%v wall, %v scenario time)\n", sc.Name, res.Wall.Round(1e6), res.Virtual)
+			} else {
+				fmt.Fprintf(w, "--- FAIL %s\n%s\n", sc.Name, indent(res.Details()))
+			}
+			if jobs > 1 {
+				out.Write(buf.Bytes())
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+func writeReport(path string, results []scenarios.Result, write func(io.Writer, []scenarios.Result) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf, results); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// scenarioFiles expands folders into their scenario files, sorted.
+func scenarioFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		info, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		if !info.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) && isScenario(path) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("scenario: no scenario files in %s", a)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// isScenario tells a scenario (a mapping) from an include file (a list of
+// steps). A file that does not parse counts as a scenario, so check reports
+// its error.
+func isScenario(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return true
+	}
+	return doc.Content[0].Kind != yaml.SequenceNode
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments, as in "scenario run lib/ --junit out.xml".
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
