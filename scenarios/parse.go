@@ -496,7 +496,7 @@ func (p *parser) condition(n *yaml.Node) Condition {
 	if v := f["call"]; v != nil {
 		c.Call = p.scalar(v)
 		if !contains(callStates, c.Call) {
-			p.errorf(v, callStates, c.Call, "unknown call state %q (states: %s)", c.Call, strings.Join(callStates, ", "))
+			p.errorf(v, callStates, c.Call, "unknown call state %q", c.Call)
 		}
 	}
 	if v := f["registered"]; v != nil {
@@ -571,6 +571,11 @@ func contains(list []string, s string) bool {
 func suggest(got string, known []string) string {
 	best, bestD := "", 1<<30
 	for _, k := range known {
+		if got != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(got)) {
+			return k
+		}
+	}
+	for _, k := range known {
 		if d := distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
@@ -581,23 +586,28 @@ func suggest(got string, known []string) string {
 	return best
 }
 
-// distance is the Levenshtein edit distance.
+// distance is the edit distance with transpositions (optimal string
+// alignment): "t84g" is one step from "t48g".
 func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }

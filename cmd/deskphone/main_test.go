@@ -194,3 +194,49 @@ func TestSubcommands(t *testing.T) {
 		t.Fatalf("bad catalog: %d %q", code, stderr)
 	}
 }
+
+func TestScenarioCommand(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// A broken file: exit 2, every error with its line, nothing run.
+	broken := write("broken.yaml", "name: broken\nphones:\n  - {name: alice, model: vvx601}\nsteps:\n  - dail: echo\n  - {wait: {call: ringin}}\n")
+	_, stderr, code := deskphone(t, "", "scenario", "check", broken)
+	if code != 2 || !strings.Contains(stderr, "broken.yaml:5:5: unknown key \"dail\" (did you mean \"dial\"?)") ||
+		!strings.Contains(stderr, "broken.yaml:6:19: unknown call state \"ringin\" (did you mean \"ringing\"?)") {
+		t.Fatalf("check of a broken file: exit %d\n%s", code, stderr)
+	}
+	_, _, code = deskphone(t, "", "scenario", "run", broken)
+	if code != 2 {
+		t.Fatalf("run of a broken file: exit %d, want 2", code)
+	}
+	// A failing scenario: exit 1, the failed step, the screens in the report.
+	failing := write("failing.yaml", "name: failing\nphones:\n  - {name: alice, model: t46g}\nsteps:\n  - wait: {registered: yes}\n  - dial: busy\n  - {wait: {call: connected}, timeout: 10s}\n")
+	passing := write("passing.yaml", "name: passing\nphones:\n  - {name: bob, model: c450hd}\nsteps:\n  - wait: {registered: yes}\n  - advance: 15m\n  - expect: {registered: yes, screen: \"09:15\"}\n")
+	junit := filepath.Join(dir, "out.xml")
+	out, _, code := deskphone(t, "", "scenario", "run", failing, passing, "--junit", junit, "-j", "2")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{"failing.yaml:7:5: alice: wait call=connected: timed out after 10s; call=idle", "--- alice: screen", "call to busy failed: Busy", "--- PASS passing", "2 scenario(s): 1 passed, 1 failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	data, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := string(data); strings.Count(x, "<testcase ") != 2 || !strings.Contains(x, `failures="1"`) {
+		t.Fatalf("junit:\n%s", x)
+	}
+	out, _, code = deskphone(t, "", "scenario", "check", "../../scenarios/library")
+	if code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("library check: %d %s", code, out)
+	}
+}

@@ -1,0 +1,136 @@
+package scenarios_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deskphone/deskphone/scenarios"
+)
+
+const goodScenario = `name: ok
+phones:
+  - {name: alice, model: vvx601}
+  - {name: bob, model: t48g, firmware: 35.8.1.52}
+vars:
+  target: bob
+steps:
+  - {phone: alice, dial: "${target}"}
+  - {phone: bob, wait: {call: ringing}, timeout: 5s}
+  - answer: bob
+  - {phone: alice, expect: {screen: "Connected", led: {line: "on"}, status: {remote: bob}}}
+  - advance: 15m
+  - repeat:
+      - {phone: alice, press: volup voldown}
+    times: 3
+  - backend: {rotate: lab-2022}
+`
+
+func TestParseGood(t *testing.T) {
+	sc, err := scenarios.Parse("ok.yaml", []byte(goodScenario), builtin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Steps) != 7 {
+		t.Fatalf("%d steps", len(sc.Steps))
+	}
+	if st := sc.Steps[0]; st.Arg != "bob" || st.Phone != "alice" {
+		t.Fatalf("variable not substituted: %+v", st)
+	}
+	if st := sc.Steps[2]; st.Action != "answer" || st.Phone != "bob" {
+		t.Fatalf("answer: bob: %+v", st)
+	}
+	if st := sc.Steps[1]; st.Timeout.String() != "5s" || st.Cond.Call != "ringing" {
+		t.Fatalf("wait: %+v", st)
+	}
+	if st := sc.Steps[5]; st.Times != 3 || len(st.Steps) != 1 {
+		t.Fatalf("repeat: %+v", st)
+	}
+	if sc.Phones[0].User != "alice" || sc.Phones[0].Password != "secret" {
+		t.Fatalf("account defaults: %+v", sc.Phones[0])
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"misspelt step", "dial: \"${target}\"", "dail: bob", []string{`ok.yaml:8:20: unknown key "dail" (did you mean "dial"?)`, "ok.yaml:8:5: a step needs an action"}},
+		{"misspelt top key", "vars:", "varz:", []string{`ok.yaml:5:1: unknown key "varz" (did you mean "vars"?)`, "undefined variable ${target}"}},
+		{"unknown model", "model: t48g", "model: t84g", []string{`ok.yaml:4:24: unknown model "t84g" (did you mean "t48g"?)`}},
+		{"unknown firmware", "firmware: 35.8.1.52", "firmware: 35.9.9.9", []string{`ok.yaml:4:40: model t48g has no firmware "35.9.9.9"`}},
+		{"unknown phone", "{phone: bob, wait", "{phone: bobby, wait", []string{`ok.yaml:9:13: no phone named "bobby" (did you mean "bob"?)`}},
+		{"bad call state", "call: ringing", "call: ring", []string{`unknown call state "ring" (did you mean "ringing"?)`}},
+		{"bad duration", "advance: 15m", "advance: soon", []string{`ok.yaml:12:14: advance "soon" is not a duration`}},
+		{"bad key", "press: volup voldown", "press: volup louder", []string{`unknown key "louder"`}},
+		{"two actions", "answer: bob", "{answer: bob, hangup: bob}", []string{"ok.yaml:10:5: a step has one action, this one has answer and hangup"}},
+		{"phone needed", "{phone: alice, dial:", "{dial:", []string{"ok.yaml:8:5: dial needs phone: (the scenario has 2 phones)"}},
+		{"bad regexp", `screen: "Connected"`, `screen: "Conn(ected"`, []string{"bad regular expression"}},
+		{"flow colon", "answer: bob", "{answer:}", []string{`"answer:": inside {braces} write answer: with a space`}},
+		{"repeat without times", "    times: 3\n", "", []string{"repeat needs times:"}},
+		{"bad yaml", "phones:", "phones: [", []string{"ok.yaml:", "not valid YAML"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(goodScenario, tt.old) {
+				t.Fatalf("case edits %q, not in the scenario", tt.old)
+			}
+			bad := strings.Replace(goodScenario, tt.old, tt.new, 1)
+			_, err := scenarios.Parse("ok.yaml", []byte(bad), builtin(t))
+			if err == nil {
+				t.Fatalf("no error; want %q", tt.want)
+			}
+			var es scenarios.Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("error %T is not scenarios.Errors", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("errors:\n%s\nwant one containing %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestInclude(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("common.yaml", "- {phone: alice, wait: {registered: yes}}\n- {phone: alice, press: hock}\n")
+	main := write("main.yaml", "name: inc\nphones: [{name: alice, model: c450hd}]\nsteps:\n  - include: common.yaml\n  - dial: echo\n")
+	_, err := scenarios.Load(main, builtin(t))
+	if err == nil || !strings.Contains(err.Error(), "common.yaml:2:") || !strings.Contains(err.Error(), `(did you mean "hook"?)`) {
+		t.Fatalf("error in an include names the include's line: %v", err)
+	}
+	write("common.yaml", "- {phone: alice, wait: {registered: yes}}\n")
+	sc, err := scenarios.Load(main, builtin(t))
+	if err != nil || len(sc.Steps) != 2 || sc.Steps[0].Action != "wait" {
+		t.Fatalf("include: %v %+v", err, sc)
+	}
+	write("loop.yaml", "- include: loop.yaml\n")
+	loop := write("loop-main.yaml", "name: loop\nphones: [{name: a, model: c450hd}]\nsteps:\n  - include: loop.yaml\n")
+	if _, err := scenarios.Load(loop, builtin(t)); err == nil || !strings.Contains(err.Error(), "deeper than 8") {
+		t.Fatalf("include cycle: %v", err)
+	}
+}
+
+// The parser must never panic, whatever the file holds.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(goodScenario))
+	f.Add([]byte("name: x\nphones: [{name: a, model: c450hd}]\nsteps: [{wait: {led: {message: on}}}]\n"))
+	f.Add([]byte("steps: [[[]]]\nphones: {}\n"))
+	f.Add([]byte("- a\n- b\n"))
+	cat := builtin(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		scenarios.Parse("fuzz.yaml", data, cat)
+	})
+}
