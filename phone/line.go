@@ -63,6 +63,19 @@ func WithAccount(a statedir.Account) Option {
 	}
 }
 
+// WithClientCertificate presents a client certificate in the TLS handshake
+// (mutual TLS), loaded from PEM files.
+func WithClientCertificate(certFile, keyFile string) Option {
+	return func(p *Phone) error {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("client certificate: %w", err)
+		}
+		p.clientCert = &cert
+		return nil
+	}
+}
+
 // WithKeyLog writes the TLS secrets of the phone's connections to w in the
 // NSS key log format, for Wireshark.
 func WithKeyLog(w io.Writer) Option {
@@ -101,6 +114,9 @@ func (p *Phone) startLine() {
 	if transport == "tls" {
 		conf := p.cas.ClientConfig(uri.Host, tlsVersions[p.fw.TLSMin], tlsVersions[p.fw.TLSMax])
 		conf.KeyLogWriter = p.keyLog
+		if p.clientCert != nil {
+			conf.Certificates = []tls.Certificate{*p.clientCert}
+		}
 		cfg.TLS = conf
 	}
 	stop := make(chan struct{})

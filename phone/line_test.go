@@ -2,6 +2,9 @@ package phone_test
 
 import (
 	"context"
+	"crypto/tls"
+	"net"
+	"sync"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -281,4 +284,84 @@ func TestKeepAlive(t *testing.T) {
 	if !logged(p, "connection to the server lost") {
 		t.Fatalf("lost connection not logged:\n%s", strings.Join(logTexts(p), "\n"))
 	}
+}
+
+// The phone presents its client certificate (mutual TLS) and writes its TLS
+// secrets to the key log for Wireshark.
+func TestClientCertificateAndKeyLog(t *testing.T) {
+	ca, err := certs.FactoryCA(certs.FactoryRoot2019)
+	must(t, err)
+	srv, err := ca.IssueServer(certs.ServerOptions{DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	must(t, err)
+	client, err := ca.IssueServer(certs.ServerOptions{DNSNames: []string{"phone.test"}})
+	must(t, err)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	must(t, client.WritePEM(certFile, keyFile))
+
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{srv.TLSCertificate()},
+		ClientAuth:   tls.RequireAnyClientCert,
+	})
+	must(t, err)
+	defer ln.Close()
+	peer := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		tc := c.(*tls.Conn)
+		if err := tc.Handshake(); err != nil {
+			peer <- "handshake: " + err.Error()
+			return
+		}
+		peer <- tc.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}()
+
+	var keylog strings.Builder
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("vvx601")
+	p, err := phone.New(m, "", phone.WithClock(clock.NewFake(start)), phone.WithStateDir(t.TempDir()),
+		phone.WithClientCertificate(certFile, keyFile), phone.WithKeyLog(&syncWriter{w: &keylog}),
+		phone.WithAccount(statedir.Account{Server: "sips:" + ln.Addr().String(), User: "alice", Password: "x"}))
+	must(t, err)
+	p.Start(context.Background())
+	defer p.Close()
+	select {
+	case cn := <-peer:
+		if cn != "phone.test" {
+			t.Fatalf("server saw client certificate %q", cn)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no TLS connection from the phone")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := keylogText(&keylog); strings.Contains(s, "CLIENT_RANDOM") || strings.Contains(s, "CLIENT_TRAFFIC_SECRET_0") {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no NSS key log lines:\n%s", keylogText(&keylog))
+}
+
+// syncWriter guards a builder the TLS stack writes to from its goroutine.
+type syncWriter struct {
+	w *strings.Builder
+}
+
+var keylogMu sync.Mutex
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	keylogMu.Lock()
+	defer keylogMu.Unlock()
+	return s.w.Write(b)
+}
+
+func keylogText(b *strings.Builder) string {
+	keylogMu.Lock()
+	defer keylogMu.Unlock()
+	return b.String()
 }

@@ -6,6 +6,7 @@ package phone
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ type Phone struct {
 	casErr      error
 	account     *statedir.Account
 	keyLog      io.Writer
+	clientCert  *tls.Certificate
 	dialTimeout time.Duration
 	tempState   bool
 

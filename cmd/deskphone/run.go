@@ -28,7 +28,8 @@ func runCommand() command {
 		usage: `Usage: deskphone run [--headless] [--model ID] [--firmware VERSION] [--state DIR]
                      [--catalog FILE] [--clock wall|virtual] [--start TIME]
                      [--server URI --user NAME --password SECRET [--domain DOMAIN] [--ca FILE]]
-                     [--no-backend] [--sip-trace FILE] [--keylog FILE]
+                     [--no-backend] [--client-cert FILE --client-key FILE]
+                     [--sip-trace FILE] [--keylog FILE]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -56,6 +57,8 @@ Flags:
                       phone's CA store before it boots
   --no-backend        without --server, do not start the embedded mock cloud
                       (the phone then has no account)
+  --client-cert FILE, --client-key FILE
+                      present this client certificate (PEM) in the TLS handshake
   --sip-trace FILE    write every SIP message with time and direction to FILE
   --keylog FILE       write TLS secrets in the NSS key log format (Wireshark)
 
@@ -81,6 +84,8 @@ Without --server the phone registers as alice to an embedded mock cloud
 		noBackend := fs.Bool("no-backend", false, "")
 		sipTraceFile := fs.String("sip-trace", "", "")
 		keylogFile := fs.String("keylog", "", "")
+		clientCert := fs.String("client-cert", "", "")
+		clientKey := fs.String("client-key", "", "")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -132,6 +137,12 @@ Without --server the phone registers as alice to an embedded mock cloud
 			}
 			defer f.Close()
 			opts = append(opts, phone.WithKeyLog(f))
+		}
+		if (*clientCert == "") != (*clientKey == "") {
+			return errors.New("--client-cert and --client-key go together")
+		}
+		if *clientCert != "" {
+			opts = append(opts, phone.WithClientCertificate(*clientCert, *clientKey))
 		}
 		switch {
 		case *server != "":
