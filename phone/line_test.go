@@ -3,12 +3,12 @@ package phone_test
 import (
 	"context"
 	"crypto/tls"
-	"net"
-	"sync"
 	"encoding/pem"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
