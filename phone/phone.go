@@ -268,6 +268,18 @@ func (p *Phone) Settled() bool {
 	return !busy && len(p.tasks) == 0
 }
 
+// SIPAddr is the local host:port of the phone's connection to its SIP
+// server, empty when it has none: what a SIP trace shows for this phone.
+func (p *Phone) SIPAddr() string {
+	addr := ""
+	p.do(func() {
+		if p.s.line != nil {
+			addr = p.s.line.ua.LocalAddr()
+		}
+	})
+	return addr
+}
+
 // Done is closed when the phone's loop has ended (Close, or its context).
 func (p *Phone) Done() <-chan struct{} { return p.done }
 

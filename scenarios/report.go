@@ -26,6 +26,9 @@ func (r Result) Details() string {
 	for _, n := range names {
 		fmt.Fprintf(&b, "\n--- %s: screen\n%s", n, r.Screens[n])
 		fmt.Fprintf(&b, "--- %s: syslog (last %d lines)\n%s\n", n, len(r.Logs[n]), strings.Join(r.Logs[n], "\n"))
+		if msgs := r.SIP[n]; len(msgs) > 0 {
+			fmt.Fprintf(&b, "--- %s: last %d SIP messages\n%s\n", n, len(msgs), strings.Join(msgs, "\n"))
+		}
 	}
 	return b.String()
 }

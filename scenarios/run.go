@@ -16,6 +16,7 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
@@ -36,6 +37,9 @@ type Options struct {
 	// RealTimeout bounds each wait in wall time, whatever its virtual
 	// timeout, so a scenario can never hang CI.
 	RealTimeout time.Duration
+	// SIP, when set, is the process's SIP trace; a failure report then
+	// shows each phone's last SIP messages.
+	SIP *siptrace.Ring
 }
 
 // Result is the outcome of one scenario.
@@ -54,6 +58,8 @@ type Result struct {
 	// of a failed scenario.
 	Screens map[string]string
 	Logs    map[string][]string
+	// SIP holds each phone's last SIP messages when Options.SIP was set.
+	SIP map[string][]string
 }
 
 // StepResult is the outcome of one step.
@@ -106,6 +112,16 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 			res.FailedAt = se.pos
 		}
 		res.Screens, res.Logs = e.snapshot()
+		if opts.SIP != nil {
+			res.SIP = map[string][]string{}
+			for name, p := range e.phones {
+				if addr := p.SIPAddr(); addr != "" {
+					for _, m := range opts.SIP.Involving(addr, 12) {
+						res.SIP[name] = append(res.SIP[name], m.String())
+					}
+				}
+			}
+		}
 	} else {
 		res.Passed = true
 	}

@@ -223,7 +223,7 @@ func TestScenarioCommand(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", code, out)
 	}
-	for _, want := range []string{"failing.yaml:7:5: alice: wait call=connected: timed out after 10s; call=idle", "--- alice: screen", "call to busy failed: Busy", "--- PASS passing", "2 scenario(s): 1 passed, 1 failed"} {
+	for _, want := range []string{"failing.yaml:7:5: alice: wait call=connected: timed out after 10s; call=idle", "--- alice: screen", "call to busy failed: Busy", "--- alice: last", "SIP/2.0 486", "--- PASS passing", "2 scenario(s): 1 passed, 1 failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/headless"
+	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
@@ -128,7 +129,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 				return fmt.Errorf("--sip-trace: %w", err)
 			}
 			defer f.Close()
-			traceSIP(f)
+			siptrace.Install(siptrace.NewFile(f))
 		}
 		if *keylogFile != "" {
 			f, err := os.OpenFile(*keylogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

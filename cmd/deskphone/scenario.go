@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/scenarios"
 )
@@ -106,7 +107,9 @@ The README documents the scenario format.
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		results := runScenarios(ctx, scs, cat, *jobs, *realtime, stdout)
+		ring := siptrace.NewRing(2000)
+		siptrace.Install(ring)
+		results := runScenarios(ctx, scs, cat, *jobs, *realtime, ring, stdout)
 		if *junit != "" {
 			if err := writeReport(*junit, results, scenarios.WriteJUnit); err != nil {
 				return err
@@ -134,7 +137,7 @@ The README documents the scenario format.
 
 // runScenarios runs the scenarios, jobs at a time, and prints their
 // progress: live with one job, a block per scenario with more.
-func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.Catalog, jobs int, realtime bool, out io.Writer) []scenarios.Result {
+func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.Catalog, jobs int, realtime bool, ring *siptrace.Ring, out io.Writer) []scenarios.Result {
 	results := make([]scenarios.Result, len(scs))
 	var mu sync.Mutex
 	sem := make(chan struct{}, jobs)
@@ -153,7 +156,7 @@ func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.C
 			mu.Lock()
 			fmt.Fprintf(w, "=== %s (%s)\n", sc.Name, sc.File)
 			mu.Unlock()
-			res := scenarios.Run(ctx, sc, scenarios.Options{Catalog: cat, Realtime: realtime, Progress: func(st scenarios.StepResult) {
+			res := scenarios.Run(ctx, sc, scenarios.Options{Catalog: cat, Realtime: realtime, SIP: ring, Progress: func(st scenarios.StepResult) {
 				mu.Lock()
 				fmt.Fprintln(w, scenarios.ProgressLine(st))
 				mu.Unlock()

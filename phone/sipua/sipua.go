@@ -265,6 +265,17 @@ func (u *UA) contactHeader() *sip.ContactHeader {
 	return u.contact.Clone()
 }
 
+// LocalAddr is the local host:port of the connection to the server, empty
+// before the first request.
+func (u *UA) LocalAddr() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.contact.Address.Port == 0 {
+		return ""
+	}
+	return net.JoinHostPort(u.contact.Address.Host, strconv.Itoa(u.contact.Address.Port))
+}
+
 // TLSVersion is the TLS version of the connection to the server, 0 if none.
 func (u *UA) TLSVersion() uint16 {
 	u.mu.Lock()
