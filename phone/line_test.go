@@ -365,3 +365,51 @@ func keylogText(b *strings.Builder) string {
 	defer keylogMu.Unlock()
 	return b.String()
 }
+
+// A hostile server answers the REGISTER with garbage and hangs up: the phone
+// shows a reason, backs off, and goes on working.
+func TestHostileServer(t *testing.T) {
+	ca, err := certs.FactoryCA(certs.FactoryRoot2019)
+	must(t, err)
+	srv, err := ca.IssueServer(certs.ServerOptions{DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	must(t, err)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{srv.TLSCertificate()}})
+	must(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			c.Read(buf)
+			c.Write([]byte("SIP/2.0 abc Nonsense\r\nVia: ;;;\r\nContent-Length: 99999999\r\n\r\n\x00\xff garbage"))
+			c.Write([]byte("INVITE \r\n\r\n"))
+			c.Close()
+		}
+	}()
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t48g")
+	clk := clock.NewFake(start)
+	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()),
+		phone.WithAccount(statedir.Account{Server: "sips:" + ln.Addr().String(), User: "alice", Password: "x"}))
+	must(t, err)
+	p.Start(context.Background())
+	defer p.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for status(t, p, "registration_error") == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no registration error after the garbage:\n%s", strings.Join(logTexts(p), "\n"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !logged(p, "(retry in 5s)") {
+		t.Fatalf("no back-off:\n%s", strings.Join(logTexts(p), "\n"))
+	}
+	// Still a working phone.
+	must(t, p.Press(phone.KeyMenu))
+	if got := status(t, p, "screen"); got != "menu" {
+		t.Fatalf("screen %s after the hostile server", got)
+	}
+}

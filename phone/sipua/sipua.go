@@ -124,7 +124,9 @@ func New(cfg Config, emit func(Event)) (*UA, error) {
 	opts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(cfg.Logger)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(cfg.Logger)),
+		// A closed connection fails its transactions at once instead of
+		// after Timer F (32 s): the phone shows the loss and backs off.
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(cfg.Logger), sip.WithTransactionLayerTerminateOnConnClose()),
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(cfg.TLS))
