@@ -42,10 +42,25 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	$(GO) test ./phone/sdp -run '^$$' -fuzz FuzzParse -fuzztime $(or $(FUZZTIME),20s)
 	$(GO) test ./phone/sipua -run '^$$' -fuzz FuzzPeerBodies -fuzztime $(or $(FUZZTIME),20s)
 	$(GO) test ./backend -run '^$$' -fuzz FuzzParseUsers -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./scenarios -run '^$$' -fuzz FuzzParse -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./codecs -run '^$$' -fuzz FuzzG722Decode -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./codecs -run '^$$' -fuzz FuzzWAVRead -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./codecs -run '^$$' -fuzz FuzzTelephoneEvent -fuzztime $(or $(FUZZTIME),20s)
 
+# bench's second part is the registration-rate table (TestRegistrationRates in
+# interop/rates_test.go): deskphones against the mock cloud and Kamailio, SIPp
+# against Kamailio, over TLS. It runs only with DESKPHONE_BENCH=1, so make
+# interop skips it.
 .PHONY: bench
-bench: ## run the benchmarks
+bench: ## run the benchmarks, then registrations/s against Kamailio and SIPp when installed
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@if command -v sipp >/dev/null && { command -v kamailio >/dev/null || test -x /usr/sbin/kamailio; } && \
+	    { command -v stunnel4 >/dev/null || command -v stunnel >/dev/null; }; then \
+		echo "DESKPHONE_BENCH=1 $(GO) test -tags interop -count=1 -run '^TestRegistrationRates$$' -v ./interop/"; \
+		DESKPHONE_BENCH=1 $(GO) test -tags interop -count=1 -run '^TestRegistrationRates$$' -v ./interop/; \
+	else \
+		echo "bench: kamailio, sip-tester (sipp) or stunnel4 not installed: no registration-rate table"; \
+	fi
 
 .PHONY: interop
 interop: ## interoperability tests against Kamailio and SIPp (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4)

@@ -1,6 +1,9 @@
 package codecs
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+)
 
 // Sentinel errors. Functions wrap them with context; test with errors.Is.
 var (
@@ -56,9 +59,9 @@ type NameError struct {
 
 func (e *NameError) Error() string {
 	if e.Known {
-		return "codecs: codec " + quote(e.Name) + " is not supported"
+		return "codecs: codec " + strconv.Quote(e.Name) + " is not supported"
 	}
-	return "codecs: unknown codec " + quote(e.Name)
+	return "codecs: unknown codec " + strconv.Quote(e.Name)
 }
 
 // Unwrap lets errors.Is match both sentinels without string matching.
