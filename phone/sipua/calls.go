@@ -257,33 +257,16 @@ func (u *UA) Hold(id string, hold bool) error {
 		}
 		c.mu.Lock()
 		offer := c.local.Reoffer(dir)
-		out, in := c.out, c.in
 		c.mu.Unlock()
 		req := sip.NewRequest(sip.INVITE, sip.Uri{})
 		req.SetBody(offer.Marshal())
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		var res *sip.Response
-		var err error
-		switch {
-		case out != nil:
-			req.Recipient = out.InviteResponse.Contact().Address
-			res, err = out.Do(ctx, req)
-		case in != nil:
-			req.Recipient = in.InviteRequest.Contact().Address
-			res, err = in.Do(ctx, req)
-		default:
-			err = errors.New("call not established")
-		}
+		res, err := u.inDialog(ctx, c, req)
 		if err == nil && !res.IsSuccess() {
 			err = fmt.Errorf("re-INVITE: %d %s", res.StatusCode, res.Reason)
 		}
 		if err == nil {
-			ack := sip.NewRequest(sip.ACK, req.Recipient)
-			if out != nil {
-				err = out.WriteRequest(ack)
-			} else {
-				err = in.WriteRequest(ack)
-			}
+			err = u.ack(c, req.Recipient)
 			c.mu.Lock()
 			c.local, c.held = offer, hold
 			c.mu.Unlock()
@@ -310,22 +293,9 @@ func (u *UA) Transfer(id, target string) error {
 		defer done()
 		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
 		defer cancel()
-		c.mu.Lock()
-		out, in := c.out, c.in
-		c.mu.Unlock()
 		req := sip.NewRequest(sip.REFER, sip.Uri{})
 		req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri.String()+">"))
-		var res *sip.Response
-		switch {
-		case out != nil:
-			req.Recipient = out.InviteResponse.Contact().Address
-			res, err = out.Do(ctx, req)
-		case in != nil:
-			req.Recipient = in.InviteRequest.Contact().Address
-			res, err = in.Do(ctx, req)
-		default:
-			err = errors.New("call not established")
-		}
+		res, err := u.inDialog(ctx, c, req)
 		if err == nil && !res.IsSuccess() {
 			err = fmt.Errorf("REFER: %d %s", res.StatusCode, res.Reason)
 		}
@@ -370,6 +340,21 @@ func (u *UA) inDialog(ctx context.Context, c *call, req *sip.Request) (*sip.Resp
 		return in.Do(ctx, req)
 	}
 	return nil, errors.New("call not established")
+}
+
+// ack acknowledges the 2xx of an in-dialog re-INVITE.
+func (u *UA) ack(c *call, to sip.Uri) error {
+	c.mu.Lock()
+	out, in := c.out, c.in
+	c.mu.Unlock()
+	ack := sip.NewRequest(sip.ACK, to)
+	switch {
+	case out != nil:
+		return out.WriteRequest(ack)
+	case in != nil:
+		return in.WriteRequest(ack)
+	}
+	return errors.New("call not established")
 }
 
 // notifyReferrer tells the transferor how the call it asked for went: a
