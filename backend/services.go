@@ -25,7 +25,7 @@ type ServiceMedia interface {
 
 // ServiceCall describes a call a service answers.
 type ServiceCall struct {
-	Service string // ServiceEcho or ServiceVoicemail
+	Service string // ServiceEcho, ServiceTone or ServiceVoicemail
 	Caller  string // the calling user
 	CallID  string
 	// Remote is the caller's SDP offer; nil when the INVITE had none
@@ -100,7 +100,7 @@ func (b *Backend) serviceInvite(svc Service, caller User, req *sip.Request, tx s
 	}
 }
 
-// answerService answers echo and voicemail calls with 200 and SDP.
+// answerService answers echo, tone and voicemail calls with 200 and SDP.
 func (b *Backend) answerService(svc Service, caller User, req *sip.Request, tx sip.ServerTransaction) {
 	contact, host := b.serviceContact(svc.Name, req.Transport())
 	var remote, local *sdp.Session

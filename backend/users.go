@@ -210,6 +210,8 @@ const (
 	// ServiceVoicemail answers; when the caller hangs up it records a new
 	// message for the caller, whose phone then gets an MWI NOTIFY.
 	ServiceVoicemail = "voicemail"
+	// ServiceTone answers and plays a steady 1 kHz tone (with Config.Media).
+	ServiceTone = "tone"
 )
 
 // Services lists the service users with their extensions.
@@ -219,6 +221,7 @@ func Services() []Service {
 		{Name: ServiceEcho, Extension: "8001", Description: "answers and stays in the call until BYE"},
 		{Name: ServiceBusy, Extension: "8002", Description: "486 Busy Here"},
 		{Name: ServiceNoAnswer, Extension: "8003", Description: "180 Ringing until CANCEL, then 487"},
+		{Name: ServiceTone, Extension: "8004", Description: "answers and plays a steady 1 kHz tone"},
 	}
 }
 
