@@ -47,4 +47,5 @@ func Example() {
 	// echo 8001
 	// busy 8002
 	// noanswer 8003
+	// tone 8004
 }
