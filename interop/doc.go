@@ -14,6 +14,12 @@
 // A test skips, naming the package, when one is missing. A CI job that
 // installed them sets DESKPHONE_INTEROP_REQUIRE=1 to make that a failure.
 //
+// TestRegistrationRates is a measurement, not a check: it prints
+// registrations per second over TLS for a fleet of deskphones against the
+// mock cloud and against Kamailio, and for SIPp against the same Kamailio.
+// It runs only with DESKPHONE_BENCH=1, which `make bench` sets; `make
+// interop` skips it.
+//
 // The daemons run in the background on free loopback ports and are stopped
 // by process group id when their test ends. Everything they need (the lab
 // PKI, the rendered configurations, the db_text tables, logs and SIP traces)

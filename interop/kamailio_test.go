@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,12 +28,15 @@ const kamailioDomain = "127.0.0.1"
 // kamailioUsers are the subscribers in the db_text table: the deskphones
 // (alice, carol, and bob for the phone that never gets as far as
 // registering), SIPp's caller (bob) and SIPp's callee (uas).
-var kamailioUsers = []struct{ user, password string }{
+var kamailioUsers = []subscriber{
 	{"alice", "alice-Pw-4711"},
 	{"bob", "bob-Pw-0815"},
 	{"carol", "carol-Pw-1618"},
 	{"uas", "uas-Pw-2718"},
 }
+
+// subscriber is a row of Kamailio's db_text subscriber table.
+type subscriber struct{ user, password string }
 
 func kamailioPassword(user string) string {
 	for _, u := range kamailioUsers {
@@ -85,7 +89,7 @@ func modulePath(t *testing.T) string {
 // table and the subscriber table. ha1 and ha1b must be declared nullable,
 // else Kamailio takes the table for missing; auth_db computes the HA1 from
 // the plain password (calculate_ha1).
-func writeSubscribers(t *testing.T, dir string) {
+func writeSubscribers(t *testing.T, dir string, users []subscriber) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -93,7 +97,7 @@ func writeSubscribers(t *testing.T, dir string) {
 	version := "table_name(string) table_version(int)\nsubscriber:7\n"
 	var sub strings.Builder
 	sub.WriteString("id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)\n")
-	for i, u := range kamailioUsers {
+	for i, u := range users {
 		fmt.Fprintf(&sub, "%d:%s:%s:%s::\n", i+1, u.user, kamailioDomain, u.password)
 	}
 	for name, data := range map[string]string{"version": version, "subscriber": sub.String()} {
@@ -103,15 +107,44 @@ func writeSubscribers(t *testing.T, dir string) {
 	}
 }
 
+// kamailioOptions changes how startKamailioWith runs Kamailio; the zero
+// value is what the interop tests use.
+type kamailioOptions struct {
+	// users are more subscribers, beside kamailioUsers.
+	users []subscriber
+	// noDump turns sipdump off: a rate measurement should not measure
+	// Kamailio writing every message to disk.
+	noDump bool
+	// shmMB is Kamailio's shared memory in MB (-m); 0 is 64. OpenSSL's
+	// per-connection state lives there: hundreds of TLS clients need more.
+	shmMB int
+	// tcpChildren is the number of TCP/TLS worker processes; 0 is 2.
+	tcpChildren int
+}
+
 // startKamailio starts Kamailio on free loopback ports, serving TLS with the
 // lab's server certificate under its new root, and waits until it answers
 // an OPTIONS over TLS. It is stopped when the test ends.
 func startKamailio(t *testing.T, bin string, lab *certs.Lab) *kamailio {
 	t.Helper()
+	return startKamailioWith(t, bin, lab, kamailioOptions{})
+}
+
+// startKamailioWith is startKamailio with options.
+func startKamailioWith(t *testing.T, bin string, lab *certs.Lab, opts kamailioOptions) *kamailio {
+	t.Helper()
 	mpath := modulePath(t)
 	dir := t.TempDir()
 	dbDir := filepath.Join(dir, "db")
-	writeSubscribers(t, dbDir)
+	writeSubscribers(t, dbDir, append(slices.Clone(kamailioUsers), opts.users...))
+	shm := opts.shmMB
+	if shm == 0 {
+		shm = 64
+	}
+	tcpChildren := opts.tcpChildren
+	if tcpChildren == 0 {
+		tcpChildren = 2
+	}
 	tlsCfg := filepath.Join(dir, "tls.cfg")
 	render(t, "tls.cfg.tmpl", tlsCfg, map[string]string{
 		"Cert": lab.Path(certs.LabNewServerCert),
@@ -134,19 +167,21 @@ func startKamailio(t *testing.T, bin string, lab *certs.Lab) *kamailio {
 			}
 		}
 		render(t, "kamailio.cfg.tmpl", cfg, map[string]any{
-			"SIPPort":    k.sipPort,
-			"TLSPort":    k.tlsPort,
-			"ModulePath": mpath,
-			"TLSConfig":  tlsCfg,
-			"DBDir":      dbDir,
-			"DumpDir":    dump,
+			"SIPPort":     k.sipPort,
+			"TLSPort":     k.tlsPort,
+			"ModulePath":  mpath,
+			"TLSConfig":   tlsCfg,
+			"DBDir":       dbDir,
+			"DumpDir":     dump,
+			"SIPDump":     !opts.noDump,
+			"TCPChildren": tcpChildren,
 		})
 		if attempt == 1 {
 			checkKamailioConfig(t, bin, cfg)
 		}
 		k.proc = start(t, name, dir, daemonTimeout, []string{bin,
 			"-f", cfg, "-Y", run, "-P", filepath.Join(run, "kamailio.pid"),
-			"-DD", "-E", "-m", "64", "-M", "8"},
+			"-DD", "-E", "-m", strconv.Itoa(shm), "-M", "8"},
 			filepath.Join(dump, "*"))
 		if err = waitKamailio(k, roots, 30*time.Second); err == nil {
 			return k
