@@ -133,4 +133,3 @@ func TestBackend(t *testing.T) {
 		expectSIPpSuccess(t, uac, sippTimeout)
 	})
 }
-
