@@ -6,6 +6,10 @@ require (
 	github.com/emiago/sipgo v1.7.2
 	github.com/gdamore/tcell/v2 v2.13.10
 	github.com/icholy/digest v1.2.0
+	github.com/pion/rtcp v1.2.12
+	github.com/pion/rtp v1.10.6
+	github.com/pion/srtp/v2 v2.0.20
+	github.com/pion/transport/v2 v2.2.3
 	github.com/rivo/tview v0.42.0
 	github.com/rivo/uniseg v0.4.7
 	gopkg.in/yaml.v3 v3.0.1
@@ -19,7 +23,8 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/kr/text v0.2.0 // indirect
 	github.com/lucasb-eyer/go-colorful v1.3.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/pion/logging v0.2.2 // indirect
+	github.com/pion/randutil v0.1.0 // indirect
 	golang.org/x/sync v0.18.0 // indirect
 	golang.org/x/sys v0.38.0 // indirect
 	golang.org/x/term v0.37.0 // indirect

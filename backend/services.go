@@ -13,14 +13,22 @@ import (
 )
 
 // ServiceMedia is the hook where RTP plugs into the calls the backend
-// answers itself (echo, voicemail). The media work implements it (echo
-// will loop the caller's audio back); without one those calls are
-// answered with PlaceholderRTPPort and carry no media.
+// answers itself (echo, tone, voicemail): it answers the caller's SDP
+// (codecs, SRTP keys) and carries the audio. Without one those calls are
+// answered with plain RTP/AVP on PlaceholderRTPPort and carry no media.
 type ServiceMedia interface {
-	// Start is called before a service call is answered. It returns the
-	// local RTP port for the SDP answer; ctx ends with the call (BYE,
-	// backend Close). An error rejects the call with 500.
-	Start(ctx context.Context, call ServiceCall) (port int, err error)
+	// Start is called before a service call with an SDP offer is
+	// answered; ctx ends with the call (BYE, backend Close). An error
+	// rejects the call with 500.
+	Start(ctx context.Context, call ServiceCall) (ServiceStream, error)
+}
+
+// ServiceStream is the media of one service call.
+type ServiceStream interface {
+	// Answer answers an offer: the INVITE's, then any re-INVITE's. An
+	// error wrapping sdp.ErrNoCommonCodec, sdp.ErrNoAcceptableCrypto or
+	// sdp.ErrUnsupportedProfile is answered 488.
+	Answer(offer *sdp.Session) (*sdp.Session, error)
 }
 
 // ServiceCall describes a call a service answers.
@@ -28,11 +36,6 @@ type ServiceCall struct {
 	Service string // ServiceEcho, ServiceTone or ServiceVoicemail
 	Caller  string // the calling user
 	CallID  string
-	// Remote is the caller's SDP offer; nil when the INVITE had none
-	// (the answer then comes in the ACK, which services ignore).
-	Remote *sdp.Session
-	// Local is the backend's answer (or offer), port not yet set.
-	Local *sdp.Session
 }
 
 // PlaceholderRTPPort is the RTP port of service calls without
@@ -56,6 +59,7 @@ type serviceCall struct {
 	acked   chan struct{}
 	ackOnce sync.Once
 	local   *sdp.Session
+	stream  ServiceStream // nil without Config.Media
 }
 
 func dialogKey(callID, localTag, remoteTag string) string {
@@ -116,27 +120,33 @@ func (b *Backend) answerService(svc Service, caller User, req *sip.Request, tx s
 			b.reply(req, tx, sip.StatusBadRequest, "Bad SDP")
 			return
 		}
-		if local, err = sdp.Answer(remote, host, 0, serviceFormats(), sdp.SendRecv); err != nil {
-			b.notAcceptable(req, tx, err)
-			return
-		}
-	} else {
-		local = sdp.NewOffer(host, 0, serviceFormats(), sdp.SendRecv)
 	}
-
 	ctx, cancel := context.WithCancel(b.ctx)
-	port := PlaceholderRTPPort
-	if b.cfg.Media != nil {
-		p, err := b.cfg.Media.Start(ctx, ServiceCall{Service: svc.Name, Caller: caller.User, CallID: req.CallID().Value(), Remote: remote, Local: local.Clone()})
-		if err != nil {
+	var stream ServiceStream
+	switch {
+	case remote != nil && b.cfg.Media != nil:
+		var err error
+		if stream, err = b.cfg.Media.Start(ctx, ServiceCall{Service: svc.Name, Caller: caller.User, CallID: req.CallID().Value()}); err != nil {
 			cancel()
 			b.log.Error("service media", "service", svc.Name, "error", err)
 			b.reply(req, tx, sip.StatusInternalServerError, "Media Unavailable")
 			return
 		}
-		port = p
+		if local, err = stream.Answer(remote); err != nil {
+			cancel()
+			b.notAcceptable(req, tx, err)
+			return
+		}
+	case remote != nil:
+		var err error
+		if local, err = sdp.Answer(remote, host, PlaceholderRTPPort, serviceFormats(), sdp.SendRecv); err != nil {
+			cancel()
+			b.notAcceptable(req, tx, err)
+			return
+		}
+	default:
+		local = sdp.NewOffer(host, PlaceholderRTPPort, serviceFormats(), sdp.SendRecv)
 	}
-	local.Media.Port = port
 
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", local.Marshal())
 	res.AppendHeader(contact)
@@ -150,6 +160,7 @@ func (b *Backend) answerService(svc Service, caller User, req *sip.Request, tx s
 		cancel:  cancel,
 		acked:   make(chan struct{}),
 		local:   local,
+		stream:  stream,
 	}
 	b.mu.Lock()
 	b.calls[call.key] = call
@@ -276,7 +287,12 @@ func (b *Backend) serviceReinvite(call *serviceCall, req *sip.Request, tx sip.Se
 			b.reply(req, tx, sip.StatusBadRequest, "Bad SDP")
 			return
 		}
-		ans, err := sdp.Answer(offer, call.host, prev.Media.Port, serviceFormats(), sdp.SendRecv)
+		var ans *sdp.Session
+		if call.stream != nil {
+			ans, err = call.stream.Answer(offer)
+		} else {
+			ans, err = sdp.Answer(offer, call.host, prev.Media.Port, serviceFormats(), sdp.SendRecv)
+		}
 		if err != nil {
 			b.notAcceptable(req, tx, err)
 			return

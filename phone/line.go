@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/phone/media"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -110,6 +111,17 @@ func (p *Phone) startLine() {
 		Server: a.Server, User: a.User, Password: a.Password, Domain: a.Domain,
 		DisplayName: a.DisplayName,
 		UserAgent:   fmt.Sprintf("%s %s/%s", p.model.Vendor.Name, p.model.Name, p.fw.Version),
+		Media:       p.media,
+	}
+	if p.source != "" {
+		spec := p.source
+		cfg.Source = func() media.Source {
+			src, err := ParseSource(spec)
+			if err != nil {
+				return nil // checked by WithAudioSource; a WAV gone since means silence
+			}
+			return src
+		}
 	}
 	if transport == "tls" {
 		conf := p.cas.ClientConfig(uri.Host, tlsVersions[p.fw.TLSMin], tlsVersions[p.fw.TLSMax])

@@ -233,6 +233,11 @@ func (p *Phone) keypad(c byte) {
 			return
 		}
 		p.logf("dtmf", "info", "call", "DTMF %c", c)
+		if ms, err := p.callMedia(); err == nil {
+			if err := ms.SendDTMF(string(c)); err != nil {
+				p.logf("dtmf", "warn", "call", "DTMF %c: %v", c, err)
+			}
+		}
 	}
 }
 

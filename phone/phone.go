@@ -20,6 +20,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/phone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -47,6 +48,8 @@ type Phone struct {
 	account     *statedir.Account
 	keyLog      io.Writer
 	clientCert  *tls.Certificate
+	media       *media.Engine
+	source      string // what calls send, see ParseSource
 	dialTimeout time.Duration
 	tempState   bool
 

@@ -98,7 +98,7 @@ func (p *Phone) render() Screen {
 		if p.s.call == CallHeld {
 			s.Title = "On hold"
 		}
-		s.Lines = []Line{{Text: p.s.remote}, {Text: p.callDuration()}}
+		s.Lines = append([]Line{{Text: p.s.remote}, {Text: p.callDuration()}}, p.mediaLines()...)
 		if l := p.s.line; l != nil && l.transfer {
 			s.Lines = append(s.Lines, Line{Text: "Transfer to: " + p.s.digits + "_"})
 		}
@@ -266,7 +266,7 @@ func (p *Phone) status() [][2]string {
 		l = &line{}
 	}
 	yesno := map[bool]string{true: "yes", false: "no"}
-	return [][2]string{
+	return append([][2]string{
 		{"registered", yesno[l.registered]},
 		{"registration_error", l.regError},
 		{"user", p.s.cfg.Account.User},
@@ -292,7 +292,7 @@ func (p *Phone) status() [][2]string {
 		{"screen", p.screenName()},
 		{"menu", p.menuPath()},
 		{"time", p.clock.Now().Format(time.RFC3339)},
-	}
+	}, p.mediaStatus()...)
 }
 
 func (p *Phone) menuPath() string {

@@ -19,9 +19,22 @@
 //	// hold: re-offer the same session with a higher version
 //	hold := offer.Reoffer(sdp.SendOnly)
 //
-// The types are meant to grow: SDES-SRTP will add a Crypto field to [Media]
-// and the RTP/SAVP profile next to RTP/AVP ([Media.Profile]) without changing
-// what callers write today.
+// SRTP keys travel in the description itself (SDES, RFC 4568): [Media.Crypto]
+// holds the a=crypto lines, and an [SRTPPolicy] (mode off, optional or
+// mandatory, suites, MKI) makes offers, answers and checks answers:
+//
+//	policy := sdp.SRTPPolicy{Mode: sdp.SRTPMandatory}
+//	offer := sdp.NewOffer(addr, port, formats, sdp.SendRecv)
+//	err := policy.Offer(offer) // RTP/SAVP, a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:...
+//	// ... peer side:
+//	answer, err := peerPolicy.Answer(remote, addr2, port2, supported, sdp.SendRecv)
+//	if errors.Is(err, sdp.ErrNoAcceptableCrypto) { /* reply 488 */ }
+//	// ... back at the offerer:
+//	keys, err := policy.Accept(offer, answer) // keys.Local protects, keys.Remote verifies
+//
+// Suites are values ([Suite], [LookupSuite]) mapped to pion/srtp protection
+// profiles; lines with suites this package does not implement are skipped.
+// A re-offer ([Session.Reoffer]) always carries fresh keys.
 //
 // [Parse] never panics: every input either yields a Session or an error
 // naming the offending line ([ParseError]).

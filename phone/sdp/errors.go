@@ -33,9 +33,25 @@ var (
 	// 488 Not Acceptable Here.
 	ErrNoCommonCodec = errors.New("sdp: no common codec")
 
-	// ErrUnsupportedProfile means the offer's transport profile is one
-	// Answer cannot accept (only RTP/AVP for now). A SIP UA replies 488.
+	// ErrUnsupportedProfile means the offer's (or answer's) transport
+	// profile is one the SRTP policy cannot accept: anything but RTP/AVP
+	// and RTP/SAVP, RTP/SAVP with SRTP off, RTP/AVP with SRTP mandatory.
+	// A SIP UA replies 488.
 	ErrUnsupportedProfile = errors.New("sdp: unsupported media profile")
+
+	// ErrNoAcceptableCrypto means SRTP is required (by the policy or by
+	// an RTP/SAVP offer) and no a=crypto line is acceptable: none at all,
+	// none with a suite we accept, or an answer whose key matches none we
+	// offered. A SIP UA replies 488.
+	ErrNoAcceptableCrypto = errors.New("sdp: no acceptable crypto attribute")
+
+	// ErrUnknownSuite means a crypto-suite name is not one this package
+	// implements (see Suites).
+	ErrUnknownSuite = errors.New("sdp: unknown crypto-suite")
+
+	// ErrSRTPMode means an SRTP mode name or value is not one of off,
+	// optional and mandatory.
+	ErrSRTPMode = errors.New("sdp: unknown SRTP mode")
 )
 
 // ParseError is a Parse failure on one line. It unwraps to one of the

@@ -9,7 +9,7 @@ import (
 
 // Marshal writes s as a session description with CRLF line ends: one
 // session-level c= line, t=0 0, the audio m= line with an rtpmap for every
-// named format, fmtp, ptime and an explicit direction attribute, and the
+// named format, fmtp, ptime, crypto and an explicit direction attribute, and the
 // other m= lines (without attributes) at their positions.
 //
 // Empty fields get harmless defaults ("-" for Username and Name, the
@@ -80,6 +80,9 @@ func (m *Media) marshal(b *bytes.Buffer) {
 	}
 	if m.PTime > 0 {
 		b.WriteString("a=ptime:" + strconv.Itoa(m.PTime) + "\r\n")
+	}
+	for _, c := range m.Crypto {
+		b.WriteString("a=crypto:" + c.Value() + "\r\n")
 	}
 	b.WriteString("a=" + m.Direction.String() + "\r\n")
 }

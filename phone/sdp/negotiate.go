@@ -3,9 +3,7 @@ package sdp
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"slices"
-	"strings"
 )
 
 // NewOffer builds an initial offer (RFC 3264 §5) for one audio stream at
@@ -29,7 +27,8 @@ func NewOffer(addr string, port int, formats []Format, dir Direction) *Session {
 }
 
 // Answer answers offer (RFC 3264 §6) for a party at addr:port that can
-// handle the supported formats and wants media direction dir.
+// handle the supported formats and wants media direction dir, with SRTP
+// off: it is SRTPPolicy{}.Answer.
 //
 //   - The answer lists the formats common to both, in the offerer's order,
 //     with the offerer's payload type numbers and fmtp (§6.1: the answerer
@@ -40,17 +39,19 @@ func NewOffer(addr string, port int, formats []Format, dir Direction) *Session {
 //     with dir itself.
 //   - Other m= lines are rejected with port 0 in place.
 //   - An offered port of 0 (stream disabled) is answered with port 0.
+//   - a=crypto lines in an RTP/AVP offer are ignored: the answer is plain.
 //
 // It returns ErrNoCommonCodec when no audio codec is common (a shared
 // telephone-event alone does not make a call) and ErrUnsupportedProfile
 // when the offer's profile is not RTP/AVP; a SIP UA then replies 488.
+// SRTPPolicy.Answer negotiates RTP/SAVP and keys as well.
 func Answer(offer *Session, addr string, port int, supported []Format, dir Direction) (*Session, error) {
-	if offer == nil {
-		return nil, ErrNoAudio
-	}
-	if !strings.EqualFold(offer.Media.Profile, ProfileAVP) {
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedProfile, offer.Media.Profile)
-	}
+	return SRTPPolicy{}.Answer(offer, addr, port, supported, dir)
+}
+
+// answerCodecs builds the answer's codecs, direction and other streams;
+// the caller has checked the profile.
+func answerCodecs(offer *Session, addr string, port int, supported []Format, dir Direction) (*Session, error) {
 	var common []Format
 	audio := false
 	for _, of := range offer.Media.Formats {
@@ -88,11 +89,17 @@ func answerDirection(offered, local Direction) Direction {
 // Reoffer returns a copy of s for a new offer in the same session (RFC 3264
 // §8): the version is one higher and the direction is dir. Hold is
 // Reoffer(SendOnly) (or Inactive when the peer already holds), resume
-// Reoffer(SendRecv).
+// Reoffer(SendRecv). Every a=crypto line keeps its tag, suite, lifetime
+// and MKI but gets a fresh key, so no key outlives an offer (RFC 4568
+// §7.1.4 lets a re-offer change keys; renewing them always means a key
+// leaked from one offer does not unlock the rest of the call).
 func (s *Session) Reoffer(dir Direction) *Session {
 	c := s.Clone()
 	c.SessionVersion++
 	c.Media.Direction = dir
+	for i := range c.Media.Crypto {
+		c.Media.Crypto[i].KeySalt = newKey(len(c.Media.Crypto[i].KeySalt))
+	}
 	return c
 }
 

@@ -228,8 +228,27 @@ func (p *parser) attribute(value string) error {
 			return fmt.Errorf("%w: ptime %q", ErrSyntax, arg)
 		}
 		p.s.Media.PTime = int(ms)
+	case "crypto":
+		p.crypto(arg)
 	}
 	return nil
+}
+
+// crypto keeps an a=crypto line we can use. Lines with unknown suites,
+// malformed keys or a tag already seen are skipped rather than failing
+// the description: RFC 4568 §7.1.2 has the answerer ignore what it
+// cannot use, and the offer may still hold a line it can.
+func (p *parser) crypto(arg string) {
+	c, err := ParseCrypto(arg)
+	if err != nil {
+		return
+	}
+	for _, prev := range p.s.Media.Crypto {
+		if prev.Tag == c.Tag {
+			return
+		}
+	}
+	p.s.Media.Crypto = append(p.s.Media.Crypto, c)
 }
 
 // rtpmap parses "<pt> <name>/<rate>[/<channels>]".

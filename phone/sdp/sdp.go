@@ -8,11 +8,10 @@ import (
 
 // Profiles (the <proto> field of an m= line).
 const (
-	// ProfileAVP is plain RTP (RFC 3551), the only profile Answer accepts
-	// today.
+	// ProfileAVP is plain RTP (RFC 3551). It may carry a=crypto lines
+	// (best-effort SRTP, see SRTPOptional).
 	ProfileAVP = "RTP/AVP"
-	// ProfileSAVP is SRTP (RFC 3711) with SDES keys; reserved for the
-	// SRTP work.
+	// ProfileSAVP is SRTP (RFC 3711) with SDES keys (RFC 4568).
 	ProfileSAVP = "RTP/SAVP"
 )
 
@@ -57,6 +56,9 @@ type Media struct {
 	Direction Direction
 	// PTime is a=ptime in milliseconds; 0 when absent.
 	PTime int
+	// Crypto are the a=crypto lines (RFC 4568) whose suite this package
+	// implements, in the order written; others are dropped by Parse.
+	Crypto []Crypto
 }
 
 // OtherMedia is an m= line this package does not negotiate. Only the m=
@@ -206,6 +208,12 @@ func parseDirection(s string) (Direction, bool) {
 func (s *Session) Clone() *Session {
 	c := *s
 	c.Media.Formats = slices.Clone(s.Media.Formats)
+	if s.Media.Crypto != nil {
+		c.Media.Crypto = make([]Crypto, len(s.Media.Crypto))
+		for i, cr := range s.Media.Crypto {
+			c.Media.Crypto[i] = cr.clone()
+		}
+	}
 	c.Other = make([]OtherMedia, len(s.Other))
 	for i, o := range s.Other {
 		o.Formats = slices.Clone(o.Formats)

@@ -76,7 +76,7 @@ func TestParse(t *testing.T) {
 					G722, PCMU, PCMA,
 					{PT: 18, Name: "G729", Rate: 8000, Channels: 1, Fmtp: "annexb=no"},
 					{PT: 101, Name: "telephone-event", Rate: 8000, Channels: 1, Fmtp: "0-15"},
-				}},
+				}, Crypto: []Crypto{{Tag: 1, Suite: "AES_CM_128_HMAC_SHA1_80", KeySalt: mustB64("WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz")}}},
 			},
 		},
 		{

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deskphone/deskphone/phone/media"
 	"github.com/deskphone/deskphone/phone/sdp"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -32,10 +33,9 @@ type call struct {
 	mu    sync.Mutex
 	local *sdp.Session // our last offer or answer
 	held  bool
+	// ms carries the call's audio (nil without a media engine).
+	ms *media.Session
 }
-
-// formats are the codecs this UA offers until the media engine decides them.
-var formats = []sdp.Format{sdp.G722, sdp.PCMU, sdp.PCMA, sdp.TelephoneEvent}
 
 func (u *UA) newCall(remote string) *call {
 	u.mu.Lock()
@@ -58,8 +58,17 @@ func (u *UA) call(id string) (*call, error) {
 
 func (u *UA) dropCall(id string) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
+	c := u.calls[id]
 	delete(u.calls, id)
+	u.mu.Unlock()
+	if c != nil {
+		c.mu.Lock()
+		ms := c.ms
+		c.mu.Unlock()
+		if ms != nil {
+			ms.Close()
+		}
+	}
 }
 
 func (u *UA) localAddr() string {
@@ -85,10 +94,13 @@ func (u *UA) invite(target string, referrer *call) (string, error) {
 	}
 	c := u.newCall(uri.User)
 	c.referrer = referrer
+	offer, err := u.offer(c, sdp.SendRecv)
+	if err != nil {
+		u.dropCall(c.id)
+		return "", err
+	}
 	ctx, cancel := context.WithCancel(u.ctx)
 	c.cancel = cancel
-	offer := sdp.NewOffer(u.localAddr(), discardPort, formats, sdp.SendRecv)
-	c.local = offer
 	done := u.track()
 	u.goOwned(func() {
 		defer cancel()
@@ -151,6 +163,13 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	}
 	if err := sess.Ack(u.ctx); err != nil {
 		u.emit(CallFailed{ID: c.id, Err: fmt.Errorf("ACK: %w", err)})
+		return
+	}
+	if err := u.accept(c, sess.InviteResponse.Body()); err != nil {
+		// The far end answered with media we cannot use: end the call.
+		u.dropCall(c.id)
+		sess.Bye(u.ctx)
+		u.emit(CallFailed{ID: c.id, Code: 488, Reason: "Not Acceptable Here", Err: err})
 		return
 	}
 	u.notifyReferrer(c, 200)
@@ -255,9 +274,11 @@ func (u *UA) Hold(id string, hold bool) error {
 		if hold {
 			dir = sdp.SendOnly
 		}
-		c.mu.Lock()
-		offer := c.local.Reoffer(dir)
-		c.mu.Unlock()
+		offer, err := u.offer(c, dir)
+		if err != nil {
+			u.emit(CallHoldChanged{ID: id, Held: !hold, Err: err})
+			return
+		}
 		req := sip.NewRequest(sip.INVITE, sip.Uri{})
 		req.SetBody(offer.Marshal())
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -267,8 +288,11 @@ func (u *UA) Hold(id string, hold bool) error {
 		}
 		if err == nil {
 			err = u.ack(c, req.Recipient)
+		}
+		if err == nil {
+			err = u.accept(c, res.Body())
 			c.mu.Lock()
-			c.local, c.held = offer, hold
+			c.held = hold
 			c.mu.Unlock()
 		}
 		u.emit(CallHoldChanged{ID: id, Held: hold && err == nil || !hold && err != nil, Err: err})
@@ -377,7 +401,3 @@ func (u *UA) notifyReferrer(c *call, code int) {
 	req.SetBody([]byte(fmt.Sprintf("SIP/2.0 %d %s\r\n", code, reason)))
 	u.inDialog(ctx, r, req)
 }
-
-// discardPort is the RTP port offered until the phone has a media engine:
-// port 0 would mean "stream refused" (RFC 3264), 9 is the discard service.
-const discardPort = 9

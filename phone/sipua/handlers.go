@@ -69,21 +69,22 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad SDP", nil))
 		return
 	}
-	answer, err := sdp.Answer(offer, u.localAddr(), discardPort, formats, sdp.SendRecv)
+	from := req.From()
+	c := u.newCall(from.Address.User)
+	answer, err := u.answer(c, offer)
 	if err != nil {
+		u.dropCall(c.id)
 		tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
 	dua := sipgo.DialogUA{Client: u.client, ContactHDR: *u.contactHeader(), RewriteContact: true}
 	sess, err := dua.ReadInvite(req, tx)
 	if err != nil {
+		u.dropCall(c.id)
 		tx.Respond(sip.NewResponseFromRequest(req, 400, err.Error(), nil))
 		return
 	}
-	from := req.From()
-	c := u.newCall(from.Address.User)
 	c.in = sess
-	c.local = answer
 	if err := sess.Respond(180, "Ringing", nil); err != nil {
 		u.dropCall(c.id)
 		return
@@ -111,6 +112,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, answer *sdp.Session)
 			d.done()
 			return
 		}
+		u.startMedia(c)
 		u.emit(CallAnswered{ID: c.id, Remote: c.remote})
 		d.done()
 		u.watchEnd(c, sess.Context())
@@ -139,14 +141,7 @@ func (u *UA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad SDP", nil))
 		return
 	}
-	c.mu.Lock()
-	answer, err := sdp.Answer(offer, u.localAddr(), c.local.Media.Port, formats, sdp.SendRecv)
-	if err == nil {
-		answer.SessionID = c.local.SessionID
-		answer.SessionVersion = c.local.SessionVersion + 1
-		c.local = answer
-	}
-	c.mu.Unlock()
+	answer, err := u.answer(c, offer)
 	if err != nil {
 		tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return

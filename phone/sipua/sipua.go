@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/deskphone/deskphone/phone/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
@@ -36,6 +37,11 @@ type Config struct {
 	TLS       *tls.Config
 	UserAgent string
 	Logger    *slog.Logger
+	// Media carries the calls' audio; nil offers the discard port and
+	// carries none.
+	Media *media.Engine
+	// Source gives each new call what it sends (nil: silence).
+	Source func() media.Source
 }
 
 // UA is one phone's SIP user agent.

@@ -1,0 +1,165 @@
+package phone
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/deskphone/deskphone/phone/media"
+)
+
+// toneLevel is the level of the tones a phone plays on request.
+const toneLevel = -12 // dBFS
+
+// WithMedia carries the phone's calls on a media engine (SRTP, codecs).
+// Without one, calls are signalled but carry no audio.
+func WithMedia(e *media.Engine) Option {
+	return func(p *Phone) error { p.media = e; return nil }
+}
+
+// WithAudioSource sets what the phone sends in every call:
+// "tone:HZ", "wav:FILE", "silence" or "echo".
+func WithAudioSource(spec string) Option {
+	return func(p *Phone) error {
+		if _, err := ParseSource(spec); err != nil {
+			return err
+		}
+		p.source = spec
+		return nil
+	}
+}
+
+// ParseSource reads an audio source: tone:HZ, wav:FILE, silence, echo.
+func ParseSource(spec string) (media.Source, error) {
+	kind, arg, _ := strings.Cut(strings.TrimSpace(spec), ":")
+	switch strings.ToLower(kind) {
+	case "tone":
+		hz, err := strconv.ParseFloat(arg, 64)
+		if err != nil || hz <= 0 {
+			return nil, fmt.Errorf("audio source %q: tone needs a frequency, e.g. tone:1000", spec)
+		}
+		return media.ToneSource(hz, toneLevel)
+	case "wav":
+		if arg == "" {
+			return nil, fmt.Errorf("audio source %q: wav needs a file, e.g. wav:hello.wav", spec)
+		}
+		return media.WAVSource(arg)
+	case "silence":
+		return media.Silence(), nil
+	case "echo":
+		return media.Echo(), nil
+	}
+	return nil, fmt.Errorf("audio source %q: want tone:HZ, wav:FILE, silence or echo", spec)
+}
+
+// callMedia is the media session of the current call (loop goroutine).
+func (p *Phone) callMedia() (*media.Session, error) {
+	l := p.s.line
+	if l == nil || l.callID == "" || (p.s.call != CallConnected && p.s.call != CallHeld) {
+		return nil, errors.New("no call in progress")
+	}
+	ms, err := l.ua.Media(l.callID)
+	if err != nil {
+		return nil, err
+	}
+	if ms == nil {
+		return nil, errors.New("this phone carries no audio (no media engine)")
+	}
+	return ms, nil
+}
+
+// Play changes what the current call sends: tone:HZ, wav:FILE, silence or
+// echo.
+func (p *Phone) Play(spec string) error {
+	src, err := ParseSource(spec)
+	if err != nil {
+		return err
+	}
+	return p.doErr(func() error {
+		ms, err := p.callMedia()
+		if err != nil {
+			return err
+		}
+		ms.SetSource(src)
+		p.logf("media", "info", "media", "playing %s", spec)
+		return nil
+	})
+}
+
+// Record writes the audio the current call receives to a WAV file until
+// the call ends.
+func (p *Phone) Record(path string) error {
+	return p.doErr(func() error {
+		ms, err := p.callMedia()
+		if err != nil {
+			return err
+		}
+		if err := ms.Record(path); err != nil {
+			return err
+		}
+		p.logf("media", "info", "media", "recording to %s", path)
+		return nil
+	})
+}
+
+// SendDTMF sends digits in the current call (RFC 4733 events).
+func (p *Phone) SendDTMF(digits string) error {
+	return p.doErr(func() error {
+		ms, err := p.callMedia()
+		if err != nil {
+			return err
+		}
+		return ms.SendDTMF(digits)
+	})
+}
+
+// mediaStatus adds the call's audio to the status lines.
+func (p *Phone) mediaStatus() [][2]string {
+	var st media.Stats
+	if ms, err := p.callMedia(); err == nil {
+		st = ms.Stats()
+	}
+	srtp := st.SRTPSuite
+	if srtp == "" {
+		srtp = "off"
+	}
+	tone := ""
+	if st.ToneHz > 0 {
+		tone = strconv.Itoa(int(st.ToneHz + 0.5))
+	}
+	return [][2]string{
+		{"codec", st.Codec},
+		{"srtp", srtp},
+		{"rtp_tx", strconv.FormatUint(st.PacketsSent, 10)},
+		{"rtp_rx", strconv.FormatUint(st.PacketsReceived, 10)},
+		{"rtp_lost", strconv.FormatUint(st.Lost, 10)},
+		{"srtp_auth_fail", strconv.FormatUint(st.SRTPAuthFailed, 10)},
+		{"srtp_replayed", strconv.FormatUint(st.SRTPReplayed, 10)},
+		{"jitter_ms", strconv.FormatFloat(st.JitterMS, 'f', 1, 64)},
+		{"mos", strconv.FormatFloat(st.MOS, 'f', 2, 64)},
+		{"tone_hz", tone},
+		{"dtmf_heard", st.DTMFHeard},
+	}
+}
+
+// mediaLines are the call screen's audio lines: codec, encryption, packets
+// and the estimated MOS.
+func (p *Phone) mediaLines() []Line {
+	ms, err := p.callMedia()
+	if err != nil {
+		return nil
+	}
+	st := ms.Stats()
+	if st.Codec == "" {
+		return nil
+	}
+	lock := "RTP (unencrypted)"
+	if st.SRTPSuite != "" {
+		lock = "[LOCK] SRTP " + st.SRTPSuite
+	}
+	return []Line{
+		{Text: st.Codec + "  " + lock},
+		{Text: fmt.Sprintf("tx %d rx %d lost %d  MOS %.1f", st.PacketsSent, st.PacketsReceived, st.Lost, st.MOS)},
+	}
+}

@@ -1,0 +1,249 @@
+package media
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/phone/sdp"
+)
+
+// Engine carries the media of many calls: it owns the port range and
+// the one sender goroutine that sends every started session's packets.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	formats []sdp.Format // what we offer: codecs, then telephone-event
+	policy  sdp.SRTPPolicy
+	// now is the wall clock. Media is real-time by design (the network
+	// is real), so this is the one place it is read from.
+	now   func() time.Time
+	epoch time.Time // frame 0 of the sender clock
+
+	portMu   sync.Mutex
+	nextPair int // where the next port search starts, in pairs from PortMin
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{} // open sessions
+	active   []*Session            // started sessions, for the sender
+	closed   bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// NewEngine validates cfg, fills in defaults and starts the sender
+// goroutine; Close stops it.
+func NewEngine(cfg Config) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		policy:   sdp.SRTPPolicy{Mode: cfg.SRTP, Suites: cfg.Suites, MKI: cfg.MKI},
+		now:      time.Now,
+		sessions: map[*Session]struct{}{},
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	for _, c := range cfg.Codecs {
+		e.formats = append(e.formats, formatOf(c))
+	}
+	e.formats = append(e.formats, sdp.TelephoneEvent)
+	pairs := e.pairs()
+	e.nextPair = int(random32() % uint32(pairs))
+	e.epoch = e.now()
+	go e.run()
+	return e, nil
+}
+
+// Close stops the sender and closes every session, waiting for their
+// goroutines. It is safe to call more than once.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	open := make([]*Session, 0, len(e.sessions))
+	for s := range e.sessions {
+		open = append(open, s)
+	}
+	e.mu.Unlock()
+	close(e.stop)
+	<-e.done
+	var first error
+	for _, s := range open {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// run is the sender goroutine: every 20 ms, one packet per started
+// session. The frame number comes from the clock, not from counting
+// ticks, so a late tick leaves a timestamp gap instead of drift.
+func (e *Engine) run() {
+	defer close(e.done)
+	t := time.NewTicker(ptime)
+	defer t.Stop()
+	var list []*Session
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		now := e.now()
+		frame := int64((now.Sub(e.epoch) + ptime/2) / ptime)
+		e.mu.Lock()
+		list = append(list[:0], e.active...)
+		e.mu.Unlock()
+		for _, s := range list {
+			s.tick(frame, now)
+		}
+		clear(list) // let closed sessions go
+	}
+}
+
+// pairs is the number of RTP/RTCP port pairs in the range.
+func (e *Engine) pairs() int {
+	lo := e.cfg.PortMin + e.cfg.PortMin%2
+	return (e.cfg.PortMax-lo-1)/2 + 1 // even ports p with p+1 <= PortMax
+}
+
+// bind finds a free even RTP port and the RTCP port above it, starting
+// where the last search ended so that a port just freed is not reused at
+// once (late packets of the old call would land in the new one).
+func (e *Engine) bind() (rtpConn, rtcpConn *net.UDPConn, err error) {
+	e.portMu.Lock()
+	defer e.portMu.Unlock()
+	ip := net.ParseIP(e.cfg.IP)
+	lo, n := e.cfg.PortMin+e.cfg.PortMin%2, e.pairs()
+	for i := range n {
+		pair := (e.nextPair + i) % n
+		port := lo + 2*pair
+		a, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			continue
+		}
+		b, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port + 1})
+		if err != nil {
+			_ = a.Close()
+			continue
+		}
+		e.nextPair = (pair + 1) % n
+		return a, b, nil
+	}
+	return nil, nil, fmt.Errorf("%w: %d-%d on %s", ErrNoPorts, e.cfg.PortMin, e.cfg.PortMax, e.cfg.IP)
+}
+
+// NewSession binds a port pair and returns a session ready for offer
+// and answer. Its reader goroutines run until Close.
+func (e *Engine) NewSession() (*Session, error) {
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	rtpConn, rtcpConn, err := e.bind()
+	if err != nil {
+		return nil, err
+	}
+	s := newSession(e, rtpConn, rtcpConn)
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		_ = rtpConn.Close()
+		_ = rtcpConn.Close()
+		return nil, ErrClosed
+	}
+	e.sessions[s] = struct{}{}
+	e.mu.Unlock()
+	s.startReaders()
+	return s, nil
+}
+
+// activate puts a started session on the sender's list.
+func (e *Engine) activate(s *Session) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.activeIndex >= 0 || e.closed {
+		return
+	}
+	s.activeIndex = len(e.active)
+	e.active = append(e.active, s)
+}
+
+// forget takes a closing session off the engine's lists.
+func (e *Engine) forget(s *Session) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.sessions, s)
+	if i := s.activeIndex; i >= 0 {
+		last := len(e.active) - 1
+		e.active[i] = e.active[last]
+		e.active[i].activeIndex = i
+		e.active[last] = nil
+		e.active = e.active[:last]
+		s.activeIndex = -1
+	}
+}
+
+// Serve runs the media of a call that a service answers itself (the
+// mock cloud's echo or voicemail users): remote is the caller's offer
+// (nil when the INVITE had none), local the service's answer (or offer),
+// whose port is not yet set. It binds a port, sends src and returns the
+// port for the SDP; the media stops when ctx ends. The backend adapts
+// this to its ServiceMedia interface, so media never imports backend.
+// Keys are used when local and remote carry matching a=crypto lines.
+func (e *Engine) Serve(ctx context.Context, remote, local *sdp.Session, src Source) (port int, err error) {
+	if local == nil {
+		return 0, fmt.Errorf("media: serve: %w: no local description", ErrNotNegotiated)
+	}
+	s, err := e.NewSession()
+	if err != nil {
+		return 0, err
+	}
+	var keys sdp.Keys
+	if remote != nil {
+		keys, _ = sdp.MatchCrypto(&local.Media, &remote.Media)
+	}
+	neg, err := e.negotiate(local, remote, local, keys)
+	if err != nil {
+		_ = s.Close()
+		return 0, err
+	}
+	s.mu.Lock()
+	s.local = local.Clone()
+	if remote != nil {
+		s.remote = remote.Clone()
+	}
+	s.mu.Unlock()
+	s.install(neg)
+	if src != nil {
+		s.SetSource(src)
+	}
+	if err := s.Start(); err != nil {
+		_ = s.Close()
+		return 0, err
+	}
+	context.AfterFunc(ctx, func() { _ = s.Close() })
+	return s.port, nil
+}
+
+func random32() uint32 {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return binary.BigEndian.Uint32(b[:])
+}

@@ -1,0 +1,313 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/deskphone/deskphone/codecs"
+)
+
+// prevKeyGrace is how long the receiver still accepts the previous key
+// after keys change: packets protected with it are in flight while the
+// offer/answer exchange completes (RFC 4568 §7.1.4).
+const prevKeyGrace = 2 * time.Second
+
+// maxUnlockedAuthFailures bounds how many unauthenticated packets may
+// reach the SRTP context before a stream is locked. pion keeps state per
+// SSRC, so a sprayer could otherwise make it grow; past the bound the
+// context is rebuilt.
+const maxUnlockedAuthFailures = 64
+
+// receiver is the RTP receive side of a session. Only the RTP reader
+// goroutine touches it.
+type receiver struct {
+	state *sessionState
+	neg   *negotiated
+
+	ctx       *recvContext // nil: plain RTP, or keys that failed
+	prev      *recvContext // the key before the last change
+	prevUntil time.Time
+	unlocked  int // authentication failures while no stream is locked
+
+	hdr    rtp.Header
+	buf    [maxPacket]byte
+	dec    [maxPacket]byte
+	locked bool
+	ssrc   uint32
+	jb     jitterBuffer
+
+	codec   codecs.Codec
+	decoder codecs.Decoder
+	pcm     [maxPayload * 2]int16 // G.722 decodes a byte into two samples
+
+	events codecs.DTMFReceiver
+	// inBand runs the DTMF detector on the audio: only when the peer did
+	// not accept telephone-event, as gateways do (Asterisk's
+	// dtmfmode=auto), since a peer that did sends its keys as events and
+	// the detector costs more than decoding G.711.
+	inBand bool
+	det    detector
+}
+
+func (s *Session) readRTP() {
+	defer s.wg.Done()
+	rx := &s.rx
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(rx.buf[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		s.receive(rx.buf[:n], from)
+	}
+}
+
+// receive checks, decrypts, reorders and plays one datagram. Anything
+// wrong with it is counted and dropped; nothing stops the call.
+func (s *Session) receive(pkt []byte, from netip.AddrPort) {
+	rx := &s.rx
+	st := s.state.Load()
+	if st != rx.state {
+		s.applyReceive(st)
+	}
+	neg := rx.neg
+	if neg == nil || !st.started {
+		return // not ready: the far end started early
+	}
+	if len(pkt) < rtpHeaderLen || pkt[0]>>6 != 2 {
+		s.bad.Add(1) // garbage or truncated
+		return
+	}
+	hl, err := rx.hdr.Unmarshal(pkt)
+	if err != nil {
+		s.bad.Add(1)
+		return
+	}
+	if rx.locked && rx.hdr.SSRC != rx.ssrc {
+		s.bad.Add(1)
+		return
+	}
+	kind := neg.kind[rx.hdr.PayloadType]
+	if kind == kindNone {
+		s.bad.Add(1)
+		return
+	}
+	payload := pkt[hl:]
+	if neg.rx != nil {
+		if len(pkt) < hl+neg.rx.overhead {
+			s.bad.Add(1) // too short to carry a tag
+			return
+		}
+		out, ok := s.unprotect(pkt)
+		if !ok {
+			return
+		}
+		payload = out[hl:]
+	}
+	if rx.hdr.Padding {
+		if len(payload) == 0 || payload[len(payload)-1] == 0 || int(payload[len(payload)-1]) > len(payload) {
+			s.bad.Add(1)
+			return
+		}
+		payload = payload[:len(payload)-int(payload[len(payload)-1])]
+	}
+	if len(payload) > maxPayload {
+		s.bad.Add(1)
+		return
+	}
+	s.received.Add(1)
+	now := s.e.now()
+	if !rx.locked {
+		rx.locked, rx.unlocked = true, 0
+		if rx.ssrc != rx.hdr.SSRC || !rx.jb.started {
+			rx.ssrc = rx.hdr.SSRC
+			rx.jb.reset(rx.hdr.SequenceNumber)
+		}
+	}
+	s.latch(from, false)
+	s.track(rx.hdr.SSRC, rx.hdr.SequenceNumber, rx.hdr.Timestamp, kind, now)
+	if !neg.recv {
+		return // on hold: valid, but not to be played
+	}
+	if rx.jb.jumps(rx.hdr.SequenceNumber) {
+		for p, lost := rx.jb.pop(true); p != nil; p, lost = rx.jb.pop(true) {
+			s.play(p, lost)
+		}
+		rx.jb.reset(rx.hdr.SequenceNumber)
+	}
+	switch rx.jb.insert(rx.hdr.SequenceNumber, rx.hdr.Timestamp, kind, payload) {
+	case tooLate:
+		s.late.Add(1)
+		return
+	case duplicate:
+		return
+	}
+	for p, lost := rx.jb.pop(false); p != nil; p, lost = rx.jb.pop(false) {
+		s.play(p, lost)
+	}
+}
+
+// unprotect verifies and decrypts an SRTP packet, counting replays and
+// authentication failures apart. pion reports a replay with an
+// unexported error, and AEAD failures without wrapping its sentinel, so
+// the replay detectors tell us about replays (replayWatch) and any other
+// failure of a packet long enough to carry a tag is an authentication
+// failure.
+func (s *Session) unprotect(pkt []byte) ([]byte, bool) {
+	rx := &s.rx
+	if rx.ctx == nil {
+		s.authFailed.Add(1)
+		return nil, false
+	}
+	out, replayed, err := rx.ctx.decryptRTP(rx.dec[:0], pkt, &rx.hdr)
+	if err == nil {
+		return out, true
+	}
+	if replayed {
+		s.replayed.Add(1)
+		return nil, false
+	}
+	if rx.prev != nil {
+		if s.e.now().Before(rx.prevUntil) {
+			out, replayed, err := rx.prev.decryptRTP(rx.dec[:0], pkt, &rx.hdr)
+			if err == nil {
+				return out, true
+			}
+			if replayed {
+				s.replayed.Add(1)
+				return nil, false
+			}
+		} else {
+			rx.prev = nil
+		}
+	}
+	s.authFailed.Add(1)
+	if !rx.locked {
+		if rx.unlocked++; rx.unlocked > maxUnlockedAuthFailures {
+			rx.unlocked = 0
+			if ctx, err := rx.neg.rx.recvContext(); err == nil {
+				rx.ctx = ctx
+			}
+		}
+	}
+	return nil, false
+}
+
+// applyReceive takes up a new session state: keys, codec, detectors.
+func (s *Session) applyReceive(st *sessionState) {
+	rx := &s.rx
+	rx.state = st
+	neg := st.neg
+	if neg == nil || neg == rx.neg {
+		return
+	}
+	prev := rx.neg
+	rx.neg = neg
+	rx.locked = false // a renegotiated peer may start a new stream
+	rx.inBand = neg.sendTE < 0
+	switch {
+	case neg.rx == nil:
+		rx.ctx, rx.prev = nil, nil
+	case prev != nil && prev.rx != nil && sameKey(prev.rx, neg.rx):
+	default:
+		if rx.ctx != nil {
+			// Keep the old key, with its replay window, for packets
+			// still in flight.
+			rx.prev, rx.prevUntil = rx.ctx, s.e.now().Add(prevKeyGrace)
+		}
+		ctx, err := neg.rx.recvContext()
+		if err != nil {
+			s.e.log.Error("media: SRTP receive context", "error", err)
+		}
+		rx.ctx = ctx
+	}
+	if prev == nil || prev.codec != neg.codec {
+		dec, err := neg.codec.NewDecoder()
+		if err != nil { // cannot happen: Config checked the codecs
+			s.e.log.Error("media: decoder", "codec", neg.codec, "error", err)
+			return
+		}
+		rx.codec, rx.decoder = neg.codec, dec
+		if err := rx.det.reset(neg.codec.SampleRate); err != nil {
+			s.e.log.Error("media: detectors", "error", err)
+		}
+		s.statsMu.Lock()
+		s.rs.clock = float64(neg.codec.ClockRate)
+		s.rs.haveTransit = false
+		s.statsMu.Unlock()
+	}
+}
+
+// play decodes a packet released by the jitter buffer and hands the
+// audio to the detectors, the recording and the echo.
+func (s *Session) play(p *jbPacket, lost int) {
+	rx := &s.rx
+	if lost > 0 {
+		s.conceal(lost)
+	}
+	switch p.kind {
+	case kindEvent:
+		key, ok, err := rx.events.Receive(p.ts, p.data())
+		if err != nil {
+			s.bad.Add(1)
+			return
+		}
+		if ok && key.Key != 0 {
+			s.heardDigit(key.Key, false)
+		}
+	case kindAudio:
+		n, err := rx.decoder.Decode(rx.pcm[:], p.data())
+		if err != nil {
+			s.bad.Add(1)
+			return
+		}
+		pcm := rx.pcm[:n]
+		s.analyze(pcm)
+		s.recordFrame(pcm, rx.codec.SampleRate)
+		s.echo.write(pcm)
+	}
+}
+
+// conceal stands in for lost frames in the recording, so that it keeps
+// time with the call.
+func (s *Session) conceal(frames int) {
+	if !s.recording.Load() {
+		return
+	}
+	n := s.rx.codec.FrameSamples(ptime)
+	clear(s.rx.pcm[:n])
+	for range min(frames, jbSlots) {
+		s.recordFrame(s.rx.pcm[:n], s.rx.codec.SampleRate)
+	}
+}
+
+// analyze runs the tone and DTMF detectors over decoded audio.
+func (s *Session) analyze(pcm []int16) {
+	rx := &s.rx
+	if rx.inBand {
+		for _, key := range rx.det.dtmf(pcm) {
+			s.heardDigit(key, true)
+		}
+	}
+	if hz, changed, ok := rx.det.tone(pcm); ok {
+		s.statsMu.Lock()
+		s.rs.toneHz = hz
+		s.statsMu.Unlock()
+		if changed {
+			s.emit(ToneHeard{Hz: hz})
+		}
+	}
+}
+
+func (s *Session) heardDigit(key rune, inBand bool) {
+	s.statsMu.Lock()
+	s.rs.digits = append(s.rs.digits, key)
+	s.statsMu.Unlock()
+	s.emit(DTMFHeard{Digit: key, InBand: inBand})
+}
