@@ -44,6 +44,10 @@ answer           answer the ringing (or waiting) call
 hangup           end, cancel or decline the call
 hold, resume     put the call on hold, take it back
 transfer TARGET  blind-transfer the call to TARGET
+play tone HZ     send a tone in the call (also: play wav FILE, play silence,
+                 play echo)
+record FILE      write the call's received audio to a WAV file
+dtmf DIGITS      send DTMF digits in the call (RFC 4733)
 screen           print the screen
 status           print the phone's state as key=value lines
 log [N]          print the last N syslog lines (default 20)
@@ -164,6 +168,26 @@ func (s *Session) Exec(line string) (string, error) {
 			return "", errors.New("advance: this phone runs on a clock that cannot be moved")
 		}
 		s.Clock.Advance(d)
+	case "play":
+		kind, rest, _ := strings.Cut(arg, " ")
+		if kind == "" {
+			return "", errors.New("play needs tone HZ, wav FILE, silence or echo")
+		}
+		spec := kind
+		if rest = strings.TrimSpace(rest); rest != "" {
+			spec += ":" + rest
+		}
+		err = p.Play(spec)
+	case "record":
+		if arg == "" {
+			return "", errors.New("record needs a file")
+		}
+		err = p.Record(arg)
+	case "dtmf":
+		if arg == "" {
+			return "", errors.New("dtmf needs digits")
+		}
+		err = p.SendDTMF(arg)
 	case "wait":
 		if err := s.wait(arg); err != nil {
 			return "", err

@@ -18,6 +18,12 @@ func WithMedia(e *media.Engine) Option {
 	return func(p *Phone) error { p.media = e; return nil }
 }
 
+// WithMediaNotes logs lines about the media configuration at every boot,
+// such as the policy codecs the engine had to skip.
+func WithMediaNotes(lines ...string) Option {
+	return func(p *Phone) error { p.mediaNotes = append(p.mediaNotes, lines...); return nil }
+}
+
 // WithAudioSource sets what the phone sends in every call:
 // "tone:HZ", "wav:FILE", "silence" or "echo".
 func WithAudioSource(spec string) Option {

@@ -130,6 +130,9 @@ func (p *Phone) boot() {
 		p.casErr = nil
 	}
 	p.logf("ca", "info", "ca", "%d trusted root certificates", countActive(p.cas.List()))
+	for _, note := range p.mediaNotes {
+		p.logf("media", "notice", "media", "%s", note)
+	}
 	p.startLine()
 	p.tick()
 }

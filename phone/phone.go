@@ -50,6 +50,7 @@ type Phone struct {
 	clientCert  *tls.Certificate
 	media       *media.Engine
 	source      string // what calls send, see ParseSource
+	mediaNotes  []string
 	dialTimeout time.Duration
 	tempState   bool
 

@@ -11,11 +11,14 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/phone/media"
 	"github.com/deskphone/deskphone/phone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -70,9 +73,15 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		engine, err := cloudMedia()
+		if err != nil {
+			return err
+		}
+		defer engine.Close()
 		b, err := backend.New(backend.Config{
 			Listen: listen, StateDir: *state, UsersFile: *users, Domain: *domain,
 			AdminListen: *admin, ServerRoot: *root,
+			Media: backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
 		})
 		if err != nil {
 			return err
@@ -160,12 +169,20 @@ func startEmbeddedBackend(ctx context.Context, clk clock.Clock) (io.Closer, stat
 	if err != nil {
 		return nil, statedir.Account{}, err
 	}
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: clk})
+	engine, err := cloudMedia()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, statedir.Account{}, err
 	}
+	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: clk,
+		Media: backend.EngineMedia(engine, filepath.Join(dir, "voicemail"))})
+	if err != nil {
+		engine.Close()
+		os.RemoveAll(dir)
+		return nil, statedir.Account{}, err
+	}
 	if err := b.Start(ctx); err != nil {
+		engine.Close()
 		os.RemoveAll(dir)
 		return nil, statedir.Account{}, fmt.Errorf("embedded backend: %w", err)
 	}
@@ -183,18 +200,27 @@ func startEmbeddedBackend(ctx context.Context, clk clock.Clock) (io.Closer, stat
 		Server: "sips:" + b.Addr("tls"), User: alice.User, Password: alice.Password,
 		Domain: b.Domain(), DisplayName: alice.DisplayName,
 	}
-	return &embedded{Backend: b, dir: dir}, account, nil
+	return &embedded{Backend: b, engine: engine, dir: dir}, account, nil
+}
+
+// cloudMedia is the mock cloud's media engine: SRTP when the caller offers
+// it, plain RTP otherwise, the policy's codecs.
+func cloudMedia() (*media.Engine, error) {
+	cs, _ := codecs.ParseOrder(defaultCodecs)
+	return media.NewEngine(media.Config{SRTP: media.Optional, Codecs: cs})
 }
 
 // embedded is the mock cloud of one `deskphone run`; closing it removes its
 // temporary state.
 type embedded struct {
 	*backend.Backend
-	dir string
+	engine *media.Engine
+	dir    string
 }
 
 func (e *embedded) Close() error {
 	err := e.Backend.Close()
+	e.engine.Close()
 	os.RemoveAll(e.dir)
 	return err
 }

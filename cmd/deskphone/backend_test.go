@@ -125,6 +125,16 @@ func TestHeadlessCallThroughBackend(t *testing.T) {
 	if !strings.Contains(st, "remote=bob\n") {
 		t.Fatalf("alice status in call:\n%s", st)
 	}
+	// Media: each hears the other's tone, DTMF crosses, all over SRTP.
+	alice.exec("play tone 1000")
+	bob.exec("play tone 1500")
+	bob.exec("wait tone_hz=1000")
+	alice.exec("wait tone_hz=1500")
+	alice.exec("dtmf 5#")
+	bob.exec("wait dtmf_heard=5#")
+	if st := bob.exec("status"); !strings.Contains(st, "srtp=AES_CM_128_HMAC_SHA1_80\n") || !strings.Contains(st, "codec=G722\n") {
+		t.Fatalf("bob's media status:\n%s", st)
+	}
 	alice.exec("hold")
 	alice.exec("wait call=held")
 	alice.exec("resume")

@@ -29,6 +29,7 @@ func runCommand() command {
 		usage: `Usage: deskphone run [--headless] [--model ID] [--firmware VERSION] [--state DIR]
                      [--catalog FILE] [--clock wall|virtual] [--start TIME]
                      [--server URI --user NAME --password SECRET [--domain DOMAIN] [--ca FILE]]
+                     [--srtp mandatory|optional|off] [--codecs LIST] [--audio-source SOURCE]
                      [--no-backend] [--client-cert FILE --client-key FILE]
                      [--sip-trace FILE] [--keylog FILE]
 
@@ -56,6 +57,12 @@ Flags:
                       the account (domain defaults to the server's host)
   --ca FILE           import this root certificate (PEM, DER or bundle) into the
                       phone's CA store before it boots
+  --srtp MODE         mandatory (default: RTP/SAVP, SRTP or no call), optional
+                      (RTP/AVP with a=crypto: SRTP when the far end can) or off
+  --codecs LIST       codec order, the policy's form (default G722_8000;PCMU;PCMA;G729);
+                      names this phone cannot do are skipped and logged
+  --audio-source SRC  what calls send: tone:HZ, wav:FILE (8/16 kHz mono), silence
+                      (default) or echo
   --no-backend        without --server, do not start the embedded mock cloud
                       (the phone then has no account)
   --client-cert FILE, --client-key FILE
@@ -87,6 +94,9 @@ Without --server the phone registers as alice to an embedded mock cloud
 		keylogFile := fs.String("keylog", "", "")
 		clientCert := fs.String("client-cert", "", "")
 		clientKey := fs.String("client-key", "", "")
+		srtp := fs.String("srtp", "mandatory", "")
+		codecList := fs.String("codecs", defaultCodecs, "")
+		audioSource := fs.String("audio-source", "silence", "")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -139,6 +149,12 @@ Without --server the phone registers as alice to an embedded mock cloud
 			defer f.Close()
 			opts = append(opts, phone.WithKeyLog(f))
 		}
+		engine, notes, err := newMediaEngine(*srtp, *codecList)
+		if err != nil {
+			return err
+		}
+		defer engine.Close()
+		opts = append(opts, phone.WithMedia(engine), phone.WithMediaNotes(notes...), phone.WithAudioSource(*audioSource))
 		if (*clientCert == "") != (*clientKey == "") {
 			return errors.New("--client-cert and --client-key go together")
 		}

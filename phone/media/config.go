@@ -58,7 +58,8 @@ type Config struct {
 	// codecs.ParseOrder("G722_8000;PCMU;PCMA;G729"). telephone-event
 	// (RFC 4733) is always offered as well.
 	Codecs []codecs.Codec
-	// IP is the address to bind and to put in SDP.
+	// IP is the address to bind and to put in SDP: a specific address,
+	// not 0.0.0.0.
 	IP string
 	// RTCPInterval is the mean interval between RTCP reports.
 	RTCPInterval time.Duration
@@ -99,8 +100,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.IP == "" {
 		c.IP = DefaultIP
 	}
-	if _, err := netip.ParseAddr(c.IP); err != nil {
-		return c, fmt.Errorf("%w: IP %q: %v", ErrConfig, c.IP, err)
+	if ip, err := netip.ParseAddr(c.IP); err != nil || ip.IsUnspecified() {
+		// It goes into SDP, where 0.0.0.0 means "do not send to me".
+		return c, fmt.Errorf("%w: IP %q, want a specific IP address", ErrConfig, c.IP)
 	}
 	if c.RTCPInterval <= 0 {
 		c.RTCPInterval = DefaultRTCPInterval

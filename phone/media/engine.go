@@ -238,7 +238,10 @@ func (e *Engine) Serve(ctx context.Context, remote, local *sdp.Session, src Sour
 		_ = s.Close()
 		return 0, err
 	}
-	context.AfterFunc(ctx, func() { _ = s.Close() })
+	unwatch := context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.mu.Lock()
+	s.unwatch = unwatch
+	s.mu.Unlock()
 	return s.port, nil
 }
 

@@ -137,16 +137,24 @@ func TestConfig(t *testing.T) {
 		{Suites: []string{"ROT13"}},
 		{Codecs: []codecs.Codec{{Name: "G729"}}},
 		{IP: "localhost"},
+		{IP: "0.0.0.0"},
 	}
 	for _, cfg := range bad {
 		if _, err := NewEngine(cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("NewEngine(%+v) = %v, want ErrConfig", cfg, err)
 		}
 	}
-	e := newEngine(t, Config{PortMin: 40000, PortMax: 40001})
+	// A one-pair range: the pair a session just gave back is free.
+	probe := openSession(t, newEngine(t, Config{}))
+	port := probe.Port()
+	if port%2 != 0 {
+		t.Fatalf("RTP port %d is odd", port)
+	}
+	_ = probe.Close()
+	e := newEngine(t, Config{PortMin: port, PortMax: port + 1})
 	s := openSession(t, e)
-	if s.Port() != 40000 {
-		t.Errorf("port %d", s.Port())
+	if s.Port() != port {
+		t.Errorf("port %d, want %d", s.Port(), port)
 	}
 	if _, err := e.NewSession(); !errors.Is(err, ErrNoPorts) {
 		t.Errorf("second session in a one-pair range: %v", err)

@@ -40,6 +40,7 @@ type Session struct {
 	started  bool
 	closed   bool
 	digits   []rune // DTMF waiting to be sent
+	unwatch  func() bool // stops Serve's watch on its context
 
 	// state is what the media goroutines follow; replaced (never
 	// modified) under mu.
@@ -250,7 +251,11 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
+	unwatch := s.unwatch
 	s.mu.Unlock()
+	if unwatch != nil {
+		unwatch()
+	}
 	s.e.forget(s)
 	err := errors.Join(s.conn.Close(), s.rtcpConn.Close())
 	s.wg.Wait()
