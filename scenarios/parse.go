@@ -12,8 +12,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/media"
 )
 
 // Error is a problem in a scenario file, at a place in it.
@@ -47,15 +49,15 @@ var (
 	topKeys     = []string{"name", "description", "backend", "phones", "vars", "steps"}
 	backendKeys = []string{"server", "ca", "domain", "users"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
-	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account"}
+	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio"}
 	// stepKinds are the actions; a step has exactly one of them.
 	stepKinds = []string{
 		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
-		"transfer", "type", "reboot", "import_ca", "wait", "expect", "advance",
+		"transfer", "type", "reboot", "import_ca", "play", "dtmf", "record", "wait", "expect", "advance",
 		"backend", "parallel", "repeat", "include",
 	}
 	stepCommon    = []string{"phone", "timeout", "times"}
-	condKeys      = []string{"screen", "call", "registered", "led", "log", "status"}
+	condKeys      = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf"}
 	backendAction = []string{"add_user", "rotate", "voicemail"}
 	callStates    = []string{"idle", "dialing", "calling", "ringing", "connected", "held"}
 	ledNames      = []string{"message", "line", "speaker", "headset", "mute"}
@@ -273,6 +275,22 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 			Pos:  Pos{File: p.file, Line: pn.Line, Col: pn.Column},
 			Name: p.str(f["name"]), Model: p.str(f["model"]), Firmware: p.str(f["firmware"]),
 			User: p.str(f["user"]), Password: p.str(f["password"]), State: p.str(f["state"]),
+			SRTP: p.str(f["srtp"]), Codecs: p.str(f["codecs"]), Audio: p.str(f["audio"]),
+		}
+		if ps.SRTP != "" {
+			if _, err := media.ParseMode(ps.SRTP); err != nil {
+				p.errorf(f["srtp"], []string{"mandatory", "optional", "off"}, ps.SRTP, "srtp is mandatory, optional or off, not %q", ps.SRTP)
+			}
+		}
+		if ps.Codecs != "" {
+			if cs, _ := codecs.ParseOrder(ps.Codecs); len(cs) == 0 {
+				p.errorf(f["codecs"], nil, "", "no supported codec in %q (PCMU, PCMA, G722)", ps.Codecs)
+			}
+		}
+		if ps.Audio != "" {
+			if err := checkSource(ps.Audio, p.file); err != nil {
+				p.errorf(f["audio"], nil, "", "%v", err)
+			}
 		}
 		if a := f["account"]; a != nil {
 			switch v := p.scalar(a); v {
@@ -419,7 +437,12 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 				p.errorf(arg, phone.KeyNames(), k, "unknown key %q", k)
 			}
 		}
-	case "softkey", "dial", "call", "transfer", "type", "import_ca":
+	case "play":
+		st.Arg = p.scalar(arg)
+		if err := checkSource(st.Arg, p.file); err != nil {
+			p.errorf(arg, nil, "", "%v", err)
+		}
+	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record":
 		st.Arg = p.scalar(arg)
 		if st.Arg == "" {
 			p.errorf(arg, nil, "", "%s needs a value", kind)
@@ -516,6 +539,16 @@ func (p *parser) condition(n *yaml.Node) Condition {
 			c.LED[k] = s
 		}
 	}
+	if v := f["tone"]; v != nil {
+		hz, err := strconv.Atoi(p.scalar(v))
+		if err != nil || hz < 50 || hz > 7000 {
+			p.errorf(v, nil, "", "tone is a frequency in Hz from 50 to 7000, not %q", v.Value)
+		}
+		c.Tone = hz
+	}
+	if v := f["dtmf"]; v != nil {
+		c.DTMF = p.scalar(v)
+	}
 	if v := f["status"]; v != nil {
 		c.Status = map[string]string{}
 		for k, val := range p.mapping(v, nil) {
@@ -610,4 +643,24 @@ func distance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
+}
+
+// checkSource validates an audio source (tone:HZ, wav:FILE, silence, echo)
+// without opening WAV files, which are checked when played.
+func checkSource(spec, file string) error {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "tone":
+		if hz, err := strconv.ParseFloat(arg, 64); err != nil || hz <= 0 || hz >= 4000 {
+			return fmt.Errorf("audio %q: tone needs a frequency below 4000 Hz, e.g. tone:1000", spec)
+		}
+	case "wav":
+		if arg == "" {
+			return fmt.Errorf("audio %q: wav needs a file", spec)
+		}
+	case "silence", "echo":
+	default:
+		return fmt.Errorf("audio %q: want tone:HZ, wav:FILE, silence or echo", spec)
+	}
+	return nil
 }

@@ -16,10 +16,12 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/phone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -82,6 +84,9 @@ type env struct {
 	clk    clock.Clock
 	cloud  *backend.Backend
 	phones map[string]*phone.Phone
+	// engines carry the media: the cloud's, and the phones' (one per
+	// distinct SRTP and codec setting).
+	engines map[string]*media.Engine
 	dir    string
 	// startWall is where a realtime run's clock began.
 	startWall time.Time
@@ -98,7 +103,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	}
 	t0 := time.Now()
 	res := Result{Name: sc.Name, File: sc.File}
-	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}}
+	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}, engines: map[string]*media.Engine{}}
 	err := e.setUp(ctx)
 	if err == nil {
 		err = e.run(ctx, sc.Steps)
@@ -163,7 +168,12 @@ func (e *env) setUp(ctx context.Context) error {
 	}
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
 	if server == "" {
-		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk})
+		cloudMedia, err := e.engine("optional", "")
+		if err != nil {
+			return err
+		}
+		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk,
+			Media: backend.EngineMedia(cloudMedia, filepath.Join(dir, "cloud", "voicemail"))})
 		if err != nil {
 			return fmt.Errorf("mock cloud: %w", err)
 		}
@@ -187,7 +197,14 @@ func (e *env) setUp(ctx context.Context) error {
 		if state == "" {
 			state = filepath.Join(dir, "phone-"+ps.Name)
 		}
-		opts := []phone.Option{phone.WithClock(e.clk), phone.WithStateDir(state)}
+		eng, err := e.engine(ps.SRTP, ps.Codecs)
+		if err != nil {
+			return fmt.Errorf("%s: phone %s: %w", ps.Pos, ps.Name, err)
+		}
+		opts := []phone.Option{phone.WithClock(e.clk), phone.WithStateDir(state), phone.WithMedia(eng)}
+		if ps.Audio != "" {
+			opts = append(opts, phone.WithAudioSource(e.sourcePath(ps.Audio)))
+		}
 		if !ps.NoAccount {
 			opts = append(opts, phone.WithAccount(statedir.Account{Server: server, User: ps.User, Password: ps.Password, Domain: domain}))
 		}
@@ -206,12 +223,52 @@ func (e *env) setUp(ctx context.Context) error {
 	return nil
 }
 
+// engine returns the media engine for an SRTP mode and codec list
+// (defaults: mandatory, the policy's list), creating it on first use.
+func (e *env) engine(srtp, list string) (*media.Engine, error) {
+	if srtp == "" {
+		srtp = "mandatory"
+	}
+	if list == "" {
+		list = DefaultCodecs
+	}
+	key := srtp + "|" + list
+	if eng, ok := e.engines[key]; ok {
+		return eng, nil
+	}
+	mode, err := media.ParseMode(srtp)
+	if err != nil {
+		return nil, err
+	}
+	cs, _ := codecs.ParseOrder(list)
+	eng, err := media.NewEngine(media.Config{SRTP: mode, Codecs: cs})
+	if err != nil {
+		return nil, err
+	}
+	e.engines[key] = eng
+	return eng, nil
+}
+
+// DefaultCodecs is the in-band policy's codec list.
+const DefaultCodecs = "G722_8000;PCMU;PCMA;G729"
+
+// sourcePath makes a wav: source relative to the scenario's folder.
+func (e *env) sourcePath(spec string) string {
+	if path, ok := strings.CutPrefix(spec, "wav:"); ok && !filepath.IsAbs(path) {
+		return "wav:" + filepath.Join(filepath.Dir(e.sc.File), path)
+	}
+	return spec
+}
+
 func (e *env) tearDown() {
 	for _, p := range e.phones {
 		p.Close()
 	}
 	if e.cloud != nil {
 		e.cloud.Close()
+	}
+	for _, eng := range e.engines {
+		eng.Close()
 	}
 	os.RemoveAll(e.dir)
 }
@@ -291,6 +348,16 @@ func (e *env) step(ctx context.Context, st Step) error {
 		return p.Reboot()
 	case "import_ca":
 		return e.importCA(p, st.Arg)
+	case "play":
+		return p.Play(e.sourcePath(st.Arg))
+	case "dtmf":
+		return p.SendDTMF(st.Arg)
+	case "record":
+		path := st.Arg
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(e.sc.File), path)
+		}
+		return p.Record(path)
 	case "wait":
 		return e.wait(ctx, p, st.Cond, st.Timeout)
 	case "expect":
@@ -417,9 +484,13 @@ func (e *env) advance(d time.Duration) error {
 // settled and the condition still fails, the clock jumps to the next timer,
 // never past the timeout.
 func (e *env) wait(ctx context.Context, p *phone.Phone, cond Condition, timeout time.Duration) error {
-	realDeadline := time.Now().Add(e.opts.RealTimeout)
-	if e.skew != nil {
-		realDeadline = time.Now().Add(timeout)
+	began := time.Now()
+	realDeadline := began.Add(e.opts.RealTimeout)
+	// Audio flows in real time: waiting to hear a tone or a digit must not
+	// skip the clock ahead of the packets, so such waits run on wall time.
+	audio := cond.Tone != 0 || cond.DTMF != ""
+	if e.skew != nil || audio {
+		realDeadline = time.Now().Add(min(timeout, e.opts.RealTimeout))
 	}
 	deadline := e.clk.Now().Add(timeout)
 	// What the step before set off (a NOTIFY from the cloud, a request
@@ -435,9 +506,9 @@ func (e *env) wait(ctx context.Context, p *phone.Phone, cond Condition, timeout 
 		}
 		if time.Now().After(realDeadline) {
 			_, why := e.check(p, cond)
-			return fmt.Errorf("timed out after %v (wall time); %s", time.Since(realDeadline.Add(-e.opts.RealTimeout)).Truncate(time.Millisecond), why)
+			return fmt.Errorf("timed out after %v (wall time); %s", time.Since(began).Truncate(time.Millisecond), why)
 		}
-		if e.fake == nil || !e.settled() || time.Now().Before(quiet) {
+		if e.fake == nil || audio || !e.settled() || time.Now().Before(quiet) {
 			time.Sleep(time.Millisecond)
 			continue
 		}
@@ -504,6 +575,15 @@ func (e *env) check(p *phone.Phone, c Condition) (bool, string) {
 		if !found {
 			why = append(why, fmt.Sprintf("no log line matches %q", c.Log.String()))
 		}
+	}
+	if c.Tone != 0 {
+		hz, _ := strconv.Atoi(status["tone_hz"])
+		if hz < c.Tone-ToneTolerance || hz > c.Tone+ToneTolerance {
+			why = append(why, "tone_hz="+status["tone_hz"])
+		}
+	}
+	if c.DTMF != "" && status["dtmf_heard"] != c.DTMF {
+		why = append(why, "dtmf_heard="+status["dtmf_heard"])
 	}
 	for _, k := range sortedKeys(c.Status) {
 		got, known := status[k]

@@ -52,6 +52,9 @@ type PhoneSpec struct {
 	State string
 	// NoAccount boots the phone without an account.
 	NoAccount bool
+	// SRTP (mandatory, optional, off), Codecs (the policy's list) and
+	// Audio (tone:HZ, wav:FILE, silence, echo) set up its media.
+	SRTP, Codecs, Audio string
 }
 
 // Step is one thing the runner does.
@@ -83,7 +86,14 @@ type Condition struct {
 	LED        map[string]string
 	Log        *regexp.Regexp
 	Status     map[string]string
+	// Tone is a frequency the phone hears (within ToneTolerance); DTMF the
+	// digits it has heard in the call so far.
+	Tone int
+	DTMF string
 }
+
+// ToneTolerance is how far a heard tone may be from the one expected.
+const ToneTolerance = 15
 
 // Pos is a place in a scenario file.
 type Pos struct {
@@ -147,6 +157,12 @@ func (c Condition) String() string {
 	}
 	for k, v := range c.Status {
 		add(k + "=" + v)
+	}
+	if c.Tone != 0 {
+		add(fmt.Sprintf("tone %d Hz", c.Tone))
+	}
+	if c.DTMF != "" {
+		add("dtmf " + c.DTMF)
 	}
 	return out
 }
