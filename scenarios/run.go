@@ -87,7 +87,7 @@ type env struct {
 	// engines carry the media: the cloud's, and the phones' (one per
 	// distinct SRTP and codec setting).
 	engines map[string]*media.Engine
-	dir    string
+	dir     string
 	// startWall is where a realtime run's clock began.
 	startWall time.Time
 
