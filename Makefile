@@ -63,7 +63,7 @@ bench: ## run the benchmarks, then registrations/s against Kamailio and SIPp whe
 	fi
 
 .PHONY: interop
-interop: ## interoperability tests against Kamailio and SIPp (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4)
+interop: ## interoperability tests against Kamailio, SIPp and baresip (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core)
 	$(GO) test -tags interop -count=1 -v ./interop/
 
 .PHONY: clean
