@@ -25,6 +25,9 @@
 // slots, PCM frames, detector state) lives in the session and is reused:
 // this package allocates nothing per packet; pion/srtp v2 still allocates
 // a few small buffers per protect and unprotect (see the benchmarks).
+// Static sources (tones, WAV files, silence) are encoded once per codec
+// and shared by every session that plays them, since encoding G.722
+// costs more than the rest of a packet's journey.
 // State is split by owner: the sender goroutine alone touches the send
 // state, each reader its receive state; the API side publishes an
 // immutable negotiated configuration through an atomic pointer, which the
@@ -54,6 +57,13 @@
 //   - Keys change with every re-offer; for two seconds after a change
 //     the receiver still accepts the previous key, so packets in flight
 //     during the offer/answer exchange are not lost.
+//   - What is heard: RFC 4733 telephone-events; steady tones (a zero
+//     crossing estimate confirmed by codecs.DetectTone every 200 ms); and
+//     in-band DTMF (codecs.DTMFDetector) when telephone-event was not
+//     negotiated, as Asterisk's dtmfmode=auto does.
+//   - Only the negotiated codec and telephone-event are accepted; a peer
+//     switching to another payload type of the answer counts as bad
+//     packets. Packets are sent every 20 ms whatever a=ptime says.
 //
 // Media runs on the wall clock: the network is real even when the phone's
 // own clock is virtual.

@@ -226,11 +226,8 @@ func (e *Engine) Serve(ctx context.Context, remote, local *sdp.Session, src Sour
 	}
 	s.mu.Lock()
 	s.local = local.Clone()
-	if remote != nil {
-		s.remote = remote.Clone()
-	}
+	s.installLocked(neg)
 	s.mu.Unlock()
-	s.install(neg)
 	if src != nil {
 		s.SetSource(src)
 	}

@@ -190,13 +190,12 @@ type rtcpReceiver struct {
 	neg   *negotiated
 	ctx   *recvContext
 	buf   [maxPacket]byte
-	dec   []byte
+	dec   [maxPacket]byte
 }
 
 func (s *Session) readRTCP() {
 	defer s.wg.Done()
 	rc := &s.rc
-	rc.dec = make([]byte, 0, maxPacket)
 	for {
 		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(rc.buf[:])
 		if err != nil {

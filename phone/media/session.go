@@ -31,15 +31,14 @@ type Session struct {
 
 	activeIndex int // position in e.active, -1 when not there; guarded by e.mu
 
-	mu       sync.Mutex // guards the API state below
-	local    *sdp.Session
-	remote   *sdp.Session
-	offering bool // local is an offer awaiting its answer
+	mu       sync.Mutex   // guards the API state below
+	local    *sdp.Session // our last offer or answer
+	offering bool         // local is an offer awaiting its answer
 	neg      *negotiated
 	src      Source
 	started  bool
 	closed   bool
-	digits   []rune // DTMF waiting to be sent
+	digits   []rune      // DTMF waiting to be sent
 	unwatch  func() bool // stops Serve's watch on its context
 
 	// state is what the media goroutines follow; replaced (never
@@ -160,7 +159,7 @@ func (s *Session) Answer(offer *sdp.Session, dir sdp.Direction) (*sdp.Session, e
 		// RFC 3264 §8: same origin, next version.
 		ans.SessionID, ans.SessionVersion = s.local.SessionID, s.local.SessionVersion+1
 	}
-	s.local, s.remote, s.offering = ans, offer.Clone(), false
+	s.local, s.offering = ans, false
 	s.installLocked(neg)
 	s.mu.Unlock()
 	return ans.Clone(), nil
@@ -190,18 +189,12 @@ func (s *Session) Accept(answer *sdp.Session) error {
 	if err != nil {
 		return fmt.Errorf("media: accept: %w", err)
 	}
-	s.remote, s.offering = answer.Clone(), false
+	s.offering = false
 	s.installLocked(neg)
 	return nil
 }
 
-// install publishes a negotiation result.
-func (s *Session) install(neg *negotiated) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.installLocked(neg)
-}
-
+// installLocked publishes a negotiation result; s.mu is held.
 func (s *Session) installLocked(neg *negotiated) {
 	if s.neg == nil || s.neg.remote != neg.remote {
 		// The peer moved (or this is the first answer): forget where
