@@ -1,15 +1,17 @@
 // Package interop holds deskphone's interoperability tests against real SIP
 // peers running on loopback: Kamailio as a TLS registrar and proxy, SIPp as
-// caller, callee and registering client, and stunnel to give SIPp (built
-// without TLS) a way onto TLS listeners.
+// caller, callee and registering client, stunnel to give SIPp (built
+// without TLS) a way onto TLS listeners, and baresip as an SRTP softphone
+// that deskphones call, through Kamailio and through the backend, with a
+// tone each way.
 //
 // The tests carry the build tag "interop" and run with
 //
 //	make interop    # go test -tags interop -count=1 -v ./interop/
 //
-// They need four Debian packages:
+// They need five Debian packages:
 //
-//	apt-get install -y --no-install-recommends kamailio kamailio-tls-modules sip-tester stunnel4
+//	apt-get install -y --no-install-recommends kamailio kamailio-tls-modules sip-tester stunnel4 baresip-core
 //
 // A test skips, naming the package, when one is missing. A CI job that
 // installed them sets DESKPHONE_INTEROP_REQUIRE=1 to make that a failure.
