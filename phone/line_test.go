@@ -413,3 +413,33 @@ func TestHostileServer(t *testing.T) {
 		t.Fatalf("screen %s after the hostile server", got)
 	}
 }
+
+// Lab servers: the phone also registers over TCP and UDP, with MD5 when
+// that is all the server offers, and removes its registration at shutdown.
+func TestTransportsDigestAndUnregister(t *testing.T) {
+	b, err := backend.New(backend.Config{Listen: []string{"tcp:127.0.0.1:0", "udp:127.0.0.1:0"}, StateDir: t.TempDir(), DigestAlgorithms: []string{"MD5"}})
+	must(t, err)
+	must(t, b.Start(context.Background()))
+	defer b.Close()
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t46g")
+	for _, tr := range []string{"tcp", "udp"} {
+		t.Run(tr, func(t *testing.T) {
+			p, err := phone.New(m, "", phone.WithClock(clock.NewFake(start)), phone.WithStateDir(t.TempDir()),
+				phone.WithAccount(statedir.Account{Server: "sip:" + b.Addr(tr) + ";transport=" + tr, User: "alice", Password: "secret", Domain: b.Domain()}))
+			must(t, err)
+			p.Start(context.Background())
+			waitStatus(t, p, "registered", "yes")
+			if got := status(t, p, "tls"); got != "" {
+				t.Errorf("tls=%q over %s", got, tr)
+			}
+			if n := len(b.Registrations()); n != 1 {
+				t.Fatalf("%d registrations at the server", n)
+			}
+			must(t, p.Close())
+			if n := len(b.Registrations()); n != 0 {
+				t.Fatalf("%d registrations left after shutdown, want 0 (unregister)", n)
+			}
+		})
+	}
+}

@@ -1,11 +1,15 @@
 package phone
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -124,6 +128,9 @@ func (p *Phone) boot() {
 	// trusted from this boot on.
 	if err := p.cas.Reload(); err != nil {
 		p.casErr = err
+	}
+	if err := p.recordBootedRoots(); err != nil {
+		p.logf("ca", "warn", "ca", "%v", err)
 	}
 	if p.casErr != nil {
 		p.logf("ca", "err", "ca", "CA store: %v", p.casErr)
@@ -690,4 +697,27 @@ func (p *Phone) importCA() {
 		}
 		p.showAlert(fmt.Sprintf("Imported %d certificate(s). Reboot to apply", len(entries)))
 	})
+}
+
+// BootedRootsFile lists, in the state directory, the fingerprints of the
+// roots the phone trusted at its last boot, so tools can tell an import
+// that waits for a reboot from one in use.
+const BootedRootsFile = "ca/booted.json"
+
+func (p *Phone) recordBootedRoots() error {
+	var fps []string
+	for _, e := range p.cas.List() {
+		if e.Active {
+			fps = append(fps, e.Fingerprint)
+		}
+	}
+	data, err := json.Marshal(fps)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(p.state.Path, BootedRootsFile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("booted roots: %w", err)
+	}
+	return atomicfile.Write(path, data, 0o600)
 }

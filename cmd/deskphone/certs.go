@@ -1,15 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -74,7 +78,7 @@ lab     writes a lab PKI into DIR: an "old" and a "new" root (to reproduce a
 		}
 		switch sub {
 		case "list":
-			return listCerts(stdout, store.List())
+			return listCerts(stdout, bootedState(*state, store.List()))
 		case "import":
 			if fs.NArg() == 0 {
 				return errors.New("import needs a FILE")
@@ -137,4 +141,18 @@ func listCerts(w io.Writer, entries []certs.Entry) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Fingerprint[:16], e.Source, active, e.NotAfter.Format(time.DateOnly), strings.TrimSpace(e.Subject))
 	}
 	return tw.Flush()
+}
+
+// bootedState marks as active the roots the phone trusted at its last boot
+// (a fresh store counts every file it finds).
+func bootedState(dir string, entries []certs.Entry) []certs.Entry {
+	data, err := os.ReadFile(filepath.Join(dir, phone.BootedRootsFile))
+	var booted []string
+	if err == nil {
+		json.Unmarshal(data, &booted)
+	}
+	for i := range entries {
+		entries[i].Active = slices.Contains(booted, entries[i].Fingerprint)
+	}
+	return entries
 }

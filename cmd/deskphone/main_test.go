@@ -240,3 +240,61 @@ func TestScenarioCommand(t *testing.T) {
 		t.Fatalf("library check: %d %s", code, out)
 	}
 }
+
+func TestCertsCommand(t *testing.T) {
+	dir := t.TempDir()
+	lab := filepath.Join(dir, "lab")
+	out, stderr, code := deskphone(t, "", "certs", "lab", "--out", lab, "--host", "sip.test", "--host", "10.1.2.3")
+	if code != 0 || !strings.Contains(out, "lab PKI in") {
+		t.Fatalf("certs lab: %d %s %s", code, out, stderr)
+	}
+	for _, f := range []string{"ca-bundle.pem", "server-old.pem", "server-new.pem"} {
+		if _, err := os.Stat(filepath.Join(lab, f)); err != nil {
+			t.Fatalf("lab lacks %s: %v", f, err)
+		}
+	}
+	state := filepath.Join(dir, "phone")
+	if _, _, code := deskphone(t, "status\n", "run", "--headless", "--model", "430hd", "--firmware", "3.2.1.580", "--state", state, "--no-backend"); code != 0 {
+		t.Fatal("could not create the phone's state")
+	}
+	out, _, code = deskphone(t, "", "certs", "list", "--state", state)
+	if code != 0 || strings.Count(out, "factory") != 1 || !strings.Contains(out, "Deskphone Lab Root CA 2019") {
+		t.Fatalf("list of a 3.2.1.580 phone: %d\n%s", code, out)
+	}
+	out, _, code = deskphone(t, "", "certs", "import", "--state", state, filepath.Join(lab, "ca-bundle.pem"))
+	if code != 0 || strings.Count(out, "imported ") != 2 || !strings.Contains(out, "after the next reboot") {
+		t.Fatalf("import of the bundle: %d\n%s", code, out)
+	}
+	out, _, _ = deskphone(t, "", "certs", "list", "--state", state)
+	if strings.Count(out, "imported") != 2 || !strings.Contains(out, " no ") {
+		t.Fatalf("imports should be listed, not active before a reboot:\n%s", out)
+	}
+	fp := ""
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "imported") {
+			fp = strings.Fields(line)[0]
+		}
+	}
+	if out, _, code = deskphone(t, "", "certs", "remove", "--state", state, fp); code != 0 || !strings.Contains(out, "removed") {
+		t.Fatalf("remove %s: %d %s", fp, code, out)
+	}
+	// The next boot trusts the import that is left.
+	deskphone(t, "quit\n", "run", "--headless", "--state", state, "--no-backend")
+	out, _, _ = deskphone(t, "", "certs", "list", "--state", state)
+	if strings.Count(out, "imported  yes") != 1 || strings.Contains(out, " no ") {
+		t.Fatalf("after a reboot the remaining import is active:\n%s", out)
+	}
+	if _, stderr, code = deskphone(t, "", "certs", "import", "--state", state, filepath.Join(lab, "server-old.key")); code != 1 || !strings.Contains(stderr, "server-old.key") {
+		t.Fatalf("importing a key file: %d %s", code, stderr)
+	}
+	factory := ""
+	out, _, _ = deskphone(t, "", "certs", "list", "--state", state)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "factory") {
+			factory = strings.Fields(line)[0]
+		}
+	}
+	if _, stderr, code = deskphone(t, "", "certs", "remove", "--state", state, factory); code != 1 || !strings.Contains(stderr, "factory") {
+		t.Fatalf("removing a factory root: %d %s", code, stderr)
+	}
+}
