@@ -40,7 +40,8 @@ line "--" (see 'deskphone run --headless' then 'help', or the README).
 
 Flags:
   --headless          drive the phone over stdin/stdout instead of the terminal UI
-  --model ID          phone model (default c450hd; see 'deskphone models')
+  --model ID          phone model (default: the model of --state, else c450hd;
+                      see 'deskphone models')
   --firmware VERSION  firmware version to boot (default: the version installed in
                       the state directory, else the model's default); the numeric
                       part is enough ("3.2.1.580")
@@ -78,7 +79,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		fs := newFlags(&c, stderr)
 		var files listFlag
 		headlessMode := fs.Bool("headless", false, "")
-		model := fs.String("model", defaultModel, "")
+		model := fs.String("model", "", "")
 		firmware := fs.String("firmware", "", "")
 		state := fs.String("state", "", "")
 		clockKind := fs.String("clock", "wall", "")
@@ -106,6 +107,13 @@ Without --server the phone registers as alice to an embedded mock cloud
 		cat, err := catalog.Load(files...)
 		if err != nil {
 			return err
+		}
+		if *model == "" {
+			// A state directory remembers its phone's model.
+			*model = defaultModel
+			if id, _, err := statedir.Peek(*state); *state != "" && err == nil {
+				*model = id.Model
+			}
 		}
 		m, err := cat.Model(*model)
 		if err != nil {
