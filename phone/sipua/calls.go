@@ -240,11 +240,7 @@ func (u *UA) Hangup(id string) error {
 		return err
 	}
 	u.dropCall(id)
-	done := u.track()
-	u.goOwned(func() {
-		defer done()
-		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
-		defer cancel()
+	u.request(func(ctx context.Context) {
 		c.mu.Lock()
 		out, in := c.out, c.in
 		c.mu.Unlock()
@@ -265,11 +261,7 @@ func (u *UA) Hold(id string, hold bool) error {
 	if err != nil {
 		return err
 	}
-	done := u.track()
-	u.goOwned(func() {
-		defer done()
-		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
-		defer cancel()
+	u.request(func(ctx context.Context) {
 		dir := sdp.SendRecv
 		if hold {
 			dir = sdp.SendOnly
@@ -312,11 +304,7 @@ func (u *UA) Transfer(id, target string) error {
 	if err != nil {
 		return err
 	}
-	done := u.track()
-	u.goOwned(func() {
-		defer done()
-		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
-		defer cancel()
+	u.request(func(ctx context.Context) {
 		req := sip.NewRequest(sip.REFER, sip.Uri{})
 		req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri.String()+">"))
 		res, err := u.inDialog(ctx, c, req)

@@ -211,11 +211,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 // SubscribeMWI subscribes to the user's own message summary (RFC 3842);
 // NOTIFYs arrive as MessageWaiting events.
 func (u *UA) SubscribeMWI(expires time.Duration) {
-	done := u.track()
-	u.goOwned(func() {
-		defer done()
-		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
-		defer cancel()
+	u.request(func(ctx context.Context) {
 		req := u.newRequest(sip.SUBSCRIBE, u.aor())
 		req.To().Address = u.aor()
 		req.AppendHeader(sip.NewHeader("Event", "message-summary"))

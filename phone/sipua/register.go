@@ -27,11 +27,7 @@ const requestTimeout = 32 * time.Second
 // Register sends a REGISTER for expires (a refresh when already
 // registered) and reports Registered or RegisterFailed.
 func (u *UA) Register(expires time.Duration) {
-	done := u.track()
-	u.goOwned(func() {
-		defer done()
-		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
-		defer cancel()
+	u.request(func(ctx context.Context) {
 		res, err := u.register(ctx, expires)
 		if u.ctx.Err() != nil {
 			return

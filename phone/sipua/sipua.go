@@ -186,6 +186,18 @@ func (u *UA) track() func() {
 	return func() { once.Do(func() { u.busy.Add(-1) }) }
 }
 
+// request runs f, one request and its answer, on a goroutine the UA owns,
+// counted as busy and bounded by requestTimeout.
+func (u *UA) request(f func(ctx context.Context)) {
+	done := u.track()
+	u.goOwned(func() {
+		defer done()
+		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
+		defer cancel()
+		f(ctx)
+	})
+}
+
 // go runs f on a goroutine the UA owns.
 func (u *UA) goOwned(f func()) {
 	u.wg.Add(1)
