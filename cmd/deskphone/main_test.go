@@ -298,3 +298,30 @@ func TestCertsCommand(t *testing.T) {
 		t.Fatalf("removing a factory root: %d %s", code, stderr)
 	}
 }
+
+// The codec list takes the policy's form; what the phone cannot do is
+// skipped with a syslog line, and calls use what is left.
+func TestCodecListAndSRTPFlags(t *testing.T) {
+	out, stderr, code := deskphone(t, "wait registered=yes\nlog 30\ndial echo\nwait call=connected\nstatus\nquit\n",
+		"run", "--headless", "--codecs", "G729;SILK;PCMA", "--srtp", "optional", "--audio-source", "tone:900")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"codec G729 from the codec list is not supported; skipped", "codec SILK from the codec list is not supported; skipped", "codec=PCMA\n", "srtp=AES_CM_128_HMAC_SHA1_80\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	_, stderr, code = deskphone(t, "", "run", "--headless", "--srtp", "sometimes")
+	if code != 1 || !strings.Contains(stderr, "--srtp") {
+		t.Fatalf("bad --srtp: %d %s", code, stderr)
+	}
+	_, stderr, code = deskphone(t, "", "run", "--headless", "--codecs", "G729")
+	if code != 1 || !strings.Contains(stderr, "none of the codecs is supported") {
+		t.Fatalf("no usable codec: %d %s", code, stderr)
+	}
+	_, stderr, code = deskphone(t, "", "run", "--headless", "--audio-source", "wav:/nonexistent.wav")
+	if code != 1 || !strings.Contains(stderr, "nonexistent.wav") {
+		t.Fatalf("missing WAV: %d %s", code, stderr)
+	}
+}
