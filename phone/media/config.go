@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
@@ -65,6 +66,9 @@ type Config struct {
 	RTCPInterval time.Duration
 	// Logger receives warnings (never per packet); default: discard.
 	Logger *slog.Logger
+	// Senders is the number of sender goroutines sharing the started
+	// sessions; default one per CPU (GOMAXPROCS).
+	Senders int
 }
 
 // withDefaults fills in defaults and validates.
@@ -80,6 +84,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SRTP < Off || c.SRTP > Mandatory {
 		return c, fmt.Errorf("%w: SRTP mode %v", ErrConfig, c.SRTP)
+	}
+	switch {
+	case c.Senders == 0:
+		c.Senders = runtime.GOMAXPROCS(0)
+	case c.Senders < 0 || c.Senders > 256:
+		return c, fmt.Errorf("%w: %d senders, want 1 to 256", ErrConfig, c.Senders)
 	}
 	if len(c.Suites) == 0 {
 		c.Suites = []string{sdp.DefaultSuite}

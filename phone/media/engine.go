@@ -13,8 +13,9 @@ import (
 	"github.com/deskphone/deskphone/phone/sdp"
 )
 
-// Engine carries the media of many calls: it owns the port range and
-// the one sender goroutine that sends every started session's packets.
+// Engine carries the media of many calls: it owns the port range and a
+// few sender goroutines (one per CPU by default) that share the started
+// sessions between them, so no call has a goroutine or a ticker of its own.
 type Engine struct {
 	cfg     Config
 	log     *slog.Logger
@@ -30,11 +31,12 @@ type Engine struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{} // open sessions
-	active   []*Session            // started sessions, for the sender
+	shards   [][]*Session          // started sessions, one list per sender
+	next     int                   // the shard the next started session joins
 	closed   bool
 
 	stop chan struct{}
-	done chan struct{}
+	wg   sync.WaitGroup
 }
 
 // NewEngine validates cfg, fills in defaults and starts the sender
@@ -51,7 +53,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 		now:      time.Now,
 		sessions: map[*Session]struct{}{},
 		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
 	}
 	for _, c := range cfg.Codecs {
 		e.formats = append(e.formats, formatOf(c))
@@ -60,7 +61,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 	pairs := e.pairs()
 	e.nextPair = int(random32() % uint32(pairs))
 	e.epoch = e.now()
-	go e.run()
+	e.shards = make([][]*Session, cfg.Senders)
+	for k := range e.shards {
+		e.wg.Add(1)
+		go e.run(k)
+	}
 	return e, nil
 }
 
@@ -79,7 +84,7 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Unlock()
 	close(e.stop)
-	<-e.done
+	e.wg.Wait()
 	var first error
 	for _, s := range open {
 		if err := s.Close(); err != nil && first == nil {
@@ -89,11 +94,11 @@ func (e *Engine) Close() error {
 	return first
 }
 
-// run is the sender goroutine: every 20 ms, one packet per started
-// session. The frame number comes from the clock, not from counting
-// ticks, so a late tick leaves a timestamp gap instead of drift.
-func (e *Engine) run() {
-	defer close(e.done)
+// run is sender k: every 20 ms, one packet per started session of its
+// shard. The frame number comes from the clock, not from counting ticks,
+// so a late tick leaves a timestamp gap instead of drift.
+func (e *Engine) run(k int) {
+	defer e.wg.Done()
 	t := time.NewTicker(ptime)
 	defer t.Stop()
 	var list []*Session
@@ -106,7 +111,7 @@ func (e *Engine) run() {
 		now := e.now()
 		frame := int64((now.Sub(e.epoch) + ptime/2) / ptime)
 		e.mu.Lock()
-		list = append(list[:0], e.active...)
+		list = append(list[:0], e.shards[k]...)
 		e.mu.Unlock()
 		for _, s := range list {
 			s.tick(frame, now)
@@ -174,15 +179,17 @@ func (e *Engine) NewSession() (*Session, error) {
 	return s, nil
 }
 
-// activate puts a started session on the sender's list.
+// activate puts a started session on a sender's list, round robin.
 func (e *Engine) activate(s *Session) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s.activeIndex >= 0 || e.closed {
 		return
 	}
-	s.activeIndex = len(e.active)
-	e.active = append(e.active, s)
+	s.shard = e.next
+	e.next = (e.next + 1) % len(e.shards)
+	s.activeIndex = len(e.shards[s.shard])
+	e.shards[s.shard] = append(e.shards[s.shard], s)
 }
 
 // forget takes a closing session off the engine's lists.
@@ -191,11 +198,12 @@ func (e *Engine) forget(s *Session) {
 	defer e.mu.Unlock()
 	delete(e.sessions, s)
 	if i := s.activeIndex; i >= 0 {
-		last := len(e.active) - 1
-		e.active[i] = e.active[last]
-		e.active[i].activeIndex = i
-		e.active[last] = nil
-		e.active = e.active[:last]
+		list := e.shards[s.shard]
+		last := len(list) - 1
+		list[i] = list[last]
+		list[i].activeIndex = i
+		list[last] = nil
+		e.shards[s.shard] = list[:last]
 		s.activeIndex = -1
 	}
 }

@@ -29,7 +29,8 @@ type Session struct {
 	cname    string
 	created  time.Time
 
-	activeIndex int // position in e.active, -1 when not there; guarded by e.mu
+	activeIndex int // position in its sender's list, -1 when not there; guarded by e.mu
+	shard       int // which sender sends it; guarded by e.mu
 
 	mu       sync.Mutex   // guards the API state below
 	local    *sdp.Session // our last offer or answer
