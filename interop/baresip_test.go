@@ -4,7 +4,6 @@ package interop
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -24,7 +23,6 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/phone"
-	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -528,36 +526,7 @@ func mediaPhone(t *testing.T, model string, acct statedir.Account, codecList, so
 			t.Errorf("media engine: %v", err)
 		}
 	})
-	cat, err := catalog.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := cat.Model(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := phone.New(m, "", phone.WithStateDir(t.TempDir()), phone.WithAccount(acct),
-		phone.WithMedia(eng), phone.WithAudioSource(source))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range roots {
-		if _, err := p.CAStore().ImportFile(r); err != nil {
-			t.Fatalf("import %s: %v", r, err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.Start(ctx)
-	t.Cleanup(func() {
-		if t.Failed() {
-			showPhone(t, p)
-		}
-		if err := p.Close(); err != nil {
-			t.Errorf("%s: %v", model, err)
-		}
-		cancel()
-	})
-	return p
+	return bootPhoneWith(t, model, "", acct, roots, []phone.Option{phone.WithMedia(eng), phone.WithAudioSource(source)})
 }
 
 // callBaresip has the registered phone call callee, baresip, which answers

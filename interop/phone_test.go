@@ -23,6 +23,12 @@ const phoneTimeout = 20 * time.Second
 // is closed when the test ends; a failed test shows its screen and syslog.
 func bootPhone(t *testing.T, model, firmware string, acct statedir.Account, roots ...string) *phone.Phone {
 	t.Helper()
+	return bootPhoneWith(t, model, firmware, acct, roots, nil)
+}
+
+// bootPhoneWith is bootPhone with more phone options (media).
+func bootPhoneWith(t *testing.T, model, firmware string, acct statedir.Account, roots []string, opts []phone.Option) *phone.Phone {
+	t.Helper()
 	cat, err := catalog.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +37,7 @@ func bootPhone(t *testing.T, model, firmware string, acct statedir.Account, root
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := phone.New(m, firmware, phone.WithStateDir(t.TempDir()), phone.WithAccount(acct))
+	p, err := phone.New(m, firmware, append([]phone.Option{phone.WithStateDir(t.TempDir()), phone.WithAccount(acct)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
