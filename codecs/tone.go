@@ -82,17 +82,7 @@ func toneSamples(d time.Duration, sampleRate int) (int, error) {
 // Tone returns d of a sine at freq Hz and levelDBFS, sampled at
 // sampleRate.
 func Tone(freq, levelDBFS float64, d time.Duration, sampleRate int) ([]int16, error) {
-	var g ToneGenerator
-	if err := g.init(sampleRate, levelDBFS, []float64{freq}); err != nil {
-		return nil, err
-	}
-	n, err := toneSamples(d, sampleRate)
-	if err != nil {
-		return nil, err
-	}
-	pcm := make([]int16, n)
-	g.Fill(pcm)
-	return pcm, nil
+	return render(sampleRate, levelDBFS, d, freq)
 }
 
 // DTMF keypad frequencies (ITU-T Q.23): rows are the low group, columns
@@ -131,8 +121,13 @@ func DTMFTone(key rune, levelDBFS float64, d time.Duration, sampleRate int) ([]i
 	if !ok {
 		return nil, fmt.Errorf("DTMF key %q: %w", key, ErrInvalidArgument)
 	}
+	return render(sampleRate, levelDBFS, d, lo, hi)
+}
+
+// render generates d of the sum of freqs at levelDBFS.
+func render(sampleRate int, levelDBFS float64, d time.Duration, freqs ...float64) ([]int16, error) {
 	var g ToneGenerator
-	if err := g.init(sampleRate, levelDBFS, []float64{lo, hi}); err != nil {
+	if err := g.init(sampleRate, levelDBFS, freqs); err != nil {
 		return nil, err
 	}
 	n, err := toneSamples(d, sampleRate)

@@ -117,11 +117,7 @@ func (s *Session) Exec(line string) (string, error) {
 		if arg == "" {
 			return "", errors.New("dial needs digits, a user name or a SIP URI")
 		}
-		if onKeypad(arg) {
-			err = p.Dial(arg)
-		} else {
-			err = p.Call(arg)
-		}
+		err = p.DialTarget(arg)
 	case "answer":
 		err = p.Answer()
 	case "hangup":
@@ -203,16 +199,6 @@ func (s *Session) Exec(line string) (string, error) {
 		return "", err
 	}
 	return p.Screen().Text(), nil
-}
-
-// onKeypad reports whether s can be typed on the phone's keypad.
-func onKeypad(s string) bool {
-	for _, c := range s {
-		if _, ok := phone.KeyForDigit(c); !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // waitPoll is how often wait reads the status; network events arrive on

@@ -358,9 +358,10 @@ func (p *Phone) Softkey(n int) error {
 // SoftkeyLabel presses the softkey showing label (case-insensitive).
 func (p *Phone) SoftkeyLabel(label string) error {
 	return p.doErr(func() error {
-		n, ok := p.current().Softkey(label)
+		scr := p.render()
+		n, ok := scr.Softkey(label)
 		if !ok {
-			return fmt.Errorf("no softkey %q on this screen (softkeys: %s)", label, strings.Join(nonEmpty(p.current().Softkeys), ", "))
+			return fmt.Errorf("no softkey %q on this screen (softkeys: %s)", label, strings.Join(nonEmpty(scr.Softkeys), ", "))
 		}
 		return p.pressSoftkey(n)
 	})
@@ -415,6 +416,18 @@ func (p *Phone) Type(text string) error {
 		p.s.prompt.text += text
 		return nil
 	})
+}
+
+// DialTarget is what "dial" means to a script: digits are typed on the
+// keypad (and go out on #, the Dial softkey or the dial timeout), anything
+// else (a user name, a SIP URI) is called at once.
+func (p *Phone) DialTarget(target string) error {
+	for _, c := range target {
+		if _, ok := KeyForDigit(c); !ok {
+			return p.Call(target)
+		}
+	}
+	return p.Dial(target)
 }
 
 // Dial types digits on the keypad, one key after another.

@@ -46,9 +46,6 @@ func (p *Phone) softkeys() []catalog.Softkey {
 	return out
 }
 
-// current is the screen as it stands, rendered afresh on the loop goroutine.
-func (p *Phone) current() Screen { return p.render() }
-
 func (p *Phone) render() Screen {
 	m := p.model
 	now := p.clock.Now()

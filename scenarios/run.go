@@ -326,10 +326,7 @@ func (e *env) step(ctx context.Context, st Step) error {
 		}
 		return p.SoftkeyLabel(st.Arg)
 	case "dial":
-		if onKeypad(st.Arg) {
-			return p.Dial(st.Arg)
-		}
-		return p.Call(st.Arg)
+		return p.DialTarget(st.Arg)
 	case "call":
 		return p.Call(st.Arg)
 	case "answer":
@@ -392,15 +389,6 @@ func (e *env) step(ctx context.Context, st Step) error {
 		return nil
 	}
 	return fmt.Errorf("unknown step %q", st.Action)
-}
-
-func onKeypad(s string) bool {
-	for _, c := range s {
-		if _, ok := phone.KeyForDigit(c); !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // importCA imports a factory root by id (lab-2022) or a certificate file
