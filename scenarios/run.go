@@ -481,10 +481,6 @@ func (e *env) wait(ctx context.Context, p *phone.Phone, cond Condition, timeout 
 		realDeadline = time.Now().Add(min(timeout, e.opts.RealTimeout))
 	}
 	deadline := e.clk.Now().Add(timeout)
-	// What the step before set off (a NOTIFY from the cloud, a request
-	// from another phone) may still be on the wire: give it a moment of
-	// wall time before the first jump of the clock.
-	quiet := time.Now().Add(20 * time.Millisecond)
 	for {
 		if ok, _ := e.check(p, cond); ok {
 			return nil
@@ -496,7 +492,7 @@ func (e *env) wait(ctx context.Context, p *phone.Phone, cond Condition, timeout 
 			_, why := e.check(p, cond)
 			return fmt.Errorf("timed out after %v (wall time); %s", time.Since(began).Truncate(time.Millisecond), why)
 		}
-		if e.fake == nil || audio || !e.settled() || time.Now().Before(quiet) {
+		if e.fake == nil || audio || !e.settled() {
 			time.Sleep(time.Millisecond)
 			continue
 		}
