@@ -149,6 +149,25 @@ func TestHeadlessCallThroughBackend(t *testing.T) {
 	if scr := bob.exec("wait mwi=1"); !strings.Contains(scr, "message=on") {
 		t.Fatalf("message LED:\n%s", scr)
 	}
+	// The rest of the admin API, as a script would use it.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"users"}, `"user": "echo"`},
+		{[]string{"registrations"}, `"bob"`},
+		{[]string{"add-user", "erin", "pw-erin", "1005"}, `"erin"`},
+		{[]string{"rotate", "lab-2022"}, `"root": "lab-2022"`},
+	} {
+		out, stderr, code := deskphone(t, "", append([]string{"backend", "admin", "--admin", admin}, c.args...)...)
+		if code != 0 || !strings.Contains(out, c.want) {
+			t.Errorf("admin %v: exit %d, %q lacks %q (%s)", c.args, code, out, c.want, stderr)
+		}
+	}
+	if _, stderr, code := deskphone(t, "", "backend", "admin", "--admin", admin, "rotate", "lab-1999"); code != 1 || !strings.Contains(stderr, "404") {
+		t.Errorf("rotate to an unknown root: exit %d %s", code, stderr)
+	}
+
 	raw, err := os.ReadFile(state + "/alice.trace")
 	data := string(raw)
 	if err != nil || !strings.Contains(data, "REGISTER sips:") || !strings.Contains(data, "INVITE sip") || !strings.Contains(data, "SIP/2.0 200 OK") {
