@@ -19,7 +19,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 )
 
 // Backend is the mock cloud: registrar, proxy, service users, MWI and an

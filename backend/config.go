@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 )
 
 // Defaults and limits.

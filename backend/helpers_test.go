@@ -21,7 +21,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/deskphone/deskphone/certs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // testTimeout bounds every wait in these tests; nothing sleeps to assert.

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/deskphone/deskphone/phone/media"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // Service audio: the tone user's steady tone, and the voicemail greeting.

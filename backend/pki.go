@@ -15,7 +15,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/internal/atomicfile"
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 )
 
 // Files under StateDir/pki:

@@ -10,7 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 )
 
 // Registration is one contact binding in the location service.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // ServiceMedia is the hook where RTP plugs into the calls the backend

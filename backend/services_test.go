@@ -8,7 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 func TestCallOutcomes(t *testing.T) {

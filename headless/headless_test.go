@@ -9,7 +9,7 @@ import (
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 )
 
 func session(t *testing.T) *headless.Session {

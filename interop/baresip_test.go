@@ -23,7 +23,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/phone"
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/media"
 )
 
 // toneLevel is the level of the tones a phone plays on request.

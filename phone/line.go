@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
 )

@@ -16,7 +16,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

@@ -11,9 +11,9 @@ import (
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/clock"
-	"github.com/deskphone/deskphone/phone/media"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/media/sdp"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

@@ -19,8 +19,8 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/clock"
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/media"
 )
 
 // Error is a problem in a scenario file, at a place in it.

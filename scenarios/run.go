@@ -20,8 +20,8 @@ import (
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/clock"
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

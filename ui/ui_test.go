@@ -11,7 +11,7 @@ import (
 
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 )
 
 // deadline bounds every wait for the screen; polls are cheap, so it can be

@@ -18,8 +18,8 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/clock"
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

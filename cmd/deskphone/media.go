@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/media"
 )
 
 // defaultCodecs is the in-band policy's PrioritizedCodecsList.

@@ -14,7 +14,7 @@ import (
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/clock"
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
 	"github.com/deskphone/deskphone/ui"
 )

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deskphone/deskphone/phone/media"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/media/sdp"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )

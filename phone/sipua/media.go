@@ -3,8 +3,8 @@ package sipua
 import (
 	"fmt"
 
-	"github.com/deskphone/deskphone/phone/media"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // placeholderPort is the RTP port offered without a media engine: port 0

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/deskphone/deskphone/phone/media"
+	"github.com/deskphone/deskphone/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // Mode is the SRTP policy: Off, Optional or Mandatory. It is the sdp

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // eventBuffer is how many events wait for the application before new

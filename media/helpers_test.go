@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // newEngine starts an engine that the test closes.

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // Engine carries the media of many calls: it owns the port range and a

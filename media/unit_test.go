@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // jbRun feeds sequence numbers to a jitter buffer and returns what it

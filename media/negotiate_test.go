@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // TestNegotiationTable crosses the offerer's SRTP mode with the

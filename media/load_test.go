@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // loadWindow is how long each load benchmark measures, after the calls

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // callTimeout bounds each wait; a call that works needs well under a

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/deskphone/deskphone/phone/media"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // Two phones in one engine: SRTP negotiated through SDP, a tone each

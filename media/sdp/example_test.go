@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 func Example() {

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // Payload kinds a session expects to receive.

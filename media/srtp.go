@@ -7,7 +7,7 @@ import (
 	"github.com/pion/srtp/v2"
 	"github.com/pion/transport/v2/replaydetector"
 
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // replayWindow is the SRTP replay window in packets; RFC 3711 §3.3.2 asks

@@ -5,7 +5,7 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/deskphone/deskphone/phone/sdp"
+	"github.com/deskphone/deskphone/media/sdp"
 )
 
 // BenchmarkSRTPProtect is pion/srtp v2 protecting one 20 ms G.711 packet
