@@ -4,7 +4,6 @@ GO       ?= go
 BIN      := bin/deskphone
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
-STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
 .DEFAULT_GOAL := help
 
@@ -25,11 +24,10 @@ test: ## run every test with the race detector
 	$(GO) test -race -count=1 ./...
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck (pinned in go.mod's tool directive)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@test -x "$(STATICCHECK)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
-	$(STATICCHECK) ./...
+	$(GO) tool staticcheck ./...
 
 .PHONY: cover
 cover: ## test coverage per function (coverage.out)

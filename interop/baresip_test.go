@@ -22,8 +22,8 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

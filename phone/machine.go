@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
-	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

@@ -16,12 +16,12 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/internal/siptrace"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/clock"
-	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

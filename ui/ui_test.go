@@ -9,9 +9,9 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/clock"
 )
 
 // deadline bounds every wait for the screen; polls are cheap, so it can be

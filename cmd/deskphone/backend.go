@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
-	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )

@@ -26,7 +26,7 @@ func certsCommand() command {
   deskphone certs list   --state DIR
   deskphone certs import --state DIR FILE...
   deskphone certs remove --state DIR FINGERPRINT
-  deskphone certs lab    --out DIR [--host NAME]... [--factory]
+  deskphone certs lab    --out DIR [--host NAME]... [--factory] [--force]
 
 list    shows the phone's trusted roots: the factory roots of its firmware and
         the imported ones. ACTIVE=no means imported since the last boot: like
@@ -38,7 +38,8 @@ lab     writes a lab PKI into DIR: an "old" and a "new" root (to reproduce a
         and IP SANs, the server-auth EKU and a CRL distribution point, and
         ca-bundle.pem. --factory issues from the lab-2019/lab-2022 roots every
         phone firmware ships with instead of fresh roots. Default hosts:
-        localhost and 127.0.0.1.
+        localhost and 127.0.0.1. A DIR that already holds a lab PKI is left
+        alone unless --force is given: its roots may be trusted by phones.
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -47,10 +48,15 @@ lab     writes a lab PKI into DIR: an "old" and a "new" root (to reproduce a
 			return errUsage
 		}
 		sub, args := args[0], args[1:]
+		if !slices.Contains([]string{"list", "import", "remove", "lab"}, sub) {
+			fmt.Fprintf(stderr, "deskphone certs: unknown command %q (list, import, remove, lab)\n", sub)
+			return errUsage
+		}
 		fs := newFlags(&c, stderr)
 		state := fs.String("state", "", "")
 		out := fs.String("out", "", "")
 		factory := fs.Bool("factory", false, "")
+		force := fs.Bool("force", false, "")
 		var hosts listFlag
 		fs.Var(&hosts, "host", "")
 		if err := fs.Parse(args); err != nil {
@@ -59,6 +65,11 @@ lab     writes a lab PKI into DIR: an "old" and a "new" root (to reproduce a
 		if sub == "lab" {
 			if *out == "" {
 				return errors.New("lab needs --out DIR")
+			}
+			if !*force {
+				if _, err := os.Stat(filepath.Join(*out, certs.LabOldRootCert)); err == nil {
+					return fmt.Errorf("%s already holds a lab PKI (%s): phones may trust its roots; use --force to replace it", *out, certs.LabOldRootCert)
+				}
 			}
 			lab, err := certs.GenerateLab(*out, certs.LabOptions{Hosts: hosts, UseFactoryRoots: *factory})
 			if err != nil {
@@ -83,12 +94,21 @@ lab     writes a lab PKI into DIR: an "old" and a "new" root (to reproduce a
 			if fs.NArg() == 0 {
 				return errors.New("import needs a FILE")
 			}
+			had := map[string]bool{}
+			for _, e := range store.List() {
+				had[e.Fingerprint] = true
+			}
 			for _, f := range fs.Args() {
 				entries, err := store.ImportFile(f)
 				if err != nil {
 					return err
 				}
 				for _, e := range entries {
+					if had[e.Fingerprint] {
+						fmt.Fprintf(stdout, "already present %s %s (nothing to do)\n", e.Fingerprint[:16], e.Subject)
+						continue
+					}
+					had[e.Fingerprint] = true
 					fmt.Fprintf(stdout, "imported %s %s (trusted after the next reboot)\n", e.Fingerprint[:16], e.Subject)
 				}
 			}
@@ -103,7 +123,7 @@ lab     writes a lab PKI into DIR: an "old" and a "new" root (to reproduce a
 			fmt.Fprintf(stdout, "removed %s (untrusted after the next reboot)\n", fs.Arg(0))
 			return nil
 		}
-		return fmt.Errorf("unknown certs command %q (list, import, remove, lab)", sub)
+		return nil
 	}
 	return c
 }

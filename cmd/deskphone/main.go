@@ -29,6 +29,10 @@ type command struct {
 // errUsage means the arguments were wrong; the usage was already printed.
 var errUsage = errors.New("usage")
 
+// errHelp means the user asked for a command's usage, which was printed:
+// not a failure.
+var errHelp = errors.New("help requested")
+
 func commands() map[string]command {
 	list := []command{runCommand(), modelsCommand(), backendCommand(), certsCommand(), scenarioCommand(), versionCommand()}
 	m := map[string]command{}
@@ -51,6 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout, cmds)
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
+	}
 	name := args[0]
 	if name == "help" {
 		if len(args) == 1 {
@@ -70,8 +77,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "deskphone: unknown command %q; run 'deskphone help'\n", name)
 		return 2
 	}
+	if wantsHelp(args[1:]) {
+		fmt.Fprint(stdout, c.usage)
+		return 0
+	}
 	if err := c.run(args[1:], stdout, stderr); err != nil {
 		switch {
+		case errors.Is(err, errHelp):
+			return 0
 		case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, errInvalid):
 			return 2
 		case errors.Is(err, errFailed):
@@ -88,6 +101,7 @@ func usage(w io.Writer, cmds map[string]command) {
 Lync Phone Edition) for developers, QA and CI.
 
 Usage: deskphone COMMAND [flags]
+       deskphone --version
 
 Commands:
 `)
@@ -100,6 +114,20 @@ Commands:
 		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprint(w, "\nRun 'deskphone help COMMAND' for a command's flags.\n")
+}
+
+// wantsHelp reports whether a command's arguments ask for its usage: -h,
+// -help or --help before any "--" that ends the flags.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // newFlags returns a FlagSet that prints the command's usage on error.

@@ -10,11 +10,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
 	"github.com/deskphone/deskphone/ui"
 )

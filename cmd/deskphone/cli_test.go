@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line in-process and returns stdout, stderr and the
+// exit code.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// Asking for help is not an error: every command prints its usage on stdout
+// and exits 0, like `deskphone` alone does.
+func TestHelpExitsZero(t *testing.T) {
+	for name := range commands() {
+		for _, flag := range []string{"--help", "-h"} {
+			t.Run(name+flag, func(t *testing.T) {
+				out, stderr, code := runCLI(t, name, flag)
+				if code != 0 {
+					t.Fatalf("exit %d, stderr %q", code, stderr)
+				}
+				if !strings.Contains(out, "Usage") {
+					t.Fatalf("stdout has no usage: %q", out)
+				}
+			})
+		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	out, _, code := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "deskphone ") {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+}
+
+// An unknown certs command is named as such before any flag is asked for.
+func TestCertsUnknownCommand(t *testing.T) {
+	_, stderr, code := runCLI(t, "certs", "frob")
+	if code != 2 || !strings.Contains(stderr, `unknown command "frob"`) || strings.Contains(stderr, "--state") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A lab PKI whose roots phones may trust is never replaced by accident.
+func TestCertsLabKeepsExistingRoots(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, code := runCLI(t, "certs", "lab", "--out", dir); code != 0 {
+		t.Fatalf("first lab: exit %d: %s", code, stderr)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, "old-root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "certs", "lab", "--out", dir)
+	if code != 1 || !strings.Contains(stderr, "--force") {
+		t.Fatalf("second lab: exit %d, stderr %q", code, stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "old-root.pem"))
+	if !bytes.Equal(before, after) {
+		t.Fatal("the old root was replaced without --force")
+	}
+	if _, stderr, code := runCLI(t, "certs", "lab", "--out", dir, "--force"); code != 0 {
+		t.Fatalf("lab --force: exit %d: %s", code, stderr)
+	}
+	after, _ = os.ReadFile(filepath.Join(dir, "old-root.pem"))
+	if bytes.Equal(before, after) {
+		t.Fatal("--force did not make a new lab")
+	}
+}
+
+// Importing a root the store already holds says so instead of "imported".
+func TestCertsImportTwice(t *testing.T) {
+	lab := t.TempDir()
+	if _, stderr, code := runCLI(t, "certs", "lab", "--out", lab); code != 0 {
+		t.Fatalf("lab: exit %d: %s", code, stderr)
+	}
+	state := t.TempDir()
+	if _, stderr, code := runCLI(t, "models"); code != 0 {
+		t.Fatalf("models: %s", stderr)
+	}
+	// A state directory is made by booting a phone once.
+	if _, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state); code != 0 {
+		t.Fatalf("boot: exit %d: %s", code, stderr)
+	}
+	root := filepath.Join(lab, "old-root.pem")
+	out, stderr, code := runCLI(t, "certs", "import", "--state", state, root)
+	if code != 0 || !strings.Contains(out, "imported ") {
+		t.Fatalf("first import: exit %d, %q %q", code, out, stderr)
+	}
+	out, stderr, code = runCLI(t, "certs", "import", "--state", state, root)
+	if code != 0 || strings.Contains(out, "imported ") || !strings.Contains(out, "already present") {
+		t.Fatalf("second import: exit %d, %q %q", code, out, stderr)
+	}
+}
