@@ -101,3 +101,27 @@ func TestCertsImportTwice(t *testing.T) {
 		t.Fatalf("second import: exit %d, %q %q", code, out, stderr)
 	}
 }
+
+// A damaged config.json stops the boot with the file's name; state repair
+// moves it aside and the next boot works again.
+func TestDamagedStateAndRepair(t *testing.T) {
+	state := t.TempDir()
+	if _, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state); code != 0 {
+		t.Fatalf("boot: exit %d: %s", code, stderr)
+	}
+	cfg := filepath.Join(state, "config.json")
+	if err := os.WriteFile(cfg, []byte("null"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state)
+	if code == 0 || !strings.Contains(stderr, cfg) || !strings.Contains(stderr, "state repair") {
+		t.Fatalf("boot on a null config: exit %d, stderr %q", code, stderr)
+	}
+	out, stderr, code := runCLI(t, "state", "repair", "--state", state)
+	if code != 0 || !strings.Contains(out, "moved aside "+cfg+".damaged-") {
+		t.Fatalf("repair: exit %d, %q %q", code, out, stderr)
+	}
+	if _, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state); code != 0 {
+		t.Fatalf("boot after repair: exit %d: %s", code, stderr)
+	}
+}

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"io"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/deskphone/deskphone/internal/atomicfile"
 )
@@ -26,9 +28,29 @@ const (
 // ErrOtherModel is returned when a state directory belongs to another model.
 var ErrOtherModel = errors.New("state directory belongs to another model")
 
+// ErrDamaged is returned (wrapped in a *DamagedError that names the file)
+// when a state file cannot be read back as what was written. The phone never
+// boots on defaults in its place: that would drop acknowledged settings
+// without a word. Repair moves the file aside.
+var ErrDamaged = errors.New("damaged state file")
+
+// DamagedError names the damaged file and why it is refused.
+type DamagedError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("state file %s is damaged: %s (deskphone state repair --state %s moves it aside)", e.Path, e.Reason, filepath.Dir(e.Path))
+}
+
+// Unwrap lets errors.Is match ErrDamaged.
+func (e *DamagedError) Unwrap() error { return ErrDamaged }
+
 // Dir is an opened state directory.
 type Dir struct {
 	Path string
+	lock *os.File // held while a phone runs on the directory
 }
 
 // Identity is generated once, when the directory is first used.
@@ -130,17 +152,105 @@ func (d *Dir) SaveFirmware(f Firmware) error { return d.write(FirmwareFile, f) }
 
 func (d *Dir) read(name string, v any) (bool, error) {
 	path := filepath.Join(d.Path, name)
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("state: %w", err)
+		return false, err
+	}
+	damaged := func(reason string) error { return &DamagedError{Path: path, Reason: reason} }
+	// What was written is always an object holding the file's required
+	// keys; null, another type or an object without them is damage, not
+	// "nothing saved yet".
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return false, damaged(jsonReason(err))
+	}
+	if raw == nil {
+		return false, damaged("it holds null, not a JSON object")
+	}
+	for _, key := range requiredKeys[name] {
+		if _, ok := raw[key]; !ok {
+			return false, damaged(fmt.Sprintf("the %q field is missing", key))
+		}
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return false, fmt.Errorf("state: %s is damaged: %w", path, err)
+		return false, damaged(jsonReason(err))
 	}
 	return true, nil
+}
+
+// requiredKeys are the fields every write of a state file contains.
+var requiredKeys = map[string][]string{
+	IdentityFile: {"model", "mac", "serial"},
+	ConfigFile:   {"volume", "account", "revision"},
+	FirmwareFile: {"active"},
+}
+
+// jsonReason words a JSON decoding error for a person.
+func jsonReason(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("not valid JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("it holds a JSON %s, not an object", typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("the %q field holds a %s, not a %s", typ.Field, typ.Value, typ.Type)
+	}
+	return err.Error()
+}
+
+// readRegular reads a state file, refusing anything but a regular file. It
+// opens without blocking, so a FIFO or device put in a file's place cannot
+// hang the boot.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, &DamagedError{Path: path, Reason: "it is a symbolic link, not a regular file"}
+		}
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &DamagedError{Path: path, Reason: fmt.Sprintf("it is a %s, not a regular file", fileKind(fi.Mode()))}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if len(data) > maxStateFile {
+		return nil, &DamagedError{Path: path, Reason: fmt.Sprintf("it is larger than %d bytes", maxStateFile)}
+	}
+	return data, nil
+}
+
+// maxStateFile bounds what a state file may hold; the real ones are a few
+// hundred bytes.
+const maxStateFile = 1 << 20
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m.IsDir():
+		return "directory"
+	}
+	return m.Type().String()
 }
 
 func (d *Dir) write(name string, v any) error {
