@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/clock"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden screens in testdata/")
