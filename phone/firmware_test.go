@@ -118,3 +118,21 @@ func TestFirmwareUpdateFixesRootRotation(t *testing.T) {
 		t.Fatalf("3.4.6.537 negotiated TLS %s, want 1.3 (its tls_max)", got)
 	}
 }
+
+// An active slot naming firmware the model does not have (a damaged or
+// foreign image) boots the backup slot, and says so in the syslog.
+func TestBootFallsBackToTheBackupSlot(t *testing.T) {
+	p, _ := newPhone(t, "t46g", "28.8.1.52")
+	slots := `{"active": "28.9.9.99", "backup": "28.8.0.30"}`
+	must(t, os.WriteFile(filepath.Join(p.StateDir(), "firmware.json"), []byte(slots), 0o600))
+	must(t, p.Reboot())
+	if v := p.Firmware().Version; v != "28.8.0.30" {
+		t.Fatalf("booted %s, want the backup 28.8.0.30", v)
+	}
+	if v := status(t, p, "firmware"); v != "28.8.0.30" {
+		t.Fatalf("status firmware %s", v)
+	}
+	if !logged(p, "booting the backup 28.8.0.30") {
+		t.Fatalf("fallback not logged:\n%s", strings.Join(logTexts(p), "\n"))
+	}
+}
