@@ -138,7 +138,7 @@ func (p *Phone) startLine() {
 		return
 	}
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
-	p.s.session.start(SignInProvisioned)
+	p.s.session.start(signInProvisioned)
 	p.logf("sip", "info", "sip", "registering %s at %s", a.User, a.Server)
 	ua.Register(registerExpires)
 }

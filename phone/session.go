@@ -2,15 +2,15 @@ package phone
 
 import "github.com/deskphone/deskphone/phone/catalog"
 
-// SignInMethod is how the phone's user signed in: one of the firmware's
+// signInMethod is how the phone's user signed in: one of the firmware's
 // sign-in methods from the catalog (user, web, pin, pc, usb), or
-// SignInProvisioned.
-type SignInMethod string
+// signInProvisioned.
+type signInMethod string
 
-// SignInProvisioned is an account given in the phone's configuration (the
+// signInProvisioned is an account given in the phone's configuration (the
 // state directory, run --user/--password): the phone signs in with it at
 // every boot, without asking anyone.
-const SignInProvisioned SignInMethod = "provisioned"
+const signInProvisioned signInMethod = "provisioned"
 
 // session is the sign-in part: whether the phone has a signed-in user and
 // how. Today the only way in is a provisioned account, whose SIP
@@ -18,7 +18,7 @@ const SignInProvisioned SignInMethod = "provisioned"
 // code) adds its states and timers here, offered as the firmware allows.
 type session struct {
 	state  Session
-	method SignInMethod
+	method signInMethod
 	// offered are the firmware's sign-in methods; clientID the kind of
 	// client ID it signs in with. Both come from the booted firmware.
 	offered  []string
@@ -31,7 +31,7 @@ func newSession(fw *catalog.Firmware) session {
 }
 
 // start begins signing in with method.
-func (s *session) start(method SignInMethod) { s.state, s.method = SigningIn, method }
+func (s *session) start(method signInMethod) { s.state, s.method = SigningIn, method }
 
 // established records that the sign-in succeeded.
 func (s *session) established() { s.state = SignedIn }
