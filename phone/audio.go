@@ -1,7 +1,6 @@
 package phone
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,34 +42,42 @@ func ParseSource(spec string) (media.Source, error) {
 	case "tone":
 		hz, err := strconv.ParseFloat(arg, 64)
 		if err != nil || hz <= 0 {
-			return nil, fmt.Errorf("audio source %q: tone needs a frequency, e.g. tone:1000", spec)
+			return nil, errorf(ErrBadSource, "audio source %q: tone needs a frequency, e.g. tone:1000", spec)
 		}
-		return media.ToneSource(hz, toneLevel)
+		return badSource(media.ToneSource(hz, toneLevel))
 	case "wav":
 		if arg == "" {
-			return nil, fmt.Errorf("audio source %q: wav needs a file, e.g. wav:hello.wav", spec)
+			return nil, errorf(ErrBadSource, "audio source %q: wav needs a file, e.g. wav:hello.wav", spec)
 		}
-		return media.WAVSource(arg)
+		return badSource(media.WAVSource(arg))
 	case "silence":
 		return media.Silence(), nil
 	case "echo":
 		return media.Echo(), nil
 	}
-	return nil, fmt.Errorf("audio source %q: want tone:HZ, wav:FILE, silence or echo", spec)
+	return nil, errorf(ErrBadSource, "audio source %q: want tone:HZ, wav:FILE, silence or echo", spec)
+}
+
+// badSource tags a source's construction error with ErrBadSource.
+func badSource(src media.Source, err error) (media.Source, error) {
+	if err != nil {
+		return nil, errorf(ErrBadSource, "%w", err)
+	}
+	return src, nil
 }
 
 // callMedia is the media session of the current call (loop goroutine).
 func (p *Phone) callMedia() (*media.Session, error) {
 	l := p.s.line
 	if l == nil || l.callID == "" || (p.s.call != CallConnected && p.s.call != CallHeld) {
-		return nil, errors.New("no call in progress")
+		return nil, ErrNoCall
 	}
 	ms, err := l.ua.Media(l.callID)
 	if err != nil {
-		return nil, err
+		return nil, errorf(ErrNoCall, "%w", err)
 	}
 	if ms == nil {
-		return nil, errors.New("this phone carries no audio (no media engine)")
+		return nil, errorf(ErrNoMedia, "this phone carries no audio (no media engine)")
 	}
 	return ms, nil
 }
@@ -118,35 +125,6 @@ func (p *Phone) SendDTMF(digits string) error {
 		}
 		return ms.SendDTMF(digits)
 	})
-}
-
-// mediaStatus adds the call's audio to the status lines.
-func (p *Phone) mediaStatus() [][2]string {
-	var st media.Stats
-	if ms, err := p.callMedia(); err == nil {
-		st = ms.Stats()
-	}
-	srtp := st.SRTPSuite
-	if srtp == "" {
-		srtp = "off"
-	}
-	tone := ""
-	if st.ToneHz > 0 {
-		tone = strconv.Itoa(int(st.ToneHz + 0.5))
-	}
-	return [][2]string{
-		{"codec", st.Codec},
-		{"srtp", srtp},
-		{"rtp_tx", strconv.FormatUint(st.PacketsSent, 10)},
-		{"rtp_rx", strconv.FormatUint(st.PacketsReceived, 10)},
-		{"rtp_lost", strconv.FormatUint(st.Lost, 10)},
-		{"srtp_auth_fail", strconv.FormatUint(st.SRTPAuthFailed, 10)},
-		{"srtp_replayed", strconv.FormatUint(st.SRTPReplayed, 10)},
-		{"jitter_ms", strconv.FormatFloat(st.JitterMS, 'f', 1, 64)},
-		{"mos", strconv.FormatFloat(st.MOS, 'f', 2, 64)},
-		{"tone_hz", tone},
-		{"dtmf_heard", st.DTMFHeard},
-	}
 }
 
 // mediaLines are the call screen's audio lines: codec, encryption, packets

@@ -69,7 +69,7 @@ func ParseKey(s string) (Key, error) {
 			return Key(k), nil
 		}
 	}
-	return KeyUnknown, fmt.Errorf("unknown key %q (keys: %s)", s, strings.Join(KeyNames(), " "))
+	return KeyUnknown, errorf(ErrUnknownKey, "unknown key %q (keys: %s)", s, strings.Join(KeyNames(), " "))
 }
 
 // KeyNames lists every key name ParseKey accepts.

@@ -110,7 +110,7 @@ func (p *Phone) startLine() {
 	cfg := sipua.Config{
 		Server: a.Server, User: a.User, Password: a.Password, Domain: a.Domain,
 		DisplayName: a.DisplayName,
-		UserAgent:   fmt.Sprintf("%s %s/%s", p.model.Vendor.Name, p.model.Name, p.fw.Version),
+		UserAgent:   fmt.Sprintf("%s %s/%s", p.model.Vendor.Name, p.model.Name, p.s.fw.Version),
 		Media:       p.media,
 	}
 	if p.source != "" {
@@ -124,7 +124,7 @@ func (p *Phone) startLine() {
 		}
 	}
 	if transport == "tls" {
-		conf := p.cas.ClientConfig(uri.Host, tlsVersions[p.fw.TLSMin], tlsVersions[p.fw.TLSMax])
+		conf := p.s.cas.ClientConfig(uri.Host, tlsVersions[p.s.fw.TLSMin], tlsVersions[p.s.fw.TLSMax])
 		conf.KeyLogWriter = p.keyLog
 		if p.clientCert != nil {
 			conf.Certificates = []tls.Certificate{*p.clientCert}
@@ -138,7 +138,7 @@ func (p *Phone) startLine() {
 		return
 	}
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
-	p.s.session = SigningIn
+	p.s.session.start(signInProvisioned)
 	p.logf("sip", "info", "sip", "registering %s at %s", a.User, a.Server)
 	ua.Register(registerExpires)
 }
@@ -166,7 +166,7 @@ func (p *Phone) stopLine(unregister bool) {
 
 func (p *Phone) lineFailed(reason string) {
 	p.logf("sip", "err", "sip", "%s", reason)
-	p.s.session = SignedOut
+	p.s.session.end()
 }
 
 // post hands f to the loop without waiting for it; it gives up when stop
@@ -192,7 +192,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		first := !l.registered
 		l.registered, l.regError, l.retry = true, "", retryFirst
 		l.tlsVersion = ev.TLSVersion
-		p.s.session = SignedIn
+		p.s.session.established()
 		if first {
 			p.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
 			l.ua.SubscribeMWI(mwiExpires)
@@ -303,7 +303,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 
 func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 	l.registered = false
-	p.s.session = SigningIn
+	p.s.session.lost()
 	reason := ""
 	switch {
 	case ev.Code == 401 || ev.Code == 407:
@@ -425,7 +425,7 @@ func (p *Phone) keepAlive(l *line) {
 			// failures from here on back off as usual.
 			p.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
 			l.registered, l.regError = false, "Connection lost"
-			p.s.session = SigningIn
+			p.s.session.lost()
 			l.ua.Register(registerExpires)
 			return
 		}

@@ -24,48 +24,63 @@ import (
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
-// ErrClosed is returned by input calls after Close.
-var ErrClosed = errors.New("phone is closed")
-
-// DefaultDialTimeout is UserDialTimeoutMS of the in-band policy: a number is
-// dialled after this long without a key.
-const DefaultDialTimeout = 5000 * time.Millisecond
-
 // alertTime is how long a transient alert stays on the screen.
 const alertTime = 3 * time.Second
 
+// closeWait bounds how long Close waits for a loop stuck in a task.
+const closeWait = 5 * time.Second
+
 // Phone is one virtual desk phone.
 type Phone struct {
+	// model is the hardware, fixed for the phone's life (its state
+	// directory belongs to one model); what the firmware brings is in the
+	// loop's machine and re-read at every boot.
 	model *catalog.Model
-	fw    *catalog.Firmware
 	clock clock.Clock
 	state *statedir.Dir
 	id    statedir.Identity
-	cas   *certs.Store
 	log   *syslog
 
-	casErr      error
 	account     *statedir.Account
 	keyLog      io.Writer
 	clientCert  *tls.Certificate
 	media       *media.Engine
 	source      string // what calls send, see ParseSource
 	mediaNotes  []string
-	dialTimeout time.Duration
+	dialTimeout time.Duration // as provisioned; the policy part starts from it
 	tempState   bool
 
 	tasks  chan task
 	done   chan struct{}
 	closed chan struct{}
-	once   sync.Once
 
-	screen atomic.Pointer[Screen]
-	subMu  sync.Mutex
-	subs   map[int]func()
-	subID  int
+	life    sync.Mutex // orders Start and Close
+	started atomic.Bool
+	closing bool
+
+	// What other goroutines may read, published by the loop: the image a
+	// boot brought up, and the screen and status after every task.
+	booted    atomic.Pointer[image]
+	published atomic.Pointer[snapshot]
+	subMu     sync.Mutex
+	subs      map[int]subscriber
+	subID     int
 
 	// Everything below is owned by the loop goroutine.
 	s machine
+}
+
+// snapshot is what the loop published after a task.
+type snapshot struct {
+	screen Screen
+	status Status
+}
+
+// subscriber is a Watch or Subscribe callback; screenOnly ones hear of
+// screen changes alone.
+type subscriber struct {
+	f          func(Screen, Status)
+	screenOnly bool
 }
 
 // Option configures a Phone.
@@ -99,9 +114,9 @@ func WithDialTimeout(d time.Duration) Option {
 	}
 }
 
-// New builds a phone of the given model booting the given firmware version
+// New builds a phone of the given model with the given firmware version
 // ("" for the version installed in its state directory, or the model's
-// default). It does not run until Start.
+// default) installed in its active slot. It does not run until Start.
 func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) {
 	p := &Phone{
 		model:       model,
@@ -110,84 +125,92 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		tasks:       make(chan task, 64),
 		done:        make(chan struct{}),
 		closed:      make(chan struct{}),
-		subs:        map[int]func(){},
+		subs:        map[int]subscriber{},
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, fmt.Errorf("phone: %w", err)
 		}
 	}
-	dir := ""
-	if p.state != nil {
-		dir = p.state.Path
-	} else {
+	if p.state == nil {
 		tmp, err := os.MkdirTemp("", "deskphone-"+model.ID+"-")
 		if err != nil {
 			return nil, fmt.Errorf("phone: %w", err)
 		}
-		dir, p.tempState = tmp, true
+		p.state, p.tempState = &statedir.Dir{Path: tmp}, true
 	}
-	st, id, err := statedir.Open(dir, model.ID, model.Vendor.OUI)
-	if err != nil {
+	if err := p.open(firmware); err != nil {
+		p.releaseState()
 		return nil, fmt.Errorf("phone: %w", err)
-	}
-	p.state, p.id = st, id
-	if err := p.installFirmware(firmware); err != nil {
-		return nil, err
 	}
 	p.log = newSyslog(model.Vendor.Syslog, model.Hostname)
-	// The store loads at boot; a damaged imported file is skipped (and
-	// logged at boot) rather than keeping the phone from starting.
-	p.cas, p.casErr = certs.OpenStore(filepath.Join(dir, "ca"), p.fw.FactoryRoots)
-	if p.cas == nil {
-		return nil, fmt.Errorf("phone: CA store: %w", p.casErr)
+	return p, nil
+}
+
+// open opens the state directory, installs the firmware to boot and opens
+// the CA store, so that the firmware and the store can be read (and roots
+// imported) before Start.
+func (p *Phone) open(firmware string) error {
+	st, id, err := statedir.Open(p.state.Path, p.model.ID, p.model.Vendor.OUI)
+	if err != nil {
+		return err
 	}
+	// One phone per state directory: a second one would share the MAC and
+	// serial and overwrite the configuration.
+	if err := st.Lock(); err != nil {
+		return err
+	}
+	p.state, p.id = st, id
+	fw, err := p.installFirmware(firmware)
+	if err != nil {
+		return err
+	}
+	// A damaged imported file is reported at boot, which opens the store
+	// again; it does not keep the phone from starting.
+	cas, err := certs.OpenStore(filepath.Join(p.state.Path, "ca"), fw.FactoryRoots)
+	if cas == nil {
+		return fmt.Errorf("CA store: %w", err)
+	}
+	p.booted.Store(&image{fw: fw, cas: cas})
 	cfg, err := st.LoadConfig()
 	if err != nil {
-		return nil, fmt.Errorf("phone: %w", err)
+		return err
 	}
 	if p.account != nil && *p.account != cfg.Account {
 		cfg.Account = *p.account
 		if err := st.SaveConfig(cfg); err != nil {
-			return nil, fmt.Errorf("phone: %w", err)
+			return err
 		}
 	}
 	p.s.cfg = cfg
-	return p, nil
-}
-
-// installFirmware resolves the firmware to boot and records it in the
-// firmware slots: a version different from the active one becomes active and
-// the old one the backup, as an installed update would.
-func (p *Phone) installFirmware(want string) error {
-	slots, err := p.state.LoadFirmware()
-	if err != nil {
-		return fmt.Errorf("phone: %w", err)
-	}
-	if want == "" {
-		want = slots.Active
-	}
-	fw, err := p.model.FirmwareVersion(want)
-	if err != nil {
-		return fmt.Errorf("phone: %w", err)
-	}
-	p.fw = fw
-	if slots.Active != fw.Version {
-		if slots.Active != "" {
-			slots.Backup = slots.Active
-		}
-		slots.Active = fw.Version
-		if err := p.state.SaveFirmware(slots); err != nil {
-			return fmt.Errorf("phone: %w", err)
-		}
-	}
 	return nil
 }
 
-// Start boots the phone and runs its loop until Close or ctx ends.
-func (p *Phone) Start(ctx context.Context) {
+// releaseState lets go of the state directory: its lock, and the directory
+// itself when it was a temporary one.
+func (p *Phone) releaseState() {
+	p.state.Unlock()
+	if p.tempState {
+		os.RemoveAll(p.state.Path)
+	}
+}
+
+// Start boots the phone and runs its loop until Close or ctx ends. It
+// returns once the phone has booted; a second call returns ErrStarted.
+func (p *Phone) Start(ctx context.Context) error {
+	p.life.Lock()
+	switch {
+	case p.closing:
+		p.life.Unlock()
+		return ErrClosed
+	case p.started.Load():
+		p.life.Unlock()
+		return ErrStarted
+	}
+	p.started.Store(true)
+	p.life.Unlock()
 	go p.loop(ctx)
-	_ = p.do(p.boot)
+	return p.do(p.boot)
 }
 
 func (p *Phone) loop(ctx context.Context) {
@@ -211,25 +234,43 @@ func (p *Phone) loop(ctx context.Context) {
 func (p *Phone) shutdown() {
 	p.stopLine(true)
 	p.stopTimers()
-	if p.tempState {
-		os.RemoveAll(p.state.Path)
-	}
+	p.releaseState()
 }
 
-// Close stops the phone and waits for its loop to end.
+// Close stops the phone and waits for its loop to end. A phone never
+// started has no loop to wait for; its temporary state goes at once.
 func (p *Phone) Close() error {
-	p.once.Do(func() { close(p.closed) })
+	p.life.Lock()
+	if !p.closing {
+		p.closing = true
+		close(p.closed)
+		if !p.started.Load() {
+			p.releaseState()
+			close(p.done)
+		}
+	}
+	p.life.Unlock()
 	select {
 	case <-p.done:
-	case <-time.After(5 * time.Second):
-		return errors.New("phone: loop did not stop")
+		return nil
+	case <-time.After(closeWait):
+		// Wall time on purpose: this guards against a stuck loop, which no
+		// phone clock would ever move past.
+		return errorf(ErrStuck, "phone: loop did not stop")
 	}
-	return nil
 }
 
 // do runs f on the loop goroutine and returns once f has run and the screen
 // it left has been published.
 func (p *Phone) do(f func()) error {
+	if !p.started.Load() {
+		select {
+		case <-p.closed:
+			return ErrClosed
+		default:
+			return ErrNotStarted
+		}
+	}
 	t := task{f: f, done: make(chan struct{})}
 	select {
 	case p.tasks <- t:
@@ -276,7 +317,7 @@ func (p *Phone) Settled() bool {
 // server, empty when it has none: what a SIP trace shows for this phone.
 func (p *Phone) SIPAddr() string {
 	addr := ""
-	p.do(func() {
+	_ = p.do(func() {
 		if p.s.line != nil {
 			addr = p.s.line.ua.LocalAddr()
 		}
@@ -290,14 +331,16 @@ func (p *Phone) Done() <-chan struct{} { return p.done }
 // Model is the phone's catalog model.
 func (p *Phone) Model() *catalog.Model { return p.model }
 
-// Firmware is the firmware the phone runs.
-func (p *Phone) Firmware() *catalog.Firmware { return p.fw }
+// Firmware is the firmware the phone runs: the one its last boot brought
+// up (before Start, the one it will boot).
+func (p *Phone) Firmware() *catalog.Firmware { return p.booted.Load().fw }
 
 // Identity is the phone's MAC address and serial number.
 func (p *Phone) Identity() statedir.Identity { return p.id }
 
-// CAStore is the phone's root-CA store. Imports take effect at the next boot.
-func (p *Phone) CAStore() *certs.Store { return p.cas }
+// CAStore is the phone's root-CA store, as opened by its last boot with the
+// firmware's factory roots. Imports take effect at the next boot.
+func (p *Phone) CAStore() *certs.Store { return p.booted.Load().cas }
 
 // StateDir is the phone's state directory.
 func (p *Phone) StateDir() string { return p.state.Path }
@@ -307,8 +350,8 @@ func (p *Phone) Clock() clock.Clock { return p.clock }
 
 // Screen returns the current screen snapshot.
 func (p *Phone) Screen() Screen {
-	if s := p.screen.Load(); s != nil {
-		return *s
+	if s := p.published.Load(); s != nil {
+		return s.screen
 	}
 	return Screen{Vendor: p.model.Vendor.Name, Model: p.model.Name}
 }
@@ -316,11 +359,23 @@ func (p *Phone) Screen() Screen {
 // Subscribe calls f (from the phone's goroutine; f must not block or call
 // back into the phone) after every screen change. It returns a cancel func.
 func (p *Phone) Subscribe(f func()) func() {
+	return p.subscribe(subscriber{f: func(Screen, Status) { f() }, screenOnly: true})
+}
+
+// Watch calls f with the screen and the status the phone published, after
+// every change of either (the clock's progress aside), from the phone's
+// goroutine: f must not block or call back into the phone. It returns a
+// cancel func. Watching from before Start sees the phone from its boot on.
+func (p *Phone) Watch(f func(Screen, Status)) func() {
+	return p.subscribe(subscriber{f: f})
+}
+
+func (p *Phone) subscribe(s subscriber) func() {
 	p.subMu.Lock()
 	defer p.subMu.Unlock()
 	id := p.subID
 	p.subID++
-	p.subs[id] = f
+	p.subs[id] = s
 	return func() {
 		p.subMu.Lock()
 		defer p.subMu.Unlock()
@@ -337,15 +392,24 @@ func (p *Phone) SubscribeLogs(f func(LogLine)) func() { return p.log.subscribe(f
 // Status returns the phone's state as ordered key=value pairs: the stable
 // contract of the headless `status` command.
 func (p *Phone) Status() ([][2]string, error) {
-	var out [][2]string
-	err := p.do(func() { out = p.status() })
-	return out, err
+	st, err := p.State()
+	if err != nil {
+		return nil, err
+	}
+	return st.Pairs(), nil
+}
+
+// State returns the phone's state once it has handled every input so far.
+func (p *Phone) State() (Status, error) {
+	var st Status
+	err := p.do(func() { st = p.status() })
+	return st, err
 }
 
 // Press presses a hard key.
 func (p *Phone) Press(k Key) error {
 	if k <= KeyUnknown || int(k) >= len(keyNames) {
-		return fmt.Errorf("unknown key %d", int(k))
+		return errorf(ErrUnknownKey, "unknown key %d", int(k))
 	}
 	return p.do(func() { p.handleKey(k) })
 }
@@ -361,33 +425,33 @@ func (p *Phone) SoftkeyLabel(label string) error {
 		scr := p.render()
 		n, ok := scr.Softkey(label)
 		if !ok {
-			return fmt.Errorf("no softkey %q on this screen (softkeys: %s)", label, strings.Join(nonEmpty(scr.Softkeys), ", "))
+			return errorf(ErrNoSuchSoftkey, "no softkey %q on this screen (softkeys: %s)", label, strings.Join(nonEmpty(scr.Softkeys), ", "))
 		}
 		return p.pressSoftkey(n)
 	})
 }
 
 // Answer answers the ringing call (or the waiting one).
-func (p *Phone) Answer() error { return p.do(func() { p.action("answer") }) }
+func (p *Phone) Answer() error { return p.do(func() { p.action(catalog.ActionAnswer) }) }
 
 // Reboot restarts the phone's firmware, as the menu entry does: the call
 // drops, imported certificates become trusted, the account registers anew.
 func (p *Phone) Reboot() error { return p.do(p.reboot) }
 
 // Hold puts the connected call on hold.
-func (p *Phone) Hold() error { return p.do(func() { p.action("hold") }) }
+func (p *Phone) Hold() error { return p.do(func() { p.action(catalog.ActionHold) }) }
 
 // Resume takes the held call back.
-func (p *Phone) Resume() error { return p.do(func() { p.action("resume") }) }
+func (p *Phone) Resume() error { return p.do(func() { p.action(catalog.ActionResume) }) }
 
 // Hangup ends the call in whatever state it is.
-func (p *Phone) Hangup() error { return p.do(func() { p.action("hangup") }) }
+func (p *Phone) Hangup() error { return p.do(func() { p.action(catalog.ActionHangup) }) }
 
 // Call places a call to target at once: digits, a user name or a SIP URI.
 func (p *Phone) Call(target string) error {
 	return p.doErr(func() error {
 		if p.s.call != CallIdle && p.s.call != CallDialing {
-			return fmt.Errorf("cannot call %s: the phone is %s", target, p.s.call)
+			return errorf(ErrBusy, "cannot call %s: the phone is %s", target, p.s.call)
 		}
 		p.closeMenu()
 		p.placeCall(target)
@@ -400,10 +464,13 @@ func (p *Phone) Transfer(target string) error {
 	return p.doErr(func() error {
 		l := p.s.line
 		if l == nil || (p.s.call != CallConnected && p.s.call != CallHeld) {
-			return errors.New("no call to transfer")
+			return errorf(ErrNoCall, "no call to transfer")
 		}
 		p.logf("call", "info", "call", "transferring %s to %s", p.s.remote, target)
-		return l.ua.Transfer(l.callID, target)
+		if err := l.ua.Transfer(l.callID, target); err != nil {
+			return fmt.Errorf("transfer to %s: %w", target, err)
+		}
+		return nil
 	})
 }
 
@@ -411,7 +478,7 @@ func (p *Phone) Transfer(target string) error {
 func (p *Phone) Type(text string) error {
 	return p.doErr(func() error {
 		if p.s.prompt == nil {
-			return errors.New("the phone is not asking for text")
+			return ErrNotAsking
 		}
 		p.s.prompt.text += text
 		return nil
@@ -436,7 +503,7 @@ func (p *Phone) Dial(digits string) error {
 	for _, c := range digits {
 		k, ok := KeyForDigit(c)
 		if !ok {
-			return fmt.Errorf("cannot dial %q: only 0-9, * and # are on the keypad", c)
+			return errorf(ErrNotDialable, "cannot dial %q: only 0-9, * and # are on the keypad", c)
 		}
 		keys = append(keys, k)
 	}
@@ -447,22 +514,33 @@ func (p *Phone) Dial(digits string) error {
 	})
 }
 
+// publish renders the screen and the status the loop left and tells the
+// subscribers what changed.
 func (p *Phone) publish() {
-	s := p.render()
-	old := p.screen.Load()
-	p.screen.Store(&s)
-	if old != nil && old.Text() == s.Text() {
+	now := snapshot{screen: p.render(), status: p.status()}
+	old := p.published.Swap(&now)
+	screenChanged := old == nil || old.screen.Text() != now.screen.Text()
+	stateChanged := screenChanged || !sameState(old.status, now.status)
+	if !stateChanged {
 		return
 	}
 	p.subMu.Lock()
-	subs := make([]func(), 0, len(p.subs))
-	for _, f := range p.subs {
-		subs = append(subs, f)
+	subs := make([]subscriber, 0, len(p.subs))
+	for _, s := range p.subs {
+		if screenChanged || !s.screenOnly {
+			subs = append(subs, s)
+		}
 	}
 	p.subMu.Unlock()
-	for _, f := range subs {
-		f()
+	for _, s := range subs {
+		s.f(now.screen, now.status)
 	}
+}
+
+// sameState compares two statuses but for the time.
+func sameState(a, b Status) bool {
+	a.Time, b.Time = time.Time{}, time.Time{}
+	return a == b
 }
 
 func nonEmpty(list []string) []string {

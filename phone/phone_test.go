@@ -3,6 +3,7 @@ package phone_test
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden screens in testdata/")
@@ -373,16 +375,23 @@ func TestFirmwareSlotsAndVersionMatching(t *testing.T) {
 	if p.Firmware().Version != "UC430HD_3.2.1.580" {
 		t.Fatalf("numeric version picked %s", p.Firmware().Version)
 	}
+	// One phone at a time runs on a state directory.
+	if _, err := phone.New(m, "", phone.WithStateDir(dir)); !errors.Is(err, statedir.ErrInUse) {
+		t.Fatalf("a second phone on a directory in use: %v", err)
+	}
+	must(t, p.Close())
 	p2, err := phone.New(m, "", phone.WithStateDir(dir))
 	must(t, err)
 	if p2.Firmware().Version != "UC430HD_3.2.1.580" {
 		t.Fatalf("state dir should boot the installed firmware, got %s", p2.Firmware().Version)
 	}
+	must(t, p2.Close())
 	p3, err := phone.New(m, "UC430HD_3.4.6.537", phone.WithStateDir(dir))
 	must(t, err)
 	if p3.Firmware().Version != "UC430HD_3.4.6.537" {
 		t.Fatal(p3.Firmware().Version)
 	}
+	must(t, p3.Close())
 	data, err := os.ReadFile(filepath.Join(dir, "firmware.json"))
 	must(t, err)
 	if !strings.Contains(string(data), `"backup": "UC430HD_3.2.1.580"`) {

@@ -42,7 +42,7 @@ func (p *Phone) softkeys() []catalog.Softkey {
 	pages := (len(all) + per - 1) / per
 	start := (p.s.page % pages) * per
 	copy(out[:per], all[start:min(start+per, len(all))])
-	out[n-1] = catalog.Softkey{Label: "More", Action: "more"}
+	out[n-1] = catalog.Softkey{Label: "More", ActionName: "more", Action: catalog.ActionMore}
 	return out
 }
 
@@ -185,7 +185,7 @@ func (p *Phone) icons() []string {
 	if p.s.mwi > 0 {
 		icons = append(icons, fmt.Sprintf("MSG:%d", p.s.mwi))
 	}
-	if p.s.lock == Locked {
+	if p.s.lock.state == Locked {
 		icons = append(icons, "LOCK")
 	}
 	return icons
@@ -234,7 +234,7 @@ func (p *Phone) vars() map[string]string {
 	return map[string]string{
 		"vendor":       p.model.Vendor.Name,
 		"model":        p.model.Name,
-		"firmware":     p.fw.Version,
+		"firmware":     p.s.fw.Version,
 		"mac":          p.id.MAC,
 		"serial":       p.id.Serial,
 		"ip":           "127.0.0.1",
@@ -245,51 +245,8 @@ func (p *Phone) vars() map[string]string {
 		"tls":          p.tlsInfo(),
 		"uptime":       p.clock.Now().Sub(p.s.bootAt).Truncate(time.Second).String(),
 		"time_format":  fmt.Sprintf("%d h", p.timeFormat()),
-		"ca_count":     fmt.Sprint(countActive(p.cas.List())),
+		"ca_count":     fmt.Sprint(countActive(p.s.cas.List())),
 	}
-}
-
-// status lists the phone's state for the headless `status` command. Keys are
-// a contract with users' scripts: add new ones, never rename.
-func (p *Phone) status() [][2]string {
-	onoff := func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
-	}
-	l := p.s.line
-	if l == nil {
-		l = &line{}
-	}
-	yesno := map[bool]string{true: "yes", false: "no"}
-	return append([][2]string{
-		{"registered", yesno[l.registered]},
-		{"registration_error", l.regError},
-		{"user", p.s.cfg.Account.User},
-		{"server", p.s.cfg.Account.Server},
-		{"tls", tlsName(l.tlsVersion)},
-		{"call_duration", p.callDuration()},
-		{"call_waiting", map[bool]string{true: l.waitFrom}[l.waiting != ""]},
-		{"model", p.model.ID},
-		{"vendor", p.model.Vendor.Name},
-		{"firmware", p.fw.Version},
-		{"mac", p.id.MAC},
-		{"serial", p.id.Serial},
-		{"session", p.s.session.String()},
-		{"lock", p.s.lock.String()},
-		{"call", p.s.call.String()},
-		{"remote", p.s.remote},
-		{"digits", p.s.digits},
-		{"audio", p.s.audio.String()},
-		{"dnd", onoff(p.s.cfg.DND)},
-		{"mute", onoff(p.s.muted)},
-		{"mwi", fmt.Sprint(p.s.mwi)},
-		{"update", p.s.update.String()},
-		{"screen", p.screenName()},
-		{"menu", p.menuPath()},
-		{"time", p.clock.Now().Format(time.RFC3339)},
-	}, p.mediaStatus()...)
 }
 
 func (p *Phone) menuPath() string {
@@ -304,5 +261,5 @@ func (p *Phone) tlsInfo() string {
 	if l := p.s.line; l != nil && l.tlsVersion != 0 {
 		return "TLS " + tlsName(l.tlsVersion)
 	}
-	return "TLS " + p.fw.TLSMin + "-" + p.fw.TLSMax + " (not connected)"
+	return "TLS " + p.s.fw.TLSMin + "-" + p.s.fw.TLSMax + " (not connected)"
 }

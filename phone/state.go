@@ -1,8 +1,20 @@
 package phone
 
-// The phone's state is split into independent dimensions so that later
-// capabilities (sign-in, lock, update) add a dimension instead of multiplying
-// the states of one big machine.
+import "fmt"
+
+// The phone's state is split into independent dimensions, each held by the
+// part of the firmware that owns it (session.go, lock.go, update.go, the
+// line's call appearance), so that later capabilities add a dimension or a
+// value instead of multiplying the states of one big machine.
+
+// stateName is the name of v in names, or unknown(v) for a value outside
+// them: printing a state never panics.
+func stateName(names []string, v int) string {
+	if v < 0 || v >= len(names) {
+		return fmt.Sprintf("unknown(%d)", v)
+	}
+	return names[v]
+}
 
 // Session is where the phone stands with its account.
 type Session int
@@ -15,9 +27,9 @@ const (
 	SignedIn
 )
 
-func (s Session) String() string {
-	return [...]string{"unknown", "signed-out", "signing-in", "signed-in"}[s]
-}
+var sessionNames = []string{"unknown", "signed-out", "signing-in", "signed-in"}
+
+func (s Session) String() string { return stateName(sessionNames, int(s)) }
 
 // LockState is the phone lock (Device-Lock or Phone-Lock by firmware).
 type LockState int
@@ -29,7 +41,9 @@ const (
 	Locked
 )
 
-func (s LockState) String() string { return [...]string{"unknown", "unlocked", "locked"}[s] }
+var lockNames = []string{"unknown", "unlocked", "locked"}
+
+func (s LockState) String() string { return stateName(lockNames, int(s)) }
 
 // CallState is the state of the phone's one call appearance.
 type CallState int
@@ -45,9 +59,9 @@ const (
 	CallHeld
 )
 
-func (s CallState) String() string {
-	return [...]string{"unknown", "idle", "dialing", "calling", "ringing", "connected", "held"}[s]
-}
+var callNames = []string{"unknown", "idle", "dialing", "calling", "ringing", "connected", "held"}
+
+func (s CallState) String() string { return stateName(callNames, int(s)) }
 
 // UpdateState is the firmware self-update agent's progress.
 type UpdateState int
@@ -61,9 +75,9 @@ const (
 	UpdateInstalling
 )
 
-func (s UpdateState) String() string {
-	return [...]string{"unknown", "none", "pending", "downloading", "installing"}[s]
-}
+var updateNames = []string{"unknown", "none", "pending", "downloading", "installing"}
+
+func (s UpdateState) String() string { return stateName(updateNames, int(s)) }
 
 // AudioPath is where the phone's audio goes; any path but AudioNone is off-hook.
 type AudioPath int
@@ -76,9 +90,9 @@ const (
 	AudioHeadset
 )
 
-func (a AudioPath) String() string {
-	return [...]string{"none", "handset", "speaker", "headset"}[a]
-}
+var audioNames = []string{"none", "handset", "speaker", "headset"}
+
+func (a AudioPath) String() string { return stateName(audioNames, int(a)) }
 
 // LED is the state of one indicator light.
 type LED int
@@ -90,4 +104,6 @@ const (
 	LEDBlink
 )
 
-func (l LED) String() string { return [...]string{"off", "on", "blink"}[l] }
+var ledNames = []string{"off", "on", "blink"}
+
+func (l LED) String() string { return stateName(ledNames, int(l)) }

@@ -7,6 +7,7 @@ package catalog
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -84,8 +85,11 @@ type Softkeys map[string][]Softkey
 
 // Softkey is a label on the screen bound to a phone action.
 type Softkey struct {
-	Label  string `yaml:"label"`
-	Action string `yaml:"action"`
+	Label string `yaml:"label"`
+	// ActionName is the action as the file names it; Action is what it
+	// parsed to when the catalog loaded.
+	ActionName string `yaml:"action"`
+	Action     Action `yaml:"-"`
 	// Open is the menu path (labels) the "open" action goes to.
 	Open []string `yaml:"open"`
 }
@@ -93,10 +97,14 @@ type Softkey struct {
 // Item is one entry of the menu tree: a submenu (Items), an information
 // screen (Show, with {placeholders}) or an action.
 type Item struct {
-	Label  string   `yaml:"label"`
-	Items  []*Item  `yaml:"items"`
-	Show   []string `yaml:"show"`
-	Action string   `yaml:"action"`
+	Label string   `yaml:"label"`
+	Items []*Item  `yaml:"items"`
+	Show  []string `yaml:"show"`
+	// ActionName is the action as the file names it; Action is what it
+	// parsed to when the catalog loaded (ActionNone for a submenu or an
+	// information screen).
+	ActionName string `yaml:"action"`
+	Action     Action `yaml:"-"`
 }
 
 // Syslog is the vendor's log line format and its wording for known events.
@@ -119,14 +127,6 @@ type SyslogEvent struct {
 // Screens are the phone screens that carry softkeys.
 var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "held", "menu"}
 
-// Actions are the phone actions a softkey or menu entry may name.
-var Actions = []string{
-	"menu", "home", "back", "ok", "up", "down", "open",
-	"dial", "backspace", "cancel", "redial", "dnd",
-	"answer", "reject", "hangup", "hold", "resume", "transfer", "mute",
-	"message", "more", "reboot", "time_format", "ca_import",
-}
-
 // SignInMethods are the sign-in methods a firmware may offer.
 var SignInMethods = []string{"user", "web", "pin", "pc", "usb"}
 
@@ -145,12 +145,28 @@ var Placeholders = []string{
 	"registration", "hostname", "tls", "uptime", "time_format", "ca_count",
 }
 
+// Lookup errors, for callers that tell a wrong name from other failures
+// with errors.Is.
+var (
+	ErrUnknownModel    = errors.New("unknown model")
+	ErrUnknownFirmware = errors.New("unknown firmware version")
+)
+
+// lookupError keeps a lookup's full message while matching its sentinel.
+type lookupError struct {
+	msg string
+	err error
+}
+
+func (e *lookupError) Error() string { return e.msg }
+func (e *lookupError) Unwrap() error { return e.err }
+
 // Model returns the model with the given id (case-insensitive).
 func (c *Catalog) Model(id string) (*Model, error) {
 	if m, ok := c.Models[strings.ToLower(id)]; ok {
 		return m, nil
 	}
-	return nil, fmt.Errorf("unknown model %q (known: %s)", id, strings.Join(c.ModelIDs(), ", "))
+	return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownModel, id, strings.Join(c.ModelIDs(), ", "))
 }
 
 // ModelIDs returns the model ids sorted by vendor, then name.
@@ -193,7 +209,10 @@ func (m *Model) FirmwareVersion(v string) (*Firmware, error) {
 	for i, f := range m.Firmware {
 		known[i] = f.Version
 	}
-	return nil, fmt.Errorf("model %s has no firmware %q (known: %s)", m.ID, v, strings.Join(known, ", "))
+	return nil, &lookupError{
+		msg: fmt.Sprintf("model %s has no firmware %q (known: %s)", m.ID, v, strings.Join(known, ", ")),
+		err: ErrUnknownFirmware,
+	}
 }
 
 // Title is the vendor and model as printed on the bezel.

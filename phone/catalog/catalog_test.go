@@ -1,6 +1,8 @@
 package catalog_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,6 +91,8 @@ vendors:
     menu:
       - label: Info
         show: ["Version {firmware}"]
+      - label: Restart
+        action: reboot
 models:
   a1:
     vendor: acme
@@ -109,6 +113,50 @@ func TestParseGood(t *testing.T) {
 	}
 	if m.DefaultFirmware != "1.2.3" || m.Hostname != "A1" {
 		t.Fatalf("defaults not filled: %+v", m)
+	}
+	// Action names are parsed when the catalog loads.
+	if a := m.Vendor.Softkeys["ringing"][0].Action; a != catalog.ActionAnswer {
+		t.Errorf("ringing softkey action = %v, want answer", a)
+	}
+	if a := m.Vendor.Menu[1].Action; a != catalog.ActionReboot {
+		t.Errorf("menu action = %v, want reboot", a)
+	}
+	if a := m.Vendor.Menu[0].Action; a != catalog.ActionNone {
+		t.Errorf("information screen has action %v", a)
+	}
+}
+
+// Every action name parses back to its action, and String never panics.
+func TestActionNames(t *testing.T) {
+	for _, name := range catalog.Actions {
+		a, err := catalog.ParseAction(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.String() != name {
+			t.Errorf("ParseAction(%q).String() = %q", name, a)
+		}
+	}
+	if len(catalog.Actions) != int(catalog.ActionCount)-1 {
+		t.Errorf("%d action names for %d actions", len(catalog.Actions), catalog.ActionCount-1)
+	}
+	for _, tt := range []struct {
+		a    catalog.Action
+		want string
+	}{
+		{catalog.ActionNone, "none"},
+		{catalog.ActionCount, fmt.Sprintf("unknown(%d)", int(catalog.ActionCount))},
+		{-3, "unknown(-3)"},
+	} {
+		if got := tt.a.String(); got != tt.want {
+			t.Errorf("Action(%d).String() = %q, want %q", int(tt.a), got, tt.want)
+		}
+	}
+	if _, err := catalog.ParseAction("pickup"); err == nil || !strings.Contains(err.Error(), "answer") {
+		t.Errorf("ParseAction(pickup) = %v, want an error listing the actions", err)
+	}
+	if _, err := catalog.ParseAction(""); err == nil {
+		t.Error("ParseAction of an empty name: no error")
 	}
 }
 
@@ -134,6 +182,7 @@ func TestBadCatalogs(t *testing.T) {
 		{"default firmware unknown", "    firmware:\n", "    default_firmware: 9.9.9\n    firmware:\n", `default_firmware: "9.9.9" is not in the firmware list`},
 		{"unknown key", "time_format: 24", "time_format: 24\n    colour: red", `field colour not found`},
 		{"menu item without kind", `show: ["Version {firmware}"]`, "", `needs exactly one of items, show or action`},
+		{"unknown menu action", "action: reboot", "action: explode", `bad.yaml: vendor "acme": menu[1].action: unknown action "explode"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,8 +235,11 @@ func TestFirmwareVersionLookup(t *testing.T) {
 			t.Errorf("FirmwareVersion(%q) = %v, %v; want %s", in, f, err, want)
 		}
 	}
-	if _, err := m.FirmwareVersion("3.4"); err == nil {
-		t.Error("a partial version matched")
+	if _, err := m.FirmwareVersion("3.4"); !errors.Is(err, catalog.ErrUnknownFirmware) || !strings.Contains(err.Error(), "UCC450HD_3.4.6.537") {
+		t.Errorf("a partial version: %v, want ErrUnknownFirmware listing the versions", err)
+	}
+	if _, err := c.Model("c999"); !errors.Is(err, catalog.ErrUnknownModel) || !strings.Contains(err.Error(), `unknown model "c999"`) {
+		t.Errorf("unknown model: %v", err)
 	}
 }
 

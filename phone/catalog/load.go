@@ -158,10 +158,12 @@ func (v *Vendor) validate() *Error {
 			if k.Label == "" {
 				return &Error{Field: field + ".label", Msg: "missing"}
 			}
-			if !contains(Actions, k.Action) {
-				return &Error{Field: field + ".action", Msg: fmt.Sprintf("unknown action %q", k.Action)}
+			a, err := ParseAction(k.ActionName)
+			if err != nil {
+				return &Error{Field: field + ".action", Msg: err.Error()}
 			}
-			if (k.Action == "open") != (len(k.Open) > 0) {
+			keys[i].Action = a
+			if (a == ActionOpen) != (len(k.Open) > 0) {
 				return &Error{Field: field + ".open", Msg: "a menu path goes with the open action, and only with it"}
 			}
 			if _, err := v.Find(k.Open); err != nil {
@@ -209,7 +211,7 @@ func validateItems(path string, items []*Item) *Error {
 		if len(it.Show) > 0 {
 			kinds++
 		}
-		if it.Action != "" {
+		if it.ActionName != "" {
 			kinds++
 		}
 		switch {
@@ -217,8 +219,13 @@ func validateItems(path string, items []*Item) *Error {
 			return &Error{Field: field + ".label", Msg: "missing"}
 		case kinds != 1:
 			return &Error{Field: field, Msg: fmt.Sprintf("%q needs exactly one of items, show or action", it.Label)}
-		case it.Action != "" && !contains(Actions, it.Action):
-			return &Error{Field: field + ".action", Msg: fmt.Sprintf("unknown action %q", it.Action)}
+		}
+		if it.ActionName != "" {
+			a, err := ParseAction(it.ActionName)
+			if err != nil {
+				return &Error{Field: field + ".action", Msg: err.Error()}
+			}
+			it.Action = a
 		}
 		for j, line := range it.Show {
 			if err := checkPlaceholders(line); err != nil {

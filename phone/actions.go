@@ -1,0 +1,83 @@
+package phone
+
+import "github.com/deskphone/deskphone/phone/catalog"
+
+// actions are the phone's reactions to the catalog's actions, indexed by
+// action; each is a method of the part it belongs to. The catalog parses
+// action names when it loads, so every action a softkey or menu entry can
+// name is here (a test checks it). Open is done by pressSoftkey, which has
+// the softkey's menu path.
+var actions [catalog.ActionCount]func(*Phone)
+
+func init() {
+	actions = [catalog.ActionCount]func(*Phone){
+		catalog.ActionMenu:       (*Phone).toggleMenu,
+		catalog.ActionHome:       (*Phone).goHome,
+		catalog.ActionBack:       (*Phone).back,
+		catalog.ActionOK:         (*Phone).ok,
+		catalog.ActionUp:         func(p *Phone) { p.moveCursor(-1) },
+		catalog.ActionDown:       func(p *Phone) { p.moveCursor(+1) },
+		catalog.ActionDial:       (*Phone).dial,
+		catalog.ActionBackspace:  (*Phone).backspace,
+		catalog.ActionCancel:     func(p *Phone) { p.endCallBy(catalog.ActionCancel) },
+		catalog.ActionHangup:     func(p *Phone) { p.endCallBy(catalog.ActionHangup) },
+		catalog.ActionReject:     func(p *Phone) { p.endCallBy(catalog.ActionReject) },
+		catalog.ActionRedial:     (*Phone).redial,
+		catalog.ActionDND:        (*Phone).toggleDND,
+		catalog.ActionMute:       (*Phone).toggleMute,
+		catalog.ActionMessage:    (*Phone).callVoicemail,
+		catalog.ActionMore:       func(p *Phone) { p.s.page++ },
+		catalog.ActionReboot:     (*Phone).reboot,
+		catalog.ActionCAImport:   (*Phone).importCA,
+		catalog.ActionTimeFormat: (*Phone).toggleTimeFormat,
+		catalog.ActionAnswer:     (*Phone).answer,
+		catalog.ActionHold:       func(p *Phone) { p.hold(true) },
+		catalog.ActionResume:     func(p *Phone) { p.hold(false) },
+		catalog.ActionTransfer:   (*Phone).startTransfer,
+	}
+}
+
+// action performs a phone action, from a softkey or the menu. Actions that
+// do not apply in the current state do nothing, as on a real phone.
+func (p *Phone) action(a catalog.Action) {
+	if a > catalog.ActionNone && a < catalog.ActionCount && actions[a] != nil {
+		actions[a](p)
+	}
+}
+
+// ok is OK: the menu selects, the idle and call screens dial or answer.
+func (p *Phone) ok() {
+	if p.menuOpen() {
+		p.selectItem()
+		return
+	}
+	p.callOK()
+}
+
+// back is Back: up a menu level, else a digit less.
+func (p *Phone) back() {
+	if p.menuOpen() {
+		p.menuBack()
+		return
+	}
+	p.callBack()
+}
+
+// pressSoftkey presses softkey n of the current screen.
+func (p *Phone) pressSoftkey(n int) error {
+	keys := p.softkeys()
+	if n < 1 || n > p.model.Display.Softkeys {
+		return errorf(ErrNoSuchSoftkey, "softkey %d: this phone has softkeys 1-%d", n, p.model.Display.Softkeys)
+	}
+	if n > len(keys) || keys[n-1].Label == "" {
+		return errorf(ErrNoSuchSoftkey, "softkey %d is blank on this screen", n)
+	}
+	k := keys[n-1]
+	p.logf("key", "debug", "key", "softkey %d %q", n, k.Label)
+	if k.Action == catalog.ActionOpen {
+		p.openPath(k.Open)
+		return nil
+	}
+	p.action(k.Action)
+	return nil
+}

@@ -1,0 +1,80 @@
+package catalog
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Action is a phone action a softkey or menu entry is bound to. The catalog
+// names actions as strings; they are parsed when it loads, so an unknown
+// name is a load error and the firmware dispatches on these values alone.
+type Action int
+
+// The phone actions. ActionNone is the zero value: a menu entry that opens a
+// submenu or an information screen has no action.
+const (
+	ActionNone Action = iota
+	ActionMenu
+	ActionHome
+	ActionBack
+	ActionOK
+	ActionUp
+	ActionDown
+	ActionOpen
+	ActionDial
+	ActionBackspace
+	ActionCancel
+	ActionRedial
+	ActionDND
+	ActionAnswer
+	ActionReject
+	ActionHangup
+	ActionHold
+	ActionResume
+	ActionTransfer
+	ActionMute
+	ActionMessage
+	ActionMore
+	ActionReboot
+	ActionTimeFormat
+	ActionCAImport
+	// ActionCount is one past the last action: the size of a table indexed
+	// by Action.
+	ActionCount
+)
+
+var actionNames = [ActionCount]string{
+	ActionNone: "", ActionMenu: "menu", ActionHome: "home", ActionBack: "back",
+	ActionOK: "ok", ActionUp: "up", ActionDown: "down", ActionOpen: "open",
+	ActionDial: "dial", ActionBackspace: "backspace", ActionCancel: "cancel",
+	ActionRedial: "redial", ActionDND: "dnd", ActionAnswer: "answer",
+	ActionReject: "reject", ActionHangup: "hangup", ActionHold: "hold",
+	ActionResume: "resume", ActionTransfer: "transfer", ActionMute: "mute",
+	ActionMessage: "message", ActionMore: "more", ActionReboot: "reboot",
+	ActionTimeFormat: "time_format", ActionCAImport: "ca_import",
+}
+
+// Actions are the action names a softkey or menu entry may give, in the
+// order the README lists them.
+var Actions = actionNames[ActionNone+1:]
+
+// ParseAction reads an action name as the catalog writes it.
+func ParseAction(name string) (Action, error) {
+	for a, n := range actionNames {
+		if Action(a) != ActionNone && n == name {
+			return Action(a), nil
+		}
+	}
+	return ActionNone, fmt.Errorf("unknown action %q (actions: %s)", name, strings.Join(Actions, ", "))
+}
+
+// String is the action's catalog name; it never panics.
+func (a Action) String() string {
+	switch {
+	case a == ActionNone:
+		return "none"
+	case a < 0 || a >= ActionCount:
+		return fmt.Sprintf("unknown(%d)", int(a))
+	}
+	return actionNames[a]
+}

@@ -1,0 +1,60 @@
+package phone
+
+// inputStages are the input router's stages in order. A hard key goes to
+// each in turn until one takes it: an open text entry first, then the lock
+// screen, the menu, and last the idle and call screens. A new screen that
+// takes keys (a sign-in code entry, the lock screen's PIN) is a stage here.
+var inputStages = [...]func(*Phone, Key) bool{
+	(*Phone).promptKey,
+	(*Phone).lockKey,
+	(*Phone).menuKey,
+	(*Phone).callKey,
+}
+
+// handleKey is the phone's reaction to a hard key.
+func (p *Phone) handleKey(k Key) {
+	p.logf("key", "debug", "key", "key %s", k)
+	for _, stage := range inputStages {
+		if stage(p, k) {
+			return
+		}
+	}
+}
+
+// callKeys are what the hard keys do on the idle and call screens, where
+// they are not dial keys.
+var callKeys map[Key]func(*Phone)
+
+func init() {
+	callKeys = map[Key]func(*Phone){
+		KeyOK:       (*Phone).callOK,
+		KeyRight:    (*Phone).callOK,
+		KeyBack:     (*Phone).callBack,
+		KeyLeft:     (*Phone).callBack,
+		KeyMenu:     (*Phone).toggleMenu,
+		KeyHome:     (*Phone).goHome,
+		KeyHook:     func(p *Phone) { p.offHookToggle(AudioHandset) },
+		KeySpeaker:  func(p *Phone) { p.offHookToggle(AudioSpeaker) },
+		KeyHeadset:  func(p *Phone) { p.offHookToggle(AudioHeadset) },
+		KeyMute:     (*Phone).toggleMute,
+		KeyHold:     func(p *Phone) { p.hold(p.s.call != CallHeld) },
+		KeyTransfer: (*Phone).startTransfer,
+		KeyMessage:  (*Phone).callVoicemail,
+		KeyVolUp:    func(p *Phone) { p.volume(+1) },
+		KeyVolDown:  func(p *Phone) { p.volume(-1) },
+	}
+}
+
+// callKey is the last stage of the input router: the idle and call screens
+// take the dial keys and the phone's function keys.
+func (p *Phone) callKey(k Key) bool {
+	if c, ok := k.Digit(); ok {
+		p.keypad(c)
+		return true
+	}
+	f, ok := callKeys[k]
+	if ok {
+		f(p)
+	}
+	return ok
+}

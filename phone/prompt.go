@@ -1,0 +1,71 @@
+package phone
+
+import (
+	"fmt"
+	"strings"
+)
+
+// prompt is a text entry the phone is waiting for.
+type prompt struct {
+	label  string
+	text   string
+	submit func(text string)
+}
+
+// ask opens a text entry.
+func (p *Phone) ask(label string, submit func(string)) {
+	p.s.prompt = &prompt{label: label, submit: submit}
+}
+
+// promptKey is the text entry's stage of the input router, first in line:
+// digits type, OK submits, Back deletes or cancels; Home and Menu cancel
+// the entry and go on to the next stage.
+func (p *Phone) promptKey(k Key) bool {
+	pr := p.s.prompt
+	if pr == nil {
+		return false
+	}
+	if c, ok := k.Digit(); ok {
+		pr.text += string(c)
+		return true
+	}
+	switch k {
+	case KeyOK:
+		p.s.prompt = nil
+		pr.submit(pr.text)
+	case KeyBack, KeyLeft:
+		if pr.text == "" {
+			p.s.prompt = nil
+		} else {
+			r := []rune(pr.text)
+			pr.text = string(r[:len(r)-1])
+		}
+	case KeyHome, KeyMenu:
+		p.s.prompt = nil
+		return false
+	default:
+		return false
+	}
+	return true
+}
+
+// importCA asks for a certificate file and imports it into the CA store;
+// like the real phones, it is trusted from the next boot on.
+func (p *Phone) importCA() {
+	p.ask("Certificate file:", func(path string) {
+		if strings.TrimSpace(path) == "" {
+			p.showAlert("Import failed: no file given")
+			return
+		}
+		entries, err := p.s.cas.ImportFile(path)
+		if err != nil {
+			p.logf("ca", "err", "ca", "import of %s failed: %v", path, err)
+			p.showAlert("Import failed: " + err.Error())
+			return
+		}
+		for _, e := range entries {
+			p.logf("ca", "notice", "ca", "imported root %s (%s), active after reboot", e.Subject, e.Fingerprint[:16])
+		}
+		p.showAlert(fmt.Sprintf("Imported %d certificate(s). Reboot to apply", len(entries)))
+	})
+}

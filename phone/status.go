@@ -1,0 +1,155 @@
+package phone
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/deskphone/deskphone/media"
+)
+
+// Status is the phone's state as the headless `status` command documents
+// it, one field per key. Pairs gives the keys in their stable order and
+// wording; the fields give a program the typed values.
+type Status struct {
+	Registered        bool
+	RegistrationError string // empty, or the reason the last attempt failed
+	User              string
+	Server            string
+	TLS               string // "1.0" .. "1.3" of the connection, empty when none
+	CallDuration      string // mm:ss or h:mm:ss, empty when no call is up
+	CallWaiting       string // the caller waiting, if any
+	Model             string // the catalog model id
+	Vendor            string
+	Firmware          string
+	MAC               string
+	Serial            string
+	Session           Session
+	Lock              LockState
+	Call              CallState
+	Remote            string
+	Digits            string
+	Audio             AudioPath
+	DND               bool
+	Mute              bool
+	MWI               int // new voice messages
+	Update            UpdateState
+	Screen            string // the catalog screen: idle, dialing, ..., menu
+	Menu              string // the open menu path
+	Time              time.Time
+
+	// The call's audio; zero without a call or a media engine.
+	Codec        string
+	SRTP         string // the SRTP suite, empty when the audio is not encrypted
+	RTPSent      uint64
+	RTPReceived  uint64
+	RTPLost      uint64
+	SRTPAuthFail uint64
+	SRTPReplayed uint64
+	JitterMS     float64
+	MOS          float64
+	ToneHz       float64 // the steady tone heard last, zero when none
+	DTMFHeard    string
+}
+
+// Pairs lists the status as ordered key=value pairs: the stable contract of
+// the headless `status` command. Keys are only ever added, never renamed.
+func (s Status) Pairs() [][2]string {
+	onoff := map[bool]string{true: "on", false: "off"}
+	yesno := map[bool]string{true: "yes", false: "no"}
+	srtp := s.SRTP
+	if srtp == "" {
+		srtp = "off"
+	}
+	tone := ""
+	if s.ToneHz > 0 {
+		tone = strconv.Itoa(int(s.ToneHz + 0.5))
+	}
+	return [][2]string{
+		{"registered", yesno[s.Registered]},
+		{"registration_error", s.RegistrationError},
+		{"user", s.User},
+		{"server", s.Server},
+		{"tls", s.TLS},
+		{"call_duration", s.CallDuration},
+		{"call_waiting", s.CallWaiting},
+		{"model", s.Model},
+		{"vendor", s.Vendor},
+		{"firmware", s.Firmware},
+		{"mac", s.MAC},
+		{"serial", s.Serial},
+		{"session", s.Session.String()},
+		{"lock", s.Lock.String()},
+		{"call", s.Call.String()},
+		{"remote", s.Remote},
+		{"digits", s.Digits},
+		{"audio", s.Audio.String()},
+		{"dnd", onoff[s.DND]},
+		{"mute", onoff[s.Mute]},
+		{"mwi", strconv.Itoa(s.MWI)},
+		{"update", s.Update.String()},
+		{"screen", s.Screen},
+		{"menu", s.Menu},
+		{"time", s.Time.Format(time.RFC3339)},
+		{"codec", s.Codec},
+		{"srtp", srtp},
+		{"rtp_tx", strconv.FormatUint(s.RTPSent, 10)},
+		{"rtp_rx", strconv.FormatUint(s.RTPReceived, 10)},
+		{"rtp_lost", strconv.FormatUint(s.RTPLost, 10)},
+		{"srtp_auth_fail", strconv.FormatUint(s.SRTPAuthFail, 10)},
+		{"srtp_replayed", strconv.FormatUint(s.SRTPReplayed, 10)},
+		{"jitter_ms", strconv.FormatFloat(s.JitterMS, 'f', 1, 64)},
+		{"mos", strconv.FormatFloat(s.MOS, 'f', 2, 64)},
+		{"tone_hz", tone},
+		{"dtmf_heard", s.DTMFHeard},
+	}
+}
+
+// status reads the phone's state (loop goroutine).
+func (p *Phone) status() Status {
+	l := p.s.line
+	if l == nil {
+		l = &line{}
+	}
+	s := Status{
+		Registered:        l.registered,
+		RegistrationError: l.regError,
+		User:              p.s.cfg.Account.User,
+		Server:            p.s.cfg.Account.Server,
+		TLS:               tlsName(l.tlsVersion),
+		CallDuration:      p.callDuration(),
+		Model:             p.model.ID,
+		Vendor:            p.model.Vendor.Name,
+		Firmware:          p.s.fw.Version,
+		MAC:               p.id.MAC,
+		Serial:            p.id.Serial,
+		Session:           p.s.session.state,
+		Lock:              p.s.lock.state,
+		Call:              p.s.call,
+		Remote:            p.s.remote,
+		Digits:            p.s.digits,
+		Audio:             p.s.audio,
+		DND:               p.s.cfg.DND,
+		Mute:              p.s.muted,
+		MWI:               p.s.mwi,
+		Update:            p.s.update.state,
+		Screen:            p.screenName(),
+		Menu:              p.menuPath(),
+		Time:              p.clock.Now(),
+	}
+	if l.waiting != "" {
+		s.CallWaiting = l.waitFrom
+	}
+	if ms, err := p.callMedia(); err == nil {
+		s.setMedia(ms.Stats())
+	}
+	return s
+}
+
+func (s *Status) setMedia(st media.Stats) {
+	s.Codec = st.Codec
+	s.SRTP = st.SRTPSuite
+	s.RTPSent, s.RTPReceived, s.RTPLost = st.PacketsSent, st.PacketsReceived, st.Lost
+	s.SRTPAuthFail, s.SRTPReplayed = st.SRTPAuthFailed, st.SRTPReplayed
+	s.JitterMS, s.MOS, s.ToneHz = st.JitterMS, st.MOS, st.ToneHz
+	s.DTMFHeard = st.DTMFHeard
+}
