@@ -6,6 +6,7 @@ package footprint_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -239,18 +240,8 @@ type figures struct {
 	cloudKiB, cloudGoroutines float64
 }
 
-// measure runs the two halves of the measurement for n phones.
-//
-// Phones and cloud run in separate processes so that each side's growth is
-// measured alone, in the process that holds it: first the cloud runs in a
-// child process and this process boots the n phones, so its growth from
-// before the first phone to all n registered and idle is the phones' own
-// cost (loops, UAs, TLS connections, CA stores, syslogs, screens). Then the
-// roles swap: this process runs the cloud, measured after it has started
-// with its n users, and again once the child's n phones have registered, so
-// that growth is the cloud's cost per registered connection (TLS state,
-// read buffers, bindings). Memory is the live heap after two collections
-// plus goroutine stacks.
+// measure runs the two halves of the measurement for n phones; see
+// BenchmarkIdlePhone for the method.
 func measure(n int) (figures, error) {
 	var f figures
 
@@ -306,8 +297,11 @@ func measure(n int) (figures, error) {
 		fleet.stop()
 		return f, fmt.Errorf("phones peer: %q, %v", ready, err)
 	}
-	for !b.Settled() {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(time.Minute); !b.Settled(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			fleet.stop()
+			return f, errors.New("cloud still sending a minute after the phones registered")
+		}
 	}
 	after = measureNow()
 	f.cloudKiB, f.cloudGoroutines = perUnit(before, after, n)
@@ -317,10 +311,28 @@ func measure(n int) (figures, error) {
 	return f, nil
 }
 
-// BenchmarkIdlePhone reports the memory and goroutines of an idle
-// registered phone, and the memory of one registered connection on the
-// cloud, for 1,000 phones in one process (see measure for the method). The
-// figures do not depend on b.N; each iteration measures afresh.
+// BenchmarkIdlePhone reports what an idle registered phone costs when
+// 1,000 run in one process (KiB/phone, goroutines/phone), and what each
+// registered phone costs the cloud (KiB/cloud-conn, goroutines/cloud-conn).
+//
+// Phones and cloud must be counted apart, and a process's growth can only be
+// attributed when one side alone grows in it. So the test binary runs the
+// other side in a child process (itself, re-executed with a role in the
+// environment):
+//
+//   - Phones: the cloud runs in the child with 1,000 users. This process
+//     measures, boots the phones, waits until every one is registered with
+//     nothing in flight, and measures again; the growth over 1,000 is the
+//     phone's own cost (loop, UA, TLS connection, CA store, syslog, screen).
+//   - Cloud: this process starts the cloud with its 1,000 users and
+//     measures; the child boots the 1,000 phones and says when all are
+//     registered; the growth over 1,000 is what a registered connection
+//     costs the cloud (TLS state, read buffer, reader goroutine, binding).
+//
+// Memory is the live heap after two collections plus goroutine stacks. The
+// phones run on a fake clock that never moves, so nothing refreshes or
+// pings while they are measured. The figures do not depend on b.N; each
+// iteration measures afresh.
 func BenchmarkIdlePhone(b *testing.B) {
 	const n = 1000
 	var f figures
@@ -337,7 +349,7 @@ func BenchmarkIdlePhone(b *testing.B) {
 }
 
 // TestIdlePhoneFootprint runs the measurement for a few phones: every phone
-// registers and the figures are plausible.
+// registers (measure fails otherwise) and the figures are plausible.
 func TestIdlePhoneFootprint(t *testing.T) {
 	const n = 20
 	f, err := measure(n)
@@ -346,10 +358,12 @@ func TestIdlePhoneFootprint(t *testing.T) {
 	}
 	t.Logf("%.1f KiB/phone, %.2f goroutines/phone, %.1f KiB/cloud-conn, %.2f goroutines/cloud-conn",
 		f.phoneKiB, f.phoneGoroutines, f.cloudKiB, f.cloudGoroutines)
-	if f.phoneGoroutines <= 0 || f.phoneGoroutines > 20 {
-		t.Errorf("goroutines/phone = %.2f, want a positive handful", f.phoneGoroutines)
+	// An idle phone runs its loop and its connection's reader; a little
+	// slack covers a request goroutine still returning when counted.
+	if f.phoneGoroutines < 1 || f.phoneGoroutines > 2.5 {
+		t.Errorf("goroutines/phone = %.2f, want 2", f.phoneGoroutines)
 	}
-	if f.phoneKiB <= 0 || f.cloudKiB <= 0 {
-		t.Errorf("KiB/phone = %.1f, KiB/cloud-conn = %.1f, want growth on both sides", f.phoneKiB, f.cloudKiB)
+	if f.phoneKiB <= 0 || f.phoneKiB > 128 || f.cloudKiB <= 0 || f.cloudKiB > 128 {
+		t.Errorf("KiB/phone = %.1f, KiB/cloud-conn = %.1f, want growth on both sides of tens of KiB", f.phoneKiB, f.cloudKiB)
 	}
 }
