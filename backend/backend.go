@@ -20,6 +20,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/deskphone/clock"
+	// Sizes sipgo's per-connection read buffers for fleets of phones.
+	_ "github.com/deskphone/deskphone/internal/footprint"
 )
 
 // Backend is the mock cloud: registrar, proxy, service users, MWI and an

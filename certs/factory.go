@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Factory root ids. Firmware catalogs name the roots they ship by these.
@@ -83,4 +85,49 @@ func readFactory(id, ext string) ([]byte, error) {
 		return nil, fmt.Errorf("%q: %w", id, ErrUnknownFactoryRoot)
 	}
 	return data, nil
+}
+
+// factorySet is the parsed factory roots of one firmware and the pool of
+// exactly those roots. It is built once per list of ids and shared by every
+// store opened with that list, so a fleet of phones on one firmware holds
+// one copy; nothing modifies it after it is built.
+type factorySet struct {
+	roots []stored // firmware order, repeats dropped
+	pool  *x509.CertPool
+}
+
+// factorySets caches the sets by their id list. Firmware catalogs name a
+// handful of lists, so the cache stays small.
+var factorySets struct {
+	mu    sync.Mutex
+	byIDs map[string]*factorySet
+}
+
+// sharedFactorySet returns the set for ids, building it on first use.
+// Unknown ids are an error and cache nothing.
+func sharedFactorySet(ids []string) (*factorySet, error) {
+	key := strings.Join(ids, "\x00")
+	factorySets.mu.Lock()
+	defer factorySets.mu.Unlock()
+	if set, ok := factorySets.byIDs[key]; ok {
+		return set, nil
+	}
+	set := &factorySet{pool: x509.NewCertPool()}
+	for _, id := range ids {
+		cert, err := FactoryRoot(id)
+		if err != nil {
+			return nil, err
+		}
+		fp := Fingerprint(cert)
+		if slices.ContainsFunc(set.roots, func(f stored) bool { return f.fp == fp }) {
+			continue
+		}
+		set.roots = append(set.roots, stored{cert: cert, fp: fp, source: SourceFactory})
+		set.pool.AddCert(cert)
+	}
+	if factorySets.byIDs == nil {
+		factorySets.byIDs = map[string]*factorySet{}
+	}
+	factorySets.byIDs[key] = set
+	return set, nil
 }

@@ -49,11 +49,17 @@ type Entry struct {
 type Store struct {
 	importDir string
 
+	// factory is shared with every store of the same firmware: read only.
+	factory *factorySet
+
 	mu       sync.Mutex
-	factory  []stored          // firmware order
 	imported map[string]stored // by fingerprint; what is on disk
 	active   map[string]bool   // fingerprints in pool
-	pool     *x509.CertPool
+	// pool is never modified once built, so it can be handed out without
+	// a copy; Reload replaces it.
+	pool *x509.CertPool
+	// list is what List returns, built on first use after a change.
+	list []Entry
 }
 
 type stored struct {
@@ -79,18 +85,11 @@ func (s stored) entry(active bool) Entry {
 // Store together with an error wrapping ErrCorrupt, so a damaged file does
 // not leave the phone unable to boot; callers may log it and carry on.
 func OpenStore(dir string, factory []string) (*Store, error) {
-	s := &Store{importDir: filepath.Join(dir, "ca", "imported")}
-	for _, id := range factory {
-		cert, err := FactoryRoot(id)
-		if err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-		fp := Fingerprint(cert)
-		if slices.ContainsFunc(s.factory, func(f stored) bool { return f.fp == fp }) {
-			continue
-		}
-		s.factory = append(s.factory, stored{cert: cert, fp: fp, source: SourceFactory})
+	set, err := sharedFactorySet(factory)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s := &Store{importDir: filepath.Join(dir, "ca", "imported"), factory: set}
 	if err := os.MkdirAll(s.importDir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -130,10 +129,14 @@ func (s *Store) Reload() error {
 		imported[st.fp] = st
 	}
 
-	pool := x509.NewCertPool()
-	active := make(map[string]bool)
-	for _, f := range s.factory {
-		pool.AddCert(f.cert)
+	// Without imports the pool is the firmware's shared one; with them, a
+	// copy of it that this store alone extends.
+	pool := s.factory.pool
+	if len(imported) > 0 {
+		pool = pool.Clone()
+	}
+	active := make(map[string]bool, len(s.factory.roots)+len(imported))
+	for _, f := range s.factory.roots {
 		active[f.fp] = true
 	}
 	for fp, st := range imported {
@@ -141,7 +144,7 @@ func (s *Store) Reload() error {
 		active[fp] = true
 	}
 
-	s.imported, s.active, s.pool = imported, active, pool
+	s.imported, s.active, s.pool, s.list = imported, active, pool, nil
 	if len(problems) > 0 {
 		return fmt.Errorf("reload: %w", errors.Join(problems...))
 	}
@@ -203,6 +206,7 @@ func (s *Store) Import(data []byte) ([]Entry, error) {
 			return entries, fmt.Errorf("import %s: %w", subjectName(c), err)
 		}
 		s.imported[fp] = st
+		s.list = nil
 		entries = append(entries, st.entry(s.active[fp]))
 	}
 	return entries, nil
@@ -228,12 +232,20 @@ func (s *Store) ImportFile(path string) ([]Entry, error) {
 
 // List returns every stored root: factory roots in firmware order, then
 // imported ones by subject. A root removed since the last Reload is no
-// longer listed although it stays in Pool until then.
+// longer listed although it stays in Pool until then. The list is built
+// once per change of the store: a phone shows it on idle screens.
 func (s *Store) List() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Entry, 0, len(s.factory)+len(s.imported))
-	for _, f := range s.factory {
+	if s.list == nil {
+		s.list = s.buildListLocked()
+	}
+	return slices.Clone(s.list)
+}
+
+func (s *Store) buildListLocked() []Entry {
+	out := make([]Entry, 0, len(s.factory.roots)+len(s.imported))
+	for _, f := range s.factory.roots {
 		out = append(out, f.entry(s.active[f.fp]))
 	}
 	imported := make([]Entry, 0, len(s.imported))
@@ -260,7 +272,7 @@ func (s *Store) Remove(fp string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var matches []stored
-	for _, f := range s.factory {
+	for _, f := range s.factory.roots {
 		if strings.HasPrefix(f.fp, prefix) {
 			matches = append(matches, f)
 		}
@@ -286,6 +298,7 @@ func (s *Store) Remove(fp string) error {
 		return fmt.Errorf("remove %s: %w", subjectName(st.cert), err)
 	}
 	delete(s.imported, st.fp)
+	s.list = nil
 	return nil
 }
 
@@ -304,9 +317,15 @@ func (s *Store) Pool() *x509.CertPool {
 // verifies the chain, the validity period, the name and the server-auth
 // EKU; Classify explains a failure. A minVersion below TLS 1.2 must be set
 // explicitly: Go's client refuses TLS 1.0/1.1 only by default.
+//
+// RootCAs is shared with the store and, without imports, with every phone
+// of the same firmware: add roots through Import, never to RootCAs.
 func (s *Store) ClientConfig(serverName string, minVersion, maxVersion uint16) *tls.Config {
+	s.mu.Lock()
+	pool := s.pool
+	s.mu.Unlock()
 	return &tls.Config{
-		RootCAs:    s.Pool(),
+		RootCAs:    pool,
 		ServerName: serverName,
 		MinVersion: minVersion,
 		MaxVersion: maxVersion,
@@ -326,7 +345,7 @@ func (s *Store) VerifyOptions(dnsName string, now time.Time) x509.VerifyOptions 
 }
 
 func (s *Store) lookupLocked(fp string) (stored, bool) {
-	for _, f := range s.factory {
+	for _, f := range s.factory.roots {
 		if f.fp == fp {
 			return f, true
 		}

@@ -305,3 +305,68 @@ func TestListOrder(t *testing.T) {
 		t.Errorf("List order %v, want %s", got, want)
 	}
 }
+
+// Stores of one firmware share its parsed roots and pool; an import into
+// one store never reaches another's.
+func TestFactoryRootsShared(t *testing.T) {
+	const n = 8
+	stores := make([]*certs.Store, n)
+	errs := make(chan error, n)
+	for i := range stores {
+		dir := t.TempDir()
+		go func() {
+			s, err := certs.OpenStore(dir, []string{certs.FactoryRoot2019})
+			stores[i] = s
+			errs <- err
+		}()
+	}
+	for range stores {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	roots := func(s *certs.Store) *x509.CertPool {
+		return s.ClientConfig("sip.lab.test", tls.VersionTLS12, tls.VersionTLS13).RootCAs
+	}
+	for i, s := range stores[1:] {
+		if roots(s) != roots(stores[0]) {
+			t.Fatalf("store %d has a pool of its own", i+1)
+		}
+	}
+	if other := mustOpen(t, t.TempDir(), certs.FactoryRoot2022); roots(other) == roots(stores[0]) {
+		t.Fatal("stores of different factory roots share a pool")
+	}
+
+	newRoot := mustFactoryCA(t, certs.FactoryRoot2022)
+	leaf := mustIssue(t, newRoot, certs.ServerOptions{DNSNames: []string{"sip.lab.test"}})
+	verify := func(s *certs.Store) error {
+		_, err := leaf.Cert.Verify(x509.VerifyOptions{Roots: roots(s), DNSName: "sip.lab.test", CurrentTime: testNow()})
+		return err
+	}
+	a, b := stores[0], stores[1]
+	if _, err := a.Import(pemOf(newRoot.Cert)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if err := verify(a); err != nil {
+		t.Errorf("importing store: %v", err)
+	}
+	if err := verify(b); err == nil {
+		t.Error("an import into one store is trusted by another")
+	}
+	if roots(b) != roots(stores[2]) {
+		t.Error("an import into one store changed the pool the others share")
+	}
+}
+
+// List hands out a copy: a caller changing it leaves the store's list alone.
+func TestListIsACopy(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), certs.FactoryRoot2019)
+	first := s.List()
+	first[0].Subject, first[0].Active = "changed", false
+	if e := s.List()[0]; e.Subject != "Deskphone Lab Root CA 2019" || !e.Active {
+		t.Errorf("List after a caller's change: %+v", e)
+	}
+}

@@ -25,11 +25,15 @@ type syslog struct {
 	format catalog.Syslog
 	host   string
 
-	mu    sync.Mutex
-	seq   int
-	lines []LogLine
-	subs  map[int]func(LogLine)
-	next  int
+	mu  sync.Mutex
+	seq int
+	// ring holds the last logKeep lines. It grows as lines come; once
+	// full, oldest is the slot of the oldest line, which the next one
+	// overwrites, so a busy phone logs without copying its history.
+	ring   []LogLine
+	oldest int
+	subs   map[int]func(LogLine)
+	next   int
 }
 
 const logKeep = 1000
@@ -61,11 +65,13 @@ func (l *syslog) event(now time.Time, name, level, tag, msg string, vars map[str
 		"tag":   tag,
 		"msg":   msg,
 	})
-	l.lines = append(l.lines, line)
-	if len(l.lines) > logKeep {
-		l.lines = append(l.lines[:0:0], l.lines[len(l.lines)-logKeep:]...)
+	if len(l.ring) < logKeep {
+		l.ring = append(l.ring, line)
+	} else {
+		l.ring[l.oldest] = line
+		l.oldest = (l.oldest + 1) % logKeep
 	}
-	subs := make([]func(LogLine), 0, len(l.subs))
+	var subs []func(LogLine)
 	for _, f := range l.subs {
 		subs = append(subs, f)
 	}
@@ -76,13 +82,22 @@ func (l *syslog) event(now time.Time, name, level, tag, msg string, vars map[str
 	return line
 }
 
+// tail returns the last n lines (all kept ones for n <= 0), oldest first.
 func (l *syslog) tail(n int) []LogLine {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n <= 0 || n > len(l.lines) {
-		n = len(l.lines)
+	size := len(l.ring)
+	if n <= 0 || n > size {
+		n = size
 	}
-	return append([]LogLine(nil), l.lines[len(l.lines)-n:]...)
+	if n == 0 {
+		return nil
+	}
+	out := make([]LogLine, n)
+	from := (l.oldest + size - n) % size
+	k := copy(out, l.ring[from:min(from+n, size)])
+	copy(out[k:], l.ring[:n-k])
+	return out
 }
 
 func (l *syslog) subscribe(f func(LogLine)) func() {

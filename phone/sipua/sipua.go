@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	// Sizes sipgo's per-connection read buffers for fleets of phones.
+	_ "github.com/deskphone/deskphone/internal/footprint"
 	"github.com/deskphone/deskphone/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
