@@ -29,6 +29,11 @@ const (
 	maxGap    = 4 // cells between the LCD frame and the LEDs and keypad
 )
 
+// framedCaption is the least width inside a framed softkey: a function key
+// and a label of nine cells. Narrower softkeys keep one row, where the frame
+// does not take two cells of the caption.
+const framedCaption = 12
+
 // The legend under the softkeys shows the most used keys in at most
 // legendRows rows; the help overlay has the whole table.
 const legendRows = 2
@@ -116,6 +121,7 @@ type shape struct {
 	gap    int  // cells between the LCD frame and the side column
 	pad    int  // blank rows under the bezel's top and over its bottom
 	spaced bool // a blank row under the LCD and another over the legend
+	framed bool // softkeys are framed buttons, three rows high
 }
 
 // shape lays the device out in w×h cells: the LCD is as large as the model's
@@ -171,6 +177,11 @@ func (v *phoneView) layout(w, h int, grow bool) shape {
 	}
 	sh.pad = min((h-sh.height)/2, 1)
 	sh.height += 2 * sh.pad
+	if n := len(s.Softkeys); sh.wide && n > 0 && h-sh.height >= 2 &&
+		(sh.width-2-2*sh.margin-(n-1))/n-2 >= framedCaption {
+		sh.framed = true
+		sh.height += 2
+	}
 	return sh
 }
 
@@ -179,11 +190,8 @@ func (v *phoneView) layout(w, h int, grow bool) shape {
 func (v *phoneView) size(w int) (width, height, core int) {
 	const tall = 1 << 16
 	sh := v.shape(w, tall)
-	core = sh.height - len(sh.legend) - 2*sh.pad
-	if sh.spaced {
-		core -= 1 + min(len(sh.legend), 1)
-	}
-	return sh.width, sh.height, core
+	least := v.layout(w, tall, false)
+	return sh.width, sh.height, least.height - len(least.legend)
 }
 
 // legendLines wraps the legend entries into lines of at most w cells.
@@ -228,8 +236,12 @@ func (v *phoneView) Draw(screen tcell.Screen) {
 	if sh.spaced {
 		row++
 	}
-	v.drawSoftkeys(c, sh.margin+1, row, sh.width-2-2*sh.margin, s.Softkeys)
-	row++
+	keyRows := 1
+	if sh.framed {
+		keyRows = 3
+	}
+	v.drawSoftkeys(c, sh.margin+1, row, sh.width-2-2*sh.margin, keyRows, s.Softkeys)
+	row += keyRows
 	if sh.wide {
 		v.drawSide(c, sh.margin+1+sh.lcdW+2+sh.gap, 1+sh.pad, sh.lcdH+2, s.LEDs)
 	} else {
@@ -299,25 +311,49 @@ func (v *phoneView) drawLCD(c canvas, sh shape, s phone.Screen) {
 }
 
 // drawSoftkeys draws one button per softkey, captioned with the terminal key
-// that presses it, across w cells of row y from x.
-func (v *phoneView) drawSoftkeys(c canvas, x0, y, w int, labels []string) {
+// that presses it, across w cells from x of the rows from y: one row of
+// reverse video, or three with a frame around the caption.
+func (v *phoneView) drawSoftkeys(c canvas, x0, y, w, rows int, labels []string) {
 	n := len(labels)
 	if n == 0 {
 		return
 	}
 	cw := max((w-(n-1))/n, 1)
+	x0 += max(w-(n*cw+n-1), 0) / 2 // the rounding's spare cells, either side
+	framed := rows >= 3
 	for i, label := range labels {
 		x := x0 + i*(cw+1)
 		caption := strings.TrimSpace(softkeyName(v.keys, i+1) + " " + label)
 		st := v.th.softkey
 		if label == "" {
 			st = v.th.softkeyBlank
-		} else {
-			v.addHit(c, x, y, cw, softkey(i+1))
 		}
-		c.fill(x, y, cw, st)
-		c.center(x, y, cw, caption, st)
+		cy, inner := y, cw
+		if framed {
+			frame := v.th.bezel
+			if label == "" {
+				frame = v.th.softkeyBlank
+			}
+			c.frame(x, y, cw, rows, false, frame)
+			cy, inner = y+1, cw-2
+			x++
+		}
+		c.fill(x, cy, inner, st)
+		c.center(x, cy, inner, caption, st)
+		if label != "" {
+			for r := 0; r < rows; r++ {
+				v.addHit(c, x-b2i(framed), y+r, cw, softkey(i+1))
+			}
+		}
 	}
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // led is one indicator as drawn: its state, names and lit colour.

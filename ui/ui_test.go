@@ -744,3 +744,18 @@ func TestVoicemailKey(t *testing.T) {
 	h.waitText("No service: not registered")
 	h.checkAbsent(h.rows(), "only when idle")
 }
+
+// TestFramedSoftkey clicks the frame of a softkey drawn as a framed button:
+// the whole button presses it, not only its caption.
+func TestFramedSoftkey(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	rows := h.waitText("│   F3 DND    │")
+	y, row := rowWith(rows, "F3 DND")
+	x := len([]rune(row[:strings.Index(row, "F3 DND")]))
+	if r := []rune(rows[y-1]); r[x] != '─' {
+		t.Fatalf("no frame over the softkey:\n%s", strings.Join(rows, "\n"))
+	}
+	h.sim.InjectMouse(x, y-1, tcell.ButtonPrimary, tcell.ModNone)
+	h.sim.InjectMouse(x, y-1, tcell.ButtonNone, tcell.ModNone)
+	h.waitText("Do Not Disturb on")
+}
