@@ -181,9 +181,9 @@ func softkeyName(keys []binding, n int) string {
 // entry is one line of the help: keys and what they do.
 type entry struct {
 	keys, desc string
-	// short is the keys as the legend writes them: a run, or the first key.
+	// short is the keys as the legend writes them: all of a numbered run,
+	// else the first key.
 	short string
-	ui    bool // a UI command rather than a phone key
 }
 
 // entries folds the key table into help lines: a run of bindings with one
@@ -203,11 +203,13 @@ func entries(keys []binding) []entry {
 		}
 		label := strings.Join(names, " ")
 		short := names[0]
-		if j-i > 2 && numbered(keys[i:j]) {
-			label = names[0] + "…" + names[len(names)-1]
+		if numbered(keys[i:j]) {
+			if j-i > 2 {
+				label = names[0] + "…" + names[len(names)-1]
+			}
 			short = label
 		}
-		out = append(out, entry{keys: label, desc: keys[i].desc, short: short, ui: keys[i].do.cmd != cmdNone})
+		out = append(out, entry{keys: label, desc: keys[i].desc, short: short})
 		i = j
 	}
 	return out

@@ -116,7 +116,8 @@ type shape struct {
 	width, height int  // the bezel
 	lcdW, lcdH    int  // LCD text cells, status bar and rule included
 	legend        [][]entry
-	// Room grown into when the space allows; 1, 1, 0, false at the least.
+	// Room grown into when the space allows, in this order once the legend
+	// has its rows: 1, 1, 0, false, false at the least.
 	margin int  // cells between the bezel's sides and the LCD frame
 	gap    int  // cells between the LCD frame and the side column
 	pad    int  // blank rows under the bezel's top and over its bottom
@@ -177,8 +178,8 @@ func (v *phoneView) layout(w, h int, grow bool) shape {
 	}
 	sh.pad = min((h-sh.height)/2, 1)
 	sh.height += 2 * sh.pad
-	if n := len(s.Softkeys); sh.wide && n > 0 && h-sh.height >= 2 &&
-		(sh.width-2-2*sh.margin-(n-1))/n-2 >= framedCaption {
+	if k := len(s.Softkeys); sh.wide && k > 0 && h-sh.height >= 2 &&
+		(sh.width-2-2*sh.margin-(k-1))/k-2 >= framedCaption {
 		sh.framed = true
 		sh.height += 2
 	}
@@ -322,38 +323,25 @@ func (v *phoneView) drawSoftkeys(c canvas, x0, y, w, rows int, labels []string) 
 	x0 += max(w-(n*cw+n-1), 0) / 2 // the rounding's spare cells, either side
 	framed := rows >= 3
 	for i, label := range labels {
-		x := x0 + i*(cw+1)
+		bx := x0 + i*(cw+1) // the button
 		caption := strings.TrimSpace(softkeyName(v.keys, i+1) + " " + label)
-		st := v.th.softkey
+		st, frame := v.th.softkey, v.th.bezel
 		if label == "" {
-			st = v.th.softkeyBlank
+			st, frame = v.th.softkeyBlank, v.th.softkeyBlank
 		}
-		cy, inner := y, cw
+		x, cy, inner := bx, y, cw // the caption's cells
 		if framed {
-			frame := v.th.bezel
-			if label == "" {
-				frame = v.th.softkeyBlank
-			}
-			c.frame(x, y, cw, rows, false, frame)
-			cy, inner = y+1, cw-2
-			x++
+			c.frame(bx, y, cw, rows, false, frame)
+			x, cy, inner = bx+1, y+1, cw-2
 		}
 		c.fill(x, cy, inner, st)
 		c.center(x, cy, inner, caption, st)
 		if label != "" {
 			for r := 0; r < rows; r++ {
-				v.addHit(c, x-b2i(framed), y+r, cw, softkey(i+1))
+				v.addHit(c, bx, y+r, cw, softkey(i+1))
 			}
 		}
 	}
-}
-
-// b2i is 1 for true, 0 for false.
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // led is one indicator as drawn: its state, names and lit colour.
@@ -407,7 +395,8 @@ func (v *phoneView) drawSide(c canvas, x, y, h int, l phone.LEDs) {
 			k, _ := phone.KeyForDigit(ch)
 			kx := 1 + 3*i
 			if clip.text(kx, ky, 1, string(ch), v.th.legendKey) == 1 {
-				v.addHit(clip, kx, ky, 1, press(k))
+				// The space either side of the digit is its key too.
+				v.addHit(clip, kx-1, ky, 3, press(k))
 			}
 		}
 	}

@@ -759,3 +759,36 @@ func TestFramedSoftkey(t *testing.T) {
 	h.sim.InjectMouse(x, y-1, tcell.ButtonNone, tcell.ModNone)
 	h.waitText("Do Not Disturb on")
 }
+
+// TestLegendKeys checks that every key the legend means to show is in the
+// key table, for every number of softkeys, so that none drops out unseen.
+func TestLegendKeys(t *testing.T) {
+	for _, tc := range []struct {
+		softkeys int
+		keys     string
+	}{
+		{2, "F1 F2"},
+		{3, "F1…F3"},
+		{4, "F1…F4"},
+		{5, "F1…F5"},
+	} {
+		es := legendOf(entries(keymap(tc.softkeys)))
+		if len(es) != len(legendKeys) {
+			t.Errorf("%d softkeys: legend has %d of its %d keys: %+v", tc.softkeys, len(es), len(legendKeys), es)
+		}
+		for _, e := range es {
+			if e.desc == "softkeys" && e.short != tc.keys {
+				t.Errorf("%d softkeys: legend says %q, want %q", tc.softkeys, e.short, tc.keys)
+			}
+		}
+	}
+}
+
+// TestKeypadClick clicks beside a keypad digit: the spaces either side of
+// it are its key too.
+func TestKeypadClick(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	rows := h.waitText("7  8  9")
+	h.click(rows, "7  8  9", 2) // the space left of 8
+	h.waitText("Dialing", "8_")
+}
