@@ -30,8 +30,13 @@ const logTail = 200
 // Layout of the log pane.
 const (
 	minLogWidth  = 32 // beside the phone, when the terminal is this much wider
+	logWidth     = 48 // beside the phone, before the phone grows
 	logHeight    = 8  // under the phone, before the phone's legend gives way
 	minLogHeight = 5  // under the phone, before the LCD gives way: three lines
+	// The pane is open from the start when the terminal has this much room
+	// beside or under the phone, so that the boot is seen.
+	autoLogWidth  = 48
+	autoLogHeight = 12
 )
 
 // App is the terminal UI of one phone.
@@ -51,6 +56,7 @@ type App struct {
 	// Owned by tview's goroutine.
 	showLog, showHelp bool
 	logged            bool // the log pane has a line
+	drawn             bool // the first draw has chosen whether to show the log
 
 	notify   chan struct{} // cap 1: the phone has something new to show
 	inputs   chan action   // keys and clicks for the worker, in order
@@ -78,7 +84,7 @@ func New(p *phone.Phone, opts ...Option) *App {
 	a := &App{
 		phone:    p,
 		app:      tview.NewApplication(),
-		keys:     keymap(),
+		keys:     keymap(p.Model().Display.Softkeys),
 		notify:   make(chan struct{}, 1),
 		inputs:   make(chan action, 16),
 		stopping: make(chan struct{}),
@@ -189,15 +195,20 @@ func (a *App) work() {
 
 func (a *App) perform(act action) {
 	var err error
+	notice := ""
 	switch {
 	case act.text != "":
 		err = a.phone.Type(act.text)
 	case act.softkey > 0:
 		err = a.phone.Softkey(act.softkey)
 	default:
+		before := a.phone.Screen().Text()
 		err = a.phone.Press(act.key)
+		// Press returns once the phone has published the key's effect.
+		if err == nil && act.unheeded != "" && a.phone.Screen().Text() == before {
+			notice = act.unheeded
+		}
 	}
-	notice := ""
 	if err != nil {
 		notice = err.Error()
 	}
@@ -297,17 +308,25 @@ func (a *App) toggleHelp() {
 
 // beforeDraw arranges the phone and the log pane for the screen's size
 // before each draw: the pane goes beside the phone when the terminal is wide
-// enough, else under it, where it takes the legend's rows.
+// enough, else under it, where it takes the legend's rows. The first draw
+// opens the pane when the terminal has room to spare for it.
 func (a *App) beforeDraw(s tcell.Screen) bool {
 	a.start.Do(func() { close(a.started) })
 	w, h := s.Size()
+	need := a.view.need(w)
+	_, ph, core := a.view.size(w)
+	if !a.drawn {
+		a.drawn = true
+		a.showLog = w-need >= autoLogWidth || h-ph >= autoLogHeight
+	}
 	a.main.Clear()
 	if !a.showLog {
 		a.main.AddItem(a.view, 0, 1, false)
 		return false
 	}
-	pw, ph, core := a.view.size(w)
-	if w-pw >= minLogWidth {
+	if w-need >= minLogWidth {
+		// The phone grows into what the pane does not want.
+		pw, _, _ := a.view.size(max(w-logWidth, need))
 		a.main.SetDirection(tview.FlexColumn).
 			AddItem(a.view, pw, 0, false).
 			AddItem(a.log, 0, 1, false)

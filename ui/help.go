@@ -50,8 +50,9 @@ func (h *helpView) Draw(screen tcell.Screen) {
 		c.fill(0, r, boxW, h.th.box)
 	}
 	c.frame(0, 0, boxW, boxH, true, h.th.box)
-	c.center(2, 0, boxW-4, " Keys ", h.th.helpKey)
-	c.center(2, boxH-1, boxW-4, h.footer, h.th.box)
+	// The title and footer stay in sight when the box is wider than the view.
+	c.center(2, 0, c.w-4, " Keys ", h.th.helpKey)
+	c.center(2, boxH-1, c.w-4, h.footer, h.th.box)
 	for i, e := range h.entries {
 		col, row := i/rows, i%rows
 		ex := 2 + col*(cellW+gap)

@@ -27,6 +27,9 @@ type action struct {
 	cmd     command
 	// text is typed into the phone's open text entry (Screen.Prompt).
 	text string
+	// unheeded is the notice shown when a key press leaves the phone's
+	// screen as it was, for keys the phone heeds only in some states.
+	unheeded string
 }
 
 func press(k phone.Key) action { return action{key: k} }
@@ -88,16 +91,22 @@ func bind(desc string, a action, keys ...trigger) binding {
 	return binding{keys: keys, do: a, desc: desc}
 }
 
+// maxSoftkeys is how many softkeys the function keys can press: F1…F12.
+const maxSoftkeys = 12
+
 // keymap is the one key table: the input handler, the help overlay, the
 // legend and the softkey captions all read it, so they cannot disagree.
-// Consecutive bindings with the same description are shown as one entry.
-func keymap() []binding {
-	return []binding{
-		bind("softkeys", softkey(1), key(tcell.KeyF1)),
-		bind("softkeys", softkey(2), key(tcell.KeyF2)),
-		bind("softkeys", softkey(3), key(tcell.KeyF3)),
-		bind("softkeys", softkey(4), key(tcell.KeyF4)),
-		bind("softkeys", softkey(5), key(tcell.KeyF5)),
+// Only the n softkeys the model has get a function key, so no key is
+// advertised that would press nothing. Consecutive bindings with the same
+// description are shown as one entry.
+func keymap(n int) []binding {
+	var out []binding
+	for i := 1; i <= min(n, maxSoftkeys); i++ {
+		out = append(out, bind("softkeys", softkey(i), key(tcell.KeyF1+tcell.Key(i-1))))
+	}
+	message := press(phone.KeyMessage)
+	message.unheeded = "voicemail: only when idle"
+	return append(out,
 		bind("keypad", press(phone.Key0), char('0')),
 		bind("keypad", press(phone.Key1), char('1')),
 		bind("keypad", press(phone.Key2), char('2')),
@@ -124,13 +133,13 @@ func keymap() []binding {
 		bind("mute", press(phone.KeyMute), char('u')),
 		bind("hold", press(phone.KeyHold), char('h')),
 		bind("transfer", press(phone.KeyTransfer), char('t')),
-		bind("voicemail", press(phone.KeyMessage), char('v')),
+		bind("voicemail (when idle)", message, char('v')),
 		bind("volume up", press(phone.KeyVolUp), char('+'), char('=')),
 		bind("volume down", press(phone.KeyVolDown), char('-')),
 		bind("log pane", do(cmdLog), char('l')),
 		bind("help", do(cmdHelp), char('?')),
 		bind("quit", do(cmdQuit), char('q'), key(tcell.KeyCtrlC)),
-	}
+	)
 }
 
 // helpCloser closes the help overlay, besides the help key itself. It is
@@ -172,12 +181,14 @@ func softkeyName(keys []binding, n int) string {
 // entry is one line of the help: keys and what they do.
 type entry struct {
 	keys, desc string
-	ui         bool // a UI command rather than a phone key
+	// short is the keys as the legend writes them: all of a numbered run,
+	// else the first key.
+	short string
 }
 
 // entries folds the key table into help lines: a run of bindings with one
-// description becomes one line, and a run longer than four shows its ends
-// ("F1…F5").
+// description becomes one line, and a run of more than two softkeys or
+// digits shows its ends ("F1…F4", "0…9").
 func entries(keys []binding) []entry {
 	var out []entry
 	for i := 0; i < len(keys); {
@@ -191,11 +202,27 @@ func entries(keys []binding) []entry {
 			}
 		}
 		label := strings.Join(names, " ")
-		if j-i > 4 {
-			label = names[0] + "…" + names[len(names)-1]
+		short := names[0]
+		if numbered(keys[i:j]) {
+			if j-i > 2 {
+				label = names[0] + "…" + names[len(names)-1]
+			}
+			short = label
 		}
-		out = append(out, entry{keys: label, desc: keys[i].desc, ui: keys[i].do.cmd != cmdNone})
+		out = append(out, entry{keys: label, desc: keys[i].desc, short: short})
 		i = j
 	}
 	return out
+}
+
+// numbered reports whether the bindings press numbered keys, all softkeys
+// or all digits, so that they read as a range.
+func numbered(bs []binding) bool {
+	soft, digits := true, true
+	for _, b := range bs {
+		soft = soft && b.do.softkey > 0
+		_, d := b.do.key.Digit()
+		digits = digits && d
+	}
+	return soft || digits
 }

@@ -12,13 +12,36 @@ import (
 
 // Widths around the LCD text, in cells.
 const (
-	// lcdChrome is what surrounds the LCD across the bezel: the bezel's
-	// sides, a space inside each, and the LCD frame's sides.
+	// lcdChrome is what surrounds the LCD across the bezel at its most
+	// compact: the bezel's sides, a space inside each, and the LCD frame's
+	// sides.
 	lcdChrome = 6
 	// sideWidth is the column right of the LCD with the LEDs and keypad,
-	// one space away from the LCD frame.
+	// at least one space away from the LCD frame.
 	sideWidth = 9
 )
+
+// How far the device grows into a large terminal: more room between the
+// bezel and what it holds, between the LCD and the keypad, and blank rows
+// between the parts.
+const (
+	maxMargin = 3 // cells between the bezel's sides and the LCD
+	maxGap    = 4 // cells between the LCD frame and the LEDs and keypad
+)
+
+// framedCaption is the least width inside a framed softkey: a function key
+// and a label of nine cells. Narrower softkeys keep one row, where the frame
+// does not take two cells of the caption.
+const framedCaption = 12
+
+// The legend under the softkeys shows the most used keys in at most
+// legendRows rows; the help overlay has the whole table.
+const legendRows = 2
+
+// legendKeys are the descriptions of the keys the legend shows, in order:
+// help comes first so that a legend of one short row still says where the
+// rest is.
+var legendKeys = []string{"help", "quit", "softkeys", "keypad", "ok", "back", "hook", "log pane"}
 
 // phoneView draws one phone: the bezel with the vendor and model, the LCD, the
 // softkeys under it, the LEDs, the keypad and a key legend. It holds no phone
@@ -52,7 +75,7 @@ func newPhoneView(p *phone.Phone, keys []binding, th theme, input func(action)) 
 		Box:      tview.NewBox(),
 		th:       th,
 		keys:     keys,
-		legend:   legendOrder(entries(keys)),
+		legend:   legendOf(entries(keys)),
 		title:    p.Model().Title(),
 		firmware: p.Firmware().Version,
 		lcd:      phone.Screen{Columns: d.Columns, Rows: d.Rows, Softkeys: make([]string, d.Softkeys)},
@@ -61,13 +84,12 @@ func newPhoneView(p *phone.Phone, keys []binding, th theme, input func(action)) 
 	}
 }
 
-// legendOrder puts the UI's own keys (help, quit) first, so the legend keeps
-// them when it has room for one line only.
-func legendOrder(es []entry) []entry {
-	out := make([]entry, 0, len(es))
-	for _, ui := range []bool{true, false} {
+// legendOf picks the legend's entries from the help's, in legendKeys order.
+func legendOf(es []entry) []entry {
+	var out []entry
+	for _, d := range legendKeys {
 		for _, e := range es {
-			if e.ui == ui {
+			if e.desc == d {
 				out = append(out, e)
 			}
 		}
@@ -94,18 +116,42 @@ type shape struct {
 	width, height int  // the bezel
 	lcdW, lcdH    int  // LCD text cells, status bar and rule included
 	legend        [][]entry
+	// Room grown into when the space allows, in this order once the legend
+	// has its rows: 1, 1, 0, false, false at the least.
+	margin int  // cells between the bezel's sides and the LCD frame
+	gap    int  // cells between the LCD frame and the side column
+	pad    int  // blank rows under the bezel's top and over its bottom
+	spaced bool // a blank row under the LCD and another over the legend
+	framed bool // softkeys are framed buttons, three rows high
 }
 
 // shape lays the device out in w×h cells: the LCD is as large as the model's
 // when it fits, and shrinks before the softkeys go; the legend takes the rows
-// left over.
-func (v *phoneView) shape(w, h int) shape {
+// left over, then the device grows into what is still free.
+func (v *phoneView) shape(w, h int) shape { return v.layout(w, h, true) }
+
+// need is the width of the device in w cells when it does not grow: what
+// it takes to show the LCD whole, with the keypad beside it if it fits.
+func (v *phoneView) need(w int) int {
+	const tall = 1 << 16
+	return v.layout(w, tall, false).width
+}
+
+func (v *phoneView) layout(w, h int, grow bool) shape {
 	s := v.screen()
-	var sh shape
-	wide := s.Columns + lcdChrome + 1 + sideWidth
+	sh := shape{margin: 1, gap: 1}
+	wide := s.Columns + lcdChrome + sh.gap + sideWidth
 	sh.wide = w >= wide
 	if sh.wide {
 		sh.width, sh.lcdW = wide, s.Columns
+		if grow {
+			extra := w - wide
+			g := min(extra, maxGap-sh.gap)
+			sh.gap += g
+			m := min((extra-g)/2, maxMargin-sh.margin)
+			sh.margin += m
+			sh.width += g + 2*m
+		}
 	} else {
 		sh.width = max(min(w, s.Columns+lcdChrome), 0)
 		sh.lcdW = max(sh.width-lcdChrome, 0)
@@ -115,10 +161,28 @@ func (v *phoneView) shape(w, h int) shape {
 		fixed++ // the LED row
 	}
 	sh.lcdH = max(min(h-4-fixed, s.Rows), 1) // 4: bezel and LCD borders
-	lines := legendLines(v.legend, sh.width-4)
-	n := max(min(h-4-fixed-sh.lcdH, len(lines)), 0)
+	lines := legendLines(v.legend, sh.width-2-2*sh.margin)
+	n := max(min(h-4-fixed-sh.lcdH, len(lines), legendRows), 0)
 	sh.legend = lines[:n]
 	sh.height = 4 + sh.lcdH + fixed + n
+	if !grow {
+		return sh
+	}
+	spacing := 1 // a blank row under the LCD
+	if n > 0 {
+		spacing++ // and one over the legend
+	}
+	if h-sh.height >= spacing {
+		sh.spaced = true
+		sh.height += spacing
+	}
+	sh.pad = min((h-sh.height)/2, 1)
+	sh.height += 2 * sh.pad
+	if k := len(s.Softkeys); sh.wide && k > 0 && h-sh.height >= 2 &&
+		(sh.width-2-2*sh.margin-(k-1))/k-2 >= framedCaption {
+		sh.framed = true
+		sh.height += 2
+	}
 	return sh
 }
 
@@ -127,7 +191,8 @@ func (v *phoneView) shape(w, h int) shape {
 func (v *phoneView) size(w int) (width, height, core int) {
 	const tall = 1 << 16
 	sh := v.shape(w, tall)
-	return sh.width, sh.height, sh.height - len(sh.legend)
+	least := v.layout(w, tall, false)
+	return sh.width, sh.height, least.height - len(least.legend)
 }
 
 // legendLines wraps the legend entries into lines of at most w cells.
@@ -136,7 +201,7 @@ func legendLines(es []entry, w int) [][]entry {
 	var line []entry
 	used := 0
 	for _, e := range es {
-		ew := uniseg.StringWidth(e.keys) + 1 + uniseg.StringWidth(e.desc)
+		ew := uniseg.StringWidth(e.short) + 1 + uniseg.StringWidth(e.desc)
 		if len(line) > 0 && used+2+ew > w {
 			lines = append(lines, line)
 			line, used = nil, 0
@@ -153,34 +218,48 @@ func legendLines(es []entry, w int) [][]entry {
 	return lines
 }
 
-// Draw draws the device centred at the top of the view.
+// Draw draws the device centred in the view.
 func (v *phoneView) Draw(screen tcell.Screen) {
 	v.DrawForSubclass(screen, v)
 	x, y, w, h := v.GetInnerRect()
 	sh := v.shape(w, h)
-	c := canvas{scr: screen, x: x + max(w-sh.width, 0)/2, y: y, w: min(sh.width, w), h: min(sh.height, h)}
+	c := canvas{
+		scr: screen,
+		x:   x + max(w-sh.width, 0)/2, y: y + max(h-sh.height, 0)/2,
+		w: min(sh.width, w), h: min(sh.height, h),
+	}
 	s := v.screen()
 	v.hits = v.hits[:0]
 
 	v.drawBezel(c, sh)
 	v.drawLCD(c, sh, s)
-	row := sh.lcdH + 3
-	v.drawSoftkeys(c, row, sh.width-4, s.Softkeys)
-	row++
+	row := 1 + sh.pad + sh.lcdH + 2
+	if sh.spaced {
+		row++
+	}
+	keyRows := 1
+	if sh.framed {
+		keyRows = 3
+	}
+	v.drawSoftkeys(c, sh.margin+1, row, sh.width-2-2*sh.margin, keyRows, s.Softkeys)
+	row += keyRows
 	if sh.wide {
-		v.drawSide(c, sh.lcdW+5, sh.lcdH+2, s.LEDs)
+		v.drawSide(c, sh.margin+1+sh.lcdW+2+sh.gap, 1+sh.pad, sh.lcdH+2, s.LEDs)
 	} else {
 		v.drawLEDRow(c, row, s.LEDs)
 		row++
 	}
+	if sh.spaced && len(sh.legend) > 0 {
+		row++
+	}
 	for _, line := range sh.legend {
-		x := 2
+		x := sh.margin + 1
 		for i, e := range line {
 			if i > 0 {
 				x += 2
 			}
-			x += c.text(x, row, sh.width-2-x, e.keys, v.th.legendKey) + 1
-			x += c.text(x, row, sh.width-2-x, e.desc, v.th.legendDesc)
+			x += c.text(x, row, sh.width-1-sh.margin-x, e.short, v.th.legendKey) + 1
+			x += c.text(x, row, sh.width-1-sh.margin-x, e.desc, v.th.legendDesc)
 		}
 		row++
 	}
@@ -201,7 +280,8 @@ func (v *phoneView) drawBezel(c canvas, sh shape) {
 // drawLCD draws the display: the status bar, a rule, then the body rows with
 // the menu cursor and the alert highlighted.
 func (v *phoneView) drawLCD(c canvas, sh shape, s phone.Screen) {
-	c.frame(2, 1, sh.lcdW+2, sh.lcdH+2, false, tcell.StyleDefault)
+	fx, fy := sh.margin+1, 1+sh.pad // the frame's corner
+	c.frame(fx, fy, sh.lcdW+2, sh.lcdH+2, false, tcell.StyleDefault)
 	rows := []string{s.Status.Line(sh.lcdW), strings.Repeat(string(tview.Borders.Horizontal), sh.lcdW)}
 	styles := []tcell.Style{v.th.status, tcell.StyleDefault}
 	body := s.BodyLines()
@@ -226,30 +306,41 @@ func (v *phoneView) drawLCD(c canvas, sh shape, s phone.Screen) {
 	rows = append(rows, body...)
 	styles = append(styles, bodyStyles...)
 	for i := 0; i < sh.lcdH && i < len(rows); i++ {
-		c.fill(3, 2+i, sh.lcdW, styles[i])
-		c.text(3, 2+i, sh.lcdW, rows[i], styles[i])
+		c.fill(fx+1, fy+1+i, sh.lcdW, styles[i])
+		c.text(fx+1, fy+1+i, sh.lcdW, rows[i], styles[i])
 	}
 }
 
 // drawSoftkeys draws one button per softkey, captioned with the terminal key
-// that presses it, across w cells of row y.
-func (v *phoneView) drawSoftkeys(c canvas, y, w int, labels []string) {
+// that presses it, across w cells from x of the rows from y: one row of
+// reverse video, or three with a frame around the caption.
+func (v *phoneView) drawSoftkeys(c canvas, x0, y, w, rows int, labels []string) {
 	n := len(labels)
 	if n == 0 {
 		return
 	}
 	cw := max((w-(n-1))/n, 1)
+	x0 += max(w-(n*cw+n-1), 0) / 2 // the rounding's spare cells, either side
+	framed := rows >= 3
 	for i, label := range labels {
-		x := 2 + i*(cw+1)
+		bx := x0 + i*(cw+1) // the button
 		caption := strings.TrimSpace(softkeyName(v.keys, i+1) + " " + label)
-		st := v.th.softkey
+		st, frame := v.th.softkey, v.th.bezel
 		if label == "" {
-			st = v.th.softkeyBlank
-		} else {
-			v.addHit(c, x, y, cw, softkey(i+1))
+			st, frame = v.th.softkeyBlank, v.th.softkeyBlank
 		}
-		c.fill(x, y, cw, st)
-		c.center(x, y, cw, caption, st)
+		x, cy, inner := bx, y, cw // the caption's cells
+		if framed {
+			c.frame(bx, y, cw, rows, false, frame)
+			x, cy, inner = bx+1, y+1, cw-2
+		}
+		c.fill(x, cy, inner, st)
+		c.center(x, cy, inner, caption, st)
+		if label != "" {
+			for r := 0; r < rows; r++ {
+				v.addHit(c, bx, y+r, cw, softkey(i+1))
+			}
+		}
 	}
 }
 
@@ -282,22 +373,30 @@ func (v *phoneView) look(l led) (string, tcell.Style) {
 	return "○", v.th.ledOff
 }
 
-// drawSide draws the LEDs and the keypad in the column at x, in h rows from
-// the top of the LCD frame.
-func (v *phoneView) drawSide(c canvas, x, h int, l phone.LEDs) {
-	clip := canvas{scr: c.scr, x: c.x + x, y: c.y + 1, w: min(sideWidth, max(c.w-x, 0)), h: min(h, max(c.h-1, 0))}
+// drawSide draws the LEDs and the keypad in the column at x, in the h rows
+// of the LCD frame from row y. The keypad sits at the foot, its rows apart
+// when there is room.
+func (v *phoneView) drawSide(c canvas, x, y, h int, l phone.LEDs) {
+	clip := canvas{scr: c.scr, x: c.x + x, y: c.y + y, w: min(sideWidth, max(c.w-x, 0)), h: min(h, max(c.h-y, 0))}
 	for i, d := range v.leds(l) {
 		glyph, st := v.look(d)
 		clip.text(0, i, 2, glyph, st)
 		clip.text(2, i, sideWidth-2, d.name, st)
 	}
-	top := max(h-4, 6) // the keypad sits at the foot of the LCD
+	const leds = 6 // rows of the LEDs and a blank one
+	stride := 1
+	if h-leds >= 7 {
+		stride = 2
+	}
+	top := max(h-1-3*stride, leds)
 	for r, keys := range []string{"123", "456", "789", "*0#"} {
+		ky := top + r*stride
 		for i, ch := range keys {
 			k, _ := phone.KeyForDigit(ch)
 			kx := 1 + 3*i
-			if clip.text(kx, top+r, 1, string(ch), v.th.legendKey) == 1 {
-				v.addHit(clip, kx, top+r, 1, press(k))
+			if clip.text(kx, ky, 1, string(ch), v.th.legendKey) == 1 {
+				// The space either side of the digit is its key too.
+				v.addHit(clip, kx-1, ky, 3, press(k))
 			}
 		}
 	}
@@ -306,7 +405,7 @@ func (v *phoneView) drawSide(c canvas, x, h int, l phone.LEDs) {
 // drawLEDRow draws the LEDs in one row, for when there is no room beside
 // the LCD.
 func (v *phoneView) drawLEDRow(c canvas, y int, l phone.LEDs) {
-	x := 2
+	x := 2 // the narrow device has the least margin
 	for _, d := range v.leds(l) {
 		glyph, st := v.look(d)
 		x += c.text(x, y, 1, glyph, st)

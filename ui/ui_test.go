@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -204,7 +205,7 @@ func rowWith(rows []string, s string) (int, string) {
 func TestIdleScreen(t *testing.T) {
 	h := start(t, "c450hd", 80, 24)
 	rows := h.waitText(" AudioCodes C450HD ", "UCC450HD_3.4.6.537", "09:00 Fri 02 Jan",
-		"F1 Menu", "F2 Redial", "F3 DND", "F4 Voicemail", "○ message", "F1…F5 softkeys")
+		"F1 Menu", "F2 Redial", "F3 DND", "F4 Voicemail", "○ message", "F1…F4 softkeys")
 
 	if s := h.p.Screen(); s.Columns != 48 {
 		t.Fatalf("c450hd LCD is %d columns, want 48", s.Columns)
@@ -292,7 +293,7 @@ func TestHelpOverlay(t *testing.T) {
 	h := start(t, "c450hd", 80, 24)
 	h.waitText(h.idle)
 	h.typ("?")
-	h.waitText(" Keys ", "F1…F5", "softkeys", "0…9", "Esc Backspace", "back",
+	h.waitText(" Keys ", "F1…F4", "softkeys", "0…9", "Esc Backspace", "back",
 		"Space", "hook", "+ =", "volume up", "q Ctrl-C", "quit", "? or Esc closes")
 
 	// Keys other than help, close and quit do nothing while it is open.
@@ -360,7 +361,7 @@ func TestResize(t *testing.T) {
 	if y, _ := rowWith(rows, " Syslog "); y != 0 {
 		t.Errorf("log pane title on row %d, want 0 (beside the phone)", y)
 	}
-	h.waitText("F1…F5 softkeys")
+	h.waitText("F1…F4 softkeys")
 
 	h.resize(40, 12)
 	h.waitFor("40x12", func(rows []string) bool {
@@ -447,7 +448,7 @@ func TestStopBeforeRun(t *testing.T) {
 
 func TestEntries(t *testing.T) {
 	got := map[string]string{}
-	for _, e := range entries(keymap()) {
+	for _, e := range entries(keymap(5)) {
 		got[e.desc] = e.keys
 	}
 	for desc, keys := range map[string]string{
@@ -471,7 +472,7 @@ func TestEntries(t *testing.T) {
 // TestKeymapCoversPhone checks that every hard key of the phone has a
 // terminal key, and that no terminal key is bound twice.
 func TestKeymapCoversPhone(t *testing.T) {
-	keys := keymap()
+	keys := keymap(5)
 	bound := map[phone.Key]bool{}
 	seen := map[trigger]bool{}
 	for _, b := range keys {
@@ -541,4 +542,253 @@ func TestTextEntry(t *testing.T) {
 	h.waitText("/tmp/qm.pe_")
 	h.key(tcell.KeyEnter)
 	h.waitText("Import failed")
+}
+
+// TestSoftkeyKeys checks that a model's softkeys, and only they, have
+// function keys: the legend, the help and the captions name no other, and
+// the key one past the last presses nothing.
+func TestSoftkeyKeys(t *testing.T) {
+	for _, tc := range []struct {
+		model string
+		n     int
+	}{
+		{"cx600", 3},
+		{"c450hd", 4},
+		{"t48g", 4},
+		{"vvx601", 5},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			h := start(t, tc.model, 80, 24)
+			if got := h.p.Model().Display.Softkeys; got != tc.n {
+				t.Fatalf("%s has %d softkeys, want %d", tc.model, got, tc.n)
+			}
+			last := fmt.Sprintf("F%d", tc.n)
+			next := fmt.Sprintf("F%d", tc.n+1)
+			for n := 1; n <= tc.n; n++ {
+				if softkeyName(h.a.keys, n) == "" {
+					t.Errorf("softkey %d has no terminal key", n)
+				}
+			}
+			if name := softkeyName(h.a.keys, tc.n+1); name != "" {
+				t.Errorf("softkey %d, which %s lacks, is bound to %s", tc.n+1, tc.model, name)
+			}
+			h.checkAbsent(h.waitText(h.idle, last+" ", "F1…"+last+" softkeys"), next)
+			h.typ("?")
+			h.checkAbsent(h.waitText(" Keys ", "F1…"+last), next)
+		})
+	}
+}
+
+// checkAbsent fails if s is on the screen.
+func (h *harness) checkAbsent(rows []string, s string) {
+	h.t.Helper()
+	if y, _ := rowWith(rows, s); y >= 0 {
+		h.t.Errorf("%q is on row %d:\n%s", s, y, strings.Join(rows, "\n"))
+	}
+}
+
+// TestUnboundSoftkey checks that F5 on a phone with four softkeys reaches
+// neither the phone nor the notice line, while F4 does. The App does not
+// run, so what a key hands to the worker stays in the queue to be seen.
+func TestUnboundSoftkey(t *testing.T) {
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("c450hd")
+	p, err := phone.New(m, "", phone.WithStateDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Start(ctx)
+	defer p.Close()
+	a := New(p)
+	a.onKey(tcell.NewEventKey(tcell.KeyF5, 0, tcell.ModNone))
+	if n := len(a.inputs); n != 0 {
+		t.Fatalf("F5 queued %d inputs for a phone with 4 softkeys", n)
+	}
+	a.onKey(tcell.NewEventKey(tcell.KeyF4, 0, tcell.ModNone))
+	if act := <-a.inputs; act.softkey != 4 {
+		t.Fatalf("F4 queued %+v, want softkey 4", act)
+	}
+}
+
+// TestFifthSoftkey presses F5 where the model has five softkeys: the
+// VVX 601's Messages calls voicemail, which fails without an account.
+func TestFifthSoftkey(t *testing.T) {
+	h := start(t, "vvx601", 80, 24)
+	h.waitText("F5 Messages")
+	h.key(tcell.KeyF5)
+	h.waitText("No service: not registered")
+}
+
+// TestLegend checks that the legend under the softkeys keeps to two rows at
+// 80 columns for every model and sends the rest to the help.
+func TestLegend(t *testing.T) {
+	cat, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range cat.ModelIDs() {
+		t.Run(id, func(t *testing.T) {
+			h := start(t, id, 80, 24)
+			rows := h.waitText(h.idle, "? help", "q quit", "F1…")
+			first, _ := rowWith(rows, "? help")
+			bottom, _ := rowWith(rows, "╚")
+			n := 0
+			for _, r := range rows[first:bottom] {
+				if strings.Trim(r, " ║") != "" {
+					n++
+				}
+			}
+			if n < 1 || n > legendRows {
+				t.Errorf("legend has %d rows, want 1 to %d:\n%s", n, legendRows, strings.Join(rows, "\n"))
+			}
+			// The help has what the legend leaves out.
+			h.checkAbsent(rows, "transfer")
+			h.typ("?")
+			h.waitText(" Keys ", "transfer", "voicemail (when idle)")
+		})
+	}
+}
+
+// bezel finds the device's frame on the screen: its corner and size.
+func bezel(rows []string) (x, y, w, ht int) {
+	y, top := rowWith(rows, "╔")
+	if y < 0 {
+		return -1, -1, 0, 0
+	}
+	r := []rune(top)
+	x = slices.Index(r, '╔')
+	w = slices.Index(r, '╗') - x + 1
+	for yy := y; yy < len(rows); yy++ {
+		if slices.Contains([]rune(rows[yy]), '╚') {
+			return x, y, w, yy - y + 1
+		}
+	}
+	return x, y, w, 0
+}
+
+// TestLargeTerminal checks that a large terminal gets a larger device,
+// centred in its part of the screen, with the log pane open from the start
+// beside it and showing the boot.
+func TestLargeTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		model string
+		w, h  int
+	}{
+		{"c450hd", 120, 40},
+		{"c450hd", 200, 60},
+		{"t48g", 200, 60},
+		{"cx600", 120, 40},
+	} {
+		t.Run(fmt.Sprintf("%s/%dx%d", tc.model, tc.w, tc.h), func(t *testing.T) {
+			h := start(t, tc.model, tc.w, tc.h)
+			s := h.p.Screen()
+			rows := h.waitText(h.idle, " Syslog ", "? help")
+			h.checkLCD(rows)
+			x, y, w, ht := bezel(rows)
+			if compact := s.Columns + lcdChrome + 1 + sideWidth; w <= compact {
+				t.Errorf("device is %d wide, no more than the %d it needs at least", w, compact)
+			}
+			if top, under := y, tc.h-y-ht; top <= 0 || top-under > 1 || under-top > 1 {
+				t.Errorf("device rows %d to %d of %d: not centred", y, y+ht-1, tc.h)
+			}
+			// The log pane takes the rest of the width.
+			if _, row := rowWith(rows, " Syslog "); !strings.HasSuffix(row, "┐") || x != 0 {
+				t.Errorf("log pane is not beside the device at column %d:\n%s", x+w, strings.Join(rows, "\n"))
+			}
+
+			// Without the pane, the device is centred across the screen.
+			h.typ("l")
+			h.waitGone(" Syslog ", h.idle)
+			rows = h.waitText(h.idle)
+			x, _, w, _ = bezel(rows)
+			if left, right := x, tc.w-x-w; left-right > 1 || right-left > 1 {
+				t.Errorf("device columns %d to %d of %d: not centred", x, x+w-1, tc.w)
+			}
+		})
+	}
+}
+
+// TestBootLines checks that the log pane, open from the start on a large
+// terminal, has the phone's first lines: its boot.
+func TestBootLines(t *testing.T) {
+	h := start(t, "c450hd", 200, 60)
+	logs := h.p.Logs(0)
+	if len(logs) == 0 {
+		t.Fatal("the phone logged nothing at boot")
+	}
+	boot := logs[0].Text
+	if !strings.Contains(boot, "Booting") {
+		t.Fatalf("the first log line is %q, not the boot", boot)
+	}
+	h.waitText(" Syslog ", boot)
+}
+
+// TestVoicemailKey checks the message key: in a call the phone ignores it,
+// and the UI says so rather than seem to have pressed it; idle, it calls
+// voicemail.
+func TestVoicemailKey(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	h.waitText(h.idle)
+	h.typ("12")
+	h.waitText("Dialing", "12_")
+	h.typ("v")
+	h.waitText("voicemail: only when idle", "Dialing", "12_")
+	h.typ("3")
+	h.waitGone("voicemail: only when idle", "123_")
+
+	h.key(tcell.KeyF3) // Cancel
+	h.waitGone("Dialing", h.idle)
+	h.typ("v")
+	h.waitText("No service: not registered")
+	h.checkAbsent(h.rows(), "only when idle")
+}
+
+// TestFramedSoftkey clicks the frame of a softkey drawn as a framed button:
+// the whole button presses it, not only its caption.
+func TestFramedSoftkey(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	rows := h.waitText("│   F3 DND    │")
+	y, row := rowWith(rows, "F3 DND")
+	x := len([]rune(row[:strings.Index(row, "F3 DND")]))
+	if r := []rune(rows[y-1]); r[x] != '─' {
+		t.Fatalf("no frame over the softkey:\n%s", strings.Join(rows, "\n"))
+	}
+	h.sim.InjectMouse(x, y-1, tcell.ButtonPrimary, tcell.ModNone)
+	h.sim.InjectMouse(x, y-1, tcell.ButtonNone, tcell.ModNone)
+	h.waitText("Do Not Disturb on")
+}
+
+// TestLegendKeys checks that every key the legend means to show is in the
+// key table, for every number of softkeys, so that none drops out unseen.
+func TestLegendKeys(t *testing.T) {
+	for _, tc := range []struct {
+		softkeys int
+		keys     string
+	}{
+		{2, "F1 F2"},
+		{3, "F1…F3"},
+		{4, "F1…F4"},
+		{5, "F1…F5"},
+	} {
+		es := legendOf(entries(keymap(tc.softkeys)))
+		if len(es) != len(legendKeys) {
+			t.Errorf("%d softkeys: legend has %d of its %d keys: %+v", tc.softkeys, len(es), len(legendKeys), es)
+		}
+		for _, e := range es {
+			if e.desc == "softkeys" && e.short != tc.keys {
+				t.Errorf("%d softkeys: legend says %q, want %q", tc.softkeys, e.short, tc.keys)
+			}
+		}
+	}
+}
+
+// TestKeypadClick clicks beside a keypad digit: the spaces either side of
+// it are its key too.
+func TestKeypadClick(t *testing.T) {
+	h := start(t, "c450hd", 80, 24)
+	rows := h.waitText("7  8  9")
+	h.click(rows, "7  8  9", 2) // the space left of 8
+	h.waitText("Dialing", "8_")
 }
