@@ -55,6 +55,8 @@ type Backend struct {
 	calls     map[string]*serviceCall  // calls answered by services, by dialog key
 	subs      map[string]*subscription // MWI subscriptions, by dialog key
 	mailboxes map[string]*mailbox      // by lower-case user name
+
+	dialogs dialogTable // dialogs the proxy set up; see dialogs.go
 }
 
 type lifecycle int

@@ -61,7 +61,13 @@
 // as an edge proxy trusts an authenticated connection; any other initial
 // INVITE, MESSAGE, REFER, NOTIFY, INFO or SUBSCRIBE is challenged with 407
 // Proxy-Authenticate and accepted with valid credentials of any user.
-// In-dialog requests, ACK and CANCEL are not challenged.
+// In-dialog requests, ACK and CANCEL are not challenged, but the proxy
+// relays an in-dialog request only within a dialog it established (an
+// INVITE or REFER it proxied and saw answered) and only from one of its
+// two parties to the other; anything else claiming a dialog, and any
+// initial request with a Route beyond us, gets 403 (481 for a registered
+// phone's stale dialog). NOTIFYs outside a subscription are refused:
+// only the cloud sends unsolicited MWI. The cloud relays for nobody else.
 //
 // Everything the backend starts is owned by it: Close stops listeners,
 // timers, calls and subscriptions and waits for every goroutine.
