@@ -31,11 +31,17 @@ func (b *Backend) dispatch(in *sip.Request, tx sip.ServerTransaction) {
 	// The transaction keeps reading the request it was created with (to
 	// build 100 Trying, for instance); routing edits a copy.
 	req := in.Clone()
-	switch req.Method {
-	case sip.REGISTER:
+	f := flowOf(req)
+	if req.Method == sip.REGISTER {
 		b.register(req, tx)
+		// A connection a phone registered on is exempt from the idle
+		// timeout of connections nobody has registered on.
+		_, registered := b.userOnFlow(f)
+		b.flowActivity(f, registered)
 		return
-	case sip.CANCEL:
+	}
+	b.flowActivity(f, false)
+	if req.Method == sip.CANCEL {
 		// A CANCEL matching a pending INVITE never gets here: sipgo's
 		// transaction layer answers it and ends the INVITE with 487.
 		b.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
