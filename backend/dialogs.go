@@ -221,3 +221,43 @@ func subscriptionTerminated(req *sip.Request) bool {
 	h := req.GetHeader("Subscription-State")
 	return h != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Value())), "terminated")
 }
+
+// localDialogParty checks that a request in a call or subscription the
+// cloud itself is a party to comes from the other party: the flow that
+// set it up, or one its user has registered on. A forged BYE must not end
+// someone's call, nor a forged refresh take over someone's MWI
+// subscription. It answers 403 and reports false when not; requests of
+// no local dialog pass.
+func (b *Backend) localDialogParty(req *sip.Request, tx sip.ServerTransaction) bool {
+	tag := toTag(req)
+	if tag == "" {
+		return true
+	}
+	key := dialogKey(req.CallID().Value(), tag, fromTag(req))
+	b.mu.Lock()
+	var p *party
+	if call := b.calls[key]; call != nil {
+		p = &party{user: call.caller, flow: call.flow}
+	} else if sub := b.subs[key]; sub != nil {
+		p = &party{user: sub.user, flow: sub.flow}
+	}
+	b.mu.Unlock()
+	if p == nil || b.isParty(*p, flowOf(req)) {
+		return true
+	}
+	b.log.Warn("refused: request in a local dialog from outside it", "method", req.Method, "source", req.Source())
+	if !req.IsAck() {
+		b.reply(req, tx, sip.StatusForbidden, "Forbidden")
+	}
+	return false
+}
+
+// get returns the dialog with these Call-ID and tags, the caller's first.
+func (t *dialogTable) get(callID, callerTag, calleeTag string) (proxiedDialog, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d := t.m[dialogKey(callID, callerTag, calleeTag)]; d != nil {
+		return *d, true
+	}
+	return proxiedDialog{}, false
+}

@@ -33,6 +33,31 @@ func TestNoRelayForStrangers(t *testing.T) {
 	// credentials.
 	mallory := newPhoneOn(t, b, "carol", "wrong", "UDP")
 
+	// A 2xx that matches no transaction, with our Via on top and below
+	// it a connection the backend holds (anyone's): a proxy forwarding
+	// it by its Via reflects it into that connection.
+	held, err := net.Dial("tcp", b.Addr("tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	eventually(t, "connection accepted", func() bool { return healthOf(t, b, "tcp").Connections == 1 })
+	raw, err := net.Dial("udp", b.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	bh, bp := splitAddr(raw.RemoteAddr())
+	hh, hp := splitAddr(held.LocalAddr())
+	stray := "SIP/2.0 200 OK\r\n" +
+		"Via: SIP/2.0/UDP " + bh + ":" + strconv.Itoa(bp) + ";branch=z9hG4bKstray\r\n" +
+		"Via: SIP/2.0/TCP " + hh + ":" + strconv.Itoa(hp) + ";branch=z9hG4bKvictim\r\n" +
+		"From: <sip:a@deskphone.test>;tag=a\r\nTo: <sip:b@deskphone.test>;tag=b\r\nCall-ID: stray\r\n" +
+		"CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+	if _, err := raw.Write([]byte(stray)); err != nil {
+		t.Fatal(err)
+	}
+
 	withTag := func(r *sip.Request) {
 		to := r.To()
 		to.Params = sip.NewParams()
@@ -84,6 +109,10 @@ func TestNoRelayForStrangers(t *testing.T) {
 	_ = victim.SetReadDeadline(time.Now().Add(time.Millisecond))
 	if n, _, err := victim.ReadFrom(make([]byte, 4096)); err == nil {
 		t.Errorf("the backend relayed %d bytes to an arbitrary address", n)
+	}
+	_ = held.SetReadDeadline(time.Now().Add(time.Millisecond))
+	if n, err := held.Read(make([]byte, 4096)); err == nil {
+		t.Errorf("the backend reflected a stray response into another connection: %d bytes", n)
 	}
 }
 
@@ -159,5 +188,70 @@ func TestDialogOnlyBetweenItsParties(t *testing.T) {
 	}
 	if n := b.dialogs.count(); n != 0 {
 		t.Errorf("%d dialogs held after the call, want 0", n)
+	}
+}
+
+// TestLocalDialogsOnlyFromTheirParty: a stranger who knows the
+// identifiers of a phone's echo call or MWI subscription can neither end
+// the call nor take over or end the subscription.
+func TestLocalDialogsOnlyFromTheirParty(t *testing.T) {
+	b := startBackend(t, nil)
+	ctx := ctxT(t)
+	alice := newPhone(t, b, "alice")
+	alice.mustRegister(ctx)
+	mallory := newPhoneOn(t, b, "carol", "wrong", "UDP")
+
+	sub := alice.newRequest(sip.SUBSCRIBE, alice.aor())
+	sub.AppendHeader(sip.NewHeader("Event", eventMWI))
+	sub.AppendHeader(sip.NewHeader("Expires", "3600"))
+	subRes, err := alice.cli.Do(ctx, sub)
+	if err != nil || subRes.StatusCode != sip.StatusOK {
+		t.Fatalf("SUBSCRIBE: %v %v", subRes, err)
+	}
+	recv(t, alice.notifies, "first NOTIFY")
+	sess, err := alice.call(ctx, "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	forge := func(method sip.RequestMethod, to sip.Uri, from *sip.FromHeader, toH *sip.ToHeader, callID *sip.CallIDHeader) *sip.Request {
+		r := mallory.newRequest(method, to)
+		r.ReplaceHeader(sip.HeaderClone(from))
+		r.ReplaceHeader(sip.HeaderClone(toH))
+		r.AppendHeader(sip.HeaderClone(callID))
+		r.AppendHeader(&sip.CSeqHeader{SeqNo: 1000, MethodName: method})
+		return r
+	}
+	for _, tt := range []struct {
+		name string
+		req  *sip.Request
+	}{
+		{"BYE in alice's echo call", forge(sip.BYE, sess.InviteResponse.Contact().Address, sess.InviteRequest.From(), sess.InviteResponse.To(), sess.InviteRequest.CallID())},
+		{"SUBSCRIBE refresh of alice's MWI", func() *sip.Request {
+			r := forge(sip.SUBSCRIBE, subRes.Contact().Address, sub.From(), subRes.To(), sub.CallID())
+			r.AppendHeader(sip.NewHeader("Event", eventMWI))
+			r.AppendHeader(sip.NewHeader("Expires", "0"))
+			return r
+		}()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := mallory.cli.Do(ctx, tt.req)
+			if err != nil || res.StatusCode != sip.StatusForbidden {
+				t.Fatalf("forged %s: %v %v, want 403", tt.req.Method, res, err)
+			}
+		})
+	}
+	b.mu.Lock()
+	calls, subs := len(b.calls), len(b.subs)
+	b.mu.Unlock()
+	if calls != 1 || subs != 1 {
+		t.Errorf("%d calls, %d subscriptions left, want 1 and 1", calls, subs)
+	}
+	// alice herself still can.
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatalf("alice hangs up: %v", err)
 	}
 }

@@ -47,7 +47,7 @@ func (b *Backend) dispatch(in *sip.Request, tx sip.ServerTransaction) {
 		b.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	if b.localDialog(req, tx) {
+	if !b.localDialogParty(req, tx) || b.localDialog(req, tx) {
 		return
 	}
 	b.popOwnRoutes(req)
@@ -737,12 +737,12 @@ func (b *Backend) do(req *sip.Request, opts ...sipgo.ClientRequestOption) *sip.R
 
 // strayResponse handles responses that match no client transaction.
 // Retransmitted 2xx to an INVITE we proxied (their transaction already
-// ended, RFC 6026) are forwarded statelessly by their Via; the rest are
-// dropped.
+// ended, RFC 6026) are forwarded statelessly to the dialog's caller; the
+// rest are dropped.
 func (b *Backend) strayResponse(res *sip.Response) {
 	cseq := res.CSeq()
 	via := res.Via()
-	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || via == nil || !b.isOwnVia(via) {
+	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || via == nil || res.CallID() == nil || !b.isOwnVia(via) {
 		return
 	}
 	fwd := res.Clone()
@@ -751,19 +751,16 @@ func (b *Backend) strayResponse(res *sip.Response) {
 	if next == nil {
 		return
 	}
-	host, port := next.Host, next.Port
-	if v, ok := next.Params.Get("received"); ok && v != "" {
-		host = v
-	}
-	if v, ok := next.Params.Get("rport"); ok && v != "" {
-		port, _ = strconv.Atoi(v)
-	}
-	if port == 0 {
-		port = sip.DefaultPort(next.Transport)
+	// Only a 2xx of a call we proxied, from its callee, goes on, and
+	// only to its caller: never where a forged Via points.
+	d, ok := b.dialogs.get(res.CallID().Value(), fromTag(res), toTag(res))
+	if !ok || !b.isParty(d.callee, flowOf(res)) {
+		b.log.Debug("dropped stray 2xx outside our dialogs", "source", res.Source())
+		return
 	}
 	rewriteContacts(fwd, flowOf(res))
-	fwd.SetTransport(strings.ToUpper(next.Transport))
-	fwd.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	fwd.SetTransport(d.caller.flow.transport)
+	fwd.SetDestination(d.caller.flow.addr)
 	if err := b.ua.TransportLayer().WriteMsg(fwd); err != nil {
 		b.log.Debug("forward stray 2xx failed", "error", err)
 	}
