@@ -69,6 +69,16 @@
 // phone's stale dialog). NOTIFYs outside a subscription are refused:
 // only the cloud sends unsolicited MWI. The cloud relays for nobody else.
 //
+// Floods. sipgo serves a TCP or TLS listener until its first Accept
+// error, so each one is wrapped (listener.go): Accept retries after
+// errors such as EMFILE with net/http's back-off (5 ms doubling to 1 s),
+// refuses connections beyond Config.MaxConnections and
+// MaxConnectionsPerSource at once, TLS handshakes run on the reader
+// goroutine under HandshakeTimeout, and a connection that carries no
+// request for UnregisteredIdleTimeout is closed until a REGISTER succeeds
+// on it. These are socket deadlines on the wall clock. Health (GET
+// /admin/health) reports each listener's state and counters.
+//
 // Everything the backend starts is owned by it: Close stops listeners,
 // timers, calls and subscriptions and waits for every goroutine.
 // Malformed messages are rejected by sipgo's parser or answered 400; a
