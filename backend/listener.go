@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -241,9 +243,16 @@ func (c *guardConn) Read(p []byte) (int, error) {
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.exempt.Load() {
 		c.g.idleClosed.Add(1)
 		c.g.log.Info("closing idle unregistered connection", "transport", c.g.transport, "remote", c.raddr)
+		return n, errDropped
 	}
 	return n, err
 }
+
+// errDropped ends a connection the listener gave up on (idle, failed
+// handshake), already logged and counted. It wraps io.EOF so that sipgo
+// takes it for an ordinary close instead of logging an error per
+// connection, which a flood would turn into a flood of log lines.
+var errDropped = fmt.Errorf("connection dropped: %w", io.EOF)
 
 func (c *guardConn) handshakeNow() error {
 	ctx := context.Background()
@@ -255,7 +264,7 @@ func (c *guardConn) handshakeNow() error {
 	if err := c.tls.HandshakeContext(ctx); err != nil {
 		c.g.handshakeFailures.Add(1)
 		c.g.log.Info("TLS handshake failed", "remote", c.raddr, "error", err)
-		return err
+		return errDropped
 	}
 	c.handshook.Store(true)
 	return nil
