@@ -129,8 +129,9 @@ func (g *guardListener) admit(c net.Conn) *guardConn {
 	if (g.maxTotal > 0 && total >= g.maxTotal) || (g.maxPerSrc > 0 && g.perSrc[src] >= g.maxPerSrc) {
 		n := g.perSrc[src]
 		g.mu.Unlock()
+		r := g.refused.Add(1) // before the close a client may observe
 		c.Close()
-		if r := g.refused.Add(1); r&(r-1) == 0 { // the 1st, 2nd, 4th, 8th... refusal
+		if r&(r-1) == 0 { // the 1st, 2nd, 4th, 8th... refusal
 			g.log.Warn("connection refused: too many connections", "transport", g.transport, "source", src,
 				"from_source", n, "total", total, "refused", r)
 		}
