@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/deskphone/deskphone/clock"
 )
 
 // guardListener stands between a TCP or TLS socket and sipgo, whose serve
@@ -29,8 +31,9 @@ type guardListener struct {
 	transport string
 	tlsConf   *tls.Config // nil for TCP
 	log       *slog.Logger
-	maxTotal  int // 0: no cap
-	maxPerSrc int // 0: no cap
+	clock     clock.Clock // stamps errors; deadlines are on the wall clock
+	maxTotal  int         // 0: no cap
+	maxPerSrc int         // 0: no cap
 	handshake time.Duration
 	idle      time.Duration
 	done      chan struct{} // closed by Close
@@ -62,6 +65,7 @@ func newGuardListener(inner net.Listener, transport string, tlsConf *tls.Config,
 		transport: transport,
 		tlsConf:   tlsConf,
 		log:       log,
+		clock:     cfg.Clock,
 		maxTotal:  max(cfg.MaxConnections, 0),
 		maxPerSrc: max(cfg.MaxConnectionsPerSource, 0),
 		handshake: max(cfg.HandshakeTimeout, 0),
@@ -109,7 +113,7 @@ func (g *guardListener) Accept() (net.Conn, error) {
 func (g *guardListener) acceptFailed(err error, retry time.Duration) {
 	g.acceptErrors.Add(1)
 	g.mu.Lock()
-	g.lastErr, g.lastErrAt = err.Error(), time.Now()
+	g.lastErr, g.lastErrAt = err.Error(), g.clock.Now()
 	g.mu.Unlock()
 	// One line per streak, then one per second at most.
 	if g.accepting.Swap(false) || retry == acceptBackoffMax {
@@ -194,9 +198,9 @@ type ListenerHealth struct {
 	Refused           int64     `json:"refused"`
 	AcceptErrors      int64     `json:"accept_errors"`
 	LastError         string    `json:"last_error,omitempty"`
-	LastErrorAt       time.Time `json:"last_error_at,omitzero"`
-	HandshakeFailures int64     `json:"handshake_failures"` // TLS handshakes that failed or timed out
-	IdleClosed        int64     `json:"idle_closed"`        // unregistered connections closed for idling
+	LastErrorAt       time.Time `json:"last_error_at,omitzero"` // on the backend's clock
+	HandshakeFailures int64     `json:"handshake_failures"`     // TLS handshakes that failed or timed out
+	IdleClosed        int64     `json:"idle_closed"`            // unregistered connections closed for idling
 }
 
 func (g *guardListener) health() ListenerHealth {
@@ -277,14 +281,6 @@ func (c *guardConn) Close() error {
 	err := c.conn().Close()
 	c.closeOnce.Do(func() { c.g.release(c) })
 	return err
-}
-
-// ConnectionState lets code that looks for a TLS connection see one.
-func (c *guardConn) ConnectionState() tls.ConnectionState {
-	if c.tls == nil {
-		return tls.ConnectionState{}
-	}
-	return c.tls.ConnectionState()
 }
 
 func (c *guardConn) activity(registered bool) {
