@@ -59,12 +59,14 @@
 // Caller authentication. A request that arrives over a flow a user
 // registered (and so authenticated) on is trusted to come from that user,
 // as an edge proxy trusts an authenticated connection; any other initial
-// INVITE, MESSAGE, REFER, NOTIFY, INFO or SUBSCRIBE is challenged with 407
+// INVITE, MESSAGE, REFER, INFO or SUBSCRIBE is challenged with 407
 // Proxy-Authenticate and accepted with valid credentials of any user.
 // In-dialog requests, ACK and CANCEL are not challenged, but the proxy
 // relays an in-dialog request only within a dialog it established (an
 // INVITE or REFER it proxied and saw answered) and only from one of its
-// two parties to the other; anything else claiming a dialog, and any
+// two parties to the other, and takes requests in its own service calls
+// and MWI subscriptions only from their party; anything else claiming a
+// dialog, and any
 // initial request with a Route beyond us, gets 403 (481 for a registered
 // phone's stale dialog). NOTIFYs outside a subscription are refused:
 // only the cloud sends unsolicited MWI. The cloud relays for nobody else.
