@@ -17,6 +17,7 @@ import (
 //	GET  /admin/users                  users and services
 //	POST /admin/users                  add a user: {"user":..,"password":..,"display_name":..,"extension":..}
 //	GET  /admin/registrations          the location service
+//	GET  /admin/health                 the SIP listeners: accepting, connections, refusals, errors (503 when one is not accepting)
 //	POST /admin/rotate?root=lab-2022   switch the TLS server chain (seed 002)
 //	POST /admin/voicemail?user=alice   leave a voicemail: MWI lights up
 //
@@ -42,12 +43,21 @@ func (b *Backend) newAdminServer() *http.Server {
 		}
 		writeJSON(w, http.StatusOK, regs)
 	})
+	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
+		h := b.Health()
+		code := http.StatusOK
+		if !h.OK {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, h)
+	})
 	mux.HandleFunc("POST /admin/rotate", b.adminRotate)
 	mux.HandleFunc("POST /admin/voicemail", b.adminVoicemail)
 	// Everything else, in JSON: 405 for a known path, 404 otherwise.
 	allow := map[string]string{
 		"/admin/users":         "GET, POST",
 		"/admin/registrations": "GET",
+		"/admin/health":        "GET",
 		"/admin/rotate":        "POST",
 		"/admin/voicemail":     "POST",
 	}

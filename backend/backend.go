@@ -57,6 +57,8 @@ type Backend struct {
 	calls     map[string]*serviceCall  // calls answered by services, by dialog key
 	subs      map[string]*subscription // MWI subscriptions, by dialog key
 	mailboxes map[string]*mailbox      // by lower-case user name
+
+	dialogs dialogTable // dialogs the proxy set up; see dialogs.go
 }
 
 type lifecycle int
@@ -73,6 +75,7 @@ type listener struct {
 	host      string
 	port      int
 	closer    io.Closer
+	guard     *guardListener // TCP and TLS: accept loop, caps, deadlines
 }
 
 func (l *listener) addr() string { return net.JoinHostPort(l.host, strconv.Itoa(l.port)) }
@@ -208,14 +211,14 @@ func (b *Backend) Start(ctx context.Context) error {
 			if err != nil {
 				return fail(fmt.Errorf("listen %s:%s: %w", s.transport, s.addr, err))
 			}
-			l = &listener{transport: strings.ToUpper(s.transport), closer: ln}
-			l.host, l.port = splitAddr(ln.Addr())
+			var conf *tls.Config
 			if s.transport == "tls" {
-				tl := tls.NewListener(ln, tlsConf)
-				serve = append(serve, func() { _ = b.server.ServeTLS(tl) })
-			} else {
-				serve = append(serve, func() { _ = b.server.ServeTCP(ln) })
+				conf = tlsConf
 			}
+			g := newGuardListener(ln, strings.ToUpper(s.transport), conf, &b.cfg, b.log)
+			l = &listener{transport: g.transport, closer: g, guard: g}
+			l.host, l.port = splitAddr(ln.Addr())
+			serve = append(serve, b.serveStream(g))
 		}
 		b.listeners = append(b.listeners, l)
 	}

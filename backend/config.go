@@ -44,6 +44,22 @@ const (
 	// MaxAuthFailures is how many wrong passwords in a row a user gets
 	// 401 for; the next one gets 403 Forbidden and the count starts over.
 	MaxAuthFailures = 3
+
+	// DefaultMaxConnections caps the connections open at once on each
+	// TCP or TLS listener; more are closed as soon as they are accepted.
+	DefaultMaxConnections = 10000
+	// DefaultMaxConnectionsPerSource caps them per remote IP address.
+	// Phones of a fleet on loopback all come from 127.0.0.1: raise it
+	// for more than this many phones on one address.
+	DefaultMaxConnectionsPerSource = 1000
+	// DefaultHandshakeTimeout bounds a TLS handshake, from the accept.
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultUnregisteredIdleTimeout closes a TCP or TLS connection that
+	// carries no request for this long, until a REGISTER succeeds on it
+	// (registered phones keep their connection up with CRLF keep-alives
+	// at their own pace). Long enough for a client that authenticates
+	// per request (407) to place a call.
+	DefaultUnregisteredIdleTimeout = 30 * time.Second
 )
 
 // Config configures a Backend. The zero value plus a StateDir is usable.
@@ -78,6 +94,21 @@ type Config struct {
 	// Clients that read only the first challenge and know only MD5
 	// (SIPp 3.6, old firmware) need MD5 first.
 	DigestAlgorithms []string
+
+	// MaxConnections caps the connections open at once on each TCP or
+	// TLS listener, MaxConnectionsPerSource those from one IP address;
+	// the excess is closed at accept and counted (GET /admin/health).
+	// 0: DefaultMaxConnections, DefaultMaxConnectionsPerSource;
+	// negative: no cap.
+	MaxConnections          int
+	MaxConnectionsPerSource int
+	// HandshakeTimeout bounds a TLS handshake; UnregisteredIdleTimeout
+	// closes a connection without a request for that long until it has
+	// carried a successful REGISTER. Wall-clock socket deadlines, whatever
+	// Clock is. 0: DefaultHandshakeTimeout, DefaultUnregisteredIdleTimeout;
+	// negative: none.
+	HandshakeTimeout        time.Duration
+	UnregisteredIdleTimeout time.Duration
 }
 
 // listenSpec is one parsed Config.Listen entry.
@@ -103,6 +134,10 @@ func (c *Config) withDefaults() (Config, []listenSpec, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.MaxConnections = orDefault(cfg.MaxConnections, DefaultMaxConnections)
+	cfg.MaxConnectionsPerSource = orDefault(cfg.MaxConnectionsPerSource, DefaultMaxConnectionsPerSource)
+	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	cfg.UnregisteredIdleTimeout = orDefault(cfg.UnregisteredIdleTimeout, DefaultUnregisteredIdleTimeout)
 	cfg.DigestAlgorithms = slices.Clone(cfg.DigestAlgorithms)
 	if len(cfg.DigestAlgorithms) == 0 {
 		cfg.DigestAlgorithms = []string{"SHA-256", "MD5"}
@@ -159,4 +194,15 @@ func parseListen(s string) (listenSpec, error) {
 		return listenSpec{}, fmt.Errorf("%w: listen %q: a concrete host is required (it goes into Record-Route)", ErrConfig, s)
 	}
 	return listenSpec{transport: tp, addr: addr}, nil
+}
+
+// orDefault is v, def when v is zero, and zero (off) when v is negative.
+func orDefault[T int | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }

@@ -59,9 +59,27 @@
 // Caller authentication. A request that arrives over a flow a user
 // registered (and so authenticated) on is trusted to come from that user,
 // as an edge proxy trusts an authenticated connection; any other initial
-// INVITE, MESSAGE, REFER, NOTIFY, INFO or SUBSCRIBE is challenged with 407
+// INVITE, MESSAGE, REFER, INFO or SUBSCRIBE is challenged with 407
 // Proxy-Authenticate and accepted with valid credentials of any user.
-// In-dialog requests, ACK and CANCEL are not challenged.
+// In-dialog requests, ACK and CANCEL are not challenged, but the proxy
+// relays an in-dialog request only within a dialog it established (an
+// INVITE or REFER it proxied and saw answered) and only from one of its
+// two parties to the other, and takes requests in its own service calls
+// and MWI subscriptions only from their party; anything else claiming a
+// dialog, and any
+// initial request with a Route beyond us, gets 403 (481 for a registered
+// phone's stale dialog). NOTIFYs outside a subscription are refused:
+// only the cloud sends unsolicited MWI. The cloud relays for nobody else.
+//
+// Floods. sipgo serves a TCP or TLS listener until its first Accept
+// error, so each one is wrapped (listener.go): Accept retries after
+// errors such as EMFILE with net/http's back-off (5 ms doubling to 1 s),
+// refuses connections beyond Config.MaxConnections and
+// MaxConnectionsPerSource at once, TLS handshakes run on the reader
+// goroutine under HandshakeTimeout, and a connection that carries no
+// request for UnregisteredIdleTimeout is closed until a REGISTER succeeds
+// on it. These are socket deadlines on the wall clock. Health (GET
+// /admin/health) reports each listener's state and counters.
 //
 // Everything the backend starts is owned by it: Close stops listeners,
 // timers, calls and subscriptions and waits for every goroutine.

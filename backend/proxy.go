@@ -31,27 +31,37 @@ func (b *Backend) dispatch(in *sip.Request, tx sip.ServerTransaction) {
 	// The transaction keeps reading the request it was created with (to
 	// build 100 Trying, for instance); routing edits a copy.
 	req := in.Clone()
-	switch req.Method {
-	case sip.REGISTER:
+	f := flowOf(req)
+	if req.Method == sip.REGISTER {
 		b.register(req, tx)
+		// A connection a phone registered on is exempt from the idle
+		// timeout of connections nobody has registered on.
+		_, registered := b.userOnFlow(f)
+		b.flowActivity(f, registered)
 		return
-	case sip.CANCEL:
+	}
+	b.flowActivity(f, false)
+	if req.Method == sip.CANCEL {
 		// A CANCEL matching a pending INVITE never gets here: sipgo's
 		// transaction layer answers it and ends the INVITE with 487.
 		b.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	if b.localDialog(req, tx) {
+	if !b.localDialogParty(req, tx) || b.localDialog(req, tx) {
 		return
 	}
 	b.popOwnRoutes(req)
 	if toTag(req) != "" || req.Route() != nil {
-		b.routeInDialog(req, tx)
+		b.routeDialog(req, tx)
 		return
 	}
 	switch req.Method {
-	case sip.INVITE, sip.MESSAGE, sip.REFER, sip.NOTIFY, sip.INFO:
+	case sip.INVITE, sip.MESSAGE, sip.REFER, sip.INFO:
 		b.routeNew(req, tx)
+	case sip.NOTIFY:
+		// Only the cloud sends NOTIFYs outside a subscription (MWI); one
+		// from a peer would let anyone light a phone's message LED.
+		b.reply(req, tx, sip.StatusForbidden, "Forbidden: NOTIFY outside a subscription")
 	case sip.SUBSCRIBE:
 		b.subscribe(req, tx)
 	case sip.OPTIONS:
@@ -125,8 +135,13 @@ func (b *Backend) routeNew(req *sip.Request, tx sip.ServerTransaction) {
 	b.log.Info("route", "method", req.Method, "to", user.User, "contacts", len(hops), "call-id", req.CallID().Value())
 	// Dialog-creating requests are record-routed so that in-dialog
 	// requests come back through us: the only way to reach a phone that
-	// does not listen.
-	b.proxy(req, tx, hops, req.IsInvite() || req.Method == sip.REFER)
+	// does not listen. The dialog is recorded so that only its parties
+	// can use it.
+	var seed *dialogSeed
+	if req.IsInvite() || req.Method == sip.REFER {
+		seed = &dialogSeed{caller: party{user: caller.User, flow: flowOf(req)}, callee: user.User}
+	}
+	b.proxy(req, tx, hops, seed)
 }
 
 // identifyCaller says who sent req. A request over a connection (or, for
@@ -149,18 +164,9 @@ type hop struct {
 	registered bool
 }
 
-// routeInDialog forwards a request inside a dialog (or with a route set)
-// to its next hop: the flow named by the alias parameter we put into the
-// peer's Contact, else the registered contact with that URI, else the
-// Request-URI itself.
-func (b *Backend) routeInDialog(req *sip.Request, tx sip.ServerTransaction) {
-	h, err := b.nextHop(req)
-	if err != nil {
-		if !req.IsAck() {
-			b.reply(req, tx, sip.StatusNotFound, "Not Found: "+err.Error())
-		}
-		return
-	}
+// forwardInDialog forwards a request of a proxied dialog to h, its next
+// hop (see nextHop).
+func (b *Backend) forwardInDialog(req *sip.Request, tx sip.ServerTransaction, h hop) {
 	if req.IsAck() {
 		if h.registered && !b.connected(h.flow) {
 			return // the phone is gone; nothing to confirm
@@ -174,9 +180,13 @@ func (b *Backend) routeInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	b.proxy(req, tx, []hop{h}, false)
+	b.proxy(req, tx, []hop{h}, nil)
 }
 
+// nextHop is where an in-dialog request goes: the flow named by the alias
+// parameter we put into the peer's Contact, else the registered contact
+// with that URI, else the Request-URI itself (routeDialog checks it leads
+// to the dialog's other party).
 func (b *Backend) nextHop(req *sip.Request) (hop, error) {
 	if r := req.Route(); r != nil {
 		// Someone else's route: follow it (loose routing, RFC 3261 §16.12).
@@ -409,13 +419,21 @@ const timerC = 3*time.Minute + time.Second
 // (RFC 3261 §16): provisional ones as they come, the first 2xx at once
 // (cancelling the other branches), else the best final response once
 // every branch has answered. A caller's CANCEL cancels every branch.
-func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, recordRoute bool) {
+// A request with a seed creates a dialog: it is record-routed, and the
+// dialogs its responses set up are recorded.
+func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, seed *dialogSeed) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		b.reply(req, tx, sip.StatusTooManyHops, "Too Many Hops")
 		return
 	}
 	in := flowOf(req)
 	invite := req.IsInvite()
+	recordRoute := seed != nil
+	if seed != nil && invite {
+		// Early dialogs of branches that never answered 2xx end with the
+		// INVITE.
+		defer b.dialogs.dropEarly(req)
+	}
 	events := make(chan branchEvent)
 	stop := make(chan struct{})
 	var branches []*branch
@@ -512,6 +530,9 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 					ringing = after(timerC)
 				}
 				if !finalSent {
+					if invite {
+						b.dialogs.establish(req, res, seed, br.hop.flow, false)
+					}
 					b.relay(res, req, tx)
 				}
 			case res.IsSuccess():
@@ -522,6 +543,7 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 				}
 				if !finalSent {
 					finalSent = true
+					b.dialogs.establish(req, res, seed, br.hop.flow, true)
 					b.relay(res, req, tx)
 					endOthers(br)
 				} else if invite {
@@ -715,12 +737,12 @@ func (b *Backend) do(req *sip.Request, opts ...sipgo.ClientRequestOption) *sip.R
 
 // strayResponse handles responses that match no client transaction.
 // Retransmitted 2xx to an INVITE we proxied (their transaction already
-// ended, RFC 6026) are forwarded statelessly by their Via; the rest are
-// dropped.
+// ended, RFC 6026) are forwarded statelessly to the dialog's caller; the
+// rest are dropped.
 func (b *Backend) strayResponse(res *sip.Response) {
 	cseq := res.CSeq()
 	via := res.Via()
-	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || via == nil || !b.isOwnVia(via) {
+	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || via == nil || res.CallID() == nil || !b.isOwnVia(via) {
 		return
 	}
 	fwd := res.Clone()
@@ -729,19 +751,16 @@ func (b *Backend) strayResponse(res *sip.Response) {
 	if next == nil {
 		return
 	}
-	host, port := next.Host, next.Port
-	if v, ok := next.Params.Get("received"); ok && v != "" {
-		host = v
-	}
-	if v, ok := next.Params.Get("rport"); ok && v != "" {
-		port, _ = strconv.Atoi(v)
-	}
-	if port == 0 {
-		port = sip.DefaultPort(next.Transport)
+	// Only a 2xx of a call we proxied, from its callee, goes on, and
+	// only to its caller: never where a forged Via points.
+	d, ok := b.dialogs.get(res.CallID().Value(), fromTag(res), toTag(res))
+	if !ok || !b.isParty(d.callee, flowOf(res)) {
+		b.log.Debug("dropped stray 2xx outside our dialogs", "source", res.Source())
+		return
 	}
 	rewriteContacts(fwd, flowOf(res))
-	fwd.SetTransport(strings.ToUpper(next.Transport))
-	fwd.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	fwd.SetTransport(d.caller.flow.transport)
+	fwd.SetDestination(d.caller.flow.addr)
 	if err := b.ua.TransportLayer().WriteMsg(fwd); err != nil {
 		b.log.Debug("forward stray 2xx failed", "error", err)
 	}

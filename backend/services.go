@@ -53,6 +53,7 @@ type serviceCall struct {
 	key     string
 	service string
 	caller  string
+	flow    flow   // the caller's, where the INVITE came from
 	host    string // our address in SDP
 	contact *sip.ContactHeader
 	cancel  context.CancelFunc
@@ -155,6 +156,7 @@ func (b *Backend) answerService(svc Service, caller User, req *sip.Request, tx s
 		key:     dialogKey(req.CallID().Value(), toTag(res), fromTag(req)),
 		service: svc.Name,
 		caller:  caller.User,
+		flow:    flowOf(req),
 		host:    host,
 		contact: contact,
 		cancel:  cancel,

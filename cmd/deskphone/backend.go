@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +31,9 @@ func backendCommand() command {
 		usage: `Usage:
   deskphone backend [--listen TRANSPORT:HOST:PORT]... [--state DIR] [--users FILE]
                     [--domain DOMAIN] [--admin HOST:PORT] [--root lab-2019|lab-2022]
+                    [--max-connections N] [--max-connections-per-source N]
+                    [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
+                    [--log-level error|warn|info|debug]
   deskphone backend admin [--admin HOST:PORT] COMMAND
 
 The mock cloud: a SIP registrar and proxy over TLS 1.2+ with digest
@@ -48,6 +52,18 @@ Flags:
   --domain DOMAIN  SIP domain and digest realm (default deskphone.test)
   --admin ADDR     admin HTTP API on loopback (default 127.0.0.1:8061; "" for none)
   --root ID        issue the server chain from this lab root
+  --max-connections N
+                   connections open at once per TCP/TLS listener; more are
+                   closed at accept (default 10000; -1: no cap)
+  --max-connections-per-source N
+                   the same from one IP address (default 1000; -1: no cap)
+  --handshake-timeout DURATION
+                   bound on a TLS handshake (default 10s; -1s: none)
+  --unregistered-idle-timeout DURATION
+                   close a connection that carries no request for this long
+                   until a REGISTER succeeds on it (default 30s; -1s: never)
+  --log-level LEVEL
+                   log to stderr from this level: error, warn (default), info, debug
 
 Admin commands (against --admin, default 127.0.0.1:8061):
   users                          list users and services
@@ -56,6 +72,8 @@ Admin commands (against --admin, default 127.0.0.1:8061):
   rotate ROOT                    switch the server certificate to a chain from ROOT
                                  (lab-2022 reproduces seed 002's root rotation)
   voicemail USER                 leave a voicemail for USER (message waiting on)
+  health                         the SIP listeners: accepting, connections, refused,
+                                 accept errors (exit 1 when one is not accepting)
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -70,8 +88,17 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		domain := fs.String("domain", "", "")
 		admin := fs.String("admin", "127.0.0.1:8061", "")
 		root := fs.String("root", "", "")
+		maxConns := fs.Int("max-connections", 0, "")
+		maxPerSource := fs.Int("max-connections-per-source", 0, "")
+		handshake := fs.Duration("handshake-timeout", 0, "")
+		idle := fs.Duration("unregistered-idle-timeout", 0, "")
+		logLevel := fs.String("log-level", "warn", "")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fmt.Errorf("--log-level %q: want error, warn, info or debug", *logLevel)
 		}
 		engine, err := cloudMedia()
 		if err != nil {
@@ -81,7 +108,12 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		b, err := backend.New(backend.Config{
 			Listen: listen, StateDir: *state, UsersFile: *users, Domain: *domain,
 			AdminListen: *admin, ServerRoot: *root,
-			Media: backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
+			Media:          backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
+			MaxConnections: *maxConns, MaxConnectionsPerSource: *maxPerSource,
+			HandshakeTimeout: *handshake, UnregisteredIdleTimeout: *idle,
+			// A listener in trouble (out of file descriptors, say) must
+			// show somewhere.
+			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		})
 		if err != nil {
 			return err
@@ -126,6 +158,8 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 		method, path = http.MethodGet, "users"
 	case rest[0] == "registrations" && len(rest) == 1:
 		method, path = http.MethodGet, "registrations"
+	case rest[0] == "health" && len(rest) == 1:
+		method, path = http.MethodGet, "health"
 	case rest[0] == "add-user" && (len(rest) == 3 || len(rest) == 4):
 		u := backend.User{User: rest[1], Password: rest[2]}
 		if len(rest) == 4 {

@@ -156,6 +156,7 @@ func TestHeadlessCallThroughBackend(t *testing.T) {
 	}{
 		{[]string{"users"}, `"user": "echo"`},
 		{[]string{"registrations"}, `"bob"`},
+		{[]string{"health"}, `"ok": true`},
 		{[]string{"add-user", "erin", "pw-erin", "1005"}, `"erin"`},
 		{[]string{"rotate", "lab-2022"}, `"root": "lab-2022"`},
 	} {
@@ -172,5 +173,12 @@ func TestHeadlessCallThroughBackend(t *testing.T) {
 	data := string(raw)
 	if err != nil || !strings.Contains(data, "REGISTER sips:") || !strings.Contains(data, "INVITE sip") || !strings.Contains(data, "SIP/2.0 200 OK") {
 		t.Fatalf("SIP trace lacks REGISTER/INVITE/200 (%v):\n%.2000s", err, data)
+	}
+	// Credentials and SRTP keys are redacted; the file is the owner's.
+	if !strings.Contains(data, `response="<redacted>"`) || !strings.Contains(data, "inline:<redacted>") {
+		t.Errorf("SIP trace not redacted:\n%.3000s", data)
+	}
+	if st, err := os.Stat(state + "/alice.trace"); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("SIP trace mode: %v %v", st.Mode(), err)
 	}
 }

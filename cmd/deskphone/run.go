@@ -31,7 +31,7 @@ func runCommand() command {
                      [--server URI --user NAME --password SECRET [--domain DOMAIN] [--ca FILE]]
                      [--srtp mandatory|optional|off] [--codecs LIST] [--audio-source SOURCE]
                      [--no-backend] [--client-cert FILE --client-key FILE]
-                     [--sip-trace FILE] [--keylog FILE]
+                     [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -69,6 +69,8 @@ Flags:
   --client-cert FILE, --client-key FILE
                       present this client certificate (PEM) in the TLS handshake
   --sip-trace FILE    write every SIP message with time and direction to FILE
+                      (mode 0600; digest responses and SRTP keys redacted)
+  --sip-trace-secrets keep digest responses and SRTP keys in the --sip-trace file
   --keylog FILE       write TLS secrets in the NSS key log format (Wireshark)
 
 Without --server the phone registers as alice to an embedded mock cloud
@@ -92,6 +94,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		caFile := fs.String("ca", "", "")
 		noBackend := fs.Bool("no-backend", false, "")
 		sipTraceFile := fs.String("sip-trace", "", "")
+		sipTraceSecrets := fs.Bool("sip-trace-secrets", false, "")
 		keylogFile := fs.String("keylog", "", "")
 		clientCert := fs.String("client-cert", "", "")
 		clientKey := fs.String("client-key", "", "")
@@ -142,12 +145,12 @@ Without --server the phone registers as alice to an embedded mock cloud
 			opts = append(opts, phone.WithStateDir(*state))
 		}
 		if *sipTraceFile != "" {
-			f, err := os.Create(*sipTraceFile)
+			f, err := siptrace.OpenFile(*sipTraceFile, *sipTraceSecrets)
 			if err != nil {
 				return fmt.Errorf("--sip-trace: %w", err)
 			}
 			defer f.Close()
-			siptrace.Install(siptrace.NewFile(f))
+			siptrace.Install(f)
 		}
 		if *keylogFile != "" {
 			f, err := os.OpenFile(*keylogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

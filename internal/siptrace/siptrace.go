@@ -64,18 +64,32 @@ func (h hook) emit(m Message) {
 
 // File writes every message to w.
 type File struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	closer io.Closer // set by OpenFile
+	redact bool
 }
 
-// NewFile returns a tracer writing to w.
+// NewFile returns a tracer writing every message to w as it is, secrets
+// included.
 func NewFile(w io.Writer) *File { return &File{w: w} }
 
 // Trace writes one message.
 func (f *File) Trace(m Message) {
+	if f.redact {
+		m.Text = string(Redact([]byte(m.Text)))
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fmt.Fprintf(f.w, "%s\n\n", m)
+}
+
+// Close closes the file OpenFile opened; it does nothing for NewFile.
+func (f *File) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	return f.closer.Close()
 }
 
 // Ring keeps the last messages.
