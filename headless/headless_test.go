@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/clock"
 )
 
 func session(t *testing.T) *headless.Session {

@@ -64,6 +64,9 @@ type Phone struct {
 	subs   map[int]func()
 	subID  int
 
+	// changes tells drivers when a Status value may have changed.
+	changes changeHub
+
 	// Everything below is owned by the loop goroutine.
 	s machine
 }
@@ -451,6 +454,7 @@ func (p *Phone) publish() {
 	s := p.render()
 	old := p.screen.Load()
 	p.screen.Store(&s)
+	p.stateChanged()
 	if old != nil && old.Text() == s.Text() {
 		return
 	}
