@@ -129,7 +129,7 @@ func Build(ctx context.Context, spec Spec) (p *phone.Phone, stop func() error, e
 			p.Start(ctx)
 			p.Close()
 			closeMedia()
-			return nil, nil, fmt.Errorf("ca: %w", err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrCA, err)
 		}
 	}
 	p.Start(ctx)
@@ -147,8 +147,9 @@ type Media struct {
 	Notes  []string
 }
 
-// Errors of NewMedia, for front ends that name their own flags.
+// Errors of Build and NewMedia, for front ends that name their own flags.
 var (
+	ErrCA       = errors.New("ca")
 	ErrSRTP     = errors.New("srtp")
 	ErrNoCodecs = errors.New("none of the codecs is supported (PCMU, PCMA, G722)")
 )
