@@ -113,7 +113,7 @@ var Verbs = []*Verb{
 		Parse: needText("dial needs digits, a user name or a SIP URI"), Run: onPhone((*phone.Phone).DialTarget)},
 	{Name: "call", Usage: "TARGET", Help: "call digits, a user name or a SIP URI at once",
 		Parse: needText("call needs digits, a user name or a SIP URI"), Run: onPhone((*phone.Phone).Call)},
-	{Name: "answer", Help: "answer the ringing (or waiting) call; replies once it stops ringing",
+	{Name: "answer", Help: "answer the ringing (or waiting) call; replies once it\nstops ringing",
 		Parse: noArgs, Run: answer},
 	{Name: "hangup", Help: "end, cancel or decline the call",
 		Parse: noArgs, Run: simple((*phone.Phone).Hangup)},
