@@ -302,7 +302,7 @@ func (e *env) step(ctx context.Context, st Step) error {
 	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p)}
 	_, err = v.Run(ctx, t, a)
 	var te *driver.TimeoutError
-	if errors.As(err, &te) {
+	if st.Action == "wait" && errors.As(err, &te) {
 		if te.Stalled {
 			return fmt.Errorf("timed out after %v; %s", st.Timeout, te.Why)
 		}
