@@ -2,14 +2,23 @@ package headless_test
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/driver/drivertest"
 	"github.com/deskphone/deskphone/headless"
 )
+
+func TestMain(m *testing.M) {
+	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
 
 func session(t *testing.T) *headless.Session {
 	t.Helper()
