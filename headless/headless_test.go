@@ -2,28 +2,35 @@ package headless_test
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/driver/drivertest"
 	"github.com/deskphone/deskphone/headless"
-	"github.com/deskphone/deskphone/phone"
-	"github.com/deskphone/deskphone/phone/catalog"
 )
+
+func TestMain(m *testing.M) {
+	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
 
 func session(t *testing.T) *headless.Session {
 	t.Helper()
-	cat, _ := catalog.Builtin()
-	m, _ := cat.Model("c450hd")
-	clk := clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
-	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Start(context.Background())
-	t.Cleanup(func() { p.Close() })
-	return &headless.Session{Phone: p, Clock: clk}
+	return sessionWith(t, driver.Spec{Model: "c450hd"})
+}
+
+// sessionWith is a session on the phone of spec, on a fake clock.
+func sessionWith(t *testing.T, spec driver.Spec) *headless.Session {
+	t.Helper()
+	clk := clock.NewFake(drivertest.Start)
+	spec.Clock = clk
+	return &headless.Session{Phone: drivertest.Phone(t, spec), Clock: clk}
 }
 
 func TestWait(t *testing.T) {
@@ -64,5 +71,78 @@ func TestRunFraming(t *testing.T) {
 	}
 	if !strings.HasPrefix(blocks[1], "error: unknown command \"bogus\"") || !strings.Contains(blocks[2], "wait KEY=VALUE") {
 		t.Fatalf("blocks:\n%s", out.String())
+	}
+}
+
+// A last word that reads as a timeout must be one; anything else in the
+// value is part of it.
+func TestWaitTimeoutArgument(t *testing.T) {
+	s := session(t)
+	tests := []struct {
+		line, wantErr string
+	}{
+		{"wait call=idle 3x", `timeout "3x" is not a duration`},
+		{"wait call=idle 0s", `timeout "0s" is not a duration`},
+		{"wait call=idle 1h2", `timeout "1h2" is not a duration`},
+		{"wait call=idle 20ms", ""},
+		{"wait registration_error= 20ms", ""},
+		{"wait remote=Bob 1002 20ms", "remote= after 20ms, not Bob 1002"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			_, err := s.Exec(tt.line)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// Call commands without a call say so instead of showing the idle screen.
+func TestNoCall(t *testing.T) {
+	s := session(t)
+	for _, cmd := range []string{"answer", "hold", "resume", "transfer 1002"} {
+		t.Run(cmd, func(t *testing.T) {
+			name, _, _ := strings.Cut(cmd, " ")
+			reply, err := s.Exec(cmd)
+			if err == nil || !strings.Contains(err.Error(), "no call to "+name) {
+				t.Fatalf("reply %q, error %v; want no call to %s", reply, err, name)
+			}
+		})
+	}
+}
+
+// The reply to answer shows the call answered, not the ringing screen.
+func TestAnswerRepliesWithTheCall(t *testing.T) {
+	cloud := drivertest.Cloud(t, nil)
+	alice := sessionWith(t, driver.Spec{Model: "vvx601", Account: drivertest.Account(cloud, "alice")})
+	bob := sessionWith(t, driver.Spec{Model: "t48g", Account: drivertest.Account(cloud, "bob")})
+	for _, s := range []*headless.Session{alice, bob} {
+		if _, err := s.Exec("wait registered=yes 20s"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := alice.Exec("dial bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Exec("wait call=ringing 20s"); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := bob.Exec("answer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(reply, "Incoming call") {
+		t.Fatalf("answer replied with the ringing screen:\n%s", reply)
+	}
+	if _, err := bob.Exec("expect call=connected"); err != nil {
+		t.Fatalf("after answer: %v\n%s", err, reply)
+	}
+	// A second answer has no call left to answer.
+	if _, err := bob.Exec("answer"); err == nil || !strings.Contains(err.Error(), "no call to answer") {
+		t.Fatalf("second answer: %v", err)
 	}
 }

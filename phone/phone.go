@@ -66,6 +66,9 @@ type Phone struct {
 	subs      map[int]subscriber
 	subID     int
 
+	// changes tells drivers when a Status value may have changed.
+	changes changeHub
+
 	// Everything below is owned by the loop goroutine.
 	s machine
 }
@@ -521,6 +524,7 @@ func (p *Phone) publish() {
 	old := p.published.Swap(&now)
 	screenChanged := old == nil || old.screen.Text() != now.screen.Text()
 	stateChanged := screenChanged || !sameState(old.status, now.status)
+	p.stateChanged(now.status)
 	if !stateChanged {
 		return
 	}

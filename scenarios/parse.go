@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -59,8 +60,8 @@ var (
 	stepCommon    = []string{"phone", "timeout", "times"}
 	condKeys      = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf"}
 	backendAction = []string{"add_user", "rotate", "voicemail"}
-	callStates    = []string{"idle", "dialing", "calling", "ringing", "connected", "held"}
-	ledNames      = []string{"message", "line", "speaker", "headset", "mute"}
+	callStates    = driver.CallStates
+	ledNames      = driver.LEDNames
 )
 
 // DefaultTimeout bounds a wait without its own timeout, in the scenario's

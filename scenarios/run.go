@@ -2,24 +2,19 @@ package scenarios
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
-	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
-	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/siptrace"
-	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -84,9 +79,11 @@ type env struct {
 	clk    clock.Clock
 	cloud  *backend.Backend
 	phones map[string]*phone.Phone
+	// stops close the phones.
+	stops []func() error
 	// engines carry the media: the cloud's, and the phones' (one per
 	// distinct SRTP and codec setting).
-	engines map[string]*media.Engine
+	engines driver.Engines
 	dir     string
 	// startWall is where a realtime run's clock began.
 	startWall time.Time
@@ -103,7 +100,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	}
 	t0 := time.Now()
 	res := Result{Name: sc.Name, File: sc.File}
-	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}, engines: map[string]*media.Engine{}}
+	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}}
 	err := e.setUp(ctx)
 	if err == nil {
 		err = e.run(ctx, sc.Steps)
@@ -168,12 +165,12 @@ func (e *env) setUp(ctx context.Context) error {
 	}
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
 	if server == "" {
-		cloudMedia, err := e.engine("optional", "")
+		cloudMedia, err := e.engines.Get("optional", driver.DefaultCodecs)
 		if err != nil {
 			return err
 		}
 		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk,
-			Media: backend.EngineMedia(cloudMedia, filepath.Join(dir, "cloud", "voicemail"))})
+			Media: backend.EngineMedia(cloudMedia.Engine, filepath.Join(dir, "cloud", "voicemail"))})
 		if err != nil {
 			return fmt.Errorf("mock cloud: %w", err)
 		}
@@ -189,68 +186,32 @@ func (e *env) setUp(ctx context.Context) error {
 		server, domain = "sips:"+b.Addr("tls"), b.Domain()
 	}
 	for _, ps := range e.sc.Phones {
-		m, err := e.opts.Catalog.Model(ps.Model)
-		if err != nil {
-			return err
-		}
 		state := ps.State
 		if state == "" {
 			state = filepath.Join(dir, "phone-"+ps.Name)
 		}
-		eng, err := e.engine(ps.SRTP, ps.Codecs)
-		if err != nil {
-			return fmt.Errorf("%s: phone %s: %w", ps.Pos, ps.Name, err)
+		spec := driver.Spec{
+			Catalog: e.opts.Catalog, Model: ps.Model, Firmware: ps.Firmware, StateDir: state, Clock: e.clk,
+			Engines: &e.engines, SRTP: ps.SRTP, Codecs: ps.Codecs,
 		}
-		opts := []phone.Option{phone.WithClock(e.clk), phone.WithStateDir(state), phone.WithMedia(eng)}
 		if ps.Audio != "" {
-			opts = append(opts, phone.WithAudioSource(e.sourcePath(ps.Audio)))
+			spec.Audio = e.sourcePath(ps.Audio)
 		}
 		if !ps.NoAccount {
-			opts = append(opts, phone.WithAccount(statedir.Account{Server: server, User: ps.User, Password: ps.Password, Domain: domain}))
+			spec.Account = &statedir.Account{Server: server, User: ps.User, Password: ps.Password, Domain: domain}
 		}
-		p, err := phone.New(m, ps.Firmware, opts...)
+		if e.sc.Backend.CA != "" {
+			spec.CA = []string{e.sc.Backend.CA}
+		}
+		p, stop, err := driver.Build(context.WithoutCancel(ctx), spec)
 		if err != nil {
 			return fmt.Errorf("%s: phone %s: %w", ps.Pos, ps.Name, err)
 		}
-		if e.sc.Backend.CA != "" {
-			if _, err := p.CAStore().ImportFile(e.sc.Backend.CA); err != nil {
-				return fmt.Errorf("backend ca: %w", err)
-			}
-		}
-		p.Start(context.WithoutCancel(ctx))
 		e.phones[ps.Name] = p
+		e.stops = append(e.stops, stop)
 	}
 	return nil
 }
-
-// engine returns the media engine for an SRTP mode and codec list
-// (defaults: mandatory, the policy's list), creating it on first use.
-func (e *env) engine(srtp, list string) (*media.Engine, error) {
-	if srtp == "" {
-		srtp = "mandatory"
-	}
-	if list == "" {
-		list = DefaultCodecs
-	}
-	key := srtp + "|" + list
-	if eng, ok := e.engines[key]; ok {
-		return eng, nil
-	}
-	mode, err := media.ParseMode(srtp)
-	if err != nil {
-		return nil, err
-	}
-	cs, _ := codecs.ParseOrder(list)
-	eng, err := media.NewEngine(media.Config{SRTP: mode, Codecs: cs})
-	if err != nil {
-		return nil, err
-	}
-	e.engines[key] = eng
-	return eng, nil
-}
-
-// DefaultCodecs is the in-band policy's codec list.
-const DefaultCodecs = "G722_8000;PCMU;PCMA;G729"
 
 // sourcePath makes a wav: source relative to the scenario's folder.
 func (e *env) sourcePath(spec string) string {
@@ -261,15 +222,13 @@ func (e *env) sourcePath(spec string) string {
 }
 
 func (e *env) tearDown() {
-	for _, p := range e.phones {
-		p.Close()
+	for _, stop := range e.stops {
+		stop()
 	}
 	if e.cloud != nil {
 		e.cloud.Close()
 	}
-	for _, eng := range e.engines {
-		eng.Close()
-	}
+	e.engines.Close()
 	os.RemoveAll(e.dir)
 }
 
@@ -303,69 +262,12 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 
 func (e *env) step(ctx context.Context, st Step) error {
 	p := e.phones[st.Phone]
-	// Like a person who looks before pressing, an action waits until what
-	// the step before set off has arrived.
-	if e.fake != nil && !contains([]string{"wait", "expect", "advance", "parallel", "repeat"}, st.Action) {
+	// Like a person who looks before pressing, an action (and an expect)
+	// waits until what the step before set off has arrived.
+	if e.fake != nil && !contains([]string{"wait", "advance", "parallel", "repeat"}, st.Action) {
 		e.settle()
 	}
 	switch st.Action {
-	case "press":
-		for _, name := range strings.Fields(st.Arg) {
-			k, err := phone.ParseKey(name)
-			if err != nil {
-				return err
-			}
-			if err := p.Press(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "softkey":
-		if n, err := strconv.Atoi(st.Arg); err == nil {
-			return p.Softkey(n)
-		}
-		return p.SoftkeyLabel(st.Arg)
-	case "dial":
-		return p.DialTarget(st.Arg)
-	case "call":
-		return p.Call(st.Arg)
-	case "answer":
-		return p.Answer()
-	case "hangup":
-		return p.Hangup()
-	case "hold":
-		return p.Hold()
-	case "resume":
-		return p.Resume()
-	case "transfer":
-		return p.Transfer(st.Arg)
-	case "type":
-		return p.Type(st.Arg)
-	case "reboot":
-		return p.Reboot()
-	case "import_ca":
-		return e.importCA(p, st.Arg)
-	case "play":
-		return p.Play(e.sourcePath(st.Arg))
-	case "dtmf":
-		return p.SendDTMF(st.Arg)
-	case "record":
-		path := st.Arg
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(e.sc.File), path)
-		}
-		return p.Record(path)
-	case "wait":
-		return e.wait(ctx, p, st.Cond, st.Timeout)
-	case "expect":
-		e.settle()
-		ok, why := e.check(p, st.Cond)
-		if !ok {
-			return fmt.Errorf("expected %s; %s", st.Cond, why)
-		}
-		return nil
-	case "advance":
-		return e.advance(st.Timeout)
 	case "backend":
 		return e.backendStep(st.Backend)
 	case "parallel":
@@ -388,24 +290,44 @@ func (e *env) step(ctx context.Context, st Step) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown step %q", st.Action)
-}
-
-// importCA imports a factory root by id (lab-2022) or a certificate file
-// relative to the scenario.
-func (e *env) importCA(p *phone.Phone, what string) error {
-	path := what
-	if root, err := certs.FactoryRoot(what); err == nil {
-		path = filepath.Join(e.dir, what+".pem")
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), 0o644); err != nil {
-			return err
-		}
-	} else if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(e.sc.File), path)
+	// Every other step is a verb of the driver.
+	v, ok := driver.Lookup(st.Action)
+	if !ok {
+		return fmt.Errorf("unknown step %q", st.Action)
 	}
-	_, err := p.CAStore().ImportFile(path)
+	a, err := stepArgs(v, st)
+	if err != nil {
+		return err
+	}
+	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p)}
+	_, err = v.Run(ctx, t, a)
+	var te *driver.TimeoutError
+	if st.Action == "wait" && errors.As(err, &te) {
+		if te.Stalled {
+			return fmt.Errorf("timed out after %v; %s", st.Timeout, te.Why)
+		}
+		return fmt.Errorf("timed out after %v (wall time); %s", te.After.Truncate(time.Millisecond), te.Why)
+	}
 	return err
 }
+
+// stepArgs are the driver arguments of a phone step.
+func stepArgs(v *driver.Verb, st Step) (driver.Args, error) {
+	switch st.Action {
+	case "wait", "expect":
+		return driver.Args{Cond: st.Cond, Duration: st.Timeout}, nil
+	case "advance":
+		return driver.Args{Duration: st.Timeout}, nil
+	case "press":
+		return v.Parse(st.Arg)
+	}
+	return driver.Args{Text: st.Arg}, nil
+}
+
+// stepClock is advance as a scenario means it: timer to timer.
+type stepClock struct{ e *env }
+
+func (c stepClock) Advance(d time.Duration) { c.e.advance(d) }
 
 func (e *env) backendStep(a BackendAction) error {
 	if e.cloud == nil {
@@ -468,125 +390,45 @@ func (e *env) advance(d time.Duration) error {
 	}
 }
 
-// wait polls cond until it holds. On virtual time, whenever the phones have
-// settled and the condition still fails, the clock jumps to the next timer,
-// never past the timeout.
-func (e *env) wait(ctx context.Context, p *phone.Phone, cond Condition, timeout time.Duration) error {
-	began := time.Now()
-	realDeadline := began.Add(e.opts.RealTimeout)
-	// Audio flows in real time: waiting to hear a tone or a digit must not
-	// skip the clock ahead of the packets, so such waits run on wall time.
-	audio := cond.Tone != 0 || cond.DTMF != ""
-	if e.skew != nil || audio {
-		realDeadline = time.Now().Add(min(timeout, e.opts.RealTimeout))
+// pace says how a wait runs. Audio flows in real time: waiting to hear a
+// tone or a digit must not skip the clock ahead of the packets, so such
+// waits, and every wait on the wall clock, run on wall time. On virtual
+// time the wait is bounded in wall time by RealTimeout only and moves the
+// clock itself (stall).
+func (e *env) pace(p *phone.Phone) func(driver.Cond, time.Duration) driver.WaitOptions {
+	return func(c driver.Cond, timeout time.Duration) driver.WaitOptions {
+		if e.skew != nil || c.Audio() {
+			return driver.WaitOptions{Timeout: min(timeout, e.opts.RealTimeout)}
+		}
+		deadline := e.clk.Now().Add(timeout)
+		return driver.WaitOptions{Timeout: e.opts.RealTimeout, Stall: func() bool { return e.stall(p, c, deadline) }}
 	}
-	deadline := e.clk.Now().Add(timeout)
-	for {
-		if ok, _ := e.check(p, cond); ok {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if time.Now().After(realDeadline) {
-			_, why := e.check(p, cond)
-			return fmt.Errorf("timed out after %v (wall time); %s", time.Since(began).Truncate(time.Millisecond), why)
-		}
-		if e.fake == nil || audio || !e.settled() {
-			time.Sleep(time.Millisecond)
-			continue
-		}
-		e.mu.Lock()
-		if ok, _ := e.check(p, cond); ok {
-			e.mu.Unlock()
-			return nil
-		}
-		next, has := e.fake.NextDeadline()
-		if !has || next.After(deadline) {
-			e.fake.AdvanceTo(deadline)
-			e.mu.Unlock()
-			e.settle()
-			if ok, _ := e.check(p, cond); ok {
-				return nil
-			}
-			_, why := e.check(p, cond)
-			return fmt.Errorf("timed out after %v; %s", timeout, why)
-		}
-		e.fake.AdvanceTo(next)
+}
+
+// stall runs when a wait's condition fails and the phone has nothing new:
+// once the phones and the cloud are quiet and the condition still fails,
+// the clock jumps to the next timer, never past the deadline. It reports
+// false once the deadline is reached.
+func (e *env) stall(p *phone.Phone, cond driver.Cond, deadline time.Time) bool {
+	if !e.settled() {
+		e.settle()
+		return true
+	}
+	e.mu.Lock()
+	if ok, _, _ := cond.Check(p); ok {
 		e.mu.Unlock()
+		return true
 	}
-}
-
-// check evaluates a condition on a phone; why says what was seen instead.
-func (e *env) check(p *phone.Phone, c Condition) (bool, string) {
-	st, err := p.Status()
-	if err != nil {
-		return false, err.Error()
+	next, has := e.fake.NextDeadline()
+	if !has || next.After(deadline) {
+		e.fake.AdvanceTo(deadline)
+		e.mu.Unlock()
+		e.settle()
+		return false
 	}
-	status := map[string]string{}
-	for _, kv := range st {
-		status[kv[0]] = kv[1]
-	}
-	var why []string
-	scr := p.Screen()
-	if c.Screen != nil && !c.Screen.MatchString(scr.Text()) {
-		why = append(why, fmt.Sprintf("screen does not match %q", c.Screen.String()))
-	}
-	if c.Call != "" && status["call"] != c.Call {
-		why = append(why, "call="+status["call"])
-	}
-	if c.Registered != nil && (status["registered"] == "yes") != *c.Registered {
-		s := "registered=" + status["registered"]
-		if e := status["registration_error"]; e != "" {
-			s += " (" + e + ")"
-		}
-		why = append(why, s)
-	}
-	leds := map[string]phone.LED{"message": scr.LEDs.Message, "line": scr.LEDs.Line, "speaker": scr.LEDs.Speaker, "headset": scr.LEDs.Headset, "mute": scr.LEDs.Mute}
-	for _, k := range sortedKeys(c.LED) {
-		if got := leds[k].String(); got != c.LED[k] {
-			why = append(why, "led "+k+"="+got)
-		}
-	}
-	if c.Log != nil {
-		found := false
-		for _, l := range p.Logs(0) {
-			if c.Log.MatchString(l.Text) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			why = append(why, fmt.Sprintf("no log line matches %q", c.Log.String()))
-		}
-	}
-	if c.Tone != 0 {
-		hz, _ := strconv.Atoi(status["tone_hz"])
-		if hz < c.Tone-ToneTolerance || hz > c.Tone+ToneTolerance {
-			why = append(why, "tone_hz="+status["tone_hz"])
-		}
-	}
-	if c.DTMF != "" && status["dtmf_heard"] != c.DTMF {
-		why = append(why, "dtmf_heard="+status["dtmf_heard"])
-	}
-	for _, k := range sortedKeys(c.Status) {
-		got, known := status[k]
-		if !known {
-			why = append(why, "no status key "+k)
-		} else if got != c.Status[k] {
-			why = append(why, k+"="+got)
-		}
-	}
-	return len(why) == 0, strings.Join(why, ", ")
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	e.fake.AdvanceTo(next)
+	e.mu.Unlock()
+	return true
 }
 
 // snapshot takes every phone's screen and log tail for the report.

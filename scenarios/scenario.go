@@ -6,8 +6,9 @@ package scenarios
 
 import (
 	"fmt"
-	"regexp"
 	"time"
+
+	"github.com/deskphone/deskphone/driver"
 )
 
 // Scenario is one parsed and validated scenario file.
@@ -77,23 +78,12 @@ type BackendAction struct {
 	Voicemail string
 }
 
-// Condition is what wait and expect check on a phone. Every set field must
-// hold.
-type Condition struct {
-	Screen     *regexp.Regexp
-	Call       string
-	Registered *bool
-	LED        map[string]string
-	Log        *regexp.Regexp
-	Status     map[string]string
-	// Tone is a frequency the phone hears (within ToneTolerance); DTMF the
-	// digits it has heard in the call so far.
-	Tone int
-	DTMF string
-}
+// Condition is what wait and expect check on a phone: the driver's
+// condition, so a scenario and the headless protocol mean the same.
+type Condition = driver.Cond
 
 // ToneTolerance is how far a heard tone may be from the one expected.
-const ToneTolerance = 15
+const ToneTolerance = driver.ToneTolerance
 
 // Pos is a place in a scenario file.
 type Pos struct {
@@ -130,39 +120,4 @@ func (s Step) Describe() string {
 		return who + s.Action
 	}
 	return who + s.Action + " " + s.Arg
-}
-
-func (c Condition) String() string {
-	out := ""
-	add := func(s string) {
-		if out != "" {
-			out += ", "
-		}
-		out += s
-	}
-	if c.Screen != nil {
-		add(fmt.Sprintf("screen ~ %q", c.Screen.String()))
-	}
-	if c.Call != "" {
-		add("call=" + c.Call)
-	}
-	if c.Registered != nil {
-		add(fmt.Sprintf("registered=%v", *c.Registered))
-	}
-	for k, v := range c.LED {
-		add("led " + k + "=" + v)
-	}
-	if c.Log != nil {
-		add(fmt.Sprintf("log ~ %q", c.Log.String()))
-	}
-	for k, v := range c.Status {
-		add(k + "=" + v)
-	}
-	if c.Tone != 0 {
-		add(fmt.Sprintf("tone %d Hz", c.Tone))
-	}
-	if c.DTMF != "" {
-		add("dtmf " + c.DTMF)
-	}
-	return out
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
-	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -240,8 +240,11 @@ func startEmbeddedBackend(ctx context.Context, clk clock.Clock) (io.Closer, stat
 // cloudMedia is the mock cloud's media engine: SRTP when the caller offers
 // it, plain RTP otherwise, the policy's codecs.
 func cloudMedia() (*media.Engine, error) {
-	cs, _ := codecs.ParseOrder(defaultCodecs)
-	return media.NewEngine(media.Config{SRTP: media.Optional, Codecs: cs})
+	md, err := driver.CloudMedia()
+	if err != nil {
+		return nil, err
+	}
+	return md.Engine, nil
 }
 
 // embedded is the mock cloud of one `deskphone run`; closing it removes its

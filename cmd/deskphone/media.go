@@ -4,31 +4,18 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/driver"
 )
 
-// defaultCodecs is the in-band policy's PrioritizedCodecsList.
-const defaultCodecs = "G722_8000;PCMU;PCMA;G729"
-
-// newMediaEngine builds the process's media engine from the --srtp and
-// --codecs flags; notes name the codecs it had to skip.
-func newMediaEngine(srtp, list string) (*media.Engine, []string, error) {
-	mode, err := media.ParseMode(srtp)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--srtp: %w", err)
+// newMedia builds the process's media from the --srtp and --codecs flags,
+// naming the flag in its errors.
+func newMedia(srtp, list string) (*driver.Media, error) {
+	md, err := driver.NewMedia(srtp, list)
+	switch {
+	case errors.Is(err, driver.ErrSRTP):
+		return nil, fmt.Errorf("--%w", err)
+	case errors.Is(err, driver.ErrNoCodecs):
+		return nil, fmt.Errorf("--codecs: %w", driver.ErrNoCodecs)
 	}
-	cs, skipped := codecs.ParseOrder(list)
-	if len(cs) == 0 {
-		return nil, nil, errors.New("--codecs: none of the codecs is supported (PCMU, PCMA, G722)")
-	}
-	var notes []string
-	for _, name := range skipped {
-		notes = append(notes, fmt.Sprintf("codec %s from the codec list is not supported; skipped", name))
-	}
-	e, err := media.NewEngine(media.Config{SRTP: mode, Codecs: cs})
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, notes, nil
+	return md, err
 }

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/siptrace"
-	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 	"github.com/deskphone/deskphone/ui"
@@ -99,7 +99,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		clientCert := fs.String("client-cert", "", "")
 		clientKey := fs.String("client-key", "", "")
 		srtp := fs.String("srtp", "mandatory", "")
-		codecList := fs.String("codecs", defaultCodecs, "")
+		codecList := fs.String("codecs", driver.DefaultCodecs, "")
 		audioSource := fs.String("audio-source", "silence", "")
 		if err := parse(fs, args); err != nil {
 			return err
@@ -118,13 +118,12 @@ Without --server the phone registers as alice to an embedded mock cloud
 				*model = id.Model
 			}
 		}
-		m, err := cat.Model(*model)
-		if err != nil {
+		if _, err := cat.Model(*model); err != nil {
 			return err
 		}
 		var clk interface {
 			clock.Clock
-			headless.Advancer
+			driver.Advancer
 		}
 		switch *clockKind {
 		case "wall":
@@ -140,9 +139,10 @@ Without --server the phone registers as alice to an embedded mock cloud
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		opts := []phone.Option{phone.WithClock(clk)}
-		if *state != "" {
-			opts = append(opts, phone.WithStateDir(*state))
+		spec := driver.Spec{Catalog: cat, Model: *model, Firmware: *firmware, StateDir: *state, Clock: clk,
+			Audio: *audioSource, ClientCert: *clientCert, ClientKey: *clientKey}
+		if *caFile != "" {
+			spec.CA = []string{*caFile}
 		}
 		if *sipTraceFile != "" {
 			f, err := siptrace.OpenFile(*sipTraceFile, *sipTraceSecrets)
@@ -158,42 +158,36 @@ Without --server the phone registers as alice to an embedded mock cloud
 				return fmt.Errorf("--keylog: %w", err)
 			}
 			defer f.Close()
-			opts = append(opts, phone.WithKeyLog(f))
+			spec.KeyLog = f
 		}
-		engine, notes, err := newMediaEngine(*srtp, *codecList)
+		md, err := newMedia(*srtp, *codecList)
 		if err != nil {
 			return err
 		}
-		defer engine.Close()
-		opts = append(opts, phone.WithMedia(engine), phone.WithMediaNotes(notes...), phone.WithAudioSource(*audioSource))
+		defer md.Close()
+		spec.Media = md
 		if (*clientCert == "") != (*clientKey == "") {
 			return errors.New("--client-cert and --client-key go together")
 		}
-		if *clientCert != "" {
-			opts = append(opts, phone.WithClientCertificate(*clientCert, *clientKey))
-		}
 		switch {
 		case *server != "":
-			opts = append(opts, phone.WithAccount(statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}))
+			spec.Account = &statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}
 		case !*noBackend:
 			b, account, err := startEmbeddedBackend(ctx, clk)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			opts = append(opts, phone.WithAccount(account))
+			spec.Account = &account
 		}
-		p, err := phone.New(m, *firmware, opts...)
+		p, closePhone, err := driver.Build(ctx, spec)
 		if err != nil {
+			if errors.Is(err, driver.ErrCA) {
+				return fmt.Errorf("--%w", err)
+			}
 			return err
 		}
-		if *caFile != "" {
-			if _, err := p.CAStore().ImportFile(*caFile); err != nil {
-				return fmt.Errorf("--ca: %w", err)
-			}
-		}
-		p.Start(ctx)
-		defer p.Close()
+		defer closePhone()
 		if *headlessMode {
 			s := &headless.Session{Phone: p, Clock: clk}
 			return s.Run(ctx, os.Stdin, stdout)

@@ -1,0 +1,108 @@
+// Package drivertest boots phones, and the mock cloud they register to,
+// for tests: one helper instead of one per test package.
+package drivertest
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+// Start is where the tests' fake clocks begin: a Monday morning.
+var Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// Timeout bounds the waits of a test in wall time: generous, as the
+// machine is shared and TLS handshakes take CPU.
+const Timeout = 20 * time.Second
+
+// Phone builds and starts the phone of spec for the test, with a state
+// directory of the test and, unless spec has one, a fake clock at Start.
+// It is closed when the test ends; a failed test logs its screen and
+// syslog.
+func Phone(t testing.TB, spec driver.Spec) *phone.Phone {
+	t.Helper()
+	if spec.StateDir == "" {
+		spec.StateDir = t.TempDir()
+	}
+	if spec.Clock == nil {
+		spec.Clock = clock.NewFake(Start)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, stop, err := driver.Build(ctx, spec)
+	if err != nil {
+		cancel()
+		t.Fatalf("phone %s: %v", spec.Model, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			Show(t, p)
+		}
+		if err := stop(); err != nil {
+			t.Errorf("phone %s: %v", spec.Model, err)
+		}
+		cancel()
+	})
+	return p
+}
+
+// Show logs the phone's screen and syslog.
+func Show(t testing.TB, p *phone.Phone) {
+	t.Helper()
+	var b strings.Builder
+	for _, l := range p.Logs(0) {
+		b.WriteString(l.Text)
+		b.WriteByte('\n')
+	}
+	t.Logf("----- phone %s (%s) -----\n%s\n%s", p.Model().ID, p.Firmware().Version, p.Screen().Text(), b.String())
+}
+
+// Cloud starts the mock cloud on a free loopback port for the test, with
+// audio on its service users, on clk (nil: the wall clock).
+func Cloud(t testing.TB, clk clock.Clock) *backend.Backend {
+	t.Helper()
+	md, err := driver.CloudMedia()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(md.Close)
+	dir := t.TempDir()
+	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: clk,
+		Media: backend.EngineMedia(md.Engine, filepath.Join(dir, "voicemail"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := b.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); b.Close() })
+	return b
+}
+
+// Account is user's account on the cloud (password "secret").
+func Account(b *backend.Backend, user string) *statedir.Account {
+	return &statedir.Account{Server: "sips:" + b.Addr("tls"), User: user, Password: "secret", Domain: b.Domain()}
+}
+
+// Wait waits until cond holds on p, failing the test after Timeout.
+func Wait(t testing.TB, p *phone.Phone, cond driver.Cond) {
+	t.Helper()
+	if err := driver.Wait(context.Background(), p, cond.Check, driver.WaitOptions{Timeout: Timeout}); err != nil {
+		t.Fatalf("%s: wait %s: %v\n%s", p.Model().ID, cond, err, p.Screen().Text())
+	}
+}
+
+// Status waits until the status key has the value want.
+func Status(t testing.TB, p *phone.Phone, key, want string) {
+	t.Helper()
+	Wait(t, p, driver.Cond{Status: map[string]string{key: want}})
+}

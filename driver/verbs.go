@@ -1,0 +1,497 @@
+// Package driver is the one way to drive a virtual phone: the verbs every
+// front end offers (the headless line protocol, scenario steps, a control
+// API), the wait for a condition woken by the phone itself, and the builder
+// that sets up a phone with its clock, media, account and CA store.
+//
+// A verb takes parsed arguments and returns a typed result or an error; it
+// never prints. Front ends parse their own syntax into Args and render the
+// Result their own way.
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/phone"
+)
+
+// Advancer moves a phone's clock forward (clock.Fake, clock.Skewed, or a
+// runner that hops timer to timer).
+type Advancer interface {
+	Advance(d time.Duration)
+}
+
+// Target is the phone a verb acts on, with what surrounds it.
+type Target struct {
+	// Phone is nil only for advance on a clock of many phones.
+	Phone *phone.Phone
+	// Clock moves the phone's time for advance; nil refuses advance.
+	Clock Advancer
+	// Dir is where relative file names (wav:, record, import_ca) are found;
+	// "" is the working directory.
+	Dir string
+	// Pace, when set, says how a wait for c with its timeout runs; a runner
+	// on virtual time moves its clock from it. Nil waits timeout in wall
+	// time.
+	Pace func(c Cond, timeout time.Duration) WaitOptions
+}
+
+// Args are a verb's parsed arguments; each verb reads the fields it needs.
+type Args struct {
+	// Text is the target, digits, softkey number or label, text, file or
+	// source.
+	Text string
+	// Keys are the hard keys of press.
+	Keys []phone.Key
+	// N is the number of syslog lines for log.
+	N int
+	// Duration is what advance moves, or the timeout of wait.
+	Duration time.Duration
+	// Cond is what wait and expect check.
+	Cond Cond
+}
+
+// Kind says which field of a Result carries the answer.
+type Kind int
+
+// The kinds of result.
+const (
+	// KindScreen: the screen the verb left.
+	KindScreen Kind = iota
+	// KindStatus: the status lines.
+	KindStatus
+	// KindLog: syslog lines.
+	KindLog
+)
+
+// Result is what a verb returns.
+type Result struct {
+	Kind   Kind
+	Screen phone.Screen
+	Status [][2]string
+	Logs   []phone.LogLine
+}
+
+// Verb is one command of the driver.
+type Verb struct {
+	Name string
+	// Usage names the arguments as help shows them.
+	Usage string
+	// Help says what the verb does, one or more lines.
+	Help string
+	// Parse reads the argument text of a command line.
+	Parse func(text string) (Args, error)
+	// Run acts on the target.
+	Run func(ctx context.Context, t *Target, a Args) (Result, error)
+}
+
+// Defaults of the verbs.
+const (
+	// WaitTimeout is the wall time a wait lasts without its own timeout.
+	WaitTimeout = 10 * time.Second
+	// AnswerTimeout bounds how long answer waits for the call to stop
+	// ringing.
+	AnswerTimeout = 10 * time.Second
+	// LogLines is how many syslog lines log shows by default.
+	LogLines = 20
+)
+
+// Verbs is the table of every verb, in the order help lists them.
+var Verbs = []*Verb{
+	{Name: "press", Usage: "KEY...", Help: "press hard keys: 0-9 * # up down left right ok back menu home\nhook speaker headset mute hold transfer message volup voldown",
+		Parse: parseKeys, Run: press},
+	{Name: "softkey", Usage: "N|LABEL", Help: "press softkey N (1-based) or the softkey showing LABEL",
+		Parse: parseSoftkey, Run: softkey},
+	{Name: "dial", Usage: "TARGET", Help: "digits are typed on the keypad (dialled on #, Send or the\n5 s timeout); a user name or SIP URI is called at once",
+		Parse: needText("dial needs digits, a user name or a SIP URI"), Run: onPhone((*phone.Phone).DialTarget)},
+	{Name: "call", Usage: "TARGET", Help: "call digits, a user name or a SIP URI at once",
+		Parse: needText("call needs digits, a user name or a SIP URI"), Run: onPhone((*phone.Phone).Call)},
+	{Name: "answer", Help: "answer the ringing (or waiting) call; replies once it\nstops ringing",
+		Parse: noArgs, Run: answer},
+	{Name: "hangup", Help: "end, cancel or decline the call",
+		Parse: noArgs, Run: simple((*phone.Phone).Hangup)},
+	{Name: "hold", Help: "put the call on hold",
+		Parse: noArgs, Run: inCall("hold", (*phone.Phone).Hold)},
+	{Name: "resume", Help: "take the held call back",
+		Parse: noArgs, Run: inCall("resume", (*phone.Phone).Resume)},
+	{Name: "transfer", Usage: "TARGET", Help: "blind-transfer the call to TARGET",
+		Parse: needText("transfer needs a target"), Run: onPhone((*phone.Phone).Transfer)},
+	{Name: "type", Usage: "TEXT", Help: "type text into the phone's open text entry",
+		Parse: needText("type needs text"), Run: onPhone((*phone.Phone).Type)},
+	{Name: "reboot", Help: "restart the phone's firmware (imported roots become trusted)",
+		Parse: noArgs, Run: simple((*phone.Phone).Reboot)},
+	{Name: "import_ca", Usage: "ROOT|FILE", Help: "import a lab root (lab-2022) or a certificate file into the\nCA store; trusted after the next reboot",
+		Parse: needText("import_ca needs a lab root id or a certificate file"), Run: importCA},
+	{Name: "play", Usage: "tone HZ", Help: "send a tone in the call (also: play wav FILE, play silence,\nplay echo)",
+		Parse: parsePlay, Run: play},
+	{Name: "record", Usage: "FILE", Help: "write the call's received audio to a WAV file",
+		Parse: needText("record needs a file"), Run: record},
+	{Name: "dtmf", Usage: "DIGITS", Help: "send DTMF digits in the call (RFC 4733)",
+		Parse: needText("dtmf needs digits"), Run: onPhone((*phone.Phone).SendDTMF)},
+	{Name: "screen", Help: "print the screen",
+		Parse: noArgs, Run: func(_ context.Context, t *Target, _ Args) (Result, error) { return screen(t), nil }},
+	{Name: "status", Help: "print the phone's state as key=value lines",
+		Parse: noArgs, Run: status},
+	{Name: "log", Usage: "[N]", Help: fmt.Sprintf("print the last N syslog lines (default %d)", LogLines),
+		Parse: parseLog, Run: logs},
+	{Name: "advance", Usage: "DURATION", Help: "move the phone's clock forward (5s, 15m, 1h30m)",
+		Parse: parseAdvance, Run: advance},
+	{Name: "wait", Usage: "KEY=VALUE [TIMEOUT]", Help: fmt.Sprintf("wait (real time, default %v) until the status line KEY has\nVALUE, e.g. wait registered=yes, wait call=connected 5s", WaitTimeout),
+		Parse: parseWait, Run: wait},
+	{Name: "expect", Usage: "KEY=VALUE", Help: "fail unless the status line KEY has VALUE now",
+		Parse: parseExpect, Run: expect},
+}
+
+// Lookup finds a verb by name (case-insensitive).
+func Lookup(name string) (*Verb, bool) {
+	for _, v := range Verbs {
+		if strings.EqualFold(v.Name, name) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// ErrUnknownVerb is returned by Exec for a command no verb has.
+var ErrUnknownVerb = errors.New("unknown command")
+
+// Exec parses one command line ("dial 1234") and runs it on t.
+func Exec(ctx context.Context, t *Target, line string) (Result, error) {
+	name, text, _ := strings.Cut(strings.TrimSpace(line), " ")
+	v, ok := Lookup(name)
+	if !ok {
+		return Result{}, fmt.Errorf("%w %q", ErrUnknownVerb, name)
+	}
+	a, err := v.Parse(strings.TrimSpace(text))
+	if err != nil {
+		return Result{}, err
+	}
+	return v.Run(ctx, t, a)
+}
+
+// Help is the verbs' help text, one verb per entry, the description
+// starting at column indent (or on the next line when the usage is longer).
+func Help(indent int) string {
+	var b strings.Builder
+	for _, v := range Verbs {
+		WriteHelp(&b, strings.TrimSpace(v.Name+" "+v.Usage), v.Help, indent)
+	}
+	return b.String()
+}
+
+// WriteHelp writes one help entry: head, then the text aligned at indent.
+func WriteHelp(b *strings.Builder, head, text string, indent int) {
+	pad := strings.Repeat(" ", indent)
+	b.WriteString(head)
+	if len(head) < indent {
+		b.WriteString(pad[len(head):])
+	} else {
+		b.WriteString("\n" + pad)
+	}
+	b.WriteString(strings.ReplaceAll(text, "\n", "\n"+pad))
+	b.WriteString("\n")
+}
+
+// screen is the result of a verb that acts: the screen it left. Advance
+// may act on a clock shared by phones, without one.
+func screen(t *Target) Result {
+	if t.Phone == nil {
+		return Result{}
+	}
+	return Result{Kind: KindScreen, Screen: t.Phone.Screen()}
+}
+
+func noArgs(string) (Args, error) { return Args{}, nil }
+
+func needText(msg string) func(string) (Args, error) {
+	return func(text string) (Args, error) {
+		if text == "" {
+			return Args{}, errors.New(msg)
+		}
+		return Args{Text: text}, nil
+	}
+}
+
+// simple runs a verb without arguments.
+func simple(f func(*phone.Phone) error) func(context.Context, *Target, Args) (Result, error) {
+	return func(_ context.Context, t *Target, _ Args) (Result, error) {
+		if err := f(t.Phone); err != nil {
+			return Result{}, err
+		}
+		return screen(t), nil
+	}
+}
+
+// onPhone runs a verb taking the argument text.
+func onPhone(f func(*phone.Phone, string) error) func(context.Context, *Target, Args) (Result, error) {
+	return func(_ context.Context, t *Target, a Args) (Result, error) {
+		if err := f(t.Phone, a.Text); err != nil {
+			return Result{}, err
+		}
+		return screen(t), nil
+	}
+}
+
+// statusValue reads one status key.
+func statusValue(p *phone.Phone, key string) (string, error) {
+	st, err := p.Status()
+	if err != nil {
+		return "", err
+	}
+	for _, kv := range st {
+		if kv[0] == key {
+			return kv[1], nil
+		}
+	}
+	return "", fmt.Errorf("no status key %q", key)
+}
+
+// inCall runs a verb that needs an established call, so that a script
+// learns it had none instead of reading an unchanged screen.
+func inCall(name string, f func(*phone.Phone) error) func(context.Context, *Target, Args) (Result, error) {
+	return func(_ context.Context, t *Target, _ Args) (Result, error) {
+		call, err := statusValue(t.Phone, "call")
+		if err != nil {
+			return Result{}, err
+		}
+		if call != "connected" && call != "held" {
+			return Result{}, fmt.Errorf("no call to %s (the phone is %s)", name, call)
+		}
+		if err := f(t.Phone); err != nil {
+			return Result{}, err
+		}
+		return screen(t), nil
+	}
+}
+
+func parseKeys(text string) (Args, error) {
+	names := strings.Fields(text)
+	if len(names) == 0 {
+		return Args{}, errors.New("press needs a key")
+	}
+	a := Args{Text: text}
+	for _, n := range names {
+		k, err := phone.ParseKey(n)
+		if err != nil {
+			return Args{}, err
+		}
+		a.Keys = append(a.Keys, k)
+	}
+	return a, nil
+}
+
+func press(_ context.Context, t *Target, a Args) (Result, error) {
+	for _, k := range a.Keys {
+		if err := t.Phone.Press(k); err != nil {
+			return Result{}, err
+		}
+	}
+	return screen(t), nil
+}
+
+func parseSoftkey(text string) (Args, error) {
+	if text == "" {
+		return Args{}, errors.New("softkey needs a number or a label")
+	}
+	return Args{Text: text}, nil
+}
+
+// softkey presses by number when Text is one, else by label.
+func softkey(_ context.Context, t *Target, a Args) (Result, error) {
+	var err error
+	if n, convErr := strconv.Atoi(a.Text); convErr == nil {
+		err = t.Phone.Softkey(n)
+	} else {
+		err = t.Phone.SoftkeyLabel(a.Text)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return screen(t), nil
+}
+
+// answer answers and waits for the call to stop ringing, so the reply
+// shows the call as the phone now has it.
+func answer(ctx context.Context, t *Target, _ Args) (Result, error) {
+	p := t.Phone
+	st, err := p.Status()
+	if err != nil {
+		return Result{}, err
+	}
+	call, waiting := "", ""
+	for _, kv := range st {
+		switch kv[0] {
+		case "call":
+			call = kv[1]
+		case "call_waiting":
+			waiting = kv[1]
+		}
+	}
+	if call != "ringing" && waiting == "" {
+		return Result{}, fmt.Errorf("no call to answer (the phone is %s)", call)
+	}
+	if err := p.Answer(); err != nil {
+		return Result{}, err
+	}
+	notRinging := func(p *phone.Phone) (bool, string, error) {
+		c, err := statusValue(p, "call")
+		return c != "ringing", "call=" + c, err
+	}
+	if err := Wait(ctx, p, notRinging, WaitOptions{Timeout: AnswerTimeout}); err != nil {
+		return Result{}, fmt.Errorf("answer: %w", err)
+	}
+	return screen(t), nil
+}
+
+// path makes a relative file name relative to the target's folder.
+func (t *Target) path(name string) string {
+	if t.Dir == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(t.Dir, name)
+}
+
+func importCA(_ context.Context, t *Target, a Args) (Result, error) {
+	var err error
+	if root, ferr := certs.FactoryRoot(a.Text); ferr == nil {
+		_, err = t.Phone.CAStore().Import(root.Raw)
+	} else {
+		_, err = t.Phone.CAStore().ImportFile(t.path(a.Text))
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return screen(t), nil
+}
+
+// parsePlay takes "tone 1000" as the protocol writes it and "tone:1000"
+// as scenario files do.
+func parsePlay(text string) (Args, error) {
+	kind, rest, _ := strings.Cut(text, " ")
+	if kind == "" {
+		return Args{}, errors.New("play needs tone HZ, wav FILE, silence or echo")
+	}
+	spec := kind
+	if rest = strings.TrimSpace(rest); rest != "" {
+		spec += ":" + rest
+	}
+	return Args{Text: spec}, nil
+}
+
+func play(_ context.Context, t *Target, a Args) (Result, error) {
+	spec := a.Text
+	if file, ok := strings.CutPrefix(spec, "wav:"); ok {
+		spec = "wav:" + t.path(file)
+	}
+	if err := t.Phone.Play(spec); err != nil {
+		return Result{}, err
+	}
+	return screen(t), nil
+}
+
+func record(_ context.Context, t *Target, a Args) (Result, error) {
+	if err := t.Phone.Record(t.path(a.Text)); err != nil {
+		return Result{}, err
+	}
+	return screen(t), nil
+}
+
+func status(_ context.Context, t *Target, _ Args) (Result, error) {
+	st, err := t.Phone.Status()
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Kind: KindStatus, Status: st}, nil
+}
+
+func parseLog(text string) (Args, error) {
+	if text == "" {
+		return Args{N: LogLines}, nil
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < 1 {
+		return Args{}, fmt.Errorf("log: %q is not a positive number", text)
+	}
+	return Args{N: n}, nil
+}
+
+func logs(_ context.Context, t *Target, a Args) (Result, error) {
+	return Result{Kind: KindLog, Logs: t.Phone.Logs(a.N)}, nil
+}
+
+func parseAdvance(text string) (Args, error) {
+	d, err := time.ParseDuration(text)
+	if err != nil || d < 0 {
+		return Args{}, fmt.Errorf("advance: %q is not a duration like 5s, 15m or 1h30m", text)
+	}
+	return Args{Duration: d}, nil
+}
+
+func advance(_ context.Context, t *Target, a Args) (Result, error) {
+	if t.Clock == nil {
+		return Result{}, errors.New("advance: this phone runs on a clock that cannot be moved")
+	}
+	t.Clock.Advance(a.Duration)
+	return screen(t), nil
+}
+
+// looksLikeDuration is a last word meant as a timeout ("5s", "3x"), as
+// opposed to a word of the value ("1002", "Settings").
+var looksLikeDuration = regexp.MustCompile(`^[0-9][0-9.]*[A-Za-zµ]`)
+
+func parseWait(text string) (Args, error) {
+	// The value may hold spaces; a last word that reads as a duration is
+	// the timeout.
+	cond, timeout := text, WaitTimeout
+	if i := strings.LastIndexByte(text, ' '); i > 0 {
+		if last := text[i+1:]; looksLikeDuration.MatchString(last) {
+			d, err := time.ParseDuration(last)
+			if err != nil || d <= 0 {
+				return Args{}, fmt.Errorf("wait: timeout %q is not a duration like 500ms, 5s or 2m", last)
+			}
+			cond, timeout = strings.TrimSpace(text[:i]), d
+		}
+	}
+	c, err := ParseStatusCond(cond)
+	if err != nil {
+		return Args{}, errors.New("wait needs KEY=VALUE and an optional timeout, e.g. wait registered=yes 5s")
+	}
+	return Args{Cond: c, Duration: timeout}, nil
+}
+
+func wait(ctx context.Context, t *Target, a Args) (Result, error) {
+	opts := WaitOptions{Timeout: a.Duration}
+	if t.Pace != nil {
+		opts = t.Pace(a.Cond, a.Duration)
+	}
+	if err := Wait(ctx, t.Phone, a.Cond.Check, opts); err != nil {
+		return Result{}, err
+	}
+	return screen(t), nil
+}
+
+func parseExpect(text string) (Args, error) {
+	c, err := ParseStatusCond(text)
+	if err != nil {
+		return Args{}, fmt.Errorf("expect: %w", err)
+	}
+	return Args{Cond: c}, nil
+}
+
+func expect(_ context.Context, t *Target, a Args) (Result, error) {
+	ok, why, err := a.Cond.Check(t.Phone)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		return Result{}, fmt.Errorf("expected %s; %s", a.Cond, why)
+	}
+	return screen(t), nil
+}

@@ -1,0 +1,89 @@
+package phone
+
+import (
+	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/media"
+)
+
+// changeHub calls its subscribers whenever something a Status line shows
+// may have changed, including what the screen does not show (media).
+type changeHub struct {
+	mu   sync.Mutex
+	subs map[int]func()
+	next int
+	// watched is the call's media session whose events are drained, last
+	// the status the subscribers were told of (loop goroutine only).
+	watched *media.Session
+	last    Status
+	seen    bool
+}
+
+// settledStatus is st without what moves with every packet (the RTP and
+// SRTP counters, jitter, MOS) and the time: those alone do not wake
+// subscribers, or a reader of the status would wake itself.
+func settledStatus(st Status) Status {
+	st.Time = time.Time{}
+	st.RTPSent, st.RTPReceived, st.RTPLost = 0, 0, 0
+	st.SRTPAuthFail, st.SRTPReplayed = 0, 0
+	st.JitterMS, st.MOS = 0, 0
+	return st
+}
+
+// SubscribeChanges calls f whenever a Status value may have changed: after
+// a task of the phone's loop changed one, whether or not the screen
+// changed, and whenever the call's audio hears a tone or a DTMF digit. The
+// packet counters (rtp_*, srtp_auth_fail, srtp_replayed, jitter_ms, mos)
+// alone do not call it. Waiting on a
+// condition wakes from it instead of polling. f runs on the phone's loop
+// or a media goroutine and must neither block nor call back into the phone.
+// It returns a cancel func.
+func (p *Phone) SubscribeChanges(f func()) func() {
+	h := &p.changes
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs == nil {
+		h.subs = map[int]func(){}
+	}
+	id := h.next
+	h.next++
+	h.subs[id] = f
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.subs, id)
+	}
+}
+
+// stateChanged runs on the loop after every task with the status it left:
+// it tells the subscribers when the status changed, and follows the call's
+// media session, whose tone and DTMF events change the status without a
+// task.
+func (p *Phone) stateChanged(now Status) {
+	if ms, err := p.callMedia(); err == nil && ms != p.changes.watched {
+		p.changes.watched = ms
+		go func() {
+			// The session closes its event channel when the call ends.
+			for range ms.Events() {
+				p.changes.notify()
+			}
+		}()
+	}
+	if fp := settledStatus(now); !p.changes.seen || fp != p.changes.last {
+		p.changes.last, p.changes.seen = fp, true
+		p.changes.notify()
+	}
+}
+
+func (h *changeHub) notify() {
+	h.mu.Lock()
+	subs := make([]func(), 0, len(h.subs))
+	for _, f := range h.subs {
+		subs = append(subs, f)
+	}
+	h.mu.Unlock()
+	for _, f := range subs {
+		f()
+	}
+}
