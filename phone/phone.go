@@ -20,6 +20,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -47,6 +48,7 @@ type Phone struct {
 	casErr      error
 	account     *statedir.Account
 	keyLog      io.Writer
+	inflight    *inflight.Tracker
 	clientCert  *tls.Certificate
 	media       *media.Engine
 	source      string // what calls send, see ParseSource

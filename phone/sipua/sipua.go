@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -42,6 +44,13 @@ type Config struct {
 	Media *media.Engine
 	// Source gives each new call what it sends (nil: silence).
 	Source func() media.Source
+	// Clock runs the UA's own guards (an unanswered incoming call); nil is
+	// the wall clock. A phone passes its own clock.
+	Clock clock.Clock
+	// Inflight, when set, counts this UA's requests awaiting answers and
+	// the messages it is acting on, shared with the cloud and the other
+	// phones of a scenario on virtual time.
+	Inflight *inflight.Tracker
 }
 
 // UA is one phone's SIP user agent.
@@ -60,8 +69,8 @@ type UA struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// busy counts requests waiting for their final response, so a runner on
-	// virtual time knows when the network has settled.
+	// busy counts this UA's holds (requests waiting for their answer,
+	// messages being acted on); each is counted in cfg.Inflight too.
 	busy atomic.Int32
 
 	mu      sync.Mutex
@@ -123,6 +132,9 @@ func New(cfg Config, emit func(Event)) (*UA, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "deskphone"
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
 	domain := cfg.Domain
 	if domain == "" {
 		domain = server.Host
@@ -176,20 +188,29 @@ func (u *UA) Close() error {
 	return u.ua.Close()
 }
 
-// Busy reports whether a request of this UA still waits for its answer.
+// Busy reports whether a request of this UA still waits for its answer or
+// a message that reached it is still being acted on.
 func (u *UA) Busy() bool { return u.busy.Load() > 0 }
 
-// track marks a request in flight until the returned func is called.
-func (u *UA) track() func() {
+// hold counts work in flight until the returned func is called (once; more
+// calls do nothing). Every event is emitted under a hold, so the phone's
+// own hold on it overlaps.
+func (u *UA) hold() func() {
 	u.busy.Add(1)
+	rel := u.cfg.Inflight.Hold()
 	var once sync.Once
-	return func() { once.Do(func() { u.busy.Add(-1) }) }
+	return func() {
+		once.Do(func() {
+			rel()
+			u.busy.Add(-1)
+		})
+	}
 }
 
 // request runs f, one request and its answer, on a goroutine the UA owns,
-// counted as busy and bounded by requestTimeout.
+// held until it is done and bounded by requestTimeout.
 func (u *UA) request(f func(ctx context.Context)) {
-	done := u.track()
+	done := u.hold()
 	u.goOwned(func() {
 		defer done()
 		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)
