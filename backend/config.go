@@ -11,6 +11,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/inflight"
 )
 
 // Defaults and limits.
@@ -78,6 +79,10 @@ type Config struct {
 	// Clients that read only the first challenge and know only MD5
 	// (SIPp 3.6, old firmware) need MD5 first.
 	DigestAlgorithms []string
+	// Inflight, when set, counts the requests the backend sends on its own
+	// and the answers it relays until their receivers have taken over,
+	// shared with the phones of a scenario on virtual time.
+	Inflight *inflight.Tracker
 }
 
 // listenSpec is one parsed Config.Listen entry.

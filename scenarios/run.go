@@ -17,6 +17,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -82,7 +83,10 @@ type env struct {
 	fake   *clock.Fake
 	skew   *clock.Skewed
 	clk    clock.Clock
-	cloud  *backend.Backend
+	// inflight counts what the phones and the embedded cloud have in
+	// flight; virtual time moves only when it is idle.
+	inflight *inflight.Tracker
+	cloud    *backend.Backend
 	phones map[string]*phone.Phone
 	// engines carry the media: the cloud's, and the phones' (one per
 	// distinct SRTP and codec setting).
@@ -166,13 +170,14 @@ func (e *env) setUp(ctx context.Context) error {
 		e.fake = clock.NewFake(Start)
 		e.clk = e.fake
 	}
+	e.inflight = inflight.New()
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
 	if server == "" {
 		cloudMedia, err := e.engine("optional", "")
 		if err != nil {
 			return err
 		}
-		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk,
+		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
 			Media: backend.EngineMedia(cloudMedia, filepath.Join(dir, "cloud", "voicemail"))})
 		if err != nil {
 			return fmt.Errorf("mock cloud: %w", err)
@@ -201,7 +206,7 @@ func (e *env) setUp(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: phone %s: %w", ps.Pos, ps.Name, err)
 		}
-		opts := []phone.Option{phone.WithClock(e.clk), phone.WithStateDir(state), phone.WithMedia(eng)}
+		opts := []phone.Option{phone.WithClock(e.clk), phone.WithStateDir(state), phone.WithMedia(eng), phone.WithInflight(e.inflight)}
 		if ps.Audio != "" {
 			opts = append(opts, phone.WithAudioSource(e.sourcePath(ps.Audio)))
 		}
@@ -306,7 +311,9 @@ func (e *env) step(ctx context.Context, st Step) error {
 	// Like a person who looks before pressing, an action waits until what
 	// the step before set off has arrived.
 	if e.fake != nil && !contains([]string{"wait", "expect", "advance", "parallel", "repeat"}, st.Action) {
-		e.settle()
+		if err := e.settle(); err != nil {
+			return err
+		}
 	}
 	switch st.Action {
 	case "press":
@@ -358,7 +365,9 @@ func (e *env) step(ctx context.Context, st Step) error {
 	case "wait":
 		return e.wait(ctx, p, st.Cond, st.Timeout)
 	case "expect":
-		e.settle()
+		if err := e.settle(); err != nil {
+			return err
+		}
 		ok, why := e.check(p, st.Cond)
 		if !ok {
 			return fmt.Errorf("expected %s; %s", st.Cond, why)
@@ -423,8 +432,12 @@ func (e *env) backendStep(a BackendAction) error {
 	return nil
 }
 
-// settled reports whether no phone has work in progress.
+// settled reports whether nothing is in flight and no phone or the cloud
+// has work in progress.
 func (e *env) settled() bool {
+	if !e.inflight.Idle() {
+		return false
+	}
 	if e.cloud != nil && !e.cloud.Settled() {
 		return false
 	}
@@ -436,13 +449,32 @@ func (e *env) settled() bool {
 	return true
 }
 
-// settle waits (in wall time, briefly) for the network to go quiet.
-func (e *env) settle() {
-	deadline := time.Now().Add(5 * time.Second)
-	for !e.settled() && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Microsecond)
+// settleLimit bounds, in wall time, how long the runner waits for what is
+// in flight to arrive; past it a hold was never released, which is a bug
+// to report rather than a reason to move the clock.
+const settleLimit = 10 * time.Second
+
+// settle waits until nothing is in flight: every message sent has been
+// acted on by its receiver and every event run by its phone's loop. It
+// waits on the tracker's idle signal; a phone's loop that still has a task
+// queued (from outside SIP) is given its turn.
+func (e *env) settle() error {
+	if e.fake == nil {
+		return nil
 	}
-	runtime.Gosched()
+	deadline := time.Now().Add(settleLimit)
+	for {
+		if err := e.inflight.WaitIdle(time.Until(deadline)); err != nil {
+			return fmt.Errorf("network never settled: %w", err)
+		}
+		if e.settled() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("network never settled within %v: a phone or the cloud stayed busy", settleLimit)
+		}
+		runtime.Gosched()
+	}
 }
 
 // advance moves scenario time forward by d. On virtual time it hops from
@@ -457,12 +489,13 @@ func (e *env) advance(d time.Duration) error {
 	defer e.mu.Unlock()
 	target := e.fake.Now().Add(d)
 	for {
-		e.settle()
+		if err := e.settle(); err != nil {
+			return err
+		}
 		next, ok := e.fake.NextDeadline()
 		if !ok || next.After(target) {
 			e.fake.AdvanceTo(target)
-			e.settle()
-			return nil
+			return e.settle()
 		}
 		e.fake.AdvanceTo(next)
 	}
@@ -492,9 +525,12 @@ func (e *env) wait(ctx context.Context, p *phone.Phone, cond Condition, timeout 
 			_, why := e.check(p, cond)
 			return fmt.Errorf("timed out after %v (wall time); %s", time.Since(began).Truncate(time.Millisecond), why)
 		}
-		if e.fake == nil || audio || !e.settled() {
+		if e.fake == nil || audio {
 			time.Sleep(time.Millisecond)
 			continue
+		}
+		if err := e.settle(); err != nil {
+			return err
 		}
 		e.mu.Lock()
 		if ok, _ := e.check(p, cond); ok {
@@ -505,7 +541,9 @@ func (e *env) wait(ctx context.Context, p *phone.Phone, cond Condition, timeout 
 		if !has || next.After(deadline) {
 			e.fake.AdvanceTo(deadline)
 			e.mu.Unlock()
-			e.settle()
+			if err := e.settle(); err != nil {
+				return err
+			}
 			if ok, _ := e.check(p, cond); ok {
 				return nil
 			}
