@@ -1,8 +1,9 @@
 // Package sipua is a phone's SIP user agent on sipgo: registration with
 // digest authentication, calls, hold, transfer and message waiting. It holds
-// no phone state and reads no clock: every outcome is reported as an Event to
-// the phone, whose state machine decides what to do and when (refreshes and
-// retries run on the phone's clock).
+// no phone state, only the dialogs of its calls, and uses the phone's clock
+// only to give up on a call nobody answers: every outcome is reported as an
+// Event to the phone, whose state machine decides what it means and what to
+// do when (refreshes and retries run on the phone's clock).
 package sipua
 
 import (
