@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/phone/sipua"
 )
@@ -17,10 +18,14 @@ type agent struct {
 	events chan sipua.Event
 }
 
-func newAgent(t *testing.T, b *backend.Backend, user string, tr *inflight.Tracker) *agent {
+func newAgent(t *testing.T, b *backend.Backend, user string, tr *inflight.Tracker, clk ...clock.Clock) *agent {
 	t.Helper()
 	a := &agent{events: make(chan sipua.Event, 64)}
-	ua, err := sipua.New(sipua.Config{Server: "sip:" + b.Addr("tcp") + ";transport=tcp", User: user, Password: "secret", Domain: b.Domain(), Inflight: tr},
+	cfg := sipua.Config{Server: "sip:" + b.Addr("tcp") + ";transport=tcp", User: user, Password: "secret", Domain: b.Domain(), Inflight: tr}
+	if len(clk) > 0 {
+		cfg.Clock = clk[0]
+	}
+	ua, err := sipua.New(cfg,
 		func(ev sipua.Event) { a.events <- ev })
 	if err != nil {
 		t.Fatal(err)
@@ -52,14 +57,7 @@ func (a *agent) next(t *testing.T, want string) sipua.Event {
 // -race the callee's dialog is written and read under one lock. Every
 // exchange is in flight on the shared tracker until its event is out.
 func TestCallHoldAndRemoteHangup(t *testing.T) {
-	b, err := backend.New(backend.Config{Listen: []string{"tcp:127.0.0.1:0"}, StateDir: t.TempDir(), DigestAlgorithms: []string{"MD5"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b := tcpCloud(t)
 	tr := inflight.New()
 	alice, bob, carol := newAgent(t, b, "alice", tr), newAgent(t, b, "bob", tr), newAgent(t, b, "carol", tr)
 
@@ -113,6 +111,52 @@ func TestCallHoldAndRemoteHangup(t *testing.T) {
 	ev := bob.next(t, "sipua.CallEnded").(sipua.CallEnded)
 	if !ev.ByRemote || ev.ID != in.ID {
 		t.Fatalf("CallEnded %+v", ev)
+	}
+	if err := tr.WaitIdle(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tcpCloud(t *testing.T) *backend.Backend {
+	t.Helper()
+	b, err := backend.New(backend.Config{Listen: []string{"tcp:127.0.0.1:0"}, StateDir: t.TempDir(), DigestAlgorithms: []string{"MD5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// A call nobody answers gives up after three minutes of the callee's clock,
+// not of the wall: the caller hears 480 the moment that clock gets there.
+func TestUnansweredCallGivesUpOnTheUAsClock(t *testing.T) {
+	b := tcpCloud(t)
+	tr := inflight.New()
+	clk := clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	alice, bob := newAgent(t, b, "alice", tr), newAgent(t, b, "bob", tr, clk)
+	if _, err := alice.ua.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	in := bob.next(t, "sipua.IncomingCall").(sipua.IncomingCall)
+	alice.next(t, "sipua.CallProgress")
+	clk.Advance(3*time.Minute - time.Second)
+	if err := tr.WaitIdle(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-bob.events:
+		t.Fatalf("%T before the three minutes", ev)
+	default:
+	}
+	clk.Advance(time.Second)
+	if ev := bob.next(t, "sipua.IncomingCancelled").(sipua.IncomingCancelled); ev.ID != in.ID {
+		t.Fatalf("cancelled %+v, want %s", ev, in.ID)
+	}
+	if ev := alice.next(t, "sipua.CallFailed").(sipua.CallFailed); ev.Code != 480 {
+		t.Fatalf("caller: %+v, want 480", ev)
 	}
 	if err := tr.WaitIdle(10 * time.Second); err != nil {
 		t.Fatal(err)

@@ -131,13 +131,12 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 	// before the phone has heard of it.
 	expired := make(chan func(), 1)
 	guard := u.cfg.Clock.AfterFunc(ringTimeout, func() { expired <- u.hold() })
+	fired := false
 	defer func() {
-		if !guard.Stop() {
-			select {
-			case rel := <-expired:
-				rel()
-			default:
-			}
+		// A guard that could not be stopped has fired or is firing: its
+		// hold is on its way.
+		if !guard.Stop() && !fired {
+			(<-expired)()
 		}
 	}()
 	select {
@@ -170,6 +169,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		}
 		rel()
 	case rel := <-expired:
+		fired = true
 		defer rel()
 		if u.dropCall(c.id) {
 			u.emit(IncomingCancelled{ID: c.id})
