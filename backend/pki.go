@@ -14,8 +14,8 @@ import (
 	"sync"
 
 	"github.com/deskphone/deskphone/certs"
-	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/atomicfile"
 )
 
 // Files under StateDir/pki:
