@@ -14,9 +14,9 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 

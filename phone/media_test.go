@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
-	"github.com/deskphone/deskphone/codecs"
-	"github.com/deskphone/deskphone/phone"
-	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/media/sdp"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
