@@ -43,7 +43,8 @@ type Backend struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the backend starts or lends to sipgo handlers
-	// sending counts requests in flight that the backend originated.
+	// sending counts the backend's holds on work in flight (requests it
+	// originated, answers it relays); each is counted in cfg.Inflight too.
 	sending atomic.Int32
 
 	mu        sync.Mutex
@@ -306,23 +307,43 @@ func (b *Backend) enter() bool {
 	return true
 }
 
-// goTracked runs f on a goroutine Close waits for; it does nothing once
-// Close has begun.
 // goRequest runs a request the backend sends on its own (a NOTIFY, a
-// CANCEL, a BYE) on a tracked goroutine, counted until it completes so
-// Settled can tell a runner on virtual time that the wire is quiet.
+// CANCEL, a BYE) on a tracked goroutine, held until it completes so a
+// runner on virtual time knows the wire is not quiet.
 func (b *Backend) goRequest(f func()) {
-	b.sending.Add(1)
-	b.goTracked(func() {
-		defer b.sending.Add(-1)
+	release := b.hold()
+	if !b.enter() {
+		release()
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		defer release()
+		defer b.recoverPanic("goroutine", nil, nil)
 		f()
-	})
+	}()
 }
 
-// Settled reports whether no request the backend sent on its own is still
-// waiting for its answer.
+// hold counts work in flight until the returned func is called (once).
+func (b *Backend) hold() func() {
+	b.sending.Add(1)
+	rel := b.cfg.Inflight.Hold()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			rel()
+			b.sending.Add(-1)
+		})
+	}
+}
+
+// Settled reports whether nothing the backend holds is in flight: no
+// request it sent on its own waits for its answer, no answer it relays
+// waits for its receiver to take over.
 func (b *Backend) Settled() bool { return b.sending.Load() == 0 }
 
+// goTracked runs f on a goroutine Close waits for; it does nothing once
+// Close has begun.
 func (b *Backend) goTracked(f func()) {
 	if !b.enter() {
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/inflight"
 )
 
 // Defaults and limits.
@@ -109,6 +110,11 @@ type Config struct {
 	// negative: none.
 	HandshakeTimeout        time.Duration
 	UnregisteredIdleTimeout time.Duration
+
+	// Inflight, when set, counts the requests the backend sends on its own
+	// and the answers it relays until their receivers have taken over,
+	// shared with the phones of a scenario on virtual time.
+	Inflight *inflight.Tracker
 }
 
 // listenSpec is one parsed Config.Listen entry.

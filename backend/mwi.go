@@ -48,6 +48,9 @@ const eventMWI = "message-summary"
 
 // subscribe handles a new SUBSCRIBE.
 func (b *Backend) subscribe(req *sip.Request, tx sip.ServerTransaction) {
+	// Held until the first NOTIFY is on its way: the subscriber lets go
+	// once our answer is in.
+	defer b.hold()()
 	if event := eventPackage(req); event != eventMWI {
 		res := sip.NewResponseFromRequest(req, 489, "Bad Event", nil)
 		res.AppendHeader(sip.NewHeader("Allow-Events", eventMWI))
@@ -105,6 +108,9 @@ func (b *Backend) subscribe(req *sip.Request, tx sip.ServerTransaction) {
 // refreshSubscription handles a SUBSCRIBE inside an existing dialog:
 // refresh, or unsubscribe with Expires: 0.
 func (b *Backend) refreshSubscription(sub *subscription, req *sip.Request, tx sip.ServerTransaction) {
+	// Held until the first NOTIFY is on its way: the subscriber lets go
+	// once our answer is in.
+	defer b.hold()()
 	expires, err := subscribeExpires(req)
 	if err != nil {
 		b.reply(req, tx, sip.StatusBadRequest, err.Error())

@@ -446,11 +446,43 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		}
 	}()
 
+	// held are the holds this proxying keeps until it ends: a caller's
+	// CANCEL (taken before sipgo answers the caller with 487, let go once
+	// every branch has its final response, i.e. the callees have acted on
+	// the CANCEL) and final responses not yet relayed.
+	var (
+		heldMu sync.Mutex
+		held   []func()
+		ended  bool
+	)
+	keep := func(release func()) {
+		heldMu.Lock()
+		defer heldMu.Unlock()
+		if ended {
+			release()
+			return
+		}
+		held = append(held, release)
+	}
+	defer func() {
+		heldMu.Lock()
+		ended = true
+		rel := held
+		held = nil
+		heldMu.Unlock()
+		for _, r := range rel {
+			r()
+		}
+	}()
+
 	var cancelled chan struct{}
 	if invite {
 		cancelled = make(chan struct{})
 		var once sync.Once
-		tx.OnCancel(func(*sip.Request) { once.Do(func() { close(cancelled) }) })
+		tx.OnCancel(func(*sip.Request) {
+			keep(b.hold())
+			once.Do(func() { close(cancelled) })
+		})
 	}
 
 	pending := 0
@@ -462,7 +494,7 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 			continue
 		}
 		pending++
-		b.goTracked(func() { pump(br, events, stop) })
+		b.goTracked(func() { b.pump(br, events, stop, keep) })
 	}
 
 	// A CANCEL is only sent once the branch has sent a provisional
@@ -571,6 +603,11 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 	if finalSent {
 		return
 	}
+	if invite {
+		// The caller may not be holding while it rings: keep the final
+		// response held until its ACK shows the caller has it.
+		defer b.awaitAck(tx)
+	}
 	if best != nil {
 		if best.StatusCode == sip.StatusServiceUnavailable {
 			// RFC 3261 §16.7: a proxy turns 503 into 500.
@@ -590,6 +627,18 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		}
 	}
 	b.reply(req, tx, code, reason)
+}
+
+// awaitAck waits, bounded by Timer H, for the ACK that ends an INVITE
+// server transaction answered with a non-2xx final response.
+func (b *Backend) awaitAck(tx sip.ServerTransaction) {
+	t := time.NewTimer(64 * sip.T1)
+	defer t.Stop()
+	select {
+	case <-tx.Done():
+	case <-t.C:
+	case <-b.ctx.Done():
+	}
 }
 
 // startBranch sends one copy of req to h.
@@ -616,8 +665,10 @@ func (b *Backend) startBranch(req *sip.Request, h hop, in flow, recordRoute bool
 	return br
 }
 
-// pump feeds one branch's responses to the proxy loop.
-func pump(br *branch, events chan<- branchEvent, stop <-chan struct{}) {
+// pump feeds one branch's responses to the proxy loop. A final response
+// is held (keep) from its arrival until the proxying ends: the callee let
+// go of it when our ACK reached it, and the caller may not be holding.
+func (b *Backend) pump(br *branch, events chan<- branchEvent, stop <-chan struct{}, keep func(func())) {
 	send := func(ev branchEvent) bool {
 		select {
 		case events <- ev:
@@ -629,6 +680,9 @@ func pump(br *branch, events chan<- branchEvent, stop <-chan struct{}) {
 	for {
 		select {
 		case res := <-br.tx.Responses():
+			if res.StatusCode >= 200 {
+				keep(b.hold())
+			}
 			if !send(branchEvent{br: br, res: res}) {
 				return
 			}

@@ -5,6 +5,7 @@
 package clock
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 )
@@ -36,17 +37,19 @@ func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d
 // Fake is a clock that only moves when Advance is called. Timers fire from
 // inside Advance, one at a time and in deadline order, with Now set to each
 // timer's deadline while it runs, so a callback that schedules a new timer
-// schedules it from the right instant.
+// schedules it from the right instant. Pending timers sit in a min-heap by
+// deadline (ties by creation order), so a fleet with tens of thousands of
+// them finds the next one in logarithmic time.
 type Fake struct {
 	mu     sync.Mutex
 	now    time.Time
 	seq    uint64
-	timers map[*fakeTimer]struct{}
+	timers timerHeap
 }
 
 // NewFake returns a Fake clock standing at start.
 func NewFake(start time.Time) *Fake {
-	return &Fake{now: start, timers: map[*fakeTimer]struct{}{}}
+	return &Fake{now: start}
 }
 
 // Now returns the clock's current time.
@@ -63,7 +66,7 @@ func (c *Fake) AfterFunc(d time.Duration, f func()) Timer {
 	defer c.mu.Unlock()
 	c.seq++
 	t := &fakeTimer{clock: c, when: c.now.Add(d), seq: c.seq, f: f}
-	c.timers[t] = struct{}{}
+	heap.Push(&c.timers, t)
 	return t
 }
 
@@ -80,15 +83,14 @@ func (c *Fake) Advance(d time.Duration) {
 func (c *Fake) AdvanceTo(target time.Time) {
 	for {
 		c.mu.Lock()
-		next := c.earliestLocked()
-		if next == nil || next.when.After(target) {
+		if len(c.timers) == 0 || c.timers[0].when.After(target) {
 			if target.After(c.now) {
 				c.now = target
 			}
 			c.mu.Unlock()
 			return
 		}
-		delete(c.timers, next)
+		next := heap.Pop(&c.timers).(*fakeTimer)
 		if next.when.After(c.now) {
 			c.now = next.when
 		}
@@ -102,10 +104,10 @@ func (c *Fake) AdvanceTo(target time.Time) {
 func (c *Fake) NextDeadline() (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t := c.earliestLocked(); t != nil {
-		return t.when, true
+	if len(c.timers) == 0 {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	return c.timers[0].when, true
 }
 
 // Pending returns the number of timers not yet fired or stopped.
@@ -115,27 +117,50 @@ func (c *Fake) Pending() int {
 	return len(c.timers)
 }
 
-func (c *Fake) earliestLocked() *fakeTimer {
-	var best *fakeTimer
-	for t := range c.timers {
-		if best == nil || t.when.Before(best.when) || (t.when.Equal(best.when) && t.seq < best.seq) {
-			best = t
-		}
-	}
-	return best
-}
-
 type fakeTimer struct {
 	clock *Fake
 	when  time.Time
 	seq   uint64
 	f     func()
+	// index is the timer's place in the heap, -1 once fired or stopped.
+	index int
 }
 
 func (t *fakeTimer) Stop() bool {
 	t.clock.mu.Lock()
 	defer t.clock.mu.Unlock()
-	_, ok := t.clock.timers[t]
-	delete(t.clock.timers, t)
-	return ok
+	if t.index < 0 {
+		return false
+	}
+	heap.Remove(&t.clock.timers, t.index)
+	return true
+}
+
+// timerHeap orders pending timers by deadline, then creation.
+type timerHeap []*fakeTimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if !h[i].when.Equal(h[j].when) {
+		return h[i].when.Before(h[j].when)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*fakeTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	t.index = -1
+	*h = old[:len(old)-1]
+	return t
 }

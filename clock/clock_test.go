@@ -1,6 +1,7 @@
 package clock_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -105,4 +106,50 @@ func join(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// Timers set for the same instant fire in the order they were set, and a
+// stopped timer in the middle of the heap leaves the rest in order.
+func TestFakeSameInstantAndStopInTheMiddle(t *testing.T) {
+	c := clock.NewFake(t0)
+	var got []int
+	timers := make([]clock.Timer, 20)
+	for i := range timers {
+		d := time.Duration(i%4) * time.Second
+		timers[i] = c.AfterFunc(d, func() { got = append(got, i) })
+	}
+	for _, i := range []int{5, 10, 3} {
+		if !timers[i].Stop() {
+			t.Fatalf("Stop(%d) = false", i)
+		}
+	}
+	c.Advance(time.Minute)
+	want := []int{0, 4, 8, 12, 16, 1, 9, 13, 17, 2, 6, 14, 18, 7, 11, 15, 19}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("fired %v, want %v", got, want)
+	}
+	if timers[0].Stop() {
+		t.Fatal("Stop of a fired timer returned true")
+	}
+}
+
+// BenchmarkFakeManyTimers is a fleet's clock: 10,000 pending timers, each
+// firing and re-arming itself, as keep-alives do.
+func BenchmarkFakeManyTimers(b *testing.B) {
+	c := clock.NewFake(t0)
+	var rearm func(i int) func()
+	rearm = func(i int) func() {
+		return func() { c.AfterFunc(time.Duration(30+i%7)*time.Second, rearm(i)) }
+	}
+	for i := range 10000 {
+		c.AfterFunc(time.Duration(i%3000)*time.Millisecond, rearm(i))
+	}
+	b.ResetTimer()
+	for range b.N {
+		next, _ := c.NextDeadline()
+		c.AdvanceTo(next)
+	}
+	if c.Pending() != 10000 {
+		b.Fatalf("%d timers pending, want 10000", c.Pending())
+	}
 }

@@ -165,18 +165,24 @@ func TestWaitTimeoutAndStall(t *testing.T) {
 	// A stall hook moves the clock until the condition holds...
 	stalls := 0
 	at := driver.Cond{Status: map[string]string{"time": "2026-01-05T09:00:03Z"}}
-	err = driver.Wait(ctx, p, at.Check, driver.WaitOptions{Timeout: time.Minute, Stall: func() bool {
+	err = driver.Wait(ctx, p, at.Check, driver.WaitOptions{Timeout: time.Minute, Stall: func() (bool, error) {
 		stalls++
 		clk.Advance(time.Second)
-		return stalls < 10
+		return stalls < 10, nil
 	}})
 	if err != nil || stalls != 3 {
 		t.Fatalf("stalled %d times: %v", stalls, err)
 	}
 	// ...or ends the wait when it reaches the deadline.
-	err = driver.Wait(ctx, p, connected.Check, driver.WaitOptions{Timeout: time.Minute, Stall: func() bool { return false }})
+	err = driver.Wait(ctx, p, connected.Check, driver.WaitOptions{Timeout: time.Minute, Stall: func() (bool, error) { return false, nil }})
 	if !errors.As(err, &te) || !te.Stalled {
 		t.Fatalf("stall at the deadline: %v", err)
+	}
+	// ...or fails it when the runner cannot settle.
+	stuck := errors.New("never settled")
+	err = driver.Wait(ctx, p, connected.Check, driver.WaitOptions{Timeout: time.Minute, Stall: func() (bool, error) { return false, stuck }})
+	if !errors.Is(err, stuck) {
+		t.Fatalf("stall error: %v", err)
 	}
 }
 

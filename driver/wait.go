@@ -19,8 +19,9 @@ type WaitOptions struct {
 	// Stall, when set, is called when the condition fails and no change is
 	// pending: a runner on virtual time lets the network settle and moves
 	// its clock to the next timer. It returns false once the clock has
-	// reached the wait's own deadline; Wait then checks a last time.
-	Stall func() (more bool)
+	// reached the wait's own deadline; Wait then checks a last time. An
+	// error (the network never settled) ends the wait with that error.
+	Stall func() (more bool, err error)
 }
 
 // TimeoutError is a wait that ended without its condition.
@@ -73,7 +74,11 @@ func Wait(ctx context.Context, p *phone.Phone, check Check, opts WaitOptions) er
 				return &TimeoutError{After: time.Since(began), Why: why}
 			default:
 			}
-			if opts.Stall() {
+			more, err := opts.Stall()
+			if err != nil {
+				return err
+			}
+			if more {
 				continue
 			}
 			ok, why, err := check(p)

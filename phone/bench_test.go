@@ -21,7 +21,7 @@ func BenchmarkRegisterTLS(b *testing.B) {
 		b.Run(fmt.Sprintf("phones=%d", n), func(b *testing.B) {
 			cat, _ := catalog.Builtin()
 			m, _ := cat.Model("c450hd")
-			cl, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: b.TempDir()})
+			cl, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: b.TempDir(), Clock: cloudClock()})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -64,6 +65,13 @@ func WithAccount(a statedir.Account) Option {
 	}
 }
 
+// WithInflight shares a scenario's in-flight tracker with the phone: its
+// UA's requests, the messages it acts on and the events its loop has not
+// yet run are counted there, so virtual time never passes them by.
+func WithInflight(t *inflight.Tracker) Option {
+	return func(p *Phone) error { p.inflight = t; return nil }
+}
+
 // WithClientCertificate presents a client certificate in the TLS handshake
 // (mutual TLS), loaded from PEM files.
 func WithClientCertificate(certFile, keyFile string) Option {
@@ -112,6 +120,8 @@ func (p *Phone) startLine() {
 		DisplayName: a.DisplayName,
 		UserAgent:   fmt.Sprintf("%s %s/%s", p.model.Vendor.Name, p.model.Name, p.s.fw.Version),
 		Media:       p.media,
+		Clock:       p.clock,
+		Inflight:    p.inflight,
 	}
 	if p.source != "" {
 		spec := p.source
@@ -126,13 +136,21 @@ func (p *Phone) startLine() {
 	if transport == "tls" {
 		conf := p.s.cas.ClientConfig(uri.Host, tlsVersions[p.s.fw.TLSMin], tlsVersions[p.s.fw.TLSMax])
 		conf.KeyLogWriter = p.keyLog
+		// Certificates expire on the phone's clock, not the host's.
+		conf.Time = p.clock.Now
 		if p.clientCert != nil {
 			conf.Certificates = []tls.Certificate{*p.clientCert}
 		}
 		cfg.TLS = conf
 	}
 	stop := make(chan struct{})
-	ua, err := sipua.New(cfg, func(ev sipua.Event) { p.post(stop, func() { p.onSIP(ev) }) })
+	ua, err := sipua.New(cfg, func(ev sipua.Event) {
+		// Held from the UA's hand-over until the loop has run it.
+		release := p.inflight.Hold()
+		if !p.post(stop, func() { defer release(); p.onSIP(ev) }) {
+			release()
+		}
+	})
 	if err != nil {
 		p.lineFailed(err.Error())
 		return
@@ -143,8 +161,14 @@ func (p *Phone) startLine() {
 	ua.Register(registerExpires)
 }
 
-// stopLine closes the UA; with unregister it first removes the
-// registration (sign-out, shutdown).
+// unregisterTimeout bounds the sign-out REGISTER of a retiring UA.
+const unregisterTimeout = 2 * time.Second
+
+// stopLine retires the UA; with unregister it first removes the
+// registration (sign-out, shutdown). The loop moves on at once: the old UA
+// unregisters and closes on a goroutine of its own, bounded by
+// unregisterTimeout, whose outcome goes to the syslog. Only a phone that is
+// closing waits for it, so Close leaves nothing running.
 func (p *Phone) stopLine(unregister bool) {
 	l := p.s.line
 	if l == nil {
@@ -154,14 +178,27 @@ func (p *Phone) stopLine(unregister bool) {
 	p.stop("register")
 	p.stop("keepalive")
 	close(l.stop)
-	if unregister && l.registered {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := l.ua.Unregister(ctx); err != nil {
-			p.logf("sip", "warn", "sip", "unregister: %v", err)
+	unregister = unregister && l.registered
+	release := p.inflight.Hold()
+	retired := make(chan struct{})
+	go func() {
+		defer close(retired)
+		defer release()
+		if unregister {
+			ctx, cancel := context.WithTimeout(context.Background(), unregisterTimeout)
+			err := l.ua.Unregister(ctx)
+			cancel()
+			if err != nil {
+				p.post(nil, func() { p.logf("sip", "warn", "sip", "unregister: %v", err) })
+			}
 		}
-		cancel()
+		l.ua.Close()
+	}()
+	select {
+	case <-p.closed:
+		<-retired
+	default:
 	}
-	l.ua.Close()
 }
 
 func (p *Phone) lineFailed(reason string) {
@@ -170,15 +207,17 @@ func (p *Phone) lineFailed(reason string) {
 }
 
 // post hands f to the loop without waiting for it; it gives up when stop
-// closes or the phone ends.
-func (p *Phone) post(stop chan struct{}, f func()) {
+// closes or the phone ends, and reports whether f was queued.
+func (p *Phone) post(stop chan struct{}, f func()) bool {
 	t := task{f: f, done: make(chan struct{})}
 	select {
 	case p.tasks <- t:
+		return true
 	case <-stop:
 	case <-p.done:
 	case <-p.closed:
 	}
+	return false
 }
 
 // onSIP is the state machine's reaction to the UA.
@@ -264,7 +303,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			p.showAlert("Hold failed")
 			return
 		}
-		if ev.Held {
+		if ev.Hold {
 			p.s.call = CallHeld
 		} else {
 			p.s.call = CallConnected

@@ -23,7 +23,7 @@ import (
 // cloud starts the mock cloud on a free loopback port.
 func cloud(t *testing.T) *backend.Backend {
 	t.Helper()
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: t.TempDir()})
+	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: t.TempDir(), Clock: cloudClock()})
 	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	must(t, b.Start(ctx))
@@ -291,7 +291,7 @@ func TestKeepAlive(t *testing.T) {
 func TestClientCertificateAndKeyLog(t *testing.T) {
 	ca, err := certs.FactoryCA(certs.FactoryRoot2019)
 	must(t, err)
-	srv, err := ca.IssueServer(certs.ServerOptions{DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	srv, err := ca.IssueServer(certs.ServerOptions{DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Now: start})
 	must(t, err)
 	client, err := ca.IssueServer(certs.ServerOptions{DNSNames: []string{"phone.test"}})
 	must(t, err)
@@ -443,3 +443,7 @@ func TestTransportsDigestAndUnregister(t *testing.T) {
 		})
 	}
 }
+
+// cloudClock stands the cloud at the phones' start, so the certificate it
+// issues is valid on the phones' clocks.
+func cloudClock() clock.Clock { return clock.NewFake(start) }

@@ -31,7 +31,7 @@ func engine(t *testing.T, mode sdp.SRTPMode, order string) *media.Engine {
 func mediaCloud(t *testing.T) *backend.Backend {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir,
+	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: cloudClock(),
 		Media: backend.EngineMedia(engine(t, sdp.SRTPOptional, "G722_8000;PCMU;PCMA"), filepath.Join(dir, "voicemail"))})
 	must(t, err)
 	must(t, b.Start(context.Background()))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -43,6 +44,7 @@ type Phone struct {
 
 	account     *statedir.Account
 	keyLog      io.Writer
+	inflight    *inflight.Tracker
 	clientCert  *tls.Certificate
 	media       *media.Engine
 	source      string // what calls send, see ParseSource

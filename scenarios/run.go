@@ -14,6 +14,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -72,21 +73,24 @@ type StepResult struct {
 
 // env is one running scenario: its clock, cloud and phones.
 type env struct {
-	sc     *Scenario
-	opts   Options
-	fake   *clock.Fake
-	skew   *clock.Skewed
-	clk    clock.Clock
-	cloud  *backend.Backend
-	phones map[string]*phone.Phone
+	sc   *Scenario
+	opts Options
+	fake *clock.Fake
+	skew *clock.Skewed
+	clk  clock.Clock
+	// inflight counts what the phones and the embedded cloud have in
+	// flight; virtual time moves only when it is idle.
+	inflight *inflight.Tracker
+	cloud    *backend.Backend
+	phones   map[string]*phone.Phone
 	// stops close the phones.
 	stops []func() error
 	// engines carry the media: the cloud's, and the phones' (one per
 	// distinct SRTP and codec setting).
 	engines driver.Engines
 	dir     string
-	// startWall is where a realtime run's clock began.
-	startWall time.Time
+	// origin is where the run's clock began.
+	origin time.Time
 
 	mu    sync.Mutex // serialises clock moves (parallel steps)
 	resMu sync.Mutex
@@ -132,12 +136,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	return res
 }
 
-func (e *env) start() time.Time {
-	if e.fake != nil {
-		return Start
-	}
-	return e.startWall
-}
+func (e *env) start() time.Time { return e.origin }
 
 // stepError ties a failure to its step.
 type stepError struct {
@@ -158,18 +157,25 @@ func (e *env) setUp(ctx context.Context) error {
 	if e.opts.Realtime {
 		e.skew = clock.NewSkewed()
 		e.clk = e.skew
-		e.startWall = e.skew.Now()
+		e.origin = e.skew.Now()
 	} else {
-		e.fake = clock.NewFake(Start)
+		e.origin = Start
+		if e.sc.Backend.Server != "" {
+			// An external server's certificate was issued in real time,
+			// and phones check it on their own clock.
+			e.origin = time.Now().UTC().Truncate(time.Second)
+		}
+		e.fake = clock.NewFake(e.origin)
 		e.clk = e.fake
 	}
+	e.inflight = inflight.New()
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
 	if server == "" {
 		cloudMedia, err := e.engines.Get("optional", driver.DefaultCodecs)
 		if err != nil {
 			return err
 		}
-		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk,
+		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
 			Media: backend.EngineMedia(cloudMedia.Engine, filepath.Join(dir, "cloud", "voicemail"))})
 		if err != nil {
 			return fmt.Errorf("mock cloud: %w", err)
@@ -193,6 +199,7 @@ func (e *env) setUp(ctx context.Context) error {
 		spec := driver.Spec{
 			Catalog: e.opts.Catalog, Model: ps.Model, Firmware: ps.Firmware, StateDir: state, Clock: e.clk,
 			Engines: &e.engines, SRTP: ps.SRTP, Codecs: ps.Codecs,
+			Options: []phone.Option{phone.WithInflight(e.inflight)},
 		}
 		if ps.Audio != "" {
 			spec.Audio = e.sourcePath(ps.Audio)
@@ -265,7 +272,9 @@ func (e *env) step(ctx context.Context, st Step) error {
 	// Like a person who looks before pressing, an action (and an expect)
 	// waits until what the step before set off has arrived.
 	if e.fake != nil && !contains([]string{"wait", "advance", "parallel", "repeat"}, st.Action) {
-		e.settle()
+		if err := e.settle(); err != nil {
+			return err
+		}
 	}
 	switch st.Action {
 	case "backend":
@@ -345,8 +354,12 @@ func (e *env) backendStep(a BackendAction) error {
 	return nil
 }
 
-// settled reports whether no phone has work in progress.
+// settled reports whether nothing is in flight and no phone or the cloud
+// has work in progress.
 func (e *env) settled() bool {
+	if !e.inflight.Idle() {
+		return false
+	}
 	if e.cloud != nil && !e.cloud.Settled() {
 		return false
 	}
@@ -358,13 +371,32 @@ func (e *env) settled() bool {
 	return true
 }
 
-// settle waits (in wall time, briefly) for the network to go quiet.
-func (e *env) settle() {
-	deadline := time.Now().Add(5 * time.Second)
-	for !e.settled() && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Microsecond)
+// settleLimit bounds, in wall time, how long the runner waits for what is
+// in flight to arrive; past it a hold was never released, which is a bug
+// to report rather than a reason to move the clock.
+const settleLimit = 10 * time.Second
+
+// settle waits until nothing is in flight: every message sent has been
+// acted on by its receiver and every event run by its phone's loop. It
+// waits on the tracker's idle signal; a phone's loop that still has a task
+// queued (from outside SIP) is given its turn.
+func (e *env) settle() error {
+	if e.fake == nil {
+		return nil
 	}
-	runtime.Gosched()
+	deadline := time.Now().Add(settleLimit)
+	for {
+		if err := e.inflight.WaitIdle(time.Until(deadline)); err != nil {
+			return fmt.Errorf("network never settled: %w", err)
+		}
+		if e.settled() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("network never settled within %v: a phone or the cloud stayed busy", settleLimit)
+		}
+		runtime.Gosched()
+	}
 }
 
 // advance moves scenario time forward by d. On virtual time it hops from
@@ -379,12 +411,13 @@ func (e *env) advance(d time.Duration) error {
 	defer e.mu.Unlock()
 	target := e.fake.Now().Add(d)
 	for {
-		e.settle()
+		if err := e.settle(); err != nil {
+			return err
+		}
 		next, ok := e.fake.NextDeadline()
 		if !ok || next.After(target) {
 			e.fake.AdvanceTo(target)
-			e.settle()
-			return nil
+			return e.settle()
 		}
 		e.fake.AdvanceTo(next)
 	}
@@ -401,34 +434,33 @@ func (e *env) pace(p *phone.Phone) func(driver.Cond, time.Duration) driver.WaitO
 			return driver.WaitOptions{Timeout: min(timeout, e.opts.RealTimeout)}
 		}
 		deadline := e.clk.Now().Add(timeout)
-		return driver.WaitOptions{Timeout: e.opts.RealTimeout, Stall: func() bool { return e.stall(p, c, deadline) }}
+		return driver.WaitOptions{Timeout: e.opts.RealTimeout, Stall: func() (bool, error) { return e.stall(p, c, deadline) }}
 	}
 }
 
 // stall runs when a wait's condition fails and the phone has nothing new:
 // once the phones and the cloud are quiet and the condition still fails,
 // the clock jumps to the next timer, never past the deadline. It reports
-// false once the deadline is reached.
-func (e *env) stall(p *phone.Phone, cond driver.Cond, deadline time.Time) bool {
-	if !e.settled() {
-		e.settle()
-		return true
+// false once the deadline is reached, and an error when the network never
+// settles.
+func (e *env) stall(p *phone.Phone, cond driver.Cond, deadline time.Time) (bool, error) {
+	if err := e.settle(); err != nil {
+		return false, err
 	}
 	e.mu.Lock()
 	if ok, _, _ := cond.Check(p); ok {
 		e.mu.Unlock()
-		return true
+		return true, nil
 	}
 	next, has := e.fake.NextDeadline()
 	if !has || next.After(deadline) {
 		e.fake.AdvanceTo(deadline)
 		e.mu.Unlock()
-		e.settle()
-		return false
+		return false, e.settle()
 	}
 	e.fake.AdvanceTo(next)
 	e.mu.Unlock()
-	return true
+	return true, nil
 }
 
 // snapshot takes every phone's screen and log tail for the report.

@@ -14,7 +14,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// call is one call leg: outgoing (out) or incoming (in).
+// call is what SIP needs of one call leg, outgoing (out) or incoming (in):
+// its dialog, its media and the channels of its pending decisions. Whether
+// the call rings, is connected or held is the phone's to know.
 type call struct {
 	id     string
 	remote string
@@ -26,22 +28,31 @@ type call struct {
 	// error status.
 	answer chan decision
 
+	// acked is closed when the ACK for our 2xx to an incoming INVITE
+	// arrives.
+	acked     chan struct{}
+	ackedOnce sync.Once
+
 	// referrer is the call whose REFER started this one; it gets NOTIFYs
 	// with our progress (RFC 3515).
 	referrer *call
 
 	mu    sync.Mutex
 	local *sdp.Session // our last offer or answer
-	held  bool
 	// ms carries the call's audio (nil without a media engine).
 	ms *media.Session
+	// finished is set once an outgoing call's INVITE has its outcome;
+	// cancelHold is what a Cancel before that holds until the outcome is
+	// reported.
+	finished   bool
+	cancelHold func()
 }
 
 func (u *UA) newCall(remote string) *call {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.nextID++
-	c := &call{id: fmt.Sprintf("c%d", u.nextID), remote: remote, answer: make(chan decision, 1)}
+	c := &call{id: fmt.Sprintf("c%d", u.nextID), remote: remote, answer: make(chan decision, 1), acked: make(chan struct{})}
 	u.calls[c.id] = c
 	return c
 }
@@ -56,19 +67,24 @@ func (u *UA) call(id string) (*call, error) {
 	return c, nil
 }
 
-func (u *UA) dropCall(id string) {
+// dropCall forgets call id and closes its media; it reports whether the
+// call was still known, so that of two goroutines ending the same call only
+// one reports it.
+func (u *UA) dropCall(id string) bool {
 	u.mu.Lock()
 	c := u.calls[id]
 	delete(u.calls, id)
 	u.mu.Unlock()
-	if c != nil {
-		c.mu.Lock()
-		ms := c.ms
-		c.mu.Unlock()
-		if ms != nil {
-			ms.Close()
-		}
+	if c == nil {
+		return false
 	}
+	c.mu.Lock()
+	ms := c.ms
+	c.mu.Unlock()
+	if ms != nil {
+		ms.Close()
+	}
+	return true
 }
 
 func (u *UA) localAddr() string {
@@ -101,7 +117,7 @@ func (u *UA) invite(target string, referrer *call) (string, error) {
 	}
 	ctx, cancel := context.WithCancel(u.ctx)
 	c.cancel = cancel
-	done := u.track()
+	done := u.hold()
 	u.goOwned(func() {
 		defer cancel()
 		u.runInvite(ctx, c, uri, offer, done)
@@ -109,8 +125,14 @@ func (u *UA) invite(target string, referrer *call) (string, error) {
 	return c.id, nil
 }
 
+// runInvite places an outgoing call. It is held until the far end rings
+// (from then on the call waits for a person), and again from the final
+// response until the outcome is reported.
 func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Session, done func()) {
 	defer done()
+	final := func() {}
+	defer func() { final() }()
+	defer u.finishInvite(c)
 	req := u.newRequest(sip.INVITE, uri)
 	req.SetBody(offer.Marshal())
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -134,6 +156,11 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		Username: u.cfg.User,
 		Password: u.cfg.Password,
 		OnResponse: func(res *sip.Response) error {
+			if res.StatusCode >= 200 && res.StatusCode != 401 && res.StatusCode != 407 {
+				// Held before the ACK goes out, so the callee, which
+				// lets go when the ACK arrives, hands over to us.
+				final = u.hold()
+			}
 			if res.IsProvisional() && res.StatusCode > 100 {
 				u.emit(CallProgress{ID: c.id, Code: res.StatusCode, Reason: res.Reason})
 				// From here on the call waits for a person, not the network.
@@ -174,23 +201,42 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	}
 	u.notifyReferrer(c, 200)
 	u.emit(CallAnswered{ID: c.id, Remote: c.remote})
+	u.finishInvite(c)
 	done()
+	final()
 	u.watchEnd(c, sess.Context())
+}
+
+// finishInvite marks an outgoing call's INVITE as decided and lets go of a
+// Cancel's hold, now that the outcome is reported.
+func (u *UA) finishInvite(c *call) {
+	c.mu.Lock()
+	c.finished = true
+	rel := c.cancelHold
+	c.cancelHold = nil
+	c.mu.Unlock()
+	if rel != nil {
+		rel()
+	}
 }
 
 // watchEnd reports CallEnded when the far end's BYE ends the dialog.
 func (u *UA) watchEnd(c *call, done context.Context) {
 	select {
 	case <-done.Done():
-		if _, err := u.call(c.id); err == nil {
-			u.dropCall(c.id)
+		// A BYE is reported by onBye before it is answered; this is a
+		// dialog that ended otherwise (its connection, say).
+		release := u.hold()
+		if u.dropCall(c.id) {
 			u.emit(CallEnded{ID: c.id, ByRemote: true})
 		}
+		release()
 	case <-u.ctx.Done():
 	}
 }
 
-// Cancel gives up an outgoing call that has not been answered.
+// Cancel gives up an outgoing call that has not been answered. It is held
+// until the call's outcome (487) is reported.
 func (u *UA) Cancel(id string) error {
 	c, err := u.call(id)
 	if err != nil {
@@ -199,6 +245,11 @@ func (u *UA) Cancel(id string) error {
 	if c.cancel == nil {
 		return fmt.Errorf("call %s is not an outgoing call", id)
 	}
+	c.mu.Lock()
+	if !c.finished && c.cancelHold == nil {
+		c.cancelHold = u.hold()
+	}
+	c.mu.Unlock()
 	c.cancel()
 	return nil
 }
@@ -215,7 +266,7 @@ func (u *UA) decide(id string, code int) error {
 	if err != nil {
 		return err
 	}
-	d := decision{code: code, done: u.track()}
+	d := decision{code: code, done: u.hold()}
 	select {
 	case c.answer <- d:
 		return nil
@@ -225,8 +276,8 @@ func (u *UA) decide(id string, code int) error {
 	}
 }
 
-// decision is the user's answer to a ringing call; done ends its tracking
-// as a request in flight once the response is on the wire.
+// decision is the user's answer to a ringing call; done ends its hold once
+// the far end has taken over (its ACK arrived).
 type decision struct {
 	code int
 	done func()
@@ -268,7 +319,7 @@ func (u *UA) Hold(id string, hold bool) error {
 		}
 		offer, err := u.offer(c, dir)
 		if err != nil {
-			u.emit(CallHoldChanged{ID: id, Held: !hold, Err: err})
+			u.emit(CallHoldChanged{ID: id, Hold: hold, Err: err})
 			return
 		}
 		req := sip.NewRequest(sip.INVITE, sip.Uri{})
@@ -283,11 +334,8 @@ func (u *UA) Hold(id string, hold bool) error {
 		}
 		if err == nil {
 			err = u.accept(c, res.Body())
-			c.mu.Lock()
-			c.held = hold
-			c.mu.Unlock()
 		}
-		u.emit(CallHoldChanged{ID: id, Held: hold && err == nil || !hold && err != nil, Err: err})
+		u.emit(CallHoldChanged{ID: id, Hold: hold, Err: err})
 	})
 	return nil
 }
@@ -335,8 +383,12 @@ func sipfragStatus(body []byte) (int, bool) {
 }
 
 // ringTimeout bounds how long an unanswered incoming call rings before we
-// answer 480 ourselves.
+// answer 480 ourselves, on the UA's clock.
 const ringTimeout = 3 * time.Minute
+
+// ackTimeout bounds how long an answered call holds the network busy
+// waiting for the caller's ACK (Timer H: 64*T1, in wall time).
+const ackTimeout = 32 * time.Second
 
 // inDialog sends an in-dialog request of call c and waits for the answer.
 func (u *UA) inDialog(ctx context.Context, c *call, req *sip.Request) (*sip.Response, error) {

@@ -63,10 +63,12 @@ type IncomingCall struct {
 // IncomingCancelled: the caller gave up before we answered.
 type IncomingCancelled struct{ ID string }
 
-// CallHoldChanged: the local hold state of a call changed by re-INVITE.
+// CallHoldChanged: the re-INVITE that holds (Hold) or resumes (!Hold) a
+// call got its answer; Err says why it failed. Whether the call is held
+// is the phone's to decide.
 type CallHoldChanged struct {
 	ID   string
-	Held bool
+	Hold bool
 	Err  error
 }
 

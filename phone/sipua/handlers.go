@@ -11,21 +11,31 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// handle installs the handlers for requests that reach the phone.
+// handle installs the handlers for requests that reach the phone. Each is
+// held while it acts on its request: the sender holds until our answer
+// comes, and we answer only after reporting what the request means, so
+// the phone's hold on the event overlaps.
 func (u *UA) handle() {
-	u.srv.OnInvite(u.onInvite)
-	u.srv.OnAck(u.onAck)
-	u.srv.OnBye(u.onBye)
-	u.srv.OnNotify(u.onNotify)
-	u.srv.OnRefer(u.onRefer)
-	u.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+	held := func(h sipgo.RequestHandler) sipgo.RequestHandler {
+		return func(req *sip.Request, tx sip.ServerTransaction) {
+			release := u.hold()
+			defer release()
+			h(req, tx)
+		}
+	}
+	u.srv.OnInvite(u.onInvite) // holds for itself: it waits for a person
+	u.srv.OnAck(held(u.onAck))
+	u.srv.OnBye(held(u.onBye))
+	u.srv.OnNotify(held(u.onNotify))
+	u.srv.OnRefer(held(u.onRefer))
+	u.srv.OnOptions(held(func(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS"))
 		tx.Respond(res)
-	})
-	u.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
+	}))
+	u.srv.OnNoRoute(held(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 501, "Not Implemented", nil))
-	})
+	}))
 }
 
 // findDialog finds the call a request belongs to by its Call-ID.
@@ -58,6 +68,8 @@ func (u *UA) findDialog(req *sip.Request) *call {
 }
 
 func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	release := u.hold()
+	defer func() { release() }()
 	if to := req.To(); to != nil && to.Params != nil {
 		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
 			u.onReinvite(req, tx)
@@ -84,48 +96,99 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, err.Error(), nil))
 		return
 	}
+	c.mu.Lock()
 	c.in = sess
-	if err := sess.Respond(180, "Ringing", nil); err != nil {
-		u.dropCall(c.id)
+	c.mu.Unlock()
+	// sipgo answers a CANCEL and then ends the INVITE with 487 after
+	// calling this, so the phone hears of it before the caller does.
+	cancelled := func() {
+		rel := u.hold()
+		defer rel()
+		if u.dropCall(c.id) {
+			u.emit(IncomingCancelled{ID: c.id})
+		}
+	}
+	if !tx.OnCancel(func(*sip.Request) { cancelled() }) {
+		cancelled()
 		return
 	}
+	// The phone learns of the call before the caller hears it ring.
 	u.emit(IncomingCall{ID: c.id, From: from.Address.User, DisplayName: from.DisplayName})
+	if err := sess.Respond(180, "Ringing", nil); err != nil {
+		cancelled()
+		return
+	}
 	// sipgo ends the INVITE transaction when the handler returns, so the
-	// handler waits for the user's decision and then for the call's end.
-	u.ring(c, sess, answer)
+	// handler waits, unheld, for the user's decision and then for the
+	// call's end.
+	release()
+	u.ring(c, sess, tx, answer)
 }
 
-func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, answer *sdp.Session) {
-	timer := time.NewTimer(ringTimeout)
-	defer timer.Stop()
+func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransaction, answer *sdp.Session) {
+	// The guard fires on the UA's clock; it takes its hold at once, from
+	// the clock's own goroutine, so a virtual clock never moves past it
+	// before the phone has heard of it.
+	expired := make(chan func(), 1)
+	guard := u.cfg.Clock.AfterFunc(ringTimeout, func() { expired <- u.hold() })
+	fired := false
+	defer func() {
+		// A guard that could not be stopped has fired or is firing: its
+		// hold is on its way.
+		if !guard.Stop() && !fired {
+			(<-expired)()
+		}
+	}()
 	select {
 	case d := <-c.answer:
+		defer d.done()
 		if d.code != 200 {
 			u.dropCall(c.id)
 			sess.Respond(d.code, reasonFor(d.code), nil)
-			d.done()
+			// Held until the ACK ends the transaction: the caller, which
+			// no longer holds while it rings, takes over from there.
+			u.awaitEnd(tx.Done())
 			return
 		}
 		if err := sess.RespondSDP(answer.Marshal()); err != nil {
 			u.dropCall(c.id)
 			u.emit(CallEnded{ID: c.id})
-			d.done()
 			return
 		}
 		u.startMedia(c)
 		u.emit(CallAnswered{ID: c.id, Remote: c.remote})
+		// Held until the caller's ACK: the caller holds from our 2xx on.
+		u.awaitEnd(c.acked)
 		d.done()
 		u.watchEnd(c, sess.Context())
 	case <-sess.Context().Done():
-		// CANCEL from the caller (or the transaction died).
-		u.dropCall(c.id)
-		u.emit(IncomingCancelled{ID: c.id})
-	case <-timer.C:
-		u.dropCall(c.id)
+		// The transaction died; a CANCEL was reported by its callback.
+		rel := u.hold()
+		if u.dropCall(c.id) {
+			u.emit(IncomingCancelled{ID: c.id})
+		}
+		rel()
+	case rel := <-expired:
+		fired = true
+		defer rel()
+		if u.dropCall(c.id) {
+			u.emit(IncomingCancelled{ID: c.id})
+		}
 		sess.Respond(480, "Temporarily Unavailable", nil)
-		u.emit(IncomingCancelled{ID: c.id})
+		u.awaitEnd(tx.Done())
 	case <-u.ctx.Done():
 		sess.Respond(503, "Service Unavailable", nil)
+	}
+}
+
+// awaitEnd waits for done, bounded by ackTimeout and the UA's end.
+func (u *UA) awaitEnd(done <-chan struct{}) {
+	t := time.NewTimer(ackTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-u.ctx.Done():
 	}
 }
 
@@ -160,6 +223,7 @@ func (u *UA) onAck(req *sip.Request, tx sip.ServerTransaction) {
 		if in != nil {
 			in.ReadAck(req, tx)
 		}
+		c.ackedOnce.Do(func() { close(c.acked) })
 	}
 }
 
@@ -172,6 +236,10 @@ func (u *UA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Lock()
 	out, in := c.out, c.in
 	c.mu.Unlock()
+	// Reported before the 200 goes out: the far end holds until then.
+	if u.dropCall(c.id) {
+		u.emit(CallEnded{ID: c.id, ByRemote: true})
+	}
 	var err error
 	if out != nil {
 		err = out.ReadBye(req, tx)
@@ -181,7 +249,6 @@ func (u *UA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		tx.Respond(sip.NewResponseFromRequest(req, 500, err.Error(), nil))
 	}
-	// watchEnd reports CallEnded when the dialog's context ends.
 }
 
 // onNotify takes message-summary (RFC 3842) and refer (RFC 3515) NOTIFYs.
@@ -192,17 +259,15 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	switch event {
 	case "message-summary":
-		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 		u.emit(parseMessageSummary(req.Body()))
-	case "refer":
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-		code, ok := sipfragStatus(req.Body())
-		if !ok || code < 200 {
-			return
+	case "refer":
+		if code, ok := sipfragStatus(req.Body()); ok && code >= 200 {
+			if c := u.findDialog(req); c != nil {
+				u.emit(TransferResult{ID: c.id, Code: code})
+			}
 		}
-		if c := u.findDialog(req); c != nil {
-			u.emit(TransferResult{ID: c.id, Code: code})
-		}
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	default:
 		tx.Respond(sip.NewResponseFromRequest(req, 489, "Bad Event", nil))
 	}

@@ -1,8 +1,9 @@
 // Package sipua is a phone's SIP user agent on sipgo: registration with
 // digest authentication, calls, hold, transfer and message waiting. It holds
-// no phone state and reads no clock: every outcome is reported as an Event to
-// the phone, whose state machine decides what to do and when (refreshes and
-// retries run on the phone's clock).
+// no phone state, only the dialogs of its calls, and uses the phone's clock
+// only to give up on a call nobody answers: every outcome is reported as an
+// Event to the phone, whose state machine decides what it means and what to
+// do when (refreshes and retries run on the phone's clock).
 package sipua
 
 import (
@@ -17,6 +18,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/inflight"
 
 	// Sizes sipgo's per-connection read buffers for fleets of phones.
 	_ "github.com/deskphone/deskphone/internal/footprint"
@@ -44,6 +48,13 @@ type Config struct {
 	Media *media.Engine
 	// Source gives each new call what it sends (nil: silence).
 	Source func() media.Source
+	// Clock runs the UA's own guards (an unanswered incoming call); nil is
+	// the wall clock. A phone passes its own clock.
+	Clock clock.Clock
+	// Inflight, when set, counts this UA's requests awaiting answers and
+	// the messages it is acting on, shared with the cloud and the other
+	// phones of a scenario on virtual time.
+	Inflight *inflight.Tracker
 }
 
 // UA is one phone's SIP user agent.
@@ -62,8 +73,8 @@ type UA struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// busy counts requests waiting for their final response, so a runner on
-	// virtual time knows when the network has settled.
+	// busy counts this UA's holds (requests waiting for their answer,
+	// messages being acted on); each is counted in cfg.Inflight too.
 	busy atomic.Int32
 
 	mu      sync.Mutex
@@ -125,6 +136,9 @@ func New(cfg Config, emit func(Event)) (*UA, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "deskphone"
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
 	domain := cfg.Domain
 	if domain == "" {
 		domain = server.Host
@@ -178,20 +192,29 @@ func (u *UA) Close() error {
 	return u.ua.Close()
 }
 
-// Busy reports whether a request of this UA still waits for its answer.
+// Busy reports whether a request of this UA still waits for its answer or
+// a message that reached it is still being acted on.
 func (u *UA) Busy() bool { return u.busy.Load() > 0 }
 
-// track marks a request in flight until the returned func is called.
-func (u *UA) track() func() {
+// hold counts work in flight until the returned func is called (once; more
+// calls do nothing). Every event is emitted under a hold, so the phone's
+// own hold on it overlaps.
+func (u *UA) hold() func() {
 	u.busy.Add(1)
+	rel := u.cfg.Inflight.Hold()
 	var once sync.Once
-	return func() { once.Do(func() { u.busy.Add(-1) }) }
+	return func() {
+		once.Do(func() {
+			rel()
+			u.busy.Add(-1)
+		})
+	}
 }
 
 // request runs f, one request and its answer, on a goroutine the UA owns,
-// counted as busy and bounded by requestTimeout.
+// held until it is done and bounded by requestTimeout.
 func (u *UA) request(f func(ctx context.Context)) {
-	done := u.track()
+	done := u.hold()
 	u.goOwned(func() {
 		defer done()
 		ctx, cancel := context.WithTimeout(u.ctx, requestTimeout)

@@ -1,0 +1,99 @@
+// Package inflight counts the work a SIP exchange still has in progress
+// across the phones and the cloud of one scenario, so that a runner on
+// virtual time moves the clock only when nothing is on its way: a request
+// waiting for its answer, a message its receiver has not yet acted on, an
+// event the phone's loop has not yet run. Senders and receivers take
+// overlapping holds (a receiver holds before it answers, a sender lets go
+// only once the answer is in), so the count never touches zero while a
+// message is between two owners.
+//
+// It is a leaf package: the cloud and the phones share one Tracker without
+// importing each other. A nil *Tracker counts nothing.
+package inflight
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Tracker counts holds.
+type Tracker struct {
+	mu sync.Mutex
+	n  int
+	// idle is closed when n drops to zero; nil while n is zero.
+	idle chan struct{}
+}
+
+// New returns a Tracker with nothing in flight.
+func New() *Tracker { return &Tracker{} }
+
+// Hold counts one unit of work until the returned release is called; calling
+// release again does nothing.
+func (t *Tracker) Hold() (release func()) {
+	if t == nil {
+		return func() {}
+	}
+	t.mu.Lock()
+	if t.n == 0 {
+		t.idle = make(chan struct{})
+	}
+	t.n++
+	t.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(t.release) }
+}
+
+func (t *Tracker) release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	if t.n == 0 {
+		close(t.idle)
+		t.idle = nil
+	}
+}
+
+// Idle reports whether nothing is in flight.
+func (t *Tracker) Idle() bool {
+	if t == nil {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n == 0
+}
+
+// Count is the number of holds not yet released.
+func (t *Tracker) Count() int {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// WaitIdle returns once nothing is in flight, or an error naming what is
+// still held when limit (wall time) passes first: a hold that is never
+// released is a bug to report, not a reason to move the clock.
+func (t *Tracker) WaitIdle(limit time.Duration) error {
+	if t == nil {
+		return nil
+	}
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		t.mu.Lock()
+		idle, n := t.idle, t.n
+		t.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-idle:
+		case <-timer.C:
+			return fmt.Errorf("inflight: %d message(s) or event(s) still in flight after %v", t.Count(), limit)
+		}
+	}
+}
