@@ -65,9 +65,14 @@ func Show(t testing.TB, p *phone.Phone) {
 }
 
 // Cloud starts the mock cloud on a free loopback port for the test, with
-// audio on its service users, on clk (nil: the wall clock).
+// audio on its service users, on clk (nil: a fake clock standing at Start,
+// the phones' default, so the certificate it issues is valid on their
+// clocks).
 func Cloud(t testing.TB, clk clock.Clock) *backend.Backend {
 	t.Helper()
+	if clk == nil {
+		clk = clock.NewFake(Start)
+	}
 	md, err := driver.CloudMedia()
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,9 @@ package inflight
 
 import (
 	"fmt"
+	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,6 +24,9 @@ import (
 type Tracker struct {
 	mu sync.Mutex
 	n  int
+	// by counts the holds not yet released by who took them, so a hold
+	// that is never released can be named.
+	by map[string]int
 	// idle is closed when n drops to zero; nil while n is zero.
 	idle chan struct{}
 }
@@ -34,19 +40,50 @@ func (t *Tracker) Hold() (release func()) {
 	if t == nil {
 		return func() {}
 	}
+	who := holder()
 	t.mu.Lock()
 	if t.n == 0 {
 		t.idle = make(chan struct{})
 	}
 	t.n++
+	if t.by == nil {
+		t.by = map[string]int{}
+	}
+	t.by[who]++
 	t.mu.Unlock()
 	var once sync.Once
-	return func() { once.Do(t.release) }
+	return func() { once.Do(func() { t.release(who) }) }
 }
 
-func (t *Tracker) release() {
+// holder names the code that took a hold: the first two callers outside
+// this package and outside the owners' own hold helpers.
+func holder() string {
+	pcs := make([]uintptr, 8)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	var names []string
+	for len(names) < 2 {
+		f, more := frames.Next()
+		name := f.Function
+		if i := strings.LastIndex(name, "/"); i >= 0 {
+			name = name[i+1:]
+		}
+		if name != "" && !strings.HasSuffix(name, ").hold") {
+			names = append(names, name)
+		}
+		if !more {
+			break
+		}
+	}
+	return strings.Join(names, " <- ")
+}
+
+func (t *Tracker) release(who string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.by[who]--; t.by[who] == 0 {
+		delete(t.by, who)
+	}
 	t.n--
 	if t.n == 0 {
 		close(t.idle)
@@ -93,7 +130,19 @@ func (t *Tracker) WaitIdle(limit time.Duration) error {
 		select {
 		case <-idle:
 		case <-timer.C:
-			return fmt.Errorf("inflight: %d message(s) or event(s) still in flight after %v", t.Count(), limit)
+			return fmt.Errorf("inflight: %d message(s) or event(s) still in flight after %v: %s", t.Count(), limit, t.holders())
 		}
 	}
+}
+
+// holders lists who holds what is still in flight.
+func (t *Tracker) holders() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list := make([]string, 0, len(t.by))
+	for who, n := range t.by {
+		list = append(list, fmt.Sprintf("%s (%d)", who, n))
+	}
+	sort.Strings(list)
+	return strings.Join(list, "; ")
 }

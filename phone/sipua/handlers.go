@@ -132,15 +132,20 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 	expired := make(chan func(), 1)
 	guard := u.cfg.Clock.AfterFunc(ringTimeout, func() { expired <- u.hold() })
 	fired := false
-	defer func() {
-		// A guard that could not be stopped has fired or is firing: its
-		// hold is on its way.
-		if !guard.Stop() && !fired {
+	// stopGuard ends the guard once the call is decided, not when ring
+	// returns (an answered call stays here until it ends): a guard that
+	// could not be stopped has fired or is firing, and its hold is on its
+	// way.
+	stopGuard := func() {
+		if !fired && !guard.Stop() {
 			(<-expired)()
 		}
-	}()
+		fired = true
+	}
+	defer stopGuard()
 	select {
 	case d := <-c.answer:
+		stopGuard()
 		defer d.done()
 		if d.code != 200 {
 			u.dropCall(c.id)
@@ -162,6 +167,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		d.done()
 		u.watchEnd(c, sess.Context())
 	case <-sess.Context().Done():
+		stopGuard()
 		// The transaction died; a CANCEL was reported by its callback.
 		rel := u.hold()
 		if u.dropCall(c.id) {
@@ -177,6 +183,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		sess.Respond(480, "Temporarily Unavailable", nil)
 		u.awaitEnd(tx.Done())
 	case <-u.ctx.Done():
+		stopGuard()
 		sess.Respond(503, "Service Unavailable", nil)
 	}
 }
