@@ -376,7 +376,12 @@ func (p *Phone) transportFailure(err error) string {
 		return "No response"
 	}
 	var netErr net.Error
+	var dnsErr *net.DNSError
 	switch f := certs.Classify(err); {
+	case errors.As(err, &dnsErr):
+		// Before any TLS: the server's name does not resolve.
+		p.logf("sip", "err", "sip", "server %s not found: %v", dnsErr.Name, err)
+		return "Server not found (DNS)"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "Server unreachable"
 	case errors.As(err, &netErr) && netErr.Timeout():

@@ -257,6 +257,19 @@ func TestUnreachableServer(t *testing.T) {
 	waitStatus(t, p, "registration_error", "Server unreachable")
 }
 
+// A server name that does not resolve is its own reason, not a TLS failure
+// (.invalid never resolves, RFC 6761).
+func TestServerNameDoesNotResolve(t *testing.T) {
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t46g")
+	p, err := phone.New(m, "", phone.WithClock(clock.NewFake(start)), phone.WithStateDir(t.TempDir()),
+		phone.WithAccount(statedir.Account{Server: "sips:nonexistent.invalid", User: "alice", Password: "x"}))
+	must(t, err)
+	p.Start(context.Background())
+	defer p.Close()
+	waitStatus(t, p, "registration_error", "Server not found (DNS)")
+}
+
 // While registered, the phone pings the server every 30 s of its clock
 // (RFC 5626 CRLF keep-alive) on the connection it registered over.
 func TestKeepAlive(t *testing.T) {

@@ -125,3 +125,27 @@ func TestDamagedStateAndRepair(t *testing.T) {
 		t.Fatalf("boot after repair: exit %d: %s", code, stderr)
 	}
 }
+
+// A server address that cannot work is refused at start, with exit 2 and
+// the reason, before any phone boots.
+func TestRunValidatesServer(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--server", "sips:", "--user", "a"}, "no host"},
+		{[]string{"--server", "sips:127.0.0.1:99999", "--user", "a"}, "port 99999 is not in 1-65535"},
+		{[]string{"--server", "http://foo", "--user", "a"}, "want sips:HOST"},
+		{[]string{"--server", "sips:127.0.0.1"}, "--server needs --user"},
+		{[]string{"--clock", "virtual", "--start", "yesterday"}, `--start "yesterday": want a time like`},
+		{[]string{"--clock", "sundial"}, `--clock "sundial"`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, code := runCLI(t, append([]string{"run", "--headless", "--no-backend"}, tc.args...)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}

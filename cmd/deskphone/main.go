@@ -29,6 +29,17 @@ type command struct {
 // errUsage means the arguments were wrong; the usage was already printed.
 var errUsage = errors.New("usage")
 
+// flagError is a flag or argument with a value that cannot work: the
+// command says why and exits 2, like any other usage error.
+type flagError struct{ msg string }
+
+func (e *flagError) Error() string { return e.msg }
+
+// badFlag words a flagError.
+func badFlag(format string, args ...any) error {
+	return &flagError{msg: fmt.Sprintf(format, args...)}
+}
+
 // errHelp means the user asked for a command's usage, which was printed:
 // not a failure.
 var errHelp = errors.New("help requested")
@@ -82,7 +93,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err := c.run(args[1:], stdout, stderr); err != nil {
+		var fe *flagError
 		switch {
+		case errors.As(err, &fe):
+			fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
+			return 2
 		case errors.Is(err, errHelp):
 			return 0
 		case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, errInvalid):

@@ -15,6 +15,7 @@ import (
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
 	"github.com/deskphone/deskphone/ui"
 )
@@ -51,7 +52,8 @@ Flags:
   --clock wall|virtual
                       wall (default): real time that 'advance' can jump forward;
                       virtual: time stands still except for 'advance' (headless)
-  --start TIME        start of the virtual clock, RFC 3339 (default 2026-01-05T09:00:00Z)
+  --start TIME        start of the virtual clock, RFC 3339 (default 2026-01-05T09:00:00Z,
+                      or now with --server: a real server's certificate is checked on it)
   --server URI        register to this SIP server: sips:HOST[:PORT] (TLS, default
                       port 5061) or sip:HOST[:PORT];transport=tcp|udp
   --user NAME, --password SECRET, --domain DOMAIN
@@ -85,7 +87,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		firmware := fs.String("firmware", "", "")
 		state := fs.String("state", "", "")
 		clockKind := fs.String("clock", "wall", "")
-		start := fs.String("start", "2026-01-05T09:00:00Z", "")
+		start := fs.String("start", "", "")
 		fs.Var(&files, "catalog", "")
 		server := fs.String("server", "", "")
 		user := fs.String("user", "", "")
@@ -105,7 +107,15 @@ Without --server the phone registers as alice to an embedded mock cloud
 			return err
 		}
 		if *server == "" && (*user != "" || *password != "" || *domain != "") {
-			return errors.New("--user, --password and --domain go with --server")
+			return badFlag("--user, --password and --domain go with --server")
+		}
+		if *server != "" {
+			if _, _, err := sipua.ParseServer(*server); err != nil {
+				return badFlag("--server: %v", err)
+			}
+			if *user == "" {
+				return badFlag("--server needs --user (and --password)")
+			}
 		}
 		cat, err := catalog.Load(files...)
 		if err != nil {
@@ -129,13 +139,13 @@ Without --server the phone registers as alice to an embedded mock cloud
 		case "wall":
 			clk = clock.NewSkewed()
 		case "virtual":
-			t, err := time.Parse(time.RFC3339, *start)
+			t, err := virtualStart(*start, *server != "")
 			if err != nil {
-				return fmt.Errorf("--start: %w", err)
+				return err
 			}
 			clk = clock.NewFake(t)
 		default:
-			return fmt.Errorf("--clock %q: want wall or virtual", *clockKind)
+			return badFlag("--clock %q: want wall or virtual", *clockKind)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -195,4 +205,24 @@ Without --server the phone registers as alice to an embedded mock cloud
 		return ui.New(p).Run()
 	}
 	return c
+}
+
+// defaultStart is where a virtual clock starts unless told otherwise.
+var defaultStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// virtualStart is the start of a virtual clock: --start, else the default,
+// else (against an external server, whose certificate was issued in real
+// time and is checked on the phone's clock) the current time.
+func virtualStart(flag string, external bool) (time.Time, error) {
+	switch {
+	case flag != "":
+		t, err := time.Parse(time.RFC3339, flag)
+		if err != nil {
+			return time.Time{}, badFlag("--start %q: want a time like 2026-01-05T09:00:00Z (RFC 3339)", flag)
+		}
+		return t, nil
+	case external:
+		return time.Now().UTC().Truncate(time.Second), nil
+	}
+	return defaultStart, nil
 }

@@ -17,6 +17,9 @@ func TestParseServer(t *testing.T) {
 		{in: "sip:h;transport=sctp", bad: true},
 		{in: "127.0.0.1:5061", bad: true},
 		{in: "", bad: true},
+		{in: "sips:", bad: true},
+		{in: "sips:127.0.0.1:99999", bad: true},
+		{in: "sips:127.0.0.1:-1", bad: true},
 	}
 	for _, tt := range tests {
 		uri, tr, err := ParseServer(tt.in)

@@ -95,6 +95,12 @@ func ParseServer(s string) (uri sip.Uri, transport string, err error) {
 	if err := sip.ParseUri(s, &uri); err != nil {
 		return sip.Uri{}, "", fmt.Errorf("server %q: %w", s, err)
 	}
+	if uri.Host == "" {
+		return sip.Uri{}, "", fmt.Errorf("server %q: no host: want sips:HOST[:PORT]", s)
+	}
+	if uri.Port < 0 || uri.Port > 65535 {
+		return sip.Uri{}, "", fmt.Errorf("server %q: port %d is not in 1-65535", s, uri.Port)
+	}
 	transport = "udp"
 	if uri.IsEncrypted() {
 		transport = "tls"
