@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -51,6 +52,7 @@ type Backend struct {
 	state     lifecycle
 	users     *directory
 	failures  map[string]int        // consecutive wrong passwords, by user
+	lockedOut map[string]time.Time  // users locked out until, on the cloud's clock
 	bindings  map[string][]*binding // location service, by lower-case user name
 	listeners []*listener
 	admin     *http.Server
@@ -120,6 +122,7 @@ func New(cfg Config) (*Backend, error) {
 		auth:      auth,
 		users:     dir,
 		failures:  map[string]int{},
+		lockedOut: map[string]time.Time{},
 		bindings:  map[string][]*binding{},
 		calls:     map[string]*serviceCall{},
 		subs:      map[string]*subscription{},

@@ -4,9 +4,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/deskphone/clock"
 )
 
 func TestRegisterDigest(t *testing.T) {
@@ -82,6 +85,33 @@ func TestCallThroughBackendForks(t *testing.T) {
 	eventually(t, "bob's dialog to end", func() bool { return answered.LoadState() == sip.DialogStateEnded })
 }
 
+// After MaxAuthFailures wrong passwords the user is locked out with its own
+// reason phrase, even with the right password, until AuthLockout has passed
+// on the cloud's clock.
+func TestLockoutAfterWrongPasswords(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	b := startBackend(t, func(c *Config) { c.Clock = clk })
+	ctx := ctxT(t)
+	wrong := newPhoneOn(t, b, "carol", "wrong", "TLS")
+	for i := 1; i <= MaxAuthFailures; i++ {
+		res, err := wrong.register(ctx, "MD5", 3600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == MaxAuthFailures && (res.StatusCode != sip.StatusForbidden || res.Reason != LockedOutReason) {
+			t.Fatalf("attempt %d: %s, want 403 %s", i, res.Short(), LockedOutReason)
+		}
+	}
+	right := newPhoneOn(t, b, "carol", "secret", "TLS")
+	if res, err := right.register(ctx, "MD5", 3600); err != nil || res.StatusCode != sip.StatusForbidden || res.Reason != LockedOutReason {
+		t.Fatalf("right password while locked out: %v %v", res, err)
+	}
+	clk.Advance(AuthLockout)
+	if res, err := right.register(ctx, "MD5", 3600); err != nil || res.StatusCode != sip.StatusOK {
+		t.Fatalf("right password after the lockout: %v %v", res, err)
+	}
+}
+
 func TestRegisterRejections(t *testing.T) {
 	b := startBackend(t, nil)
 	ctx := ctxT(t)
@@ -94,7 +124,7 @@ func TestRegisterRejections(t *testing.T) {
 	}{
 		{"unknown user", "mallory", "secret", 3600, []int{sip.StatusNotFound}},
 		{"service user", "echo", "secret", 3600, []int{sip.StatusForbidden}},
-		{"wrong password, then 403 after three", "carol", "wrong", 3600, []int{sip.StatusUnauthorized, sip.StatusUnauthorized, sip.StatusForbidden, sip.StatusUnauthorized}},
+		{"wrong password, then locked out after three", "carol", "wrong", 3600, []int{sip.StatusUnauthorized, sip.StatusUnauthorized, sip.StatusForbidden, sip.StatusForbidden}},
 		{"interval too brief", "dave", "secret", 30, []int{sip.StatusIntervalToBrief}},
 	}
 	for _, tt := range tests {

@@ -43,8 +43,15 @@ const (
 	// answer to an older nonce gets a new challenge with stale=true.
 	NonceLifetime = 5 * time.Minute
 	// MaxAuthFailures is how many wrong passwords in a row a user gets
-	// 401 for; the next one gets 403 Forbidden and the count starts over.
+	// 401 for; the next one locks the user out: every authentication as
+	// that user gets 403 LockedOutReason for AuthLockout (on the cloud's
+	// clock), then the count starts over.
 	MaxAuthFailures = 3
+	// AuthLockout is how long a user stays locked out.
+	AuthLockout = 5 * time.Minute
+	// LockedOutReason is the reason phrase of the lockout's 403, which
+	// phones show as its own reason.
+	LockedOutReason = "Too Many Failed Attempts"
 
 	// DefaultMaxConnections caps the connections open at once on each
 	// TCP or TLS listener; more are closed as soon as they are accepted.

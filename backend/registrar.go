@@ -273,8 +273,9 @@ func bindingKey(c *sip.ContactHeader) string {
 
 // authenticate runs digest authentication of req: 401 (or 407 when
 // proxy) challenges, stale=true for old nonces, 403 for credentials of
-// another user than want (nil: any user will do) and after
-// MaxAuthFailures wrong passwords in a row. It returns the authenticated
+// another user than want (nil: any user will do), and 403
+// LockedOutReason for AuthLockout after MaxAuthFailures wrong passwords in
+// a row. It returns the authenticated
 // user, or false after responding.
 func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want *User, proxy bool) (User, bool) {
 	header, challenge, code, reason := "Authorization", "WWW-Authenticate", sip.StatusUnauthorized, "Unauthorized"
@@ -286,6 +287,11 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		result = authMismatch
 	}
 	key := strings.ToLower(user.User)
+	if result != authMissing && result != authMismatch && b.isLockedOut(key) {
+		b.log.Warn("authentication of a locked-out user", "user", user.User, "source", req.Source())
+		b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
+		return User{}, false
+	}
 	if result == authOK {
 		b.mu.Lock()
 		delete(b.failures, key)
@@ -306,11 +312,13 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		n := b.failures[key]
 		if n >= MaxAuthFailures {
 			delete(b.failures, key)
+			b.lockedOut[key] = b.clock.Now().Add(AuthLockout)
 		}
 		b.mu.Unlock()
 		b.log.Warn("wrong password", "user", user.User, "attempt", n, "source", req.Source())
 		if n >= MaxAuthFailures {
-			b.reply(req, tx, sip.StatusForbidden, "Forbidden")
+			b.log.Warn("user locked out", "user", user.User, "for", AuthLockout)
+			b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
 			return User{}, false
 		}
 	}
@@ -320,6 +328,22 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 	}
 	b.respond(tx, res)
 	return User{}, false
+}
+
+// isLockedOut reports whether the user is locked out after too many wrong
+// passwords, forgetting a lockout that has run out.
+func (b *Backend) isLockedOut(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	until, ok := b.lockedOut[key]
+	if !ok {
+		return false
+	}
+	if !b.clock.Now().Before(until) {
+		delete(b.lockedOut, key)
+		return false
+	}
+	return true
 }
 
 // reply sends a response without body.

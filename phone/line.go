@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -347,6 +348,10 @@ func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 	switch {
 	case ev.Code == 401 || ev.Code == 407:
 		reason = fmt.Sprintf("Wrong password (%d)", ev.Code)
+	case ev.Code == 403 && ev.Reason != "" && !strings.EqualFold(ev.Reason, "Forbidden"):
+		// The server says why (a lockout after wrong passwords, a
+		// disabled account): its words are the reason.
+		reason = fmt.Sprintf("%s (403)", ev.Reason)
 	case ev.Code == 403:
 		reason = "Forbidden (403)"
 	case ev.Code == 404:

@@ -83,10 +83,27 @@ func (u *UA) register(ctx context.Context, expires time.Duration) (*sip.Response
 }
 
 // doAuth sends req, answering 401/407 challenges with digest credentials.
-// A challenge marked stale=true, or one with a nonce we have not answered
-// yet, is retried; the same nonce rejected twice is a wrong password.
+// Credentials go out once per challenge: a challenge marked stale=true is
+// answered again, but a fresh challenge after our credentials means they
+// were wrong, and asking again would only count more failures against the
+// account (a server may lock it out). A request that fails authentication
+// forgets the challenge, so the next attempt starts afresh.
 func (u *UA) doAuth(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 	u.applyAuth(req)
+	res, err := u.authLoop(ctx, req)
+	if err != nil || res.StatusCode == 401 || res.StatusCode == 407 || res.StatusCode == 403 {
+		u.mu.Lock()
+		u.auth = nil
+		u.mu.Unlock()
+	}
+	return res, err
+}
+
+func (u *UA) authLoop(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	// answered: the request carries our answer to a challenge of this
+	// exchange, not credentials remembered from an earlier one (whose
+	// nonce a restarted server no longer knows).
+	answered := false
 	for attempt := 0; ; attempt++ {
 		res, err := u.client.Do(ctx, req)
 		if err != nil {
@@ -99,10 +116,7 @@ func (u *UA) doAuth(ctx context.Context, req *sip.Request) (*sip.Response, error
 		if err != nil {
 			return nil, err
 		}
-		u.mu.Lock()
-		sameNonce := u.auth != nil && u.auth.chal.Nonce == chal.Nonce
-		u.mu.Unlock()
-		if attempt >= 2 || (sameNonce && !chal.Stale) || u.cfg.Password == "" {
+		if attempt >= 2 || (answered && !chal.Stale) || u.cfg.Password == "" {
 			return res, nil
 		}
 		header := "Authorization"
@@ -126,6 +140,7 @@ func (u *UA) doAuth(ctx context.Context, req *sip.Request) (*sip.Response, error
 			return nil, err
 		}
 		u.applyAuth(req)
+		answered = true
 	}
 }
 
