@@ -383,6 +383,12 @@ func (p *Phone) transportFailure(err error) string {
 	var netErr net.Error
 	var dnsErr *net.DNSError
 	switch f := certs.Classify(err); {
+	case errors.Is(err, sipua.ErrBadResponse):
+		p.logf("sip", "err", "sip", "the server's reply could not be read as SIP, or it closed the connection: %v", err)
+		return "Bad response from server"
+	case errors.Is(err, sipua.ErrNoBinding):
+		p.logf("sip", "err", "sip", "the server answered 200 but kept no binding (Expires: 0)")
+		return "Not kept by server (Expires: 0)"
 	case errors.As(err, &dnsErr):
 		// Before any TLS: the server's name does not resolve.
 		p.logf("sip", "err", "sip", "server %s not found: %v", dnsErr.Name, err)

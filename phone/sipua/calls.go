@@ -62,7 +62,7 @@ func (u *UA) call(id string) (*call, error) {
 	defer u.mu.Unlock()
 	c, ok := u.calls[id]
 	if !ok {
-		return nil, fmt.Errorf("no call %s", id)
+		return nil, fmt.Errorf("call %s: %w", id, ErrNoCall)
 	}
 	return c, nil
 }
@@ -243,7 +243,7 @@ func (u *UA) Cancel(id string) error {
 		return err
 	}
 	if c.cancel == nil {
-		return fmt.Errorf("call %s is not an outgoing call", id)
+		return fmt.Errorf("call %s is not an outgoing call: %w", id, ErrCallState)
 	}
 	c.mu.Lock()
 	if !c.finished && c.cancelHold == nil {
@@ -272,7 +272,7 @@ func (u *UA) decide(id string, code int) error {
 		return nil
 	default:
 		d.done()
-		return fmt.Errorf("call %s is not ringing", id)
+		return fmt.Errorf("call %s is not ringing: %w", id, ErrCallState)
 	}
 }
 
@@ -327,7 +327,7 @@ func (u *UA) Hold(id string, hold bool) error {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		res, err := u.inDialog(ctx, c, req)
 		if err == nil && !res.IsSuccess() {
-			err = fmt.Errorf("re-INVITE: %d %s", res.StatusCode, res.Reason)
+			err = &StatusError{Method: "re-INVITE", Code: res.StatusCode, Reason: res.Reason}
 		}
 		if err == nil {
 			err = u.ack(c, req.Recipient)
@@ -357,7 +357,7 @@ func (u *UA) Transfer(id, target string) error {
 		req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri.String()+">"))
 		res, err := u.inDialog(ctx, c, req)
 		if err == nil && !res.IsSuccess() {
-			err = fmt.Errorf("REFER: %d %s", res.StatusCode, res.Reason)
+			err = &StatusError{Method: "REFER", Code: res.StatusCode, Reason: res.Reason}
 		}
 		if err != nil {
 			u.emit(TransferResult{ID: id, Target: target, Err: err})
@@ -403,7 +403,7 @@ func (u *UA) inDialog(ctx context.Context, c *call, req *sip.Request) (*sip.Resp
 		req.Recipient = in.InviteRequest.Contact().Address
 		return in.Do(ctx, req)
 	}
-	return nil, errors.New("call not established")
+	return nil, fmt.Errorf("call not established: %w", ErrCallState)
 }
 
 // ack acknowledges the 2xx of an in-dialog re-INVITE.
@@ -418,7 +418,7 @@ func (u *UA) ack(c *call, to sip.Uri) error {
 	case in != nil:
 		return in.WriteRequest(ack)
 	}
-	return errors.New("call not established")
+	return fmt.Errorf("call not established: %w", ErrCallState)
 }
 
 // notifyReferrer tells the transferor how the call it asked for went: a

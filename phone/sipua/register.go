@@ -36,7 +36,12 @@ func (u *UA) Register(expires time.Duration) {
 		case err != nil:
 			u.emit(RegisterFailed{Err: err})
 		case res.StatusCode == 200:
-			u.emit(Registered{Expires: grantedExpires(res, expires), TLSVersion: u.TLSVersion()})
+			granted := grantedExpires(res, u.contactHeader(), expires)
+			if granted <= 0 && expires > 0 {
+				u.emit(RegisterFailed{Err: ErrNoBinding})
+				return
+			}
+			u.emit(Registered{Expires: granted, TLSVersion: u.TLSVersion()})
 		default:
 			u.emit(RegisterFailed{Code: res.StatusCode, Reason: res.Reason})
 		}
@@ -51,7 +56,7 @@ func (u *UA) Unregister(ctx context.Context) error {
 		return err
 	}
 	if res.StatusCode != 200 {
-		return fmt.Errorf("unregister: %d %s", res.StatusCode, res.Reason)
+		return &StatusError{Method: "unregister", Code: res.StatusCode, Reason: res.Reason}
 	}
 	return nil
 }
@@ -79,7 +84,14 @@ func (u *UA) register(ctx context.Context, expires time.Duration) (*sip.Response
 		return nil, err
 	}
 	req.ReplaceHeader(u.contactHeader())
-	return u.doAuth(ctx, req)
+	res, err := u.doAuth(ctx, req)
+	if errors.Is(err, sip.ErrTransactionTransport) {
+		// The connection was up (connect succeeded): the server sent
+		// what sipgo could not parse, and it dropped the connection, or
+		// closed it without a word.
+		return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
+	}
+	return res, err
 }
 
 // doAuth sends req, answering 401/407 challenges with digest credentials.
@@ -187,25 +199,35 @@ func pickChallenge(res *sip.Response) (*digest.Challenge, error) {
 		}
 	}
 	if best == nil {
-		return nil, errors.New("401/407 without a digest challenge we support (MD5, SHA-256)")
+		return nil, fmt.Errorf("%d: %w", res.StatusCode, ErrNoChallenge)
 	}
 	return best, nil
 }
 
 // grantedExpires reads the registration time the server granted: the
 // expires parameter of our Contact, else the Expires header.
-func grantedExpires(res *sip.Response, asked time.Duration) time.Duration {
+func grantedExpires(res *sip.Response, ours *sip.ContactHeader, asked time.Duration) time.Duration {
+	// The 200 lists every binding of the address of record; ours is the
+	// one with our contact's host and port, else the first.
+	var found *sip.ContactHeader
 	for _, h := range res.GetHeaders("Contact") {
-		if c, ok := h.(*sip.ContactHeader); ok && c.Params != nil {
-			if v, ok := c.Params.Get("expires"); ok {
-				if n, err := strconv.Atoi(v); err == nil && n > 0 {
-					return time.Duration(n) * time.Second
-				}
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			continue
+		}
+		if found == nil || (c.Address.Host == ours.Address.Host && c.Address.Port == ours.Address.Port) {
+			found = c
+		}
+	}
+	if found != nil && found.Params != nil {
+		if v, ok := found.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+				return time.Duration(n) * time.Second
 			}
 		}
 	}
 	if h := res.GetHeader("Expires"); h != nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n >= 0 {
 			return time.Duration(n) * time.Second
 		}
 	}

@@ -131,10 +131,10 @@ func New(cfg Config, emit func(Event)) (*UA, error) {
 		return nil, err
 	}
 	if cfg.User == "" {
-		return nil, errors.New("sipua: no user")
+		return nil, fmt.Errorf("no user: %w", ErrConfig)
 	}
 	if transport == "tls" && cfg.TLS == nil {
-		return nil, errors.New("sipua: a sips: server needs a TLS configuration")
+		return nil, fmt.Errorf("a sips: server needs a TLS configuration: %w", ErrConfig)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

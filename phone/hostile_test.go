@@ -1,0 +1,136 @@
+package phone_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+// hostileServer answers every SIP request it reads (its header lines) with
+// reply(headers) and keeps the connection open. With tlsConf it speaks TLS.
+func hostileServer(t *testing.T, tlsConf *tls.Config, reply func(headers []string) string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				var headers []string
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					line = strings.TrimRight(line, "\r\n")
+					if line != "" {
+						headers = append(headers, line)
+						continue
+					}
+					if len(headers) == 0 {
+						continue // a keep-alive
+					}
+					if _, err := c.Write([]byte(reply(headers))); err != nil {
+						return
+					}
+					headers = nil
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func hostilePhone(t *testing.T, server string) *phone.Phone {
+	t.Helper()
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t46g")
+	p, err := phone.New(m, "", phone.WithClock(clock.NewFake(start)), phone.WithStateDir(t.TempDir()),
+		phone.WithAccount(statedir.Account{Server: server, User: "alice", Password: "x"}))
+	must(t, err)
+	p.Start(context.Background())
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// A server that answers with something that is not SIP is reported as a
+// bad response, on TCP and after a good TLS handshake alike, never as a
+// TLS failure.
+func TestHostileServerReplies(t *testing.T) {
+	lab, err := certs.GenerateLab(t.TempDir(), certs.LabOptions{UseFactoryRoots: true, Now: start})
+	must(t, err)
+	cert, err := tls.LoadX509KeyPair(lab.Path(certs.LabOldServerCert), lab.Path(certs.LabOldServerKey))
+	must(t, err)
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}}
+	replies := map[string]string{
+		"garbage":            "HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n",
+		"binary":             "\x00\x01\x02\x03\xff\xfe\r\n\r\n",
+		"content-length lie": "SIP/2.0 200 OK\r\nContent-Length: 99999999\r\n\r\nshort",
+		"oversized":          "SIP/2.0 200 OK\r\nX-Junk: " + strings.Repeat("x", 200000) + "\r\n\r\n",
+	}
+	for name, reply := range replies {
+		for _, transport := range []string{"tcp", "tls"} {
+			t.Run(name+" "+transport, func(t *testing.T) {
+				var addr, server string
+				if transport == "tls" {
+					addr = hostileServer(t, tlsConf, func([]string) string { return reply })
+					_, port, _ := net.SplitHostPort(addr)
+					server = "sips:localhost:" + port
+				} else {
+					addr = hostileServer(t, nil, func([]string) string { return reply })
+					server = "sip:" + addr + ";transport=tcp"
+				}
+				p := hostilePhone(t, server)
+				waitStatus(t, p, "registration_error", "Bad response from server")
+			})
+		}
+	}
+}
+
+// Expires: 0 in a 200 to REGISTER means the server kept no binding
+// (RFC 3261 10.3): the phone is not registered and tries again later.
+func TestRegisterExpiresZero(t *testing.T) {
+	addr := hostileServer(t, nil, func(h []string) string {
+		var b strings.Builder
+		b.WriteString("SIP/2.0 200 OK\r\n")
+		for _, l := range h {
+			name, _, _ := strings.Cut(l, ":")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "via", "from", "call-id", "cseq":
+				b.WriteString(l + "\r\n")
+			case "to":
+				b.WriteString(l + ";tag=x1\r\n")
+			case "contact":
+				b.WriteString(l + ";expires=0\r\n")
+			}
+		}
+		b.WriteString("Content-Length: 0\r\n\r\n")
+		return b.String()
+	})
+	p := hostilePhone(t, "sip:"+addr+";transport=tcp")
+	waitStatus(t, p, "registration_error", "Not kept by server (Expires: 0)")
+	if got := status(t, p, "registered"); got != "no" {
+		t.Fatalf("registered=%s after a 200 with Expires: 0", got)
+	}
+}
+
