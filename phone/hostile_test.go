@@ -133,4 +133,3 @@ func TestRegisterExpiresZero(t *testing.T) {
 		t.Fatalf("registered=%s after a 200 with Expires: 0", got)
 	}
 }
-
