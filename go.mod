@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/emiago/sipgo v1.7.2
 	github.com/gdamore/tcell/v2 v2.13.10
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/icholy/digest v1.2.0
 	github.com/pion/rtcp v1.2.12
 	github.com/pion/rtp v1.10.6
@@ -12,6 +13,7 @@ require (
 	github.com/pion/transport/v2 v2.2.3
 	github.com/rivo/tview v0.42.0
 	github.com/rivo/uniseg v0.4.7
+	golang.org/x/oauth2 v0.38.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
