@@ -109,6 +109,10 @@ type Config struct {
 	// negative: none.
 	HandshakeTimeout        time.Duration
 	UnregisteredIdleTimeout time.Duration
+
+	// SignIn configures the identity provider served on the admin
+	// listener (signin.go).
+	SignIn SignInConfig
 }
 
 // listenSpec is one parsed Config.Listen entry.
