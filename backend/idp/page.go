@@ -94,6 +94,7 @@ button.primary{background:#0067b8;color:#fff;border:0}
 {{- else if eq .Kind "expired" "used"}}
 <p><a href="devicelogin" id="again">Enter another code</a></p>
 {{- else if eq .Kind "done" "denied"}}
+{{if .User}}<p id="signedin">{{.User}} is signed in on the {{.Device}}.</p>{{end}}
 <p id="close">You can close this window.</p>
 {{- end}}
 </main></body></html>
@@ -181,8 +182,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		}
 		if s.decide(typed, now, u.Name, true) {
 			s.log.Info("idp sign-in approved", "user", u.Name, "device", d.Label(), "from", addr)
-			s.render(w, http.StatusOK, pageData{Kind: PageDone, Title: "You have signed in",
-				Error: "", Device: d.Label(), User: u.Name})
+			s.render(w, http.StatusOK, pageData{Kind: PageDone, Title: "You have signed in", Device: d.Label(), User: u.Name})
 			return
 		}
 	default:
