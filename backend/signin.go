@@ -22,6 +22,10 @@ type SignInConfig struct {
 	Interval time.Duration
 	// AccessTokenLifetime bounds access tokens. 0: idp.DefaultAccessTokenLifetime.
 	AccessTokenLifetime time.Duration
+	// Guesses is how many wrong codes or passwords one client address
+	// may send per minute (page and password grant together). Phones on
+	// loopback share 127.0.0.1: raise it for fleets. 0: idp.DefaultCodeGuesses.
+	Guesses int
 }
 
 // newIdP creates the identity provider on the backend's clock and users.
@@ -45,6 +49,7 @@ func (b *Backend) newIdP() error {
 		DeviceCodeLifetime:  b.cfg.SignIn.DeviceCodeLifetime,
 		Interval:            b.cfg.SignIn.Interval,
 		AccessTokenLifetime: b.cfg.SignIn.AccessTokenLifetime,
+		CodeGuesses:         b.cfg.SignIn.Guesses,
 		Logger:              b.log,
 	})
 	if err != nil {

@@ -97,6 +97,11 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	d.expires = now.Add(s.cfg.DeviceCodeLifetime)
 	s.mu.Lock()
 	s.sweepLocked(now)
+	if len(s.devices) >= MaxDeviceCodes {
+		s.mu.Unlock()
+		writeErr(w, &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress: try again later"}, false)
+		return
+	}
 	for {
 		if d.userCode, err = newUserCode(); err != nil {
 			s.mu.Unlock()
@@ -134,19 +139,29 @@ func limit(s string, n int) string {
 	return s
 }
 
-// sweepLocked forgets device codes an hour past their expiry: until then
-// a poll still gets expired_token and the page still says "expired".
+// MaxDeviceCodes bounds the device codes kept at once (pending, or
+// expired less than an hour ago); more requests get temporarily_unavailable.
+const MaxDeviceCodes = 10000
+
+// sweepLocked forgets device codes an hour past their expiry (until then
+// a poll still gets expired_token and the page still says "expired") and
+// expired refresh tokens. At most once a minute of the IdP's clock.
 func (s *Server) sweepLocked(now time.Time) {
-	if now.Sub(s.lastSeen) < time.Minute {
+	if now.Sub(s.lastSweep) < time.Minute {
 		return
 	}
-	s.lastSeen = now
+	s.lastSweep = now
 	for code, d := range s.devices {
 		if now.Sub(d.expires) > time.Hour {
 			delete(s.devices, code)
 			if s.byCode[d.userCode] == d {
 				delete(s.byCode, d.userCode)
 			}
+		}
+	}
+	for id, rt := range s.refresh {
+		if !now.Before(rt.expires) {
+			delete(s.refresh, id)
 		}
 	}
 }

@@ -145,8 +145,8 @@ type Server struct {
 	refresh  map[string]*refreshToken
 	gen      map[string]int // per lower-case user: bumped by RevokeUser
 	policy   policyState
-	guesses  map[string][]time.Time // wrong guesses on the page, by client address
-	lastSeen time.Time              // of the last sweep of expired device codes
+	guesses   map[string][]time.Time // wrong codes and passwords, by client address
+	lastSweep time.Time              // of expired device codes and refresh tokens
 }
 
 // New checks cfg and creates the signing key. Set the base URL with

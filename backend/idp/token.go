@@ -99,7 +99,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	case GrantRefreshToken:
 		res, oe = s.refreshGrant(client, form)
 	case GrantPassword:
-		res, oe = s.passwordGrant(client, form)
+		res, oe = s.passwordGrant(client, form, clientAddr(r))
 	}
 	if oe != nil {
 		s.log.Info("idp token refused", "grant", grant, "client_id", clientID, "error", oe.code, "description", oe.description)
@@ -144,7 +144,9 @@ func parseClientForm(r *http.Request) (url.Values, string, bool, *oauthError) {
 	return form, id, basic, nil
 }
 
-func (s *Server) passwordGrant(client Client, form url.Values) (tokenResponse, *oauthError) {
+// passwordGrant is the resource-owner password grant. Wrong passwords
+// count against the client address as on the verification page.
+func (s *Server) passwordGrant(client Client, form url.Values, addr string) (tokenResponse, *oauthError) {
 	name, password := form.Get("username"), form.Get("password")
 	if name == "" || password == "" {
 		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_request", "username and password are required"}
@@ -158,8 +160,14 @@ func (s *Server) passwordGrant(client Client, form url.Values) (tokenResponse, *
 		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant",
 			"legacy authentication (resource owner password credentials) is blocked by the tenant's sign-on policy: use web sign-in"}
 	}
+	now := s.clock.Now()
+	if wait := s.limited(addr, now); wait > 0 {
+		return tokenResponse{}, &oauthError{http.StatusTooManyRequests, "invalid_grant",
+			fmt.Sprintf("too many wrong passwords from this address: try again in %d s", int((wait+time.Second-1)/time.Second))}
+	}
 	u, ok := s.checkPassword(name, password)
 	if !ok {
+		s.guessed(addr, now)
 		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "wrong user name or password"}
 	}
 	s.mu.Lock()
@@ -303,6 +311,7 @@ func (s *Server) issue(client Client, u User, scope, family string) (tokenRespon
 		family = res.RefreshToken
 	}
 	s.mu.Lock()
+	s.sweepLocked(now)
 	s.refresh[res.RefreshToken] = &refreshToken{
 		user: key, client: client.ID, scope: scope, expires: now.Add(s.cfg.RefreshTokenLifetime), gen: gen, family: family,
 	}

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -341,5 +342,24 @@ func TestJWKSVerifiesTokens(t *testing.T) {
 	}
 	if c.Issuer != e.s.Issuer() || !c.Audience.Contains("sip:deskphone.test") || c.Subject != "alice" {
 		t.Errorf("claims %+v", c)
+	}
+}
+
+// TestPasswordGuessLimit: wrong passwords at the token endpoint count per
+// client address; past the limit even the right one is refused until the
+// window has passed on the IdP's clock.
+func TestPasswordGuessLimit(t *testing.T) {
+	e := newEnv(t, nil)
+	for i := range DefaultCodeGuesses {
+		wantError(t, e.password(PolyClientID, "alice", fmt.Sprint("guess", i)), 400, "invalid_grant")
+	}
+	r := e.password(PolyClientID, "alice", "secret")
+	wantError(t, r, http.StatusTooManyRequests, "invalid_grant")
+	if !strings.Contains(r.str("error_description"), "too many wrong passwords") {
+		t.Errorf("error_description %q", r.str("error_description"))
+	}
+	e.clk.Advance(DefaultCodeGuessWindow)
+	if r := e.password(PolyClientID, "alice", "secret"); r.status != 200 {
+		t.Fatalf("after the window: %d %v", r.status, r.body)
 	}
 }
