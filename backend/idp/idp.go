@@ -137,14 +137,14 @@ type Server struct {
 	csrfKey [32]byte
 	handler http.Handler
 
-	mu       sync.Mutex
-	base     string // scheme://host:port the endpoints are reached at
-	clients  map[string]Client
-	devices  map[string]*deviceAuth // by device code
-	byCode   map[string]*deviceAuth // by normalised user code
-	refresh  map[string]*refreshToken
-	gen      map[string]int // per lower-case user: bumped by RevokeUser
-	policy   policyState
+	mu        sync.Mutex
+	base      string // scheme://host:port the endpoints are reached at
+	clients   map[string]Client
+	devices   map[string]*deviceAuth // by device code
+	byCode    map[string]*deviceAuth // by normalised user code
+	refresh   map[string]*refreshToken
+	gen       map[string]int // per lower-case user: bumped by RevokeUser
+	policy    policyState
 	guesses   map[string][]time.Time // wrong codes and passwords, by client address
 	lastSweep time.Time              // of expired device codes and refresh tokens
 }
