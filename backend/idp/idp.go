@@ -246,9 +246,6 @@ func (s *Server) Issuer() string { return s.BaseURL() + s.tenantPath() + "/v2.0"
 // VerificationURI is the page a person opens to enter a user code.
 func (s *Server) VerificationURI() string { return s.BaseURL() + VerificationPath }
 
-// Audience is the aud of access tokens.
-func (s *Server) Audience() string { return s.cfg.Audience }
-
 // Scope is the scope the registrar's challenge names.
 func (s *Server) Scope() string { return DefaultScope }
 
@@ -317,13 +314,11 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
-	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
-		Key: &s.key.PublicKey, KeyID: s.keyID, Algorithm: string(jose.ES256), Use: "sig",
-	}}}
-	writeJSON(w, http.StatusOK, set)
+	writeJSON(w, http.StatusOK, s.PublicKeys())
 }
 
-// PublicKeys returns the key set JWKS serves.
+// PublicKeys returns the key set JWKS serves, for resource servers in the
+// same process.
 func (s *Server) PublicKeys() jose.JSONWebKeySet {
 	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
 		Key: &s.key.PublicKey, KeyID: s.keyID, Algorithm: string(jose.ES256), Use: "sig",

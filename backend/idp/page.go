@@ -117,7 +117,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, errMaxFormMemory)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil || !s.csrfValid(r) {
 		s.render(w, http.StatusForbidden, pageData{Kind: PageBadForm, Title: "Something went wrong",
 			Error: "This form has expired or did not come from this site. Open the sign-in page again.", CSRF: csrf})

@@ -141,7 +141,7 @@ func (s *Server) RevokeUser(name string) (int, error) {
 // userDisabled reports whether the user is disabled. Called with s.mu held.
 func (s *Server) userDisabled(name string) bool { return s.policy.disabled[strings.ToLower(name)] }
 
-// clientError is an OAuth error about the client.
+// oauthError is an RFC 6749 §5.2 error answer.
 type oauthError struct {
 	status      int
 	code        string

@@ -26,13 +26,15 @@ const (
 // Errors of ValidateAccessToken, for errors.Is; each also reads as the
 // error_description of the registrar's invalid_token.
 var (
-	ErrTokenInvalid  = errors.New("access token is malformed, not signed by this issuer or not for this audience")
-	ErrTokenExpired  = errors.New("access token expired")
-	ErrTokenRevoked  = errors.New("access token revoked")
-	ErrUserDisabled  = errors.New("user is disabled")
-	ErrTokenNoUser   = errors.New("access token names no known user")
-	errMaxFormMemory = int64(64 << 10)
+	ErrTokenInvalid = errors.New("access token is malformed, not signed by this issuer or not for this audience")
+	ErrTokenExpired = errors.New("access token expired")
+	ErrTokenRevoked = errors.New("access token revoked")
+	ErrUserDisabled = errors.New("user is disabled")
+	ErrTokenNoUser  = errors.New("access token names no known user")
 )
+
+// maxFormBytes bounds a form post.
+const maxFormBytes = 64 << 10
 
 // Claims are the claims of an access token.
 type Claims struct {
@@ -120,7 +122,7 @@ func parseClientForm(r *http.Request) (url.Values, string, bool, *oauthError) {
 	if ct != "application/x-www-form-urlencoded" {
 		return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded"}
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, errMaxFormMemory)
+	r.Body = http.MaxBytesReader(nil, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", "bad form: " + err.Error()}
 	}
