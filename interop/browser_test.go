@@ -215,11 +215,17 @@ func TestWebSignInBrowser(t *testing.T) {
 
 	t.Run("wrong password, then deny", func(t *testing.T) {
 		code, device := deviceCode(t, "VVX 501")
-		enterCode(t, code)
-		next(t)
-		page(t, "04-signin", idp.PageSignIn, "")
+		// Opened from verification_uri_complete: the code is filled in.
 		ctx, cancel := step()
 		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.VerificationURI()+"?code="+url.QueryEscape(code))); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("code"))); err != nil || v != code {
+			t.Fatalf("code field %q %v, want %q", v, err, code)
+		}
+		next(t)
+		page(t, "04-signin", idp.PageSignIn, "")
 		if err := chromedp.Do(ctx,
 			chromedp.SendKeys(chromedp.ID("username"), "alice"),
 			chromedp.SendKeys(chromedp.ID("password"), "wrong"),

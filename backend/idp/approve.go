@@ -18,15 +18,21 @@ import (
 var ErrPage = errors.New("verification page")
 
 // Approve plays the person at the browser: it opens the verification page
-// at baseURL (the IdP's base URL, or the verification_uri itself), enters
+// at baseURL (the IdP's base URL, or the verification_uri itself, with or
+// without its query), enters
 // code, signs in as user with password and presses Continue (allow) or
 // Deny, through the real forms with their CSRF token and cookie. It
 // returns nil when the page confirms the decision.
 func Approve(ctx context.Context, baseURL, code, user, password string, allow bool) error {
-	page := strings.TrimRight(baseURL, "/")
-	if !strings.HasSuffix(page, VerificationPath) {
-		page += VerificationPath
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("approve: base URL %q: want http(s)://host[:port][/devicelogin]", baseURL)
 	}
+	u.RawQuery, u.Fragment = "", ""
+	if !strings.HasSuffix(u.Path, VerificationPath) {
+		u.Path = strings.TrimRight(u.Path, "/") + VerificationPath
+	}
+	page := u.String()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return fmt.Errorf("approve: %w", err)

@@ -24,6 +24,7 @@ func TestApprove(t *testing.T) {
 		{"allow", func(c string) string { return c }, "alice", "secret", true, nil, ""},
 		{"lower case without the dash", func(c string) string { return strings.ToLower(strings.Replace(c, "-", "", 1)) }, "alice", "secret", true, nil, ""},
 		{"deny", func(c string) string { return c }, "", "", false, nil, ""},
+		{"code with spaces", func(c string) string { return " " + strings.Replace(c, "-", " ", 1) + " " }, "alice", "secret", true, nil, ""},
 		{"wrong password", func(c string) string { return c }, "alice", "nope", true, nil, PageSignIn},
 		{"unknown code", func(string) string { return "BCDF-GHJK" }, "alice", "secret", true, nil, PageUnknown},
 		{"expired code", func(c string) string { return c }, "alice", "secret", true,
@@ -49,6 +50,19 @@ func TestApprove(t *testing.T) {
 				t.Fatalf("Approve: %v, want to end on %q", err, tc.wantPage)
 			}
 		})
+	}
+}
+
+func TestApproveBaseURLs(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, base := range []string{"", VerificationPath, VerificationPath + "?code=XXXX-XXXX", "/"} {
+		r := e.deviceCode(PolyClientID)
+		if err := Approve(context.Background(), e.ts.URL+base, r.str("user_code"), "alice", "secret", true); err != nil {
+			t.Errorf("base %q: %v", e.ts.URL+base, err)
+		}
+	}
+	if err := Approve(context.Background(), "ftp://x", "BCDF-BCDF", "alice", "secret", true); err == nil {
+		t.Error("an ftp base URL was accepted")
 	}
 }
 
