@@ -214,3 +214,51 @@ func TestWebSignInToRegistration(t *testing.T) {
 		t.Fatalf("REGISTER with the refreshed token: %s", res.Short())
 	}
 }
+
+// TestProxyBearer: an unregistered phone's INVITE passes the proxy with
+// Proxy-Authorization: Bearer (RFC 8898 covers 407 as well as 401).
+func TestProxyBearer(t *testing.T) {
+	b := startBackend(t, nil)
+	p := newPhone(t, b, "alice")
+	invite := func(cred string) *sip.Response {
+		t.Helper()
+		req := p.newRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "busy", Host: p.domain})
+		if cred != "" {
+			req.AppendHeader(sip.NewHeader("Proxy-Authorization", cred))
+		}
+		res, err := p.cli.Do(ctxT(t), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	tests := []struct {
+		name string
+		cred string
+		want int
+	}{
+		{"no credentials", "", sip.StatusProxyAuthRequired},
+		{"bad token", "Bearer nonsense", sip.StatusProxyAuthRequired},
+		{"alice's token", "Bearer " + tokenFor(t, b, "alice"), sip.StatusBusyHere},
+		{"bob's token", "Bearer " + tokenFor(t, b, "bob"), sip.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := invite(tc.cred)
+			if res.StatusCode != tc.want {
+				t.Fatalf("INVITE: %s, want %d", res.Short(), tc.want)
+			}
+			if tc.cred == "Bearer nonsense" {
+				var bearer string
+				for _, h := range res.GetHeaders("Proxy-Authenticate") {
+					if strings.HasPrefix(h.Value(), "Bearer ") {
+						bearer = h.Value()
+					}
+				}
+				if !strings.Contains(bearer, `error="invalid_token"`) {
+					t.Errorf("407 for a bad token: %v", res.GetHeaders("Proxy-Authenticate"))
+				}
+			}
+		})
+	}
+}
