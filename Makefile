@@ -63,7 +63,7 @@ bench: ## run the benchmarks, then registrations/s against Kamailio and SIPp whe
 	fi
 
 .PHONY: interop
-interop: ## interoperability tests against Kamailio, SIPp and baresip (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core)
+interop: ## interoperability tests against Kamailio, SIPp and baresip, and the sign-in page in headless Chromium (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium)
 	$(GO) test -tags interop -count=1 -v ./interop/
 
 .PHONY: clean

@@ -3,8 +3,10 @@ module github.com/deskphone/deskphone
 go 1.26.8
 
 require (
+	github.com/chromedp/chromedp v0.23.0
 	github.com/emiago/sipgo v1.7.2
 	github.com/gdamore/tcell/v2 v2.13.10
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/icholy/digest v1.2.0
 	github.com/pion/rtcp v1.2.12
 	github.com/pion/rtp v1.10.6
@@ -12,12 +14,15 @@ require (
 	github.com/pion/transport/v2 v2.2.3
 	github.com/rivo/tview v0.42.0
 	github.com/rivo/uniseg v0.4.7
+	golang.org/x/oauth2 v0.38.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/gdamore/encoding v1.0.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.3.2 // indirect

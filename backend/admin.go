@@ -20,6 +20,15 @@ import (
 //	GET  /admin/health                 the SIP listeners: accepting, connections, refusals, errors (503 when one is not accepting)
 //	POST /admin/rotate?root=lab-2022   switch the TLS server chain (seed 002)
 //	POST /admin/voicemail?user=alice   leave a voicemail: MWI lights up
+//	GET  /admin/idp                    the identity provider: endpoints, clients, policy
+//	POST /admin/idp/legacy-auth?block=true|false      block the password grant (seed 003)
+//	POST /admin/idp/vendor-cutoff?date=2019-07-01|none refuse the shared client ID from then (seed 000)
+//	POST /admin/idp/consent?client=ID[&revoke=true]    the tenant consents to a vendor's app
+//	POST /admin/idp/disable?user=alice[&enable=true]   disable (enable) a user's sign-in
+//	POST /admin/idp/revoke?user=alice  revoke every token of a user
+//
+// The same listener serves the identity provider itself (package idp):
+// discovery, device code, token, JWKS and the verification page.
 //
 // Errors are {"error": "..."} with 400 (bad input), 404 (unknown user or
 // root), 409 (user exists) or 405 (wrong method).
@@ -53,6 +62,15 @@ func (b *Backend) newAdminServer() *http.Server {
 	})
 	mux.HandleFunc("POST /admin/rotate", b.adminRotate)
 	mux.HandleFunc("POST /admin/voicemail", b.adminVoicemail)
+	mux.HandleFunc("GET /admin/idp", b.adminIdP)
+	mux.HandleFunc("POST /admin/idp/legacy-auth", b.adminLegacyAuth)
+	mux.HandleFunc("POST /admin/idp/vendor-cutoff", b.adminVendorCutoff)
+	mux.HandleFunc("POST /admin/idp/consent", b.adminConsent)
+	mux.HandleFunc("POST /admin/idp/disable", b.adminDisable)
+	mux.HandleFunc("POST /admin/idp/revoke", b.adminRevoke)
+	for _, p := range b.idp.Routes() {
+		mux.Handle(p, b.idp.Handler())
+	}
 	// Everything else, in JSON: 405 for a known path, 404 otherwise.
 	allow := map[string]string{
 		"/admin/users":         "GET, POST",
@@ -60,6 +78,10 @@ func (b *Backend) newAdminServer() *http.Server {
 		"/admin/health":        "GET",
 		"/admin/rotate":        "POST",
 		"/admin/voicemail":     "POST",
+		"/admin/idp":           "GET",
+	}
+	for _, p := range []string{"legacy-auth", "vendor-cutoff", "consent", "disable", "revoke"} {
+		allow["/admin/idp/"+p] = "POST"
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if methods, ok := allow[r.URL.Path]; ok {

@@ -20,6 +20,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	// Sizes sipgo's per-connection read buffers for fleets of phones.
 	_ "github.com/deskphone/deskphone/internal/footprint"
@@ -35,6 +36,7 @@ type Backend struct {
 	clock clock.Clock
 	pki   *pki
 	auth  *authenticator
+	idp   *idp.Server // web sign-in and tokens; see signin.go
 
 	ua     *sipgo.UserAgent
 	server *sipgo.Server
@@ -127,6 +129,9 @@ func New(cfg Config) (*Backend, error) {
 		calls:     map[string]*serviceCall{},
 		subs:      map[string]*subscription{},
 		mailboxes: map[string]*mailbox{},
+	}
+	if err := b.newIdP(); err != nil {
+		return nil, err
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	if err := b.newStack(); err != nil {
@@ -233,6 +238,7 @@ func (b *Backend) Start(ctx context.Context) error {
 		}
 		b.admin = b.newAdminServer()
 		b.adminAddr = ln.Addr().String()
+		b.idp.SetBaseURL("http://" + b.adminAddr)
 		admin := b.admin
 		serve = append(serve, func() { _ = admin.Serve(ln) })
 	}

@@ -122,6 +122,9 @@ type Config struct {
 	// and the answers it relays until their receivers have taken over,
 	// shared with the phones of a scenario on virtual time.
 	Inflight *inflight.Tracker
+	// SignIn configures the identity provider served on the admin
+	// listener (signin.go).
+	SignIn SignInConfig
 }
 
 // listenSpec is one parsed Config.Listen entry.

@@ -271,8 +271,10 @@ func bindingKey(c *sip.ContactHeader) string {
 	return "uri:" + c.Address.String()
 }
 
-// authenticate runs digest authentication of req: 401 (or 407 when
-// proxy) challenges, stale=true for old nonces, 403 for credentials of
+// authenticate runs digest or, for Bearer credentials, token
+// authentication (RFC 8898, signin.go) of req: 401 (or 407 when proxy)
+// challenges, a Bearer challenge beside the digest ones on 401 when the
+// IdP is reachable, stale=true for old nonces, 403 for credentials of
 // another user than want (nil: any user will do), and 403
 // LockedOutReason for AuthLockout after MaxAuthFailures wrong passwords in
 // a row. It returns the authenticated
@@ -281,6 +283,9 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 	header, challenge, code, reason := "Authorization", "WWW-Authenticate", sip.StatusUnauthorized, "Unauthorized"
 	if proxy {
 		header, challenge, code, reason = "Proxy-Authorization", "Proxy-Authenticate", sip.StatusProxyAuthRequired, "Proxy Authentication Required"
+	}
+	if raw, ok := bearerToken(req, header); ok {
+		return b.authenticateBearer(req, tx, raw, want, proxy)
 	}
 	result, user := b.auth.check(req, header, b.lookupUser)
 	if want != nil && result != authMissing && result != authMismatch && !strings.EqualFold(user.User, want.User) {
@@ -325,6 +330,13 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	for _, h := range b.auth.challenges(challenge, stale) {
 		res.AppendHeader(h)
+	}
+	// RFC 8898 beside digest, last: clients that read only the first
+	// challenge, or know only digest, still find theirs.
+	if !proxy {
+		if h := b.bearerChallenge(challenge, ""); h != nil {
+			res.AppendHeader(h)
+		}
 	}
 	b.respond(tx, res)
 	return User{}, false

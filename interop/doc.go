@@ -3,15 +3,17 @@
 // caller, callee and registering client, stunnel to give SIPp (built
 // without TLS) a way onto TLS listeners, and baresip as an SRTP softphone
 // that deskphones call, through Kamailio and through the backend, with a
-// tone each way.
+// tone each way; and headless Chromium walking the mock cloud's web
+// sign-in page (TestWebSignInBrowser, screenshots of every page into
+// $DESKPHONE_SCREENSHOTS or the test's temporary folder).
 //
 // The tests carry the build tag "interop" and run with
 //
 //	make interop    # go test -tags interop -count=1 -v ./interop/
 //
-// They need five Debian packages:
+// They need six Debian packages:
 //
-//	apt-get install -y --no-install-recommends kamailio kamailio-tls-modules sip-tester stunnel4 baresip-core
+//	apt-get install -y --no-install-recommends kamailio kamailio-tls-modules sip-tester stunnel4 baresip-core chromium
 //
 // A test skips, naming the package, when one is missing. A CI job that
 // installed them sets DESKPHONE_INTEROP_REQUIRE=1 to make that a failure.

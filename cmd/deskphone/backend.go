@@ -13,11 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/media"
@@ -33,7 +35,7 @@ func backendCommand() command {
                     [--domain DOMAIN] [--admin HOST:PORT] [--root lab-2019|lab-2022]
                     [--max-connections N] [--max-connections-per-source N]
                     [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
-                    [--log-level error|warn|info|debug]
+                    [--code-lifetime DURATION] [--log-level error|warn|info|debug]
   deskphone backend admin [--admin HOST:PORT] COMMAND
 
 The mock cloud: a SIP registrar and proxy over TLS 1.2+ with digest
@@ -62,6 +64,8 @@ Flags:
   --unregistered-idle-timeout DURATION
                    close a connection that carries no request for this long
                    until a REGISTER succeeds on it (default 30s; -1s: never)
+  --code-lifetime DURATION
+                   how long a web sign-in code is good for (default 15m)
   --log-level LEVEL
                    log to stderr from this level: error, warn (default), info, debug
 
@@ -74,6 +78,19 @@ Admin commands (against --admin, default 127.0.0.1:8061):
   voicemail USER                 leave a voicemail for USER (message waiting on)
   health                         the SIP listeners: accepting, connections, refused,
                                  accept errors (exit 1 when one is not accepting)
+  idp                            the identity provider: endpoints, clients, policy
+  block-legacy-auth on|off       refuse the password grant ("User Credentials"
+                                 sign-in) as a federated IdP's policy does (seed 003)
+  vendor-cutoff DATE|none        from DATE (YYYY-MM-DD, UTC) refuse the shared
+                                 client ID; vendor apps need consent (seed 000)
+  consent CLIENT_ID              the tenant consents to a vendor's app
+  revoke-consent CLIENT_ID       withdraw that consent
+  disable-user USER              USER can no longer sign in; tokens stop working
+  enable-user USER               undo disable-user
+  revoke-tokens USER             revoke every access and refresh token of USER
+  approve CODE USER PASSWORD     play the person at the browser: enter CODE on the
+                                 verification page, sign in, press Continue
+  deny CODE                      the same, pressing Deny
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -92,6 +109,7 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		maxPerSource := fs.Int("max-connections-per-source", 0, "")
 		handshake := fs.Duration("handshake-timeout", 0, "")
 		idle := fs.Duration("unregistered-idle-timeout", 0, "")
+		codeLifetime := fs.Duration("code-lifetime", 0, "")
 		logLevel := fs.String("log-level", "warn", "")
 		if err := parse(fs, args); err != nil {
 			return err
@@ -111,6 +129,7 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 			Media:          backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
 			MaxConnections: *maxConns, MaxConnectionsPerSource: *maxPerSource,
 			HandshakeTimeout: *handshake, UnregisteredIdleTimeout: *idle,
+			SignIn: backend.SignInConfig{DeviceCodeLifetime: *codeLifetime},
 			// A listener in trouble (out of file descriptors, say) must
 			// show somewhere.
 			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
@@ -131,6 +150,7 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		}
 		if a := b.AdminAddr(); a != "" {
 			fmt.Fprintf(stdout, "admin http://%s/admin/\n", a)
+			fmt.Fprintf(stdout, "sign-in %s\n", b.IdP().VerificationURI())
 		}
 		fmt.Fprintf(stdout, "domain %s, server certificate from %s\n", b.Domain(), b.ServerRoot())
 		<-ctx.Done()
@@ -171,6 +191,24 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 		method, path = http.MethodPost, "rotate?root="+url.QueryEscape(rest[1])
 	case rest[0] == "voicemail" && len(rest) == 2:
 		method, path = http.MethodPost, "voicemail?user="+url.QueryEscape(rest[1])
+	case rest[0] == "idp" && len(rest) == 1:
+		method, path = http.MethodGet, "idp"
+	case rest[0] == "block-legacy-auth" && len(rest) == 2 && (rest[1] == "on" || rest[1] == "off"):
+		method, path = http.MethodPost, "idp/legacy-auth?block="+strconv.FormatBool(rest[1] == "on")
+	case rest[0] == "vendor-cutoff" && len(rest) == 2:
+		method, path = http.MethodPost, "idp/vendor-cutoff?date="+url.QueryEscape(rest[1])
+	case rest[0] == "consent" && len(rest) == 2:
+		method, path = http.MethodPost, "idp/consent?client="+url.QueryEscape(rest[1])
+	case rest[0] == "revoke-consent" && len(rest) == 2:
+		method, path = http.MethodPost, "idp/consent?revoke=true&client="+url.QueryEscape(rest[1])
+	case rest[0] == "disable-user" && len(rest) == 2:
+		method, path = http.MethodPost, "idp/disable?user="+url.QueryEscape(rest[1])
+	case rest[0] == "enable-user" && len(rest) == 2:
+		method, path = http.MethodPost, "idp/disable?enable=true&user="+url.QueryEscape(rest[1])
+	case rest[0] == "revoke-tokens" && len(rest) == 2:
+		method, path = http.MethodPost, "idp/revoke?user="+url.QueryEscape(rest[1])
+	case rest[0] == "approve" && len(rest) == 4, rest[0] == "deny" && len(rest) == 2:
+		return backendApprove(*addr, rest, stdout)
 	default:
 		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
 	}
@@ -192,6 +230,27 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	}
 	if res.StatusCode >= 300 {
 		return fmt.Errorf("admin: %s", res.Status)
+	}
+	return nil
+}
+
+// backendApprove answers a web sign-in code on the verification page
+// served beside the admin API, as the person at the browser would.
+func backendApprove(addr string, rest []string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	allow := rest[0] == "approve"
+	user, password := "", ""
+	if allow {
+		user, password = rest[2], rest[3]
+	}
+	if err := idp.Approve(ctx, "http://"+addr, rest[1], user, password, allow); err != nil {
+		return fmt.Errorf("admin %s: %w", rest[0], err)
+	}
+	if allow {
+		fmt.Fprintf(stdout, "approved %s for %s\n", rest[1], user)
+	} else {
+		fmt.Fprintf(stdout, "denied %s\n", rest[1])
 	}
 	return nil
 }

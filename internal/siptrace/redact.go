@@ -14,6 +14,9 @@ import (
 var (
 	digestSecret = regexp.MustCompile(`(?i)\b(response|cnonce)(\s*=\s*)("[^"]*"|[^,\s]*)`)
 	sdesKey      = regexp.MustCompile(`(?i)(inline:)[^|\s;]+`)
+	// bearerToken is an RFC 8898 access token: whoever holds it is the user
+	// until it expires.
+	bearerToken = regexp.MustCompile(`(?i)(:\s*Bearer\s+)\S+`)
 )
 
 // Redacted stands in for a removed secret.
@@ -21,13 +24,14 @@ const Redacted = "<redacted>"
 
 // Redact returns msg (one SIP message, or a trace of several) with the
 // response and cnonce of every Authorization and Proxy-Authorization
-// header, and the key material of every SDES "inline:" key, replaced by
+// header, the token of a Bearer one, and the key material of every SDES "inline:" key, replaced by
 // Redacted. The scheme, user name, realm and URI stay.
 func Redact(msg []byte) []byte {
 	lines := bytes.SplitAfter(msg, []byte("\n"))
 	for i, line := range lines {
 		if isCredentials(line) {
 			line = digestSecret.ReplaceAll(line, []byte(`${1}${2}"`+Redacted+`"`))
+			line = bearerToken.ReplaceAll(line, []byte("${1}"+Redacted))
 		}
 		if bytes.Contains(bytes.ToLower(line), []byte("inline:")) {
 			line = sdesKey.ReplaceAll(line, []byte("${1}"+Redacted))

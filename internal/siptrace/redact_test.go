@@ -80,3 +80,12 @@ func TestOpenFile(t *testing.T) {
 		})
 	}
 }
+
+// An RFC 8898 access token is a credential: it goes, the scheme stays.
+func TestRedactBearer(t *testing.T) {
+	msg := "REGISTER sip:deskphone.test SIP/2.0\r\nAuthorization: Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln\r\n\r\n"
+	got := string(Redact([]byte(msg)))
+	if strings.Contains(got, "eyJ") || !strings.Contains(got, "Authorization: Bearer "+Redacted) {
+		t.Fatalf("bearer token not redacted:\n%s", got)
+	}
+}
