@@ -60,6 +60,16 @@ type Store struct {
 	pool *x509.CertPool
 	// list is what List returns, built on first use after a change.
 	list []Entry
+	// damaged are the imported files the last Reload could not read back.
+	damaged []Damaged
+}
+
+// Damaged is an imported file that cannot be read back as the root its name
+// promises. It is listed so a person can see it and remove it; it is never
+// trusted.
+type Damaged struct {
+	Name   string // the file name under ca/imported
+	Reason string
 }
 
 type stored struct {
@@ -90,6 +100,9 @@ func OpenStore(dir string, factory []string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{importDir: filepath.Join(dir, "ca", "imported"), factory: set}
+	if err := moveLegacyImports(dir, s.importDir); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	if err := os.MkdirAll(s.importDir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -100,6 +113,24 @@ func OpenStore(dir string, factory []string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
+}
+
+// moveLegacyImports moves imported roots from ca/ca/imported, where phones
+// kept them before the store was opened on the state directory itself, to
+// ca/imported, so no acknowledged import is lost to the layout change.
+func moveLegacyImports(dir, importDir string) error {
+	legacy := filepath.Join(dir, "ca", "ca", "imported")
+	if _, err := os.Stat(legacy); err != nil {
+		return nil
+	}
+	if _, err := os.Stat(importDir); err == nil {
+		return nil // both exist: leave the old one for a person to look at
+	}
+	if err := os.Rename(legacy, importDir); err != nil {
+		return fmt.Errorf("move imported roots from %s: %w", legacy, err)
+	}
+	os.Remove(filepath.Dir(legacy)) // ca/ca, now empty
+	return atomicfile.SyncDir(filepath.Join(dir, "ca"))
 }
 
 // Reload re-reads the imported roots from disk and rebuilds the pool, as a
@@ -116,6 +147,7 @@ func (s *Store) Reload() error {
 	}
 	imported := make(map[string]stored)
 	var problems []error
+	var damaged []Damaged
 	for _, de := range dirEntries {
 		name := de.Name()
 		if !de.Type().IsRegular() || strings.HasPrefix(name, ".") || filepath.Ext(name) != ".pem" {
@@ -124,6 +156,7 @@ func (s *Store) Reload() error {
 		st, err := s.readImported(name)
 		if err != nil {
 			problems = append(problems, err)
+			damaged = append(damaged, Damaged{Name: name, Reason: damageReason(err)})
 			continue
 		}
 		imported[st.fp] = st
@@ -144,11 +177,27 @@ func (s *Store) Reload() error {
 		active[fp] = true
 	}
 
-	s.imported, s.active, s.pool, s.list = imported, active, pool, nil
+	s.imported, s.active, s.pool, s.list, s.damaged = imported, active, pool, nil, damaged
 	if len(problems) > 0 {
 		return fmt.Errorf("reload: %w", errors.Join(problems...))
 	}
 	return nil
+}
+
+// damageReason is the part of a readImported error that says what is wrong.
+func damageReason(err error) string {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, ErrCorrupt.Error()+": "); ok {
+		return after
+	}
+	return msg
+}
+
+// Damaged lists the imported files the last Reload skipped.
+func (s *Store) Damaged() []Damaged {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.damaged)
 }
 
 func (s *Store) readImported(name string) (stored, error) {
@@ -280,6 +329,19 @@ func (s *Store) Remove(fp string) error {
 	for _, st := range s.imported {
 		if strings.HasPrefix(st.fp, prefix) {
 			matches = append(matches, st)
+		}
+	}
+	if len(matches) == 0 {
+		// A damaged file goes by the fingerprint in its name, so a store
+		// with one can be repaired.
+		for i, d := range s.damaged {
+			if strings.HasPrefix(strings.ToLower(d.Name), prefix) {
+				if err := os.Remove(filepath.Join(s.importDir, d.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("remove damaged %s: %w", d.Name, err)
+				}
+				s.damaged = slices.Delete(s.damaged, i, i+1)
+				return atomicfile.SyncDir(s.importDir)
+			}
 		}
 	}
 	switch {

@@ -370,3 +370,30 @@ func TestListIsACopy(t *testing.T) {
 		t.Errorf("List after a caller's change: %+v", e)
 	}
 }
+
+// Imports kept under ca/ca/imported by earlier versions move to
+// ca/imported when the store opens, and stay trusted.
+func TestLegacyImportsMove(t *testing.T) {
+	dir := t.TempDir()
+	lab, err := certs.GenerateLab(t.TempDir(), certs.LabOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := certs.OpenStore(filepath.Join(dir, "ca"), []string{certs.FactoryRoot2019})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := legacy.ImportFile(lab.Path(certs.LabNewRootCert)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := certs.OpenStore(dir, []string{certs.FactoryRoot2019})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.List()); n != 2 {
+		t.Fatalf("%d roots after the move, want the factory root and the import", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ca", "ca")); !os.IsNotExist(err) {
+		t.Fatalf("legacy folder still there: %v", err)
+	}
+}

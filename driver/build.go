@@ -125,8 +125,8 @@ func Build(ctx context.Context, spec Spec) (p *phone.Phone, stop func() error, e
 	}
 	for _, f := range spec.CA {
 		if _, err := p.CAStore().ImportFile(f); err != nil {
-			// Started only to be closed: that removes a temporary state.
-			p.Start(ctx)
+			// Closing a phone never started releases its state directory
+			// and removes it when it was a temporary one.
 			p.Close()
 			closeMedia()
 			return nil, nil, fmt.Errorf("%w: %w", ErrCA, err)

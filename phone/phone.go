@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,7 +171,7 @@ func (p *Phone) open(firmware string) error {
 	}
 	// A damaged imported file is reported at boot, which opens the store
 	// again; it does not keep the phone from starting.
-	cas, err := certs.OpenStore(filepath.Join(p.state.Path, "ca"), fw.FactoryRoots)
+	cas, err := certs.OpenStore(p.state.Path, fw.FactoryRoots)
 	if cas == nil {
 		return fmt.Errorf("CA store: %w", err)
 	}

@@ -87,9 +87,13 @@ lab     writes a lab PKI into DIR: an "old" and a "new" root (to reproduce a
 		if err != nil {
 			return err
 		}
+		for _, d := range store.Damaged() {
+			fmt.Fprintf(stderr, "deskphone certs: %s is damaged (%s); 'deskphone certs remove --state %s %s' deletes it\n",
+				filepath.Join(*state, "ca", "imported", d.Name), d.Reason, *state, strings.TrimSuffix(d.Name, ".pem"))
+		}
 		switch sub {
 		case "list":
-			return listCerts(stdout, bootedState(*state, store.List()))
+			return listCerts(stdout, bootedState(*state, store.List()), store.Damaged())
 		case "import":
 			if fs.NArg() == 0 {
 				return errors.New("import needs a FILE")
@@ -147,10 +151,16 @@ func openPhoneStore(dir string) (*certs.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return certs.OpenStore(filepath.Join(dir, "ca"), f.FactoryRoots)
+	// A damaged imported file leaves the rest of the store usable: it is
+	// listed, and remove can delete it.
+	store, err := certs.OpenStore(dir, f.FactoryRoots)
+	if store != nil && errors.Is(err, certs.ErrCorrupt) {
+		return store, nil
+	}
+	return store, err
 }
 
-func listCerts(w io.Writer, entries []certs.Entry) error {
+func listCerts(w io.Writer, entries []certs.Entry, damaged []certs.Damaged) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FINGERPRINT\tSOURCE\tACTIVE\tEXPIRES\tSUBJECT")
 	for _, e := range entries {
@@ -159,6 +169,13 @@ func listCerts(w io.Writer, entries []certs.Entry) error {
 			active = "yes"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Fingerprint[:16], e.Source, active, e.NotAfter.Format(time.DateOnly), strings.TrimSpace(e.Subject))
+	}
+	for _, d := range damaged {
+		name := strings.TrimSuffix(d.Name, ".pem")
+		if len(name) > 16 {
+			name = name[:16]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, "damaged", "no", "-", "DAMAGED: "+d.Reason)
 	}
 	return tw.Flush()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,5 +148,49 @@ func TestRunValidatesServer(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// A run that fails on --ca leaves no temporary state directory behind.
+func TestRunCAFailureCleansUp(t *testing.T) {
+	tmp := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "run", "--headless", "--no-backend", "--ca", bad)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	cmd.Stdin = strings.NewReader("quit\n")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--ca") {
+		t.Fatalf("run with a bad --ca: %v\n%s", err, out)
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "deskphone-*"))
+	if len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+}
+
+// One damaged imported root does not lock the store: list shows it and
+// remove deletes it.
+func TestCertsDamagedImport(t *testing.T) {
+	state := t.TempDir()
+	if _, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state); code != 0 {
+		t.Fatalf("boot: exit %d: %s", code, stderr)
+	}
+	fp := strings.Repeat("ab", 32)
+	if err := os.WriteFile(filepath.Join(state, "ca", "imported", fp+".pem"), []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI(t, "certs", "list", "--state", state)
+	if code != 0 || !strings.Contains(out, fp[:16]) || !strings.Contains(out, "DAMAGED") || !strings.Contains(stderr, "certs remove") {
+		t.Fatalf("list: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if out, stderr, code := runCLI(t, "certs", "remove", "--state", state, fp[:16]); code != 0 {
+		t.Fatalf("remove: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code = runCLI(t, "certs", "list", "--state", state)
+	if code != 0 || strings.Contains(out, "DAMAGED") || stderr != "" {
+		t.Fatalf("list after remove: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
