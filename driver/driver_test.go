@@ -67,6 +67,11 @@ func TestParse(t *testing.T) {
 		{verb: "wait", text: "registered", wantErr: "wait needs KEY=VALUE"},
 		{verb: "expect", text: "=x", wantErr: "expect: want KEY=VALUE"},
 		{verb: "dial", text: "", wantErr: "dial needs"},
+		{verb: "dial", text: strings.Repeat("1", driver.MaxTarget), want: driver.Args{Text: strings.Repeat("1", driver.MaxTarget)}},
+		{verb: "dial", text: strings.Repeat("1", 1<<20), wantErr: "1048576 characters is too long"},
+		{verb: "call", text: strings.Repeat("a", driver.MaxTarget+1), wantErr: "too long"},
+		{verb: "advance", text: "744h", want: driver.Args{Duration: 744 * time.Hour}},
+		{verb: "advance", text: "2562047h", wantErr: "at a time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.verb+" "+tt.text, func(t *testing.T) {
@@ -96,6 +101,31 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+// A long advance stops at its context's end instead of running to the end.
+func TestAdvanceInterrupted(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	moved := advancerFunc(func(d time.Duration) {
+		calls++
+		clk.Advance(d)
+		if calls == 3 {
+			cancel()
+		}
+	})
+	_, err := driver.Exec(ctx, &driver.Target{Clock: moved}, "advance 720h")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "to go") {
+		t.Fatalf("advance after cancel: %v", err)
+	}
+	if got := clk.Now().Sub(drivertest.Start); got != 3*time.Hour {
+		t.Fatalf("moved %v, want 3h", got)
+	}
+}
+
+type advancerFunc func(time.Duration)
+
+func (f advancerFunc) Advance(d time.Duration) { f(d) }
 
 func mustKey(t *testing.T, name string) phone.Key {
 	t.Helper()

@@ -110,9 +110,9 @@ var Verbs = []*Verb{
 	{Name: "softkey", Usage: "N|LABEL", Help: "press softkey N (1-based) or the softkey showing LABEL",
 		Parse: parseSoftkey, Run: softkey},
 	{Name: "dial", Usage: "TARGET", Help: "digits are typed on the keypad (dialled on #, Send or the\n5 s timeout); a user name or SIP URI is called at once",
-		Parse: needText("dial needs digits, a user name or a SIP URI"), Run: onPhone((*phone.Phone).DialTarget)},
+		Parse: needTarget("dial"), Run: onPhone((*phone.Phone).DialTarget)},
 	{Name: "call", Usage: "TARGET", Help: "call digits, a user name or a SIP URI at once",
-		Parse: needText("call needs digits, a user name or a SIP URI"), Run: onPhone((*phone.Phone).Call)},
+		Parse: needTarget("call"), Run: onPhone((*phone.Phone).Call)},
 	{Name: "answer", Help: "answer the ringing (or waiting) call; replies once it\nstops ringing",
 		Parse: noArgs, Run: answer},
 	{Name: "hangup", Help: "end, cancel or decline the call",
@@ -209,6 +209,23 @@ func screen(t *Target) Result {
 }
 
 func noArgs(string) (Args, error) { return Args{}, nil }
+
+// MaxTarget bounds what dial and call take: more than any phone's dial
+// field holds, far less than would keep a phone busy typing.
+const MaxTarget = 128
+
+// needTarget parses a dial or call target.
+func needTarget(verb string) func(string) (Args, error) {
+	return func(text string) (Args, error) {
+		switch {
+		case text == "":
+			return Args{}, fmt.Errorf("%s needs digits, a user name or a SIP URI", verb)
+		case len(text) > MaxTarget:
+			return Args{}, fmt.Errorf("%s: %d characters is too long (at most %d)", verb, len(text), MaxTarget)
+		}
+		return Args{Text: text}, nil
+	}
+}
 
 func needText(msg string) func(string) (Args, error) {
 	return func(text string) (Args, error) {
@@ -426,19 +443,35 @@ func logs(_ context.Context, t *Target, a Args) (Result, error) {
 	return Result{Kind: KindLog, Logs: t.Phone.Logs(a.N)}, nil
 }
 
+// MaxAdvance bounds one advance: every timer on the way fires in turn, and
+// a year of keep-alives would keep a phone busy for minutes.
+const MaxAdvance = 31 * 24 * time.Hour
+
+// advanceStep is how far advance moves between looks at its context, so a
+// signal interrupts a long advance.
+const advanceStep = time.Hour
+
 func parseAdvance(text string) (Args, error) {
 	d, err := time.ParseDuration(text)
 	if err != nil || d < 0 {
 		return Args{}, fmt.Errorf("advance: %q is not a duration like 5s, 15m or 1h30m", text)
 	}
+	if d > MaxAdvance {
+		return Args{}, fmt.Errorf("advance: %v is more than %v (31 days) at a time", d, MaxAdvance)
+	}
 	return Args{Duration: d}, nil
 }
 
-func advance(_ context.Context, t *Target, a Args) (Result, error) {
+func advance(ctx context.Context, t *Target, a Args) (Result, error) {
 	if t.Clock == nil {
 		return Result{}, errors.New("advance: this phone runs on a clock that cannot be moved")
 	}
-	t.Clock.Advance(a.Duration)
+	for left := a.Duration; left > 0; left -= advanceStep {
+		if err := ctx.Err(); err != nil {
+			return Result{}, fmt.Errorf("advance interrupted with %v to go: %w", left.Truncate(time.Second), err)
+		}
+		t.Clock.Advance(min(left, advanceStep))
+	}
 	return screen(t), nil
 }
 
