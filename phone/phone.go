@@ -229,7 +229,9 @@ func (p *Phone) loop(ctx context.Context) {
 			return
 		case t := <-p.tasks:
 			t.f()
-			p.publish()
+			if !t.query {
+				p.publish()
+			}
 			close(t.done)
 		}
 	}
@@ -266,7 +268,15 @@ func (p *Phone) Close() error {
 
 // do runs f on the loop goroutine and returns once f has run and the screen
 // it left has been published.
-func (p *Phone) do(f func()) error {
+func (p *Phone) do(f func()) error { return p.run(task{f: f, done: make(chan struct{})}) }
+
+// query runs f on the loop to read state: it changes nothing, so the loop
+// neither renders nor publishes after it.
+func (p *Phone) query(f func()) error {
+	return p.run(task{f: f, done: make(chan struct{}), query: true})
+}
+
+func (p *Phone) run(t task) error {
 	if !p.started.Load() {
 		select {
 		case <-p.closed:
@@ -275,7 +285,6 @@ func (p *Phone) do(f func()) error {
 			return ErrNotStarted
 		}
 	}
-	t := task{f: f, done: make(chan struct{})}
 	select {
 	case p.tasks <- t:
 	case <-p.done:
@@ -295,6 +304,8 @@ func (p *Phone) do(f func()) error {
 type task struct {
 	f    func()
 	done chan struct{}
+	// query marks a task that only reads state: no render, no publish.
+	query bool
 }
 
 // doErr runs f on the loop and returns its error.
@@ -311,7 +322,7 @@ func (p *Phone) doErr(f func() error) error {
 // time moves the clock only when every phone has settled.
 func (p *Phone) Settled() bool {
 	busy := true
-	if err := p.do(func() { busy = p.s.line != nil && p.s.line.ua.Busy() }); err != nil {
+	if err := p.query(func() { busy = p.s.line != nil && p.s.line.ua.Busy() }); err != nil {
 		return true
 	}
 	return !busy && len(p.tasks) == 0
@@ -321,7 +332,7 @@ func (p *Phone) Settled() bool {
 // server, empty when it has none: what a SIP trace shows for this phone.
 func (p *Phone) SIPAddr() string {
 	addr := ""
-	_ = p.do(func() {
+	_ = p.query(func() {
 		if p.s.line != nil {
 			addr = p.s.line.ua.LocalAddr()
 		}
@@ -406,7 +417,7 @@ func (p *Phone) Status() ([][2]string, error) {
 // State returns the phone's state once it has handled every input so far.
 func (p *Phone) State() (Status, error) {
 	var st Status
-	err := p.do(func() { st = p.status() })
+	err := p.query(func() { st = p.status() })
 	return st, err
 }
 
@@ -523,7 +534,7 @@ func (p *Phone) Dial(digits string) error {
 func (p *Phone) publish() {
 	now := snapshot{screen: p.render(), status: p.status()}
 	old := p.published.Swap(&now)
-	screenChanged := old == nil || old.screen.Text() != now.screen.Text()
+	screenChanged := old == nil || !old.screen.Equal(now.screen)
 	stateChanged := screenChanged || !sameState(old.status, now.status)
 	p.stateChanged(now.status)
 	if !stateChanged {
