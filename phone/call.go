@@ -8,7 +8,9 @@ import "github.com/deskphone/deskphone/phone/catalog"
 type appearance struct {
 	call   CallState
 	digits string // digits collected while dialing (or for a transfer)
-	remote string // the far party of the current call
+	remote string // the far party of the current call (its user)
+	// remoteName is the far party's display name, when the call brought one.
+	remoteName string
 	muted  bool
 	audio  AudioPath
 }
@@ -86,7 +88,7 @@ func (p *Phone) placeCall(target string) {
 	p.s.cfg.LastDialed = target
 	p.saveConfig()
 	p.s.call = CallCalling
-	p.s.remote = target
+	p.s.remote, p.s.remoteName = target, ""
 	p.s.page = 0
 	if p.s.audio == AudioNone {
 		p.s.audio = AudioSpeaker
@@ -120,7 +122,7 @@ func (p *Phone) endCall() {
 		if l.waiting != "" {
 			// The waiting call now rings on its own.
 			p.s.call = CallRinging
-			l.callID, p.s.remote, l.waiting = l.waiting, l.waitFrom, ""
+			l.callID, p.s.remote, p.s.remoteName, l.waiting = l.waiting, l.waitFrom, l.waitName, ""
 			p.s.audio = AudioNone
 			p.s.muted = false
 			return
@@ -128,7 +130,7 @@ func (p *Phone) endCall() {
 	}
 	p.s.call = CallIdle
 	p.s.digits = ""
-	p.s.remote = ""
+	p.s.remote, p.s.remoteName = "", ""
 	p.s.muted = false
 	p.s.audio = AudioNone
 	p.s.page = 0
@@ -206,6 +208,10 @@ func (p *Phone) dial() {
 }
 
 func (p *Phone) backspace() {
+	if p.transferEntry() {
+		p.callBack()
+		return
+	}
 	if p.s.call != CallDialing {
 		return
 	}
@@ -257,11 +263,19 @@ func (p *Phone) hold(on bool) {
 }
 
 // startTransfer opens the transfer entry: the digits typed next are the
-// target.
+// target. Transfer again in the entry sends the call to the digits typed,
+// as on the phones, and never clears them.
 func (p *Phone) startTransfer() {
-	if l := p.s.line; l != nil && (p.s.call == CallConnected || p.s.call == CallHeld) {
+	l := p.s.line
+	switch {
+	case p.transferEntry():
+		if p.s.digits != "" {
+			p.transferTo(p.s.digits)
+		}
+	case l != nil && (p.s.call == CallConnected || p.s.call == CallHeld):
 		l.transfer = true
 		p.s.digits = ""
+		p.s.page = 0
 	}
 }
 
@@ -320,4 +334,13 @@ func (p *Phone) endCallBy(how catalog.Action) {
 		}
 	}
 	p.endCall()
+}
+
+// remoteLabel is the far party as the screen names it: the display name,
+// else the user.
+func (p *Phone) remoteLabel() string {
+	if p.s.remoteName != "" {
+		return p.s.remoteName
+	}
+	return p.s.remote
 }
