@@ -11,8 +11,8 @@ type appearance struct {
 	remote string // the far party of the current call (its user)
 	// remoteName is the far party's display name, when the call brought one.
 	remoteName string
-	muted  bool
-	audio  AudioPath
+	muted      bool
+	audio      AudioPath
 }
 
 // keypad handles a dial key on the idle and call screens: it starts or

@@ -49,7 +49,7 @@ type line struct {
 	waiting   string // id of a second incoming call (call waiting)
 	waitFrom  string
 	waitName  string // waitFrom's display name
-	transfer  bool // collecting the transfer target in digits
+	transfer  bool   // collecting the transfer target in digits
 }
 
 // WithAccount sets the SIP account the phone registers with, saved in its

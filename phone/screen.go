@@ -30,7 +30,7 @@ type Screen struct {
 	// the catalog's short label; SoftkeyNames holds the full ones.
 	Softkeys     []string
 	SoftkeyNames []string
-	LEDs     LEDs
+	LEDs         LEDs
 }
 
 // StatusBar is the top line of the LCD.
