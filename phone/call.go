@@ -1,6 +1,11 @@
 package phone
 
-import "github.com/deskphone/deskphone/phone/catalog"
+import (
+	"fmt"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/sipua"
+)
 
 // appearance is the line part's call appearance: the phone's one call as the
 // user sees it, with the digits being typed and the audio path. The SIP side
@@ -343,4 +348,18 @@ func (p *Phone) remoteLabel() string {
 		return p.s.remoteName
 	}
 	return p.s.remote
+}
+
+// transferProblem words why a transfer failed: the far end's status as
+// "Reason (code)", else what went wrong on the way.
+func transferProblem(ev sipua.TransferResult) string {
+	switch {
+	case ev.Code >= 300 && ev.Reason != "":
+		return fmt.Sprintf("%s (%d)", ev.Reason, ev.Code)
+	case ev.Code >= 300:
+		return failureReason(ev.Code, "SIP", nil)
+	case ev.Err != nil:
+		return ev.Err.Error()
+	}
+	return "no answer"
 }

@@ -315,8 +315,9 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			return
 		}
 		if ev.Err != nil || ev.Code >= 300 {
-			p.logf("call", "warn", "call", "transfer failed: %v %d", ev.Err, ev.Code)
-			p.showAlert("Transfer failed")
+			why := transferProblem(ev)
+			p.logf("call", "warn", "call", "transfer of %s to %s failed: %s", p.s.remote, ev.Target, why)
+			p.showAlert("Transfer failed: " + why)
 			return
 		}
 		p.logf("call", "info", "call", "transferred %s", p.s.remote)

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,5 +150,26 @@ func TestRunValidatesServer(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// What a command's error tells the user, and the exit status: never Go's
+// "context canceled" for an interrupt.
+func TestExitCodeMessages(t *testing.T) {
+	tests := []struct {
+		err    error
+		code   int
+		stderr string
+	}{
+		{nil, 0, ""},
+		{fmt.Errorf("run: %w", context.Canceled), 130, "deskphone run: interrupted\n"},
+		{badFlag("--root %q: unknown root", "x"), 2, "deskphone run: --root \"x\": unknown root\n"},
+		{errors.New("disk full"), 1, "deskphone run: disk full\n"},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		if code := exitCode("run", tt.err, &b); code != tt.code || b.String() != tt.stderr {
+			t.Errorf("exitCode(%v) = %d, %q; want %d, %q", tt.err, code, b.String(), tt.code, tt.stderr)
+		}
 	}
 }
