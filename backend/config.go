@@ -127,6 +127,32 @@ type Config struct {
 	SignIn SignInConfig
 }
 
+// ConfigError is an invalid Config field. Field is the field's name in
+// Config, so a front end can name its own flag for it; Msg says what is
+// wrong in the user's words. It matches ErrConfig (and Err, when set) with
+// errors.Is.
+type ConfigError struct {
+	Field string
+	Value string
+	Msg   string
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("invalid configuration: %s: %s", e.Field, e.Msg)
+	}
+	return fmt.Sprintf("invalid configuration: %s %q: %s", e.Field, e.Value, e.Msg)
+}
+
+// Unwrap gives ErrConfig and the more precise sentinel, if any.
+func (e *ConfigError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrConfig, e.Err}
+	}
+	return []error{ErrConfig}
+}
+
 // listenSpec is one parsed Config.Listen entry.
 type listenSpec struct {
 	transport string // "tls", "tcp", "udp"
@@ -136,7 +162,7 @@ type listenSpec struct {
 func (c *Config) withDefaults() (Config, []listenSpec, error) {
 	cfg := *c
 	if cfg.StateDir == "" {
-		return cfg, nil, fmt.Errorf("%w: StateDir is required", ErrConfig)
+		return cfg, nil, &ConfigError{Field: "StateDir", Msg: "required"}
 	}
 	if len(cfg.Listen) == 0 {
 		cfg.Listen = []string{DefaultListen}
@@ -163,21 +189,22 @@ func (c *Config) withDefaults() (Config, []listenSpec, error) {
 		case "SHA-256", "MD5":
 			cfg.DigestAlgorithms[i] = strings.ToUpper(alg)
 		default:
-			return cfg, nil, fmt.Errorf("%w: digest algorithm %q, want SHA-256 or MD5", ErrConfig, alg)
+			return cfg, nil, &ConfigError{Field: "DigestAlgorithms", Value: alg, Msg: "want SHA-256 or MD5"}
 		}
 	}
 	if cfg.ServerRoot != "" {
 		if _, err := certs.FactoryRoot(cfg.ServerRoot); err != nil {
-			return cfg, nil, fmt.Errorf("%w: ServerRoot %q: %w", ErrConfig, cfg.ServerRoot, ErrUnknownRoot)
+			return cfg, nil, &ConfigError{Field: "ServerRoot", Value: cfg.ServerRoot,
+				Msg: fmt.Sprintf("unknown root (%s)", strings.Join(certs.FactoryRootIDs(), ", ")), Err: ErrUnknownRoot}
 		}
 	}
 	if cfg.AdminListen != "" {
 		host, _, err := net.SplitHostPort(cfg.AdminListen)
 		if err != nil {
-			return cfg, nil, fmt.Errorf("%w: AdminListen %q: %v", ErrConfig, cfg.AdminListen, err)
+			return cfg, nil, &ConfigError{Field: "AdminListen", Value: cfg.AdminListen, Msg: "want HOST:PORT on loopback, e.g. 127.0.0.1:8061"}
 		}
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return cfg, nil, fmt.Errorf("%w: AdminListen %q: the admin API has no authentication and listens on loopback only", ErrConfig, cfg.AdminListen)
+			return cfg, nil, &ConfigError{Field: "AdminListen", Value: cfg.AdminListen, Msg: "the admin API has no authentication and listens on loopback only (127.0.0.1, ::1 or localhost)"}
 		}
 	}
 	specs := make([]listenSpec, 0, len(cfg.Listen))
@@ -195,19 +222,19 @@ func parseListen(s string) (listenSpec, error) {
 	tp, addr, ok := strings.Cut(s, ":")
 	tp = strings.ToLower(tp)
 	if !ok || (tp != "tls" && tp != "tcp" && tp != "udp") {
-		return listenSpec{}, fmt.Errorf("%w: listen %q: want tls:, tcp: or udp:<host>:<port>", ErrConfig, s)
+		return listenSpec{}, &ConfigError{Field: "Listen", Value: s, Msg: "want tls:, tcp: or udp:HOST:PORT"}
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return listenSpec{}, fmt.Errorf("%w: listen %q: %v", ErrConfig, s, err)
+		return listenSpec{}, &ConfigError{Field: "Listen", Value: s, Msg: "want tls:, tcp: or udp:HOST:PORT"}
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return listenSpec{}, fmt.Errorf("%w: listen %q: bad port", ErrConfig, s)
+		return listenSpec{}, &ConfigError{Field: "Listen", Value: s, Msg: "the port must be a number 0-65535"}
 	}
 	// The address goes into Record-Route and service Contacts, so it must
 	// be one a phone can reach.
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		return listenSpec{}, fmt.Errorf("%w: listen %q: a concrete host is required (it goes into Record-Route)", ErrConfig, s)
+		return listenSpec{}, &ConfigError{Field: "Listen", Value: s, Msg: "needs an address phones can reach, not 0.0.0.0 or an empty host (it goes into Record-Route)"}
 	}
 	return listenSpec{transport: tp, addr: addr}, nil
 }

@@ -137,6 +137,12 @@ func (b *Backend) routeNew(req *sip.Request, tx sip.ServerTransaction) {
 	// requests come back through us: the only way to reach a phone that
 	// does not listen. The dialog is recorded so that only its parties
 	// can use it.
+	if req.IsInvite() {
+		// The cloud vouches for who calls (RFC 3325), with the name of its
+		// directory: the callee shows it whatever the caller's phone sent.
+		req.RemoveHeader("P-Asserted-Identity")
+		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", strconv.Quote(caller.DisplayName)+" <sip:"+caller.User+"@"+b.Domain()+">"))
+	}
 	var seed *dialogSeed
 	if req.IsInvite() || req.Method == sip.REFER {
 		seed = &dialogSeed{caller: party{user: caller.User, flow: flowOf(req)}, callee: user.User}

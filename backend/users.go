@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -75,61 +78,191 @@ type usersFile struct {
 // MaxUsersFileSize bounds a users file.
 const MaxUsersFileSize = 1 << 20
 
+// UsersFileError is what is wrong with a users file, where: File (set by
+// LoadUsers) and Line (0 when no line applies). It matches ErrUsersFile.
+type UsersFileError struct {
+	File string
+	Line int
+	Msg  string
+	Err  error // the cause, when there is one
+}
+
+func (e *UsersFileError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	} else {
+		b.WriteString("users file: ")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap gives ErrUsersFile and the cause.
+func (e *UsersFileError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrUsersFile, e.Err}
+	}
+	return []error{ErrUsersFile}
+}
+
 // LoadUsers reads and validates a users file; see ParseUsers.
 func LoadUsers(path string) ([]User, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUsersFile, err)
+		msg := "cannot open it"
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			msg = "no such file"
+		case errors.Is(err, fs.ErrPermission):
+			msg = "permission denied"
+		}
+		return nil, &UsersFileError{File: path, Msg: msg, Err: err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxUsersFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrUsersFile, path, err)
+		return nil, &UsersFileError{File: path, Msg: "cannot read it", Err: err}
 	}
 	users, err := ParseUsers(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	var ue *UsersFileError
+	if errors.As(err, &ue) {
+		ue.File = path
 	}
-	return users, nil
+	return users, err
 }
+
+// usersKeys are the keys of one user in a users file.
+var usersKeys = []string{"user", "password", "display_name", "extension"}
 
 // ParseUsers parses a users file: a YAML mapping with one key, users, a
 // list of mappings with the keys user, password, display_name and
 // extension. Unknown keys, invalid users and duplicate names or extensions
-// (names compare case-insensitively) are errors that name the line.
+// (names compare case-insensitively) are errors (*UsersFileError) that
+// name the line.
 func ParseUsers(data []byte) ([]User, error) {
 	if len(data) > MaxUsersFileSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUsersFile, MaxUsersFileSize)
+		return nil, &UsersFileError{Msg: fmt.Sprintf("larger than %d bytes", MaxUsersFileSize)}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f usersFile
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: empty", ErrUsersFile)
+			return nil, &UsersFileError{Msg: "empty: want a list of users under the key users"}
 		}
-		return nil, fmt.Errorf("%w: %w", ErrUsersFile, err)
+		return nil, yamlProblem(err)
 	}
 	if len(f.Users) == 0 {
-		return nil, fmt.Errorf("%w: no users", ErrUsersFile)
+		return nil, &UsersFileError{Msg: "no users: want a list of users under the key users"}
 	}
 	lines := userLines(data)
-	at := func(i int) string {
+	line := func(i int) int {
 		if i < len(lines) {
-			return fmt.Sprintf("line %d", lines[i])
+			return lines[i]
 		}
-		return fmt.Sprintf("user %d", i+1)
+		return 0
 	}
 	seen := newDirectory()
 	for i, u := range f.Users {
 		if err := u.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrUsersFile, at(i), err)
+			return nil, &UsersFileError{Line: line(i), Msg: userProblem(err), Err: err}
 		}
 		if err := seen.add(u); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrUsersFile, at(i), err)
+			return nil, &UsersFileError{Line: line(i), Msg: userProblem(err), Err: err}
 		}
 	}
 	return f.Users, nil
+}
+
+// userProblem is a user's validation error; "invalid user" goes without
+// saying in a users file.
+func userProblem(err error) string {
+	msg := err.Error()
+	return strings.TrimPrefix(msg, ErrInvalidUser.Error()+": ")
+}
+
+var (
+	yamlLine         = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	yamlUnknownField = regexp.MustCompile(`^field (\S+) not found in type`)
+	yamlWrongKind    = regexp.MustCompile(`^cannot unmarshal !!(\w+)(?: .*)? into `)
+)
+
+// yamlProblem words the YAML decoder's first complaint for the user: the
+// line, and what is wrong there in the file's terms, not Go's.
+func yamlProblem(err error) *UsersFileError {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return &UsersFileError{Msg: strings.TrimPrefix(msg, "yaml: "), Err: err}
+	}
+	n, _ := strconv.Atoi(m[1])
+	what := m[2]
+	if f := yamlUnknownField.FindStringSubmatch(what); f != nil {
+		keys := usersKeys
+		if strings.Contains(what, "usersFile") {
+			keys = []string{"users"}
+		}
+		what = "unknown field " + f[1]
+		if near := closest(f[1], keys); near != "" {
+			what += " (did you mean " + near + "?)"
+		} else {
+			what += " (fields: " + strings.Join(keys, ", ") + ")"
+		}
+	} else if k := yamlWrongKind.FindStringSubmatch(what); k != nil {
+		what = fmt.Sprintf("found a %s where the file wants the key users with a list of users, each with %s", kindName(k[1]), strings.Join(usersKeys, ", "))
+	}
+	return &UsersFileError{Line: n, Msg: what, Err: err}
+}
+
+func kindName(tag string) string {
+	switch tag {
+	case "seq":
+		return "list"
+	case "map":
+		return "mapping"
+	}
+	return "value"
+}
+
+// closest is the word of words nearest to w, if it is a likely misspelling
+// (at most two edits).
+func closest(w string, words []string) string {
+	best, bestD := "", 3
+	for _, c := range words {
+		if d := editDistance(strings.ToLower(w), c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // userLines returns the line of each entry of the users list, for error

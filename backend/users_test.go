@@ -27,7 +27,7 @@ func TestParseUsers(t *testing.T) {
 		{"non-numeric extension", "users:\n  - user: eve\n    password: a\n    extension: x1\n", 0, "extension"},
 		{"empty", "", 0, "empty"},
 		{"no users", "users: []\n", 0, "no users"},
-		{"not yaml", "users: [\n", 0, "yaml"},
+		{"not yaml", "users: [\n", 0, "line 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,4 +118,71 @@ func FuzzParseUsers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The users file's errors speak of the file, never of Go types.
+func TestUsersFileMessages(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, in, want string
+	}{
+		{"misspelt key", "users:\n  - user: zed\n    pasword: x\n", `users.yaml: line 3: unknown field pasword (did you mean password?)`},
+		{"misspelt top key", "user:\n  - user: zed\n", `users.yaml: line 1: unknown field user (did you mean users?)`},
+		{"unknown key", "users:\n  - user: zed\n    colour: red\n", `users.yaml: line 3: unknown field colour (fields: user, password, display_name, extension)`},
+		{"a bare list", "- user: zed\n  password: x\n", `users.yaml: line 1: found a list where the file wants the key users`},
+		{"duplicate", "users:\n  - user: zed\n    password: a\n  - user: Zed\n    password: b\n", `users.yaml: line 4: user exists: name "Zed"`},
+		{"no password", "users:\n  - user: zed\n", `users.yaml: line 2: user "zed": empty password`},
+		{"syntax", "users: [\n", `users.yaml: line 1: did not find expected node content`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "users.yaml")
+			if err := os.WriteFile(path, []byte(tt.in), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadUsers(path)
+			if !errors.Is(err, ErrUsersFile) {
+				t.Fatalf("err = %v, want ErrUsersFile", err)
+			}
+			msg := strings.TrimPrefix(err.Error(), dir+string(filepath.Separator))
+			if !strings.HasPrefix(msg, tt.want) {
+				t.Fatalf("message %q\nwant it to start %q", msg, tt.want)
+			}
+			for _, goSpeak := range []string{"backend.", "unmarshal", "!!", " yaml:", "invalid users file", "backend:"} {
+				if strings.Contains(msg, goSpeak) {
+					t.Errorf("message %q speaks Go (%q)", msg, goSpeak)
+				}
+			}
+		})
+	}
+}
+
+// Config errors name the field and say what is wrong, once.
+func TestConfigErrorMessages(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		cfg   Config
+		field string
+		want  string
+	}{
+		{Config{StateDir: dir, ServerRoot: "lab-2099"}, "ServerRoot", `invalid configuration: ServerRoot "lab-2099": unknown root (lab-2019, lab-2022)`},
+		{Config{StateDir: dir, AdminListen: "0.0.0.0:8061"}, "AdminListen", `listens on loopback only`},
+		{Config{StateDir: dir, AdminListen: "foo"}, "AdminListen", `want HOST:PORT`},
+		{Config{StateDir: dir, Listen: []string{"bogus"}}, "Listen", `want tls:, tcp: or udp:HOST:PORT`},
+		{Config{}, "StateDir", `required`},
+	}
+	for _, tt := range tests {
+		_, err := New(tt.cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !errors.Is(err, ErrConfig) || ce.Field != tt.field {
+			t.Errorf("New(%+v) = %v, want a ConfigError on %s", tt.cfg, err, tt.field)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) || strings.Count(err.Error(), "invalid configuration") != 1 || strings.Contains(err.Error(), "backend:") {
+			t.Errorf("message %q, want %q once and no package prefix", err, tt.want)
+		}
+	}
+	if _, err := New(Config{StateDir: dir, ServerRoot: "lab-2099"}); !errors.Is(err, ErrUnknownRoot) {
+		t.Errorf("unknown root: %v, want ErrUnknownRoot", err)
+	}
 }

@@ -60,7 +60,8 @@ func (c Cond) Check(p *phone.Phone) (ok bool, why string, err error) {
 	}
 	var whys []string
 	scr := p.Screen()
-	if c.Screen != nil && !c.Screen.MatchString(scr.Text()) {
+	// A message matches whatever the model's width wrapped.
+	if c.Screen != nil && !c.Screen.MatchString(scr.Text()) && !c.Screen.MatchString(scr.Plain()) {
 		whys = append(whys, fmt.Sprintf("screen does not match %q", c.Screen.String()))
 	}
 	if c.Call != "" && status["call"] != c.Call {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -281,5 +282,20 @@ func TestEnginesShare(t *testing.T) {
 	c, _ := e.Get("optional", "")
 	if a != b || a == c {
 		t.Fatalf("defaults must share one engine, other settings not: %p %p %p", a, b, c)
+	}
+}
+
+// A screen condition finds a message the LCD wrapped onto two rows: the
+// CX600's 34 columns break its registration failure after "not".
+func TestScreenCondMatchesWrappedText(t *testing.T) {
+	b := drivertest.Cloud(t, nil)
+	p := drivertest.Phone(t, driver.Spec{Model: "cx600", Account: drivertest.Account(b, "alice")})
+	drivertest.Status(t, p, "registration_error", "TLS: TLS version not supported")
+	if strings.Contains(p.Screen().Text(), "not supported") {
+		t.Fatalf("the message is not wrapped on this model any more; pick a longer one:\n%s", p.Screen().Text())
+	}
+	cond := driver.Cond{Screen: regexp.MustCompile(`TLS version not supported`)}
+	if ok, why, err := cond.Check(p); !ok || err != nil {
+		t.Fatalf("screen condition: %s %v\n%s", why, err, p.Screen().Text())
 	}
 }

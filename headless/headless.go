@@ -47,37 +47,72 @@ func commands() string {
 }
 
 // Run reads commands from in until EOF or quit and writes a reply block for
-// each to out.
+// each to out. When ctx ends (Ctrl-C, SIGTERM), Run returns nil at once,
+// also while it waits for a line or a command (a wait, a dial) runs: an
+// interrupt is how a user ends the session, not a failure.
 func (s *Session) Run(ctx context.Context, in io.Reader, out io.Writer) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
 	w := bufio.NewWriter(out)
 	defer w.Flush()
-	for sc.Scan() {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	for {
+		var line string
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			if err != nil {
+				return fmt.Errorf("headless: reading commands: %w", err)
+			}
+			return nil
+		case line = <-lines:
 		}
-		line := strings.TrimSpace(sc.Text())
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		reply, err := s.exec(ctx, line)
-		if errors.Is(err, ErrQuit) {
+		type result struct {
+			reply string
+			err   error
+		}
+		done := make(chan result, 1)
+		go func() {
+			reply, err := s.exec(ctx, line)
+			done <- result{reply, err}
+		}()
+		var r result
+		select {
+		case <-ctx.Done():
+			return nil
+		case r = <-done:
+		}
+		if errors.Is(r.err, ErrQuit) {
 			return nil
 		}
-		if err != nil {
-			reply = "error: " + err.Error() + "\n"
+		if r.err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.reply = "error: " + r.err.Error() + "\n"
 		}
-		w.WriteString(reply)
+		w.WriteString(r.reply)
 		w.WriteString(Terminator + "\n")
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("headless: %w", err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("headless: reading commands: %w", err)
-	}
-	return nil
 }
 
 // Exec runs one command line and returns its reply (without the terminator).

@@ -45,8 +45,13 @@ func (p *Phone) action(a catalog.Action) {
 	}
 }
 
-// ok is OK: the menu selects, the idle and call screens dial or answer.
+// ok is OK: an open text entry is submitted, the menu selects, the idle and
+// call screens dial or answer.
 func (p *Phone) ok() {
+	if p.s.prompt != nil {
+		p.submitPrompt()
+		return
+	}
 	if p.menuOpen() {
 		p.selectItem()
 		return

@@ -1,6 +1,11 @@
 package phone
 
-import "github.com/deskphone/deskphone/phone/catalog"
+import (
+	"fmt"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/sipua"
+)
 
 // appearance is the line part's call appearance: the phone's one call as the
 // user sees it, with the digits being typed and the audio path. The SIP side
@@ -8,9 +13,11 @@ import "github.com/deskphone/deskphone/phone/catalog"
 type appearance struct {
 	call   CallState
 	digits string // digits collected while dialing (or for a transfer)
-	remote string // the far party of the current call
-	muted  bool
-	audio  AudioPath
+	remote string // the far party of the current call (its user)
+	// remoteName is the far party's display name, when the call brought one.
+	remoteName string
+	muted      bool
+	audio      AudioPath
 }
 
 // keypad handles a dial key on the idle and call screens: it starts or
@@ -86,7 +93,7 @@ func (p *Phone) placeCall(target string) {
 	p.s.cfg.LastDialed = target
 	p.saveConfig()
 	p.s.call = CallCalling
-	p.s.remote = target
+	p.s.remote, p.s.remoteName = target, ""
 	p.s.page = 0
 	if p.s.audio == AudioNone {
 		p.s.audio = AudioSpeaker
@@ -120,7 +127,7 @@ func (p *Phone) endCall() {
 		if l.waiting != "" {
 			// The waiting call now rings on its own.
 			p.s.call = CallRinging
-			l.callID, p.s.remote, l.waiting = l.waiting, l.waitFrom, ""
+			l.callID, p.s.remote, p.s.remoteName, l.waiting = l.waiting, l.waitFrom, l.waitName, ""
 			p.s.audio = AudioNone
 			p.s.muted = false
 			return
@@ -128,7 +135,7 @@ func (p *Phone) endCall() {
 	}
 	p.s.call = CallIdle
 	p.s.digits = ""
-	p.s.remote = ""
+	p.s.remote, p.s.remoteName = "", ""
 	p.s.muted = false
 	p.s.audio = AudioNone
 	p.s.page = 0
@@ -206,6 +213,10 @@ func (p *Phone) dial() {
 }
 
 func (p *Phone) backspace() {
+	if p.transferEntry() {
+		p.callBack()
+		return
+	}
 	if p.s.call != CallDialing {
 		return
 	}
@@ -257,11 +268,19 @@ func (p *Phone) hold(on bool) {
 }
 
 // startTransfer opens the transfer entry: the digits typed next are the
-// target.
+// target. Transfer again in the entry sends the call to the digits typed,
+// as on the phones, and never clears them.
 func (p *Phone) startTransfer() {
-	if l := p.s.line; l != nil && (p.s.call == CallConnected || p.s.call == CallHeld) {
+	l := p.s.line
+	switch {
+	case p.transferEntry():
+		if p.s.digits != "" {
+			p.transferTo(p.s.digits)
+		}
+	case l != nil && (p.s.call == CallConnected || p.s.call == CallHeld):
 		l.transfer = true
 		p.s.digits = ""
+		p.s.page = 0
 	}
 }
 
@@ -320,4 +339,27 @@ func (p *Phone) endCallBy(how catalog.Action) {
 		}
 	}
 	p.endCall()
+}
+
+// remoteLabel is the far party as the screen names it: the display name,
+// else the user.
+func (p *Phone) remoteLabel() string {
+	if p.s.remoteName != "" {
+		return p.s.remoteName
+	}
+	return p.s.remote
+}
+
+// transferProblem words why a transfer failed: the far end's status as
+// "Reason (code)", else what went wrong on the way.
+func transferProblem(ev sipua.TransferResult) string {
+	switch {
+	case ev.Code >= 300 && ev.Reason != "":
+		return fmt.Sprintf("%s (%d)", ev.Reason, ev.Code)
+	case ev.Code >= 300:
+		return failureReason(ev.Code, "SIP", nil)
+	case ev.Err != nil:
+		return ev.Err.Error()
+	}
+	return "no answer"
 }

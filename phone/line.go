@@ -48,7 +48,8 @@ type line struct {
 	progress  string // "Ringing" once the far end rings
 	waiting   string // id of a second incoming call (call waiting)
 	waitFrom  string
-	transfer  bool // collecting the transfer target in digits
+	waitName  string // waitFrom's display name
+	transfer  bool   // collecting the transfer target in digits
 }
 
 // WithAccount sets the SIP account the phone registers with, saved in its
@@ -290,7 +291,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			return
 		}
 		if ev.ID == l.callID && p.s.call == CallRinging {
-			who := p.s.remote
+			who := p.remoteLabel()
 			p.endCall()
 			p.showAlert("Missed call: " + who)
 			p.logf("call", "info", "call", "missed call from %s", who)
@@ -314,8 +315,9 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			return
 		}
 		if ev.Err != nil || ev.Code >= 300 {
-			p.logf("call", "warn", "call", "transfer failed: %v %d", ev.Err, ev.Code)
-			p.showAlert("Transfer failed")
+			why := transferProblem(ev)
+			p.logf("call", "warn", "call", "transfer of %s to %s failed: %s", p.s.remote, ev.Target, why)
+			p.showAlert("Transfer failed: " + why)
 			return
 		}
 		p.logf("call", "info", "call", "transferred %s", p.s.remote)
@@ -331,7 +333,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.logf("call", "info", "call", "transferred by %s to %s", p.s.remote, ev.Target)
 		l.callID, l.progress, l.callStart = ev.NewID, "", time.Time{}
 		p.s.call = CallCalling
-		p.s.remote = ev.Target
+		p.s.remote, p.s.remoteName = ev.Target, ""
 	case sipua.MessageWaiting:
 		p.s.mwi = ev.New
 		if !ev.Waiting {
@@ -447,11 +449,11 @@ func (p *Phone) incoming(l *line, ev sipua.IncomingCall) {
 	case p.s.call == CallIdle:
 		p.closeMenu()
 		p.s.call = CallRinging
-		p.s.remote = who
+		p.s.remote, p.s.remoteName = ev.From, ev.DisplayName
 		l.callID = ev.ID
 		p.logf("call", "info", "call", "incoming call from %s", who)
 	case l.waiting == "" && (p.s.call == CallConnected || p.s.call == CallHeld):
-		l.waiting, l.waitFrom = ev.ID, who
+		l.waiting, l.waitFrom, l.waitName = ev.ID, ev.From, ev.DisplayName
 		p.logf("call", "info", "call", "call waiting: %s", who)
 	default:
 		l.ua.Reject(ev.ID, 486)

@@ -89,7 +89,7 @@ func TestRegisterAndCallBetweenVendors(t *testing.T) {
 
 	must(t, alice.Call("bob"))
 	waitStatus(t, bob, "call", "ringing")
-	if s := bob.Screen(); s.LEDs.Line != phone.LEDBlink || !s.Contains("alice") {
+	if s := bob.Screen(); s.LEDs.Line != phone.LEDBlink || !s.Contains("Alice Smith") {
 		t.Fatalf("ringing screen:\n%s", s.Text())
 	}
 	waitStatus(t, alice, "call", "calling")

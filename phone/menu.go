@@ -69,10 +69,14 @@ func (p *Phone) openMenu() {
 func (p *Phone) closeMenu() {
 	p.s.menu = nil
 	p.s.page = 0
+	p.leftMenu()
 }
 
 // menuBack goes up one menu level (closing the menu from its top).
-func (p *Phone) menuBack() { p.s.menu = p.s.menu[:len(p.s.menu)-1] }
+func (p *Phone) menuBack() {
+	p.s.menu = p.s.menu[:len(p.s.menu)-1]
+	p.leftMenu()
+}
 
 // openPath opens the menu at a path of labels, as a softkey bound to a menu
 // screen does (Yealink's Status).

@@ -1,7 +1,9 @@
 package phone
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 )
 
@@ -10,11 +12,30 @@ type prompt struct {
 	label  string
 	text   string
 	submit func(text string)
+	// depth is how many menu levels were open when the entry opened: it
+	// belongs to that menu screen and closes when the menu is left.
+	depth int
 }
 
 // ask opens a text entry.
 func (p *Phone) ask(label string, submit func(string)) {
-	p.s.prompt = &prompt{label: label, submit: submit}
+	p.s.prompt = &prompt{label: label, submit: submit, depth: len(p.s.menu)}
+}
+
+// submitPrompt closes the text entry and hands it what was typed.
+func (p *Phone) submitPrompt() {
+	pr := p.s.prompt
+	p.s.prompt = nil
+	pr.submit(pr.text)
+}
+
+// leftMenu closes a text entry opened in a menu level that has just been
+// left (Back, Exit, Home, the menu key, a call): it never stays behind on
+// another screen taking keys.
+func (p *Phone) leftMenu() {
+	if pr := p.s.prompt; pr != nil && pr.depth > len(p.s.menu) {
+		p.s.prompt = nil
+	}
 }
 
 // promptKey is the text entry's stage of the input router, first in line:
@@ -31,8 +52,7 @@ func (p *Phone) promptKey(k Key) bool {
 	}
 	switch k {
 	case KeyOK:
-		p.s.prompt = nil
-		pr.submit(pr.text)
+		p.submitPrompt()
 	case KeyBack, KeyLeft:
 		if pr.text == "" {
 			p.s.prompt = nil
@@ -60,7 +80,7 @@ func (p *Phone) importCA() {
 		entries, err := p.s.cas.ImportFile(path)
 		if err != nil {
 			p.logf("ca", "err", "ca", "import of %s failed: %v", path, err)
-			p.showAlert("Import failed: " + err.Error())
+			p.showAlert("Import failed: " + importProblem(path, err))
 			return
 		}
 		for _, e := range entries {
@@ -68,4 +88,16 @@ func (p *Phone) importCA() {
 		}
 		p.showAlert(fmt.Sprintf("Imported %d certificate(s). Reboot to apply", len(entries)))
 	})
+}
+
+// importProblem words a failed import for the LCD; the syslog has the error
+// in full.
+func importProblem(path string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no file " + path
+	case errors.Is(err, fs.ErrPermission):
+		return "cannot read " + path
+	}
+	return err.Error()
 }

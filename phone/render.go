@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,9 @@ import (
 func (p *Phone) screenName() string {
 	if len(p.s.menu) > 0 {
 		return "menu"
+	}
+	if p.transferEntry() {
+		return "transfer"
 	}
 	switch p.s.call {
 	case CallDialing:
@@ -31,7 +35,7 @@ func (p *Phone) screenName() string {
 // softkeys returns the softkeys in their positions. When a screen has more
 // softkeys than the phone has keys, the last key becomes More and pages.
 func (p *Phone) softkeys() []catalog.Softkey {
-	all := p.model.Vendor.Softkeys[p.screenName()]
+	all := p.model.Vendor.Softkeys.For(p.screenName())
 	n := p.model.Display.Softkeys
 	out := make([]catalog.Softkey, n)
 	if len(all) <= n {
@@ -62,8 +66,10 @@ func (p *Phone) render() Screen {
 		Label: p.lineLabel(),
 		Icons: p.icons(),
 	}
+	width := SoftkeyWidth(m.Display.Columns, m.Display.Softkeys)
 	for _, k := range p.softkeys() {
-		s.Softkeys = append(s.Softkeys, k.Label)
+		s.Softkeys = append(s.Softkeys, k.LabelFor(width))
+		s.SoftkeyNames = append(s.SoftkeyNames, k.Label)
 	}
 	s.LEDs = p.leds()
 	if pr := p.s.prompt; pr != nil {
@@ -75,6 +81,15 @@ func (p *Phone) render() Screen {
 	}
 	switch p.s.call {
 	case CallIdle:
+		if p.registering() && s.Prompt == "" {
+			// The boot screen: the vendor's boot lines until the first
+			// registration outcome.
+			for _, l := range m.Vendor.Boot {
+				s.Lines = append(s.Lines, Line{Text: p.expand(l)})
+			}
+			s.Lines = append(s.Lines, Line{Text: "Registering..."})
+			break
+		}
 		for _, l := range m.Vendor.IdleLines {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
@@ -89,18 +104,18 @@ func (p *Phone) render() Screen {
 		s.Lines = []Line{{Text: p.s.remote}}
 	case CallRinging:
 		s.Title = "Incoming call"
-		s.Lines = []Line{{Text: p.s.remote}}
+		s.Lines = []Line{{Text: p.remoteLabel()}}
 	case CallConnected, CallHeld:
 		s.Title = "Connected"
 		if p.s.call == CallHeld {
 			s.Title = "On hold"
 		}
-		s.Lines = append([]Line{{Text: p.s.remote}, {Text: p.callDuration()}}, p.mediaLines()...)
+		s.Lines = append([]Line{{Text: p.remoteLabel()}, {Text: p.callDuration()}}, p.mediaLines()...)
 		if l := p.s.line; l != nil && l.transfer {
 			s.Lines = append(s.Lines, Line{Text: "Transfer to: " + p.s.digits + "_"})
 		}
 		if l := p.s.line; l != nil && l.waiting != "" {
-			s.Lines = append(s.Lines, Line{Text: "Call waiting: " + l.waitFrom})
+			s.Lines = append(s.Lines, Line{Text: "Call waiting: " + cmp.Or(l.waitName, l.waitFrom)})
 		}
 	}
 	return s
@@ -118,6 +133,19 @@ func (p *Phone) callDuration() string {
 		return fmt.Sprintf("%d:%02d:%02d", h, m, sec)
 	}
 	return fmt.Sprintf("%02d:%02d", m, sec)
+}
+
+// registering reports whether the phone has booted with an account and its
+// line has had no registration outcome yet: the boot screen shows.
+func (p *Phone) registering() bool {
+	l := p.s.line
+	return p.s.cfg.Account.Server != "" && l != nil && !l.registered && l.regError == ""
+}
+
+// transferEntry reports whether the transfer target is being typed.
+func (p *Phone) transferEntry() bool {
+	l := p.s.line
+	return l != nil && l.transfer && (p.s.call == CallConnected || p.s.call == CallHeld)
 }
 
 // registration describes the line for the idle screen.

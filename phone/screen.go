@@ -25,9 +25,12 @@ type Screen struct {
 	// Phone.Type; OK submits, Back deletes or cancels.
 	Prompt string
 	Input  string
-	// Softkeys holds one label per softkey position; empty means blank.
-	Softkeys []string
-	LEDs     LEDs
+	// Softkeys holds one label per softkey position as the LCD shows it;
+	// empty means blank. A label too wide for its cell (SoftkeyWidth) is
+	// the catalog's short label; SoftkeyNames holds the full ones.
+	Softkeys     []string
+	SoftkeyNames []string
+	LEDs         LEDs
 }
 
 // StatusBar is the top line of the LCD.
@@ -85,44 +88,114 @@ func (s Screen) Text() string {
 }
 
 // BodyLines lays out the title, body lines and alert in the LCD's body rows
-// (Rows minus the status bar and its rule), padded with blank lines.
+// (Rows minus the status bar and its rule), padded with blank lines. Like
+// the phones' firmware, a line wider than the LCD wraps at a word onto the
+// next row (indented as its first row); where the rows run out the last one
+// shown ends in "...", and the full text stays in the syslog and status.
+// The alert takes the bottom rows it needs.
 func (s Screen) BodyLines() []string {
-	n := s.Rows - 2
-	if n < 1 {
-		n = 1
-	}
-	out := make([]string, 0, n)
+	n := max(s.Rows-2, 1)
+	w := max(s.Columns, 1)
+	var body []string
 	if s.Title != "" {
-		out = append(out, s.Title)
+		body = append(body, wrap(s.Title, w)...)
 	}
 	for _, l := range s.Lines {
 		mark := "  "
 		if l.Selected {
 			mark = "> "
 		}
-		out = append(out, mark+l.Text)
-	}
-	if s.Prompt != "" {
-		out = append(out, s.Prompt, "  "+s.Input+"_")
-	}
-	if len(out) > n {
-		out = out[:n]
-	}
-	if s.Alert != "" {
-		alert := "** " + s.Alert + " **"
-		if len(out) == n {
-			out[n-1] = alert
-		} else {
-			for len(out) < n-1 {
-				out = append(out, "")
+		for i, r := range wrap(l.Text, w-2) {
+			if i > 0 {
+				mark = "  "
 			}
-			out = append(out, alert)
+			body = append(body, mark+r)
 		}
 	}
-	for len(out) < n {
+	if s.Prompt != "" {
+		body = append(body, wrap(s.Prompt, w)...)
+		for _, r := range wrap(s.Input+"_", w-2) {
+			body = append(body, "  "+r)
+		}
+	}
+	var alert []string
+	if s.Alert != "" {
+		alert = wrap("** "+s.Alert+" **", w)
+		if len(alert) > n {
+			alert = ellipsis(alert[:n], w)
+		}
+	}
+	room := n - len(alert)
+	if len(body) > room {
+		body = ellipsis(body[:room], w)
+	}
+	out := make([]string, 0, n)
+	out = append(out, body...)
+	for len(out)+len(alert) < n {
 		out = append(out, "")
 	}
-	return out
+	return append(out, alert...)
+}
+
+// wrap breaks text into rows of at most w cells at spaces; a word longer
+// than a row is split.
+func wrap(text string, w int) []string {
+	w = max(w, 1)
+	var rows []string
+	var cur []rune
+	for _, word := range strings.Split(text, " ") {
+		r := []rune(word)
+		switch {
+		case len(cur) == 0:
+		case len(cur)+1+len(r) <= w:
+			cur = append(cur, ' ')
+		default:
+			rows, cur = append(rows, string(cur)), nil
+		}
+		for len(cur)+len(r) > w {
+			cut := w - len(cur)
+			rows, cur = append(rows, string(append(cur, r[:cut]...))), nil
+			r = r[cut:]
+		}
+		cur = append(cur, r...)
+	}
+	return append(rows, string(cur))
+}
+
+// ellipsis marks the last of rows, cut from longer text, with "...".
+func ellipsis(rows []string, w int) []string {
+	if len(rows) == 0 {
+		return rows
+	}
+	last := []rune(strings.TrimRight(rows[len(rows)-1], " "))
+	if len(last)+3 > w {
+		last = last[:max(w-3, 0)]
+	}
+	rows[len(rows)-1] = string(last) + "..."
+	return rows
+}
+
+// Plain is the screen's words without the LCD's layout: title, lines,
+// prompt and alert, each whole on its own line. A match against it finds a
+// message whatever the model's width wrapped or cut.
+func (s Screen) Plain() string {
+	var b strings.Builder
+	add := func(t string) {
+		if t != "" {
+			b.WriteString(t)
+			b.WriteString("\n")
+		}
+	}
+	add(s.Title)
+	for _, l := range s.Lines {
+		add(l.Text)
+	}
+	add(s.Prompt)
+	if s.Prompt != "" {
+		add(s.Input + "_")
+	}
+	add(s.Alert)
+	return b.String()
 }
 
 // Line renders the status bar in w columns: time and date on the left, the
@@ -145,18 +218,27 @@ func (sb StatusBar) Line(w int) string {
 }
 
 // Softkey returns the position (1-based) of the softkey labelled label,
-// compared without case.
+// compared without case: the label shown or its full name.
 func (s Screen) Softkey(label string) (int, bool) {
-	for i, k := range s.Softkeys {
-		if k != "" && strings.EqualFold(k, label) {
-			return i + 1, true
+	for _, keys := range [][]string{s.Softkeys, s.SoftkeyNames} {
+		for i, k := range keys {
+			if k != "" && strings.EqualFold(k, label) {
+				return i + 1, true
+			}
 		}
 	}
 	return 0, false
 }
 
-// Contains reports whether text appears anywhere on the LCD.
-func (s Screen) Contains(text string) bool { return strings.Contains(s.Text(), text) }
+// SoftkeyWidth is how many characters a softkey label may take on an LCD of
+// columns with n softkeys: an equal share of the row, a cell between keys.
+func SoftkeyWidth(columns, n int) int { return max(columns/max(n, 1)-1, 1) }
+
+// Contains reports whether text appears anywhere on the LCD, or in one of
+// its lines before they were wrapped to the LCD's width.
+func (s Screen) Contains(text string) bool {
+	return strings.Contains(s.Text(), text) || strings.Contains(s.Plain(), text)
+}
 
 func fit(s string, w int) string {
 	r := []rune(s)

@@ -11,7 +11,7 @@ func TestScreenEqualSeesEveryField(t *testing.T) {
 	base := Screen{Vendor: "v", Model: "m", Columns: 40, Rows: 8,
 		Status: StatusBar{Time: "09:00", Date: "Mon", Label: "alice", Icons: []string{"DND"}},
 		Title:  "t", Lines: []Line{{Text: "a"}}, Alert: "x", Prompt: "p", Input: "i",
-		Softkeys: []string{"OK"}, LEDs: LEDs{Line: LEDOn}}
+		Softkeys: []string{"OK"}, SoftkeyNames: []string{"OK"}, LEDs: LEDs{Line: LEDOn}}
 	if !base.Equal(base) {
 		t.Fatal("a screen differs from itself")
 	}
@@ -23,6 +23,7 @@ func TestScreenEqualSeesEveryField(t *testing.T) {
 		"Title": func(s *Screen) { s.Title = "u" }, "Lines": func(s *Screen) { s.Lines = []Line{{Text: "a", Selected: true}} },
 		"Alert": func(s *Screen) { s.Alert = "" }, "Prompt": func(s *Screen) { s.Prompt = "" }, "Input": func(s *Screen) { s.Input = "j" },
 		"Softkeys": func(s *Screen) { s.Softkeys = []string{"Back"} }, "LEDs": func(s *Screen) { s.LEDs.Mute = LEDBlink },
+		"SoftkeyNames": func(s *Screen) { s.SoftkeyNames = []string{"Previous"} },
 	}
 	if n := reflect.TypeOf(Screen{}).NumField() + reflect.TypeOf(StatusBar{}).NumField() - 1; len(changes) != n {
 		t.Fatalf("%d fields changed here, Screen has %d: test the new one and compare it in Equal", len(changes), n)

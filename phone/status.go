@@ -49,6 +49,10 @@ type Status struct {
 	MOS          float64
 	ToneHz       float64 // the steady tone heard last, zero when none
 	DTMFHeard    string
+
+	// RemoteName is the far party's display name, when the call brought
+	// one (Remote stays its user).
+	RemoteName string
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -101,6 +105,7 @@ func (s Status) Pairs() [][2]string {
 		{"mos", strconv.FormatFloat(s.MOS, 'f', 2, 64)},
 		{"tone_hz", tone},
 		{"dtmf_heard", s.DTMFHeard},
+		{"remote_name", s.RemoteName},
 	}
 }
 
@@ -126,6 +131,7 @@ func (p *Phone) status() Status {
 		Lock:              p.s.lock.state,
 		Call:              p.s.call,
 		Remote:            p.s.remote,
+		RemoteName:        p.s.remoteName,
 		Digits:            p.s.digits,
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,

@@ -135,7 +135,7 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		})
 		if err != nil {
-			return err
+			return backendFlagError(err)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -318,5 +318,35 @@ func (e *embedded) Close() error {
 	err := e.Backend.Close()
 	e.engine.Close()
 	os.RemoveAll(e.dir)
+	return err
+}
+
+// backendFlags are the flags of `deskphone backend` that set each
+// backend.Config field.
+var backendFlags = map[string]string{
+	"ServerRoot": "--root", "AdminListen": "--admin", "Listen": "--listen",
+	"StateDir": "--state", "Domain": "--domain", "UsersFile": "--users",
+	"MaxConnections": "--max-connections", "MaxConnectionsPerSource": "--max-connections-per-source",
+	"HandshakeTimeout": "--handshake-timeout", "UnregisteredIdleTimeout": "--unregistered-idle-timeout",
+}
+
+// backendFlagError words the backend's configuration errors with the flags
+// the user typed (exit 2, as any bad flag value); others pass unchanged.
+func backendFlagError(err error) error {
+	var ce *backend.ConfigError
+	var ue *backend.UsersFileError
+	switch {
+	case errors.As(err, &ce):
+		name, ok := backendFlags[ce.Field]
+		if !ok {
+			return err
+		}
+		if ce.Value == "" {
+			return badFlag("%s: %s", name, ce.Msg)
+		}
+		return badFlag("%s %q: %s", name, ce.Value, ce.Msg)
+	case errors.As(err, &ue):
+		return badFlag("--users %v", ue)
+	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,40 @@ func TestHeadlessCallThroughBackend(t *testing.T) {
 	}
 	if st, err := os.Stat(state + "/alice.trace"); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("SIP trace mode: %v %v", st.Mode(), err)
+	}
+}
+
+// The backend's configuration errors name the flags as the user typed them,
+// once, and exit 2 like any bad flag value.
+func TestBackendFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.yaml")
+	if err := os.WriteFile(users, []byte("users:\n  - user: zed\n    pasword: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--root", "lab-2099"}, `--root "lab-2099": unknown root (lab-2019, lab-2022)`},
+		{[]string{"--admin", "0.0.0.0:8061"}, `--admin "0.0.0.0:8061": the admin API has no authentication and listens on loopback only`},
+		{[]string{"--admin", "foo"}, `--admin "foo": want HOST:PORT`},
+		{[]string{"--listen", "bogus"}, `--listen "bogus": want tls:, tcp: or udp:HOST:PORT`},
+		{[]string{"--users", users}, `--users ` + users + `: line 3: unknown field pasword (did you mean password?)`},
+		{[]string{"--users", filepath.Join(dir, "none.yaml")}, `: no such file`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			args := append([]string{"backend", "--state", filepath.Join(dir, "state")}, tt.args...)
+			_, stderr, code := runCLI(t, args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q\nwant exit 2 and %q", code, stderr, tt.want)
+			}
+			for _, goSpeak := range []string{"ServerRoot", "AdminListen", "backend: backend:", "backend.User", "invalid configuration"} {
+				if strings.Contains(stderr, goSpeak) {
+					t.Errorf("stderr %q speaks Go (%q)", stderr, goSpeak)
+				}
+			}
+		})
 	}
 }

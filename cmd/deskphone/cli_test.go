@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,5 +195,26 @@ func TestCertsDamagedImport(t *testing.T) {
 	out, stderr, code = runCLI(t, "certs", "list", "--state", state)
 	if code != 0 || strings.Contains(out, "DAMAGED") || stderr != "" {
 		t.Fatalf("list after remove: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+// What a command's error tells the user, and the exit status: never Go's
+// "context canceled" for an interrupt.
+func TestExitCodeMessages(t *testing.T) {
+	tests := []struct {
+		err    error
+		code   int
+		stderr string
+	}{
+		{nil, 0, ""},
+		{fmt.Errorf("run: %w", context.Canceled), 130, "deskphone run: interrupted\n"},
+		{badFlag("--root %q: unknown root", "x"), 2, "deskphone run: --root \"x\": unknown root\n"},
+		{errors.New("disk full"), 1, "deskphone run: disk full\n"},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		if code := exitCode("run", tt.err, &b); code != tt.code || b.String() != tt.stderr {
+			t.Errorf("exitCode(%v) = %d, %q; want %d, %q", tt.err, code, b.String(), tt.code, tt.stderr)
+		}
 	}
 }

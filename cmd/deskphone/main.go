@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,23 +93,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, c.usage)
 		return 0
 	}
-	if err := c.run(args[1:], stdout, stderr); err != nil {
-		var fe *flagError
-		switch {
-		case errors.As(err, &fe):
-			fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
-			return 2
-		case errors.Is(err, errHelp):
-			return 0
-		case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, errInvalid):
-			return 2
-		case errors.Is(err, errFailed):
-			return 1
-		}
-		fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
-		return 1
+	return exitCode(name, c.run(args[1:], stdout, stderr), stderr)
+}
+
+// exitCode says what err means to the user, on stderr, and returns the
+// exit status: 0 done, 1 failed, 2 wrong usage, 130 interrupted.
+func exitCode(name string, err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
-	return 0
+	var fe *flagError
+	switch {
+	case errors.As(err, &fe):
+		fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
+		return 2
+	case errors.Is(err, errHelp):
+		return 0
+	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, errInvalid):
+		return 2
+	case errors.Is(err, errFailed):
+		return 1
+	case errors.Is(err, context.Canceled):
+		// Ctrl-C or SIGTERM ended a command before it was done.
+		fmt.Fprintf(stderr, "deskphone %s: interrupted\n", name)
+		return 130
+	}
+	fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
+	return 1
 }
 
 func usage(w io.Writer, cmds map[string]command) {

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/phone/catalog"
 )
@@ -325,5 +329,61 @@ func TestCodecListAndSRTPFlags(t *testing.T) {
 	_, stderr, code = deskphone(t, "", "run", "--headless", "--audio-source", "wav:/nonexistent.wav")
 	if code != 1 || !strings.Contains(stderr, "nonexistent.wav") {
 		t.Fatalf("missing WAV: %d %s", code, stderr)
+	}
+}
+
+// Ctrl-C ends `run --headless` at once and cleanly (exit 0, nothing on
+// stderr), with stdin still open: while it waits for a line and while a
+// command runs.
+func TestHeadlessInterrupt(t *testing.T) {
+	tests := []struct {
+		name, input string
+		signal      os.Signal
+	}{
+		{"waiting for a line", "", os.Interrupt},
+		{"during a wait", "wait call=connected 1h\n", os.Interrupt},
+		{"SIGTERM during a wait", "wait call=connected 1h\n", syscall.SIGTERM},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(binary, "run", "--headless", "--no-backend", "--state", t.TempDir())
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// A first reply says the session reads commands.
+			io.WriteString(stdin, "status\n"+tt.input)
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() && sc.Text() != "--" {
+			}
+			go io.Copy(io.Discard, stdout)
+			if err := cmd.Process.Signal(tt.signal); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Fatalf("exit: %v, stderr %q", err, errb.String())
+				}
+				if errb.Len() != 0 {
+					t.Fatalf("stderr %q", errb.String())
+				}
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("still running 10 s after the signal")
+			}
+		})
 	}
 }

@@ -86,6 +86,9 @@ type Softkeys map[string][]Softkey
 // Softkey is a label on the screen bound to a phone action.
 type Softkey struct {
 	Label string `yaml:"label"`
+	// Short is the vendor's abbreviation, shown when Label does not fit
+	// the model's softkey cell ("Trnsfer" for "Transfer").
+	Short string `yaml:"short"`
 	// ActionName is the action as the file names it; Action is what it
 	// parsed to when the catalog loaded.
 	ActionName string `yaml:"action"`
@@ -124,8 +127,37 @@ type SyslogEvent struct {
 	Msg   string `yaml:"msg"`
 }
 
-// Screens are the phone screens that carry softkeys.
-var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "held", "menu"}
+// Screens are the phone screens that carry softkeys; each vendor lists them
+// all, except the OptionalScreens.
+var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "held", "menu", "transfer"}
+
+// OptionalScreens may be left out of a vendor's softkeys; each then shows
+// the softkeys of the screen it names (the transfer target is entered like
+// a number being dialled).
+var OptionalScreens = map[string]string{"transfer": "dialing"}
+
+// For returns the softkeys of a screen; an optional screen the vendor
+// leaves out has those of the screen it falls back to.
+func (s Softkeys) For(screen string) []Softkey {
+	if keys, ok := s[screen]; ok {
+		return keys
+	}
+	return s[OptionalScreens[screen]]
+}
+
+// LabelFor returns the softkey's label for a cell of width characters: the
+// full label when it fits, else the short one, cut to the cell when even
+// that is too wide.
+func (k Softkey) LabelFor(width int) string {
+	l := k.Label
+	if len([]rune(l)) > width && k.Short != "" {
+		l = k.Short
+	}
+	if r := []rune(l); len(r) > width {
+		l = string(r[:width])
+	}
+	return l
+}
 
 // SignInMethods are the sign-in methods a firmware may offer.
 var SignInMethods = []string{"user", "web", "pin", "pc", "usb"}

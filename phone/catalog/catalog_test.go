@@ -183,6 +183,8 @@ func TestBadCatalogs(t *testing.T) {
 		{"unknown key", "time_format: 24", "time_format: 24\n    colour: red", `field colour not found`},
 		{"menu item without kind", `show: ["Version {firmware}"]`, "", `needs exactly one of items, show or action`},
 		{"unknown menu action", "action: reboot", "action: explode", `bad.yaml: vendor "acme": menu[1].action: unknown action "explode"`},
+		{"short label not shorter", "{label: Answer, action: answer}", "{label: Answer, short: Answers, action: answer}", `softkeys.ringing[0].short: "Answers" must be shorter than the label "Answer"`},
+		{"blank short label", "{label: Answer, action: answer}", `{label: Answer, short: " ", action: answer}`, `softkeys.ringing[0].short: blank`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,6 +274,44 @@ func TestVersionCompare(t *testing.T) {
 	for _, bad := range []string{"", "5", "v5.4", "5.4.x"} {
 		if _, err := catalog.ParseVersion(bad); err == nil {
 			t.Errorf("ParseVersion(%q): no error", bad)
+		}
+	}
+}
+
+// Every softkey of the built-in catalog shows whole on every model: its
+// label fits the model's softkey cell, or its short label does.
+func TestBuiltinSoftkeysFit(t *testing.T) {
+	c, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range c.ModelIDs() {
+		m := c.Models[id]
+		width := m.Display.Columns/m.Display.Softkeys - 1
+		for _, screen := range catalog.Screens {
+			for i, k := range m.Vendor.Softkeys.For(screen) {
+				if got := k.LabelFor(width); got != k.Label && got != k.Short {
+					t.Errorf("%s softkeys.%s[%d]: %q is cut to %q in %d cells: give it a short label", id, screen, i, k.Label, got, width)
+				}
+			}
+		}
+	}
+}
+
+func TestLabelFor(t *testing.T) {
+	tests := []struct {
+		k     catalog.Softkey
+		width int
+		want  string
+	}{
+		{catalog.Softkey{Label: "New Call", Short: "New"}, 8, "New Call"},
+		{catalog.Softkey{Label: "New Call", Short: "New"}, 7, "New"},
+		{catalog.Softkey{Label: "New Call"}, 7, "New Cal"},
+		{catalog.Softkey{Label: "Transfer", Short: "Trnsfer"}, 5, "Trnsf"},
+	}
+	for _, tt := range tests {
+		if got := tt.k.LabelFor(tt.width); got != tt.want {
+			t.Errorf("%+v.LabelFor(%d) = %q, want %q", tt.k, tt.width, got, tt.want)
 		}
 	}
 }

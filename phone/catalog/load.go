@@ -151,12 +151,21 @@ func (v *Vendor) validate() *Error {
 	for _, s := range Screens {
 		keys, ok := v.Softkeys[s]
 		if !ok {
+			if _, optional := OptionalScreens[s]; optional {
+				continue
+			}
 			return &Error{Field: "softkeys." + s, Msg: "missing"}
 		}
 		for i, k := range keys {
 			field := fmt.Sprintf("softkeys.%s[%d]", s, i)
 			if k.Label == "" {
 				return &Error{Field: field + ".label", Msg: "missing"}
+			}
+			if k.Short != "" && strings.TrimSpace(k.Short) == "" {
+				return &Error{Field: field + ".short", Msg: "blank"}
+			}
+			if k.Short != "" && len([]rune(k.Short)) >= len([]rune(k.Label)) {
+				return &Error{Field: field + ".short", Msg: fmt.Sprintf("%q must be shorter than the label %q", k.Short, k.Label)}
 			}
 			a, err := ParseAction(k.ActionName)
 			if err != nil {

@@ -357,7 +357,9 @@ func (u *UA) Transfer(id, target string) error {
 		req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri.String()+">"))
 		res, err := u.inDialog(ctx, c, req)
 		if err == nil && !res.IsSuccess() {
-			err = &StatusError{Method: "REFER", Code: res.StatusCode, Reason: res.Reason}
+			// The far end refused the transfer: its status says why.
+			u.emit(TransferResult{ID: id, Target: target, Code: res.StatusCode, Reason: res.Reason})
+			return
 		}
 		if err != nil {
 			u.emit(TransferResult{ID: id, Target: target, Err: err})

@@ -78,6 +78,7 @@ type TransferResult struct {
 	ID     string
 	Target string
 	Code   int
+	Reason string // the reason phrase of a refusal (Code >= 300)
 	Err    error
 }
 

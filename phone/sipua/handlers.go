@@ -113,7 +113,7 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	// The phone learns of the call before the caller hears it ring.
-	u.emit(IncomingCall{ID: c.id, From: from.Address.User, DisplayName: from.DisplayName})
+	u.emit(IncomingCall{ID: c.id, From: from.Address.User, DisplayName: callerName(req)})
 	if err := sess.Respond(180, "Ringing", nil); err != nil {
 		cancelled()
 		return
@@ -364,4 +364,20 @@ func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	// transferor's BYE, which follows the 202, finds the new call in place.
 	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User})
 	tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
+}
+
+// callerName is the caller's display name: the From header's, else the one
+// the server asserts (P-Asserted-Identity, RFC 3325).
+func callerName(req *sip.Request) string {
+	if from := req.From(); from != nil && from.DisplayName != "" {
+		return from.DisplayName
+	}
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		var uri sip.Uri
+		params := sip.NewParams()
+		if name, err := sip.ParseAddressValue(h.Value(), &uri, &params); err == nil {
+			return name
+		}
+	}
+	return ""
 }
