@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/deskphone/deskphone/driver"
-	"github.com/deskphone/deskphone/phone"
 )
 
 // Terminator ends every reply block.
@@ -26,11 +25,15 @@ type Advancer = driver.Advancer
 // ErrQuit is returned by Exec for the quit command.
 var ErrQuit = errors.New("quit")
 
-// Session runs protocol commands against one phone.
+// Session runs protocol commands against one phone: the driver's target,
+// whose verbs are the protocol's commands.
 type Session struct {
-	Phone *phone.Phone
-	Clock Advancer
+	driver.Target
 }
+
+// MaxLine bounds a command line; a longer one gets an error reply and the
+// session goes on with the next line.
+const MaxLine = 64 * 1024
 
 // helpIndent is the column where help text starts.
 const helpIndent = 17
@@ -54,16 +57,19 @@ func (s *Session) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	lines := make(chan string)
 	readErr := make(chan error, 1)
 	go func() {
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
+		r := bufio.NewReader(in)
+		for {
+			line, err := readLine(r)
+			if err != nil {
+				readErr <- err
+				return
+			}
 			select {
-			case lines <- sc.Text():
+			case lines <- line:
 			case <-ctx.Done():
 				return
 			}
 		}
-		readErr <- sc.Err()
 	}()
 	w := bufio.NewWriter(out)
 	defer w.Flush()
@@ -73,11 +79,18 @@ func (s *Session) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		case <-ctx.Done():
 			return nil
 		case err := <-readErr:
-			if err != nil {
-				return fmt.Errorf("headless: reading commands: %w", err)
+			if errors.Is(err, io.EOF) {
+				return nil
 			}
-			return nil
+			return fmt.Errorf("headless: reading commands: %w", err)
 		case line = <-lines:
+		}
+		if line == tooLong {
+			w.WriteString(fmt.Sprintf("error: line longer than %d bytes; ignored\n%s\n", MaxLine, Terminator))
+			if err := w.Flush(); err != nil {
+				return fmt.Errorf("headless: %w", err)
+			}
+			continue
 		}
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -115,6 +128,37 @@ func (s *Session) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 }
 
+// tooLong stands for a line over MaxLine (no real line holds a NUL).
+const tooLong = "\x00too long"
+
+// readLine reads one line, without its end. A line over MaxLine is read to
+// its end and given as tooLong, never held whole in memory.
+func readLine(r *bufio.Reader) (string, error) {
+	var b []byte
+	over := false
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) && (len(b) > 0 || over) {
+				break
+			}
+			return "", err
+		}
+		if !over && len(b)+len(chunk) <= MaxLine {
+			b = append(b, chunk...)
+		} else {
+			over, b = true, nil
+		}
+		if !isPrefix {
+			break
+		}
+	}
+	if over {
+		return tooLong, nil
+	}
+	return string(b), nil
+}
+
 // Exec runs one command line and returns its reply (without the terminator).
 func (s *Session) Exec(line string) (string, error) {
 	return s.exec(context.Background(), line)
@@ -136,8 +180,8 @@ func (s *Session) exec(ctx context.Context, line string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t := &driver.Target{Phone: s.Phone, Clock: s.Clock}
-	res, err := v.Run(ctx, t, a)
+	t := s.Target
+	res, err := v.Run(ctx, &t, a)
 	if err != nil {
 		return "", replyError(v.Name, a, err)
 	}

@@ -30,7 +30,7 @@ func sessionWith(t *testing.T, spec driver.Spec) *headless.Session {
 	t.Helper()
 	clk := clock.NewFake(drivertest.Start)
 	spec.Clock = clk
-	return &headless.Session{Phone: drivertest.Phone(t, spec), Clock: clk}
+	return &headless.Session{Target: driver.Target{Phone: drivertest.Phone(t, spec), Clock: clk}}
 }
 
 func TestWait(t *testing.T) {
@@ -71,6 +71,25 @@ func TestRunFraming(t *testing.T) {
 	}
 	if !strings.HasPrefix(blocks[1], "error: unknown command \"bogus\"") || !strings.Contains(blocks[2], "wait KEY=VALUE") {
 		t.Fatalf("blocks:\n%s", out.String())
+	}
+}
+
+// A line over MaxLine gets an error reply and the session goes on; so does
+// a dial of a million digits, refused before any key is pressed.
+func TestOverlongInput(t *testing.T) {
+	s := session(t)
+	var out strings.Builder
+	in := strings.NewReader(strings.Repeat("x", 1<<20) + "\ndial " + strings.Repeat("1", 60000) + "\nstatus\nquit\n")
+	if err := s.Run(context.Background(), in, &out); err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(out.String(), "--\n")
+	if len(blocks) != 4 {
+		t.Fatalf("want 3 replies, got %d:\n%.2000s", len(blocks)-1, out.String())
+	}
+	if !strings.HasPrefix(blocks[0], "error: line longer than") || !strings.Contains(blocks[1], "error: dial: 60000 characters is too long") ||
+		!strings.Contains(blocks[2], "call=idle") {
+		t.Fatalf("replies:\n%.2000s", out.String())
 	}
 }
 

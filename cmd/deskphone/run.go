@@ -199,7 +199,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		}
 		defer closePhone()
 		if *headlessMode {
-			s := &headless.Session{Phone: p, Clock: clk}
+			s := &headless.Session{Target: driver.Target{Phone: p, Clock: clk}}
 			return s.Run(ctx, os.Stdin, stdout)
 		}
 		return ui.New(p).Run()

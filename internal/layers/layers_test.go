@@ -28,13 +28,20 @@ var forbidden = map[string][]string{
 	"scenarios": {"ui", "headless", "cmd", "fleet"},
 }
 
+// direct maps a package tree to trees it may reach only through others: a
+// thin layer on the driver does not import the firmware itself.
+var direct = map[string][]string{
+	"headless": {"phone"},
+}
+
 type pkg struct {
 	ImportPath string
+	Imports    []string
 	Deps       []string
 }
 
 func TestImportRules(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps=false", "-json=ImportPath,Deps", module+"...").Output()
+	out, err := exec.Command("go", "list", "-deps=false", "-json=ImportPath,Imports,Deps", module+"...").Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -52,6 +59,18 @@ func TestImportRules(t *testing.T) {
 			t.Fatalf("decoding go list output: %v", err)
 		}
 		rel := strings.TrimPrefix(p.ImportPath, module)
+		for tree, bans := range direct {
+			if !within(rel, tree) {
+				continue
+			}
+			for _, imp := range p.Imports {
+				for _, ban := range bans {
+					if d := strings.TrimPrefix(imp, module); imp != d && d == ban {
+						t.Errorf("%s imports %s itself; it goes through driver/", rel, d)
+					}
+				}
+			}
+		}
 		for tree, bans := range forbidden {
 			if !within(rel, tree) {
 				continue
