@@ -244,37 +244,52 @@ func (p *Phone) leds() LEDs {
 	return l
 }
 
-// expand fills the catalog's {placeholders} with the phone's values.
+// expand fills the catalog's {placeholders} with the phone's values. It
+// computes only the values the text names: the loop renders after every
+// task, and most lines name none.
 func (p *Phone) expand(s string) string {
-	return expand(s, p.vars())
+	return expandWith(s, p.variable)
 }
 
-func (p *Phone) vars() map[string]string {
-	a := p.s.cfg.Account
-	user := a.User
-	if user == "" {
-		user = "Not signed in"
+// variable is the value of one catalog placeholder.
+func (p *Phone) variable(name string) (string, bool) {
+	switch name {
+	case "vendor":
+		return p.model.Vendor.Name, true
+	case "model":
+		return p.model.Name, true
+	case "firmware":
+		return p.s.fw.Version, true
+	case "mac":
+		return p.id.MAC, true
+	case "serial":
+		return p.id.Serial, true
+	case "ip":
+		return "127.0.0.1", true
+	case "user":
+		if u := p.s.cfg.Account.User; u != "" {
+			return u, true
+		}
+		return "Not signed in", true
+	case "server":
+		if s := p.s.cfg.Account.Server; s != "" {
+			return s, true
+		}
+		return "none", true
+	case "registration":
+		return p.registration(), true
+	case "hostname":
+		return p.model.Hostname, true
+	case "tls":
+		return p.tlsInfo(), true
+	case "uptime":
+		return p.clock.Now().Sub(p.s.bootAt).Truncate(time.Second).String(), true
+	case "time_format":
+		return fmt.Sprintf("%d h", p.timeFormat()), true
+	case "ca_count":
+		return fmt.Sprint(countActive(p.s.cas.List())), true
 	}
-	server := a.Server
-	if server == "" {
-		server = "none"
-	}
-	return map[string]string{
-		"vendor":       p.model.Vendor.Name,
-		"model":        p.model.Name,
-		"firmware":     p.s.fw.Version,
-		"mac":          p.id.MAC,
-		"serial":       p.id.Serial,
-		"ip":           "127.0.0.1",
-		"user":         user,
-		"server":       server,
-		"registration": p.registration(),
-		"hostname":     p.model.Hostname,
-		"tls":          p.tlsInfo(),
-		"uptime":       p.clock.Now().Sub(p.s.bootAt).Truncate(time.Second).String(),
-		"time_format":  fmt.Sprintf("%d h", p.timeFormat()),
-		"ca_count":     fmt.Sprint(countActive(p.s.cas.List())),
-	}
+	return "", false
 }
 
 func (p *Phone) menuPath() string {

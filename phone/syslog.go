@@ -115,6 +115,14 @@ func (l *syslog) subscribe(f func(LogLine)) func() {
 
 // expand replaces {name} placeholders; unknown ones stay as they are.
 func expand(s string, vars map[string]string) string {
+	return expandWith(s, func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	})
+}
+
+// expandWith fills {placeholders} with what lookup gives; unknown ones stay.
+func expandWith(s string, lookup func(string) (string, bool)) string {
 	if !strings.Contains(s, "{") {
 		return s
 	}
@@ -131,7 +139,7 @@ func expand(s string, vars map[string]string) string {
 			return b.String()
 		}
 		b.WriteString(s[:i])
-		if v, ok := vars[s[i+1:i+j]]; ok {
+		if v, ok := lookup(s[i+1 : i+j]); ok {
 			b.WriteString(v)
 		} else {
 			b.WriteString(s[i : i+j+1])
