@@ -95,6 +95,13 @@ type env struct {
 	mu    sync.Mutex // serialises clock moves (parallel steps)
 	resMu sync.Mutex
 	steps []StepResult
+
+	// audio says a step waits on what a call hears; heard then holds each
+	// phone's mark from the start of the last action step, which tone and
+	// DTMF conditions count from.
+	audio   bool
+	heardMu sync.Mutex
+	heard   map[string]driver.Heard
 }
 
 // Run runs one scenario to its end or its first failing step.
@@ -104,7 +111,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	}
 	t0 := time.Now()
 	res := Result{Name: sc.Name, File: sc.File}
-	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}}
+	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}, audio: hearsAudio(sc.Steps), heard: map[string]driver.Heard{}}
 	err := e.setUp(ctx)
 	if err == nil {
 		err = e.run(ctx, sc.Steps)
@@ -277,6 +284,17 @@ func (e *env) step(ctx context.Context, st Step) error {
 		}
 	}
 	switch st.Action {
+	case "wait", "expect":
+		e.heardMu.Lock()
+		st.Cond.Since = e.heard[st.Phone]
+		e.heardMu.Unlock()
+	case "advance", "parallel", "repeat":
+	default:
+		if err := e.markHeard(); err != nil {
+			return err
+		}
+	}
+	switch st.Action {
 	case "backend":
 		return e.backendStep(st.Backend)
 	case "parallel":
@@ -331,6 +349,36 @@ func stepArgs(v *driver.Verb, st Step) (driver.Args, error) {
 		return v.Parse(st.Arg)
 	}
 	return driver.Args{Text: st.Arg}, nil
+}
+
+// hearsAudio reports whether a step waits on or expects a tone or DTMF.
+func hearsAudio(steps []Step) bool {
+	for _, st := range steps {
+		if st.Cond.Audio() || hearsAudio(st.Steps) {
+			return true
+		}
+	}
+	return false
+}
+
+// markHeard marks what every phone has heard as an action step begins: a
+// tone or DTMF wait after it counts what the phones hear from then on, so
+// digits a dtmf step sends count even when they arrive before the wait
+// begins, and nothing heard before the action does.
+func (e *env) markHeard() error {
+	if !e.audio {
+		return nil
+	}
+	for name, p := range e.phones {
+		h, err := driver.MarkHeard(p)
+		if err != nil {
+			return fmt.Errorf("phone %s: %w", name, err)
+		}
+		e.heardMu.Lock()
+		e.heard[name] = h
+		e.heardMu.Unlock()
+	}
+	return nil
 }
 
 // stepClock is advance as a scenario means it: timer to timer.
