@@ -58,6 +58,9 @@ type Result struct {
 	Logs    map[string][]string
 	// SIP holds each phone's last SIP messages when Options.SIP was set.
 	SIP map[string][]string
+	// Interrupted says the run was stopped from outside (its context, as
+	// on Ctrl-C) rather than failed by a step.
+	Interrupted bool
 }
 
 // StepResult is the outcome of one step.
@@ -91,6 +94,8 @@ type env struct {
 	dir     string
 	// origin is where the run's clock began.
 	origin time.Time
+	// tl maps wall time to the run's clock for the SIP trace.
+	tl timeline
 
 	mu    sync.Mutex // serialises clock moves (parallel steps)
 	resMu sync.Mutex
@@ -119,24 +124,25 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	res.Steps = e.steps
 	res.Virtual = e.clk.Now().Sub(e.start())
 	if err != nil {
-		res.Failure = err.Error()
+		res.Failure = redact(err.Error())
 		var se *stepError
 		if errors.As(err, &se) {
 			res.FailedAt = se.pos
 		}
-		res.Screens, res.Logs = e.snapshot()
-		if opts.SIP != nil {
-			res.SIP = map[string][]string{}
-			for name, p := range e.phones {
-				if addr := p.SIPAddr(); addr != "" {
-					for _, m := range opts.SIP.Involving(addr, 12) {
-						res.SIP[name] = append(res.SIP[name], m.String())
-					}
-				}
+		if ctx.Err() != nil {
+			res.Interrupted = true
+			res.Failure = "interrupted"
+			if se != nil {
+				res.Failure = fmt.Sprintf("interrupted at %s: %s", se.pos, se.desc)
 			}
 		}
+		res.Screens, res.Logs = e.snapshot()
+		res.SIP = e.sipTail()
 	} else {
 		res.Passed = true
+	}
+	for i := range res.Steps {
+		res.Steps[i].Err = redact(res.Steps[i].Err)
 	}
 	e.tearDown()
 	res.Wall = time.Since(t0)
@@ -175,6 +181,8 @@ func (e *env) setUp(ctx context.Context) error {
 		e.fake = clock.NewFake(e.origin)
 		e.clk = e.fake
 	}
+	e.tl.running = e.opts.Realtime
+	e.tl.moved(time.Now(), e.origin)
 	e.inflight = inflight.New()
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
 	if server == "" {
@@ -256,6 +264,9 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 		r := StepResult{Pos: st.Pos, Desc: st.Describe(), OK: err == nil, Wall: time.Since(t0), At: e.clk.Now().Sub(e.start())}
 		if err != nil {
 			r.Err = err.Error()
+			if ctx.Err() != nil {
+				r.Err = "interrupted"
+			}
 		}
 		e.resMu.Lock()
 		e.steps = append(e.steps, r)
@@ -453,6 +464,7 @@ func (e *env) settle() error {
 func (e *env) advance(d time.Duration) error {
 	if e.skew != nil {
 		e.skew.Advance(d)
+		e.tl.moved(time.Now(), e.skew.Now())
 		return nil
 	}
 	e.mu.Lock()
@@ -464,11 +476,18 @@ func (e *env) advance(d time.Duration) error {
 		}
 		next, ok := e.fake.NextDeadline()
 		if !ok || next.After(target) {
-			e.fake.AdvanceTo(target)
+			e.moveTo(target)
 			return e.settle()
 		}
-		e.fake.AdvanceTo(next)
+		e.moveTo(next)
 	}
+}
+
+// moveTo sets the virtual clock to t, firing what is due; the timeline
+// learns of it first, as what the timers set off happens at t.
+func (e *env) moveTo(t time.Time) {
+	e.tl.moved(time.Now(), t)
+	e.fake.AdvanceTo(t)
 }
 
 // pace says how a wait runs. Audio flows in real time: waiting to hear a
@@ -502,23 +521,51 @@ func (e *env) stall(p *phone.Phone, cond driver.Cond, deadline time.Time) (bool,
 	}
 	next, has := e.fake.NextDeadline()
 	if !has || next.After(deadline) {
-		e.fake.AdvanceTo(deadline)
+		e.moveTo(deadline)
 		e.mu.Unlock()
 		return false, e.settle()
 	}
-	e.fake.AdvanceTo(next)
+	e.moveTo(next)
 	e.mu.Unlock()
 	return true, nil
 }
 
-// snapshot takes every phone's screen and log tail for the report.
+// snapshot takes every phone's screen and log tail for the report,
+// without secrets.
 func (e *env) snapshot() (map[string]string, map[string][]string) {
 	screens, logs := map[string]string{}, map[string][]string{}
 	for name, p := range e.phones {
-		screens[name] = p.Screen().Text()
+		screens[name] = redact(p.Screen().Text())
 		for _, l := range p.Logs(25) {
-			logs[name] = append(logs[name], l.Text)
+			logs[name] = append(logs[name], redact(l.Text))
 		}
 	}
 	return screens, logs
 }
+
+// sipLines is how many of its last SIP messages a report shows per phone.
+const sipLines = 12
+
+// sipTail takes each phone's last SIP messages for the report: the ones
+// its own connection sent and received, once each, stamped on the
+// scenario clock, without secrets.
+func (e *env) sipTail() map[string][]string {
+	if e.opts.SIP == nil {
+		return nil
+	}
+	out := map[string][]string{}
+	for name, p := range e.phones {
+		addr := p.SIPAddr()
+		if addr == "" {
+			continue
+		}
+		for _, m := range e.opts.SIP.Of(addr, sipLines) {
+			m.Time = e.tl.at(m.Time)
+			out[name] = append(out[name], redact(m.String()))
+		}
+	}
+	return out
+}
+
+// redact removes digest responses and SDES keys from report text.
+func redact(s string) string { return string(siptrace.Redact([]byte(s))) }

@@ -104,6 +104,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		case errors.Is(err, errFailed):
 			return 1
+		case errors.Is(err, errInterrupted):
+			return 130
 		}
 		fmt.Fprintf(stderr, "deskphone %s: %v\n", name, err)
 		return 1
