@@ -257,7 +257,7 @@ func (e *env) tearDown() {
 func (e *env) run(ctx context.Context, steps []Step) error {
 	for _, st := range steps {
 		if err := ctx.Err(); err != nil {
-			return err
+			return &stepError{pos: st.Pos, desc: st.Describe(), err: err}
 		}
 		t0 := time.Now()
 		err := e.step(ctx, st)
