@@ -120,13 +120,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		return nil, p.errs
 	}
 	fields := p.mapping(root, topKeys)
-	if fields["vars"] == nil {
-		for i := 0; i+1 < len(root.Content); i += 2 {
-			if k := root.Content[i].Value; !contains(topKeys, k) && suggest(k, topKeys) == "vars" {
-				p.varsMisspelt = true
-			}
-		}
-	}
+	p.varsMisspelt = fields["vars"] == nil && misspelt(root, topKeys, "vars")
 	if n := fields["vars"]; n != nil {
 		for k, v := range p.mapping(n, nil) {
 			p.vars[k] = p.scalar(v)
@@ -134,7 +128,9 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	}
 	sc.Name = p.str(fields["name"])
 	if sc.Name == "" {
-		p.errorf(root, nil, "", "missing name")
+		if !misspelt(root, topKeys, "name") {
+			p.errorf(root, nil, "", "missing name")
+		}
 	}
 	sc.Description = p.str(fields["description"])
 	if n := fields["backend"]; n != nil {
@@ -143,12 +139,16 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	if n := fields["phones"]; n != nil {
 		sc.Phones = p.phones(n, sc.Backend.Server != "")
 	} else {
-		p.errorf(root, nil, "", "missing phones")
+		if !misspelt(root, topKeys, "phones") {
+			p.errorf(root, nil, "", "missing phones")
+		}
 	}
 	if n := fields["steps"]; n != nil {
 		sc.Steps = p.steps(n, sc.Phones)
 	} else {
-		p.errorf(root, nil, "", "missing steps")
+		if !misspelt(root, topKeys, "steps") {
+			p.errorf(root, nil, "", "missing steps")
+		}
 	}
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
@@ -295,6 +295,23 @@ func (p *parser) mapping(n *yaml.Node, known []string) map[string]*yaml.Node {
 	return out
 }
 
+// misspelt reports whether mapping n has a key outside known that reads
+// as a misspelling of key: an error said so, and key's absence is not
+// reported again.
+func misspelt(n *yaml.Node, known []string, key string) bool {
+	return misspeltValue(n, known, key) != nil
+}
+
+// misspeltValue is the value of the key of n misspelling key, or nil.
+func misspeltValue(n *yaml.Node, known []string, key string) *yaml.Node {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; !contains(known, k) && suggest(strings.TrimSuffix(k, ":"), known) == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // markUnknown notes that mapping n had a misspelt key.
 func (p *parser) markUnknown(n *yaml.Node) {
 	if p.unknown == nil {
@@ -376,7 +393,7 @@ func (p *parser) backend(n *yaml.Node) Backend {
 func (p *parser) user(n *yaml.Node) User {
 	f := p.mapping(n, userKeys)
 	u := User{User: p.str(f["user"]), Password: p.str(f["password"]), DisplayName: p.str(f["display_name"]), Extension: p.str(f["extension"])}
-	if u.User == "" {
+	if u.User == "" && !misspelt(n, userKeys, "user") {
 		p.errorf(n, nil, "", "a user needs user:")
 	}
 	if u.Password == "" {
@@ -424,15 +441,25 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				p.errorf(a, []string{"none", "yes"}, v, "account is none or yes, not %q", v)
 			}
 		}
+		if v := misspeltValue(pn, phoneKeys, "name"); ps.Name == "" && v != nil && v.Kind == yaml.ScalarNode {
+			// Steps name the phone as meant: one error, for the key.
+			ps.Name = v.Value
+		}
 		switch {
 		case ps.Name == "":
 			p.errorf(pn, nil, "", "a phone needs name:")
 		case seen[ps.Name]:
-			p.errorf(f["name"], nil, "", "two phones are named %q", ps.Name)
+			at := f["name"]
+			if at == nil {
+				at = pn
+			}
+			p.errorf(at, nil, "", "two phones are named %q", ps.Name)
 		}
 		seen[ps.Name] = true
 		if ps.Model == "" {
-			p.errorf(pn, nil, "", "phone %q needs model:", ps.Name)
+			if !misspelt(pn, phoneKeys, "model") {
+				p.errorf(pn, nil, "", "phone %q needs model:", ps.Name)
+			}
 		} else if m, err := p.cat.Model(ps.Model); err != nil {
 			p.errorf(f["model"], p.cat.ModelIDs(), ps.Model, "unknown model %q", ps.Model)
 		} else if _, err := m.FirmwareVersion(ps.Firmware); err != nil {
@@ -700,7 +727,7 @@ func (p *parser) condition(n *yaml.Node) Condition {
 func (p *parser) backendAction(n *yaml.Node) BackendAction {
 	var a BackendAction
 	f := p.mapping(n, backendAction)
-	if len(f) != 1 {
+	if len(f) != 1 && !(len(f) == 0 && p.unknown[n]) {
 		p.errorf(n, backendAction, "", "a backend step does one of %s", strings.Join(backendAction, ", "))
 	}
 	if v := f["add_user"]; v != nil {

@@ -60,6 +60,10 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"misspelt step", "dial: \"${target}\"", "dail: bob", []string{`ok.yaml:8:20: unknown key "dail" (did you mean "dial"?)`}},
 		{"misspelt top key", "vars:", "varz:", []string{`ok.yaml:5:1: unknown key "varz" (did you mean "vars"?)`}},
+		{"misspelt model key", "{name: bob, model: t48g,", "{name: bob, modle: t48g,", []string{`ok.yaml:4:17: unknown key "modle" (did you mean "model"?)`}},
+		{"misspelt name key", "{name: bob, model: t48g,", "{nme: bob, model: t48g,", []string{`ok.yaml:4:6: unknown key "nme" (did you mean "name"?)`}},
+		{"misspelt steps key", "steps:", "stepz:", []string{`ok.yaml:7:1: unknown key "stepz" (did you mean "steps"?)`}},
+		{"misspelt backend action", "{rotate: lab-2022}", "{rotat: lab-2022}", []string{`ok.yaml:16:15: unknown key "rotat" (did you mean "rotate"?)`}},
 		{"misspelt phone key", "{phone: alice, dial:", "{phon: alice, dial:", []string{`ok.yaml:8:6: unknown key "phon" (did you mean "phone"?)`}},
 		{"misspelt condition key", "{call: ringing}", "{cal: ringing}", []string{`ok.yaml:9:25: unknown key "cal" (did you mean "call"?)`}},
 		{"misspelt status key", "status: {remote: bob}", "status: {registerd: yes}", []string{`ok.yaml:11:78: unknown status key "registerd" (did you mean "registered"?)`}},

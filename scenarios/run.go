@@ -141,9 +141,6 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	} else {
 		res.Passed = true
 	}
-	for i := range res.Steps {
-		res.Steps[i].Err = redact(res.Steps[i].Err)
-	}
 	e.tearDown()
 	res.Wall = time.Since(t0)
 	return res
@@ -263,7 +260,7 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 		err := e.step(ctx, st)
 		r := StepResult{Pos: st.Pos, Desc: st.Describe(), OK: err == nil, Wall: time.Since(t0), At: e.clk.Now().Sub(e.start())}
 		if err != nil {
-			r.Err = err.Error()
+			r.Err = redact(err.Error())
 			if ctx.Err() != nil {
 				r.Err = "interrupted"
 			}
