@@ -294,8 +294,12 @@ func (e *env) step(ctx context.Context, st Step) error {
 	switch st.Action {
 	case "wait", "expect":
 		e.heardMu.Lock()
-		st.Cond.Since = e.heard[st.Phone]
+		h, ok := e.heard[st.Phone]
 		e.heardMu.Unlock()
+		if !ok {
+			h = driver.Heard{Set: true} // no action yet: all since the start
+		}
+		st.Cond.Since = h
 	case "advance", "parallel", "repeat":
 	default:
 		if err := e.markHeard(); err != nil {
