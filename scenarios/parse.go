@@ -199,6 +199,9 @@ func badIndent(data []byte, from int) (line, col int, hint string) {
 	const above = "check the indentation of this line against the one above (spaces only, children indented under their key, list items under each other)"
 	stack := []indentLevel{{col: 0}}
 	prevOpen := true // the line before may hold an indented block
+	// scalar is the indentation of a key whose block scalar (| or >)
+	// follows, -1 when none; flow counts brackets left open.
+	scalar, flow := -1, 0
 	for i, text := range strings.Split(string(data), "\n") {
 		n := i + 1
 		trimmed := strings.TrimLeft(text, " ")
@@ -206,6 +209,15 @@ func badIndent(data []byte, from int) (line, col int, hint string) {
 			continue
 		}
 		ind := len(text) - len(trimmed)
+		if scalar >= 0 && ind > scalar {
+			continue // a block scalar's text is free
+		}
+		scalar = -1
+		if flow > 0 {
+			// a flow collection over several lines ignores indentation
+			flow += strings.Count(trimmed, "{") + strings.Count(trimmed, "[") - strings.Count(trimmed, "}") - strings.Count(trimmed, "]")
+			continue
+		}
 		if strings.HasPrefix(trimmed, "\t") && n >= from {
 			return n, ind + 1, "a tab in the indentation: indent with spaces"
 		}
@@ -242,6 +254,10 @@ func badIndent(data []byte, from int) (line, col int, hint string) {
 			stack = append(stack, indentLevel{col: len(text) - len(body)})
 		}
 		prevOpen = opensBlock(body)
+		if b := strings.TrimRight(body, " "); strings.HasSuffix(b, "|") || strings.HasSuffix(b, ">") || strings.HasSuffix(b, "|-") || strings.HasSuffix(b, ">-") {
+			scalar = ind
+		}
+		flow = max(0, strings.Count(body, "{")+strings.Count(body, "[")-strings.Count(body, "}")-strings.Count(body, "]"))
 	}
 	return 0, 0, ""
 }

@@ -170,3 +170,13 @@ func TestParseYAMLIndentation(t *testing.T) {
 		})
 	}
 }
+
+// Block scalars and flow collections over several lines have free
+// indentation: the mistake is found after them.
+func TestParseYAMLIndentationSkipsFreeText(t *testing.T) {
+	data := "name: x\ndescription: |\n  one\n    two\n   three\nphones: [\n    {name: a, model: c450hd}\n  ]\nsteps:\n  - wait:\n      call: connected\n     timeout: 5s\n"
+	_, err := scenarios.Parse("x.yaml", []byte(data), builtin(t))
+	if err == nil || !strings.HasPrefix(err.Error(), "x.yaml:12:6: not valid YAML") {
+		t.Fatalf("error %v; want it at x.yaml:12:6", err)
+	}
+}
