@@ -19,6 +19,58 @@ var CallStates = []string{"idle", "dialing", "calling", "ringing", "connected", 
 // LEDNames are the LEDs a condition may name.
 var LEDNames = []string{"message", "line", "speaker", "headset", "mute"}
 
+// StatusKeys lists the headless status keys, in their documented order,
+// as phone.Status.Pairs gives them: a scenario file's status conditions
+// are checked against it before anything runs.
+func StatusKeys() []string {
+	pairs := phone.Status{}.Pairs()
+	keys := make([]string, len(pairs))
+	for i, kv := range pairs {
+		keys[i] = kv[0]
+	}
+	return keys
+}
+
+// FreshPackets is how many RTP packets must arrive after a condition's
+// Since mark before a tone heard at the mark counts again: two tone
+// windows of 200 ms, and a little for the jitter buffer.
+const FreshPackets = 25
+
+// Heard is what a phone had heard at one instant. A condition with a
+// Since mark counts only the tone and DTMF heard after it, so a value left
+// from before a hold, an earlier step or an earlier call does not pass.
+type Heard struct {
+	// Set says the mark was taken; a zero Heard counts everything.
+	Set bool
+	// Digits is dtmf_heard at the mark.
+	Digits string
+	// Tone is tone_hz at the mark; RX is rtp_rx.
+	Tone string
+	RX   uint64
+}
+
+// MarkHeard takes p's Heard mark now.
+func MarkHeard(p *phone.Phone) (Heard, error) {
+	st, err := p.Status()
+	if err != nil {
+		return Heard{}, err
+	}
+	return heardOf(statusMap(st)), nil
+}
+
+func heardOf(status map[string]string) Heard {
+	rx, _ := strconv.ParseUint(status["rtp_rx"], 10, 64)
+	return Heard{Set: true, Digits: status["dtmf_heard"], Tone: status["tone_hz"], RX: rx}
+}
+
+func statusMap(st [][2]string) map[string]string {
+	m := make(map[string]string, len(st))
+	for _, kv := range st {
+		m[kv[0]] = kv[1]
+	}
+	return m
+}
+
 // Cond is what wait and expect check on a phone: every set field must hold.
 // Scenario files and the headless KEY=VALUE form both become a Cond.
 type Cond struct {
@@ -33,9 +85,12 @@ type Cond struct {
 	// Status maps status keys to the values they must have.
 	Status map[string]string
 	// Tone is a frequency the phone hears (within ToneTolerance); DTMF the
-	// digits it has heard in the call so far.
+	// digits it has heard in the call. With a Since mark, both count only
+	// what was heard after it.
 	Tone int
 	DTMF string
+	// Since, when set, is the mark tone and DTMF count from.
+	Since Heard
 }
 
 // Audio reports whether the condition waits on what the call hears: audio
@@ -49,19 +104,23 @@ func (c Cond) Check(p *phone.Phone) (ok bool, why string, err error) {
 	if err != nil {
 		return false, "", err
 	}
-	status := make(map[string]string, len(st))
-	for _, kv := range st {
-		status[kv[0]] = kv[1]
+	var logs []phone.LogLine
+	if c.Log != nil {
+		logs = p.Logs(0)
 	}
+	return c.check(statusMap(st), p.Screen(), logs)
+}
+
+// check evaluates the condition on a status, a screen and syslog lines.
+func (c Cond) check(status map[string]string, scr phone.Screen, logs []phone.LogLine) (ok bool, why string, err error) {
 	for k := range c.Status {
 		if _, known := status[k]; !known {
 			return false, "", fmt.Errorf("no status key %q", k)
 		}
 	}
 	var whys []string
-	scr := p.Screen()
-	// A message matches whatever the model's width wrapped.
-	if c.Screen != nil && !c.Screen.MatchString(scr.Text()) && !c.Screen.MatchString(scr.Plain()) {
+	// A message matches whatever the model's width wrapped or cut.
+	if c.Screen != nil && !ScreenMatch(c.Screen, scr.Text()) && !c.Screen.MatchString(scr.Plain()) {
 		whys = append(whys, fmt.Sprintf("screen does not match %q", c.Screen.String()))
 	}
 	if c.Call != "" && status["call"] != c.Call {
@@ -80,17 +139,22 @@ func (c Cond) Check(p *phone.Phone) (ok bool, why string, err error) {
 			whys = append(whys, "led "+k+"="+got)
 		}
 	}
-	if c.Log != nil && !logged(p, c.Log) {
+	if c.Log != nil && !anyLine(logs, c.Log) {
 		whys = append(whys, fmt.Sprintf("no log line matches %q", c.Log.String()))
 	}
 	if c.Tone != 0 {
-		hz, _ := strconv.Atoi(status["tone_hz"])
-		if hz < c.Tone-ToneTolerance || hz > c.Tone+ToneTolerance {
-			whys = append(whys, "tone_hz="+status["tone_hz"])
+		if w := c.toneWhy(status); w != "" {
+			whys = append(whys, w)
 		}
 	}
-	if c.DTMF != "" && status["dtmf_heard"] != c.DTMF {
-		whys = append(whys, "dtmf_heard="+status["dtmf_heard"])
+	if c.DTMF != "" {
+		if got := c.digitsSince(status["dtmf_heard"]); got != c.DTMF {
+			s := "dtmf_heard=" + status["dtmf_heard"]
+			if c.Since.Set {
+				s = fmt.Sprintf("dtmf heard since the step began=%s", got)
+			}
+			whys = append(whys, s)
+		}
 	}
 	for _, k := range sortedKeys(c.Status) {
 		if got := status[k]; got != c.Status[k] {
@@ -100,8 +164,67 @@ func (c Cond) Check(p *phone.Phone) (ok bool, why string, err error) {
 	return len(whys) == 0, strings.Join(whys, ", "), nil
 }
 
-func logged(p *phone.Phone, re *regexp.Regexp) bool {
-	for _, l := range p.Logs(0) {
+// toneWhy says why the tone condition fails, or "" when it holds. The
+// tone_hz status keeps the last tone heard; after a Since mark where it
+// already showed the tone, it counts only once FreshPackets more packets
+// were received, so a tone left from before a hold does not pass at once.
+func (c Cond) toneWhy(status map[string]string) string {
+	hz, _ := strconv.Atoi(status["tone_hz"])
+	if !near(hz, c.Tone) {
+		return "tone_hz=" + status["tone_hz"]
+	}
+	if !c.Since.Set {
+		return ""
+	}
+	if was, _ := strconv.Atoi(c.Since.Tone); !near(was, c.Tone) {
+		return "" // it changed to the tone after the mark
+	}
+	rx, _ := strconv.ParseUint(status["rtp_rx"], 10, 64)
+	if rx < c.Since.RX+FreshPackets {
+		return fmt.Sprintf("tone_hz=%s heard before the step began, %d packets received since", status["tone_hz"], rx-min(rx, c.Since.RX))
+	}
+	return ""
+}
+
+func near(hz, want int) bool { return hz >= want-ToneTolerance && hz <= want+ToneTolerance }
+
+// digitsSince is what heard (dtmf_heard) holds after the Since mark; a
+// value that does not go on from the mark's is a new call's.
+func (c Cond) digitsSince(heard string) string {
+	if c.Since.Set {
+		if rest, ok := strings.CutPrefix(heard, c.Since.Digits); ok {
+			return rest
+		}
+	}
+	return heard
+}
+
+// ScreenMatch reports whether re matches the screen text: as printed
+// (rows as cut or wrapped to the model's width, with the LCD's borders),
+// or the LCD's rows with borders and line breaks removed, each row trimmed
+// and joined by one space, or joined with nothing for a word broken across
+// rows. So a message matches whatever the model's width.
+func ScreenMatch(re *regexp.Regexp, text string) bool {
+	if re.MatchString(text) {
+		return true
+	}
+	var rows []string
+	for _, l := range strings.Split(text, "\n") {
+		inner, ok := strings.CutPrefix(l, "|")
+		if !ok {
+			continue
+		}
+		inner = strings.TrimSpace(strings.TrimSuffix(inner, "|"))
+		if inner == "" || strings.Trim(inner, "-") == "" {
+			continue // blank rows and the rule under the status bar
+		}
+		rows = append(rows, strings.Join(strings.Fields(inner), " "))
+	}
+	return re.MatchString(strings.Join(rows, " ")) || re.MatchString(strings.Join(rows, ""))
+}
+
+func anyLine(logs []phone.LogLine, re *regexp.Regexp) bool {
+	for _, l := range logs {
 		if re.MatchString(l.Text) {
 			return true
 		}

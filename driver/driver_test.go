@@ -299,3 +299,32 @@ func TestScreenCondMatchesWrappedText(t *testing.T) {
 		t.Fatalf("screen condition: %s %v\n%s", why, err, p.Screen().Text())
 	}
 }
+
+// After a hold, the tone heard before it does not pass a wait at once:
+// only audio that arrives after the wait began counts.
+func TestWaitToneNotStaleAfterHold(t *testing.T) {
+	cloud := drivertest.Cloud(t, nil)
+	p := drivertest.Phone(t, driver.Spec{Model: "vvx601", Account: drivertest.Account(cloud, "alice")})
+	drivertest.Status(t, p, "registered", "yes")
+	if err := p.Call("tone"); err != nil {
+		t.Fatal(err)
+	}
+	tone := driver.Cond{Tone: 1000}
+	drivertest.Wait(t, p, driver.Cond{Call: "connected", Tone: 1000})
+	if err := p.Hold(); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Status(t, p, "call", "held")
+	ctx := context.Background()
+	err := driver.WaitCond(ctx, p, tone, driver.WaitOptions{Timeout: time.Second})
+	var te *driver.TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(te.Why, "heard before the step began") {
+		t.Fatalf("a tone heard before the hold passed a wait while held: %v", err)
+	}
+	if err := p.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := driver.WaitCond(ctx, p, tone, driver.WaitOptions{Timeout: drivertest.Timeout}); err != nil {
+		t.Fatalf("the tone after the resume: %v", err)
+	}
+}

@@ -504,7 +504,7 @@ func wait(ctx context.Context, t *Target, a Args) (Result, error) {
 	if t.Pace != nil {
 		opts = t.Pace(a.Cond, a.Duration)
 	}
-	if err := Wait(ctx, t.Phone, a.Cond.Check, opts); err != nil {
+	if err := WaitCond(ctx, t.Phone, a.Cond, opts); err != nil {
 		return Result{}, err
 	}
 	return screen(t), nil

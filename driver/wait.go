@@ -22,6 +22,33 @@ type WaitOptions struct {
 	// reached the wait's own deadline; Wait then checks a last time. An
 	// error (the network never settled) ends the wait with that error.
 	Stall func() (more bool, err error)
+	// Recheck, when set, checks again at least this often: what a
+	// condition on fresh audio reads (packet counters) wakes no one.
+	Recheck time.Duration
+}
+
+// AudioRecheck is how often a wait on what the call hears checks the
+// packet counters: one packet time.
+const AudioRecheck = 20 * time.Millisecond
+
+// WaitCond waits until c holds on p, like Wait. Tone and DTMF count only
+// what p hears after the wait began, unless c carries an earlier Since
+// mark: a value left from before (a hold, an earlier call) does not pass
+// at once.
+func WaitCond(ctx context.Context, p *phone.Phone, c Cond, opts WaitOptions) error {
+	if c.Audio() {
+		if !c.Since.Set {
+			h, err := MarkHeard(p)
+			if err != nil {
+				return err
+			}
+			c.Since = h
+		}
+		if opts.Recheck == 0 {
+			opts.Recheck = AudioRecheck
+		}
+	}
+	return Wait(ctx, p, c.Check, opts)
 }
 
 // TimeoutError is a wait that ended without its condition.
@@ -56,6 +83,12 @@ func Wait(ctx context.Context, p *phone.Phone, check Check, opts WaitOptions) er
 	defer p.SubscribeLogs(func(phone.LogLine) { poke() })()
 	timer := time.NewTimer(opts.Timeout)
 	defer timer.Stop()
+	var recheck <-chan time.Time
+	if opts.Recheck > 0 {
+		t := time.NewTicker(opts.Recheck)
+		defer t.Stop()
+		recheck = t.C
+	}
 	for {
 		ok, why, err := check(p)
 		if err != nil || ok {
@@ -89,6 +122,7 @@ func Wait(ctx context.Context, p *phone.Phone, check Check, opts WaitOptions) er
 		}
 		select {
 		case <-wake:
+		case <-recheck:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:

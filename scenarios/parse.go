@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/media"
@@ -76,6 +77,12 @@ type parser struct {
 	errs Errors
 	// depth guards against include cycles.
 	depth int
+	// unknown holds the mappings that had a misspelt key: what their
+	// absence implies (no action, no phone) was already said.
+	unknown map[*yaml.Node]bool
+	// varsMisspelt: the vars key itself was misspelt, so undefined
+	// variables follow from it and are not reported again.
+	varsMisspelt bool
 }
 
 func (p *parser) errorf(n *yaml.Node, suggestFrom []string, got string, format string, args ...any) {
@@ -101,7 +108,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	p := &parser{file: file, cat: cat, vars: map[string]string{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{yamlError(file, err)}
+		return nil, Errors{yamlError(file, data, err)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, Errors{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty scenario file"}}
@@ -113,6 +120,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		return nil, p.errs
 	}
 	fields := p.mapping(root, topKeys)
+	p.varsMisspelt = fields["vars"] == nil && misspelt(root, topKeys, "vars")
 	if n := fields["vars"]; n != nil {
 		for k, v := range p.mapping(n, nil) {
 			p.vars[k] = p.scalar(v)
@@ -120,7 +128,9 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	}
 	sc.Name = p.str(fields["name"])
 	if sc.Name == "" {
-		p.errorf(root, nil, "", "missing name")
+		if !misspelt(root, topKeys, "name") {
+			p.errorf(root, nil, "", "missing name")
+		}
 	}
 	sc.Description = p.str(fields["description"])
 	if n := fields["backend"]; n != nil {
@@ -129,12 +139,16 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	if n := fields["phones"]; n != nil {
 		sc.Phones = p.phones(n, sc.Backend.Server != "")
 	} else {
-		p.errorf(root, nil, "", "missing phones")
+		if !misspelt(root, topKeys, "phones") {
+			p.errorf(root, nil, "", "missing phones")
+		}
 	}
 	if n := fields["steps"]; n != nil {
 		sc.Steps = p.steps(n, sc.Phones)
 	} else {
-		p.errorf(root, nil, "", "missing steps")
+		if !misspelt(root, topKeys, "steps") {
+			p.errorf(root, nil, "", "missing steps")
+		}
 	}
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
@@ -146,16 +160,127 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	return sc, nil
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var (
+	yamlLine   = regexp.MustCompile(`line (\d+)`)
+	yamlPrefix = regexp.MustCompile(`^(yaml: )?line \d+: `)
+)
 
-func yamlError(file string, err error) *Error {
+// yamlError words a YAML syntax error. The parser names the line where the
+// block it was reading began, often lines above the mistake; an
+// indentation mistake is looked for from there and reported where it is,
+// with a hint.
+func yamlError(file string, data []byte, err error) *Error {
 	line := 1
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = regexp.MustCompile(`^line \d+: `).ReplaceAllString(msg, "")
-	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "not valid YAML: " + msg}
+	msg := yamlPrefix.ReplaceAllString(err.Error(), "")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	e := &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "not valid YAML: " + msg}
+	if at, col, hint := badIndent(data, line); at > 0 {
+		e.Pos.Line, e.Pos.Col = at, col
+		e.Msg += "; " + hint
+	}
+	return e
+}
+
+// indentLevel is a column where block lines begin; dash says its lines
+// are list items ("- ").
+type indentLevel struct {
+	col  int
+	dash bool
+}
+
+// badIndent finds the first line from line `from` on whose indentation
+// fits no open block: a tab in the indentation, a line that stops between
+// two levels, a line deeper than one that cannot hold a block, or a key
+// among list items. It returns 0 when every line fits.
+func badIndent(data []byte, from int) (line, col int, hint string) {
+	const above = "check the indentation of this line against the one above (spaces only, children indented under their key, list items under each other)"
+	stack := []indentLevel{{col: 0}}
+	prevOpen := true // the line before may hold an indented block
+	// scalar is the indentation of a key whose block scalar (| or >)
+	// follows, -1 when none; flow counts brackets left open.
+	scalar, flow := -1, 0
+	for i, text := range strings.Split(string(data), "\n") {
+		n := i + 1
+		trimmed := strings.TrimLeft(text, " ")
+		if strings.TrimSpace(trimmed) == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		ind := len(text) - len(trimmed)
+		if scalar >= 0 && ind > scalar {
+			continue // a block scalar's text is free
+		}
+		scalar = -1
+		if flow > 0 {
+			// a flow collection over several lines ignores indentation
+			flow += strings.Count(trimmed, "{") + strings.Count(trimmed, "[") - strings.Count(trimmed, "}") - strings.Count(trimmed, "]")
+			continue
+		}
+		if strings.HasPrefix(trimmed, "\t") && n >= from {
+			return n, ind + 1, "a tab in the indentation: indent with spaces"
+		}
+		dash := trimmed == "-" || strings.HasPrefix(trimmed, "- ")
+		top := stack[len(stack)-1]
+		switch {
+		case ind > top.col:
+			if !prevOpen && n >= from {
+				return n, ind + 1, above
+			}
+			stack = append(stack, indentLevel{col: ind, dash: dash})
+		case ind < top.col:
+			for len(stack) > 1 && stack[len(stack)-1].col > ind {
+				stack = stack[:len(stack)-1]
+			}
+			if stack[len(stack)-1].col != ind && n >= from {
+				return n, ind + 1, above
+			}
+		}
+		top = stack[len(stack)-1]
+		if top.dash && !dash && top.col > 0 && len(stack) > 1 && stack[len(stack)-2].col < top.col && n >= from {
+			return n, ind + 1, above
+		}
+		if dash && !top.dash && ind == top.col {
+			// "key:" followed by its list at the same column.
+			stack[len(stack)-1].dash = true
+		}
+		// A list item's content is a level of its own: "- a: 1" then "  b: 2".
+		body := trimmed
+		for strings.HasPrefix(body, "- ") {
+			body = strings.TrimLeft(body[2:], " ")
+		}
+		if dash && body != "" {
+			stack = append(stack, indentLevel{col: len(text) - len(body)})
+		}
+		prevOpen = opensBlock(body)
+		if b := strings.TrimRight(body, " "); strings.HasSuffix(b, "|") || strings.HasSuffix(b, ">") || strings.HasSuffix(b, "|-") || strings.HasSuffix(b, ">-") {
+			scalar = ind
+		}
+		flow = max(0, strings.Count(body, "{")+strings.Count(body, "[")-strings.Count(body, "}")-strings.Count(body, "]"))
+	}
+	return 0, 0, ""
+}
+
+// opensBlock reports whether a line (without its list dashes) may be
+// followed by more deeply indented lines: a key without a value, a block
+// scalar, a bare dash, or an unfinished flow collection.
+func opensBlock(body string) bool {
+	if i := strings.Index(body, " #"); i >= 0 {
+		body = body[:i]
+	}
+	body = strings.TrimSpace(body)
+	switch {
+	case body == "", strings.HasSuffix(body, ":"), strings.HasSuffix(body, "|"), strings.HasSuffix(body, ">"),
+		strings.HasSuffix(body, "|-"), strings.HasSuffix(body, ">-"):
+		return true
+	case strings.Count(body, "{") > strings.Count(body, "}"), strings.Count(body, "[") > strings.Count(body, "]"):
+		return true
+	case !strings.Contains(body, ": ") && !strings.HasPrefix(body, "{") && !strings.HasPrefix(body, "["):
+		// A plain scalar may go on over indented lines.
+		return true
+	}
+	return false
 }
 
 // mapping returns the values of a mapping by key; keys outside known (when
@@ -171,9 +296,11 @@ func (p *parser) mapping(n *yaml.Node, known []string) map[string]*yaml.Node {
 		if known != nil && !contains(known, k.Value) {
 			if base := strings.TrimSuffix(k.Value, ":"); base != k.Value && contains(known, base) {
 				p.errorf(k, nil, "", "%q: inside {braces} write %s: with a space and a value, e.g. {%s: bob}", k.Value, base, base)
+				p.markUnknown(n)
 				continue
 			}
 			p.errorf(k, known, k.Value, "unknown key %q", k.Value)
+			p.markUnknown(n)
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
@@ -182,6 +309,31 @@ func (p *parser) mapping(n *yaml.Node, known []string) map[string]*yaml.Node {
 		out[k.Value] = v
 	}
 	return out
+}
+
+// misspelt reports whether mapping n has a key outside known that reads
+// as a misspelling of key: an error said so, and key's absence is not
+// reported again.
+func misspelt(n *yaml.Node, known []string, key string) bool {
+	return misspeltValue(n, known, key) != nil
+}
+
+// misspeltValue is the value of the key of n misspelling key, or nil.
+func misspeltValue(n *yaml.Node, known []string, key string) *yaml.Node {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; !contains(known, k) && suggest(strings.TrimSuffix(k, ":"), known) == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// markUnknown notes that mapping n had a misspelt key.
+func (p *parser) markUnknown(n *yaml.Node) {
+	if p.unknown == nil {
+		p.unknown = map[*yaml.Node]bool{}
+	}
+	p.unknown[n] = true
 }
 
 func kindName(n *yaml.Node) string {
@@ -211,6 +363,9 @@ func (p *parser) subst(n *yaml.Node, s string) string {
 	return varRE.ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
 		v, ok := p.vars[name]
+		if !ok && p.varsMisspelt {
+			return m
+		}
 		if !ok {
 			names := make([]string, 0, len(p.vars))
 			for k := range p.vars {
@@ -254,7 +409,7 @@ func (p *parser) backend(n *yaml.Node) Backend {
 func (p *parser) user(n *yaml.Node) User {
 	f := p.mapping(n, userKeys)
 	u := User{User: p.str(f["user"]), Password: p.str(f["password"]), DisplayName: p.str(f["display_name"]), Extension: p.str(f["extension"])}
-	if u.User == "" {
+	if u.User == "" && !misspelt(n, userKeys, "user") {
 		p.errorf(n, nil, "", "a user needs user:")
 	}
 	if u.Password == "" {
@@ -302,15 +457,25 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				p.errorf(a, []string{"none", "yes"}, v, "account is none or yes, not %q", v)
 			}
 		}
+		if v := misspeltValue(pn, phoneKeys, "name"); ps.Name == "" && v != nil && v.Kind == yaml.ScalarNode {
+			// Steps name the phone as meant: one error, for the key.
+			ps.Name = v.Value
+		}
 		switch {
 		case ps.Name == "":
 			p.errorf(pn, nil, "", "a phone needs name:")
 		case seen[ps.Name]:
-			p.errorf(f["name"], nil, "", "two phones are named %q", ps.Name)
+			at := f["name"]
+			if at == nil {
+				at = pn
+			}
+			p.errorf(at, nil, "", "two phones are named %q", ps.Name)
 		}
 		seen[ps.Name] = true
 		if ps.Model == "" {
-			p.errorf(pn, nil, "", "phone %q needs model:", ps.Name)
+			if !misspelt(pn, phoneKeys, "model") {
+				p.errorf(pn, nil, "", "phone %q needs model:", ps.Name)
+			}
 		} else if m, err := p.cat.Model(ps.Model); err != nil {
 			p.errorf(f["model"], p.cat.ModelIDs(), ps.Model, "unknown model %q", ps.Model)
 		} else if _, err := m.FirmwareVersion(ps.Firmware); err != nil {
@@ -369,13 +534,13 @@ func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.errs = append(p.errs, yamlError(path, err))
+		p.errs = append(p.errs, yamlError(path, data, err))
 		return nil
 	}
 	if len(doc.Content) == 0 {
 		return nil
 	}
-	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1}
+	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt}
 	steps := sub.steps(doc.Content[0], phones)
 	p.errs = append(p.errs, sub.errs...)
 	return steps
@@ -383,6 +548,10 @@ func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
 
 func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	st = Step{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}}
+	if n.Kind == yaml.ScalarNode && contains(stepKinds, n.Value) {
+		p.errorf(n, nil, "", "%q: write %s: with a colon (an action without a value), or %s: PHONE", n.Value, n.Value, n.Value)
+		return st, false
+	}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, nil, "", "a step is a mapping like {dial: echo, phone: alice}, got %s", kindName(n))
 		return st, false
@@ -400,7 +569,9 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		}
 	}
 	if kind == "" {
-		p.errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(stepKinds, ", "))
+		if !p.unknown[n] { // a misspelt action was reported as such
+			p.errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(stepKinds, ", "))
+		}
 		return st, false
 	}
 	st.Action = kind
@@ -417,9 +588,12 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		}
 		st.Timeout = d
 	}
+	// named: the action's value names the phone, known or not; an error
+	// about that name says enough.
+	named := false
 	defer func() {
 		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include"}, kind)
-		if needsPhone && st.Phone == "" {
+		if needsPhone && st.Phone == "" && !named && !p.unknown[n] {
 			if len(phones) == 1 {
 				st.Phone = phones[0].Name
 			} else {
@@ -453,6 +627,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		if arg.Kind != yaml.ScalarNode {
 			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", kind, kind)
 		} else if arg.Tag != "!!null" && arg.Value != "" {
+			named = true
 			name := p.scalar(arg)
 			switch {
 			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
@@ -500,7 +675,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 func (p *parser) condition(n *yaml.Node) Condition {
 	var c Condition
 	f := p.mapping(n, condKeys)
-	if len(f) == 0 && n.Kind == yaml.MappingNode {
+	if len(f) == 0 && n.Kind == yaml.MappingNode && !p.unknown[n] {
 		p.errorf(n, condKeys, "", "a condition needs at least one of %s", strings.Join(condKeys, ", "))
 	}
 	re := func(v *yaml.Node) *regexp.Regexp {
@@ -552,8 +727,14 @@ func (p *parser) condition(n *yaml.Node) Condition {
 	}
 	if v := f["status"]; v != nil {
 		c.Status = map[string]string{}
+		keys := driver.StatusKeys()
 		for k, val := range p.mapping(v, nil) {
 			c.Status[k] = p.scalar(val)
+		}
+		for i := 0; v.Kind == yaml.MappingNode && i+1 < len(v.Content); i += 2 {
+			if k := v.Content[i]; !contains(keys, k.Value) {
+				p.errorf(k, keys, k.Value, "unknown status key %q", k.Value)
+			}
 		}
 	}
 	return c
@@ -562,7 +743,7 @@ func (p *parser) condition(n *yaml.Node) Condition {
 func (p *parser) backendAction(n *yaml.Node) BackendAction {
 	var a BackendAction
 	f := p.mapping(n, backendAction)
-	if len(f) != 1 {
+	if len(f) != 1 && !(len(f) == 0 && p.unknown[n]) {
 		p.errorf(n, backendAction, "", "a backend step does one of %s", strings.Join(backendAction, ", "))
 	}
 	if v := f["add_user"]; v != nil {
@@ -570,6 +751,9 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 		a.AddUser = &u
 	}
 	a.Rotate = p.str(f["rotate"])
+	if roots := certs.FactoryRootIDs(); a.Rotate != "" && !contains(roots, a.Rotate) {
+		p.errorf(f["rotate"], roots, a.Rotate, "unknown root %q: the lab roots are %s", a.Rotate, strings.Join(roots, ", "))
+	}
 	a.Voicemail = p.str(f["voicemail"])
 	return a
 }

@@ -58,8 +58,18 @@ func TestParseErrors(t *testing.T) {
 		name, old, new string
 		want           []string
 	}{
-		{"misspelt step", "dial: \"${target}\"", "dail: bob", []string{`ok.yaml:8:20: unknown key "dail" (did you mean "dial"?)`, "ok.yaml:8:5: a step needs an action"}},
-		{"misspelt top key", "vars:", "varz:", []string{`ok.yaml:5:1: unknown key "varz" (did you mean "vars"?)`, "undefined variable ${target}"}},
+		{"misspelt step", "dial: \"${target}\"", "dail: bob", []string{`ok.yaml:8:20: unknown key "dail" (did you mean "dial"?)`}},
+		{"misspelt top key", "vars:", "varz:", []string{`ok.yaml:5:1: unknown key "varz" (did you mean "vars"?)`}},
+		{"misspelt model key", "{name: bob, model: t48g,", "{name: bob, modle: t48g,", []string{`ok.yaml:4:17: unknown key "modle" (did you mean "model"?)`}},
+		{"misspelt name key", "{name: bob, model: t48g,", "{nme: bob, model: t48g,", []string{`ok.yaml:4:6: unknown key "nme" (did you mean "name"?)`}},
+		{"misspelt steps key", "steps:", "stepz:", []string{`ok.yaml:7:1: unknown key "stepz" (did you mean "steps"?)`}},
+		{"misspelt backend action", "{rotate: lab-2022}", "{rotat: lab-2022}", []string{`ok.yaml:16:15: unknown key "rotat" (did you mean "rotate"?)`}},
+		{"misspelt phone key", "{phone: alice, dial:", "{phon: alice, dial:", []string{`ok.yaml:8:6: unknown key "phon" (did you mean "phone"?)`}},
+		{"misspelt condition key", "{call: ringing}", "{cal: ringing}", []string{`ok.yaml:9:25: unknown key "cal" (did you mean "call"?)`}},
+		{"misspelt status key", "status: {remote: bob}", "status: {registerd: yes}", []string{`ok.yaml:11:78: unknown status key "registerd" (did you mean "registered"?)`}},
+		{"unknown root", "rotate: lab-2022", "rotate: lab-2023", []string{`ok.yaml:16:23: unknown root "lab-2023": the lab roots are lab-2019, lab-2022 (did you mean "lab-2022"?)`}},
+		{"answer names no phone", "answer: bob", "answer: carol", []string{`ok.yaml:10:13: no phone named "carol"`}},
+		{"action without its colon", "  - answer: bob\n", "  - answer\n", []string{`ok.yaml:10:5: "answer": write answer: with a colon`}},
 		{"unknown model", "model: t48g", "model: t84g", []string{`ok.yaml:4:24: unknown model "t84g" (did you mean "t48g"?)`}},
 		{"unknown firmware", "firmware: 35.8.1.52", "firmware: 35.9.9.9", []string{`ok.yaml:4:40: model t48g has no firmware "35.9.9.9"`}},
 		{"unknown phone", "{phone: bob, wait", "{phone: bobby, wait", []string{`ok.yaml:9:13: no phone named "bobby" (did you mean "bob"?)`}},
@@ -71,7 +81,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad regexp", `screen: "Connected"`, `screen: "Conn(ected"`, []string{"bad regular expression"}},
 		{"flow colon", "answer: bob", "{answer:}", []string{`"answer:": inside {braces} write answer: with a space`}},
 		{"repeat without times", "    times: 3\n", "", []string{"repeat needs times:"}},
-		{"bad yaml", "phones:", "phones: [", []string{"ok.yaml:", "not valid YAML"}},
+		{"bad yaml", "phones:", "phones: [", []string{"ok.yaml:2:1: not valid YAML"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +101,10 @@ func TestParseErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("errors:\n%s\nwant one containing %q", err, w)
 				}
+			}
+			// One mistake, one error: what follows from it is not said again.
+			if len(es) != len(tt.want) {
+				t.Errorf("%d errors, want %d:\n%s", len(es), len(tt.want), err)
 			}
 		})
 	}
@@ -133,4 +147,36 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		scenarios.Parse("fuzz.yaml", data, cat)
 	})
+}
+
+// A YAML mistake is reported where it is, not where the block around it
+// began, with a hint about indentation.
+func TestParseYAMLIndentation(t *testing.T) {
+	head := "name: x\nphones:\n  - {name: a, model: c450hd}\nsteps:\n  - dial: echo\n"
+	tests := []struct {
+		name, body, want string
+	}{
+		{"key between two levels", "  - wait:\n      call: connected\n     timeout: 5s\n", "x.yaml:8:6: not valid YAML"},
+		{"item deeper than its sibling", "  - wait: {call: connected}\n   - hangup:\n", "x.yaml:7:4: not valid YAML"},
+		{"key among list items", "  - phone: a\n    wait: {call: connected}\n  timeout: 5s\n  - hangup:\n", "x.yaml:8:3: not valid YAML"},
+		{"tab", "  - wait:\n\tcall: connected\n", "x.yaml:7:1: not valid YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := scenarios.Parse("x.yaml", []byte(head+tt.body), builtin(t))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !strings.Contains(err.Error(), "indent") {
+				t.Fatalf("error %v; want it at %q with an indentation hint", err, tt.want)
+			}
+		})
+	}
+}
+
+// Block scalars and flow collections over several lines have free
+// indentation: the mistake is found after them.
+func TestParseYAMLIndentationSkipsFreeText(t *testing.T) {
+	data := "name: x\ndescription: |\n  one\n    two\n   three\nphones: [\n    {name: a, model: c450hd}\n  ]\nsteps:\n  - wait:\n      call: connected\n     timeout: 5s\n"
+	_, err := scenarios.Parse("x.yaml", []byte(data), builtin(t))
+	if err == nil || !strings.HasPrefix(err.Error(), "x.yaml:12:6: not valid YAML") {
+		t.Fatalf("error %v; want it at x.yaml:12:6", err)
+	}
 }

@@ -45,6 +45,7 @@ func WriteJUnit(w io.Writer, results []Result) error {
 		Classname string   `xml:"classname,attr"`
 		Time      string   `xml:"time,attr"`
 		Failure   *failure `xml:"failure,omitempty"`
+		Error     *failure `xml:"error,omitempty"`
 		SystemOut string   `xml:"system-out,omitempty"`
 	}
 	type suite struct {
@@ -52,6 +53,7 @@ func WriteJUnit(w io.Writer, results []Result) error {
 		Name     string     `xml:"name,attr"`
 		Tests    int        `xml:"tests,attr"`
 		Failures int        `xml:"failures,attr"`
+		Errors   int        `xml:"errors,attr"`
 		Time     string     `xml:"time,attr"`
 		Cases    []testcase `xml:"testcase"`
 	}
@@ -65,7 +67,12 @@ func WriteJUnit(w io.Writer, results []Result) error {
 			fmt.Fprintf(&out, "%s %s\n", mark(st.OK), st.Desc)
 		}
 		tc.SystemOut = out.String()
-		if !r.Passed {
+		switch {
+		case r.Interrupted:
+			// Not a verdict on the scenario: it was stopped.
+			s.Errors++
+			tc.Error = &failure{Message: firstLine(r.Failure), Body: r.Details()}
+		case !r.Passed:
 			s.Failures++
 			tc.Failure = &failure{Message: firstLine(r.Failure), Body: r.Details()}
 		}
@@ -95,20 +102,22 @@ func WriteJSON(w io.Writer, results []Result) error {
 		At     string  `json:"at"`
 	}
 	type scenario struct {
-		Name    string              `json:"name"`
-		File    string              `json:"file"`
-		Passed  bool                `json:"passed"`
-		Failure string              `json:"failure,omitempty"`
-		WallMS  float64             `json:"wall_ms"`
-		Virtual string              `json:"virtual"`
-		Steps   []step              `json:"steps"`
-		Screens map[string]string   `json:"screens,omitempty"`
-		Logs    map[string][]string `json:"logs,omitempty"`
+		Name        string              `json:"name"`
+		File        string              `json:"file"`
+		Passed      bool                `json:"passed"`
+		Interrupted bool                `json:"interrupted,omitempty"`
+		Failure     string              `json:"failure,omitempty"`
+		WallMS      float64             `json:"wall_ms"`
+		Virtual     string              `json:"virtual"`
+		Steps       []step              `json:"steps"`
+		Screens     map[string]string   `json:"screens,omitempty"`
+		Logs        map[string][]string `json:"logs,omitempty"`
+		SIP         map[string][]string `json:"sip,omitempty"`
 	}
 	out := make([]scenario, 0, len(results))
 	for _, r := range results {
-		sc := scenario{Name: r.Name, File: r.File, Passed: r.Passed, Failure: r.Failure, WallMS: ms(r.Wall),
-			Virtual: r.Virtual.String(), Screens: r.Screens, Logs: r.Logs, Steps: []step{}}
+		sc := scenario{Name: r.Name, File: r.File, Passed: r.Passed, Interrupted: r.Interrupted, Failure: r.Failure, WallMS: ms(r.Wall),
+			Virtual: r.Virtual.String(), Screens: r.Screens, Logs: r.Logs, SIP: r.SIP, Steps: []step{}}
 		for _, st := range r.Steps {
 			sc.Steps = append(sc.Steps, step{Pos: st.Pos.String(), Step: st.Desc, OK: st.OK, Error: st.Err, WallMS: ms(st.Wall), At: st.At.String()})
 		}

@@ -58,6 +58,9 @@ type Result struct {
 	Logs    map[string][]string
 	// SIP holds each phone's last SIP messages when Options.SIP was set.
 	SIP map[string][]string
+	// Interrupted says the run was stopped from outside (its context, as
+	// on Ctrl-C) rather than failed by a step.
+	Interrupted bool
 }
 
 // StepResult is the outcome of one step.
@@ -91,10 +94,19 @@ type env struct {
 	dir     string
 	// origin is where the run's clock began.
 	origin time.Time
+	// tl maps wall time to the run's clock for the SIP trace.
+	tl timeline
 
 	mu    sync.Mutex // serialises clock moves (parallel steps)
 	resMu sync.Mutex
 	steps []StepResult
+
+	// audio says a step waits on what a call hears; heard then holds each
+	// phone's mark from the start of the last action step, which tone and
+	// DTMF conditions count from.
+	audio   bool
+	heardMu sync.Mutex
+	heard   map[string]driver.Heard
 }
 
 // Run runs one scenario to its end or its first failing step.
@@ -104,7 +116,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	}
 	t0 := time.Now()
 	res := Result{Name: sc.Name, File: sc.File}
-	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}}
+	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}, audio: hearsAudio(sc.Steps), heard: map[string]driver.Heard{}}
 	err := e.setUp(ctx)
 	if err == nil {
 		err = e.run(ctx, sc.Steps)
@@ -112,22 +124,20 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	res.Steps = e.steps
 	res.Virtual = e.clk.Now().Sub(e.start())
 	if err != nil {
-		res.Failure = err.Error()
+		res.Failure = redact(err.Error())
 		var se *stepError
 		if errors.As(err, &se) {
 			res.FailedAt = se.pos
 		}
-		res.Screens, res.Logs = e.snapshot()
-		if opts.SIP != nil {
-			res.SIP = map[string][]string{}
-			for name, p := range e.phones {
-				if addr := p.SIPAddr(); addr != "" {
-					for _, m := range opts.SIP.Involving(addr, 12) {
-						res.SIP[name] = append(res.SIP[name], m.String())
-					}
-				}
+		if ctx.Err() != nil {
+			res.Interrupted = true
+			res.Failure = "interrupted"
+			if se != nil {
+				res.Failure = fmt.Sprintf("interrupted at %s: %s", se.pos, se.desc)
 			}
 		}
+		res.Screens, res.Logs = e.snapshot()
+		res.SIP = e.sipTail()
 	} else {
 		res.Passed = true
 	}
@@ -168,6 +178,8 @@ func (e *env) setUp(ctx context.Context) error {
 		e.fake = clock.NewFake(e.origin)
 		e.clk = e.fake
 	}
+	e.tl.running = e.opts.Realtime
+	e.tl.moved(time.Now(), e.origin)
 	e.inflight = inflight.New()
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
 	if server == "" {
@@ -242,13 +254,16 @@ func (e *env) tearDown() {
 func (e *env) run(ctx context.Context, steps []Step) error {
 	for _, st := range steps {
 		if err := ctx.Err(); err != nil {
-			return err
+			return &stepError{pos: st.Pos, desc: st.Describe(), err: err}
 		}
 		t0 := time.Now()
 		err := e.step(ctx, st)
 		r := StepResult{Pos: st.Pos, Desc: st.Describe(), OK: err == nil, Wall: time.Since(t0), At: e.clk.Now().Sub(e.start())}
 		if err != nil {
-			r.Err = err.Error()
+			r.Err = redact(err.Error())
+			if ctx.Err() != nil {
+				r.Err = "interrupted"
+			}
 		}
 		e.resMu.Lock()
 		e.steps = append(e.steps, r)
@@ -273,6 +288,21 @@ func (e *env) step(ctx context.Context, st Step) error {
 	// waits until what the step before set off has arrived.
 	if e.fake != nil && !contains([]string{"wait", "advance", "parallel", "repeat"}, st.Action) {
 		if err := e.settle(); err != nil {
+			return err
+		}
+	}
+	switch st.Action {
+	case "wait", "expect":
+		e.heardMu.Lock()
+		h, ok := e.heard[st.Phone]
+		e.heardMu.Unlock()
+		if !ok {
+			h = driver.Heard{Set: true} // no action yet: all since the start
+		}
+		st.Cond.Since = h
+	case "advance", "parallel", "repeat":
+	default:
+		if err := e.markHeard(); err != nil {
 			return err
 		}
 	}
@@ -331,6 +361,36 @@ func stepArgs(v *driver.Verb, st Step) (driver.Args, error) {
 		return v.Parse(st.Arg)
 	}
 	return driver.Args{Text: st.Arg}, nil
+}
+
+// hearsAudio reports whether a step waits on or expects a tone or DTMF.
+func hearsAudio(steps []Step) bool {
+	for _, st := range steps {
+		if st.Cond.Audio() || hearsAudio(st.Steps) {
+			return true
+		}
+	}
+	return false
+}
+
+// markHeard marks what every phone has heard as an action step begins: a
+// tone or DTMF wait after it counts what the phones hear from then on, so
+// digits a dtmf step sends count even when they arrive before the wait
+// begins, and nothing heard before the action does.
+func (e *env) markHeard() error {
+	if !e.audio {
+		return nil
+	}
+	for name, p := range e.phones {
+		h, err := driver.MarkHeard(p)
+		if err != nil {
+			return fmt.Errorf("phone %s: %w", name, err)
+		}
+		e.heardMu.Lock()
+		e.heard[name] = h
+		e.heardMu.Unlock()
+	}
+	return nil
 }
 
 // stepClock is advance as a scenario means it: timer to timer.
@@ -405,6 +465,7 @@ func (e *env) settle() error {
 func (e *env) advance(d time.Duration) error {
 	if e.skew != nil {
 		e.skew.Advance(d)
+		e.tl.moved(time.Now(), e.skew.Now())
 		return nil
 	}
 	e.mu.Lock()
@@ -416,11 +477,18 @@ func (e *env) advance(d time.Duration) error {
 		}
 		next, ok := e.fake.NextDeadline()
 		if !ok || next.After(target) {
-			e.fake.AdvanceTo(target)
+			e.moveTo(target)
 			return e.settle()
 		}
-		e.fake.AdvanceTo(next)
+		e.moveTo(next)
 	}
+}
+
+// moveTo sets the virtual clock to t, firing what is due; the timeline
+// learns of it first, as what the timers set off happens at t.
+func (e *env) moveTo(t time.Time) {
+	e.tl.moved(time.Now(), t)
+	e.fake.AdvanceTo(t)
 }
 
 // pace says how a wait runs. Audio flows in real time: waiting to hear a
@@ -454,23 +522,51 @@ func (e *env) stall(p *phone.Phone, cond driver.Cond, deadline time.Time) (bool,
 	}
 	next, has := e.fake.NextDeadline()
 	if !has || next.After(deadline) {
-		e.fake.AdvanceTo(deadline)
+		e.moveTo(deadline)
 		e.mu.Unlock()
 		return false, e.settle()
 	}
-	e.fake.AdvanceTo(next)
+	e.moveTo(next)
 	e.mu.Unlock()
 	return true, nil
 }
 
-// snapshot takes every phone's screen and log tail for the report.
+// snapshot takes every phone's screen and log tail for the report,
+// without secrets.
 func (e *env) snapshot() (map[string]string, map[string][]string) {
 	screens, logs := map[string]string{}, map[string][]string{}
 	for name, p := range e.phones {
-		screens[name] = p.Screen().Text()
+		screens[name] = redact(p.Screen().Text())
 		for _, l := range p.Logs(25) {
-			logs[name] = append(logs[name], l.Text)
+			logs[name] = append(logs[name], redact(l.Text))
 		}
 	}
 	return screens, logs
 }
+
+// sipLines is how many of its last SIP messages a report shows per phone.
+const sipLines = 12
+
+// sipTail takes each phone's last SIP messages for the report: the ones
+// its own connection sent and received, once each, stamped on the
+// scenario clock, without secrets.
+func (e *env) sipTail() map[string][]string {
+	if e.opts.SIP == nil {
+		return nil
+	}
+	out := map[string][]string{}
+	for name, p := range e.phones {
+		addr := p.SIPAddr()
+		if addr == "" {
+			continue
+		}
+		for _, m := range e.opts.SIP.Of(addr, sipLines) {
+			m.Time = e.tl.at(m.Time)
+			out[name] = append(out[name], redact(m.String()))
+		}
+	}
+	return out
+}
+
+// redact removes digest responses and SDES keys from report text.
+func redact(s string) string { return string(siptrace.Redact([]byte(s))) }

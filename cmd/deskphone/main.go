@@ -113,6 +113,9 @@ func exitCode(name string, err error, stderr io.Writer) int {
 		return 2
 	case errors.Is(err, errFailed):
 		return 1
+	case errors.Is(err, errInterrupted):
+		// The report already says the scenario run was interrupted.
+		return 130
 	case errors.Is(err, context.Canceled):
 		// Ctrl-C or SIGTERM ended a command before it was done.
 		fmt.Fprintf(stderr, "deskphone %s: interrupted\n", name)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +30,10 @@ var errInvalid = errors.New("invalid scenario")
 // errFailed means a scenario failed (exit code 1).
 var errFailed = errors.New("scenario failed")
 
+// errInterrupted means a run was stopped by SIGINT or SIGTERM (exit code
+// 130, as a shell reports Ctrl-C).
+var errInterrupted = errors.New("scenario run interrupted")
+
 func scenarioCommand() command {
 	c := command{
 		name:    "scenario",
@@ -37,20 +42,25 @@ func scenarioCommand() command {
   deskphone scenario run   [-j N] [--junit FILE] [--json FILE] [--realtime] [--catalog FILE] PATH...
   deskphone scenario check [--catalog FILE] PATH...
 
-PATH is a scenario file or a folder: every .yaml file in it (and below) whose
-top level is a mapping is a scenario; files holding a plain list of steps
-are for include and are skipped.
+PATH is a scenario file or a folder. A folder is walked with its subfolders:
+every .yaml (or .yml) file whose top level is a mapping is a scenario; files
+holding a plain list of steps are for include and are skipped. A file that
+is not valid YAML counts as a scenario, so its error is reported.
 
 run     runs the scenarios, printing one line per step with the scenario time
         and the wall time it took. On failure it prints the failed step, every
-        phone's screen and the tail of its syslog.
+        phone's screen, the tail of its syslog and its last SIP messages (on
+        the scenario clock, secrets redacted). Ctrl-C (SIGINT) or SIGTERM
+        stops the run: the scenario running is reported as interrupted,
+        those not started are not run.
           -j N          run N files at once (default 1)
           --junit FILE  write a JUnit XML report (one test case per scenario)
           --json FILE   write a JSON report
           --realtime    run on the wall clock instead of virtual time
 check   validates the files and prints every error as file:line:column.
 
-Exit codes: 0 all passed (or valid), 1 a scenario failed, 2 a file is invalid.
+Exit codes: 0 all passed (or valid), 1 a scenario failed, 2 a file or path is
+invalid, 130 the run was interrupted.
 The README documents the scenario format.
 `,
 	}
@@ -82,7 +92,8 @@ The README documents the scenario format.
 			return err
 		}
 		if paths, err = scenarioFiles(paths); err != nil {
-			return err
+			fmt.Fprintf(stderr, "deskphone scenario %s: %v\n", sub, err)
+			return errInvalid
 		}
 		var scs []*scenarios.Scenario
 		invalid := false
@@ -110,6 +121,8 @@ The README documents the scenario format.
 		ring := siptrace.NewRing(2000)
 		siptrace.Install(ring)
 		results := runScenarios(ctx, scs, cat, *jobs, *realtime, ring, stdout)
+		// Scenarios an interruption kept from starting have no result.
+		results = slices.DeleteFunc(results, func(r scenarios.Result) bool { return r.Name == "" })
 		if *junit != "" {
 			if err := writeReport(*junit, results, scenarios.WriteJUnit); err != nil {
 				return err
@@ -120,11 +133,19 @@ The README documents the scenario format.
 				return err
 			}
 		}
-		failed := 0
+		failed, interrupted := 0, 0
 		for _, r := range results {
-			if !r.Passed {
+			switch {
+			case r.Interrupted:
+				interrupted++
+			case !r.Passed:
 				failed++
 			}
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(stdout, "\ninterrupted: %d of %d scenario(s) started: %d passed, %d failed, %d interrupted\n",
+				len(results), len(scs), len(results)-failed-interrupted, failed, interrupted)
+			return errInterrupted
 		}
 		fmt.Fprintf(stdout, "\n%d scenario(s): %d passed, %d failed\n", len(results), len(results)-failed, failed)
 		if failed > 0 {
@@ -143,8 +164,11 @@ func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.C
 	sem := make(chan struct{}, jobs)
 	var wg sync.WaitGroup
 	for i, sc := range scs {
-		wg.Add(1)
 		sem <- struct{}{}
+		if ctx.Err() != nil {
+			break // interrupted: start no more
+		}
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
@@ -163,9 +187,12 @@ func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.C
 			}})
 			mu.Lock()
 			defer mu.Unlock()
-			if res.Passed {
+			switch {
+			case res.Passed:
 				fmt.Fprintf(w, "--- PASS %s (%v wall, %v scenario time)\n", sc.Name, res.Wall.Round(1e6), res.Virtual)
-			} else {
+			case res.Interrupted:
+				fmt.Fprintf(w, "--- INTERRUPTED %s\n%s\n", sc.Name, indent(res.Details()))
+			default:
 				fmt.Fprintf(w, "--- FAIL %s\n%s\n", sc.Name, indent(res.Details()))
 			}
 			if jobs > 1 {
@@ -198,8 +225,11 @@ func scenarioFiles(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		info, err := os.Stat(a)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such file or folder", a)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("scenario: %w", err)
+			return nil, err
 		}
 		if !info.IsDir() {
 			out = append(out, a)
@@ -216,10 +246,10 @@ func scenarioFiles(args []string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("scenario: %w", err)
+			return nil, err
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("scenario: no scenario files in %s", a)
+			return nil, fmt.Errorf("no scenario files in %s or its subfolders", a)
 		}
 		sort.Strings(found)
 		out = append(out, found...)

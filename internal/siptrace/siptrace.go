@@ -7,6 +7,8 @@ package siptrace
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,23 +45,87 @@ type Tracer interface {
 // Call it once, from main or a test's TestMain.
 func Install(tracers ...Tracer) {
 	sip.SIPDebug = true
-	sip.SIPDebugTracer(hook(tracers))
+	sip.SIPDebugTracer(&hook{tracers: tracers, tls: map[string]bool{}})
 }
 
-type hook []Tracer
+type hook struct {
+	tracers []Tracer
+	mu      sync.Mutex
+	// tls holds the connections (local|remote) seen carrying TLS, so a
+	// keep-alive on them is labelled too.
+	tls map[string]bool
+}
 
-func (h hook) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
+// maxConns bounds the connections hook remembers; past it they are
+// forgotten and learnt again from their next message.
+const maxConns = 4096
+
+func (h *hook) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
 	h.emit(Message{Time: time.Now(), Transport: transport, Local: laddr, Remote: raddr, Text: string(msg)})
 }
 
-func (h hook) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
+func (h *hook) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
 	h.emit(Message{Time: time.Now(), Sent: true, Transport: transport, Local: laddr, Remote: raddr, Text: string(msg)})
 }
 
-func (h hook) emit(m Message) {
-	for _, t := range h {
+func (h *hook) emit(m Message) {
+	m.Transport = h.transport(m)
+	for _, t := range h.tracers {
 		t.Trace(m)
 	}
+}
+
+// transport corrects sipgo's label: its TLS connections are TCP
+// connections underneath and report "TCP". The top Via of a message names
+// the transport it travels on; a connection once seen carrying TLS keeps
+// that label for its keep-alives.
+func (h *hook) transport(m Message) string {
+	if m.Transport != "TCP" {
+		return m.Transport
+	}
+	conn := m.Local + "|" + m.Remote
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch viaTransport(m.Text) {
+	case "TLS":
+		if len(h.tls) >= maxConns {
+			clear(h.tls)
+		}
+		h.tls[conn] = true
+	case "":
+		if h.tls[conn] {
+			return "TLS"
+		}
+		return m.Transport
+	default:
+		delete(h.tls, conn)
+		return m.Transport
+	}
+	return "TLS"
+}
+
+// viaTransport is the transport of a message's first Via header ("TLS",
+// "TCP", ...), or "" when it has none.
+func viaTransport(text string) string {
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" {
+			return "" // end of the headers
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		if name = strings.TrimSpace(name); !strings.EqualFold(name, "Via") && name != "v" {
+			continue
+		}
+		proto, _, _ := strings.Cut(strings.TrimSpace(value), " ")
+		if i := strings.LastIndexByte(proto, '/'); i >= 0 {
+			return strings.ToUpper(proto[i+1:])
+		}
+		return ""
+	}
+	return ""
 }
 
 // File writes every message to w.
@@ -92,7 +158,8 @@ func (f *File) Close() error {
 	return f.closer.Close()
 }
 
-// Ring keeps the last messages.
+// Ring keeps the last messages, in the order each side saw them,
+// without keep-alives.
 type Ring struct {
 	mu   sync.Mutex
 	keep int
@@ -102,30 +169,74 @@ type Ring struct {
 // NewRing keeps the last n messages.
 func NewRing(n int) *Ring { return &Ring{keep: n} }
 
-// Trace records one message.
+// Trace records one message. A CRLF keep-alive is not kept: it says only
+// that the connection is alive and would push messages out. sipgo reports
+// a sent message once it is written, so the answer to a request may be
+// reported first; the request is then put back before it.
 func (r *Ring) Trace(m Message) {
+	if strings.TrimSpace(m.Text) == "" {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, m)
+	at := len(r.msgs)
+	if m.Sent && !isResponse(m.Text) {
+		id := dialogKey(m.Text)
+		for i := len(r.msgs) - 1; i >= 0 && i >= len(r.msgs)-16; i-- {
+			o := r.msgs[i]
+			if o.Local == m.Local && !o.Sent && isResponse(o.Text) && id != "" && dialogKey(o.Text) == id {
+				at = i
+			}
+		}
+	}
+	r.msgs = append(r.msgs, Message{})
+	copy(r.msgs[at+1:], r.msgs[at:])
+	r.msgs[at] = m
 	if len(r.msgs) > 2*r.keep {
 		r.msgs = append(r.msgs[:0:0], r.msgs[len(r.msgs)-r.keep:]...)
 	}
 }
 
-// Involving returns the last n messages sent or received on addr (host:port)
-// — one phone's connection.
-func (r *Ring) Involving(addr string, n int) []Message {
+func isResponse(text string) bool { return strings.HasPrefix(text, "SIP/2.0 ") }
+
+// dialogKey is a message's Call-ID and CSeq: a request and its responses
+// share it.
+func dialogKey(text string) string {
+	var callID, cseq string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" {
+			break
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch name = strings.TrimSpace(name); {
+		case strings.EqualFold(name, "Call-ID") || name == "i":
+			callID = strings.TrimSpace(value)
+		case strings.EqualFold(name, "CSeq"):
+			cseq = strings.TrimSpace(value)
+		}
+	}
+	if callID == "" || cseq == "" {
+		return ""
+	}
+	return callID + " " + cseq
+}
+
+// Of returns the last n messages one endpoint sent or received on its
+// connection from addr (host:port): each message once, as that side saw
+// it, not also its peer's copy.
+func (r *Ring) Of(addr string, n int) []Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []Message
 	for i := len(r.msgs) - 1; i >= 0 && len(out) < n; i-- {
-		m := r.msgs[i]
-		if m.Local == addr || m.Remote == addr {
+		if m := r.msgs[i]; m.Local == addr {
 			out = append(out, m)
 		}
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out
 }

@@ -1,0 +1,73 @@
+package driver
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/deskphone/deskphone/phone"
+)
+
+// Tone and DTMF after a mark count only what was heard since: a tone
+// left from before a hold passes only once fresh audio came in, digits
+// heard before the mark are not counted.
+func TestHeardSinceMark(t *testing.T) {
+	mark := Heard{Set: true, Digits: "12", Tone: "1000", RX: 500}
+	tests := []struct {
+		name   string
+		cond   Cond
+		status map[string]string
+		ok     bool
+	}{
+		{"stale tone at once", Cond{Tone: 1000, Since: mark}, map[string]string{"tone_hz": "1000", "rtp_rx": "500"}, false},
+		{"stale tone, few packets", Cond{Tone: 1000, Since: mark}, map[string]string{"tone_hz": "1000", "rtp_rx": "510"}, false},
+		{"tone on fresh audio", Cond{Tone: 1000, Since: mark}, map[string]string{"tone_hz": "1000", "rtp_rx": "525"}, true},
+		{"tone changed after the mark", Cond{Tone: 600, Since: mark}, map[string]string{"tone_hz": "600", "rtp_rx": "501"}, true},
+		{"wrong tone", Cond{Tone: 600, Since: mark}, map[string]string{"tone_hz": "1000", "rtp_rx": "900"}, false},
+		{"tone without a mark", Cond{Tone: 1000}, map[string]string{"tone_hz": "1000", "rtp_rx": "0"}, true},
+		{"stale digits", Cond{DTMF: "12", Since: mark}, map[string]string{"dtmf_heard": "12"}, false},
+		{"digits since", Cond{DTMF: "34", Since: mark}, map[string]string{"dtmf_heard": "1234"}, true},
+		{"all digits are not since", Cond{DTMF: "1234", Since: mark}, map[string]string{"dtmf_heard": "1234"}, false},
+		{"a new call's digits", Cond{DTMF: "9", Since: mark}, map[string]string{"dtmf_heard": "9"}, true},
+		{"digits without a mark", Cond{DTMF: "12"}, map[string]string{"dtmf_heard": "12"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, why, err := tt.cond.check(tt.status, phone.Screen{}, nil)
+			if err != nil || ok != tt.ok {
+				t.Fatalf("ok=%v (%s), %v; want ok=%v", ok, why, err, tt.ok)
+			}
+		})
+	}
+}
+
+// A message wrapped over the LCD's rows, or broken mid-word, matches as
+// one line; the printed form still matches as before.
+func TestScreenMatchAcrossRows(t *testing.T) {
+	scr := phone.Screen{Columns: 20, Rows: 6, Lines: []phone.Line{{Text: "Failed: TLS:"}, {Text: "TLS version not"}, {Text: "supported"}}, Alert: "Import fail"}
+	text := scr.Text()
+	for _, tt := range []struct {
+		re string
+		ok bool
+	}{
+		{`TLS version not supported`, true},
+		{`Failed: TLS: TLS version`, true},
+		{`\|  supported\s*\|`, true},
+		{`not supportedx`, false},
+		{`version not\s+supported`, true},
+	} {
+		if got := ScreenMatch(regexp.MustCompile(tt.re), text); got != tt.ok {
+			t.Errorf("%q on\n%s: %v, want %v", tt.re, text, got, tt.ok)
+		}
+	}
+	broken := phone.Screen{Columns: 12, Rows: 4, Lines: []phone.Line{{Text: "Certificat"}, {Text: "e expired"}}}
+	if !ScreenMatch(regexp.MustCompile(`Certificate expired`), broken.Text()) {
+		t.Errorf("a word broken across rows does not match:\n%s", broken.Text())
+	}
+}
+
+func TestStatusKeys(t *testing.T) {
+	keys := StatusKeys()
+	if len(keys) < 30 || keys[0] != "registered" || keys[len(keys)-1] == "" {
+		t.Fatalf("%v", keys)
+	}
+}
