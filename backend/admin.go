@@ -20,6 +20,8 @@ import (
 //	GET  /admin/health                 the SIP listeners: accepting, connections, refusals, errors (503 when one is not accepting)
 //	POST /admin/rotate?root=lab-2022   switch the TLS server chain (seed 002)
 //	POST /admin/voicemail?user=alice   leave a voicemail: MWI lights up
+//	GET  /admin/policy[?user=alice]    the tenant's (or a user's) in-band policy
+//	POST /admin/policy                 change it: {"user":..,"set":{"Field":value}}; phones get a NOTIFY
 //
 // Errors are {"error": "..."} with 400 (bad input), 404 (unknown user or
 // root), 409 (user exists) or 405 (wrong method).
@@ -53,6 +55,8 @@ func (b *Backend) newAdminServer() *http.Server {
 	})
 	mux.HandleFunc("POST /admin/rotate", b.adminRotate)
 	mux.HandleFunc("POST /admin/voicemail", b.adminVoicemail)
+	mux.HandleFunc("GET /admin/policy", b.adminPolicy)
+	mux.HandleFunc("POST /admin/policy", b.adminSetPolicy)
 	// Everything else, in JSON: 405 for a known path, 404 otherwise.
 	allow := map[string]string{
 		"/admin/users":         "GET, POST",
@@ -60,6 +64,7 @@ func (b *Backend) newAdminServer() *http.Server {
 		"/admin/health":        "GET",
 		"/admin/rotate":        "POST",
 		"/admin/voicemail":     "POST",
+		"/admin/policy":        "GET, POST",
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if methods, ok := allow[r.URL.Path]; ok {

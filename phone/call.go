@@ -1,6 +1,10 @@
 package phone
 
-import "github.com/deskphone/deskphone/phone/catalog"
+import (
+	"fmt"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+)
 
 // appearance is the line part's call appearance: the phone's one call as the
 // user sees it, with the digits being typed and the audio path. The SIP side
@@ -82,6 +86,9 @@ func (p *Phone) armDialTimer() {
 
 // placeCall starts an outgoing call to target.
 func (p *Phone) placeCall(target string) {
+	if !p.mayCall(target) {
+		return
+	}
 	p.stop("dial")
 	p.s.cfg.LastDialed = target
 	p.saveConfig()
@@ -237,6 +244,11 @@ func (p *Phone) redial() {
 func (p *Phone) callVoicemail() {
 	if p.s.call == CallIdle {
 		p.closeMenu()
+		if !p.s.policy.oneTouchVM {
+			// Without one-touch voicemail the key shows the count.
+			p.showAlert(fmt.Sprintf("Voicemail: %d new", p.s.mwi))
+			return
+		}
 		p.placeCall(p.s.cfg.Voicemail)
 	}
 }

@@ -9,6 +9,7 @@ import (
 type prompt struct {
 	label  string
 	text   string
+	secret bool // a PIN: the screen shows stars
 	submit func(text string)
 }
 

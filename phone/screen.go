@@ -28,6 +28,9 @@ type Screen struct {
 	// Softkeys holds one label per softkey position; empty means blank.
 	Softkeys []string
 	LEDs     LEDs
+	// Dimmed is the power-save state of the backlight: the content stays,
+	// any key lights it up again.
+	Dimmed bool
 }
 
 // StatusBar is the top line of the LCD.

@@ -49,6 +49,16 @@ type Status struct {
 	MOS          float64
 	ToneHz       float64 // the steady tone heard last, zero when none
 	DTMFHeard    string
+
+	// The phone lock and the in-band policy.
+	LockType      string // phone-lock, device-lock or none, by firmware
+	PINSet        bool
+	PINTriesLeft  string
+	Paired        bool // Better Together over Ethernet
+	PolicyVersion int
+	DialTimeoutMS int64
+	Codecs        string // the policy's codec order as the phone offers it
+	Display       string // on, or dim in power save
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -101,6 +111,14 @@ func (s Status) Pairs() [][2]string {
 		{"mos", strconv.FormatFloat(s.MOS, 'f', 2, 64)},
 		{"tone_hz", tone},
 		{"dtmf_heard", s.DTMFHeard},
+		{"lock_type", s.LockType},
+		{"pin_set", yesno[s.PINSet]},
+		{"pin_tries_left", s.PINTriesLeft},
+		{"paired", yesno[s.Paired]},
+		{"policy_version", strconv.Itoa(s.PolicyVersion)},
+		{"dial_timeout_ms", strconv.FormatInt(s.DialTimeoutMS, 10)},
+		{"codecs", s.Codecs},
+		{"display", s.Display},
 	}
 }
 
@@ -139,6 +157,8 @@ func (p *Phone) status() Status {
 	if l.waiting != "" {
 		s.CallWaiting = l.waitFrom
 	}
+	p.lockStatus(&s)
+	p.policyStatus(&s)
 	if ms, err := p.callMedia(); err == nil {
 		s.setMedia(ms.Stats())
 	}
