@@ -74,6 +74,9 @@ Admin commands (against --admin, default 127.0.0.1:8061):
   voicemail USER                 leave a voicemail for USER (message waiting on)
   health                         the SIP listeners: accepting, connections, refused,
                                  accept errors (exit 1 when one is not accepting)
+  policy [user NAME]             the tenant's (or a user's) in-band policy
+  policy set [user NAME] Field=value...
+                                 change it; every subscribed phone gets it at once
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -153,6 +156,7 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	base := "http://" + *addr + "/admin/"
 	var method, path string
 	var body []byte
+	var err error
 	switch {
 	case rest[0] == "users" && len(rest) == 1:
 		method, path = http.MethodGet, "users"
@@ -171,6 +175,10 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 		method, path = http.MethodPost, "rotate?root="+url.QueryEscape(rest[1])
 	case rest[0] == "voicemail" && len(rest) == 2:
 		method, path = http.MethodPost, "voicemail?user="+url.QueryEscape(rest[1])
+	case rest[0] == "policy":
+		if method, path, body, err = policyRequest(rest[1:]); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
 	}
