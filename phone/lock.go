@@ -100,11 +100,17 @@ func (p *Phone) startLock() {
 func (p *Phone) signedIn(l *line, first bool) {
 	l.ua.SetCodecOrder(p.s.policy.codecs)
 	l.ua.SubscribeProvisioning(policyExpires)
-	if first && p.s.policy.enforceLock && p.s.lock.kind == lockPhone && p.s.lock.rec == nil &&
-		slices.Contains(idpMethods, p.s.session.method) {
+	if first && p.needsPINAfterSignIn() {
 		p.logf("lock", "notice", "lock", "EnforcePhoneLock: asking for a new PIN after %s sign-in", p.s.session.method)
 		p.askNewPIN()
 	}
+}
+
+// needsPINAfterSignIn: EnforcePhoneLock asks for a PIN after an
+// identity-provider sign-in on a Phone-Lock firmware without one.
+func (p *Phone) needsPINAfterSignIn() bool {
+	return p.s.policy.enforceLock && p.s.lock.kind == lockPhone && p.s.lock.rec == nil &&
+		slices.Contains(idpMethods, p.s.session.method)
 }
 
 // triesLeft are the wrong PINs the phone still takes.
@@ -138,7 +144,11 @@ func (p *Phone) armIdleLock() {
 		return
 	}
 	p.after("lock-idle", p.s.policy.lockTimeout, func() {
-		if p.s.call != CallIdle {
+		switch p.s.call {
+		case CallIdle:
+		case CallDialing: // an abandoned number goes
+			p.endCall()
+		default:
 			p.armIdleLock()
 			return
 		}

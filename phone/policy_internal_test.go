@@ -1,0 +1,70 @@
+package phone
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Each field is judged on its own: a bad one is reported and the value
+// before it stays, the good ones apply.
+func TestPolicyFieldsOneByOne(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fields  map[string]string
+		problem string
+		check   func(policy) bool
+	}{
+		{"pin length 3", map[string]string{"MinPhonePinLength": "3"}, "MinPhonePinLength", func(p policy) bool { return p.minPIN == 6 }},
+		{"lock timeout 2 h", map[string]string{"PhoneLockTimeout": "02:00:00"}, "out of range", func(p policy) bool { return p.lockTimeout == 10*time.Minute }},
+		{"lock timeout zero", map[string]string{"PhoneLockTimeout": "00:00:00"}, "out of range", func(p policy) bool { return p.lockTimeout == 10*time.Minute }},
+		{"unknown field", map[string]string{"EnableTeleport": "true"}, "unknown field EnableTeleport", func(policy) bool { return true }},
+		{"bad bool beside a good field", map[string]string{"EnforcePhoneLock": "maybe", "UserDialTimeoutMS": "2500"}, "EnforcePhoneLock", func(p policy) bool {
+			return p.enforceLock && p.dialTimeout == 2500*time.Millisecond
+		}},
+		{"codecs none known", map[string]string{"PrioritizedCodecsList": "G729;SILK"}, "names no codec", func(p policy) bool { return p.codecs == "G722_8000;PCMU;PCMA" }},
+		{"good values", map[string]string{"PhoneLockTimeout": "00:05:00", "MinPhonePinLength": "8", "DateTimeFormat": "12", "PrioritizedCodecsList": "PCMA;PCMU"}, "", func(p policy) bool {
+			return p.lockTimeout == 5*time.Minute && p.minPIN == 8 && p.timeFormat == 12 && p.codecs == "PCMA;PCMU"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pol := (&Phone{dialTimeout: DefaultDialTimeout}).newPolicy()
+			problems := pol.applyFields(tc.fields)
+			got := strings.Join(problems, "; ")
+			if (tc.problem == "") != (got == "") || !strings.Contains(got, tc.problem) {
+				t.Errorf("problems %q, want one with %q", got, tc.problem)
+			}
+			if !tc.check(pol) {
+				t.Errorf("policy after %v: %+v", tc.fields, pol)
+			}
+		})
+	}
+}
+
+func TestParseTimeSpan(t *testing.T) {
+	for in, want := range map[string]time.Duration{"00:10:00": 10 * time.Minute, "90s": 90 * time.Second, "600": 10 * time.Minute} {
+		if got, err := parseTimeSpan(in); err != nil || got != want {
+			t.Errorf("parseTimeSpan(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseTimeSpan("ten minutes"); err == nil {
+		t.Error("parseTimeSpan accepted words")
+	}
+}
+
+// An identity-provider sign-in asks for a PIN under EnforcePhoneLock; a
+// provisioned digest account is not asked.
+func TestPINPromptAfterIdPSignIn(t *testing.T) {
+	for _, tc := range []struct {
+		method signInMethod
+		asked  bool
+	}{{"web", true}, {"user", true}, {"pc", true}, {signInProvisioned, false}} {
+		p := &Phone{}
+		p.s.lock = lock{state: LockNone, kind: lockPhone}
+		p.s.policy = policy{enforceLock: true}
+		p.s.session.method = tc.method
+		if got := p.needsPINAfterSignIn(); got != tc.asked {
+			t.Errorf("%s sign-in: asked for a PIN = %v, want %v", tc.method, got, tc.asked)
+		}
+	}
+}
