@@ -1,9 +1,13 @@
 package phone
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/phone/catalog"
 )
 
 // Each field is judged on its own: a bad one is reported and the value
@@ -66,5 +70,48 @@ func TestPINPromptAfterIdPSignIn(t *testing.T) {
 		if got := p.needsPINAfterSignIn(); got != tc.asked {
 			t.Errorf("%s sign-in: asked for a PIN = %v, want %v", tc.method, got, tc.asked)
 		}
+	}
+}
+
+// A NOTIFY the phone cannot read changes nothing; a good one is kept for
+// the next boot and applied before the cloud answers.
+func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
+	cat, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := cat.Model("t46g")
+	dir := t.TempDir()
+	boot := func() *Phone {
+		p, err := New(m, "", WithClock(clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))), WithStateDir(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := boot()
+	var pol policy
+	_ = p.do(func() {
+		p.onPolicy([]byte("<<garbage>>"))
+		pol = p.s.policy
+	})
+	if pol.version != 0 || pol.dialTimeout != DefaultDialTimeout {
+		t.Fatalf("garbage changed the policy: %+v", pol)
+	}
+	if !strings.Contains(p.Logs(1)[0].Text, "not a policy document") {
+		t.Fatalf("garbage not logged: %s", p.Logs(1)[0].Text)
+	}
+	_ = p.do(func() {
+		p.onPolicy([]byte(`{"version":7,"policy":{"UserDialTimeoutMS":"1500","PhoneLockTimeout":"0","Bogus":"1"}}`))
+	})
+	p.Close()
+	p = boot()
+	defer p.Close()
+	_ = p.do(func() { pol = p.s.policy })
+	if pol.version != 7 || pol.dialTimeout != 1500*time.Millisecond || pol.lockTimeout != 10*time.Minute {
+		t.Fatalf("kept policy at boot: version %d, dial %v, lock %v", pol.version, pol.dialTimeout, pol.lockTimeout)
 	}
 }
