@@ -28,6 +28,7 @@ func TestLockVerbs(t *testing.T) {
 		{"pin set 123456", "", "pin_set=yes"},
 		{"pin set 654321", "a PIN is set", ""},
 		{"lock", "", "lock=locked"},
+		{"call bob", "the phone is locked", "call=idle"},
 		{"unlock 999999", "4 tries left", "pin_tries_left=4"},
 		{"unlock 123456", "", "lock=unlocked"},
 		{"pin change 000000 111111", "wrong PIN", ""},

@@ -248,6 +248,15 @@ func (p *Phone) signOutUser() {
 	p.stop("lock-idle")
 }
 
+// lockRefuses is why the lock does not let target be called, nil when it
+// does.
+func (p *Phone) lockRefuses(target string) error {
+	if p.s.lock.state != Locked || p.s.policy.callsWhileLocked || slices.Contains(p.s.policy.emergency, target) {
+		return nil
+	}
+	return errorf(ErrLocked, "cannot call %s: the phone is locked (emergency calls only)", target)
+}
+
 // mayCall says whether the lock lets target be called; a refused call
 // ends with the reason on the screen. Emergency numbers always go.
 func (p *Phone) mayCall(target string) bool {

@@ -186,3 +186,19 @@ func TestBetterTogetherLockFollowsThePC(t *testing.T) {
 		t.Fatalf("after PC unlock: %s", got)
 	}
 }
+
+func TestPowerSaveDimsAndAKeyWakes(t *testing.T) {
+	p, clk := newPhone(t, "t46g", "")
+	clk.Advance(14 * time.Minute)
+	if got := status(t, p, "display"); got != "on" {
+		t.Fatalf("display=%s before the office-hours timeout", got)
+	}
+	clk.Advance(time.Minute + time.Second)
+	if got := status(t, p, "display"); got != "dim" || !p.Screen().Dimmed {
+		t.Fatalf("display=%s after 15 min in office hours", got)
+	}
+	must(t, p.Press(phone.KeyVolUp))
+	if got := status(t, p, "display"); got != "on" {
+		t.Fatalf("display=%s after a key", got)
+	}
+}

@@ -45,7 +45,7 @@ type policy struct {
 	emergency        []string
 	codecs           string // PrioritizedCodecsList, as the phone applies it
 	timeFormat       int    // DateTimeFormat; 0 leaves the phone's own
-	deviceUpdate     bool   // EnableDeviceUpdate, read by the update agent
+	deviceUpdate     bool   // EnableDeviceUpdate: the update agent polls only when set
 	powerSave        bool
 	powerSaveOffice  time.Duration
 	powerSavePost    time.Duration
@@ -296,8 +296,12 @@ func (p *Phone) onPolicy(body []byte) {
 		return
 	}
 	before := p.s.policy
-	for _, pr := range p.s.policy.applyFields(doc.Policy) {
+	problems := p.s.policy.applyFields(doc.Policy)
+	for _, pr := range problems {
 		p.logf("policy", "warn", "policy", "policy version %d: %s", doc.Version, pr)
+	}
+	if len(problems) > 0 {
+		p.showAlert(fmt.Sprintf("Policy: %d setting(s) ignored, see the log", len(problems)))
 	}
 	p.s.policy.version = doc.Version
 	p.logf("policy", "notice", "policy", "policy version %d applied", doc.Version)
@@ -327,10 +331,6 @@ func (p *Phone) policyChanged(before policy) {
 	}
 	p.armPowerSave()
 }
-
-// UpdatesEnabled reports EnableDeviceUpdate of the policy in force: the
-// update agent asks before it polls.
-func (p *Phone) updatesEnabled() bool { return p.s.policy.deviceUpdate }
 
 // PolicyLines is the policy in force as the headless `policy` command
 // prints it: version first, then each field as the phone applies it.
