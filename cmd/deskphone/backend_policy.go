@@ -15,7 +15,7 @@ import (
 //	policy user NAME                       a user's
 //	policy set [user NAME] Field=value...  change fields (value "" removes)
 func policyRequest(args []string) (method, path string, body []byte, err error) {
-	usage := errors.New("admin: policy [user NAME] | policy set [user NAME] Field=value...")
+	usage := errors.New("admin: usage: policy [user NAME], or policy set [user NAME] Field=value")
 	switch {
 	case len(args) == 0:
 		return http.MethodGet, "policy", nil, nil
