@@ -123,6 +123,12 @@ func TestIdleLockOnThePhoneClock(t *testing.T) {
 	if p.Screen().Title != "Phone Locked" {
 		t.Fatalf("lock screen:\n%s", p.Screen().Text())
 	}
+	// An emergency number typed on the lock screen is called (this phone
+	// has no account, so the call itself fails).
+	must(t, p.Dial("112#"))
+	if !strings.Contains(strings.Join(logTexts(p), "\n"), "emergency call to 112 while locked") {
+		t.Fatalf("112 on the lock screen was not called: %q", lastLog(p))
+	}
 	// Typed on the lock screen, the PIN unlocks.
 	must(t, p.Dial("5555666#"))
 	if got := status(t, p, "lock"); got != "unlocked" {

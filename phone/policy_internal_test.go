@@ -115,3 +115,18 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 		t.Fatalf("kept policy at boot: version %d, dial %v, lock %v", pol.version, pol.dialTimeout, pol.lockTimeout)
 	}
 }
+
+// A web-sign-in user cannot set or change the Device-Lock code on the
+// phone: only the administrator does.
+func TestDeviceLockCodeNotForWebSignIn(t *testing.T) {
+	p := &Phone{}
+	p.s.lock = lock{state: LockNone, kind: lockDevice}
+	p.s.session.method = "web"
+	if err := p.mayChangePIN(); err == nil {
+		t.Fatal("a web-sign-in user may change the Device-Lock code")
+	}
+	p.s.session.method = signInProvisioned
+	if err := p.mayChangePIN(); err != nil {
+		t.Fatalf("a provisioned phone's code: %v", err)
+	}
+}
