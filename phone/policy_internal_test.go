@@ -114,6 +114,20 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 	if pol.version != 7 || pol.dialTimeout != 1500*time.Millisecond || pol.lockTimeout != 10*time.Minute {
 		t.Fatalf("kept policy at boot: version %d, dial %v, lock %v", pol.version, pol.dialTimeout, pol.lockTimeout)
 	}
+	// The policy acted on: 12 h on a 24 h vendor's status bar, the message
+	// key without one-touch voicemail.
+	_ = p.do(func() {
+		p.onPolicy([]byte(`{"version":8,"policy":{"DateTimeFormat":"12","EnableOneTouchVoicemail":"false"}}`))
+	})
+	if got := p.Screen().Status.Time; got != "9:00 AM" {
+		t.Errorf("status bar time %q under DateTimeFormat 12", got)
+	}
+	if err := p.Press(KeyMessage); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := p.State(); st.Call != CallIdle || !strings.Contains(p.Screen().Alert, "Voicemail: 0 new") {
+		t.Errorf("message key without one-touch voicemail: call %s, alert %q", st.Call, p.Screen().Alert)
+	}
 }
 
 // A web-sign-in user cannot set or change the Device-Lock code on the
