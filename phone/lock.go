@@ -306,6 +306,15 @@ func (p *Phone) lockKey(k Key) bool {
 	return true
 }
 
+// enteringPIN reports whether the keypad is typing a PIN: a PIN entry, or
+// the lock screen.
+func (p *Phone) enteringPIN() bool {
+	if p.s.prompt != nil {
+		return p.s.prompt.secret
+	}
+	return p.s.lock.state == Locked && (p.s.call == CallIdle || p.s.call == CallDialing)
+}
+
 // lockSubmit acts on the lock screen's entry.
 func (p *Phone) lockSubmit() {
 	entry := p.s.lock.entry

@@ -129,10 +129,16 @@ func TestIdleLockOnThePhoneClock(t *testing.T) {
 	if !strings.Contains(strings.Join(logTexts(p), "\n"), "emergency call to 112 while locked") {
 		t.Fatalf("112 on the lock screen was not called: %q", lastLog(p))
 	}
-	// Typed on the lock screen, the PIN unlocks.
+	// Typed on the lock screen, the PIN unlocks; the keys it took are not
+	// in the log.
 	must(t, p.Dial("5555666#"))
 	if got := status(t, p, "lock"); got != "unlocked" {
 		t.Fatalf("lock=%s after the PIN on the keypad", got)
+	}
+	for _, l := range logTexts(p) {
+		if strings.Contains(l, "key 5") || strings.Contains(l, "key 6") {
+			t.Fatalf("a PIN digit is in the log: %s", l)
+		}
 	}
 }
 
