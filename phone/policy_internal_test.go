@@ -144,3 +144,38 @@ func TestDeviceLockCodeNotForWebSignIn(t *testing.T) {
 		t.Fatalf("a provisioned phone's code: %v", err)
 	}
 }
+
+// Manual pairing: the phone shows a code, and only that code pairs.
+func TestManualPairingCode(t *testing.T) {
+	cat, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := cat.Model("vvx601")
+	p, err := New(m, "", WithClock(clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))), WithStateDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_ = p.do(func() { p.onPolicy([]byte(`{"version":2,"policy":{"BetterTogetherOverEthernetPairingMode":"Manual"}}`)) })
+	if err := p.PCPair(""); err == nil {
+		t.Fatal("Manual mode paired without a code")
+	}
+	var code string
+	_ = p.do(func() { code = p.s.lock.pairCode })
+	if len(code) != 8 || !p.Screen().Contains("PC pairing code: "+code) {
+		t.Fatalf("pairing code %q not shown:\n%s", code, p.Screen().Text())
+	}
+	if err := p.PCPair("wrongcod"); err == nil {
+		t.Fatal("a wrong code paired")
+	}
+	if err := p.PCPair(code); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Screen().Contains("Paired with PC") {
+		t.Fatalf("the phone does not show it is paired:\n%s", p.Screen().Text())
+	}
+}
