@@ -160,7 +160,9 @@ func TestManualPairingCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	_ = p.do(func() { p.onPolicy([]byte(`{"version":2,"policy":{"BetterTogetherOverEthernetPairingMode":"Manual"}}`)) })
+	_ = p.do(func() {
+		p.onPolicy([]byte(`{"version":2,"policy":{"BetterTogetherOverEthernetPairingMode":"Manual"}}`))
+	})
 	if err := p.PCPair(""); err == nil {
 		t.Fatal("Manual mode paired without a code")
 	}
