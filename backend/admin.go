@@ -29,6 +29,8 @@ import (
 //
 // The same listener serves the identity provider itself (package idp):
 // discovery, device code, token, JWKS and the verification page.
+//	GET  /admin/policy[?user=alice]    the tenant's (or a user's) in-band policy
+//	POST /admin/policy                 change it: {"user":..,"set":{"Field":value}}; phones get a NOTIFY
 //
 // Errors are {"error": "..."} with 400 (bad input), 404 (unknown user or
 // root), 409 (user exists) or 405 (wrong method).
@@ -71,6 +73,8 @@ func (b *Backend) newAdminServer() *http.Server {
 	for _, p := range b.idp.Routes() {
 		mux.Handle(p, b.idp.Handler())
 	}
+	mux.HandleFunc("GET /admin/policy", b.adminPolicy)
+	mux.HandleFunc("POST /admin/policy", b.adminSetPolicy)
 	// Everything else, in JSON: 405 for a known path, 404 otherwise.
 	allow := map[string]string{
 		"/admin/users":         "GET, POST",
@@ -79,6 +83,7 @@ func (b *Backend) newAdminServer() *http.Server {
 		"/admin/rotate":        "POST",
 		"/admin/voicemail":     "POST",
 		"/admin/idp":           "GET",
+		"/admin/policy":        "GET, POST",
 	}
 	for _, p := range []string{"legacy-auth", "vendor-cutoff", "consent", "disable", "revoke"} {
 		allow["/admin/idp/"+p] = "POST"

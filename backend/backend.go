@@ -64,6 +64,8 @@ type Backend struct {
 	mailboxes map[string]*mailbox      // by lower-case user name
 
 	dialogs dialogTable // dialogs the proxy set up; see dialogs.go
+
+	policies policyStore // the in-band policy, tenant and per user; see policy.go
 }
 
 type lifecycle int

@@ -25,6 +25,7 @@ type mailbox struct {
 // notifier. Guarded by Backend.mu.
 type subscription struct {
 	key     string
+	event   string         // eventMWI or eventProvisioning
 	user    string         // canonical user name
 	from    sip.FromHeader // our side of the dialog (the SUBSCRIBE's To, with our tag)
 	to      sip.ToHeader   // the subscriber (the SUBSCRIBE's From)
@@ -51,9 +52,10 @@ func (b *Backend) subscribe(req *sip.Request, tx sip.ServerTransaction) {
 	// Held until the first NOTIFY is on its way: the subscriber lets go
 	// once our answer is in.
 	defer b.hold()()
-	if event := eventPackage(req); event != eventMWI {
+	event := eventPackage(req)
+	if event != eventMWI && event != eventProvisioning {
 		res := sip.NewResponseFromRequest(req, 489, "Bad Event", nil)
-		res.AppendHeader(sip.NewHeader("Allow-Events", eventMWI))
+		res.AppendHeader(sip.NewHeader("Allow-Events", eventMWI+", "+eventProvisioning))
 		b.respond(tx, res)
 		return
 	}
@@ -82,6 +84,7 @@ func (b *Backend) subscribe(req *sip.Request, tx sip.ServerTransaction) {
 
 	sub := &subscription{
 		key:     dialogKey(req.CallID().Value(), toTag(res), fromTag(req)),
+		event:   event,
 		user:    caller.User,
 		from:    res.To().AsFrom(),
 		to:      req.From().AsTo(),
@@ -101,7 +104,7 @@ func (b *Backend) subscribe(req *sip.Request, tx sip.ServerTransaction) {
 		b.mu.Unlock()
 	}
 	b.respond(tx, res)
-	b.log.Info("mwi subscribe", "user", caller.User, "expires", expires)
+	b.log.Info("subscribe", "event", event, "user", caller.User, "expires", expires)
 	b.notify(sub, expires)
 }
 
@@ -173,8 +176,9 @@ func subscribeExpires(req *sip.Request) (time.Duration, error) {
 	return min(time.Duration(n)*time.Second, MaxExpires), nil
 }
 
-// notify sends the mailbox state to one subscriber, in the background.
-// left is the subscription's remaining lifetime; 0 ends it.
+// notify sends the subscribed state (the mailbox, or the in-band policy)
+// to one subscriber, in the background. left is the subscription's
+// remaining lifetime; 0 ends it.
 func (b *Backend) notify(sub *subscription, left time.Duration) {
 	b.mu.Lock()
 	sub.cseq++
@@ -185,13 +189,18 @@ func (b *Backend) notify(sub *subscription, left time.Duration) {
 		newMsgs, oldMsgs = mb.newMsgs, mb.oldMsgs
 	}
 	b.mu.Unlock()
-	waiting := "no"
-	if newMsgs > 0 {
-		waiting = "yes"
+	contentType, body := "application/simple-message-summary", ""
+	if sub.event == eventProvisioning {
+		contentType, body = policyContentType, string(b.policyDocument(sub.user))
+	} else {
+		waiting := "no"
+		if newMsgs > 0 {
+			waiting = "yes"
+		}
+		body = "Messages-Waiting: " + waiting + "\r\n" +
+			"Message-Account: sip:" + sub.user + "@" + b.cfg.Domain + "\r\n" +
+			"Voice-Message: " + strconv.Itoa(newMsgs) + "/" + strconv.Itoa(oldMsgs) + " (0/0)\r\n"
 	}
-	body := "Messages-Waiting: " + waiting + "\r\n" +
-		"Message-Account: sip:" + sub.user + "@" + b.cfg.Domain + "\r\n" +
-		"Voice-Message: " + strconv.Itoa(newMsgs) + "/" + strconv.Itoa(oldMsgs) + " (0/0)\r\n"
 	state := "active;expires=" + strconv.Itoa(int(left/time.Second))
 	if left <= 0 {
 		state = "terminated;reason=timeout"
@@ -206,9 +215,9 @@ func (b *Backend) notify(sub *subscription, left time.Duration) {
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	req.AppendHeader(sip.HeaderClone(sub.contact))
-	req.AppendHeader(sip.NewHeader("Event", eventMWI))
+	req.AppendHeader(sip.NewHeader("Event", sub.event))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
+	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
 	req.SetBody([]byte(body))
 	req.SetTransport(f.transport)
 	req.SetDestination(f.addr)
@@ -253,7 +262,7 @@ func (b *Backend) LeaveVoicemail(user string) error {
 	}
 	var subs []pending
 	for _, s := range b.subs {
-		if strings.EqualFold(s.user, u.User) {
+		if s.event == eventMWI && strings.EqualFold(s.user, u.User) {
 			subs = append(subs, pending{s, max(s.expires.Sub(now), time.Second)})
 		}
 	}

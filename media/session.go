@@ -33,6 +33,7 @@ type Session struct {
 	shard       int // which sender sends it; guarded by e.mu
 
 	mu       sync.Mutex   // guards the API state below
+	formats  []sdp.Format // what this session offers, when not the engine's order
 	local    *sdp.Session // our last offer or answer
 	offering bool         // local is an offer awaiting its answer
 	neg      *negotiated
@@ -109,7 +110,7 @@ func (s *Session) Port() int { return s.port }
 // 20 ms packets, and keys as the SRTP mode asks. Apply the answer with
 // Accept.
 func (s *Session) Offer(dir sdp.Direction) *sdp.Session {
-	offer := sdp.NewOffer(s.e.cfg.IP, s.port, s.e.formats, dir)
+	offer := sdp.NewOffer(s.e.cfg.IP, s.port, s.offerFormats(), dir)
 	offer.Media.PTime = int(ptime / time.Millisecond)
 	// Cannot fail: NewEngine checked the suites.
 	_ = s.e.policy.Offer(offer)

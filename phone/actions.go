@@ -34,6 +34,10 @@ func init() {
 		catalog.ActionHold:       func(p *Phone) { p.hold(true) },
 		catalog.ActionResume:     func(p *Phone) { p.hold(false) },
 		catalog.ActionTransfer:   (*Phone).startTransfer,
+		catalog.ActionLock:       (*Phone).lockAction,
+		catalog.ActionUnlock:     (*Phone).lockSubmit,
+		catalog.ActionEmergency:  (*Phone).emergencyAction,
+		catalog.ActionPIN:        (*Phone).pinAction,
 	}
 }
 
@@ -79,6 +83,7 @@ func (p *Phone) pressSoftkey(n int) error {
 	}
 	k := keys[n-1]
 	p.logf("key", "debug", "key", "softkey %d %q", n, k.Label)
+	p.userActivity()
 	if k.Action == catalog.ActionOpen {
 		p.openPath(k.Open)
 		return nil

@@ -40,6 +40,9 @@ func (p *Phone) boot() {
 		reboots:    reboots,
 	}
 	p.booted.Store(&img)
+	p.loadPolicy()
+	p.startLock()
+	p.armPowerSave()
 	for _, line := range p.model.Vendor.Boot {
 		p.logf("boot", "info", "boot", "%s", p.expand(line))
 	}

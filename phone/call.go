@@ -89,6 +89,9 @@ func (p *Phone) armDialTimer() {
 
 // placeCall starts an outgoing call to target.
 func (p *Phone) placeCall(target string) {
+	if !p.mayCall(target) {
+		return
+	}
 	p.stop("dial")
 	p.s.cfg.LastDialed = target
 	p.saveConfig()
@@ -248,6 +251,11 @@ func (p *Phone) redial() {
 func (p *Phone) callVoicemail() {
 	if p.s.call == CallIdle {
 		p.closeMenu()
+		if !p.s.policy.oneTouchVM {
+			// Without one-touch voicemail the key shows the count.
+			p.showAlert(fmt.Sprintf("Voicemail: %d new", p.s.mwi))
+			return
+		}
 		p.placeCall(p.s.cfg.Voicemail)
 	}
 }

@@ -13,7 +13,12 @@ var inputStages = [...]func(*Phone, Key) bool{
 
 // handleKey is the phone's reaction to a hard key.
 func (p *Phone) handleKey(k Key) {
-	p.logf("key", "debug", "key", "key %s", k)
+	if _, digit := k.Digit(); digit && p.enteringPIN() {
+		p.logf("key", "debug", "key", "key *") // a PIN never reaches the log
+	} else {
+		p.logf("key", "debug", "key", "key %s", k)
+	}
+	p.userActivity()
 	for _, stage := range inputStages {
 		if stage(p, k) {
 			return

@@ -239,6 +239,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			l.ua.SubscribeMWI(mwiExpires)
 			p.keepAlive(l)
 		}
+		p.signedIn(l, first)
 		refresh := ev.Expires * 4 / 5
 		p.after("register", refresh, func() {
 			if p.s.line == l {
@@ -247,6 +248,8 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		})
 	case sipua.RegisterFailed:
 		p.registerFailed(l, ev)
+	case sipua.PolicyPushed:
+		p.onPolicy(ev.Body)
 	case sipua.CallProgress:
 		if ev.ID == l.callID && (ev.Code == 180 || ev.Code == 183) {
 			l.progress = "Ringing"

@@ -1,19 +1,626 @@
 package phone
 
-import "github.com/deskphone/deskphone/phone/catalog"
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+)
+
+// Lock errors, for scripts that tell a refused PIN from a wrong one.
+var (
+	// ErrBadPIN: a PIN that is too short, too long, empty or not digits.
+	ErrBadPIN = errors.New("bad PIN")
+	// ErrWrongPIN: the PIN does not unlock the phone.
+	ErrWrongPIN = errors.New("wrong PIN")
+	// ErrNoPIN: the request needs a PIN and none is set.
+	ErrNoPIN = errors.New("no PIN set")
+	// ErrLocked: the phone is locked (or not) where the request needs the
+	// other.
+	ErrLocked = errors.New("phone lock state")
+	// ErrNotPaired: a PC request while no PC is paired.
+	ErrNotPaired = errors.New("no PC paired")
+)
+
+// Lock types of the catalog's firmware.
+const (
+	lockPhone  = "phone-lock"
+	lockDevice = "device-lock"
+)
+
+// idpMethods are the sign-in methods that go through the identity
+// provider: after them EnforcePhoneLock asks for a new PIN at once. A
+// provisioned digest account is not asked.
+var idpMethods = []signInMethod{"web", "user", "password", "pin", "pc"}
 
 // lock is the phone-lock part. The firmware decides which lock it has
-// (none, device-lock, phone-lock); the phone boots unlocked, and nothing
-// locks it yet: locking, the unlock screen and its PIN timer come with the
-// lock feature, which fills in lockKey.
+// (none, device-lock, phone-lock); the PIN, whether the phone is locked
+// and the wrong tries survive a reboot in LockFile. A Device-Lock code
+// does not carry over to a Phone-Lock firmware: the phone then runs
+// unsecured until its user creates a PIN.
 type lock struct {
-	state LockState
-	kind  string // the firmware's lock type, from the catalog
+	state     LockState
+	kind      string // the firmware's lock type, from the catalog
+	rec       *lockRecord
+	entry     string // digits typed on the lock screen
+	adminCode bool   // too many wrong PINs: asking for the admin code
+	unsecured bool   // an upgrade dropped the Device-Lock code
+
+	// Better Together over Ethernet: the paired PC, and the code a
+	// Manual pairing needs.
+	paired   bool
+	pairCode string
 }
 
-// newLock is the lock part at boot: unlocked.
-func newLock(fw *catalog.Firmware) lock { return lock{state: Unlocked, kind: fw.Lock} }
+// newLock is the lock part at boot, before the state directory is read.
+func newLock(fw *catalog.Firmware) lock { return lock{state: LockNone, kind: fw.Lock} }
 
-// lockKey is the lock screen's stage of the input router: a locked phone
-// takes no key until it is unlocked.
-func (p *Phone) lockKey(Key) bool { return p.s.lock.state == Locked }
+// wording is the vendor's lock wording.
+func (p *Phone) wording() catalog.Lock { return p.model.Vendor.Lock }
+
+// startLock reads the lock from the state directory (boot).
+func (p *Phone) startLock() {
+	lk := &p.s.lock
+	rec, err := loadLockRecord(p.state.Path)
+	if err != nil {
+		p.logf("lock", "err", "lock", "%v; the phone has no PIN", err)
+		return
+	}
+	if rec == nil || lk.kind == "none" {
+		p.startPairing()
+		return
+	}
+	if rec.Kind != lk.kind {
+		p.logf("lock", "warn", "lock", "the %s code set on earlier firmware is not carried over to %s: the phone is unsecured until a PIN is created", rec.Kind, lk.kind)
+		if err := saveLockRecord(p.state.Path, nil); err != nil {
+			p.logf("lock", "err", "lock", "%v", err)
+		}
+		lk.unsecured = true
+		p.startPairing()
+		return
+	}
+	lk.rec = rec
+	lk.state = Unlocked
+	if rec.Locked || lk.kind == lockDevice {
+		// A Device-Lock comes back after every reboot.
+		lk.state = Locked
+		p.logf("lock", "notice", "lock", "booting locked")
+	}
+	p.startPairing()
+	p.armIdleLock()
+}
+
+// signedIn runs once the session is signed in: the policy subscription,
+// and the PIN prompt EnforcePhoneLock asks for after an identity-provider
+// sign-in.
+func (p *Phone) signedIn(l *line, first bool) {
+	l.ua.SetCodecOrder(p.s.policy.codecs)
+	l.ua.SubscribeProvisioning(policyExpires)
+	if first && p.needsPINAfterSignIn() {
+		p.logf("lock", "notice", "lock", "EnforcePhoneLock: asking for a new PIN after %s sign-in", p.s.session.method)
+		p.askNewPIN()
+	}
+}
+
+// needsPINAfterSignIn: EnforcePhoneLock asks for a PIN after an
+// identity-provider sign-in on a Phone-Lock firmware without one.
+func (p *Phone) needsPINAfterSignIn() bool {
+	return p.s.policy.enforceLock && p.s.lock.kind == lockPhone && p.s.lock.rec == nil &&
+		slices.Contains(idpMethods, p.s.session.method)
+}
+
+// triesLeft are the wrong PINs the phone still takes.
+func (p *Phone) triesLeft() int {
+	lk := p.s.lock
+	if lk.rec == nil {
+		return 0
+	}
+	limit := p.s.policy.maxRetry
+	if lk.kind == lockDevice {
+		limit = p.wording().DeviceLockRetries
+	}
+	return max(limit-lk.rec.Failures, 0)
+}
+
+// saveLock writes the lock record; a failure is on the screen and in the log.
+func (p *Phone) saveLock() bool {
+	if err := saveLockRecord(p.state.Path, p.s.lock.rec); err != nil {
+		p.logf("lock", "err", "lock", "%v", err)
+		p.showAlert("Cannot save the phone lock")
+		return false
+	}
+	return true
+}
+
+// armIdleLock (re)starts PhoneLockTimeout: an unlocked phone with a PIN
+// locks after that long without a key, on its own clock.
+func (p *Phone) armIdleLock() {
+	if p.s.lock.state != Unlocked || p.s.lock.rec == nil || p.s.lock.kind != lockPhone {
+		p.stop("lock-idle")
+		return
+	}
+	p.after("lock-idle", p.s.policy.lockTimeout, func() {
+		switch p.s.call {
+		case CallIdle:
+		case CallDialing: // an abandoned number goes
+			p.endCall()
+		default:
+			p.armIdleLock()
+			return
+		}
+		p.lockNow(fmt.Sprintf("idle for %v", p.s.policy.lockTimeout))
+	})
+}
+
+// userActivity is any key or softkey: it wakes the screen and re-arms the
+// idle lock.
+func (p *Phone) userActivity() {
+	p.wake()
+	if p.s.lock.state == Unlocked {
+		p.armIdleLock()
+	}
+}
+
+// lockNow locks the phone, saying why in the log.
+func (p *Phone) lockNow(why string) {
+	lk := &p.s.lock
+	if lk.rec == nil || lk.state == Locked {
+		return
+	}
+	p.stop("lock-idle")
+	p.closeMenu()
+	p.s.prompt = nil
+	lk.state, lk.entry = Locked, ""
+	lk.rec.Locked = true
+	p.saveLock()
+	p.logf("lock", "notice", "lock", "phone locked: %s", why)
+}
+
+// lockAction is the lock menu entry or softkey.
+func (p *Phone) lockAction() {
+	if p.s.lock.rec == nil {
+		p.showAlert("Create a PIN first")
+		p.askNewPIN()
+		return
+	}
+	p.lockNow("by the user")
+}
+
+// unlockWith tries pin (or the admin code) on the locked phone.
+func (p *Phone) unlockWith(pin string) error {
+	lk := &p.s.lock
+	if lk.state != Locked {
+		return errorf(ErrLocked, "the phone is not locked")
+	}
+	lk.entry = ""
+	if lk.adminCode {
+		if pin != p.wording().AdminCodeValue {
+			p.logf("lock", "warn", "lock", "wrong administrator code")
+			p.showAlert("Wrong administrator code")
+			return errorf(ErrWrongPIN, "wrong administrator code")
+		}
+		p.logf("lock", "notice", "lock", "unlocked with the administrator code; the PIN is cleared")
+		lk.adminCode, lk.rec, lk.state = false, nil, LockNone
+		p.saveLock()
+		p.askNewPIN()
+		return nil
+	}
+	if lk.rec.matches(pin) {
+		lk.state, lk.rec.Locked, lk.rec.Failures = Unlocked, false, 0
+		p.saveLock()
+		p.logf("lock", "notice", "lock", "phone unlocked")
+		p.armIdleLock()
+		return nil
+	}
+	lk.rec.Failures++
+	p.saveLock()
+	left := p.triesLeft()
+	p.logf("lock", "warn", "lock", "wrong PIN, %d tries left", left)
+	if left > 0 {
+		p.showAlert(fmt.Sprintf("Wrong PIN: %d attempts left", left))
+		return errorf(ErrWrongPIN, "wrong PIN: %d tries left", left)
+	}
+	if p.wording().RetryAction == "admin_code" {
+		lk.adminCode = true
+		p.logf("lock", "warn", "lock", "too many wrong PINs: the administrator code is needed")
+		p.showAlert("Too many wrong PINs: enter the administrator code")
+		return errorf(ErrWrongPIN, "wrong PIN: too many tries, the administrator code is needed")
+	}
+	p.logf("lock", "warn", "lock", "too many wrong PINs (%d): signing the user out", lk.rec.Failures)
+	p.signOutUser()
+	p.showAlert("Too many wrong PINs: signed out")
+	return errorf(ErrWrongPIN, "wrong PIN: too many tries, the user is signed out")
+}
+
+// signOutUser signs the user out: the registration ends, the account and
+// its PIN are forgotten.
+func (p *Phone) signOutUser() {
+	p.stopLine(true)
+	p.s.session.end()
+	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
+	p.saveConfig()
+	p.s.lock.rec, p.s.lock.state, p.s.lock.adminCode = nil, LockNone, false
+	p.saveLock()
+	p.stop("lock-idle")
+}
+
+// lockRefuses is why the lock does not let target be called, nil when it
+// does.
+func (p *Phone) lockRefuses(target string) error {
+	if p.s.lock.state != Locked || p.s.policy.callsWhileLocked || slices.Contains(p.s.policy.emergency, target) {
+		return nil
+	}
+	return errorf(ErrLocked, "cannot call %s: the phone is locked (emergency calls only)", target)
+}
+
+// mayCall says whether the lock lets target be called; a refused call
+// ends with the reason on the screen. Emergency numbers always go.
+func (p *Phone) mayCall(target string) bool {
+	if p.s.lock.state != Locked {
+		return true
+	}
+	if slices.Contains(p.s.policy.emergency, target) {
+		p.logf("lock", "notice", "lock", "emergency call to %s while locked", target)
+		return true
+	}
+	if p.s.policy.callsWhileLocked {
+		return true
+	}
+	p.logf("lock", "warn", "lock", "call to %s refused: the phone is locked", target)
+	p.endCall()
+	p.showAlert("Phone locked: emergency calls only")
+	return false
+}
+
+// lockKey is the lock screen's stage of the input router. A locked phone
+// takes digits into its PIN entry (OK or # submits: an emergency number
+// is called, anything else is tried as the PIN); the hook keys and a call
+// in progress go on, so calls ring and can be answered.
+func (p *Phone) lockKey(k Key) bool {
+	lk := &p.s.lock
+	if lk.state != Locked || (p.s.call != CallIdle && p.s.call != CallDialing) {
+		return false
+	}
+	if c, ok := k.Digit(); ok {
+		if c == '#' {
+			p.lockSubmit()
+		} else if len(lk.entry) < 32 {
+			lk.entry += string(c)
+		}
+		return true
+	}
+	switch k {
+	case KeyOK, KeyRight:
+		p.lockSubmit()
+	case KeyBack, KeyLeft:
+		if lk.entry != "" {
+			lk.entry = lk.entry[:len(lk.entry)-1]
+		}
+	case KeyHook, KeySpeaker, KeyHeadset, KeyVolUp, KeyVolDown:
+		return false
+	}
+	return true
+}
+
+// enteringPIN reports whether the keypad is typing a PIN: a PIN entry, or
+// the lock screen.
+func (p *Phone) enteringPIN() bool {
+	if p.s.prompt != nil {
+		return p.s.prompt.secret
+	}
+	return p.s.lock.state == Locked && (p.s.call == CallIdle || p.s.call == CallDialing)
+}
+
+// lockSubmit acts on the lock screen's entry.
+func (p *Phone) lockSubmit() {
+	entry := p.s.lock.entry
+	p.s.lock.entry = ""
+	if slices.Contains(p.s.policy.emergency, entry) {
+		p.placeCall(entry)
+		return
+	}
+	_ = p.unlockWith(entry)
+}
+
+// emergencyAction is the lock screen's Emergency softkey: the number typed,
+// or the first emergency number.
+func (p *Phone) emergencyAction() {
+	target := p.s.lock.entry
+	if !slices.Contains(p.s.policy.emergency, target) {
+		target = p.s.policy.emergency[0]
+	}
+	p.s.lock.entry = ""
+	p.closeMenu()
+	p.placeCall(target)
+}
+
+// minPIN is the shortest PIN the lock takes.
+func (p *Phone) minPIN() int {
+	if p.s.lock.kind == lockDevice {
+		return 4
+	}
+	return p.s.policy.minPIN
+}
+
+// askNewPIN opens the create-PIN entry, then the confirmation; a refused
+// PIN says why and starts again.
+func (p *Phone) askNewPIN() {
+	w := p.wording()
+	p.closeMenu()
+	p.askSecret(w.CreatePIN, func(first string) {
+		if err := checkPIN(first, p.minPIN()); err != nil {
+			p.pinRefused(err)
+			p.askNewPIN()
+			return
+		}
+		p.askSecret(w.ConfirmPIN, func(second string) {
+			if second != first {
+				p.pinRefused(errorf(ErrBadPIN, "the PINs do not match"))
+				p.askNewPIN()
+				return
+			}
+			_ = p.storePIN(first)
+		})
+	})
+}
+
+func (p *Phone) pinRefused(err error) {
+	p.logf("lock", "warn", "lock", "PIN refused: %v", err)
+	p.showAlert(err.Error())
+}
+
+// pinAction is the PIN menu entry: create a PIN, or change it (old first).
+func (p *Phone) pinAction() {
+	if p.s.lock.rec == nil {
+		p.askNewPIN()
+		return
+	}
+	if err := p.mayChangePIN(); err != nil {
+		p.showAlert(err.Error())
+		return
+	}
+	p.closeMenu()
+	p.askSecret(p.wording().OldPIN, func(old string) {
+		if !p.s.lock.rec.matches(old) {
+			p.pinRefused(errorf(ErrWrongPIN, "wrong PIN"))
+			return
+		}
+		p.askNewPIN()
+	})
+}
+
+// mayChangePIN refuses a web-sign-in user the Device-Lock code, which only
+// the administrator sets.
+func (p *Phone) mayChangePIN() error {
+	if p.s.lock.kind == lockDevice && p.s.session.method == "web" {
+		return errorf(ErrLocked, "the Device-Lock code cannot be changed on the phone after web sign-in")
+	}
+	return nil
+}
+
+// storePIN keeps pin as the phone's PIN, unlocked.
+func (p *Phone) storePIN(pin string) error {
+	if p.s.lock.kind == "none" {
+		return errorf(ErrNoPIN, "this firmware has no phone lock")
+	}
+	rec, err := hashPIN(p.s.lock.kind, pin)
+	if err != nil {
+		p.logf("lock", "err", "lock", "%v", err)
+		return err
+	}
+	old := p.s.lock.rec
+	p.s.lock.rec = rec
+	if !p.saveLock() {
+		p.s.lock.rec = old
+		return errorf(ErrNoPIN, "the PIN could not be saved")
+	}
+	p.s.lock.state, p.s.lock.unsecured = Unlocked, false
+	if p.s.prompt != nil && p.s.prompt.secret {
+		p.s.prompt = nil
+	}
+	p.logf("lock", "notice", "lock", "%s PIN set", p.s.lock.kind)
+	p.showAlert("PIN saved")
+	p.armIdleLock()
+	return nil
+}
+
+// askSecret opens a text entry whose text the screen masks.
+func (p *Phone) askSecret(label string, submit func(string)) {
+	p.ask(label, submit)
+	p.s.prompt.secret = true
+}
+
+// renderLock draws the lock screen.
+func (p *Phone) renderLock(s *Screen) {
+	w := p.wording()
+	s.Title = w.Title
+	lines := []string{w.EnterPIN, strings.Repeat("*", len(p.s.lock.entry)) + "_"}
+	if p.s.lock.adminCode {
+		lines[0] = w.AdminCode
+	}
+	lines = append(lines, "Emergency: "+strings.Join(p.s.policy.emergency, ", "))
+	for _, l := range lines {
+		s.Lines = append(s.Lines, Line{Text: l})
+	}
+}
+
+// idleLockLines are what the idle screen adds about the lock and the PC.
+func (p *Phone) idleLockLines() []Line {
+	var out []Line
+	if p.s.lock.unsecured {
+		out = append(out, Line{Text: p.wording().Unsecured})
+	}
+	switch {
+	case p.s.lock.paired:
+		out = append(out, Line{Text: "Paired with PC"})
+	case p.s.lock.pairCode != "":
+		out = append(out, Line{Text: "PC pairing code: " + p.s.lock.pairCode})
+	}
+	return out
+}
+
+// Lock locks the phone, as the menu entry does; it needs a PIN.
+func (p *Phone) Lock() error {
+	return p.doErr(func() error {
+		if p.s.lock.rec == nil {
+			return errorf(ErrNoPIN, "no PIN set: create one first (pin set PIN)")
+		}
+		if p.s.lock.state == Locked {
+			return errorf(ErrLocked, "the phone is already locked")
+		}
+		p.lockNow("by the user")
+		return nil
+	})
+}
+
+// Unlock unlocks the phone with pin (or the administrator's code once the
+// phone asks for it).
+func (p *Phone) Unlock(pin string) error {
+	return p.doErr(func() error { return p.unlockWith(pin) })
+}
+
+// SetPIN creates the PIN, as entering and confirming it at the create-PIN
+// prompt does; a phone without a PIN may always create one. A refused PIN
+// leaves the prompt open with the reason on the screen.
+func (p *Phone) SetPIN(pin string) error {
+	return p.doErr(func() error {
+		if p.s.lock.rec != nil {
+			return errorf(ErrBadPIN, "a PIN is set: change it with pin change OLD NEW")
+		}
+		if err := p.mayChangePIN(); err != nil {
+			return err
+		}
+		if err := checkPIN(pin, p.minPIN()); err != nil {
+			p.pinRefused(err)
+			if p.s.prompt == nil {
+				p.askNewPIN()
+			}
+			return err
+		}
+		return p.storePIN(pin)
+	})
+}
+
+// ChangePIN replaces the PIN; the old one comes first.
+func (p *Phone) ChangePIN(old, pin string) error {
+	return p.doErr(func() error {
+		if p.s.lock.rec == nil {
+			return errorf(ErrNoPIN, "no PIN set: create one with pin set PIN")
+		}
+		if p.s.lock.state == Locked {
+			return errorf(ErrLocked, "unlock the phone first")
+		}
+		if err := p.mayChangePIN(); err != nil {
+			return err
+		}
+		if !p.s.lock.rec.matches(old) {
+			err := errorf(ErrWrongPIN, "wrong PIN")
+			p.pinRefused(err)
+			return err
+		}
+		if err := checkPIN(pin, p.minPIN()); err != nil {
+			p.pinRefused(err)
+			return err
+		}
+		return p.storePIN(pin)
+	})
+}
+
+// startPairing prepares Better Together over Ethernet at boot: in Manual
+// mode the phone shows a pairing code the PC must give.
+func (p *Phone) startPairing() {
+	lk := &p.s.lock
+	lk.paired, lk.pairCode = false, ""
+	if !p.s.policy.btoe || p.s.policy.btoeMode != "Manual" {
+		return
+	}
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		p.logf("btoe", "err", "btoe", "pairing code: %v", err)
+		return
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	lk.pairCode = string(b)
+}
+
+// PCPair pairs the PC (Better Together over Ethernet); Manual mode needs
+// the code the phone shows.
+func (p *Phone) PCPair(code string) error {
+	return p.doErr(func() error {
+		lk := &p.s.lock
+		switch {
+		case !p.s.policy.btoe:
+			return errorf(ErrNotPaired, "Better Together over Ethernet is disabled by policy")
+		case p.s.policy.btoeMode == "Manual" && lk.pairCode == "":
+			p.startPairing()
+			return errorf(ErrNotPaired, "pairing code shown on the phone; give it to pc pair")
+		case p.s.policy.btoeMode == "Manual" && code != lk.pairCode:
+			p.logf("btoe", "warn", "btoe", "pairing refused: wrong code")
+			return errorf(ErrNotPaired, "wrong pairing code")
+		}
+		lk.paired, lk.pairCode = true, ""
+		p.logf("btoe", "notice", "btoe", "paired with the PC (%s mode)", p.s.policy.btoeMode)
+		return nil
+	})
+}
+
+// PCLock is the paired PC locking: the phone locks with it.
+func (p *Phone) PCLock() error {
+	return p.doErr(func() error {
+		if !p.s.lock.paired {
+			return errorf(ErrNotPaired, "no PC paired")
+		}
+		if p.s.lock.rec == nil {
+			return errorf(ErrNoPIN, "no PIN set: the phone cannot lock")
+		}
+		p.lockNow("the paired PC locked")
+		return nil
+	})
+}
+
+// PCUnlock is the paired PC unlocking: the phone unlocks with it.
+func (p *Phone) PCUnlock() error {
+	return p.doErr(func() error {
+		lk := &p.s.lock
+		if !lk.paired {
+			return errorf(ErrNotPaired, "no PC paired")
+		}
+		if lk.state != Locked {
+			return nil
+		}
+		lk.state, lk.entry = Unlocked, ""
+		lk.rec.Locked, lk.rec.Failures = false, 0
+		p.saveLock()
+		p.logf("lock", "notice", "lock", "phone unlocked: the paired PC unlocked")
+		p.armIdleLock()
+		return nil
+	})
+}
+
+// PCCall is click-to-call from the paired PC.
+func (p *Phone) PCCall(target string) error {
+	paired := false
+	if err := p.do(func() { paired = p.s.lock.paired }); err != nil {
+		return err
+	}
+	if !paired {
+		return errorf(ErrNotPaired, "no PC paired")
+	}
+	return p.Call(target)
+}
+
+// lockStatus fills the lock keys of the status.
+func (p *Phone) lockStatus(s *Status) {
+	lk := p.s.lock
+	s.LockType = lk.kind
+	s.PINSet = lk.rec != nil
+	s.PINTriesLeft = strconv.Itoa(p.triesLeft())
+	s.Paired = lk.paired
+}

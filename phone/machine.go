@@ -109,6 +109,9 @@ func (p *Phone) showAlert(msg string) {
 }
 
 func (p *Phone) timeFormat() int {
+	if p.s.policy.timeFormat != 0 {
+		return p.s.policy.timeFormat
+	}
 	if p.s.cfg.TimeFormat != 0 {
 		return p.s.cfg.TimeFormat
 	}

@@ -468,6 +468,10 @@ func (p *Phone) Call(target string) error {
 		if p.s.call != CallIdle && p.s.call != CallDialing {
 			return errorf(ErrBusy, "cannot call %s: the phone is %s", target, p.s.call)
 		}
+		if err := p.lockRefuses(target); err != nil {
+			p.mayCall(target) // logs and shows the refusal
+			return err
+		}
 		p.closeMenu()
 		p.placeCall(target)
 		return nil

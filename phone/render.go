@@ -14,6 +14,9 @@ func (p *Phone) screenName() string {
 	if len(p.s.menu) > 0 {
 		return "menu"
 	}
+	if p.s.lock.state == Locked && (p.s.call == CallIdle || p.s.call == CallDialing) {
+		return "locked"
+	}
 	if p.transferEntry() {
 		return "transfer"
 	}
@@ -74,6 +77,14 @@ func (p *Phone) render() Screen {
 	s.LEDs = p.leds()
 	if pr := p.s.prompt; pr != nil {
 		s.Prompt, s.Input = pr.label, pr.text
+		if pr.secret {
+			s.Input = strings.Repeat("*", len(pr.text))
+		}
+	}
+	s.Dimmed = p.s.policy.dimmed
+	if p.screenName() == "locked" {
+		p.renderLock(&s)
+		return s
 	}
 	if len(p.s.menu) > 0 {
 		p.renderMenu(&s)
@@ -93,6 +104,7 @@ func (p *Phone) render() Screen {
 		for _, l := range m.Vendor.IdleLines {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
+		s.Lines = append(s.Lines, p.idleLockLines()...)
 	case CallDialing:
 		s.Title = "Dialing"
 		s.Lines = []Line{{Text: p.s.digits + "_"}}

@@ -31,6 +31,9 @@ type Screen struct {
 	Softkeys     []string
 	SoftkeyNames []string
 	LEDs         LEDs
+	// Dimmed is the power-save state of the backlight: the content stays,
+	// any key lights it up again.
+	Dimmed bool
 }
 
 // StatusBar is the top line of the LCD.

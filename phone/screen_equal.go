@@ -12,5 +12,5 @@ func (s Screen) Equal(o Screen) bool {
 		s.Status.Label == o.Status.Label && slices.Equal(s.Status.Icons, o.Status.Icons) &&
 		s.Title == o.Title && slices.Equal(s.Lines, o.Lines) &&
 		s.Alert == o.Alert && s.Prompt == o.Prompt && s.Input == o.Input &&
-		slices.Equal(s.Softkeys, o.Softkeys) && slices.Equal(s.SoftkeyNames, o.SoftkeyNames) && s.LEDs == o.LEDs
+		slices.Equal(s.Softkeys, o.Softkeys) && slices.Equal(s.SoftkeyNames, o.SoftkeyNames) && s.LEDs == o.LEDs && s.Dimmed == o.Dimmed
 }

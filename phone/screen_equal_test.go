@@ -24,6 +24,7 @@ func TestScreenEqualSeesEveryField(t *testing.T) {
 		"Alert": func(s *Screen) { s.Alert = "" }, "Prompt": func(s *Screen) { s.Prompt = "" }, "Input": func(s *Screen) { s.Input = "j" },
 		"Softkeys": func(s *Screen) { s.Softkeys = []string{"Back"} }, "LEDs": func(s *Screen) { s.LEDs.Mute = LEDBlink },
 		"SoftkeyNames": func(s *Screen) { s.SoftkeyNames = []string{"Previous"} },
+		"Dimmed":       func(s *Screen) { s.Dimmed = true },
 	}
 	if n := reflect.TypeOf(Screen{}).NumField() + reflect.TypeOf(StatusBar{}).NumField() - 1; len(changes) != n {
 		t.Fatalf("%d fields changed here, Screen has %d: test the new one and compare it in Equal", len(changes), n)

@@ -39,9 +39,11 @@ const (
 	LockUnknown LockState = iota
 	Unlocked
 	Locked
+	// LockNone: no PIN protects the phone.
+	LockNone
 )
 
-var lockNames = []string{"unknown", "unlocked", "locked"}
+var lockNames = []string{"unknown", "unlocked", "locked", "none"}
 
 func (s LockState) String() string { return stateName(lockNames, int(s)) }
 

@@ -53,6 +53,15 @@ type Status struct {
 	// RemoteName is the far party's display name, when the call brought
 	// one (Remote stays its user).
 	RemoteName string
+	// The phone lock and the in-band policy.
+	LockType      string // phone-lock, device-lock or none, by firmware
+	PINSet        bool
+	PINTriesLeft  string
+	Paired        bool // Better Together over Ethernet
+	PolicyVersion int
+	DialTimeoutMS int64
+	Codecs        string // the policy's codec order as the phone offers it
+	Display       string // on, or dim in power save
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -106,6 +115,14 @@ func (s Status) Pairs() [][2]string {
 		{"tone_hz", tone},
 		{"dtmf_heard", s.DTMFHeard},
 		{"remote_name", s.RemoteName},
+		{"lock_type", s.LockType},
+		{"pin_set", yesno[s.PINSet]},
+		{"pin_tries_left", s.PINTriesLeft},
+		{"paired", yesno[s.Paired]},
+		{"policy_version", strconv.Itoa(s.PolicyVersion)},
+		{"dial_timeout_ms", strconv.FormatInt(s.DialTimeoutMS, 10)},
+		{"codecs", s.Codecs},
+		{"display", s.Display},
 	}
 }
 
@@ -145,6 +162,8 @@ func (p *Phone) status() Status {
 	if l.waiting != "" {
 		s.CallWaiting = l.waitFrom
 	}
+	p.lockStatus(&s)
+	p.policyStatus(&s)
 	if ms, err := p.callMedia(); err == nil {
 		s.setMedia(ms.Stats())
 	}

@@ -57,6 +57,7 @@ var (
 		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
 		"transfer", "type", "reboot", "import_ca", "play", "dtmf", "record", "wait", "expect", "advance",
 		"backend", "parallel", "repeat", "include",
+		"lock", "unlock", "pin", "pc", "firmware", "policy",
 	}
 	stepCommon    = []string{"phone", "timeout", "times"}
 	condKeys      = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf"}
@@ -592,7 +593,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	// about that name says enough.
 	named := false
 	defer func() {
-		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include"}, kind)
+		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include", "policy"}, kind)
 		if needsPhone && st.Phone == "" && !named && !p.unknown[n] {
 			if len(phones) == 1 {
 				st.Phone = phones[0].Name
@@ -617,12 +618,14 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		if err := checkSource(st.Arg, p.file); err != nil {
 			p.errorf(arg, nil, "", "%v", err)
 		}
-	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record":
+	case "policy":
+		st.Policy = p.policyChange(arg)
+	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record", "unlock", "pin", "pc", "firmware":
 		st.Arg = p.scalar(arg)
 		if st.Arg == "" {
 			p.errorf(arg, nil, "", "%s needs a value", kind)
 		}
-	case "answer", "hangup", "hold", "resume", "reboot":
+	case "answer", "hangup", "hold", "resume", "reboot", "lock":
 		// The value, if any, names the phone: "answer: bob".
 		if arg.Kind != yaml.ScalarNode {
 			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", kind, kind)
@@ -848,4 +851,25 @@ func checkSource(spec, file string) error {
 		return fmt.Errorf("audio %q: want tone:HZ, wav:FILE, silence or echo", spec)
 	}
 	return nil
+}
+
+// policyChange reads {tenant: NAME | user: NAME, set: {Field: value}}.
+func (p *parser) policyChange(n *yaml.Node) *PolicyChange {
+	f := p.mapping(n, []string{"tenant", "user", "set"})
+	c := &PolicyChange{Set: map[string]string{}}
+	if f["tenant"] != nil && f["user"] != nil {
+		p.errorf(n, nil, "", "a policy step sets the tenant's policy or a user's, not both")
+	}
+	c.User = p.str(f["user"])
+	if f["set"] == nil {
+		p.errorf(n, nil, "", "a policy step needs set: {Field: value}")
+		return c
+	}
+	for k, v := range p.mapping(f["set"], nil) {
+		c.Set[k] = p.scalar(v)
+	}
+	if len(c.Set) == 0 {
+		p.errorf(f["set"], nil, "", "set names no field")
+	}
+	return c
 }

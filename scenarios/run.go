@@ -309,6 +309,12 @@ func (e *env) step(ctx context.Context, st Step) error {
 	switch st.Action {
 	case "backend":
 		return e.backendStep(st.Backend)
+	case "policy":
+		if e.cloud == nil {
+			return errors.New("policy steps need the embedded mock cloud")
+		}
+		_, err := e.cloud.SetPolicy(st.Policy.User, st.Policy.Set)
+		return err
 	case "parallel":
 		var wg sync.WaitGroup
 		errs := make([]error, len(st.Steps))

@@ -69,6 +69,14 @@ type Step struct {
 	Steps   []Step // parallel, repeat
 	Times   int    // repeat
 	Backend BackendAction
+	Policy  *PolicyChange // policy
+}
+
+// PolicyChange is a policy step: fields of the tenant's in-band policy
+// (User empty) or of one user's, set at the embedded cloud.
+type PolicyChange struct {
+	User string
+	Set  map[string]string
 }
 
 // BackendAction is what a backend step does to the embedded cloud.

@@ -91,6 +91,9 @@ Admin commands (against --admin, default 127.0.0.1:8061):
   approve CODE USER PASSWORD     play the person at the browser: enter CODE on the
                                  verification page, sign in, press Continue
   deny CODE                      the same, pressing Deny
+  policy [user NAME]             the tenant's (or a user's) in-band policy
+  policy set [user NAME] Field=value...
+                                 change it; every subscribed phone gets it at once
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -173,6 +176,7 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	base := "http://" + *addr + "/admin/"
 	var method, path string
 	var body []byte
+	var err error
 	switch {
 	case rest[0] == "users" && len(rest) == 1:
 		method, path = http.MethodGet, "users"
@@ -209,6 +213,10 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 		method, path = http.MethodPost, "idp/revoke?user="+url.QueryEscape(rest[1])
 	case rest[0] == "approve" && len(rest) == 4, rest[0] == "deny" && len(rest) == 2:
 		return backendApprove(*addr, rest, stdout)
+	case rest[0] == "policy":
+		if method, path, body, err = policyRequest(rest[1:]); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
 	}

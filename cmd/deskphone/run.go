@@ -33,6 +33,7 @@ func runCommand() command {
                      [--srtp mandatory|optional|off] [--codecs LIST] [--audio-source SOURCE]
                      [--no-backend] [--client-cert FILE --client-key FILE]
                      [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE]
+                     [--policy Field=value]...
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -74,6 +75,9 @@ Flags:
                       (mode 0600; digest responses and SRTP keys redacted)
   --sip-trace-secrets keep digest responses and SRTP keys in the --sip-trace file
   --keylog FILE       write TLS secrets in the NSS key log format (Wireshark)
+  --policy Field=value
+                      set a field of the embedded cloud's in-band policy before
+                      the phone boots (repeatable), e.g. PhoneLockTimeout=00:01:00
 
 Without --server the phone registers as alice to an embedded mock cloud
 (the same as 'deskphone backend') on a free loopback port.
@@ -95,6 +99,8 @@ Without --server the phone registers as alice to an embedded mock cloud
 		domain := fs.String("domain", "", "")
 		caFile := fs.String("ca", "", "")
 		noBackend := fs.Bool("no-backend", false, "")
+		var policyFlags listFlag
+		fs.Var(&policyFlags, "policy", "")
 		sipTraceFile := fs.String("sip-trace", "", "")
 		sipTraceSecrets := fs.Bool("sip-trace-secrets", false, "")
 		keylogFile := fs.String("keylog", "", "")
@@ -179,6 +185,9 @@ Without --server the phone registers as alice to an embedded mock cloud
 		if (*clientCert == "") != (*clientKey == "") {
 			return errors.New("--client-cert and --client-key go together")
 		}
+		if len(policyFlags) > 0 && (*server != "" || *noBackend) {
+			return errors.New("--policy sets the embedded cloud's policy: not with --server or --no-backend")
+		}
 		switch {
 		case *server != "":
 			spec.Account = &statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}
@@ -188,6 +197,11 @@ Without --server the phone registers as alice to an embedded mock cloud
 				return err
 			}
 			defer b.Close()
+			if e, ok := b.(*embedded); ok {
+				if err := setPolicyFlags(e.Backend, policyFlags); err != nil {
+					return err
+				}
+			}
 			spec.Account = &account
 		}
 		p, closePhone, err := driver.Build(ctx, spec)
@@ -198,6 +212,11 @@ Without --server the phone registers as alice to an embedded mock cloud
 			return err
 		}
 		defer closePhone()
+		if stopPC, err := servePC(ctx, p); err == nil {
+			defer stopPC()
+		} else {
+			fmt.Fprintf(stderr, "deskphone: %v\n", err)
+		}
 		if *headlessMode {
 			s := &headless.Session{Target: driver.Target{Phone: p, Clock: clk}}
 			return s.Run(ctx, os.Stdin, stdout)

@@ -38,6 +38,10 @@ const (
 	ActionReboot
 	ActionTimeFormat
 	ActionCAImport
+	ActionLock
+	ActionUnlock
+	ActionEmergency
+	ActionPIN
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -52,6 +56,8 @@ var actionNames = [ActionCount]string{
 	ActionResume: "resume", ActionTransfer: "transfer", ActionMute: "mute",
 	ActionMessage: "message", ActionMore: "more", ActionReboot: "reboot",
 	ActionTimeFormat: "time_format", ActionCAImport: "ca_import",
+	ActionLock: "lock", ActionUnlock: "unlock", ActionEmergency: "emergency",
+	ActionPIN: "pin",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

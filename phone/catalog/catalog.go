@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -45,7 +46,40 @@ type Vendor struct {
 	Syslog       Syslog   `yaml:"syslog"`
 	Boot         []string `yaml:"boot"`
 	IdleLines    []string `yaml:"idle_lines"`
+	// Lock is the vendor's wording of the phone lock and what it does
+	// after too many wrong PINs; missing entries take DefaultLock's.
+	Lock Lock `yaml:"lock"`
 }
+
+// Lock is how a vendor's phone lock speaks and acts.
+type Lock struct {
+	Title      string `yaml:"title"`       // the lock screen's title
+	EnterPIN   string `yaml:"enter_pin"`   // the lock screen's PIN entry
+	CreatePIN  string `yaml:"create_pin"`  // first entry of a new PIN
+	ConfirmPIN string `yaml:"confirm_pin"` // second entry
+	OldPIN     string `yaml:"old_pin"`     // changing the PIN
+	AdminCode  string `yaml:"admin_code_prompt"`
+	Unsecured  string `yaml:"unsecured"` // the idle line of a phone left without its PIN
+	// RetryAction is what too many wrong PINs do: sign_out or admin_code.
+	RetryAction string `yaml:"retry_action"`
+	// AdminCodeValue is the administrator's code that unlocks a phone
+	// whose RetryAction is admin_code (the phone's admin password).
+	AdminCodeValue string `yaml:"admin_code"`
+	// DeviceLockRetries are the wrong codes a Device-Lock takes before its
+	// RetryAction.
+	DeviceLockRetries int `yaml:"device_lock_retries"`
+}
+
+// DefaultLock is the wording a vendor that says nothing of its lock gets.
+var DefaultLock = Lock{
+	Title: "Phone Locked", EnterPIN: "Enter PIN:", CreatePIN: "Create PIN:",
+	ConfirmPIN: "Confirm PIN:", OldPIN: "Current PIN:", AdminCode: "Admin code:",
+	Unsecured: "Phone not secured: create a PIN", RetryAction: "sign_out",
+	DeviceLockRetries: 6,
+}
+
+// RetryActions are what a phone lock may do after too many wrong PINs.
+var RetryActions = []string{"sign_out", "admin_code"}
 
 // Model is one phone model with its firmware versions.
 type Model struct {
@@ -133,8 +167,22 @@ var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "he
 
 // OptionalScreens may be left out of a vendor's softkeys; each then shows
 // the softkeys of the screen it names (the transfer target is entered like
-// a number being dialled).
-var OptionalScreens = map[string]string{"transfer": "dialing"}
+// a number being dialled), or none when it names none (the lock screen).
+var OptionalScreens = map[string]string{"transfer": "dialing", "locked": ""}
+
+// AllScreens are Screens and then the optional screens not among them, in
+// a fixed order.
+func AllScreens() []string {
+	all := slices.Clone(Screens)
+	var extra []string
+	for s := range OptionalScreens {
+		if !slices.Contains(all, s) {
+			extra = append(extra, s)
+		}
+	}
+	slices.Sort(extra)
+	return append(all, extra...)
+}
 
 // For returns the softkeys of a screen; an optional screen the vendor
 // leaves out has those of the screen it falls back to.

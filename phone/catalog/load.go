@@ -138,9 +138,12 @@ func (v *Vendor) validate() *Error {
 		return &Error{Field: "version_pattern", Msg: err.Error()}
 	}
 	for name := range v.Softkeys {
-		if !contains(Screens, name) {
-			return &Error{Field: "softkeys." + name, Msg: fmt.Sprintf("unknown screen (screens: %s)", strings.Join(Screens, ", "))}
+		if !contains(AllScreens(), name) {
+			return &Error{Field: "softkeys." + name, Msg: fmt.Sprintf("unknown screen (screens: %s)", strings.Join(AllScreens(), ", "))}
 		}
+	}
+	if err := v.Lock.validate(); err != nil {
+		return err
 	}
 	if len(v.Menu) == 0 {
 		return &Error{Field: "menu", Msg: "missing"}
@@ -148,7 +151,7 @@ func (v *Vendor) validate() *Error {
 	if err := validateItems("menu", v.Menu); err != nil {
 		return err
 	}
-	for _, s := range Screens {
+	for _, s := range AllScreens() {
 		keys, ok := v.Softkeys[s]
 		if !ok {
 			if _, optional := OptionalScreens[s]; optional {
@@ -344,4 +347,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// validate fills in the wording a vendor left out and checks the rest.
+func (l *Lock) validate() *Error {
+	d := DefaultLock
+	for _, f := range []struct {
+		v   *string
+		def string
+	}{
+		{&l.Title, d.Title}, {&l.EnterPIN, d.EnterPIN}, {&l.CreatePIN, d.CreatePIN},
+		{&l.ConfirmPIN, d.ConfirmPIN}, {&l.OldPIN, d.OldPIN}, {&l.AdminCode, d.AdminCode},
+		{&l.Unsecured, d.Unsecured}, {&l.RetryAction, d.RetryAction},
+	} {
+		if *f.v == "" {
+			*f.v = f.def
+		}
+	}
+	if l.DeviceLockRetries == 0 {
+		l.DeviceLockRetries = d.DeviceLockRetries
+	}
+	switch {
+	case !contains(RetryActions, l.RetryAction):
+		return &Error{Field: "lock.retry_action", Msg: fmt.Sprintf("unknown action %q (actions: %s)", l.RetryAction, strings.Join(RetryActions, ", "))}
+	case l.RetryAction == "admin_code" && (l.AdminCodeValue == "" || strings.Trim(l.AdminCodeValue, "0123456789") != ""):
+		return &Error{Field: "lock.admin_code", Msg: "admin_code needs a code of digits"}
+	case l.DeviceLockRetries < 1 || l.DeviceLockRetries > 20:
+		return &Error{Field: "lock.device_lock_retries", Msg: fmt.Sprintf("%d: must be 1..20", l.DeviceLockRetries)}
+	}
+	return nil
 }

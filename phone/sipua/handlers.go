@@ -268,6 +268,8 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	case "message-summary":
 		u.emit(parseMessageSummary(req.Body()))
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	case EventProvisioning:
+		u.provisioningNotify(req, tx)
 	case "refer":
 		if code, ok := sipfragStatus(req.Body()); ok && code >= 200 {
 			if c := u.findDialog(req); c != nil {

@@ -28,6 +28,9 @@ func (u *UA) session(c *call) (*media.Session, error) {
 	if u.cfg.Source != nil {
 		ms.SetSource(u.cfg.Source())
 	}
+	if order := u.codecOrder(); order != "" {
+		ms.PreferCodecs(order)
+	}
 	c.ms = ms
 	return ms, nil
 }

@@ -60,6 +60,7 @@ type Config struct {
 // UA is one phone's SIP user agent.
 type UA struct {
 	cfg    Config
+	codecs atomic.Pointer[string] // the policy's codec order for new calls
 	emit   func(Event)
 	server sip.Uri
 	// transport is "tls", "tcp" or "udp".
