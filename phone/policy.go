@@ -295,6 +295,11 @@ func (p *Phone) onPolicy(body []byte) {
 		p.showAlert("Policy update ignored: unreadable")
 		return
 	}
+	if doc.Version != 0 && doc.Version == p.s.policy.version {
+		// A subscription refresh brings the policy the phone has: nothing
+		// to apply, nothing to write.
+		return
+	}
 	before := p.s.policy
 	problems := p.s.policy.applyFields(doc.Policy)
 	for _, pr := range problems {
