@@ -145,12 +145,19 @@ func New(cfg Config) (*Backend, error) {
 
 // newStack builds the sipgo user agent, server and client.
 func (b *Backend) newStack() error {
+	// The SIP library's own housekeeping warnings (a peer that closed
+	// before our close-notify, a pool cleanup) are noise to an operator;
+	// its errors are not, and at debug level everything shows.
+	sipLog := slog.New(atLeast{h: b.log.Handler(), min: slog.LevelError})
+	if b.log.Enabled(context.Background(), slog.LevelDebug) {
+		sipLog = b.log
+	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("deskphone-backend"),
 		sipgo.WithUserAgentHostname(b.cfg.Domain),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(b.log)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
 		sipgo.WithUserAgentTransactionLayerOptions(
-			sip.WithTransactionLayerLogger(b.log),
+			sip.WithTransactionLayerLogger(sipLog),
 			// A phone that drops its connection cannot answer; fail its
 			// transactions now instead of after Timer B.
 			sip.WithTransactionLayerTerminateOnConnClose(),
@@ -160,12 +167,12 @@ func (b *Backend) newStack() error {
 	if err != nil {
 		return fmt.Errorf("sip stack: %w", err)
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(b.log))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		ua.Close()
 		return fmt.Errorf("sip server: %w", err)
 	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(b.log))
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog))
 	if err != nil {
 		ua.Close()
 		return fmt.Errorf("sip client: %w", err)
@@ -471,4 +478,21 @@ func (b *Backend) lookupUser(nameOrExt string) (User, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.users.lookup(nameOrExt)
+}
+
+// atLeast passes on the records of h at min or above.
+type atLeast struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (a atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= a.min && a.h.Enabled(ctx, l)
+}
+func (a atLeast) Handle(ctx context.Context, r slog.Record) error { return a.h.Handle(ctx, r) }
+func (a atLeast) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return atLeast{h: a.h.WithAttrs(attrs), min: a.min}
+}
+func (a atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{h: a.h.WithGroup(name), min: a.min}
 }
