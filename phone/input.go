@@ -14,6 +14,7 @@ var inputStages = [...]func(*Phone, Key) bool{
 // handleKey is the phone's reaction to a hard key.
 func (p *Phone) handleKey(k Key) {
 	p.logf("key", "debug", "key", "key %s", k)
+	p.noteInput()
 	for _, stage := range inputStages {
 		if stage(p, k) {
 			return

@@ -49,6 +49,13 @@ type Status struct {
 	MOS          float64
 	ToneHz       float64 // the steady tone heard last, zero when none
 	DTMFHeard    string
+
+	// The update agent: the version offered or on trial, the download in
+	// percent, what went wrong, and the slot the running firmware is in.
+	UpdateVersion  string
+	UpdateProgress int
+	UpdateError    string
+	FirmwareSlot   string
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -101,6 +108,10 @@ func (s Status) Pairs() [][2]string {
 		{"mos", strconv.FormatFloat(s.MOS, 'f', 2, 64)},
 		{"tone_hz", tone},
 		{"dtmf_heard", s.DTMFHeard},
+		{"update_version", s.UpdateVersion},
+		{"update_progress", strconv.Itoa(s.UpdateProgress)},
+		{"update_error", s.UpdateError},
+		{"firmware_slot", s.FirmwareSlot},
 	}
 }
 
@@ -135,6 +146,10 @@ func (p *Phone) status() Status {
 		Screen:            p.screenName(),
 		Menu:              p.menuPath(),
 		Time:              p.clock.Now(),
+		UpdateVersion:     p.updateVersion(),
+		UpdateProgress:    p.s.update.progress,
+		UpdateError:       p.s.update.err,
+		FirmwareSlot:      p.s.update.rec.Slot,
 	}
 	if l.waiting != "" {
 		s.CallWaiting = l.waitFrom

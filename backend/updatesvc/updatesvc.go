@@ -27,7 +27,7 @@ import (
 )
 
 // CheckPath is where phones post their check.
-const CheckPath = "/RequestHandler/ucdevice.upx"
+const CheckPath = firmware.CheckPath
 
 // Describe tells the service what a catalog firmware is: its manifest
 // without the payload fields (vendor, traits), or an error when the
@@ -68,26 +68,11 @@ type Rule struct {
 	PendingMACs []string `json:"pending_macs,omitempty"`
 }
 
-// CheckRequest is what a phone sends.
-type CheckRequest struct {
-	Vendor   string `json:"vendor"`
-	Model    string `json:"model"`
-	Firmware string `json:"firmware"`
-	MAC      string `json:"mac"`
-	Serial   string `json:"serial"`
-}
-
-// CheckResponse is the version the phone should run and where its signed
-// image is; Version is empty when the service has no rule for the phone.
-type CheckResponse struct {
-	Source      string `json:"source"`
-	Version     string `json:"version,omitempty"`
-	Target      string `json:"target,omitempty"`
-	MetadataURL string `json:"metadata_url,omitempty"`
-	ImageURL    string `json:"image_url,omitempty"`
-	Length      int64  `json:"length,omitempty"`
-	SHA256      string `json:"sha256,omitempty"`
-}
+// CheckRequest and CheckResponse are the wire format, shared with phones.
+type (
+	CheckRequest  = firmware.CheckRequest
+	CheckResponse = firmware.CheckResponse
+)
 
 // Service is the update service. Its methods are safe for concurrent use.
 type Service struct {

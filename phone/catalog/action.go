@@ -38,6 +38,9 @@ const (
 	ActionReboot
 	ActionTimeFormat
 	ActionCAImport
+	ActionUpdateNow
+	ActionUpdatePostpone
+	ActionUpdateCheck
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -52,6 +55,8 @@ var actionNames = [ActionCount]string{
 	ActionResume: "resume", ActionTransfer: "transfer", ActionMute: "mute",
 	ActionMessage: "message", ActionMore: "more", ActionReboot: "reboot",
 	ActionTimeFormat: "time_format", ActionCAImport: "ca_import",
+	ActionUpdateNow: "update_now", ActionUpdatePostpone: "update_postpone",
+	ActionUpdateCheck: "update_check",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

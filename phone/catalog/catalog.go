@@ -45,6 +45,8 @@ type Vendor struct {
 	Syslog       Syslog   `yaml:"syslog"`
 	Boot         []string `yaml:"boot"`
 	IdleLines    []string `yaml:"idle_lines"`
+	// Update is the self-update behaviour (update.go).
+	Update Update `yaml:"update"`
 }
 
 // Model is one phone model with its firmware versions.
@@ -78,6 +80,9 @@ type Firmware struct {
 	SignIn       []string `yaml:"sign_in"`
 	Lock         string   `yaml:"lock"`
 	ClientID     string   `yaml:"client_id"`
+	// UpdateRoot is the update root this firmware ships when it is not
+	// the vendor's (Update.Root).
+	UpdateRoot string `yaml:"update_root"`
 }
 
 // Softkeys lists the softkeys shown on each screen of the phone.
