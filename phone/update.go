@@ -60,6 +60,7 @@ type update struct {
 	progress  int
 	err       string
 	lastInput time.Time
+	offeredAt time.Time // when the offer was last put to the user
 	// checking and working tell a check or a download/install in flight.
 	checking, working bool
 	// installNow is the Update softkey: install at once, idle or not.
@@ -85,6 +86,8 @@ type updateRecord struct {
 	Result    string      `json:"result,omitempty"`
 	Error     string      `json:"error,omitempty"`
 	Postponed string      `json:"postponed,omitempty"` // the version put off
+	// Refused is a version that was rolled back: not installed again.
+	Refused string `json:"refused,omitempty"`
 	Postpones int         `json:"postpones,omitempty"`
 	History   []installed `json:"history,omitempty"`
 }
@@ -208,7 +211,7 @@ func (p *Phone) updateAtBoot() update {
 			}
 			u.notes = append(u.notes, msg)
 			rec.Slot, rec.Trial = t.PreviousSlot, nil
-			rec.Result, rec.Error = "rolled-back", msg
+			rec.Result, rec.Error, rec.Refused = "rolled-back", msg, t.Version
 		default:
 			t.Boots++
 		}
@@ -379,6 +382,10 @@ func (p *Phone) onCheck(results []checkResult) {
 			continue
 		}
 		offers[r.source] = r.res.Version
+		if r.res.Version == u.rec.Refused {
+			p.logf("update", "info", "update", "the %s offers %s, which was rolled back: not installing it again", r.source, r.res.Version)
+			continue
+		}
 		if chosen == nil && r.res.Version != running {
 			chosen = &offer{version: r.res.Version, source: r.source, base: r.base, res: r.res}
 		}
@@ -388,7 +395,7 @@ func (p *Phone) onCheck(results []checkResult) {
 			u.installNow = false
 			p.showAlert("Firmware is up to date")
 		}
-		if u.state == UpdateAvailable || u.state == UpdatePostponed {
+		if u.state == UpdateAvailable || u.state == UpdatePostponed || u.state == UpdateFailed {
 			u.state, u.offer = UpdateNone, nil
 		}
 		return
@@ -412,6 +419,9 @@ func (p *Phone) onCheck(results []checkResult) {
 	}
 	u.offer, u.err = chosen, ""
 	if u.state != UpdatePostponed || u.rec.Postponed != chosen.version {
+		if u.state != UpdateAvailable {
+			u.offeredAt = p.clock.Now()
+		}
 		u.state = UpdateAvailable
 	}
 	if u.installNow {
@@ -455,8 +465,10 @@ func (p *Phone) armIdleInstall() {
 	wait := idle
 	if p.s.call == CallIdle && !p.menuOpen() {
 		since := p.s.bootAt
-		if p.s.update.lastInput.After(since) {
-			since = p.s.update.lastInput
+		for _, t := range []time.Time{p.s.update.lastInput, p.s.update.offeredAt} {
+			if t.After(since) {
+				since = t
+			}
 		}
 		wait = idle - p.clock.Now().Sub(since)
 	}
@@ -508,7 +520,8 @@ func (p *Phone) startDownload() {
 	client := firmware.Client{
 		Root:        root,
 		MetadataURL: resolve(o.base, o.res.MetadataURL),
-		Dir:         filepath.Join(dir, "tuf", rootName),
+		// One cache per authority: each is its own repository.
+		Dir:         filepath.Join(dir, "tuf", strings.ReplaceAll(o.source, " ", "-"), rootName),
 		Now:         p.clock.Now(),
 		HTTP:        updateHTTP,
 	}
@@ -717,6 +730,7 @@ func (p *Phone) updatePostpone() error {
 	p.after("update-postpone", up.PostponeFor, func() {
 		if p.s.update.state == UpdatePostponed {
 			p.s.update.state = UpdateAvailable
+			p.s.update.offeredAt = p.clock.Now()
 			p.armIdleInstall()
 		}
 	})
