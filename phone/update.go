@@ -83,11 +83,11 @@ type updateRecord struct {
 	Trial *trial `json:"trial,omitempty"`
 	// Result is what the last update came to when not a success:
 	// rolled-back, loop-stopped.
-	Result    string      `json:"result,omitempty"`
-	Error     string      `json:"error,omitempty"`
-	Postponed string      `json:"postponed,omitempty"` // the version put off
+	Result    string `json:"result,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Postponed string `json:"postponed,omitempty"` // the version put off
 	// Refused is a version that was rolled back: not installed again.
-	Refused string `json:"refused,omitempty"`
+	Refused   string      `json:"refused,omitempty"`
 	Postpones int         `json:"postpones,omitempty"`
 	History   []installed `json:"history,omitempty"`
 }
@@ -521,9 +521,9 @@ func (p *Phone) startDownload() {
 		Root:        root,
 		MetadataURL: resolve(o.base, o.res.MetadataURL),
 		// One cache per authority: each is its own repository.
-		Dir:         filepath.Join(dir, "tuf", strings.ReplaceAll(o.source, " ", "-"), rootName),
-		Now:         p.clock.Now(),
-		HTTP:        updateHTTP,
+		Dir:  filepath.Join(dir, "tuf", strings.ReplaceAll(o.source, " ", "-"), rootName),
+		Now:  p.clock.Now(),
+		HTTP: updateHTTP,
 	}
 	imageURL := resolve(o.base, o.res.ImageURL)
 	model, gen := p.model.ID, p.s.reboots
