@@ -194,27 +194,37 @@ func (s *Service) sign(path string, m firmware.Manifest) error {
 }
 
 // ensure makes sure the image of model at version is published, building
-// it from the catalog when it is not, and returns its vendor.
-func (s *Service) ensure(model, version string) (string, error) {
+// it from the catalog when it is not, and returns its vendor and the
+// version as the catalog spells it.
+func (s *Service) ensure(model, version string) (string, string, error) {
+	if s.cfg.Describe != nil {
+		m, err := s.cfg.Describe(model, version)
+		if err != nil {
+			return "", "", err
+		}
+		if m.Version != "" {
+			version = m.Version
+		}
+	}
 	s.mu.Lock()
 	for vendor, r := range s.repos {
 		if _, ok := r.Target(firmware.TargetName(model, version)); ok {
 			s.mu.Unlock()
-			return vendor, nil
+			return vendor, version, nil
 		}
 	}
 	s.mu.Unlock()
 	if s.cfg.Describe == nil {
-		return "", fmt.Errorf("no image of %s %s: publish one first", model, version)
+		return "", "", fmt.Errorf("no image of %s %s: publish one first", model, version)
 	}
 	m, err := s.cfg.Describe(model, version)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	m.Model, m.Version, m.Built = model, version, s.cfg.Clock.Now().UTC()
 	tmp, err := os.CreateTemp(filepath.Join(s.cfg.Dir, "images"), "build-*")
 	if err != nil {
-		return "", fmt.Errorf("build %s %s: %w", model, version, err)
+		return "", "", fmt.Errorf("build %s %s: %w", model, version, err)
 	}
 	defer os.Remove(tmp.Name())
 	m, err = firmware.Build(tmp, m, s.cfg.ImageSize, nil)
@@ -222,9 +232,9 @@ func (s *Service) ensure(model, version string) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return m.Vendor, s.sign(tmp.Name(), m)
+	return m.Vendor, version, s.sign(tmp.Name(), m)
 }
 
 func (s *Service) rule(model string) *Rule {
@@ -239,7 +249,7 @@ func (s *Service) rule(model string) *Rule {
 // Approve makes version the one every phone of model runs, building and
 // signing its image if needed.
 func (s *Service) Approve(model, version string) error {
-	vendor, err := s.ensure(model, version)
+	vendor, version, err := s.ensure(model, version)
 	if err != nil {
 		return fmt.Errorf("approve: %w", err)
 	}
@@ -256,7 +266,7 @@ func (s *Service) Restore(model, version string) error {
 	vendor := ""
 	if version != "" {
 		var err error
-		if vendor, err = s.ensure(model, version); err != nil {
+		if vendor, version, err = s.ensure(model, version); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
@@ -275,7 +285,7 @@ func (s *Service) Pending(model, version string, macs []string) error {
 	if len(macs) == 0 {
 		return errors.New("pending: name at least one MAC address")
 	}
-	vendor, err := s.ensure(model, version)
+	vendor, version, err := s.ensure(model, version)
 	if err != nil {
 		return fmt.Errorf("pending: %w", err)
 	}

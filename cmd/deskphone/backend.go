@@ -74,6 +74,24 @@ Admin commands (against --admin, default 127.0.0.1:8061):
   voicemail USER                 leave a voicemail for USER (message waiting on)
   health                         the SIP listeners: accepting, connections, refused,
                                  accept errors (exit 1 when one is not accepting)
+
+Firmware commands (against the update service, --update, default 127.0.0.1:8062):
+  firmware approve MODEL VERSION every phone of MODEL runs VERSION (the service
+                                 builds and signs the catalog image)
+  firmware restore MODEL VERSION phones of MODEL go back to VERSION
+  firmware pending MODEL VERSION MAC...
+                                 VERSION for the test devices MAC... only
+  firmware publish IMAGE         sign and publish an image from 'deskphone firmware build'
+  firmware rules                 the rules per model
+  firmware rotate VENDOR ROOT    move VENDOR's update repository to the lab root ROOT
+  firmware down|up               answer phones 503 (down) or serve again (up)
+
+Update service flags:
+  --update ADDR    the device update service (default 127.0.0.1:8062; "" for none)
+  --provisioning   run a provisioning server only (no SIP): an update service named
+                   "provisioning server", on --update (default 127.0.0.1:8063)
+  --image-size N   payload size of the images the service builds (default 4MiB)
+  --rate-limit N   cap each download at N bytes per second (e.g. 1MiB; default none)
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -93,8 +111,18 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		handshake := fs.Duration("handshake-timeout", 0, "")
 		idle := fs.Duration("unregistered-idle-timeout", 0, "")
 		logLevel := fs.String("log-level", "warn", "")
+		updateAddr := fs.String("update", defaultUpdateAddr, "")
+		provisioning := fs.Bool("provisioning", false, "")
+		imageSize := fs.String("image-size", "4MiB", "")
+		rateLimit := fs.String("rate-limit", "0", "")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if *provisioning {
+			if !flagSet(fs, "update") {
+				*updateAddr = defaultProvisioningAddr
+			}
+			return runUpdateOnly(*state, *updateAddr, *imageSize, *rateLimit, stdout)
 		}
 		var level slog.Level
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -133,6 +161,14 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 			fmt.Fprintf(stdout, "admin http://%s/admin/\n", a)
 		}
 		fmt.Fprintf(stdout, "domain %s, server certificate from %s\n", b.Domain(), b.ServerRoot())
+		if *updateAddr != "" {
+			srv, err := listenUpdate(sourceName(false), *state, *updateAddr, *imageSize, *rateLimit)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			fmt.Fprintf(stdout, "update service http://%s\n", srv.Addr())
+		}
 		<-ctx.Done()
 		return nil
 	}
@@ -142,6 +178,7 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(c, stderr)
 	addr := fs.String("admin", "127.0.0.1:8061", "")
+	update := fs.String("update", defaultUpdateAddr, "")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -149,6 +186,9 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	if len(rest) == 0 {
 		fmt.Fprint(stderr, c.usage)
 		return errUsage
+	}
+	if rest[0] == "firmware" {
+		return firmwareAdmin(*update, rest[1:], stdout)
 	}
 	base := "http://" + *addr + "/admin/"
 	var method, path string
