@@ -109,7 +109,7 @@ func TestUpdatePostponedTwiceThenInstalledWhenIdle(t *testing.T) {
 		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(url)}})
 	for i := range 2 {
 		drivertest.Wait(t, p, driver.Cond{Status: map[string]string{"update": "available", "screen": "update", "registered": "yes"}})
-		if !strings.Contains(p.Screen().Text(), "Software update 5.5.1.11526") {
+		if !strings.Contains(p.Screen().Text(), "Update 5.5.1.11526 available") {
 			t.Fatalf("offer screen:\n%s", p.Screen().Text())
 		}
 		if err := p.SoftkeyLabel("Postpone"); err != nil {
