@@ -257,3 +257,36 @@ func VerifyFile(path string, tf *metadata.TargetFiles) error {
 	defer f.Close()
 	return verifyFile(f, tf)
 }
+
+// Fetch streams url and checks it against the signed length and SHA-256
+// of tf without keeping it: what a verifier that only needs the verdict
+// (a fleet test, a mirror check) does.
+func Fetch(ctx context.Context, hc *http.Client, url string, tf *metadata.TargetFiles) error {
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch %s: %s", url, res.Status)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(res.Body, tf.Length+1))
+	if err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	if n != tf.Length {
+		return fmt.Errorf("%w: %d bytes, signed %d", ErrMismatch, n, tf.Length)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != SHA256Hex(tf) {
+		return fmt.Errorf("%w: sha256 %s, signed %s", ErrMismatch, short(got), short(SHA256Hex(tf)))
+	}
+	return nil
+}
