@@ -105,7 +105,7 @@ func firmwareBuild(c *command, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	man := driver.ManifestOf(m, fw)
-	man.Built = time.Now().UTC()
+	man.Built = time.Now().UTC().Truncate(time.Second)
 	f, err := os.Create(*out + ".tmp")
 	if err != nil {
 		return fmt.Errorf("firmware build: %w", err)
