@@ -76,7 +76,7 @@ func TestUpdateSurvivesKill(t *testing.T) {
 	for round := range 20 {
 		dir := filepath.Join(t.TempDir(), "phone")
 		// The phone's first boot installs the old firmware.
-		p, stop, err := driver.Build(context.Background(), driver.Spec{Model: "c450hd", Firmware: crashOld, StateDir: dir})
+		_, stop, err := driver.Build(context.Background(), driver.Spec{Model: "c450hd", Firmware: crashOld, StateDir: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestUpdateSurvivesKill(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 
-		p, stop, err = driver.Build(context.Background(), driver.Spec{Model: "c450hd", StateDir: dir})
+		p, stop, err := driver.Build(context.Background(), driver.Spec{Model: "c450hd", StateDir: dir})
 		if err != nil {
 			t.Fatalf("round %d: the phone does not boot after the kill: %v", round, err)
 		}
