@@ -310,3 +310,28 @@ func TestUpdateDisabledByPolicy(t *testing.T) {
 		t.Error("no syslog line about the disabled update")
 	}
 }
+
+// A phone whose firmware ships the vendor's first update root follows the
+// repository to a rotated root, signed by the old one.
+func TestUpdateAfterRootRotation(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	cloud := drivertest.Cloud(t, clk)
+	svc, url := updateService(t, clk, "")
+	if err := svc.Approve("t48g", "35.8.1.52"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RotateRoot("yealink", "yealink-2"); err != nil {
+		t.Fatal(err)
+	}
+	p := drivertest.Phone(t, driver.Spec{Model: "t48g", Firmware: "35.8.0.30", Clock: clk,
+		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(url)}})
+	drivertest.Status(t, p, "update", "available")
+	if err := run(t, p, "update now"); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Wait(t, p, driver.Cond{Status: map[string]string{"firmware": "35.8.1.52", "registered": "yes"}})
+	b, err := os.ReadFile(filepath.Join(p.StateDir(), "firmware", "tuf", "update-service", "yealink-1", "root.json"))
+	if err != nil || !strings.Contains(string(b), `"version":2`) {
+		t.Fatalf("the phone did not keep the rotated root: %v", err)
+	}
+}
