@@ -325,12 +325,17 @@ func (p *Phone) updateCheck(reason string) {
 	req := firmware.CheckRequest{Vendor: p.model.VendorID, Model: p.model.ID, Firmware: p.s.fw.Version, MAC: p.id.MAC, Serial: p.id.Serial}
 	p.logf("update", "info", "update", "checking for firmware (%s)", reason)
 	gen := p.s.reboots
+	clients := make([]*http.Client, len(sources))
+	for i, s := range sources {
+		clients[i] = p.updateClient(s[1])
+	}
 	release := p.inflight.Hold()
 	go func() {
 		defer release()
 		results := make([]checkResult, 0, len(sources))
-		for _, s := range sources {
-			res, err := postCheck(s[1], req)
+		for i, s := range sources {
+			res, err := postCheck(clients[i], s[1], req)
+			clients[i].CloseIdleConnections()
 			results = append(results, checkResult{source: s[0], base: s[1], res: res, err: err})
 		}
 		_ = p.do(func() {
@@ -341,15 +346,30 @@ func (p *Phone) updateCheck(reason string) {
 	}()
 }
 
-var updateHTTP = &http.Client{Timeout: 30 * time.Second}
+// updateTimeout bounds one exchange with an update authority, in wall
+// time: it guards against a server that never answers.
+const updateTimeout = 30 * time.Second
 
-func postCheck(base string, req firmware.CheckRequest) (firmware.CheckResponse, error) {
+// updateClient is the HTTP client for the authority at base: over HTTPS it
+// trusts the phone's CA store only, with the firmware's TLS versions and
+// validity on the phone's clock, as for SIP.
+func (p *Phone) updateClient(base string) *http.Client {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "https" {
+		return &http.Client{Timeout: updateTimeout}
+	}
+	conf := p.s.cas.ClientConfig(u.Hostname(), tlsVersions[p.s.fw.TLSMin], tlsVersions[p.s.fw.TLSMax])
+	conf.Time = p.clock.Now
+	return &http.Client{Timeout: updateTimeout, Transport: &http.Transport{TLSClientConfig: conf}}
+}
+
+func postCheck(hc *http.Client, base string, req firmware.CheckRequest) (firmware.CheckResponse, error) {
 	var out firmware.CheckResponse
 	body, err := json.Marshal(req)
 	if err != nil {
 		return out, err
 	}
-	res, err := updateHTTP.Post(base+firmware.CheckPath, "application/json", bytes.NewReader(body))
+	res, err := hc.Post(base+firmware.CheckPath, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return out, err
 	}
@@ -523,7 +543,7 @@ func (p *Phone) startDownload() {
 		// One cache per authority: each is its own repository.
 		Dir:  filepath.Join(dir, "tuf", strings.ReplaceAll(o.source, " ", "-"), rootName),
 		Now:  p.clock.Now(),
-		HTTP: updateHTTP,
+		HTTP: p.updateClient(o.base),
 	}
 	imageURL := resolve(o.base, o.res.ImageURL)
 	model, gen := p.model.ID, p.s.reboots
@@ -549,7 +569,7 @@ func (p *Phone) startDownload() {
 		part := filepath.Join(dir, "download.part")
 		if err == nil {
 			last := -1
-			err = firmware.Download(context.Background(), updateHTTP, imageURL, part, tf.files, room, func(done, total int64) {
+			err = firmware.Download(context.Background(), client.HTTP, imageURL, part, tf.files, room, func(done, total int64) {
 				pct := int(done * 100 / max(total, 1))
 				if pct != last {
 					last = pct
@@ -568,6 +588,7 @@ func (p *Phone) startDownload() {
 				os.Remove(part)
 			}
 		}
+		client.HTTP.CloseIdleConnections()
 		post(func() { p.onDownloaded(part, err) })
 	}()
 }

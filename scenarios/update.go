@@ -32,27 +32,35 @@ func (e *env) startUpdate() ([]phone.Option, error) {
 			return nil, err
 		}
 	}
-	start := func(name, dir string) (*updatesvc.Service, string, error) {
+	start := func(name, dir string, tls bool) (*updatesvc.Service, string, error) {
 		svc, err := updatesvc.New(updatesvc.Config{Dir: filepath.Join(e.dir, dir), Name: name, Clock: e.clk,
 			Describe: driver.FirmwareDescriber(cat), ImageSize: scenarioImageSize})
 		if err != nil {
 			return nil, "", err
 		}
-		srv, err := svc.Listen("127.0.0.1:0")
+		// The in-band service presents the cloud's certificate, as the
+		// real one shares the cloud's PKI: a phone that no longer trusts
+		// the cloud cannot reach it either.
+		var srv *updatesvc.Server
+		if tls {
+			srv, err = svc.ListenTLS("127.0.0.1:0", e.cloud.GetCertificate)
+		} else {
+			srv, err = svc.Listen("127.0.0.1:0")
+		}
 		if err != nil {
 			return nil, "", err
 		}
 		e.update.servers = append(e.update.servers, srv)
 		return svc, srv.URL(), nil
 	}
-	svc, url, err := start("update service", "update")
+	svc, url, err := start("update service", "update", true)
 	if err != nil {
 		return nil, fmt.Errorf("update service: %w", err)
 	}
 	e.update.inBand = svc
 	opts := []phone.Option{phone.WithUpdateService(url)}
 	if e.sc.Backend.Provisioning {
-		svc, url, err := start("provisioning server", "provisioning")
+		svc, url, err := start("provisioning server", "provisioning", false)
 		if err != nil {
 			return nil, fmt.Errorf("provisioning server: %w", err)
 		}

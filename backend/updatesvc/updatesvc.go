@@ -8,6 +8,7 @@ package updatesvc
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -595,19 +596,29 @@ func writeError(w http.ResponseWriter, code int, err error) {
 
 // Server is a running service listener.
 type Server struct {
-	srv  *http.Server
-	addr string
-	done chan struct{}
+	srv          *http.Server
+	addr, scheme string
+	done         chan struct{}
 }
 
-// Listen serves the service on addr (host:port, port 0 for a free one)
-// until Close.
-func (s *Service) Listen(addr string) (*Server, error) {
+// Listen serves the service over HTTP on addr (host:port, port 0 for a
+// free one) until Close.
+func (s *Service) Listen(addr string) (*Server, error) { return s.ListenTLS(addr, nil) }
+
+// ListenTLS serves the service over HTTPS with the certificate cert gives
+// (the cloud's, so phones check it against their CA store as they do
+// for SIP); nil cert serves plain HTTP.
+func (s *Service) ListenTLS(addr string, cert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.cfg.Name, err)
 	}
-	srv := &Server{srv: &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}, addr: ln.Addr().String(), done: make(chan struct{})}
+	scheme := "http"
+	if cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
+	srv := &Server{srv: &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}, addr: ln.Addr().String(), scheme: scheme, done: make(chan struct{})}
 	go func() {
 		defer close(srv.done)
 		_ = srv.srv.Serve(ln)
@@ -619,7 +630,7 @@ func (s *Service) Listen(addr string) (*Server, error) {
 func (s *Server) Addr() string { return s.addr }
 
 // URL is the service's base URL.
-func (s *Server) URL() string { return "http://" + s.addr }
+func (s *Server) URL() string { return s.scheme + "://" + s.addr }
 
 // Close stops the listener and its connections.
 func (s *Server) Close() error {
