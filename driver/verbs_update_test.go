@@ -335,3 +335,30 @@ func TestUpdateAfterRootRotation(t *testing.T) {
 		t.Fatalf("the phone did not keep the rotated root: %v", err)
 	}
 }
+
+// A mirror frozen three days ago serves a timestamp that has expired on
+// the phone's clock: the phone refuses it and says so in its log, in
+// virtual time.
+func TestUpdateRefusesFrozenMetadata(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	cloud := drivertest.Cloud(t, clk)
+	frozen := clock.NewFake(drivertest.Start.Add(-72 * time.Hour))
+	svc, url := updateService(t, frozen, "")
+	if err := svc.Approve("c450hd", "UCC450HD_3.4.6.537"); err != nil {
+		t.Fatal(err)
+	}
+	p := drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
+		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(url)}})
+	drivertest.Status(t, p, "update", "available")
+	if err := run(t, p, "update now"); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Status(t, p, "update", "failed")
+	waitErr(t, p, "expired")
+	if st, _ := p.State(); st.Firmware != "UCC450HD_3.2.0.1003.61" {
+		t.Errorf("firmware %s after refusing the metadata", st.Firmware)
+	}
+	if !logged(p, "update failed") {
+		t.Error("no syslog line about the refusal")
+	}
+}
