@@ -362,3 +362,39 @@ func TestUpdateRefusesFrozenMetadata(t *testing.T) {
 		t.Error("no syslog line about the refusal")
 	}
 }
+
+// The agent never installs during a call: the idle time counts from the
+// end of the call, and Update is refused while it lasts.
+func TestUpdateWaitsForTheCallToEnd(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	cloud := drivertest.Cloud(t, clk)
+	svc, url := updateService(t, clk, "")
+	if err := svc.Approve("c450hd", "UCC450HD_3.4.6.537"); err != nil {
+		t.Fatal(err)
+	}
+	p := drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
+		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(url)}})
+	drivertest.Status(t, p, "registered", "yes")
+	drivertest.Status(t, p, "update", "available")
+	if err := p.Call("echo"); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Status(t, p, "call", "connected")
+	if err := run(t, p, "update now"); err == nil {
+		t.Error("update now during a call must be refused")
+	}
+	clk.Advance(10 * time.Minute)
+	if st, _ := p.State(); st.Firmware != "UCC450HD_3.2.0.1003.61" || st.Call != phone.CallConnected {
+		t.Fatalf("during the call: firmware %s, call %s", st.Firmware, st.Call)
+	}
+	if err := p.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Status(t, p, "call", "idle")
+	clk.Advance(4 * time.Minute)
+	if st, _ := p.State(); st.Firmware != "UCC450HD_3.2.0.1003.61" {
+		t.Fatalf("installed %s before the phone was idle long enough", st.Firmware)
+	}
+	clk.Advance(2 * time.Minute)
+	drivertest.Wait(t, p, driver.Cond{Status: map[string]string{"firmware": "UCC450HD_3.4.6.537", "registered": "yes"}})
+}
