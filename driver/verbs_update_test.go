@@ -2,6 +2,8 @@ package driver_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -397,4 +399,22 @@ func TestUpdateWaitsForTheCallToEnd(t *testing.T) {
 	}
 	clk.Advance(2 * time.Minute)
 	drivertest.Wait(t, p, driver.Cond{Status: map[string]string{"firmware": "UCC450HD_3.4.6.537", "registered": "yes"}})
+}
+
+// An update service that answers garbage leaves the phone on its
+// firmware, with the reason in update_error.
+func TestUpdateServiceAnsweringGarbage(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	cloud := drivertest.Cloud(t, clk)
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("<html>maintenance</html>"))
+	}))
+	defer garbage.Close()
+	p := drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
+		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(garbage.URL)}})
+	drivertest.Status(t, p, "registered", "yes")
+	waitErr(t, p, "unreadable answer")
+	if st, _ := p.State(); st.Firmware != "UCC450HD_3.2.0.1003.61" || st.Update != phone.UpdateNone {
+		t.Errorf("firmware %s, update %s", st.Firmware, st.Update)
+	}
 }
