@@ -437,6 +437,13 @@ func (b *Backend) ServerName() string { return DefaultServerName }
 // leads to.
 func (b *Backend) ServerRoot() string { return b.pki.currentRoot() }
 
+// GetCertificate is the server certificate in use, as a
+// tls.Config.GetCertificate hook: the cloud's other HTTPS services (the
+// update service) present the same chain and rotate with it.
+func (b *Backend) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return b.pki.current(hello)
+}
+
 // RotateCertificate issues (or reuses) a server chain under the factory
 // root and serves it on every new TLS handshake; connections already up
 // keep theirs. The choice is persisted in StateDir and survives restarts.

@@ -11,33 +11,39 @@ var actions [catalog.ActionCount]func(*Phone)
 
 func init() {
 	actions = [catalog.ActionCount]func(*Phone){
-		catalog.ActionMenu:       (*Phone).toggleMenu,
-		catalog.ActionHome:       (*Phone).goHome,
-		catalog.ActionBack:       (*Phone).back,
-		catalog.ActionOK:         (*Phone).ok,
-		catalog.ActionUp:         func(p *Phone) { p.moveCursor(-1) },
-		catalog.ActionDown:       func(p *Phone) { p.moveCursor(+1) },
-		catalog.ActionDial:       (*Phone).dial,
-		catalog.ActionBackspace:  (*Phone).backspace,
-		catalog.ActionCancel:     func(p *Phone) { p.endCallBy(catalog.ActionCancel) },
-		catalog.ActionHangup:     func(p *Phone) { p.endCallBy(catalog.ActionHangup) },
-		catalog.ActionReject:     func(p *Phone) { p.endCallBy(catalog.ActionReject) },
-		catalog.ActionRedial:     (*Phone).redial,
-		catalog.ActionDND:        (*Phone).toggleDND,
-		catalog.ActionMute:       (*Phone).toggleMute,
-		catalog.ActionMessage:    (*Phone).callVoicemail,
-		catalog.ActionMore:       func(p *Phone) { p.s.page++ },
-		catalog.ActionReboot:     (*Phone).reboot,
-		catalog.ActionCAImport:   (*Phone).importCA,
-		catalog.ActionTimeFormat: (*Phone).toggleTimeFormat,
-		catalog.ActionAnswer:     (*Phone).answer,
-		catalog.ActionHold:       func(p *Phone) { p.hold(true) },
-		catalog.ActionResume:     func(p *Phone) { p.hold(false) },
-		catalog.ActionTransfer:   (*Phone).startTransfer,
-		catalog.ActionLock:       (*Phone).lockAction,
-		catalog.ActionUnlock:     (*Phone).lockSubmit,
-		catalog.ActionEmergency:  (*Phone).emergencyAction,
-		catalog.ActionPIN:        (*Phone).pinAction,
+		catalog.ActionMenu:           (*Phone).toggleMenu,
+		catalog.ActionHome:           (*Phone).goHome,
+		catalog.ActionBack:           (*Phone).back,
+		catalog.ActionOK:             (*Phone).ok,
+		catalog.ActionUp:             func(p *Phone) { p.moveCursor(-1) },
+		catalog.ActionDown:           func(p *Phone) { p.moveCursor(+1) },
+		catalog.ActionDial:           (*Phone).dial,
+		catalog.ActionBackspace:      (*Phone).backspace,
+		catalog.ActionCancel:         func(p *Phone) { p.endCallBy(catalog.ActionCancel) },
+		catalog.ActionHangup:         func(p *Phone) { p.endCallBy(catalog.ActionHangup) },
+		catalog.ActionReject:         func(p *Phone) { p.endCallBy(catalog.ActionReject) },
+		catalog.ActionRedial:         (*Phone).redial,
+		catalog.ActionDND:            (*Phone).toggleDND,
+		catalog.ActionMute:           (*Phone).toggleMute,
+		catalog.ActionMessage:        (*Phone).callVoicemail,
+		catalog.ActionMore:           func(p *Phone) { p.s.page++ },
+		catalog.ActionReboot:         (*Phone).reboot,
+		catalog.ActionCAImport:       (*Phone).importCA,
+		catalog.ActionTimeFormat:     (*Phone).toggleTimeFormat,
+		catalog.ActionAnswer:         (*Phone).answer,
+		catalog.ActionHold:           func(p *Phone) { p.hold(true) },
+		catalog.ActionResume:         func(p *Phone) { p.hold(false) },
+		catalog.ActionTransfer:       (*Phone).startTransfer,
+		catalog.ActionLock:           (*Phone).lockAction,
+		catalog.ActionUnlock:         (*Phone).lockSubmit,
+		catalog.ActionEmergency:      (*Phone).emergencyAction,
+		catalog.ActionPIN:            (*Phone).pinAction,
+		catalog.ActionUpdateNow:      func(p *Phone) { p.reportUpdate(p.updateNow()) },
+		catalog.ActionUpdatePostpone: func(p *Phone) { p.reportUpdate(p.updatePostpone()) },
+		catalog.ActionUpdateCheck: func(p *Phone) {
+			p.noteInput()
+			p.updateCheck("manual")
+		},
 	}
 }
 
@@ -82,6 +88,7 @@ func (p *Phone) pressSoftkey(n int) error {
 		return errorf(ErrNoSuchSoftkey, "softkey %d is blank on this screen", n)
 	}
 	k := keys[n-1]
+	p.noteInput()
 	p.logf("key", "debug", "key", "softkey %d %q", n, k.Label)
 	p.userActivity()
 	if k.Action == catalog.ActionOpen {

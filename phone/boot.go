@@ -24,6 +24,7 @@ type image struct {
 func (p *Phone) boot() {
 	p.stopLine(true)
 	p.stopTimers()
+	upd := p.updateAtBoot()
 	img, problems := p.loadImage()
 	cfg := p.s.cfg
 	reboots := p.s.reboots
@@ -34,7 +35,7 @@ func (p *Phone) boot() {
 		session:    newSession(img.fw),
 		lock:       newLock(img.fw),
 		policy:     p.newPolicy(),
-		update:     update{state: UpdateNone},
+		update:     upd,
 		appearance: appearance{call: CallIdle},
 		bootAt:     p.clock.Now(),
 		reboots:    reboots,
@@ -57,6 +58,7 @@ func (p *Phone) boot() {
 		p.logf("media", "notice", "media", "%s", note)
 	}
 	p.startLine()
+	p.startUpdate()
 	p.tick()
 }
 

@@ -19,6 +19,7 @@ func (p *Phone) handleKey(k Key) {
 		p.logf("key", "debug", "key", "key %s", k)
 	}
 	p.userActivity()
+	p.noteInput()
 	for _, stage := range inputStages {
 		if stage(p, k) {
 			return

@@ -120,7 +120,7 @@ func TestStateStrings(t *testing.T) {
 		{"Session", func(v int) string { return phone.Session(v).String() }, []string{"unknown", "signed-out", "signing-in", "signed-in"}, 4},
 		{"LockState", func(v int) string { return phone.LockState(v).String() }, []string{"unknown", "unlocked", "locked", "none"}, 4},
 		{"CallState", func(v int) string { return phone.CallState(v).String() }, []string{"unknown", "idle", "dialing", "calling", "ringing", "connected", "held"}, 7},
-		{"UpdateState", func(v int) string { return phone.UpdateState(v).String() }, []string{"unknown", "none", "pending", "downloading", "installing"}, 5},
+		{"UpdateState", func(v int) string { return phone.UpdateState(v).String() }, []string{"unknown", "none", "available", "downloading", "installing", "postponed", "verifying", "rebooting", "failed", "rolled-back", "loop-stopped"}, 11},
 		{"AudioPath", func(v int) string { return phone.AudioPath(v).String() }, []string{"none", "handset", "speaker", "headset"}, 4},
 		{"LED", func(v int) string { return phone.LED(v).String() }, []string{"off", "on", "blink"}, 3},
 	}

@@ -51,6 +51,11 @@ type Phone struct {
 	dialTimeout time.Duration // as provisioned; the policy part starts from it
 	tempState   bool
 
+	// The update agent's configuration (update.go).
+	updateURL, provisioningURL string
+	noDeviceUpdate             bool
+	stateLimit                 int64
+
 	tasks  chan task
 	done   chan struct{}
 	closed chan struct{}
@@ -536,6 +541,7 @@ func (p *Phone) Dial(digits string) error {
 // publish renders the screen and the status the loop left and tells the
 // subscribers what changed.
 func (p *Phone) publish() {
+	p.updateObserve()
 	now := snapshot{screen: p.render(), status: p.status()}
 	old := p.published.Swap(&now)
 	screenChanged := old == nil || !old.screen.Equal(now.screen)

@@ -32,6 +32,9 @@ func (p *Phone) screenName() string {
 	case CallHeld:
 		return "held"
 	}
+	if p.updateOffered() {
+		return "update"
+	}
 	return "idle"
 }
 
@@ -39,6 +42,9 @@ func (p *Phone) screenName() string {
 // softkeys than the phone has keys, the last key becomes More and pages.
 func (p *Phone) softkeys() []catalog.Softkey {
 	all := p.model.Vendor.Softkeys.For(p.screenName())
+	if p.updateOffered() {
+		all = p.model.Vendor.Update.Softkeys
+	}
 	n := p.model.Display.Softkeys
 	out := make([]catalog.Softkey, n)
 	if len(all) <= n {
@@ -105,6 +111,7 @@ func (p *Phone) render() Screen {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
 		s.Lines = append(s.Lines, p.idleLockLines()...)
+		s.Lines = append(s.Lines, p.updateLines()...)
 	case CallDialing:
 		s.Title = "Dialing"
 		s.Lines = []Line{{Text: p.s.digits + "_"}}

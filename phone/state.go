@@ -72,12 +72,18 @@ type UpdateState int
 const (
 	UpdateUnknown UpdateState = iota
 	UpdateNone
-	UpdatePending
+	UpdateAvailable
 	UpdateDownloading
 	UpdateInstalling
+	UpdatePostponed
+	UpdateVerifying
+	UpdateRebooting
+	UpdateFailed
+	UpdateRolledBack
+	UpdateLoopStopped
 )
 
-var updateNames = []string{"unknown", "none", "pending", "downloading", "installing"}
+var updateNames = []string{"unknown", "none", "available", "downloading", "installing", "postponed", "verifying", "rebooting", "failed", "rolled-back", "loop-stopped"}
 
 func (s UpdateState) String() string { return stateName(updateNames, int(s)) }
 

@@ -62,6 +62,12 @@ type Status struct {
 	DialTimeoutMS int64
 	Codecs        string // the policy's codec order as the phone offers it
 	Display       string // on, or dim in power save
+	// The update agent: the version offered or on trial, the download in
+	// percent, what went wrong, and the slot the running firmware is in.
+	UpdateVersion  string
+	UpdateProgress int
+	UpdateError    string
+	FirmwareSlot   string
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -123,6 +129,10 @@ func (s Status) Pairs() [][2]string {
 		{"dial_timeout_ms", strconv.FormatInt(s.DialTimeoutMS, 10)},
 		{"codecs", s.Codecs},
 		{"display", s.Display},
+		{"update_version", s.UpdateVersion},
+		{"update_progress", strconv.Itoa(s.UpdateProgress)},
+		{"update_error", s.UpdateError},
+		{"firmware_slot", s.FirmwareSlot},
 	}
 }
 
@@ -158,6 +168,10 @@ func (p *Phone) status() Status {
 		Screen:            p.screenName(),
 		Menu:              p.menuPath(),
 		Time:              p.clock.Now(),
+		UpdateVersion:     p.updateVersion(),
+		UpdateProgress:    p.s.update.progress,
+		UpdateError:       p.s.update.err,
+		FirmwareSlot:      p.s.update.rec.Slot,
 	}
 	if l.waiting != "" {
 		s.CallWaiting = l.waitFrom

@@ -1,20 +1,832 @@
 package phone
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/deskphone/deskphone/firmware"
+	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/statedir"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
-// update is the firmware-update part. The phone has two firmware slots in
-// its state directory: the active image, which boots, and the backup.
-// Installing writes the new version into the active slot (the running one
-// becomes the backup) and reboots into it; the boot reads the slots again
-// and takes the model's traits, CA store and sign-in methods from the
-// firmware it finds. The agent that polls for, downloads and schedules
-// updates adds its states (pending, downloading) and timers here.
+// ErrNoUpdate: an update request with nothing to act on (no service, no
+// offer, updates disabled or stopped).
+var ErrNoUpdate = errors.New("no update")
+
+// The update agent. The phone has two firmware slots in its state
+// directory (firmware/slot-a.img, slot-b.img): the running image and the
+// backup. The agent checks the update authorities at power-on, after
+// sign-in and every 24 h on the phone's clock; an offered version is
+// verified against the update root the firmware ships (TUF), downloaded
+// into the spare slot when the phone has been idle long enough (or at once
+// on Update), and booted on trial: the new firmware must register within
+// the vendor's trial time, or the next boot goes back to the previous slot.
+// What must survive a reboot or a crash is in update.json, replaced
+// atomically, and every step is ordered so that a kill at any instant
+// leaves a firmware that was verified in the active slot.
+
+// checkEvery is the polling interval of the update check.
+const checkEvery = 24 * time.Hour
+
+// loopWindow is how far back the agent looks for versions alternating
+// between two authorities.
+const loopWindow = 7 * 24 * time.Hour
+
+// updateFile is the agent's record in the state directory.
+const updateFile = "update.json"
+
+// Sources of firmware a phone may be told about.
+const (
+	sourceInBand       = "update service"
+	sourceProvisioning = "provisioning server"
+)
+
+// update is the update part of the machine.
 type update struct {
-	state UpdateState
+	state     UpdateState
+	offer     *offer
+	progress  int
+	err       string
+	lastInput time.Time
+	offeredAt time.Time // when the offer was last put to the user
+	// checking and working tell a check or a download/install in flight.
+	checking, working bool
+	// installNow is the Update softkey: install at once, idle or not.
+	installNow bool
+	signedIn   bool // the sign-in check was made this boot
+	rec        updateRecord
+	notes      []string // what the boot decided, for the syslog
+}
+
+// offer is a version an authority offered.
+type offer struct {
+	version, source, base string
+	res                   firmware.CheckResponse
+}
+
+// updateRecord is update.json.
+type updateRecord struct {
+	// Slot holds the running firmware: "a" or "b".
+	Slot  string `json:"slot"`
+	Trial *trial `json:"trial,omitempty"`
+	// Result is what the last update came to when not a success:
+	// rolled-back, loop-stopped.
+	Result    string `json:"result,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Postponed string `json:"postponed,omitempty"` // the version put off
+	// Refused is a version that was rolled back: not installed again.
+	Refused   string      `json:"refused,omitempty"`
+	Postpones int         `json:"postpones,omitempty"`
+	History   []installed `json:"history,omitempty"`
+}
+
+// trial is a firmware booted but not yet known good.
+type trial struct {
+	Version      string `json:"version"`
+	Previous     string `json:"previous"`
+	PreviousSlot string `json:"previous_slot"`
+	Boots        int    `json:"boots"`
+}
+
+// installed is one install, to recognise an update loop.
+type installed struct {
+	Version string    `json:"version"`
+	Source  string    `json:"source"`
+	At      time.Time `json:"at"`
+}
+
+// WithUpdateService sets the base URL of the in-band device update service.
+func WithUpdateService(base string) Option {
+	return func(p *Phone) error { p.updateURL = strings.TrimSuffix(base, "/"); return nil }
+}
+
+// WithProvisioningServer sets the base URL of a provisioning server that
+// offers firmware too: a second update authority.
+func WithProvisioningServer(base string) Option {
+	return func(p *Phone) error { p.provisioningURL = strings.TrimSuffix(base, "/"); return nil }
+}
+
+// WithDeviceUpdate turns the update agent on or off (EnableDeviceUpdate as
+// provisioned; the in-band policy may say otherwise).
+func WithDeviceUpdate(on bool) Option {
+	return func(p *Phone) error { p.noDeviceUpdate = !on; return nil }
+}
+
+// WithStateLimit caps the bytes the state directory may hold, as a small
+// flash disk would; 0 is no cap.
+func WithStateLimit(bytes int64) Option {
+	return func(p *Phone) error {
+		if bytes < 0 {
+			return fmt.Errorf("state limit %d: must not be negative", bytes)
+		}
+		p.stateLimit = bytes
+		return nil
+	}
+}
+
+// updateEnabled is EnableDeviceUpdate of the in-band policy, unless the
+// phone was provisioned without device update.
+func (p *Phone) updateEnabled() bool {
+	return p.s.policy.deviceUpdate && !p.noDeviceUpdate
+}
+
+func (p *Phone) updateDir() string { return filepath.Join(p.state.Path, "firmware") }
+
+func (p *Phone) loadUpdateRecord() (updateRecord, error) {
+	var rec updateRecord
+	b, err := os.ReadFile(filepath.Join(p.state.Path, updateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return updateRecord{Slot: "a"}, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &rec)
+	}
+	if err != nil {
+		return updateRecord{Slot: "a"}, fmt.Errorf("update record: %w", err)
+	}
+	if rec.Slot != "a" && rec.Slot != "b" {
+		rec.Slot = "a"
+	}
+	return rec, nil
+}
+
+func (p *Phone) saveUpdateRecord(rec updateRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("update record: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(p.state.Path, updateFile), b, 0o600); err != nil {
+		return fmt.Errorf("update record: %w", err)
+	}
+	return nil
+}
+
+func otherSlot(s string) string {
+	if s == "b" {
+		return "a"
+	}
+	return "b"
+}
+
+// updateAtBoot runs before the boot reads the firmware slots: a firmware
+// on trial that already had its boot and never came up is rolled back to
+// the previous slot, and an install cut short is forgotten. It returns the
+// update part of the new boot.
+func (p *Phone) updateAtBoot() update {
+	u := update{state: UpdateNone}
+	rec, err := p.loadUpdateRecord()
+	if err != nil {
+		u.notes = append(u.notes, err.Error())
+	}
+	if t := rec.Trial; t != nil {
+		slots, err := p.state.LoadFirmware()
+		switch {
+		case err != nil:
+			u.notes = append(u.notes, fmt.Sprintf("firmware slots: %v", err))
+		case slots.Active != t.Version:
+			// Killed between writing the image and switching slots: the
+			// old firmware is still the active one.
+			u.notes = append(u.notes, fmt.Sprintf("install of %s did not complete; running %s", t.Version, slots.Active))
+			rec.Slot, rec.Trial = t.PreviousSlot, nil
+		case t.Boots >= 1:
+			msg := fmt.Sprintf("firmware %s did not come up; rolled back to %s", t.Version, t.Previous)
+			if err := p.state.SaveFirmware(statedir.Firmware{Active: t.Previous, Backup: t.Version}); err != nil {
+				u.notes = append(u.notes, fmt.Sprintf("rollback: %v", err))
+				break
+			}
+			u.notes = append(u.notes, msg)
+			rec.Slot, rec.Trial = t.PreviousSlot, nil
+			rec.Result, rec.Error, rec.Refused = "rolled-back", msg, t.Version
+		default:
+			t.Boots++
+		}
+		if err := p.saveUpdateRecord(rec); err != nil {
+			u.notes = append(u.notes, err.Error())
+		}
+	}
+	u.rec = rec
+	switch rec.Result {
+	case "rolled-back":
+		u.state, u.err = UpdateRolledBack, rec.Error
+	case "loop-stopped":
+		u.state, u.err = UpdateLoopStopped, rec.Error
+	}
+	return u
+}
+
+// startUpdate runs once a boot has brought the parts up: it reports what
+// the boot decided, starts the trial of a new firmware and checks for
+// firmware (power-on), then every 24 h.
+func (p *Phone) startUpdate() {
+	u := &p.s.update
+	for _, n := range u.notes {
+		p.logf("update", "warn", "update", "%s", n)
+	}
+	u.notes = nil
+	if t := u.rec.Trial; t != nil {
+		p.logf("update", "notice", "update", "firmware %s on trial in slot %s: it must register within %v", t.Version, u.rec.Slot, p.model.Vendor.Update.TrialFor)
+		p.after("update-trial", p.model.Vendor.Update.TrialFor, p.trialExpired)
+	}
+	p.updateCheck("power-on")
+	p.scheduleCheck()
+}
+
+func (p *Phone) scheduleCheck() {
+	p.after("update-poll", checkEvery, func() {
+		p.updateCheck("daily")
+		p.scheduleCheck()
+	})
+}
+
+// updateObserve runs after every task: a firmware on trial that has
+// registered is marked good, and a sign-in triggers a check.
+func (p *Phone) updateObserve() {
+	u := &p.s.update
+	if p.s.call != CallIdle {
+		// A call is activity: the idle time counts from its end.
+		u.lastInput = p.clock.Now()
+	}
+	registered := p.s.line != nil && p.s.line.registered
+	if registered || p.s.session.state == SignedIn {
+		if t := u.rec.Trial; t != nil {
+			u.rec.Trial = nil
+			if err := p.saveUpdateRecord(u.rec); err != nil {
+				p.logf("update", "err", "update", "%v", err)
+			}
+			p.stop("update-trial")
+			p.logf("update", "notice", "update", "firmware %s came up in slot %s: marked good, %s kept as the backup", t.Version, u.rec.Slot, t.Previous)
+		}
+		if !u.signedIn {
+			u.signedIn = true
+			p.updateCheck("sign-in")
+		}
+	}
+}
+
+// trialExpired rolls a firmware that did not come up in time back.
+func (p *Phone) trialExpired() {
+	t := p.s.update.rec.Trial
+	if t == nil {
+		return
+	}
+	p.logf("update", "err", "update", "firmware %s did not register within %v; rolling back to %s", t.Version, p.model.Vendor.Update.TrialFor, t.Previous)
+	// The next boot sees a trial that already had its boot.
+	p.reboot()
+}
+
+// updateSources are the authorities the phone asks, in-band first.
+func (p *Phone) updateSources() [][2]string {
+	var out [][2]string
+	if p.updateURL != "" {
+		out = append(out, [2]string{sourceInBand, p.updateURL})
+	}
+	if p.provisioningURL != "" {
+		out = append(out, [2]string{sourceProvisioning, p.provisioningURL})
+	}
+	return out
+}
+
+// checkResult is one authority's answer.
+type checkResult struct {
+	source, base string
+	res          firmware.CheckResponse
+	err          error
+}
+
+// updateCheck asks the authorities what the phone should run.
+func (p *Phone) updateCheck(reason string) {
+	u := &p.s.update
+	if !p.updateEnabled() {
+		if reason != "daily" {
+			p.logf("update", "info", "update", "device update disabled by policy (EnableDeviceUpdate false): no %s check", reason)
+		}
+		return
+	}
+	sources := p.updateSources()
+	if len(sources) == 0 || u.checking || u.working || u.state == UpdateLoopStopped {
+		return
+	}
+	u.checking = true
+	req := firmware.CheckRequest{Vendor: p.model.VendorID, Model: p.model.ID, Firmware: p.s.fw.Version, MAC: p.id.MAC, Serial: p.id.Serial}
+	p.logf("update", "info", "update", "checking for firmware (%s)", reason)
+	gen := p.s.reboots
+	clients := make([]*http.Client, len(sources))
+	for i, s := range sources {
+		clients[i] = p.updateClient(s[1])
+	}
+	release := p.inflight.Hold()
+	go func() {
+		defer release()
+		results := make([]checkResult, 0, len(sources))
+		for i, s := range sources {
+			res, err := postCheck(clients[i], s[1], req)
+			clients[i].CloseIdleConnections()
+			results = append(results, checkResult{source: s[0], base: s[1], res: res, err: err})
+		}
+		_ = p.do(func() {
+			if p.s.reboots == gen {
+				p.onCheck(results)
+			}
+		})
+	}()
+}
+
+// updateTimeout bounds one exchange with an update authority, in wall
+// time: it guards against a server that never answers.
+const updateTimeout = 30 * time.Second
+
+// updateClient is the HTTP client for the authority at base: over HTTPS it
+// trusts the phone's CA store only, with the firmware's TLS versions and
+// validity on the phone's clock, as for SIP.
+func (p *Phone) updateClient(base string) *http.Client {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "https" {
+		return &http.Client{Timeout: updateTimeout}
+	}
+	conf := p.s.cas.ClientConfig(u.Hostname(), tlsVersions[p.s.fw.TLSMin], tlsVersions[p.s.fw.TLSMax])
+	conf.Time = p.clock.Now
+	return &http.Client{Timeout: updateTimeout, Transport: &http.Transport{TLSClientConfig: conf}}
+}
+
+func postCheck(hc *http.Client, base string, req firmware.CheckRequest) (firmware.CheckResponse, error) {
+	var out firmware.CheckResponse
+	body, err := json.Marshal(req)
+	if err != nil {
+		return out, err
+	}
+	res, err := hc.Post(base+firmware.CheckPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return out, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return out, fmt.Errorf("%s", res.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, 64<<10)).Decode(&out); err != nil {
+		return out, fmt.Errorf("unreadable answer: %w", err)
+	}
+	return out, nil
+}
+
+// onCheck decides on the answers.
+func (p *Phone) onCheck(results []checkResult) {
+	u := &p.s.update
+	u.checking = false
+	running := p.s.fw.Version
+	var chosen *offer
+	offers := map[string]string{}
+	for _, r := range results {
+		if r.err != nil {
+			p.logf("update", "warn", "update", "update check at the %s failed: %v", r.source, r.err)
+			if chosen == nil && u.state != UpdateRolledBack {
+				u.err = fmt.Sprintf("%s: %v", r.source, r.err)
+			}
+			continue
+		}
+		if r.res.Version == "" {
+			continue
+		}
+		offers[r.source] = r.res.Version
+		if r.res.Version == u.rec.Refused {
+			p.logf("update", "info", "update", "the %s offers %s, which was rolled back: not installing it again", r.source, r.res.Version)
+			continue
+		}
+		if chosen == nil && r.res.Version != running {
+			chosen = &offer{version: r.res.Version, source: r.source, base: r.base, res: r.res}
+		}
+	}
+	if chosen == nil {
+		if u.installNow {
+			u.installNow = false
+			p.showAlert("Firmware is up to date")
+		}
+		if u.state == UpdateAvailable || u.state == UpdatePostponed || u.state == UpdateFailed {
+			u.state, u.offer = UpdateNone, nil
+		}
+		return
+	}
+	if msg, loop := p.detectLoop(chosen, offers); loop {
+		u.state, u.err, u.offer = UpdateLoopStopped, msg, nil
+		u.rec.Result, u.rec.Error = "loop-stopped", msg
+		if err := p.saveUpdateRecord(u.rec); err != nil {
+			p.logf("update", "err", "update", "%v", err)
+		}
+		p.logf("update", "err", "update", "%s", msg)
+		p.showAlert("Update loop stopped")
+		return
+	}
+	if _, err := p.model.FirmwareVersion(chosen.version); err != nil {
+		p.updateFailed(fmt.Errorf("the %s offers %s: %w", chosen.source, chosen.version, err))
+		return
+	}
+	if u.offer == nil || u.offer.version != chosen.version {
+		p.logf("update", "notice", "update", "firmware %s offered by the %s (running %s)", chosen.version, chosen.source, running)
+	}
+	u.offer, u.err = chosen, ""
+	if u.state != UpdatePostponed || u.rec.Postponed != chosen.version {
+		if u.state != UpdateAvailable {
+			u.offeredAt = p.clock.Now()
+		}
+		u.state = UpdateAvailable
+	}
+	if u.installNow {
+		p.startDownload()
+		return
+	}
+	if u.state == UpdateAvailable {
+		p.armIdleInstall()
+	}
+}
+
+// detectLoop recognises two authorities taking turns: the version offered
+// now was installed from this source earlier in the window, and the phone
+// has since installed another version from another source.
+func (p *Phone) detectLoop(o *offer, offers map[string]string) (string, bool) {
+	h := p.s.update.rec.History
+	since := p.clock.Now().Add(-loopWindow)
+	for i := len(h) - 1; i >= 0 && h[i].At.After(since); i-- {
+		if h[i].Version != o.version || h[i].Source != o.source {
+			continue
+		}
+		for _, later := range h[i+1:] {
+			if later.Source != o.source && later.Version != o.version {
+				parts := []string{fmt.Sprintf("the %s offers %s", o.source, o.version)}
+				other := later.Version
+				if v, ok := offers[later.Source]; ok {
+					other = v
+				}
+				parts = append(parts, fmt.Sprintf("the %s offers %s", later.Source, other))
+				return fmt.Sprintf("update loop: %s; stopped updating: use one update authority", strings.Join(parts, ", ")), true
+			}
+		}
+	}
+	return "", false
+}
+
+// armIdleInstall installs once the phone has been idle (no call, no input)
+// for the vendor's idle time, counted from the boot at the earliest.
+func (p *Phone) armIdleInstall() {
+	idle := p.model.Vendor.Update.IdleFor
+	wait := idle
+	if p.s.call == CallIdle && !p.menuOpen() {
+		since := p.s.bootAt
+		for _, t := range []time.Time{p.s.update.lastInput, p.s.update.offeredAt} {
+			if t.After(since) {
+				since = t
+			}
+		}
+		wait = idle - p.clock.Now().Sub(since)
+	}
+	if wait <= 0 {
+		p.startDownload()
+		return
+	}
+	p.after("update-idle", wait, func() {
+		if p.s.update.state == UpdateAvailable && p.s.update.offer != nil {
+			p.armIdleInstall()
+		}
+	})
+}
+
+// noteInput records a key or softkey for the idle rule.
+func (p *Phone) noteInput() { p.s.update.lastInput = p.clock.Now() }
+
+func (p *Phone) updateFailed(err error) {
+	u := &p.s.update
+	u.state, u.err, u.working, u.installNow, u.progress = UpdateFailed, err.Error(), false, false, 0
+	p.logf("update", "err", "update", "update failed: %v", err)
+}
+
+// startDownload verifies the offer's metadata, downloads the image into
+// the download file (resuming), checks it and installs it.
+func (p *Phone) startDownload() {
+	u := &p.s.update
+	o := u.offer
+	if o == nil || u.working {
+		return
+	}
+	if p.s.call != CallIdle {
+		// Never during a call: try again when idle.
+		p.armIdleInstall()
+		return
+	}
+	p.stop("update-idle")
+	u.working, u.state, u.progress = true, UpdateDownloading, 0
+	root, rootName, err := p.updateRoot()
+	if err != nil {
+		p.updateFailed(err)
+		return
+	}
+	room := int64(-1)
+	if p.stateLimit > 0 {
+		room = p.stateLimit - dirSize(p.state.Path)
+	}
+	dir := p.updateDir()
+	client := firmware.Client{
+		Root:        root,
+		MetadataURL: resolve(o.base, o.res.MetadataURL),
+		// One cache per authority: each is its own repository.
+		Dir:  filepath.Join(dir, "tuf", strings.ReplaceAll(o.source, " ", "-"), rootName),
+		Now:  p.clock.Now(),
+		HTTP: p.updateClient(o.base),
+	}
+	imageURL := resolve(o.base, o.res.ImageURL)
+	model, gen := p.model.ID, p.s.reboots
+	p.logf("update", "notice", "update", "downloading firmware %s from the %s", o.version, o.source)
+	release := p.inflight.Hold()
+	go func() {
+		defer release()
+		post := func(f func()) bool {
+			return p.do(func() {
+				if p.s.reboots == gen {
+					f()
+				}
+			}) == nil
+		}
+		err := os.MkdirAll(dir, 0o700)
+		var tf *firmwareTarget
+		if err == nil {
+			tf, err = fetchTarget(client, o.res.Target)
+		}
+		if err == nil && (tf.manifest.Model != model || tf.manifest.Version != o.version) {
+			err = fmt.Errorf("%w: signed target is %s %s, want %s %s", firmware.ErrWrongModel, tf.manifest.Model, tf.manifest.Version, model, o.version)
+		}
+		part := filepath.Join(dir, "download.part")
+		if err == nil {
+			last := -1
+			err = firmware.Download(context.Background(), client.HTTP, imageURL, part, tf.files, room, func(done, total int64) {
+				pct := int(done * 100 / max(total, 1))
+				if pct != last {
+					last = pct
+					post(func() { p.s.update.progress = pct })
+				}
+			})
+		}
+		if errors.Is(err, firmware.ErrMismatch) {
+			// Nothing to resume from a file that does not match.
+			os.Remove(part)
+		}
+		if err == nil {
+			post(func() { p.s.update.state = UpdateVerifying })
+			err = checkImage(part, model)
+			if err != nil {
+				os.Remove(part)
+			}
+		}
+		client.HTTP.CloseIdleConnections()
+		post(func() { p.onDownloaded(part, err) })
+	}()
+}
+
+type firmwareTarget struct {
+	files    *metadata.TargetFiles
+	manifest firmware.Manifest
+}
+
+func fetchTarget(c firmware.Client, name string) (*firmwareTarget, error) {
+	tf, m, err := c.Target(name)
+	if err != nil {
+		return nil, err
+	}
+	return &firmwareTarget{files: tf, manifest: m}, nil
+}
+
+func checkImage(path, model string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	_, err = firmware.Check(f, model)
+	return err
+}
+
+// onDownloaded installs a verified image: it becomes the spare slot's
+// image, the record names the new firmware on trial, then the slots
+// switch and the phone reboots into it. Each step is an atomic
+// replacement, in this order, so a kill at any point boots a verified
+// firmware: the old one until the slots switch, the new one after.
+func (p *Phone) onDownloaded(part string, err error) {
+	u := &p.s.update
+	if err != nil {
+		p.updateFailed(err)
+		return
+	}
+	o := u.offer
+	if p.s.call != CallIdle {
+		// A call came in while downloading: install when idle again.
+		u.working, u.state = false, UpdateAvailable
+		p.armIdleInstall()
+		return
+	}
+	u.state = UpdateInstalling
+	running := p.s.fw.Version
+	slot := otherSlot(u.rec.Slot)
+	if err := os.Rename(part, filepath.Join(p.updateDir(), "slot-"+slot+".img")); err != nil {
+		p.updateFailed(fmt.Errorf("install: %w", err))
+		return
+	}
+	if err := syncDir(p.updateDir()); err != nil {
+		p.updateFailed(fmt.Errorf("install: %w", err))
+		return
+	}
+	rec := u.rec
+	rec.Trial = &trial{Version: o.version, Previous: running, PreviousSlot: rec.Slot}
+	rec.Slot = slot
+	rec.Result, rec.Error, rec.Postponed, rec.Postpones = "", "", "", 0
+	rec.History = append(rec.History, installed{Version: o.version, Source: o.source, At: p.clock.Now()})
+	if len(rec.History) > 20 {
+		rec.History = rec.History[len(rec.History)-20:]
+	}
+	if err := p.saveUpdateRecord(rec); err != nil {
+		p.updateFailed(fmt.Errorf("install: %w", err))
+		return
+	}
+	u.rec = rec
+	if err := p.state.SaveFirmware(statedir.Firmware{Active: o.version, Backup: running}); err != nil {
+		p.updateFailed(fmt.Errorf("install: %w", err))
+		return
+	}
+	u.state = UpdateRebooting
+	p.logf("update", "notice", "update", "firmware %s verified and installed into slot %s (was %s in slot %s), restarting", o.version, slot, running, otherSlot(slot))
+	p.reboot()
+}
+
+// updateRoot is the update root the running firmware ships.
+func (p *Phone) updateRoot() ([]byte, string, error) {
+	name := p.s.fw.UpdateRoot
+	if name == "" {
+		name = p.model.Vendor.Update.Root
+	}
+	b, err := firmware.LabRoot(name)
+	if err != nil {
+		return nil, name, fmt.Errorf("update root %s: %w", name, err)
+	}
+	return b, name, nil
+}
+
+// UpdateCheck checks for firmware now.
+func (p *Phone) UpdateCheck() error {
+	return p.doErr(func() error {
+		if len(p.updateSources()) == 0 {
+			return errorf(ErrNoUpdate, "no update service configured")
+		}
+		if !p.updateEnabled() {
+			return errorf(ErrNoUpdate, "device update is disabled by policy")
+		}
+		if p.s.update.state == UpdateLoopStopped {
+			return errorf(ErrNoUpdate, "%s", p.s.update.err)
+		}
+		p.updateCheck("manual")
+		return nil
+	})
+}
+
+// UpdateNow is the Update softkey: download, verify, install and reboot at
+// once, whatever the idle rule (never during a call).
+func (p *Phone) UpdateNow() error { return p.doErr(p.updateNow) }
+
+func (p *Phone) updateNow() error {
+	u := &p.s.update
+	if p.s.call != CallIdle {
+		return errorf(ErrBusy, "cannot update: the phone is %s", p.s.call)
+	}
+	if u.state == UpdateLoopStopped {
+		return errorf(ErrNoUpdate, "%s", u.err)
+	}
+	if u.working {
+		return nil
+	}
+	u.installNow = true
+	if u.offer == nil {
+		if len(p.updateSources()) == 0 {
+			u.installNow = false
+			return errorf(ErrNoUpdate, "no update service configured")
+		}
+		p.updateCheck("manual")
+		return nil
+	}
+	p.startDownload()
+	return nil
+}
+
+// UpdatePostpone is the Postpone softkey.
+func (p *Phone) UpdatePostpone() error { return p.doErr(p.updatePostpone) }
+
+func (p *Phone) updatePostpone() error {
+	u := &p.s.update
+	up := p.model.Vendor.Update
+	if u.offer == nil || u.state != UpdateAvailable {
+		return errorf(ErrNoUpdate, "no update offered")
+	}
+	if u.rec.Postponed != u.offer.version {
+		u.rec.Postponed, u.rec.Postpones = u.offer.version, 0
+	}
+	if u.rec.Postpones >= up.MaxPostpones {
+		p.showAlert("The update cannot be postponed again")
+		return errorf(ErrNoUpdate, "update to %s already postponed %d times", u.offer.version, u.rec.Postpones)
+	}
+	u.rec.Postpones++
+	if err := p.saveUpdateRecord(u.rec); err != nil {
+		p.logf("update", "err", "update", "%v", err)
+	}
+	u.state = UpdatePostponed
+	p.stop("update-idle")
+	p.logf("update", "info", "update", "update to %s postponed (%d of %d) for %v", u.offer.version, u.rec.Postpones, up.MaxPostpones, up.PostponeFor)
+	p.after("update-postpone", up.PostponeFor, func() {
+		if p.s.update.state == UpdatePostponed {
+			p.s.update.state = UpdateAvailable
+			p.s.update.offeredAt = p.clock.Now()
+			p.armIdleInstall()
+		}
+	})
+	return nil
+}
+
+// updateOffered tells the render to show the offer screen: a vendor that
+// asks, an offer not put off, nothing else on the screen.
+func (p *Phone) updateOffered() bool {
+	return p.model.Vendor.Update.Ask && p.s.update.state == UpdateAvailable && p.s.call == CallIdle && p.s.prompt == nil
+}
+
+// updateLines are the idle screen's lines about the update.
+func (p *Phone) updateLines() []Line {
+	u := &p.s.update
+	v := ""
+	if u.offer != nil {
+		v = u.offer.version
+	}
+	switch u.state {
+	case UpdateAvailable:
+		if p.model.Vendor.Update.Ask || v != "" {
+			return []Line{{Text: strings.ReplaceAll(p.model.Vendor.Update.Offer, "{version}", v)}}
+		}
+	case UpdateDownloading:
+		return []Line{{Text: fmt.Sprintf("Downloading %s: %d%%", v, u.progress)}}
+	case UpdateVerifying:
+		return []Line{{Text: "Verifying firmware " + v}}
+	case UpdateInstalling, UpdateRebooting:
+		return []Line{{Text: "Installing firmware " + v}}
+	case UpdateFailed, UpdateRolledBack, UpdateLoopStopped:
+		return []Line{{Text: u.err}}
+	}
+	return nil
+}
+
+// updateVersion is the version the update status is about.
+func (p *Phone) updateVersion() string {
+	u := &p.s.update
+	switch {
+	case u.offer != nil:
+		return u.offer.version
+	case u.rec.Trial != nil:
+		return u.rec.Trial.Version
+	}
+	return ""
+}
+
+func resolve(base, ref string) string {
+	b, err := url.Parse(base + "/")
+	if err != nil {
+		return base + ref
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return base + ref
+	}
+	return b.ResolveReference(r).String()
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // installFirmware resolves version ("" for the one in the active slot, or
@@ -44,8 +856,8 @@ func (p *Phone) installFirmware(version string) (*catalog.Firmware, error) {
 	return fw, nil
 }
 
-// installAndReboot installs version and boots it, as the update agent does
-// once an image is downloaded. A call in progress refuses it.
+// installAndReboot installs version and boots it at once, as a technician
+// would: a call in progress refuses it.
 func (p *Phone) installAndReboot(version string) error {
 	if p.s.call != CallIdle {
 		return errorf(ErrBusy, "cannot install firmware %s: the phone is %s", version, p.s.call)
@@ -59,4 +871,11 @@ func (p *Phone) installAndReboot(version string) error {
 	p.logf("update", "notice", "update", "firmware %s installed (was %s), restarting", fw.Version, p.s.fw.Version)
 	p.reboot()
 	return nil
+}
+
+// reportUpdate shows why a softkey's update request was refused.
+func (p *Phone) reportUpdate(err error) {
+	if err != nil {
+		p.logf("update", "info", "update", "%v", err)
+	}
 }

@@ -49,19 +49,19 @@ func (es Errors) Error() string {
 // The keys a scenario file may use.
 var (
 	topKeys     = []string{"name", "description", "backend", "phones", "vars", "steps"}
-	backendKeys = []string{"server", "ca", "domain", "users"}
+	backendKeys = []string{"server", "ca", "domain", "users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
 	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio"}
 	// stepKinds are the actions; a step has exactly one of them.
 	stepKinds = []string{
 		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
 		"transfer", "type", "reboot", "import_ca", "play", "dtmf", "record", "wait", "expect", "advance",
-		"backend", "parallel", "repeat", "include",
+		"backend", "parallel", "repeat", "include", "update",
 		"lock", "unlock", "pin", "pc", "firmware", "policy",
 	}
 	stepCommon    = []string{"phone", "timeout", "times"}
 	condKeys      = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf"}
-	backendAction = []string{"add_user", "rotate", "voicemail"}
+	backendAction = []string{"add_user", "rotate", "voicemail", "firmware", "provisioning"}
 	callStates    = driver.CallStates
 	ledNames      = driver.LEDNames
 )
@@ -401,6 +401,9 @@ func (p *parser) backend(n *yaml.Node) Backend {
 			}
 		}
 	}
+	if v := f["provisioning"]; v != nil {
+		b.Provisioning = p.scalar(v) == "true" || p.scalar(v) == "yes"
+	}
 	if b.Server != "" && len(b.Users) > 0 {
 		p.errorf(f["users"], nil, "", "users are for the embedded cloud, not for an external server")
 	}
@@ -620,6 +623,11 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		}
 	case "policy":
 		st.Policy = p.policyChange(arg)
+	case "update":
+		st.Arg = p.scalar(arg)
+		if !contains([]string{"check", "now", "postpone"}, st.Arg) {
+			p.errorf(arg, []string{"check", "now", "postpone"}, st.Arg, "update is check, now or postpone, not %q", st.Arg)
+		}
 	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record", "unlock", "pin", "pc", "firmware":
 		st.Arg = p.scalar(arg)
 		if st.Arg == "" {
@@ -758,6 +766,15 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 		p.errorf(f["rotate"], roots, a.Rotate, "unknown root %q: the lab roots are %s", a.Rotate, strings.Join(roots, ", "))
 	}
 	a.Voicemail = p.str(f["voicemail"])
+	a.Firmware = p.str(f["firmware"])
+	a.Provisioning = p.str(f["provisioning"])
+	for _, k := range []string{"firmware", "provisioning"} {
+		if v := f[k]; v != nil {
+			if err := checkFirmwareStep(p.scalar(v)); err != nil {
+				p.errorf(v, nil, "", "%v", err)
+			}
+		}
+	}
 	return a
 }
 

@@ -85,6 +85,7 @@ type env struct {
 	// flight; virtual time moves only when it is idle.
 	inflight *inflight.Tracker
 	cloud    *backend.Backend
+	update   updateServices
 	phones   map[string]*phone.Phone
 	// stops close the phones.
 	stops []func() error
@@ -182,6 +183,7 @@ func (e *env) setUp(ctx context.Context) error {
 	e.tl.moved(time.Now(), e.origin)
 	e.inflight = inflight.New()
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
+	var updateOpts []phone.Option
 	if server == "" {
 		cloudMedia, err := e.engines.Get("optional", driver.DefaultCodecs)
 		if err != nil {
@@ -202,6 +204,9 @@ func (e *env) setUp(ctx context.Context) error {
 			}
 		}
 		server, domain = "sips:"+b.Addr("tls"), b.Domain()
+		if updateOpts, err = e.startUpdate(); err != nil {
+			return err
+		}
 	}
 	for _, ps := range e.sc.Phones {
 		state := ps.State
@@ -211,7 +216,7 @@ func (e *env) setUp(ctx context.Context) error {
 		spec := driver.Spec{
 			Catalog: e.opts.Catalog, Model: ps.Model, Firmware: ps.Firmware, StateDir: state, Clock: e.clk,
 			Engines: &e.engines, SRTP: ps.SRTP, Codecs: ps.Codecs,
-			Options: []phone.Option{phone.WithInflight(e.inflight)},
+			Options: append([]phone.Option{phone.WithInflight(e.inflight)}, updateOpts...),
 		}
 		if ps.Audio != "" {
 			spec.Audio = e.sourcePath(ps.Audio)
@@ -247,6 +252,7 @@ func (e *env) tearDown() {
 	if e.cloud != nil {
 		e.cloud.Close()
 	}
+	e.stopUpdate()
 	e.engines.Close()
 	os.RemoveAll(e.dir)
 }
@@ -416,6 +422,10 @@ func (e *env) backendStep(a BackendAction) error {
 		return e.cloud.RotateCertificate(a.Rotate)
 	case a.Voicemail != "":
 		return e.cloud.LeaveVoicemail(a.Voicemail)
+	case a.Firmware != "":
+		return firmwareStep(e.update.inBand, a.Firmware)
+	case a.Provisioning != "":
+		return firmwareStep(e.update.provisioning, a.Provisioning)
 	}
 	return nil
 }

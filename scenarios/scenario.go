@@ -32,6 +32,9 @@ type Backend struct {
 	Domain string
 	// Users are added to the embedded cloud (besides alice, bob, carol, dave).
 	Users []User
+	// Provisioning starts a provisioning server beside the embedded
+	// cloud's update service: a second update authority.
+	Provisioning bool
 }
 
 // User is an account on the embedded cloud.
@@ -84,6 +87,10 @@ type BackendAction struct {
 	AddUser   *User
 	Rotate    string
 	Voicemail string
+	// Firmware and Provisioning are update service commands (approve,
+	// restore, pending, rotate, down, up) for the embedded cloud's update
+	// service and the provisioning server.
+	Firmware, Provisioning string
 }
 
 // Condition is what wait and expect check on a phone: the driver's
@@ -122,6 +129,10 @@ func (s Step) Describe() string {
 			return "backend: rotate to " + s.Backend.Rotate
 		case s.Backend.Voicemail != "":
 			return "backend: voicemail for " + s.Backend.Voicemail
+		case s.Backend.Firmware != "":
+			return "backend: firmware " + s.Backend.Firmware
+		case s.Backend.Provisioning != "":
+			return "backend: provisioning " + s.Backend.Provisioning
 		}
 	}
 	if s.Arg == "" {

@@ -94,6 +94,24 @@ Admin commands (against --admin, default 127.0.0.1:8061):
   policy [user NAME]             the tenant's (or a user's) in-band policy
   policy set [user NAME] Field=value...
                                  change it; every subscribed phone gets it at once
+
+Firmware commands (against the update service, --update, default 127.0.0.1:8062):
+  firmware approve MODEL VERSION every phone of MODEL runs VERSION (the service
+                                 builds and signs the catalog image)
+  firmware restore MODEL VERSION phones of MODEL go back to VERSION
+  firmware pending MODEL VERSION MAC...
+                                 VERSION for the test devices MAC... only
+  firmware publish IMAGE         sign and publish an image from 'deskphone firmware build'
+  firmware rules                 the rules per model
+  firmware rotate VENDOR ROOT    move VENDOR's update repository to the lab root ROOT
+  firmware down|up               answer phones 503 (down) or serve again (up)
+
+Update service flags:
+  --update ADDR    the device update service (default 127.0.0.1:8062; "" for none)
+  --provisioning   run a provisioning server only (no SIP): an update service named
+                   "provisioning server", on --update (default 127.0.0.1:8063)
+  --image-size N   payload size of the images the service builds (default 4MiB)
+  --rate-limit N   cap each download at N bytes per second (e.g. 1MiB; default none)
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -114,8 +132,18 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		idle := fs.Duration("unregistered-idle-timeout", 0, "")
 		codeLifetime := fs.Duration("code-lifetime", 0, "")
 		logLevel := fs.String("log-level", "warn", "")
+		updateAddr := fs.String("update", defaultUpdateAddr, "")
+		provisioning := fs.Bool("provisioning", false, "")
+		imageSize := fs.String("image-size", "4MiB", "")
+		rateLimit := fs.String("rate-limit", "0", "")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if *provisioning {
+			if !flagSet(fs, "update") {
+				*updateAddr = defaultProvisioningAddr
+			}
+			return runUpdateOnly(*state, *updateAddr, *imageSize, *rateLimit, stdout)
 		}
 		var level slog.Level
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -156,6 +184,14 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 			fmt.Fprintf(stdout, "sign-in %s\n", b.IdP().VerificationURI())
 		}
 		fmt.Fprintf(stdout, "domain %s, server certificate from %s\n", b.Domain(), b.ServerRoot())
+		if *updateAddr != "" {
+			srv, err := listenUpdate(sourceName(false), *state, *updateAddr, *imageSize, *rateLimit)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			fmt.Fprintf(stdout, "update service http://%s\n", srv.Addr())
+		}
 		<-ctx.Done()
 		return nil
 	}
@@ -165,6 +201,7 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(c, stderr)
 	addr := fs.String("admin", "127.0.0.1:8061", "")
+	update := fs.String("update", defaultUpdateAddr, "")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -172,6 +209,9 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	if len(rest) == 0 {
 		fmt.Fprint(stderr, c.usage)
 		return errUsage
+	}
+	if rest[0] == "firmware" {
+		return firmwareAdmin(*update, rest[1:], stdout)
 	}
 	base := "http://" + *addr + "/admin/"
 	var method, path string

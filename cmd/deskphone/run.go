@@ -34,6 +34,7 @@ func runCommand() command {
                      [--no-backend] [--client-cert FILE --client-key FILE]
                      [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE]
                      [--policy Field=value]...
+                     [--update URL] [--provisioning URL] [--no-device-update]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -78,6 +79,11 @@ Flags:
   --policy Field=value
                       set a field of the embedded cloud's in-band policy before
                       the phone boots (repeatable), e.g. PhoneLockTimeout=00:01:00
+  --update URL        the device update service (default: the embedded cloud's,
+                      on 127.0.0.1:8062 when free)
+  --provisioning URL  a provisioning server that offers firmware too (a second
+                      update authority)
+  --no-device-update  EnableDeviceUpdate false: the phone never checks for firmware
 
 Without --server the phone registers as alice to an embedded mock cloud
 (the same as 'deskphone backend') on a free loopback port.
@@ -109,6 +115,9 @@ Without --server the phone registers as alice to an embedded mock cloud
 		srtp := fs.String("srtp", "mandatory", "")
 		codecList := fs.String("codecs", driver.DefaultCodecs, "")
 		audioSource := fs.String("audio-source", "silence", "")
+		updateURL := fs.String("update", "", "")
+		provisioningURL := fs.String("provisioning", "", "")
+		noDeviceUpdate := fs.Bool("no-device-update", false, "")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -203,7 +212,16 @@ Without --server the phone registers as alice to an embedded mock cloud
 				}
 			}
 			spec.Account = &account
+			if *updateURL == "" {
+				u, err := startEmbeddedUpdate(ctx, clk, cat)
+				if err != nil {
+					return err
+				}
+				defer u.Close()
+				*updateURL = u.srv.URL()
+			}
 		}
+		spec.Options = append(spec.Options, updateOptions(*updateURL, *provisioningURL, *noDeviceUpdate)...)
 		p, closePhone, err := driver.Build(ctx, spec)
 		if err != nil {
 			if errors.Is(err, driver.ErrCA) {

@@ -42,6 +42,9 @@ const (
 	ActionUnlock
 	ActionEmergency
 	ActionPIN
+	ActionUpdateNow
+	ActionUpdatePostpone
+	ActionUpdateCheck
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -57,7 +60,9 @@ var actionNames = [ActionCount]string{
 	ActionMessage: "message", ActionMore: "more", ActionReboot: "reboot",
 	ActionTimeFormat: "time_format", ActionCAImport: "ca_import",
 	ActionLock: "lock", ActionUnlock: "unlock", ActionEmergency: "emergency",
-	ActionPIN: "pin",
+	ActionPIN:       "pin",
+	ActionUpdateNow: "update_now", ActionUpdatePostpone: "update_postpone",
+	ActionUpdateCheck: "update_check",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

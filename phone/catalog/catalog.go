@@ -49,6 +49,8 @@ type Vendor struct {
 	// Lock is the vendor's wording of the phone lock and what it does
 	// after too many wrong PINs; missing entries take DefaultLock's.
 	Lock Lock `yaml:"lock"`
+	// Update is the self-update behaviour (update.go).
+	Update Update `yaml:"update"`
 }
 
 // Lock is how a vendor's phone lock speaks and acts.
@@ -112,6 +114,9 @@ type Firmware struct {
 	SignIn       []string `yaml:"sign_in"`
 	Lock         string   `yaml:"lock"`
 	ClientID     string   `yaml:"client_id"`
+	// UpdateRoot is the update root this firmware ships when it is not
+	// the vendor's (Update.Root).
+	UpdateRoot string `yaml:"update_root"`
 }
 
 // Softkeys lists the softkeys shown on each screen of the phone.

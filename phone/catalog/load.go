@@ -183,6 +183,9 @@ func (v *Vendor) validate() *Error {
 			}
 		}
 	}
+	if err := v.Update.validate(v.ID); err != nil {
+		return err
+	}
 	if len(v.FirmwarePath) == 0 {
 		return &Error{Field: "firmware_path", Msg: "missing"}
 	}

@@ -1,0 +1,113 @@
+package updatesvc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/firmware"
+)
+
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func describe(model, version string) (firmware.Manifest, error) {
+	if model != "430hd" {
+		return firmware.Manifest{}, fmt.Errorf("unknown model %q", model)
+	}
+	return firmware.Manifest{Vendor: "audiocodes", Traits: firmware.Traits{FactoryRoots: []string{"lab-2019"}}}, nil
+}
+
+func newService(t *testing.T, size int64) (*Service, *Server) {
+	t.Helper()
+	s, err := New(Config{Dir: t.TempDir(), Clock: clock.NewFake(t0), Describe: describe, ImageSize: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return s, srv
+}
+
+func check(t *testing.T, srv *Server, req CheckRequest) CheckResponse {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	res, err := http.Post(srv.URL()+CheckPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out CheckResponse
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRules(t *testing.T) {
+	s, srv := newService(t, 10_000)
+	if err := s.Approve("430hd", "UC430HD_3.4.6.537"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pending("430hd", "UC430HD_3.5.0.1", []string{"00:90:8F:00:00:01"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Approve("vvx501", "5.5.1"); err == nil {
+		t.Fatal("approving a model the catalog does not know must fail")
+	}
+	for _, tc := range []struct{ mac, want string }{
+		{"00:90:8f:00:00:01", "UC430HD_3.5.0.1"},
+		{"00:90:8f:00:00:02", "UC430HD_3.4.6.537"},
+	} {
+		got := check(t, srv, CheckRequest{Model: "430hd", MAC: tc.mac})
+		if got.Version != tc.want || got.Length == 0 || got.Source != "update service" {
+			t.Errorf("check from %s = %+v, want %s", tc.mac, got, tc.want)
+		}
+	}
+	if err := s.Restore("430hd", "UC430HD_3.2.1.580"); err != nil {
+		t.Fatal(err)
+	}
+	if got := check(t, srv, CheckRequest{Model: "430hd", MAC: "x"}); got.Version != "UC430HD_3.2.1.580" {
+		t.Errorf("restore: %+v", got)
+	}
+	if got := check(t, srv, CheckRequest{Model: "t46g"}); got.Version != "" {
+		t.Errorf("no rule: %+v", got)
+	}
+}
+
+func TestPhoneFetchesAndVerifies(t *testing.T) {
+	s, srv := newService(t, 200_000)
+	if err := s.Approve("430hd", "UC430HD_3.4.6.537"); err != nil {
+		t.Fatal(err)
+	}
+	res := check(t, srv, CheckRequest{Model: "430hd"})
+	root, err := firmware.LabRoot("audiocodes-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c := firmware.Client{Root: root, MetadataURL: srv.URL() + res.MetadataURL, Dir: dir, Now: t0.Add(time.Hour)}
+	tf, m, err := c.Target(res.Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Traits.FactoryRoots[0] != "lab-2019" {
+		t.Errorf("manifest %+v", m)
+	}
+	path := filepath.Join(dir, "image")
+	if err := firmware.Download(t.Context(), nil, srv.URL()+res.ImageURL, path, tf, -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.SetDown(true)
+	if _, _, err := c.Target(res.Target); !errors.Is(err, firmware.ErrUntrusted) {
+		t.Fatalf("service down: %v", err)
+	}
+}
