@@ -258,7 +258,7 @@ func TestMenuNavigation(t *testing.T) {
 		t.Fatalf("menu:\n%s", s.Text())
 	}
 	must(t, p.Press(phone.KeyUp)) // wraps to the last entry
-	if !p.Screen().Lines[2].Selected {
+	if !p.Screen().Lines[3].Selected {
 		t.Fatalf("up from the top did not wrap:\n%s", p.Screen().Text())
 	}
 	must(t, p.Press(phone.KeyDown))

@@ -13,6 +13,9 @@ func (p *Phone) screenName() string {
 	if len(p.s.menu) > 0 {
 		return "menu"
 	}
+	if name := p.signInScreen(); name != "" {
+		return name
+	}
 	switch p.s.call {
 	case CallDialing:
 		return "dialing"
@@ -32,6 +35,15 @@ func (p *Phone) screenName() string {
 // softkeys than the phone has keys, the last key becomes More and pages.
 func (p *Phone) softkeys() []catalog.Softkey {
 	all := p.model.Vendor.Softkeys[p.screenName()]
+	if p.signInScreen() != "" {
+		var offered []catalog.Softkey
+		for _, k := range all {
+			if p.signInOffered(k.Action.String()) {
+				offered = append(offered, k)
+			}
+		}
+		all = offered
+	}
 	n := p.model.Display.Softkeys
 	out := make([]catalog.Softkey, n)
 	if len(all) <= n {
@@ -71,6 +83,10 @@ func (p *Phone) render() Screen {
 	}
 	if len(p.s.menu) > 0 {
 		p.renderMenu(&s)
+		return s
+	}
+	if p.signInScreen() != "" {
+		p.renderSignIn(&s)
 		return s
 	}
 	switch p.s.call {
@@ -231,7 +247,7 @@ func (p *Phone) vars() map[string]string {
 	if server == "" {
 		server = "none"
 	}
-	return map[string]string{
+	v := map[string]string{
 		"vendor":       p.model.Vendor.Name,
 		"model":        p.model.Name,
 		"firmware":     p.s.fw.Version,
@@ -247,6 +263,8 @@ func (p *Phone) vars() map[string]string {
 		"time_format":  fmt.Sprintf("%d h", p.timeFormat()),
 		"ca_count":     fmt.Sprint(countActive(p.s.cas.List())),
 	}
+	p.signInVars(v)
+	return v
 }
 
 func (p *Phone) menuPath() string {

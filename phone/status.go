@@ -49,6 +49,14 @@ type Status struct {
 	MOS          float64
 	ToneHz       float64 // the steady tone heard last, zero when none
 	DTMFHeard    string
+
+	// Sign-in: the method, the web sign-in code on the screen with its
+	// address and seconds left, and why the last sign-in failed.
+	SignInMethod    string
+	SignInCode      string
+	SignInURL       string
+	SignInExpiresIn int
+	SignInError     string
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -63,6 +71,10 @@ func (s Status) Pairs() [][2]string {
 	tone := ""
 	if s.ToneHz > 0 {
 		tone = strconv.Itoa(int(s.ToneHz + 0.5))
+	}
+	expiresIn := ""
+	if s.SignInCode != "" {
+		expiresIn = strconv.Itoa(s.SignInExpiresIn)
 	}
 	return [][2]string{
 		{"registered", yesno[s.Registered]},
@@ -101,6 +113,11 @@ func (s Status) Pairs() [][2]string {
 		{"mos", strconv.FormatFloat(s.MOS, 'f', 2, 64)},
 		{"tone_hz", tone},
 		{"dtmf_heard", s.DTMFHeard},
+		{"signin_method", s.SignInMethod},
+		{"signin_code", s.SignInCode},
+		{"signin_url", s.SignInURL},
+		{"signin_expires_in", expiresIn},
+		{"signin_error", s.SignInError},
 	}
 }
 
@@ -138,6 +155,10 @@ func (p *Phone) status() Status {
 	}
 	if l.waiting != "" {
 		s.CallWaiting = l.waitFrom
+	}
+	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
+	if code, u, left := p.signInCode(); code != "" {
+		s.SignInCode, s.SignInURL, s.SignInExpiresIn = code, u, int(left/time.Second)
 	}
 	if ms, err := p.callMedia(); err == nil {
 		s.setMedia(ms.Stats())

@@ -38,6 +38,15 @@ const (
 	ActionReboot
 	ActionTimeFormat
 	ActionCAImport
+	// The sign-in part's actions: choose a method, ask for a new web
+	// sign-in code, cancel, sign out.
+	ActionSignInWeb
+	ActionSignInUser
+	ActionSignInPIN
+	ActionSignInPC
+	ActionSignInRetry
+	ActionSignInCancel
+	ActionSignOut
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -52,6 +61,10 @@ var actionNames = [ActionCount]string{
 	ActionResume: "resume", ActionTransfer: "transfer", ActionMute: "mute",
 	ActionMessage: "message", ActionMore: "more", ActionReboot: "reboot",
 	ActionTimeFormat: "time_format", ActionCAImport: "ca_import",
+	ActionSignInWeb: "signin_web", ActionSignInUser: "signin_user",
+	ActionSignInPIN: "signin_pin", ActionSignInPC: "signin_pc",
+	ActionSignInRetry: "signin_retry", ActionSignInCancel: "signin_cancel",
+	ActionSignOut: "signout",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

@@ -45,6 +45,27 @@ type Vendor struct {
 	Syslog       Syslog   `yaml:"syslog"`
 	Boot         []string `yaml:"boot"`
 	IdleLines    []string `yaml:"idle_lines"`
+	// SignIn is how the vendor's sign-in screens read.
+	SignIn SignInUI `yaml:"sign_in"`
+}
+
+// SignInUI is the wording of a vendor's sign-in screens. The softkeys of
+// the screens signin (signed out: the methods), signin_code (the web
+// sign-in code) and signin_expired (the code ran out) are in Softkeys; a
+// method softkey shows only where the firmware offers that method.
+type SignInUI struct {
+	// Title heads the signed-out screen.
+	Title string `yaml:"title"`
+	// Code are the lines of the web sign-in screen, with {signin_url},
+	// {signin_code} and {signin_expires} (minutes left).
+	Code []string `yaml:"code"`
+	// Expired are the lines shown when the code ran out.
+	Expired []string `yaml:"expired"`
+	// Failed heads the reason a sign-in failed.
+	Failed string `yaml:"failed"`
+	// ClientIDs is the OAuth client ID per client ID kind (shared,
+	// vendor) the firmware signs in with.
+	ClientIDs map[string]string `yaml:"client_ids"`
 }
 
 // Model is one phone model with its firmware versions.
@@ -126,6 +147,11 @@ type SyslogEvent struct {
 
 // Screens are the phone screens that carry softkeys.
 var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "held", "menu"}
+
+// SignInScreens are the sign-in part's screens; a vendor may leave them
+// out (a catalog without sign-in data), its phones then sign in with a
+// provisioned account only.
+var SignInScreens = []string{"signin", "signin_code", "signin_expired"}
 
 // SignInMethods are the sign-in methods a firmware may offer.
 var SignInMethods = []string{"user", "web", "pin", "pc", "usb"}

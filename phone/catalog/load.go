@@ -138,7 +138,7 @@ func (v *Vendor) validate() *Error {
 		return &Error{Field: "version_pattern", Msg: err.Error()}
 	}
 	for name := range v.Softkeys {
-		if !contains(Screens, name) {
+		if !contains(Screens, name) && !contains(SignInScreens, name) {
 			return &Error{Field: "softkeys." + name, Msg: fmt.Sprintf("unknown screen (screens: %s)", strings.Join(Screens, ", "))}
 		}
 	}
@@ -148,9 +148,9 @@ func (v *Vendor) validate() *Error {
 	if err := validateItems("menu", v.Menu); err != nil {
 		return err
 	}
-	for _, s := range Screens {
+	for _, s := range append(append([]string(nil), Screens...), SignInScreens...) {
 		keys, ok := v.Softkeys[s]
-		if !ok {
+		if !ok && contains(Screens, s) {
 			return &Error{Field: "softkeys." + s, Msg: "missing"}
 		}
 		for i, k := range keys {
