@@ -413,7 +413,7 @@ func (p *Phone) signInPIN(extension, pin string) error {
 func (p *Phone) signInFailed(err error) {
 	reason := idpReason(err)
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && strings.Contains(strings.ToLower(re.ErrorDescription), "legacy") {
+	if errors.As(err, &re) && strings.Contains(strings.ToLower(re.ErrorDescription), "legacy") && !strings.Contains(strings.ToLower(reason), "web sign-in") {
 		reason += "; use Web Sign-in"
 	}
 	p.stopSignInTimers()
@@ -730,7 +730,9 @@ func (p *Phone) renderSignIn(s *Screen) {
 		}
 	}
 	for _, l := range lines {
-		s.Lines = append(s.Lines, Line{Text: p.expand(l)})
+		for _, w := range wrapText(p.expand(l), s.Columns-2) {
+			s.Lines = append(s.Lines, Line{Text: w})
+		}
 	}
 }
 
@@ -789,3 +791,22 @@ func (p *Phone) SignInRetry() error { return p.do(p.signInRetry) }
 
 // SignOut signs out: tokens cleared, registration removed.
 func (p *Phone) SignOut() error { return p.do(func() { p.signOut("") }) }
+
+// wrapText breaks text into lines of at most width runes, at spaces where
+// it can.
+func wrapText(text string, width int) []string {
+	if width < 8 {
+		width = 8
+	}
+	var out []string
+	for len([]rune(text)) > width {
+		r := []rune(text)
+		cut := strings.LastIndex(string(r[:width]), " ")
+		if cut <= 0 {
+			cut = len(string(r[:width]))
+		}
+		out = append(out, strings.TrimSpace(text[:cut]))
+		text = strings.TrimSpace(text[cut:])
+	}
+	return append(out, text)
+}

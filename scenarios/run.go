@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/inflight"
@@ -175,7 +176,9 @@ func (e *env) setUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
+		// The admin listener serves the identity provider phones sign in
+		// with.
+		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
 			Media: backend.EngineMedia(cloudMedia.Engine, filepath.Join(dir, "cloud", "voicemail"))})
 		if err != nil {
 			return fmt.Errorf("mock cloud: %w", err)
@@ -206,6 +209,16 @@ func (e *env) setUp(ctx context.Context) error {
 		}
 		if !ps.NoAccount {
 			spec.Account = &statedir.Account{Server: server, User: ps.User, Password: ps.Password, Domain: domain}
+		}
+		if ps.SignIn != "" && e.cloud != nil {
+			if spec.Account != nil {
+				spec.Account.Password = ""
+			}
+			method := ps.SignIn
+			if method == "yes" {
+				method = ""
+			}
+			spec.Options = append(spec.Options, phone.WithSignIn(phone.SignIn{Issuer: e.cloud.IdP().Issuer(), Method: method}))
 		}
 		if e.sc.Backend.CA != "" {
 			spec.CA = []string{e.sc.Backend.CA}
@@ -279,6 +292,8 @@ func (e *env) step(ctx context.Context, st Step) error {
 	switch st.Action {
 	case "backend":
 		return e.backendStep(st.Backend)
+	case "browser_signin":
+		return e.browserSignIn(ctx, p, st.Browser)
 	case "parallel":
 		var wg sync.WaitGroup
 		errs := make([]error, len(st.Steps))
@@ -350,6 +365,42 @@ func (e *env) backendStep(a BackendAction) error {
 		return e.cloud.RotateCertificate(a.Rotate)
 	case a.Voicemail != "":
 		return e.cloud.LeaveVoicemail(a.Voicemail)
+	case a.BlockLegacyAuth != "":
+		e.cloud.IdP().SetBlockLegacyAuth(a.BlockLegacyAuth == "on")
+	case a.VendorCutoff == "none":
+		e.cloud.IdP().SetVendorClientCutoff(time.Time{})
+	case a.VendorCutoff != "":
+		t, err := time.Parse("2006-01-02", a.VendorCutoff)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339, a.VendorCutoff); err != nil {
+				return fmt.Errorf("vendor_cutoff: %w", err)
+			}
+		}
+		e.cloud.IdP().SetVendorClientCutoff(t)
+	case a.Consent != "":
+		return e.cloud.IdP().Consent(a.Consent, true)
+	case a.RevokeTokens != "":
+		_, err := e.cloud.IdP().RevokeUser(a.RevokeTokens)
+		return err
+	}
+	return nil
+}
+
+// browserSignIn is the person at the cloud's verification page: it takes
+// the code the phone shows and answers it through the page's forms.
+func (e *env) browserSignIn(ctx context.Context, p *phone.Phone, b *BrowserSignIn) error {
+	if e.cloud == nil || e.cloud.SignInURL() == "" {
+		return errors.New("browser_signin needs the embedded mock cloud's identity provider")
+	}
+	st, err := p.State()
+	if err != nil {
+		return err
+	}
+	if st.SignInCode == "" {
+		return fmt.Errorf("the phone shows no sign-in code (session %s, signin_error %q)", st.Session, st.SignInError)
+	}
+	if err := idp.Approve(ctx, e.cloud.SignInURL(), st.SignInCode, b.User, b.Password, b.Allow); err != nil {
+		return fmt.Errorf("browser sign-in: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/driver"
@@ -56,6 +57,10 @@ type PhoneSpec struct {
 	// SRTP (mandatory, optional, off), Codecs (the policy's list) and
 	// Audio (tone:HZ, wav:FILE, silence, echo) set up its media.
 	SRTP, Codecs, Audio string
+	// SignIn: the phone signs in with the cloud's identity provider rather
+	// than a password; "yes" boots signed out, "web" or "pc" starts that
+	// sign-in at boot.
+	SignIn string
 }
 
 // Step is one thing the runner does.
@@ -69,6 +74,14 @@ type Step struct {
 	Steps   []Step // parallel, repeat
 	Times   int    // repeat
 	Backend BackendAction
+	Browser *BrowserSignIn // browser_signin
+}
+
+// BrowserSignIn is the person who opens the phone's web sign-in address,
+// enters its code, signs in and allows or denies.
+type BrowserSignIn struct {
+	Phone, User, Password string
+	Allow                 bool
 }
 
 // BackendAction is what a backend step does to the embedded cloud.
@@ -76,6 +89,10 @@ type BackendAction struct {
 	AddUser   *User
 	Rotate    string
 	Voicemail string
+	// The identity provider's policies: BlockLegacyAuth on or off,
+	// VendorCutoff a date or none, Consent a vendor app's client ID,
+	// RevokeTokens a user.
+	BlockLegacyAuth, VendorCutoff, Consent, RevokeTokens string
 }
 
 // Condition is what wait and expect check on a phone: the driver's
@@ -114,6 +131,27 @@ func (s Step) Describe() string {
 			return "backend: rotate to " + s.Backend.Rotate
 		case s.Backend.Voicemail != "":
 			return "backend: voicemail for " + s.Backend.Voicemail
+		case s.Backend.BlockLegacyAuth != "":
+			return "backend: block legacy auth " + s.Backend.BlockLegacyAuth
+		case s.Backend.VendorCutoff != "":
+			return "backend: vendor client ID cutoff " + s.Backend.VendorCutoff
+		case s.Backend.Consent != "":
+			return "backend: consent to " + s.Backend.Consent
+		case s.Backend.RevokeTokens != "":
+			return "backend: revoke the tokens of " + s.Backend.RevokeTokens
+		}
+	case "browser_signin":
+		if b := s.Browser; b != nil {
+			d := "allow"
+			if !b.Allow {
+				d = "deny"
+			}
+			return who + "browser sign-in as " + b.User + ", " + d
+		}
+	case "signin":
+		// The password stays out of reports.
+		if f := strings.Fields(s.Arg); len(f) == 3 {
+			return who + "signin " + f[0] + " " + f[1] + " ***"
 		}
 	}
 	if s.Arg == "" {
