@@ -13,7 +13,7 @@ import (
 func init() {
 	Verbs = append(Verbs,
 		&Verb{Name: "signin", Usage: "web|pc|retry|password USER PASSWORD|pin EXTENSION PIN",
-			Help: "sign in: web (a code to enter at the provider's page), pc (a\npairing code for the PC app), retry (a new code after expiry),\npassword (user credentials), pin (on-premises accounts)",
+			Help:  "sign in: web (a code to enter at the provider's page), pc (a\npairing code for the PC app), retry (a new code after expiry),\npassword (user credentials), pin (on-premises accounts)",
 			Parse: parseSignIn, Run: signIn},
 		&Verb{Name: "signout", Help: "sign out: tokens cleared, registration removed",
 			Parse: noArgs, Run: simple((*phone.Phone).SignOut)},
