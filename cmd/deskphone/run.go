@@ -14,6 +14,7 @@ import (
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/siptrace"
+	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -33,6 +34,7 @@ func runCommand() command {
                      [--srtp mandatory|optional|off] [--codecs LIST] [--audio-source SOURCE]
                      [--no-backend] [--client-cert FILE --client-key FILE]
                      [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE]
+                     [--signin web|pc|user|pin] [--idp ISSUER_URL --client-id ID [--client-secret S]]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -74,6 +76,13 @@ Flags:
                       (mode 0600; digest responses and SRTP keys redacted)
   --sip-trace-secrets keep digest responses and SRTP keys in the --sip-trace file
   --keylog FILE       write TLS secrets in the NSS key log format (Wireshark)
+  --signin METHOD     boot signed out and sign in with the identity provider:
+                      web or pc (a code shows at once), user or pin (the sign-in
+                      screen); without it the embedded cloud's alice is signed in
+  --idp ISSUER_URL    sign in with this OpenID Connect provider (discovery, RFC 8628
+                      device flow, refresh); without --server no SIP server is used
+  --client-id ID      the OAuth client ID (default: the firmware's, from the catalog)
+  --client-secret S   for a confidential client (sent by HTTP Basic)
 
 Without --server the phone registers as alice to an embedded mock cloud
 (the same as 'deskphone backend') on a free loopback port.
@@ -103,8 +112,23 @@ Without --server the phone registers as alice to an embedded mock cloud
 		srtp := fs.String("srtp", "mandatory", "")
 		codecList := fs.String("codecs", driver.DefaultCodecs, "")
 		audioSource := fs.String("audio-source", "silence", "")
+		signinMethod := fs.String("signin", "", "")
+		idpURL := fs.String("idp", "", "")
+		clientID := fs.String("client-id", "", "")
+		clientSecret := fs.String("client-secret", "", "")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		switch *signinMethod {
+		case "", "web", "pc", "user", "pin":
+		default:
+			return badFlag("--signin %q: want web, pc, user or pin", *signinMethod)
+		}
+		if *idpURL == "" && (*clientID != "" || *clientSecret != "") {
+			return badFlag("--client-id and --client-secret go with --idp")
+		}
+		if *idpURL != "" && *signinMethod == "" {
+			*signinMethod = "web"
 		}
 		if *server == "" && (*user != "" || *password != "" || *domain != "") {
 			return badFlag("--user, --password and --domain go with --server")
@@ -179,16 +203,31 @@ Without --server the phone registers as alice to an embedded mock cloud
 		if (*clientCert == "") != (*clientKey == "") {
 			return errors.New("--client-cert and --client-key go together")
 		}
+		signIn := phone.SignIn{Issuer: *idpURL, ClientID: *clientID, ClientSecret: *clientSecret, Method: *signinMethod}
 		switch {
 		case *server != "":
 			spec.Account = &statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}
-		case !*noBackend:
+		case !*noBackend && *idpURL == "":
 			b, account, err := startEmbeddedBackend(ctx, clk)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
 			spec.Account = &account
+			if *signinMethod != "" {
+				// Signed out until the cloud's identity provider signs
+				// alice (or another user) in.
+				spec.Account.Password = ""
+				signIn.Issuer = b.(*embedded).IdP().Issuer()
+			}
+		}
+		if signIn.Issuer != "" {
+			if signIn.Method != "web" && signIn.Method != "pc" {
+				signIn.Method = ""
+			}
+			spec.Options = append(spec.Options, phone.WithSignIn(signIn))
+		} else if *signinMethod != "" {
+			return badFlag("--signin needs the embedded cloud or --idp")
 		}
 		p, closePhone, err := driver.Build(ctx, spec)
 		if err != nil {
