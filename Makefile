@@ -17,7 +17,7 @@ build: ## build bin/deskphone
 
 .PHONY: run
 run: build ## run one virtual phone in the terminal (MODEL=vvx601 FIRMWARE=5.4.0A to choose)
-	./$(BIN) run $(if $(MODEL),--model $(MODEL)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(STATE),--state $(STATE))
+	./$(BIN) run $(if $(MODEL),--model $(MODEL)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(STATE),--state $(STATE)) $(if $(SIGNIN),--signin $(SIGNIN))
 
 .PHONY: test
 test: ## run every test with the race detector
