@@ -205,6 +205,13 @@ func (p *Phone) signInWeb(method signInMethod) error {
 			return nil, errors.New("the provider offers no device authorization (RFC 8628)")
 		}
 		cfg.Endpoint.DeviceAuthURL, cfg.Endpoint.TokenURL = ep.DeviceAuthURL, ep.TokenURL
+		if cfg.ClientSecret != "" {
+			// oauth2's DeviceAuth sends client_id alone; a confidential
+			// client authenticates there too (RFC 8628 §3.1), by HTTP
+			// Basic as at the token endpoint.
+			ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: idpTimeout,
+				Transport: basicAuth{url: ep.DeviceAuthURL, id: cfg.ClientID, secret: cfg.ClientSecret}})
+		}
 		da, err := cfg.DeviceAuth(ctx, oauth2.SetAuthURLParam("manufacturer", vendor), oauth2.SetAuthURLParam("model", model))
 		if err != nil {
 			return nil, err
@@ -809,4 +816,16 @@ func wrapText(text string, width int) []string {
 		text = strings.TrimSpace(text[cut:])
 	}
 	return append(out, text)
+}
+
+// basicAuth adds a confidential client's credentials (RFC 6749 §2.3.1:
+// form-encoded, then Basic) to the requests it sends to url.
+type basicAuth struct{ url, id, secret string }
+
+func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.String() == b.url {
+		r = r.Clone(r.Context())
+		r.SetBasicAuth(url.QueryEscape(b.id), url.QueryEscape(b.secret))
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
