@@ -63,7 +63,7 @@ bench: ## run the benchmarks, then registrations/s against Kamailio and SIPp whe
 	fi
 
 .PHONY: interop
-interop: ## interoperability tests against Kamailio, SIPp and baresip, and the sign-in page in headless Chromium (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium)
+interop: ## interoperability tests against Kamailio, SIPp and baresip, the sign-in page in headless Chromium and web sign-in against oidc-provider (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium; nodejs and npm ci --prefix interop/testdata/oidc)
 	$(GO) test -tags interop -count=1 -v ./interop/
 
 .PHONY: clean

@@ -10,6 +10,8 @@ type prompt struct {
 	label  string
 	text   string
 	submit func(text string)
+	// secret entries (passwords, PINs) show as asterisks.
+	secret bool
 }
 
 // ask opens a text entry.

@@ -80,6 +80,9 @@ func (p *Phone) render() Screen {
 	s.LEDs = p.leds()
 	if pr := p.s.prompt; pr != nil {
 		s.Prompt, s.Input = pr.label, pr.text
+		if pr.secret {
+			s.Input = strings.Repeat("*", len([]rune(pr.text)))
+		}
 	}
 	if len(p.s.menu) > 0 {
 		p.renderMenu(&s)

@@ -389,11 +389,12 @@ func (p *Phone) askCredentials() {
 				p.logf("signin", "warn", "signin", "%v", err)
 			}
 		})
+		p.s.prompt.secret = true
 	})
 }
 
 // signInPIN is PIN authentication, which only an on-premises account has.
-func (p *Phone) signInPIN(extension, pin string) error {
+func (p *Phone) signInPIN(extension, _ string) error {
 	if p.signin == nil {
 		return ErrNoSignIn
 	}
@@ -411,7 +412,6 @@ func (p *Phone) signInPIN(extension, pin string) error {
 	reason := "no on-premises PIN service is reachable"
 	p.s.session.err = reason
 	p.logf("signin", "err", "signin", "PIN sign-in for %s failed: %s", extension, reason)
-	_ = pin
 	return errors.New(reason)
 }
 
@@ -770,6 +770,7 @@ func (p *Phone) askPIN() {
 	p.closeMenu()
 	p.ask("Extension:", func(ext string) {
 		p.ask("PIN:", func(pin string) { _ = p.signInPIN(ext, pin) })
+		p.s.prompt.secret = true
 	})
 }
 

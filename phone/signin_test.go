@@ -236,7 +236,9 @@ func TestTokensKeptPrivateAndAcrossRestart(t *testing.T) {
 	if strings.Contains(string(data), "secret") {
 		t.Error("the password is in the tokens file")
 	}
-	var kept struct{ Access string `json:"access_token"` }
+	var kept struct {
+		Access string `json:"access_token"`
+	}
 	must(t, json.Unmarshal(data, &kept))
 	for _, l := range p.Logs(0) {
 		if strings.Contains(l.Text, "secret") || strings.Contains(l.Text, kept.Access) {
@@ -255,5 +257,29 @@ func TestTokensKeptPrivateAndAcrossRestart(t *testing.T) {
 	waitStatus(t, p2, "session", "signed-out")
 	if _, err := os.Stat(filepath.Join(dir, phone.TokensFile)); !os.IsNotExist(err) {
 		t.Errorf("tokens still on disk after sign-out: %v", err)
+	}
+}
+
+// User credentials typed on the keypad: the password shows as asterisks.
+func TestCredentialsTypedPasswordHidden(t *testing.T) {
+	f := newFakeIdP(t)
+	f.token = func(w http.ResponseWriter, _ *http.Request) { oauthError(w, "invalid_grant") }
+	p, _ := signInPhone(t, "vvx601", "5.9.0.9373", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"})
+	must(t, p.SoftkeyLabel("User ID"))
+	must(t, p.Type("alice@contoso.com"))
+	must(t, p.Press(phone.KeyOK))
+	must(t, p.Type("hunter2"))
+	if s := p.Screen(); s.Prompt != "Password:" || s.Input != "*******" {
+		t.Fatalf("password entry shows %q %q", s.Prompt, s.Input)
+	}
+	must(t, p.Press(phone.KeyOK))
+	waitCond(t, "the refusal", func() bool { return status(t, p, "signin_error") == "invalid_grant" })
+	if !strings.Contains(p.Screen().Text(), "Sign In Failed") {
+		t.Errorf("no failure on the screen:\n%s", p.Screen().Text())
+	}
+	for _, l := range p.Logs(0) {
+		if strings.Contains(l.Text, "hunter2") {
+			t.Errorf("the password is in the log: %s", l.Text)
+		}
 	}
 }
