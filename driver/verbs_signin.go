@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/phone"
 )
 
@@ -17,6 +18,9 @@ func init() {
 			Parse: parseSignIn, Run: signIn},
 		&Verb{Name: "signout", Help: "sign out: tokens cleared, registration removed",
 			Parse: noArgs, Run: simple((*phone.Phone).SignOut)},
+		&Verb{Name: "browser_signin", Usage: "USER PASSWORD [allow|deny]",
+			Help:  "be the person at the browser: open the phone's signin_url,\nenter its signin_code, sign in as USER, Continue (or Deny)",
+			Parse: parseBrowser, Run: browserSignIn},
 	)
 }
 
@@ -37,6 +41,37 @@ func parseSignIn(text string) (Args, error) {
 		return Args{}, fmt.Errorf("signin %s takes nothing more", f[0])
 	}
 	return Args{Text: strings.Join(f, " ")}, nil
+}
+
+// parseBrowser checks USER PASSWORD [allow|deny].
+func parseBrowser(text string) (Args, error) {
+	f := strings.Fields(text)
+	if len(f) < 2 || len(f) > 3 || (len(f) == 3 && f[2] != "allow" && f[2] != "deny") {
+		return Args{}, errors.New("browser_signin needs USER PASSWORD [allow|deny]")
+	}
+	return Args{Text: strings.Join(f, " ")}, nil
+}
+
+// browserSignIn answers the phone's web sign-in code at the provider's
+// page through its forms, as the person at the browser would.
+func browserSignIn(ctx context.Context, t *Target, a Args) (Result, error) {
+	a, err := parseBrowser(a.Text)
+	if err != nil {
+		return Result{}, err
+	}
+	f := strings.Fields(a.Text)
+	st, err := t.Phone.State()
+	if err != nil {
+		return Result{}, err
+	}
+	if st.SignInCode == "" {
+		return Result{}, fmt.Errorf("the phone shows no sign-in code (session %s, signin_error %q)", st.Session, st.SignInError)
+	}
+	allow := len(f) == 2 || f[2] == "allow"
+	if err := idp.Approve(ctx, st.SignInURL, st.SignInCode, f[0], f[1], allow); err != nil {
+		return Result{}, fmt.Errorf("browser sign-in: %w", err)
+	}
+	return screen(t), nil
 }
 
 func signIn(_ context.Context, t *Target, a Args) (Result, error) {

@@ -630,8 +630,8 @@ func (p *parser) browser(n *yaml.Node, phones []PhoneSpec) *BrowserSignIn {
 	if b.Phone != "" && !hasPhone(phones, b.Phone) {
 		p.errorf(f["phone"], phoneNames(phones), b.Phone, "no phone named %q", b.Phone)
 	}
-	if b.User == "" {
-		p.errorf(n, nil, "", "browser_signin needs user:")
+	if b.User == "" || b.Password == "" {
+		p.errorf(n, nil, "", "browser_signin needs user: and password:")
 	}
 	if v := f["decision"]; v != nil {
 		switch d := p.scalar(v); d {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
-	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/inflight"
@@ -292,8 +291,6 @@ func (e *env) step(ctx context.Context, st Step) error {
 	switch st.Action {
 	case "backend":
 		return e.backendStep(st.Backend)
-	case "browser_signin":
-		return e.browserSignIn(ctx, p, st.Browser)
 	case "parallel":
 		var wg sync.WaitGroup
 		errs := make([]error, len(st.Steps))
@@ -344,6 +341,12 @@ func stepArgs(v *driver.Verb, st Step) (driver.Args, error) {
 		return driver.Args{Duration: st.Timeout}, nil
 	case "press":
 		return v.Parse(st.Arg)
+	case "browser_signin":
+		d := "allow"
+		if !st.Browser.Allow {
+			d = "deny"
+		}
+		return v.Parse(st.Browser.User + " " + st.Browser.Password + " " + d)
 	}
 	return driver.Args{Text: st.Arg}, nil
 }
@@ -382,25 +385,6 @@ func (e *env) backendStep(a BackendAction) error {
 	case a.RevokeTokens != "":
 		_, err := e.cloud.IdP().RevokeUser(a.RevokeTokens)
 		return err
-	}
-	return nil
-}
-
-// browserSignIn is the person at the cloud's verification page: it takes
-// the code the phone shows and answers it through the page's forms.
-func (e *env) browserSignIn(ctx context.Context, p *phone.Phone, b *BrowserSignIn) error {
-	if e.cloud == nil || e.cloud.SignInURL() == "" {
-		return errors.New("browser_signin needs the embedded mock cloud's identity provider")
-	}
-	st, err := p.State()
-	if err != nil {
-		return err
-	}
-	if st.SignInCode == "" {
-		return fmt.Errorf("the phone shows no sign-in code (session %s, signin_error %q)", st.Session, st.SignInError)
-	}
-	if err := idp.Approve(ctx, e.cloud.SignInURL(), st.SignInCode, b.User, b.Password, b.Allow); err != nil {
-		return fmt.Errorf("browser sign-in: %w", err)
 	}
 	return nil
 }
