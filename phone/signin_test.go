@@ -283,3 +283,24 @@ func TestCredentialsTypedPasswordHidden(t *testing.T) {
 		}
 	}
 }
+
+// A phone whose clock is minutes off the cloud's signs in and registers:
+// it counts the token's lifetime from expires_in on its own clock.
+func TestSignInWithClockSkew(t *testing.T) {
+	for _, skew := range []time.Duration{-7 * time.Minute, 9 * time.Minute} {
+		t.Run(skew.String(), func(t *testing.T) {
+			b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: t.TempDir(), Clock: clock.NewFake(start.Add(-skew))})
+			must(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			must(t, b.Start(ctx))
+			t.Cleanup(func() { cancel(); b.Close() })
+			acct := phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: "bob", Domain: b.Domain()})
+			p, _ := signInPhone(t, "t48g", "35.8.1.52", t.TempDir(), phone.SignIn{Issuer: b.IdP().Issuer(), ClientID: "deskphone-sfb-phone"}, acct)
+			must(t, p.SignInPassword("bob", "secret"))
+			waitStatus(t, p, "registered", "yes")
+			if got := status(t, p, "user"); got != "bob" {
+				t.Errorf("user=%s, want bob", got)
+			}
+		})
+	}
+}
