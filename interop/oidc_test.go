@@ -132,6 +132,9 @@ func TestWebSignInThirdPartyOIDC(t *testing.T) {
 			if st.Session != phone.SignedIn {
 				t.Fatalf("session %s after approval, signin_error %q\n%s", st.Session, st.SignInError, logText(p))
 			}
+			if st.User != "alice" {
+				t.Errorf("user %q, want alice (the ID token's subject)", st.User)
+			}
 			// The access token lasts an hour: the phone refreshes it 5 min
 			// before, on its own clock.
 			clk.Advance(56 * time.Minute)

@@ -471,6 +471,13 @@ func (p *Phone) signedIn(cfg *oauth2.Config, tok *oauth2.Token) {
 		p.signInFailed(err)
 		return
 	}
+	if idt, ok := tok.Extra("id_token").(string); ok && user == "" {
+		// An opaque access token: the ID token names the user.
+		if user, err = tokenUser(idt, p.signin.Issuer); err != nil {
+			p.signInFailed(err)
+			return
+		}
+	}
 	if user == "" {
 		user = p.s.cfg.Account.User
 	}

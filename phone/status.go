@@ -157,6 +157,9 @@ func (p *Phone) status() Status {
 		s.CallWaiting = l.waitFrom
 	}
 	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
+	if t := p.s.session.tok; t != nil && s.User == "" {
+		s.User = t.User
+	}
 	if code, u, left := p.signInCode(); code != "" {
 		s.SignInCode, s.SignInURL, s.SignInExpiresIn = code, u, int(left/time.Second)
 	}
