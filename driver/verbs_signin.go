@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/phone"
 )
 
@@ -43,6 +42,11 @@ func parseSignIn(text string) (Args, error) {
 	return Args{Text: strings.Join(f, " ")}, nil
 }
 
+// Browser answers a web sign-in code at the page: it opens page, enters
+// code, signs in as user and allows or denies. The cloud's idp.Approve is
+// one; the driver does not link the cloud, so front ends hand it over.
+type Browser func(ctx context.Context, page, code, user, password string, allow bool) error
+
 // parseBrowser checks USER PASSWORD [allow|deny].
 func parseBrowser(text string) (Args, error) {
 	f := strings.Fields(text)
@@ -67,8 +71,11 @@ func browserSignIn(ctx context.Context, t *Target, a Args) (Result, error) {
 	if st.SignInCode == "" {
 		return Result{}, fmt.Errorf("the phone shows no sign-in code (session %s, signin_error %q)", st.Session, st.SignInError)
 	}
+	if t.Browser == nil {
+		return Result{}, errors.New("browser_signin: no browser here")
+	}
 	allow := len(f) == 2 || f[2] == "allow"
-	if err := idp.Approve(ctx, st.SignInURL, st.SignInCode, f[0], f[1], allow); err != nil {
+	if err := t.Browser(ctx, st.SignInURL, st.SignInCode, f[0], f[1], allow); err != nil {
 		return Result{}, fmt.Errorf("browser sign-in: %w", err)
 	}
 	return screen(t), nil

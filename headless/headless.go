@@ -30,6 +30,8 @@ var ErrQuit = errors.New("quit")
 type Session struct {
 	Phone *phone.Phone
 	Clock Advancer
+	// Browser plays the person at the web sign-in page (browser_signin).
+	Browser driver.Browser
 }
 
 // helpIndent is the column where help text starts.
@@ -101,7 +103,7 @@ func (s *Session) exec(ctx context.Context, line string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t := &driver.Target{Phone: s.Phone, Clock: s.Clock}
+	t := &driver.Target{Phone: s.Phone, Clock: s.Clock, Browser: s.Browser}
 	res, err := v.Run(ctx, t, a)
 	if err != nil {
 		return "", replyError(v.Name, a, err)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/deskphone/deskphone/phone/catalog"
 )
 
 // Sign-in timing. Every poll, expiry and refresh is a timer on the
@@ -836,4 +838,15 @@ func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.SetBasicAuth(url.QueryEscape(b.id), url.QueryEscape(b.secret))
 	}
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// addSignInActions puts the sign-in part's actions into the action table.
+func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
+	t[catalog.ActionSignInWeb] = func(p *Phone) { _ = p.signInWeb("web") }
+	t[catalog.ActionSignInPC] = func(p *Phone) { _ = p.signInWeb("pc") }
+	t[catalog.ActionSignInUser] = (*Phone).askCredentials
+	t[catalog.ActionSignInPIN] = (*Phone).askPIN
+	t[catalog.ActionSignInRetry] = (*Phone).signInRetry
+	t[catalog.ActionSignInCancel] = (*Phone).signInCancel
+	t[catalog.ActionSignOut] = func(p *Phone) { p.closeMenu(); p.signOut("") }
 }

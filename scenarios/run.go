@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/inflight"
@@ -320,7 +321,7 @@ func (e *env) step(ctx context.Context, st Step) error {
 	if err != nil {
 		return err
 	}
-	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p)}
+	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p), Browser: idp.Approve}
 	_, err = v.Run(ctx, t, a)
 	var te *driver.TimeoutError
 	if st.Action == "wait" && errors.As(err, &te) {

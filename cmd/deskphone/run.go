@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
@@ -238,7 +239,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		}
 		defer closePhone()
 		if *headlessMode {
-			s := &headless.Session{Phone: p, Clock: clk}
+			s := &headless.Session{Phone: p, Clock: clk, Browser: idp.Approve}
 			return s.Run(ctx, os.Stdin, stdout)
 		}
 		return ui.New(p).Run()
