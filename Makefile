@@ -17,7 +17,7 @@ build: ## build bin/deskphone
 
 .PHONY: run
 run: build ## run one virtual phone in the terminal (MODEL=vvx601 FIRMWARE=5.4.0A to choose)
-	./$(BIN) run $(if $(MODEL),--model $(MODEL)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(STATE),--state $(STATE))
+	./$(BIN) run $(if $(MODEL),--model $(MODEL)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(STATE),--state $(STATE)) $(if $(SIGNIN),--signin $(SIGNIN))
 
 .PHONY: test
 test: ## run every test with the race detector
@@ -63,7 +63,7 @@ bench: ## run the benchmarks, then registrations/s against Kamailio and SIPp whe
 	fi
 
 .PHONY: interop
-interop: ## interoperability tests against Kamailio, SIPp and baresip, and the sign-in page in headless Chromium (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium)
+interop: ## interoperability tests against Kamailio, SIPp and baresip, the sign-in page in headless Chromium and web sign-in against oidc-provider (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium; nodejs and npm ci --prefix interop/testdata/oidc)
 	$(GO) test -tags interop -count=1 -v ./interop/
 
 .PHONY: clean

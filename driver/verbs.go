@@ -41,6 +41,9 @@ type Target struct {
 	// on virtual time moves its clock from it. Nil waits timeout in wall
 	// time.
 	Pace func(c Cond, timeout time.Duration) WaitOptions
+	// Browser plays the person at a web sign-in page (browser_signin);
+	// nil refuses the verb.
+	Browser Browser
 }
 
 // Args are a verb's parsed arguments; each verb reads the fields it needs.

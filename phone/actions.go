@@ -45,6 +45,7 @@ func init() {
 			p.updateCheck("manual")
 		},
 	}
+	addSignInActions(&actions)
 }
 
 // action performs a phone action, from a softkey or the menu. Actions that

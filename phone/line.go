@@ -109,6 +109,13 @@ func tlsName(v uint16) string {
 func (p *Phone) startLine() {
 	p.stopLine(false)
 	a := p.s.cfg.Account
+	bearer := ""
+	if p.signin != nil {
+		if p.s.session.tok == nil && !p.signInBoot() {
+			return
+		}
+		a.User, a.Password, bearer = p.s.session.tok.User, "", p.s.session.tok.Access
+	}
 	if a.Server == "" || a.User == "" {
 		return
 	}
@@ -124,6 +131,7 @@ func (p *Phone) startLine() {
 		Media:       p.media,
 		Clock:       p.clock,
 		Inflight:    p.inflight,
+		Bearer:      bearer,
 	}
 	if p.source != "" {
 		spec := p.source
@@ -158,7 +166,11 @@ func (p *Phone) startLine() {
 		return
 	}
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
-	p.s.session.start(signInProvisioned)
+	if bearer == "" {
+		p.s.session.start(signInProvisioned)
+	} else {
+		p.s.session.start(p.s.session.method)
+	}
 	p.logf("sip", "info", "sip", "registering %s at %s", a.User, a.Server)
 	ua.Register(registerExpires)
 }
@@ -233,7 +245,11 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		first := !l.registered
 		l.registered, l.regError, l.retry = true, "", retryFirst
 		l.tlsVersion = ev.TLSVersion
+		signingIn := p.s.session.state != SignedIn
 		p.s.session.established()
+		if signingIn && p.s.session.signedInBy() != "" {
+			p.afterSignIn()
+		}
 		if first {
 			p.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
 			l.ua.SubscribeMWI(mwiExpires)
@@ -347,6 +363,10 @@ func (p *Phone) onSIP(ev sipua.Event) {
 }
 
 func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
+	if ev.TokenError != "" && p.tokenRefused(ev.TokenError) {
+		l.registered, l.regError = false, "Token refused: "+ev.TokenError
+		return
+	}
 	l.registered = false
 	p.s.session.lost()
 	reason := ""

@@ -94,13 +94,16 @@ func (p *Phone) startLock() {
 	p.armIdleLock()
 }
 
-// signedIn runs once the session is signed in: the policy subscription,
-// and the PIN prompt EnforcePhoneLock asks for after an identity-provider
-// sign-in.
+// signedIn runs once the line is registered: the policy subscription.
 func (p *Phone) signedIn(l *line, first bool) {
 	l.ua.SetCodecOrder(p.s.policy.codecs)
 	l.ua.SubscribeProvisioning(policyExpires)
-	if first && p.needsPINAfterSignIn() {
+}
+
+// askPINAfterSignIn is the PIN prompt EnforcePhoneLock asks for after an
+// identity-provider sign-in.
+func (p *Phone) askPINAfterSignIn() {
+	if p.needsPINAfterSignIn() {
 		p.logf("lock", "notice", "lock", "EnforcePhoneLock: asking for a new PIN after %s sign-in", p.s.session.method)
 		p.askNewPIN()
 	}

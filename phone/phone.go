@@ -42,6 +42,7 @@ type Phone struct {
 	log   *syslog
 
 	account     *statedir.Account
+	signin      *SignIn // the identity provider; nil: provisioned accounts only
 	keyLog      io.Writer
 	inflight    *inflight.Tracker
 	clientCert  *tls.Certificate

@@ -11,7 +11,7 @@ import (
 type prompt struct {
 	label  string
 	text   string
-	secret bool // a PIN: the screen shows stars
+	secret bool // a PIN or a password: the screen shows stars
 	submit func(text string)
 	// depth is how many menu levels were open when the entry opened: it
 	// belongs to that menu screen and closes when the menu is left.

@@ -14,6 +14,9 @@ func (p *Phone) screenName() string {
 	if len(p.s.menu) > 0 {
 		return "menu"
 	}
+	if name := p.signInScreen(); name != "" {
+		return name
+	}
 	if p.s.lock.state == Locked && (p.s.call == CallIdle || p.s.call == CallDialing) {
 		return "locked"
 	}
@@ -44,6 +47,15 @@ func (p *Phone) softkeys() []catalog.Softkey {
 	all := p.model.Vendor.Softkeys.For(p.screenName())
 	if p.updateOffered() {
 		all = p.model.Vendor.Update.Softkeys
+	}
+	if p.signInScreen() != "" {
+		var offered []catalog.Softkey
+		for _, k := range all {
+			if p.signInOffered(k.Action.String()) {
+				offered = append(offered, k)
+			}
+		}
+		all = offered
 	}
 	n := p.model.Display.Softkeys
 	out := make([]catalog.Softkey, n)
@@ -84,7 +96,7 @@ func (p *Phone) render() Screen {
 	if pr := p.s.prompt; pr != nil {
 		s.Prompt, s.Input = pr.label, pr.text
 		if pr.secret {
-			s.Input = strings.Repeat("*", len(pr.text))
+			s.Input = strings.Repeat("*", len([]rune(pr.text)))
 		}
 	}
 	s.Dimmed = p.s.policy.dimmed
@@ -94,6 +106,10 @@ func (p *Phone) render() Screen {
 	}
 	if len(p.s.menu) > 0 {
 		p.renderMenu(&s)
+		return s
+	}
+	if p.signInScreen() != "" {
+		p.renderSignIn(&s)
 		return s
 	}
 	switch p.s.call {
@@ -289,7 +305,22 @@ func (p *Phone) variable(name string) (string, bool) {
 		if u := p.s.cfg.Account.User; u != "" {
 			return u, true
 		}
+		if t := p.s.session.tok; t != nil {
+			return t.User, true
+		}
 		return "Not signed in", true
+	case "signin_code", "signin_url", "signin_expires":
+		code, u, left := p.signInCode()
+		switch name {
+		case "signin_code":
+			return code, true
+		case "signin_url":
+			return u, true
+		}
+		if left > 0 {
+			return fmt.Sprint(int((left + time.Minute - 1) / time.Minute)), true
+		}
+		return "", true
 	case "server":
 		if s := p.s.cfg.Account.Server; s != "" {
 			return s, true

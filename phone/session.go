@@ -1,6 +1,10 @@
 package phone
 
-import "github.com/deskphone/deskphone/phone/catalog"
+import (
+	"time"
+
+	"github.com/deskphone/deskphone/phone/catalog"
+)
 
 // signInMethod is how the phone's user signed in: one of the firmware's
 // sign-in methods from the catalog (user, web, pin, pc, usb), or
@@ -13,9 +17,9 @@ type signInMethod string
 const signInProvisioned signInMethod = "provisioned"
 
 // session is the sign-in part: whether the phone has a signed-in user and
-// how. Today the only way in is a provisioned account, whose SIP
-// registration the line part runs; an interactive sign-in (user, PIN, web
-// code) adds its states and timers here, offered as the firmware allows.
+// how. A provisioned account (a digest password) signs in at boot; with an
+// identity provider (WithSignIn) the phone boots signed out unless it kept
+// tokens, and signs in by the firmware's methods (signin.go).
 type session struct {
 	state  Session
 	method signInMethod
@@ -23,6 +27,34 @@ type session struct {
 	// client ID it signs in with. Both come from the booted firmware.
 	offered  []string
 	clientID string
+
+	// gen is bumped whenever a sign-in starts, is cancelled or ends, so the
+	// answer of an identity provider request made for an older attempt is
+	// dropped.
+	gen int
+	// web is the device code being shown (web sign-in, via PC); nil when
+	// none.
+	web *deviceCode
+	// busy: a request of the current attempt is out (password grant,
+	// device authorization).
+	busy bool
+	// err is why the last sign-in failed or the session ended.
+	err string
+	// tok are the signed-in user's tokens; nil when signed out.
+	tok *storedTokens
+	// refreshedForSIP: the registrar refused the token once and the phone
+	// refreshed it; a second refusal signs out.
+	refreshedForSIP bool
+}
+
+// deviceCode is a web sign-in code on the screen (RFC 8628).
+type deviceCode struct {
+	deviceCode string // secret: never logged
+	userCode   string
+	url        string
+	expiry     time.Time // phone clock
+	interval   time.Duration
+	expired    bool
 }
 
 // newSession is the session part at boot: signed out.
@@ -34,7 +66,7 @@ func newSession(fw *catalog.Firmware) session {
 func (s *session) start(method signInMethod) { s.state, s.method = SigningIn, method }
 
 // established records that the sign-in succeeded.
-func (s *session) established() { s.state = SignedIn }
+func (s *session) established() { s.state, s.refreshedForSIP = SignedIn, false }
 
 // lost goes back to signing in with the same method (a failed or lost
 // registration is retried).
@@ -42,3 +74,23 @@ func (s *session) lost() { s.state = SigningIn }
 
 // end signs out.
 func (s *session) end() { s.state, s.method = SignedOut, "" }
+
+// offers reports whether the firmware offers method.
+func (s *session) offers(method string) bool {
+	for _, m := range s.offered {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// signedInBy is the interactive method the user signed in with ("" when
+// signed out or on a provisioned account): what the lock part asks when it
+// wants a PIN after an identity-provider sign-in.
+func (s *session) signedInBy() signInMethod {
+	if s.state != SignedIn || s.method == signInProvisioned {
+		return ""
+	}
+	return s.method
+}

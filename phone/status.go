@@ -68,6 +68,13 @@ type Status struct {
 	UpdateProgress int
 	UpdateError    string
 	FirmwareSlot   string
+	// Sign-in: the method, the web sign-in code on the screen with its
+	// address and seconds left, and why the last sign-in failed.
+	SignInMethod    string
+	SignInCode      string
+	SignInURL       string
+	SignInExpiresIn int
+	SignInError     string
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -82,6 +89,10 @@ func (s Status) Pairs() [][2]string {
 	tone := ""
 	if s.ToneHz > 0 {
 		tone = strconv.Itoa(int(s.ToneHz + 0.5))
+	}
+	expiresIn := ""
+	if s.SignInCode != "" {
+		expiresIn = strconv.Itoa(s.SignInExpiresIn)
 	}
 	return [][2]string{
 		{"registered", yesno[s.Registered]},
@@ -133,6 +144,11 @@ func (s Status) Pairs() [][2]string {
 		{"update_progress", strconv.Itoa(s.UpdateProgress)},
 		{"update_error", s.UpdateError},
 		{"firmware_slot", s.FirmwareSlot},
+		{"signin_method", s.SignInMethod},
+		{"signin_code", s.SignInCode},
+		{"signin_url", s.SignInURL},
+		{"signin_expires_in", expiresIn},
+		{"signin_error", s.SignInError},
 	}
 }
 
@@ -178,6 +194,13 @@ func (p *Phone) status() Status {
 	}
 	p.lockStatus(&s)
 	p.policyStatus(&s)
+	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
+	if t := p.s.session.tok; t != nil && s.User == "" {
+		s.User = t.User
+	}
+	if code, u, left := p.signInCode(); code != "" {
+		s.SignInCode, s.SignInURL, s.SignInExpiresIn = code, u, int(left/time.Second)
+	}
 	if ms, err := p.callMedia(); err == nil {
 		s.setMedia(ms.Stats())
 	}

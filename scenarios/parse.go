@@ -51,17 +51,19 @@ var (
 	topKeys     = []string{"name", "description", "backend", "phones", "vars", "steps"}
 	backendKeys = []string{"server", "ca", "domain", "users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
-	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio"}
+	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin"}
 	// stepKinds are the actions; a step has exactly one of them.
 	stepKinds = []string{
 		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
 		"transfer", "type", "reboot", "import_ca", "play", "dtmf", "record", "wait", "expect", "advance",
 		"backend", "parallel", "repeat", "include", "update",
 		"lock", "unlock", "pin", "pc", "firmware", "policy",
+		"signin", "signout", "browser_signin",
 	}
 	stepCommon    = []string{"phone", "timeout", "times"}
 	condKeys      = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf"}
-	backendAction = []string{"add_user", "rotate", "voicemail", "firmware", "provisioning"}
+	backendAction = []string{"add_user", "rotate", "voicemail", "firmware", "provisioning", "block_legacy_auth", "vendor_cutoff", "consent", "revoke_tokens"}
+	browserKeys   = []string{"phone", "user", "password", "decision"}
 	callStates    = driver.CallStates
 	ledNames      = driver.LEDNames
 )
@@ -452,6 +454,18 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				p.errorf(f["audio"], nil, "", "%v", err)
 			}
 		}
+		if s := f["signin"]; s != nil {
+			switch v := p.scalar(s); v {
+			case "yes", "web", "pc":
+				ps.SignIn = v
+			case "no", "":
+			default:
+				p.errorf(s, []string{"yes", "web", "pc", "no"}, v, "signin is yes (signed out until a step signs in), web, pc or no, not %q", v)
+			}
+			if external && ps.SignIn != "" {
+				p.errorf(s, nil, "", "signin needs the embedded mock cloud's identity provider")
+			}
+		}
 		if a := f["account"]; a != nil {
 			switch v := p.scalar(a); v {
 			case "none":
@@ -628,12 +642,24 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		if !contains([]string{"check", "now", "postpone"}, st.Arg) {
 			p.errorf(arg, []string{"check", "now", "postpone"}, st.Arg, "update is check, now or postpone, not %q", st.Arg)
 		}
+	case "signin":
+		st.Arg = p.scalar(arg)
+		if v, ok := driver.Lookup("signin"); ok {
+			if _, err := v.Parse(st.Arg); err != nil {
+				p.errorf(arg, nil, "", "%v", err)
+			}
+		}
+	case "browser_signin":
+		st.Browser = p.browser(arg, phones)
+		if st.Browser != nil && st.Phone == "" {
+			st.Phone = st.Browser.Phone
+		}
 	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record", "unlock", "pin", "pc", "firmware":
 		st.Arg = p.scalar(arg)
 		if st.Arg == "" {
 			p.errorf(arg, nil, "", "%s needs a value", kind)
 		}
-	case "answer", "hangup", "hold", "resume", "reboot", "lock":
+	case "answer", "hangup", "hold", "resume", "reboot", "lock", "signout":
 		// The value, if any, names the phone: "answer: bob".
 		if arg.Kind != yaml.ScalarNode {
 			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", kind, kind)
@@ -761,6 +787,29 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 		u := p.user(v)
 		a.AddUser = &u
 	}
+	if v := f["block_legacy_auth"]; v != nil {
+		switch s := p.scalar(v); s {
+		case "on", "yes", "true":
+			a.BlockLegacyAuth = "on"
+		case "off", "no", "false":
+			a.BlockLegacyAuth = "off"
+		default:
+			p.errorf(v, []string{"on", "off"}, s, "block_legacy_auth is on or off, not %q", s)
+		}
+	}
+	if v := f["vendor_cutoff"]; v != nil {
+		s := p.scalar(v)
+		if s != "none" {
+			if _, err := time.Parse("2006-01-02", s); err != nil {
+				if _, err := time.Parse(time.RFC3339, s); err != nil {
+					p.errorf(v, nil, "", "vendor_cutoff %q is a date (2026-07-01), an RFC 3339 time or none", s)
+				}
+			}
+		}
+		a.VendorCutoff = s
+	}
+	a.Consent = p.str(f["consent"])
+	a.RevokeTokens = p.str(f["revoke_tokens"])
 	a.Rotate = p.str(f["rotate"])
 	if roots := certs.FactoryRootIDs(); a.Rotate != "" && !contains(roots, a.Rotate) {
 		p.errorf(f["rotate"], roots, a.Rotate, "unknown root %q: the lab roots are %s", a.Rotate, strings.Join(roots, ", "))
@@ -776,6 +825,28 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 		}
 	}
 	return a
+}
+
+// browser reads a browser_signin step: the person at the provider's page.
+func (p *parser) browser(n *yaml.Node, phones []PhoneSpec) *BrowserSignIn {
+	f := p.mapping(n, browserKeys)
+	b := &BrowserSignIn{Phone: p.str(f["phone"]), User: p.str(f["user"]), Password: p.str(f["password"]), Allow: true}
+	if b.Phone != "" && !hasPhone(phones, b.Phone) {
+		p.errorf(f["phone"], phoneNames(phones), b.Phone, "no phone named %q", b.Phone)
+	}
+	if b.User == "" || b.Password == "" {
+		p.errorf(n, nil, "", "browser_signin needs user: and password:")
+	}
+	if v := f["decision"]; v != nil {
+		switch d := p.scalar(v); d {
+		case "allow":
+		case "deny":
+			b.Allow = false
+		default:
+			p.errorf(v, []string{"allow", "deny"}, d, "decision is allow or deny, not %q", d)
+		}
+	}
+	return b
 }
 
 func hasPhone(phones []PhoneSpec, name string) bool {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/inflight"
@@ -189,7 +190,9 @@ func (e *env) setUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
+		// The admin listener serves the identity provider phones sign in
+		// with.
+		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
 			Media: backend.EngineMedia(cloudMedia.Engine, filepath.Join(dir, "cloud", "voicemail"))})
 		if err != nil {
 			return fmt.Errorf("mock cloud: %w", err)
@@ -223,6 +226,16 @@ func (e *env) setUp(ctx context.Context) error {
 		}
 		if !ps.NoAccount {
 			spec.Account = &statedir.Account{Server: server, User: ps.User, Password: ps.Password, Domain: domain}
+		}
+		if ps.SignIn != "" && e.cloud != nil {
+			if spec.Account != nil {
+				spec.Account.Password = ""
+			}
+			method := ps.SignIn
+			if method == "yes" {
+				method = ""
+			}
+			spec.Options = append(spec.Options, phone.WithSignIn(phone.SignIn{Issuer: e.cloud.IdP().Issuer(), Method: method}))
 		}
 		if e.sc.Backend.CA != "" {
 			spec.CA = []string{e.sc.Backend.CA}
@@ -350,7 +363,7 @@ func (e *env) step(ctx context.Context, st Step) error {
 	if err != nil {
 		return err
 	}
-	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p)}
+	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p), Browser: idp.Approve}
 	_, err = v.Run(ctx, t, a)
 	var te *driver.TimeoutError
 	if st.Action == "wait" && errors.As(err, &te) {
@@ -371,6 +384,12 @@ func stepArgs(v *driver.Verb, st Step) (driver.Args, error) {
 		return driver.Args{Duration: st.Timeout}, nil
 	case "press":
 		return v.Parse(st.Arg)
+	case "browser_signin":
+		d := "allow"
+		if !st.Browser.Allow {
+			d = "deny"
+		}
+		return v.Parse(st.Browser.User + " " + st.Browser.Password + " " + d)
 	}
 	return driver.Args{Text: st.Arg}, nil
 }
@@ -426,6 +445,23 @@ func (e *env) backendStep(a BackendAction) error {
 		return firmwareStep(e.update.inBand, a.Firmware)
 	case a.Provisioning != "":
 		return firmwareStep(e.update.provisioning, a.Provisioning)
+	case a.BlockLegacyAuth != "":
+		e.cloud.IdP().SetBlockLegacyAuth(a.BlockLegacyAuth == "on")
+	case a.VendorCutoff == "none":
+		e.cloud.IdP().SetVendorClientCutoff(time.Time{})
+	case a.VendorCutoff != "":
+		t, err := time.Parse("2006-01-02", a.VendorCutoff)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339, a.VendorCutoff); err != nil {
+				return fmt.Errorf("vendor_cutoff: %w", err)
+			}
+		}
+		e.cloud.IdP().SetVendorClientCutoff(t)
+	case a.Consent != "":
+		return e.cloud.IdP().Consent(a.Consent, true)
+	case a.RevokeTokens != "":
+		_, err := e.cloud.IdP().RevokeUser(a.RevokeTokens)
+		return err
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/driver"
@@ -59,6 +60,10 @@ type PhoneSpec struct {
 	// SRTP (mandatory, optional, off), Codecs (the policy's list) and
 	// Audio (tone:HZ, wav:FILE, silence, echo) set up its media.
 	SRTP, Codecs, Audio string
+	// SignIn: the phone signs in with the cloud's identity provider rather
+	// than a password; "yes" boots signed out, "web" or "pc" starts that
+	// sign-in at boot.
+	SignIn string
 }
 
 // Step is one thing the runner does.
@@ -72,7 +77,15 @@ type Step struct {
 	Steps   []Step // parallel, repeat
 	Times   int    // repeat
 	Backend BackendAction
-	Policy  *PolicyChange // policy
+	Policy  *PolicyChange  // policy
+	Browser *BrowserSignIn // browser_signin
+}
+
+// BrowserSignIn is the person who opens the phone's web sign-in address,
+// enters its code, signs in and allows or denies.
+type BrowserSignIn struct {
+	Phone, User, Password string
+	Allow                 bool
 }
 
 // PolicyChange is a policy step: fields of the tenant's in-band policy
@@ -91,6 +104,10 @@ type BackendAction struct {
 	// restore, pending, rotate, down, up) for the embedded cloud's update
 	// service and the provisioning server.
 	Firmware, Provisioning string
+	// The identity provider's policies: BlockLegacyAuth on or off,
+	// VendorCutoff a date or none, Consent a vendor app's client ID,
+	// RevokeTokens a user.
+	BlockLegacyAuth, VendorCutoff, Consent, RevokeTokens string
 }
 
 // Condition is what wait and expect check on a phone: the driver's
@@ -133,6 +150,27 @@ func (s Step) Describe() string {
 			return "backend: firmware " + s.Backend.Firmware
 		case s.Backend.Provisioning != "":
 			return "backend: provisioning " + s.Backend.Provisioning
+		case s.Backend.BlockLegacyAuth != "":
+			return "backend: block legacy auth " + s.Backend.BlockLegacyAuth
+		case s.Backend.VendorCutoff != "":
+			return "backend: vendor client ID cutoff " + s.Backend.VendorCutoff
+		case s.Backend.Consent != "":
+			return "backend: consent to " + s.Backend.Consent
+		case s.Backend.RevokeTokens != "":
+			return "backend: revoke the tokens of " + s.Backend.RevokeTokens
+		}
+	case "browser_signin":
+		if b := s.Browser; b != nil {
+			d := "allow"
+			if !b.Allow {
+				d = "deny"
+			}
+			return who + "browser sign-in as " + b.User + ", " + d
+		}
+	case "signin":
+		// The password stays out of reports.
+		if f := strings.Fields(s.Arg); len(f) == 3 {
+			return who + "signin " + f[0] + " " + f[1] + " ***"
 		}
 	}
 	if s.Arg == "" {

@@ -315,7 +315,8 @@ func startEmbeddedBackend(ctx context.Context, clk clock.Clock) (io.Closer, stat
 		os.RemoveAll(dir)
 		return nil, statedir.Account{}, err
 	}
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: clk,
+	// The admin listener serves the identity provider (--signin).
+	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: dir, Clock: clk,
 		Media: backend.EngineMedia(engine, filepath.Join(dir, "voicemail"))})
 	if err != nil {
 		engine.Close()

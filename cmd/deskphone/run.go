@@ -10,10 +10,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/siptrace"
+	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -35,6 +37,7 @@ func runCommand() command {
                      [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE]
                      [--policy Field=value]...
                      [--update URL] [--provisioning URL] [--no-device-update]
+                     [--signin web|pc|user|pin] [--idp ISSUER_URL --client-id ID [--client-secret S]]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -84,6 +87,13 @@ Flags:
   --provisioning URL  a provisioning server that offers firmware too (a second
                       update authority)
   --no-device-update  EnableDeviceUpdate false: the phone never checks for firmware
+  --signin METHOD     boot signed out and sign in with the identity provider:
+                      web or pc (a code shows at once), user or pin (the sign-in
+                      screen); without it the embedded cloud's alice is signed in
+  --idp ISSUER_URL    sign in with this OpenID Connect provider (discovery, RFC 8628
+                      device flow, refresh); without --server no SIP server is used
+  --client-id ID      the OAuth client ID (default: the firmware's, from the catalog)
+  --client-secret S   for a confidential client (sent by HTTP Basic)
 
 Without --server the phone registers as alice to an embedded mock cloud
 (the same as 'deskphone backend') on a free loopback port.
@@ -118,8 +128,23 @@ Without --server the phone registers as alice to an embedded mock cloud
 		updateURL := fs.String("update", "", "")
 		provisioningURL := fs.String("provisioning", "", "")
 		noDeviceUpdate := fs.Bool("no-device-update", false, "")
+		signinMethod := fs.String("signin", "", "")
+		idpURL := fs.String("idp", "", "")
+		clientID := fs.String("client-id", "", "")
+		clientSecret := fs.String("client-secret", "", "")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		switch *signinMethod {
+		case "", "web", "pc", "user", "pin":
+		default:
+			return badFlag("--signin %q: want web, pc, user or pin", *signinMethod)
+		}
+		if *idpURL == "" && (*clientID != "" || *clientSecret != "") {
+			return badFlag("--client-id and --client-secret go with --idp")
+		}
+		if *idpURL != "" && *signinMethod == "" {
+			*signinMethod = "web"
 		}
 		if *server == "" && (*user != "" || *password != "" || *domain != "") {
 			return badFlag("--user, --password and --domain go with --server")
@@ -197,10 +222,11 @@ Without --server the phone registers as alice to an embedded mock cloud
 		if len(policyFlags) > 0 && (*server != "" || *noBackend) {
 			return errors.New("--policy sets the embedded cloud's policy: not with --server or --no-backend")
 		}
+		signIn := phone.SignIn{Issuer: *idpURL, ClientID: *clientID, ClientSecret: *clientSecret, Method: *signinMethod}
 		switch {
 		case *server != "":
 			spec.Account = &statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}
-		case !*noBackend:
+		case !*noBackend && *idpURL == "":
 			b, account, err := startEmbeddedBackend(ctx, clk)
 			if err != nil {
 				return err
@@ -220,6 +246,20 @@ Without --server the phone registers as alice to an embedded mock cloud
 				defer u.Close()
 				*updateURL = u.srv.URL()
 			}
+			if *signinMethod != "" {
+				// Signed out until the cloud's identity provider signs
+				// alice (or another user) in.
+				spec.Account.Password = ""
+				signIn.Issuer = b.(*embedded).IdP().Issuer()
+			}
+		}
+		if signIn.Issuer != "" {
+			if signIn.Method != "web" && signIn.Method != "pc" {
+				signIn.Method = ""
+			}
+			spec.Options = append(spec.Options, phone.WithSignIn(signIn))
+		} else if *signinMethod != "" {
+			return badFlag("--signin needs the embedded cloud or --idp")
 		}
 		spec.Options = append(spec.Options, updateOptions(*updateURL, *provisioningURL, *noDeviceUpdate)...)
 		p, closePhone, err := driver.Build(ctx, spec)
@@ -236,7 +276,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 			fmt.Fprintf(stderr, "deskphone: %v\n", err)
 		}
 		if *headlessMode {
-			s := &headless.Session{Target: driver.Target{Phone: p, Clock: clk}}
+			s := &headless.Session{Target: driver.Target{Phone: p, Clock: clk, Browser: idp.Approve}}
 			return s.Run(ctx, os.Stdin, stdout)
 		}
 		return ui.New(p).Run()

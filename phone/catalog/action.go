@@ -45,6 +45,15 @@ const (
 	ActionUpdateNow
 	ActionUpdatePostpone
 	ActionUpdateCheck
+	// The sign-in part's actions: choose a method, ask for a new web
+	// sign-in code, cancel, sign out.
+	ActionSignInWeb
+	ActionSignInUser
+	ActionSignInPIN
+	ActionSignInPC
+	ActionSignInRetry
+	ActionSignInCancel
+	ActionSignOut
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -63,6 +72,10 @@ var actionNames = [ActionCount]string{
 	ActionPIN:       "pin",
 	ActionUpdateNow: "update_now", ActionUpdatePostpone: "update_postpone",
 	ActionUpdateCheck: "update_check",
+	ActionSignInWeb:   "signin_web", ActionSignInUser: "signin_user",
+	ActionSignInPIN: "signin_pin", ActionSignInPC: "signin_pc",
+	ActionSignInRetry: "signin_retry", ActionSignInCancel: "signin_cancel",
+	ActionSignOut: "signout",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

@@ -51,6 +51,27 @@ type Vendor struct {
 	Lock Lock `yaml:"lock"`
 	// Update is the self-update behaviour (update.go).
 	Update Update `yaml:"update"`
+	// SignIn is how the vendor's sign-in screens read.
+	SignIn SignInUI `yaml:"sign_in"`
+}
+
+// SignInUI is the wording of a vendor's sign-in screens. The softkeys of
+// the screens signin (signed out: the methods), signin_code (the web
+// sign-in code) and signin_expired (the code ran out) are in Softkeys; a
+// method softkey shows only where the firmware offers that method.
+type SignInUI struct {
+	// Title heads the signed-out screen.
+	Title string `yaml:"title"`
+	// Code are the lines of the web sign-in screen, with {signin_url},
+	// {signin_code} and {signin_expires} (minutes left).
+	Code []string `yaml:"code"`
+	// Expired are the lines shown when the code ran out.
+	Expired []string `yaml:"expired"`
+	// Failed heads the reason a sign-in failed.
+	Failed string `yaml:"failed"`
+	// ClientIDs is the OAuth client ID per client ID kind (shared,
+	// vendor) the firmware signs in with.
+	ClientIDs map[string]string `yaml:"client_ids"`
 }
 
 // Lock is how a vendor's phone lock speaks and acts.
@@ -173,7 +194,8 @@ var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "he
 // OptionalScreens may be left out of a vendor's softkeys; each then shows
 // the softkeys of the screen it names (the transfer target is entered like
 // a number being dialled), or none when it names none (the lock screen).
-var OptionalScreens = map[string]string{"transfer": "dialing", "locked": ""}
+var OptionalScreens = map[string]string{"transfer": "dialing", "locked": "",
+	"signin": "", "signin_code": "", "signin_expired": ""}
 
 // AllScreens are Screens and then the optional screens not among them, in
 // a fixed order.

@@ -18,6 +18,10 @@ type RegisterFailed struct {
 	Code   int
 	Reason string
 	Err    error
+	// TokenError is the registrar's error_description when it refused the
+	// bearer token the UA answered with (RFC 8898 invalid_token); empty
+	// otherwise.
+	TokenError string
 }
 
 // Unregistered: the registration was removed (Expires: 0 accepted).

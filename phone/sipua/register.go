@@ -19,6 +19,39 @@ type authState struct {
 	header string // "Authorization" or "Proxy-Authorization"
 	chal   *digest.Challenge
 	count  int
+	// bearer: the server challenged with Bearer and we answer with the
+	// access token rather than a digest.
+	bearer bool
+}
+
+// SetBearer replaces the access token the UA answers Bearer challenges
+// with (after a refresh); "" leaves digest alone.
+func (u *UA) SetBearer(token string) {
+	u.mu.Lock()
+	u.cfg.Bearer = token
+	u.mu.Unlock()
+}
+
+// bearerChallenge returns the error_description of a Bearer challenge in
+// res and whether res offers Bearer at all.
+func bearerChallenge(res *sip.Response) (tokenError string, ok bool) {
+	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
+		for _, h := range res.GetHeaders(name) {
+			scheme, params, _ := strings.Cut(strings.TrimSpace(h.Value()), " ")
+			if !strings.EqualFold(scheme, "Bearer") {
+				continue
+			}
+			ok = true
+			if i := strings.Index(params, "error_description="); i >= 0 {
+				v := params[i+len("error_description="):]
+				if q, err := strconv.QuotedPrefix(v); err == nil {
+					v, _ = strconv.Unquote(q)
+				}
+				tokenError = v
+			}
+		}
+	}
+	return tokenError, ok
 }
 
 // requestTimeout bounds one request with its authentication round trip.
@@ -43,7 +76,14 @@ func (u *UA) Register(expires time.Duration) {
 			}
 			u.emit(Registered{Expires: granted, TLSVersion: u.TLSVersion()})
 		default:
-			u.emit(RegisterFailed{Code: res.StatusCode, Reason: res.Reason})
+			ev := RegisterFailed{Code: res.StatusCode, Reason: res.Reason}
+			if u.bearerMode() && (res.StatusCode == 401 || res.StatusCode == 407) {
+				ev.TokenError, _ = bearerChallenge(res)
+				if ev.TokenError == "" {
+					ev.TokenError = "token refused"
+				}
+			}
+			u.emit(ev)
 		}
 	})
 }
@@ -124,20 +164,34 @@ func (u *UA) authLoop(ctx context.Context, req *sip.Request) (*sip.Response, err
 		if res.StatusCode != 401 && res.StatusCode != 407 {
 			return res, nil
 		}
-		chal, err := pickChallenge(res)
-		if err != nil {
-			return nil, err
-		}
-		if attempt >= 2 || (answered && !chal.Stale) || u.cfg.Password == "" {
-			return res, nil
-		}
 		header := "Authorization"
 		if res.StatusCode == 407 {
 			header = "Proxy-Authorization"
 		}
 		u.mu.Lock()
-		u.auth = &authState{header: header, chal: chal}
+		token := u.cfg.Bearer
 		u.mu.Unlock()
+		if _, offered := bearerChallenge(res); offered && token != "" {
+			// RFC 8898: answer with the access token, once; a second
+			// challenge means the token was refused.
+			if answered || attempt >= 2 {
+				return res, nil
+			}
+			u.mu.Lock()
+			u.auth = &authState{header: header, bearer: true}
+			u.mu.Unlock()
+		} else {
+			chal, err := pickChallenge(res)
+			if err != nil {
+				return nil, err
+			}
+			if attempt >= 2 || (answered && !chal.Stale) || u.cfg.Password == "" {
+				return res, nil
+			}
+			u.mu.Lock()
+			u.auth = &authState{header: header, chal: chal}
+			u.mu.Unlock()
+		}
 		// A new transaction: new branch, next CSeq.
 		req.RemoveHeader("Via")
 		if cseq := req.CSeq(); cseq != nil {
@@ -160,7 +214,13 @@ func (u *UA) authLoop(ctx context.Context, req *sip.Request) (*sip.Response, err
 func (u *UA) applyAuth(req *sip.Request) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.auth == nil || u.cfg.Password == "" {
+	if u.auth != nil && u.auth.bearer && u.cfg.Bearer != "" {
+		req.RemoveHeader("Authorization")
+		req.RemoveHeader("Proxy-Authorization")
+		req.AppendHeader(sip.NewHeader(u.auth.header, "Bearer "+u.cfg.Bearer))
+		return
+	}
+	if u.auth == nil || u.auth.chal == nil || u.cfg.Password == "" {
 		return
 	}
 	u.auth.count++
@@ -177,6 +237,13 @@ func (u *UA) applyAuth(req *sip.Request) {
 	req.RemoveHeader("Authorization")
 	req.RemoveHeader("Proxy-Authorization")
 	req.AppendHeader(sip.NewHeader(u.auth.header, cred.String()))
+}
+
+// bearerMode reports whether the UA answers with a bearer token.
+func (u *UA) bearerMode() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.cfg.Bearer != ""
 }
 
 // pickChallenge chooses the strongest digest challenge offered: SHA-256

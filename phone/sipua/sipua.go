@@ -55,6 +55,9 @@ type Config struct {
 	// the messages it is acting on, shared with the cloud and the other
 	// phones of a scenario on virtual time.
 	Inflight *inflight.Tracker
+	// Bearer is an OAuth access token to answer a registrar's Bearer
+	// challenge with (RFC 8898); SetBearer replaces it. Empty: digest only.
+	Bearer string
 }
 
 // UA is one phone's SIP user agent.
