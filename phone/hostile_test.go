@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
@@ -132,4 +133,90 @@ func TestRegisterExpiresZero(t *testing.T) {
 	if got := status(t, p, "registered"); got != "no" {
 		t.Fatalf("registered=%s after a 200 with Expires: 0", got)
 	}
+}
+
+// A message-summary NOTIFY that belongs to none of the phone's
+// subscriptions is refused with 481 and does not light the message LED.
+func TestStrangerMWINotifyRefused(t *testing.T) {
+	answers := make(chan string, 16)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		var headers []string
+		sent := false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimRight(line, "\r\n")
+			if line != "" {
+				headers = append(headers, line)
+				continue
+			}
+			if len(headers) == 0 {
+				continue
+			}
+			first := headers[0]
+			switch {
+			case strings.HasPrefix(first, "SIP/2.0"):
+				answers <- first
+			case strings.HasPrefix(first, "REGISTER"):
+				c.Write([]byte(okFor(headers, "expires=3600")))
+				if !sent {
+					sent = true
+					c.Write([]byte("NOTIFY sip:alice@127.0.0.1 SIP/2.0\r\n" +
+						"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKstranger1\r\n" +
+						"From: <sip:mallory@evil.test>;tag=m1\r\nTo: <sip:alice@127.0.0.1>;tag=nosuch\r\n" +
+						"Call-ID: stranger-1\r\nCSeq: 1 NOTIFY\r\nEvent: message-summary\r\nSubscription-State: active\r\n" +
+						"Content-Type: application/simple-message-summary\r\nContent-Length: 44\r\n\r\n" +
+						"Messages-Waiting: yes\r\nVoice-Message: 9/0\r\n\r\n"))
+				}
+			default:
+				c.Write([]byte(okFor(headers, "")))
+			}
+			headers = nil
+		}
+	}()
+	p := hostilePhone(t, "sip:"+ln.Addr().String()+";transport=tcp")
+	select {
+	case got := <-answers:
+		if !strings.Contains(got, "481") {
+			t.Fatalf("the phone answered a stranger's NOTIFY with %q, want 481", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer to the stranger's NOTIFY")
+	}
+	if got := status(t, p, "mwi"); got != "0" {
+		t.Fatalf("mwi=%s after a stranger's NOTIFY", got)
+	}
+}
+
+// okFor is a 200 to the request whose header lines are h; contactParams
+// go on its Contact.
+func okFor(h []string, contactParams string) string {
+	var b strings.Builder
+	b.WriteString("SIP/2.0 200 OK\r\n")
+	for _, l := range h[1:] {
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "via", "from", "call-id", "cseq":
+			b.WriteString(l + "\r\n")
+		case "to":
+			b.WriteString(l + ";tag=x1\r\n")
+		case "contact":
+			if contactParams != "" {
+				b.WriteString(l + ";" + contactParams + "\r\n")
+			}
+		}
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.String()
 }

@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -266,6 +267,12 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	switch event {
 	case "message-summary":
+		if !u.isMWISubscription(req) {
+			// Not a subscription of ours (RFC 6665 4.1.3): a stranger
+			// does not light the message LED.
+			tx.Respond(sip.NewResponseFromRequest(req, 481, "Subscription Does Not Exist", nil))
+			return
+		}
 		u.emit(parseMessageSummary(req.Body()))
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	case EventProvisioning:
@@ -295,8 +302,50 @@ func (u *UA) SubscribeMWI(expires time.Duration) {
 			return
 		}
 		req.ReplaceHeader(u.contactHeader())
+		u.rememberMWISubscription(req)
 		u.doAuth(ctx, req)
 	})
+}
+
+// mwiSubscriptions is how many of our latest message-summary SUBSCRIBEs
+// (a refresh is a new one) a NOTIFY may belong to.
+const mwiSubscriptions = 2
+
+// rememberMWISubscription keeps the dialog identity (Call-ID, our tag) of a
+// message-summary SUBSCRIBE: the NOTIFYs of the subscription carry it.
+func (u *UA) rememberMWISubscription(req *sip.Request) {
+	id := req.CallID().Value() + ";" + fromTag(req)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.mwiSubs = append(u.mwiSubs, id)
+	if len(u.mwiSubs) > mwiSubscriptions {
+		u.mwiSubs = u.mwiSubs[len(u.mwiSubs)-mwiSubscriptions:]
+	}
+}
+
+// isMWISubscription reports whether a NOTIFY belongs to one of our
+// message-summary subscriptions: its Call-ID, and our tag as its To tag.
+func (u *UA) isMWISubscription(req *sip.Request) bool {
+	id := ""
+	if c := req.CallID(); c != nil {
+		id = c.Value()
+	}
+	tag := ""
+	if to := req.To(); to != nil && to.Params != nil {
+		tag, _ = to.Params.Get("tag")
+	}
+	id += ";" + tag
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Contains(u.mwiSubs, id)
+}
+
+func fromTag(req *sip.Request) string {
+	if f := req.From(); f != nil && f.Params != nil {
+		t, _ := f.Params.Get("tag")
+		return t
+	}
+	return ""
 }
 
 // parseMessageSummary reads "Messages-Waiting: yes" and

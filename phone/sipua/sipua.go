@@ -62,10 +62,13 @@ type Config struct {
 
 // UA is one phone's SIP user agent.
 type UA struct {
-	cfg    Config
-	codecs atomic.Pointer[string] // the policy's codec order for new calls
-	emit   func(Event)
-	server sip.Uri
+	cfg Config
+	// mwiSubs are the dialog identities (Call-ID;our tag) of the latest
+	// message-summary subscriptions; guarded by mu.
+	mwiSubs []string
+	codecs  atomic.Pointer[string] // the policy's codec order for new calls
+	emit    func(Event)
+	server  sip.Uri
 	// transport is "tls", "tcp" or "udp".
 	transport string
 	domain    string
