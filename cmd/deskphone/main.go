@@ -34,7 +34,7 @@ var errUsage = errors.New("usage")
 var errHelp = errors.New("help requested")
 
 func commands() map[string]command {
-	list := []command{runCommand(), modelsCommand(), backendCommand(), certsCommand(), scenarioCommand(), stateCommand(), versionCommand()}
+	list := []command{runCommand(), fleetCommand(), modelsCommand(), backendCommand(), certsCommand(), scenarioCommand(), stateCommand(), versionCommand()}
 	m := map[string]command{}
 	for _, c := range list {
 		m[c.name] = c
