@@ -135,7 +135,7 @@ Admin commands (against --admin, default 127.0.0.1:8061):
 		defer engine.Close()
 		b, err := backend.New(backend.Config{
 			LoadUsers: load,
-			Listen: listen, StateDir: *state, UsersFile: *users, Domain: *domain,
+			Listen:    listen, StateDir: *state, UsersFile: *users, Domain: *domain,
 			AdminListen: *admin, ServerRoot: *root,
 			Media:          backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
 			MaxConnections: *maxConns, MaxConnectionsPerSource: *maxPerSource,
