@@ -75,7 +75,7 @@ A fleet file (YAML):
   groups:
     - name: lobby
       count: 100
-      model: t54w
+      model: t46g
       user: load{n:05d}        # n runs on from group to group, from 1
       password: secret
 `,
