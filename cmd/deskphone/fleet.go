@@ -18,8 +18,10 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 
+	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/fleet/api"
+	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
 
@@ -312,4 +314,35 @@ func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.D
 		}()
 	}
 	return func() { cancel(); <-done }
+}
+
+// onePhone is the control API's view of the one phone of deskphone run.
+type onePhone struct{ p api.Phone }
+
+func (o onePhone) Phones() []api.Phone { return []api.Phone{o.p} }
+
+func (o onePhone) Lookup(id string) (api.Phone, bool) { return o.p, id == o.p.ID }
+
+// serveOnePhone serves p on the control API at addr, announcing it on
+// stderr (stdout is the headless protocol's).
+func serveOnePhone(addr, token string, p *phone.Phone, clk driver.Advancer, stderr io.Writer) (func(), error) {
+	if err := api.CheckBind(addr, token); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--api: %w", err)
+	}
+	id := p.Published().User
+	if st, err := p.State(); err == nil && st.User != "" {
+		id = st.User
+	}
+	if id == "" {
+		id = "phone"
+	}
+	srv := &http.Server{Handler: (&api.Server{Source: onePhone{api.Phone{ID: id, Phone: p, Clock: clk}}, Token: token}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stderr, "api http://%s/v1/phones/%s\n", ln.Addr(), id)
+	return func() { srv.Close() }, nil
 }

@@ -32,6 +32,7 @@ func runCommand() command {
                      [--srtp mandatory|optional|off] [--codecs LIST] [--audio-source SOURCE]
                      [--no-backend] [--client-cert FILE --client-key FILE]
                      [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE]
+                     [--api HOST:PORT [--api-token TOKEN]]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -72,6 +73,10 @@ Flags:
                       (mode 0600; digest responses and SRTP keys redacted)
   --sip-trace-secrets keep digest responses and SRTP keys in the --sip-trace file
   --keylog FILE       write TLS secrets in the NSS key log format (Wireshark)
+  --api HOST:PORT     also serve the phone on the HTTP control API (as 'deskphone
+                      fleet --api' does; its id is the account's user name)
+  --api-token TOKEN   bearer token the API requires (default $DESKPHONE_API_TOKEN;
+                      needed beyond loopback)
 
 Without --server the phone registers as alice to an embedded mock cloud
 (the same as 'deskphone backend') on a free loopback port.
@@ -101,6 +106,8 @@ Without --server the phone registers as alice to an embedded mock cloud
 		srtp := fs.String("srtp", "mandatory", "")
 		codecList := fs.String("codecs", driver.DefaultCodecs, "")
 		audioSource := fs.String("audio-source", "silence", "")
+		apiAddr := fs.String("api", "", "")
+		apiToken := fs.String("api-token", os.Getenv("DESKPHONE_API_TOKEN"), "")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -188,6 +195,13 @@ Without --server the phone registers as alice to an embedded mock cloud
 			return err
 		}
 		defer closePhone()
+		if *apiAddr != "" {
+			closeAPI, err := serveOnePhone(*apiAddr, *apiToken, p, clk, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeAPI()
+		}
 		if *headlessMode {
 			s := &headless.Session{Phone: p, Clock: clk}
 			return s.Run(ctx, os.Stdin, stdout)
