@@ -176,10 +176,16 @@ A fleet file (YAML):
 		defer signal.Stop(sigs)
 		go func() {
 			<-sigs
+			first := time.Now()
 			cancel()
-			<-sigs
-			fmt.Fprintln(stderr, "deskphone fleet: second signal, exiting at once")
-			os.Exit(130)
+			for range sigs {
+				// One signal sent to both the process and its group (as
+				// timeout(1) does) arrives twice at once: not a second one.
+				if time.Since(first) > 500*time.Millisecond {
+					fmt.Fprintln(stderr, "deskphone fleet: second signal, exiting at once")
+					os.Exit(130)
+				}
+			}
 		}()
 
 		if *apiAddr != "" {

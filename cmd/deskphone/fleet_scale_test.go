@@ -53,7 +53,7 @@ func TestFleetScale(t *testing.T) {
 	base := "http://" + strings.Fields(strings.TrimPrefix(fl.line("api http://"), "api http://"))[0]
 	base = strings.TrimSuffix(base, "/v1/phones,")
 	t0 := time.Now()
-	waitMetric(t, base, `deskphone_phones{state="registered"}`, float64(n), 120*time.Second)
+	waitMetric(t, base, `deskphone_phones{state="registered"}`, float64(n), 5*time.Minute)
 	boot := time.Since(t0)
 	mt := metricsOf(t, base)
 	fleetKiB := mt["process_resident_memory_bytes"] / 1024
