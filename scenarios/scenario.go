@@ -56,6 +56,9 @@ type PhoneSpec struct {
 	// SRTP (mandatory, optional, off), Codecs (the policy's list) and
 	// Audio (tone:HZ, wav:FILE, silence, echo) set up its media.
 	SRTP, Codecs, Audio string
+	// Group is the name of the entry with count: the phone came from;
+	// its members are named GROUP[n], from 1.
+	Group string
 }
 
 // Step is one thing the runner does.
@@ -69,6 +72,15 @@ type Step struct {
 	Steps   []Step // parallel, repeat
 	Times   int    // repeat
 	Backend BackendAction
+	// Count is what expect_count checks, with Cond.
+	Count *CountCheck
+}
+
+// CountCheck bounds how many phones of a group meet a condition.
+type CountCheck struct {
+	Group   string
+	AtLeast int
+	AtMost  int // -1: no bound
 }
 
 // BackendAction is what a backend step does to the embedded cloud.
@@ -102,6 +114,12 @@ func (s Step) Describe() string {
 	switch s.Action {
 	case "wait", "expect":
 		return who + s.Action + " " + s.Cond.String()
+	case "expect_count":
+		d := fmt.Sprintf("expect_count %s: %s at least %d", s.Count.Group, s.Cond.String(), s.Count.AtLeast)
+		if s.Count.AtMost >= 0 {
+			d += fmt.Sprintf(", at most %d", s.Count.AtMost)
+		}
+		return d
 	case "parallel":
 		return fmt.Sprintf("parallel (%d steps)", len(s.Steps))
 	case "repeat":

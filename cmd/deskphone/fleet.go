@@ -65,7 +65,7 @@ Flags:
                       a progress bar on a terminal, plain lines every
                       --progress-every otherwise (default auto)
   --progress-every D  period of the plain lines (default 5s)
-  --stop-timeout D    bound on unregistering every phone at exit (default 10s)
+  --stop-timeout D    bound on unregistering every phone at exit (default 30s)
   --catalog FILE      extend the built-in catalog with FILE (repeatable)
 
 A fleet file (YAML):
@@ -110,7 +110,7 @@ A fleet file (YAML):
 		apiToken := fs.String("api-token", os.Getenv("DESKPHONE_API_TOKEN"), "")
 		progress := fs.String("progress", "auto", "")
 		every := fs.Duration("progress-every", 5*time.Second, "")
-		stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "")
+		stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "")
 		fs.Var(&files, "catalog", "")
 		if err := parse(fs, args); err != nil {
 			return err
