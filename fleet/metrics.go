@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/deskphone/deskphone/phone"
 )
@@ -70,7 +71,7 @@ func NewMetrics() *Metrics {
 		func() float64 { return float64(m.running.Load()) })
 	m.reg.MustRegister(m.registrations, m.regFailures, m.calls, m.srtpFailures, m.updates, m.mos, m.jitter, m.boot,
 		m.buildFailures, phones, stateCollector{m},
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, o := range []string{"placed", "answered", "failed"} {
 		m.calls.WithLabelValues(o)
 	}
