@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -123,5 +126,43 @@ func TestFleetBadInput(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tt.args, code, stderr, tt.want)
 		}
+	}
+}
+
+// deskphone run --api serves its one phone, under its user name, beside
+// the headless protocol.
+func TestRunAPI(t *testing.T) {
+	cmd := exec.Command(binary, "run", "--headless", "--api", "127.0.0.1:0")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { in.Close(); cmd.Process.Kill(); cmd.Wait() }()
+	sc := bufio.NewScanner(errOut)
+	url := ""
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "api "); ok {
+			url = u
+			break
+		}
+	}
+	if !strings.HasSuffix(url, "/v1/phones/alice") {
+		t.Fatalf("api line %q", url)
+	}
+	c := &api.Client{Base: strings.TrimSuffix(url, "/v1/phones/alice")}
+	rep, err := c.Command(context.Background(), "alice", "wait registered=yes 10s")
+	if err != nil || !rep.OK {
+		t.Fatalf("wait: %+v %v", rep, err)
+	}
+	rep, err = c.Command(context.Background(), "alice", "status")
+	if err != nil || rep.Status["user"] != "alice" || !strings.Contains(rep.Reply, "registered=yes\n") {
+		t.Fatalf("status: %+v %v", rep, err)
 	}
 }
