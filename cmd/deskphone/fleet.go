@@ -277,7 +277,7 @@ func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.D
 	case "none":
 		close(done)
 	case "bar":
-		pr := mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithRefreshRate(200*time.Millisecond))
+		pr := mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 		built := pr.AddBar(total, mpb.PrependDecorators(decor.Name("started   "), decor.CountersNoUnit("%d/%d")),
 			mpb.AppendDecorators(decor.Percentage()))
 		reg := pr.AddBar(total, mpb.PrependDecorators(decor.Name("registered"), decor.CountersNoUnit(" %d/%d")),
