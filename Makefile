@@ -51,9 +51,14 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 # interop/rates_test.go): deskphones against the mock cloud and Kamailio, SIPp
 # against Kamailio, over TLS. It runs only with DESKPHONE_BENCH=1, so make
 # interop skips it.
+# bench's fleet table (TestFleetScale in cmd/deskphone/fleet_scale_test.go):
+# FLEET_PHONES phones (default 10000) in one process against the mock cloud
+# in another, over TLS. Each phone holds two file descriptors: the shell's
+# ulimit -n must allow twice FLEET_PHONES and some.
 .PHONY: bench
-bench: ## run the benchmarks, then registrations/s against Kamailio and SIPp when installed
+bench: ## run the benchmarks, the fleet table (FLEET_PHONES=10000), then registrations/s against Kamailio and SIPp when installed
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_FLEET_BENCH=$(or $(FLEET_PHONES),10000) $(GO) test -count=1 -timeout 30m -run '^TestFleetScale$$' -v ./cmd/deskphone/
 	@if command -v sipp >/dev/null && { command -v kamailio >/dev/null || test -x /usr/sbin/kamailio; } && \
 	    { command -v stunnel4 >/dev/null || command -v stunnel >/dev/null; }; then \
 		echo "DESKPHONE_BENCH=1 $(GO) test -tags interop -count=1 -run '^TestRegistrationRates$$' -v ./interop/"; \

@@ -100,6 +100,7 @@ func New(cfg Config) (*Backend, error) {
 			return nil, err
 		}
 	}
+	users = append(users, c.LoadUsers...)
 	dir := newDirectory()
 	for _, u := range users {
 		if err := u.Validate(); err != nil {

@@ -82,6 +82,8 @@ type Config struct {
 	StateDir string
 	// UsersFile is a YAML users file (see ParseUsers). Empty: DefaultUsers.
 	UsersFile string
+	// LoadUsers are added to the users (see ParseLoadUsers).
+	LoadUsers []User
 	// AdminListen is the loopback address of the admin HTTP API, e.g.
 	// "127.0.0.1:0". Empty: no admin API.
 	AdminListen string

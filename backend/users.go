@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/deskphone/deskphone/internal/numbered"
 )
 
 // User is a subscriber of the mock cloud: a phone signs in as User with
@@ -368,4 +370,46 @@ func lookupService(nameOrExt string) (Service, bool) {
 		}
 	}
 	return Service{}, false
+}
+
+// MaxLoadUsers bounds the users one load pattern creates.
+const MaxLoadUsers = 1_000_000
+
+// ParseLoadUsers reads PATTERN:PASSWORD:COUNT, such as
+// load{n:05d}:secret:10000, into the users PATTERN names for 1 to COUNT,
+// all with PASSWORD: the accounts of a fleet of phones (which numbers its
+// phones from 1 with the same pattern).
+func ParseLoadUsers(spec string) ([]User, error) {
+	// The pattern's own colon ({n:05d}) is inside its braces.
+	from := 0
+	if i := strings.Index(spec, "}"); i >= 0 {
+		from = i
+	}
+	first, last := strings.Index(spec[from:], ":"), strings.LastIndex(spec, ":")
+	if first >= 0 {
+		first += from
+	}
+	if first < 0 || first == last {
+		return nil, fmt.Errorf("%w: load users %q: want PATTERN:PASSWORD:COUNT, e.g. load{n:05d}:secret:10000", ErrInvalidUser, spec)
+	}
+	pat, err := numbered.Parse(spec[:first])
+	if err != nil {
+		return nil, fmt.Errorf("%w: load users: %w", ErrInvalidUser, err)
+	}
+	if pat.Fixed() {
+		return nil, fmt.Errorf("%w: load users %q: the pattern needs {n}, e.g. load{n:05d}", ErrInvalidUser, spec)
+	}
+	count, err := strconv.Atoi(spec[last+1:])
+	if err != nil || count < 1 || count > MaxLoadUsers {
+		return nil, fmt.Errorf("%w: load users %q: COUNT must be 1 to %d", ErrInvalidUser, spec, MaxLoadUsers)
+	}
+	password := spec[first+1 : last]
+	users := make([]User, count)
+	for i := range users {
+		users[i] = User{User: pat.Name(i + 1), Password: password}
+		if err := users[i].Validate(); err != nil {
+			return nil, fmt.Errorf("load users: %w", err)
+		}
+	}
+	return users, nil
 }

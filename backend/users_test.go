@@ -186,3 +186,24 @@ func TestConfigErrorMessages(t *testing.T) {
 		t.Errorf("unknown root: %v, want ErrUnknownRoot", err)
 	}
 }
+
+func TestParseLoadUsers(t *testing.T) {
+	users, err := ParseLoadUsers("load{n:05d}:sec:ret:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []User{{User: "load00001", Password: "sec:ret"}, {User: "load00002", Password: "sec:ret"}, {User: "load00003", Password: "sec:ret"}}
+	if len(users) != len(want) {
+		t.Fatalf("got %d users, want %d", len(users), len(want))
+	}
+	for i := range want {
+		if users[i] != want[i] {
+			t.Errorf("user %d = %+v, want %+v", i, users[i], want[i])
+		}
+	}
+	for _, bad := range []string{"load{n}", "load{n}:secret", "load:secret:3", "load{n}:secret:0", "load{n}::3", "load{x}:s:3", "echo{n}:s:x"} {
+		if _, err := ParseLoadUsers(bad); err == nil {
+			t.Errorf("ParseLoadUsers(%q) accepted", bad)
+		}
+	}
+}

@@ -222,3 +222,12 @@ func render(res driver.Result) string {
 	}
 	return b.String()
 }
+
+// Reply words a verb's outcome as the protocol's reply block (without the
+// terminator): the text a control API hands back beside the typed result.
+func Reply(verb string, a driver.Args, res driver.Result, err error) (string, error) {
+	if err != nil {
+		return "", replyError(verb, a, err)
+	}
+	return render(res), nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"syscall"
@@ -91,6 +92,29 @@ func WithClientCertificate(certFile, keyFile string) Option {
 // NSS key log format, for Wireshark.
 func WithKeyLog(w io.Writer) Option {
 	return func(p *Phone) error { p.keyLog = w; return nil }
+}
+
+// WithRegisterJitter spreads the phone's registration retries, for fleets:
+// each back-off wait is shortened by a random part of up to frac of it, and
+// a lost connection is registered again after a random wait of up to frac
+// of the first back-off, so phones that lost their server together do not
+// come back together. Without it the waits are exact.
+func WithRegisterJitter(frac float64) Option {
+	return func(p *Phone) error {
+		if frac < 0 || frac > 1 {
+			return fmt.Errorf("register jitter %v: must be 0 to 1", frac)
+		}
+		p.regJitter = frac
+		return nil
+	}
+}
+
+// jitter is a random part of d of up to the phone's register jitter.
+func (p *Phone) jitter(d time.Duration) time.Duration {
+	if p.regJitter <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Float64() * p.regJitter * float64(d)).Round(time.Millisecond)
 }
 
 var tlsVersions = map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
@@ -386,7 +410,7 @@ func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 	default:
 		reason = p.transportFailure(ev.Err)
 	}
-	wait := l.retry
+	wait := l.retry - p.jitter(l.retry)
 	p.logf("sip", "err", "sip", "registration failed: %s (retry in %v)", reason, wait)
 	l.regError = reason
 	p.after("register", wait, func() {
@@ -506,6 +530,14 @@ func (p *Phone) keepAlive(l *line) {
 			p.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
 			l.registered, l.regError = false, "Connection lost"
 			p.s.session.lost()
+			if d := p.jitter(retryFirst); d > 0 {
+				p.after("register", d, func() {
+					if p.s.line == l {
+						l.ua.Register(registerExpires)
+					}
+				})
+				return
+			}
 			l.ua.Register(registerExpires)
 			return
 		}

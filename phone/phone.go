@@ -50,6 +50,7 @@ type Phone struct {
 	source      string // what calls send, see ParseSource
 	mediaNotes  []string
 	dialTimeout time.Duration // as provisioned; the policy part starts from it
+	regJitter   float64       // see WithRegisterJitter
 	tempState   bool
 
 	// The update agent's configuration (update.go).
@@ -418,6 +419,16 @@ func (p *Phone) Status() ([][2]string, error) {
 		return nil, err
 	}
 	return st.Pairs(), nil
+}
+
+// Published returns the status as the loop last published it, without
+// waiting on the loop: cheap enough to read thousands of phones at once;
+// the zero Status before the phone's first task.
+func (p *Phone) Published() Status {
+	if s := p.published.Load(); s != nil {
+		return s.status
+	}
+	return Status{}
 }
 
 // State returns the phone's state once it has handled every input so far.

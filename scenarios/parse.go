@@ -15,6 +15,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/internal/numbered"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -51,14 +52,14 @@ var (
 	topKeys     = []string{"name", "description", "backend", "phones", "vars", "steps"}
 	backendKeys = []string{"server", "ca", "domain", "users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
-	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin"}
+	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin", "count"}
 	// stepKinds are the actions; a step has exactly one of them.
 	stepKinds = []string{
 		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
 		"transfer", "type", "reboot", "import_ca", "play", "dtmf", "record", "wait", "expect", "advance",
 		"backend", "parallel", "repeat", "include", "update",
 		"lock", "unlock", "pin", "pc", "firmware", "policy",
-		"signin", "signout", "browser_signin",
+		"signin", "signout", "browser_signin", "expect_count",
 	}
 	stepCommon    = []string{"phone", "timeout", "times"}
 	condKeys      = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf"}
@@ -512,9 +513,84 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 		if external && !ps.NoAccount && ps.Password == "" {
 			p.errorf(pn, nil, "", "phone %q needs password: for the external server", ps.Name)
 		}
+		if cn := f["count"]; cn != nil {
+			out = append(out, p.group(ps, cn, f["user"] != nil)...)
+			continue
+		}
 		out = append(out, ps)
 	}
 	return out
+}
+
+// MaxCount bounds the phones of one entry with count:.
+const MaxCount = 10000
+
+// group expands a phone entry with count: into its members NAME[1] ..
+// NAME[count], each with the user its pattern names (user: lobby{n:03d};
+// NAME{n} by default).
+func (p *parser) group(ps PhoneSpec, cn *yaml.Node, userGiven bool) []PhoneSpec {
+	count, err := strconv.Atoi(p.scalar(cn))
+	if err != nil || count < 1 || count > MaxCount {
+		p.errorf(cn, nil, "", "count %q is not a number from 1 to %d", cn.Value, MaxCount)
+		return nil
+	}
+	if ps.State != "" {
+		p.errorf(cn, nil, "", "phones with count: keep throw-away state; drop state:")
+	}
+	pattern := ps.Name + "{n}"
+	if userGiven {
+		pattern = ps.User
+	}
+	pat, err := numbered.Parse(pattern)
+	if err != nil || pat.Fixed() && count > 1 {
+		p.errorf(cn, nil, "", "user %q: %d phones need {n} in it, e.g. %s{n:03d}", pattern, count, ps.Name)
+		return nil
+	}
+	out := make([]PhoneSpec, count)
+	for i := range out {
+		m := ps
+		m.Name, m.User, m.Group = fmt.Sprintf("%s[%d]", ps.Name, i+1), pat.Name(i+1), ps.Name
+		out[i] = m
+	}
+	return out
+}
+
+// groupOf reads a step's phone: as a group: NAME[*], or NAME when NAME is
+// a group and no phone.
+func groupOf(phones []PhoneSpec, name string) (string, bool) {
+	g, star := strings.CutSuffix(name, "[*]")
+	if !star && hasPhone(phones, name) {
+		return "", false
+	}
+	for _, ph := range phones {
+		if ph.Group != "" && ph.Group == g {
+			return g, true
+		}
+	}
+	return "", false
+}
+
+// members are the phones of group.
+func members(phones []PhoneSpec, group string) []PhoneSpec {
+	var out []PhoneSpec
+	for _, ph := range phones {
+		if ph.Group == group {
+			out = append(out, ph)
+		}
+	}
+	return out
+}
+
+// forGroup makes a step addressed to a group one step per member, run in
+// parallel.
+func forGroup(st Step, group string, phones []PhoneSpec) Step {
+	par := Step{Pos: st.Pos, Action: "parallel"}
+	for _, m := range members(phones, group) {
+		sub := st
+		sub.Phone = m.Name
+		par.Steps = append(par.Steps, sub)
+	}
+	return par
 }
 
 func (p *parser) steps(n *yaml.Node, phones []PhoneSpec) []Step {
@@ -531,6 +607,9 @@ func (p *parser) steps(n *yaml.Node, phones []PhoneSpec) []Step {
 		if st.Action == "include" {
 			out = append(out, p.include(sn, st.Arg, phones)...)
 			continue
+		}
+		if g, ok := groupOf(phones, st.Phone); ok && st.Phone != "" {
+			st = forGroup(st, g, phones)
 		}
 		out = append(out, st)
 	}
@@ -595,7 +674,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	st.Action = kind
 	if pn := f["phone"]; pn != nil {
 		st.Phone = p.scalar(pn)
-		if !hasPhone(phones, st.Phone) {
+		if _, group := groupOf(phones, st.Phone); !group && !hasPhone(phones, st.Phone) {
 			p.errorf(pn, phoneNames(phones), st.Phone, "no phone named %q", st.Phone)
 		}
 	}
@@ -610,7 +689,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	// about that name says enough.
 	named := false
 	defer func() {
-		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include", "policy"}, kind)
+		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include", "policy", "expect_count"}, kind)
 		if needsPhone && st.Phone == "" && !named && !p.unknown[n] {
 			if len(phones) == 1 {
 				st.Phone = phones[0].Name
@@ -705,8 +784,59 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		}
 	case "include":
 		st.Arg = p.scalar(arg)
+	case "expect_count":
+		st.Count, st.Cond = p.countCheck(arg, phones)
 	}
 	return st, true
+}
+
+// countCheck reads {group: G, at_least: N, at_most: M, KEY: VALUE...}.
+func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Condition) {
+	c := &CountCheck{AtMost: -1}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, nil, "", "expect_count is a mapping like {group: lobby, registered: yes, at_least: 100}")
+		return c, Condition{}
+	}
+	countKeys := []string{"group", "at_least", "at_most"}
+	f := p.mapping(n, append(append([]string(nil), condKeys...), countKeys...))
+	cond := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; contains(condKeys, k) {
+			cond.Content = append(cond.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	c.Group = p.str(f["group"])
+	var groups []string
+	for _, ph := range phones {
+		if ph.Group != "" && !contains(groups, ph.Group) {
+			groups = append(groups, ph.Group)
+		}
+	}
+	switch {
+	case f["group"] == nil:
+		p.errorf(n, nil, "", "expect_count needs group:")
+	case !contains(groups, c.Group):
+		p.errorf(f["group"], groups, c.Group, "no group %q (a phone entry with count:)", c.Group)
+	}
+	num := func(key string, into *int) {
+		if v := f[key]; v != nil {
+			x, err := strconv.Atoi(p.scalar(v))
+			if err != nil || x < 0 {
+				p.errorf(v, nil, "", "%s %q is not a count", key, v.Value)
+			}
+			*into = x
+		}
+	}
+	num("at_least", &c.AtLeast)
+	num("at_most", &c.AtMost)
+	if f["at_least"] == nil && f["at_most"] == nil {
+		p.errorf(n, nil, "", "expect_count needs at_least: or at_most:")
+	}
+	if len(cond.Content) == 0 {
+		p.errorf(n, nil, "", "expect_count needs a condition, such as registered: yes")
+		return c, Condition{}
+	}
+	return c, p.condition(cond)
 }
 
 func (p *parser) condition(n *yaml.Node) Condition {

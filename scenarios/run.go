@@ -210,6 +210,15 @@ func (e *env) setUp(ctx context.Context) error {
 		if updateOpts, err = e.startUpdate(); err != nil {
 			return err
 		}
+		// The members of a group sign in with the users their pattern
+		// names: the cloud has them.
+		for _, ps := range e.sc.Phones {
+			if ps.Group != "" && !ps.NoAccount {
+				if err := b.AddUser(backend.User{User: ps.User, Password: ps.Password}); err != nil && !errors.Is(err, backend.ErrUserExists) {
+					return fmt.Errorf("%s: mock cloud: %w", ps.Pos, err)
+				}
+			}
+		}
 	}
 	for _, ps := range e.sc.Phones {
 		state := ps.State
@@ -346,6 +355,8 @@ func (e *env) step(ctx context.Context, st Step) error {
 		}
 		wg.Wait()
 		return errors.Join(errs...)
+	case "expect_count":
+		return e.expectCount(st)
 	case "repeat":
 		for i := 0; i < st.Times; i++ {
 			if err := e.run(ctx, st.Steps); err != nil {
@@ -373,6 +384,31 @@ func (e *env) step(ctx context.Context, st Step) error {
 		return fmt.Errorf("timed out after %v (wall time); %s", te.After.Truncate(time.Millisecond), te.Why)
 	}
 	return err
+}
+
+// expectCount checks how many phones of a group meet the condition now.
+func (e *env) expectCount(st Step) error {
+	n, of := 0, 0
+	var why string
+	for _, ps := range e.sc.Phones {
+		if ps.Group != st.Count.Group {
+			continue
+		}
+		of++
+		ok, w, err := st.Cond.Check(e.phones[ps.Name])
+		if err != nil {
+			return fmt.Errorf("%s: %w", ps.Name, err)
+		}
+		if ok {
+			n++
+		} else if why == "" {
+			why = fmt.Sprintf("; %s: %s", ps.Name, w)
+		}
+	}
+	if n < st.Count.AtLeast || st.Count.AtMost >= 0 && n > st.Count.AtMost {
+		return fmt.Errorf("%d of the %d phones of %s have %s%s", n, of, st.Count.Group, st.Cond.String(), why)
+	}
+	return nil
 }
 
 // stepArgs are the driver arguments of a phone step.

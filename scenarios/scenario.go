@@ -64,6 +64,9 @@ type PhoneSpec struct {
 	// than a password; "yes" boots signed out, "web" or "pc" starts that
 	// sign-in at boot.
 	SignIn string
+	// Group is the name of the entry with count: the phone came from;
+	// its members are named GROUP[n], from 1.
+	Group string
 }
 
 // Step is one thing the runner does.
@@ -79,6 +82,15 @@ type Step struct {
 	Backend BackendAction
 	Policy  *PolicyChange  // policy
 	Browser *BrowserSignIn // browser_signin
+	// Count is what expect_count checks, with Cond.
+	Count *CountCheck
+}
+
+// CountCheck bounds how many phones of a group meet a condition.
+type CountCheck struct {
+	Group   string
+	AtLeast int
+	AtMost  int // -1: no bound
 }
 
 // BrowserSignIn is the person who opens the phone's web sign-in address,
@@ -134,6 +146,12 @@ func (s Step) Describe() string {
 	switch s.Action {
 	case "wait", "expect":
 		return who + s.Action + " " + s.Cond.String()
+	case "expect_count":
+		d := fmt.Sprintf("expect_count %s: %s at least %d", s.Count.Group, s.Cond.String(), s.Count.AtLeast)
+		if s.Count.AtMost >= 0 {
+			d += fmt.Sprintf(", at most %d", s.Count.AtMost)
+		}
+		return d
 	case "parallel":
 		return fmt.Sprintf("parallel (%d steps)", len(s.Steps))
 	case "repeat":

@@ -9,7 +9,7 @@ import (
 // Every phone step of the format is a verb of the driver; only the steps
 // that shape the run itself are the runner's own.
 func TestStepsAreDriverVerbs(t *testing.T) {
-	runner := []string{"backend", "parallel", "repeat", "include"}
+	runner := []string{"backend", "parallel", "repeat", "include", "expect_count"}
 	for _, k := range stepKinds {
 		if contains(runner, k) {
 			continue

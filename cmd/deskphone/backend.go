@@ -32,6 +32,7 @@ func backendCommand() command {
 		summary: "run the mock cloud (SIP registrar and proxy over TLS), or talk to its admin API",
 		usage: `Usage:
   deskphone backend [--listen TRANSPORT:HOST:PORT]... [--state DIR] [--users FILE]
+                    [--load-users PATTERN:PASSWORD:COUNT]...
                     [--domain DOMAIN] [--admin HOST:PORT] [--root lab-2019|lab-2022]
                     [--max-connections N] [--max-connections-per-source N]
                     [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
@@ -51,6 +52,13 @@ Flags:
   --users FILE     YAML users file: users: [{user, password, display_name, extension}]
                    (default users alice/1001, bob/1002, carol/1003, dave/1004,
                    password "secret")
+  --load-users PATTERN:PASSWORD:COUNT
+                   also create COUNT users named by PATTERN for 1..COUNT, e.g.
+                   load{n:05d}:secret:10000 makes load00001 .. load10000, the
+                   accounts of 'deskphone fleet --user load{n:05d}'; repeatable.
+                   A fleet on one machine comes from one address: unless given,
+                   both connection caps below are then raised to the load users
+                   plus 1000
   --domain DOMAIN  SIP domain and digest realm (default deskphone.test)
   --admin ADDR     admin HTTP API on loopback (default 127.0.0.1:8061; "" for none)
   --root ID        issue the server chain from this lab root
@@ -121,6 +129,8 @@ Update service flags:
 		fs := newFlags(&c, stderr)
 		var listen listFlag
 		fs.Var(&listen, "listen", "")
+		var loadSpecs listFlag
+		fs.Var(&loadSpecs, "load-users", "")
 		state := fs.String("state", "deskphone-backend", "")
 		users := fs.String("users", "", "")
 		domain := fs.String("domain", "", "")
@@ -149,13 +159,32 @@ Update service flags:
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 			return fmt.Errorf("--log-level %q: want error, warn, info or debug", *logLevel)
 		}
+		var load []backend.User
+		for _, spec := range loadSpecs {
+			users, err := backend.ParseLoadUsers(spec)
+			if err != nil {
+				return fmt.Errorf("--load-users: %w", err)
+			}
+			load = append(load, users...)
+		}
+		if len(load) > 0 {
+			// One fleet process connects from one address: its phones must
+			// not be refused as a flood from one source.
+			if *maxPerSource == 0 {
+				*maxPerSource = max(backend.DefaultMaxConnectionsPerSource, len(load)+1000)
+			}
+			if *maxConns == 0 {
+				*maxConns = max(backend.DefaultMaxConnections, len(load)+1000)
+			}
+		}
 		engine, err := cloudMedia()
 		if err != nil {
 			return err
 		}
 		defer engine.Close()
 		b, err := backend.New(backend.Config{
-			Listen: listen, StateDir: *state, UsersFile: *users, Domain: *domain,
+			LoadUsers: load,
+			Listen:    listen, StateDir: *state, UsersFile: *users, Domain: *domain,
 			AdminListen: *admin, ServerRoot: *root,
 			Media:          backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
 			MaxConnections: *maxConns, MaxConnectionsPerSource: *maxPerSource,

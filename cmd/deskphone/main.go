@@ -46,7 +46,7 @@ func badFlag(format string, args ...any) error {
 var errHelp = errors.New("help requested")
 
 func commands() map[string]command {
-	list := []command{runCommand(), modelsCommand(), backendCommand(), firmwareCommand(), certsCommand(), scenarioCommand(), stateCommand(), versionCommand(), pcCommand()}
+	list := []command{runCommand(), fleetCommand(), modelsCommand(), backendCommand(), firmwareCommand(), certsCommand(), scenarioCommand(), stateCommand(), versionCommand(), pcCommand()}
 	m := map[string]command{}
 	for _, c := range list {
 		m[c.name] = c

@@ -38,6 +38,7 @@ func runCommand() command {
                      [--policy Field=value]...
                      [--update URL] [--provisioning URL] [--no-device-update]
                      [--signin web|pc|user|pin] [--idp ISSUER_URL --client-id ID [--client-secret S]]
+                     [--api HOST:PORT [--api-token TOKEN]]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -94,6 +95,10 @@ Flags:
                       device flow, refresh); without --server no SIP server is used
   --client-id ID      the OAuth client ID (default: the firmware's, from the catalog)
   --client-secret S   for a confidential client (sent by HTTP Basic)
+  --api HOST:PORT     also serve the phone on the HTTP control API (as 'deskphone
+                      fleet --api' does; its id is the account's user name)
+  --api-token TOKEN   bearer token the API requires (default $DESKPHONE_API_TOKEN;
+                      needed beyond loopback)
 
 Without --server the phone registers as alice to an embedded mock cloud
 (the same as 'deskphone backend') on a free loopback port.
@@ -132,6 +137,8 @@ Without --server the phone registers as alice to an embedded mock cloud
 		idpURL := fs.String("idp", "", "")
 		clientID := fs.String("client-id", "", "")
 		clientSecret := fs.String("client-secret", "", "")
+		apiAddr := fs.String("api", "", "")
+		apiToken := fs.String("api-token", os.Getenv("DESKPHONE_API_TOKEN"), "")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -274,6 +281,13 @@ Without --server the phone registers as alice to an embedded mock cloud
 			defer stopPC()
 		} else {
 			fmt.Fprintf(stderr, "deskphone: %v\n", err)
+		}
+		if *apiAddr != "" {
+			closeAPI, err := serveOnePhone(*apiAddr, *apiToken, p, clk, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeAPI()
 		}
 		if *headlessMode {
 			s := &headless.Session{Target: driver.Target{Phone: p, Clock: clk, Browser: idp.Approve}}

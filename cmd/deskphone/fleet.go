@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+
+	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/fleet"
+	"github.com/deskphone/deskphone/fleet/api"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
+)
+
+func fleetCommand() command {
+	c := command{
+		name:    "fleet",
+		summary: "run many headless phones in one process, with a control API and metrics",
+		usage: `Usage: deskphone fleet FLEETFILE [flags]
+       deskphone fleet --phones N --model ID --server URI --user PATTERN --password SECRET [flags]
+
+Runs many headless phones in one process: the groups of a fleet file, or
+N phones alike from flags. Phone n registers as the user PATTERN names for n
+(load{n:05d}: load00001, load00002, ...), matching the mock cloud's
+'deskphone backend --load-users load{n:05d}:secret:N'. SIGTERM (or Ctrl-C)
+unregisters every phone and exits within --stop-timeout; a second one exits
+at once.
+
+Flags:
+  --phones N          phones to run (without a fleet file)
+  --model ID          their model (see 'deskphone models'; default vvx501)
+  --firmware VERSION  their firmware (default: the model's default)
+  --server URI        sips:HOST[:PORT] to register with
+  --user PATTERN      account pattern, e.g. 'load{n:05d}'
+  --password SECRET   the accounts' password
+  --domain DOMAIN     SIP domain (default: the server's host)
+  --ca FILE           root certificate the phones import before booting
+  --srtp MODE, --codecs LIST, --audio-source SRC
+                      media, as for 'deskphone run'
+  --state-root DIR    one state directory per phone, DIR/ID (default: throw-away
+                      state in memory, as with --ephemeral)
+  --ephemeral         throw-away state (in /dev/shm when there is one)
+  --rate N            phones started per second (default 500; 0: no pacing)
+  --jitter F          move each start by up to F of the interval (default 0.5)
+  --shard I/N         run only the I-th of N equal parts of the fleet
+  --shards N          the same, I from $JOB_COMPLETION_INDEX (Kubernetes Indexed Job)
+  --api ADDR          serve the control API and /metrics on ADDR (e.g. 127.0.0.1:8070);
+                      beyond loopback it needs a token (--api-token or
+                      $DESKPHONE_API_TOKEN), sent as Authorization: Bearer TOKEN
+  --api-token TOKEN   require this bearer token
+  --progress auto|bar|lines|none
+                      a progress bar on a terminal, plain lines every
+                      --progress-every otherwise (default auto)
+  --progress-every D  period of the plain lines (default 5s)
+  --stop-timeout D    bound on unregistering every phone at exit (default 30s)
+  --catalog FILE      extend the built-in catalog with FILE (repeatable)
+
+A fleet file (YAML):
+
+  server: sips:127.0.0.1:5061
+  ca: root.pem
+  state_root: fleet-state      # or ephemeral: yes
+  rate: 200
+  groups:
+    - name: lobby
+      count: 100
+      model: t46g
+      user: load{n:05d}        # n runs on from group to group, from 1
+      password: secret
+`,
+	}
+	c.run = func(args []string, stdout, stderr io.Writer) error {
+		fs := newFlags(&c, stderr)
+		var files listFlag
+		var file string
+		if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+			file, args = args[0], args[1:]
+		}
+		phones := fs.Int("phones", 0, "")
+		model := fs.String("model", "vvx501", "")
+		firmware := fs.String("firmware", "", "")
+		server := fs.String("server", "", "")
+		user := fs.String("user", "", "")
+		password := fs.String("password", "", "")
+		domain := fs.String("domain", "", "")
+		caFile := fs.String("ca", "", "")
+		srtp := fs.String("srtp", "", "")
+		codecList := fs.String("codecs", "", "")
+		audio := fs.String("audio-source", "", "")
+		stateRoot := fs.String("state-root", "", "")
+		ephemeral := fs.Bool("ephemeral", false, "")
+		rate := fs.Float64("rate", -1, "")
+		jitter := fs.Float64("jitter", -1, "")
+		shard := fs.String("shard", "", "")
+		shards := fs.Int("shards", 0, "")
+		apiAddr := fs.String("api", "", "")
+		apiToken := fs.String("api-token", os.Getenv("DESKPHONE_API_TOKEN"), "")
+		progress := fs.String("progress", "auto", "")
+		every := fs.Duration("progress-every", 5*time.Second, "")
+		stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "")
+		fs.Var(&files, "catalog", "")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		cat, err := catalog.Load(files...)
+		if err != nil {
+			return err
+		}
+		var cfg *fleet.Config
+		switch {
+		case file != "" && *phones != 0:
+			return errors.New("give a fleet file or --phones, not both")
+		case file != "":
+			if cfg, err = fleet.Load(file, cat); err != nil {
+				return err
+			}
+		case *phones > 0:
+			if *server == "" || *user == "" {
+				return errors.New("--phones needs --server and --user (and --password)")
+			}
+			cfg = &fleet.Config{Server: *server, Domain: *domain, Groups: []fleet.Group{{Name: "fleet", Count: *phones,
+				Model: *model, Firmware: *firmware, User: *user, Password: *password, SRTP: *srtp, Codecs: *codecList, Audio: *audio}}}
+			if _, err := cat.Model(*model); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: give a fleet file or --phones N", errHelpNeeded(&c, stderr))
+		}
+		if *caFile != "" {
+			cfg.CA = []string{*caFile}
+			for i := range cfg.Groups {
+				cfg.Groups[i].CA = nil
+			}
+		}
+		if *stateRoot != "" {
+			cfg.StateRoot = *stateRoot
+		}
+		cfg.Ephemeral = cfg.Ephemeral || *ephemeral
+		if *rate >= 0 {
+			cfg.Rate = *rate
+		} else if cfg.Rate == 0 {
+			cfg.Rate = 500
+		}
+		if *jitter >= 0 {
+			cfg.Jitter = *jitter
+		} else if cfg.Jitter == 0 {
+			cfg.Jitter = 0.5
+		}
+		members, err := cfg.Members()
+		if err != nil {
+			return err
+		}
+		if members, err = pickShard(members, *shard, *shards); err != nil {
+			return err
+		}
+		metrics := fleet.NewMetrics()
+		f := fleet.New(members, fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Metrics: metrics})
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		go func() {
+			<-sigs
+			first := time.Now()
+			cancel()
+			for range sigs {
+				// One signal sent to both the process and its group (as
+				// timeout(1) does) arrives twice at once: not a second one.
+				if time.Since(first) > 500*time.Millisecond {
+					fmt.Fprintln(stderr, "deskphone fleet: second signal, exiting at once")
+					os.Exit(130)
+				}
+			}
+		}()
+
+		if *apiAddr != "" {
+			if err := api.CheckBind(*apiAddr, *apiToken); err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", *apiAddr)
+			if err != nil {
+				return fmt.Errorf("--api: %w", err)
+			}
+			srv := &http.Server{Handler: (&api.Server{Source: f.Source(), Token: *apiToken,
+				Metrics: promhttp.HandlerFor(metrics.Registry(), promhttp.HandlerOpts{})}).Handler(),
+				ReadHeaderTimeout: 10 * time.Second}
+			go srv.Serve(ln)
+			defer srv.Close()
+			fmt.Fprintf(stdout, "api http://%s/v1/phones, metrics http://%s/metrics\n", ln.Addr(), ln.Addr())
+		}
+		fmt.Fprintf(stdout, "fleet: %d phones\n", len(members))
+		started := time.Now()
+		stopProgress := showProgress(ctx, f, *progress, *every, stdout)
+		startErr := f.Start(ctx)
+		for _, e := range f.Errors() {
+			fmt.Fprintf(stderr, "deskphone fleet: %v\n", e)
+		}
+		if startErr == nil {
+			<-ctx.Done()
+		}
+		stopProgress()
+		p := f.Progress()
+		fmt.Fprintf(stdout, "fleet: stopping %d phones (%d registered, up %v)\n", p.Built, p.Registered, time.Since(started).Round(time.Second))
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), *stopTimeout)
+		defer stopCancel()
+		t0 := time.Now()
+		if err := f.Stop(stopCtx); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "fleet: stopped in %v\n", time.Since(t0).Round(time.Millisecond))
+		return nil
+	}
+	return c
+}
+
+// errHelpNeeded prints the usage for a command called without what it needs.
+func errHelpNeeded(c *command, stderr io.Writer) error {
+	fmt.Fprint(stderr, c.usage)
+	return errUsage
+}
+
+// pickShard keeps the shard of members that --shard or --shards (with
+// $JOB_COMPLETION_INDEX) names.
+func pickShard(members []fleet.Member, shard string, shards int) ([]fleet.Member, error) {
+	switch {
+	case shard != "" && shards != 0:
+		return nil, errors.New("give --shard I/N or --shards N, not both")
+	case shard != "":
+		i, n, err := fleet.ParseShard(shard)
+		if err != nil {
+			return nil, fmt.Errorf("--shard: %w", err)
+		}
+		return fleet.Shard(members, i, n)
+	case shards != 0:
+		env := os.Getenv("JOB_COMPLETION_INDEX")
+		i, err := strconv.Atoi(env)
+		if err != nil {
+			return nil, fmt.Errorf("--shards %d: JOB_COMPLETION_INDEX %q is not a number (run as a Kubernetes Indexed Job, or use --shard I/N)", shards, env)
+		}
+		m, err := fleet.Shard(members, i, shards)
+		if err != nil {
+			return nil, fmt.Errorf("--shards with JOB_COMPLETION_INDEX=%d: %w", i, err)
+		}
+		return m, nil
+	}
+	return members, nil
+}
+
+// showProgress reports the start: a bar on a terminal, plain lines
+// otherwise. The returned func ends it.
+func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.Duration, out io.Writer) func() {
+	if mode == "auto" {
+		mode = "lines"
+		if fd, ok := out.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(fd.Fd())) {
+			mode = "bar"
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	total := int64(len(f.Members()))
+	switch mode {
+	case "none":
+		close(done)
+	case "bar":
+		pr := mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
+		built := pr.AddBar(total, mpb.PrependDecorators(decor.Name("started   "), decor.CountersNoUnit("%d/%d")),
+			mpb.AppendDecorators(decor.Percentage()))
+		reg := pr.AddBar(total, mpb.PrependDecorators(decor.Name("registered"), decor.CountersNoUnit(" %d/%d")),
+			mpb.AppendDecorators(decor.Percentage()), mpb.BarRemoveOnComplete())
+		go func() {
+			defer close(done)
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				p := f.Progress()
+				built.SetCurrent(int64(p.Built + p.Failed))
+				reg.SetCurrent(int64(p.Registered))
+				select {
+				case <-ctx.Done():
+					built.Abort(false)
+					reg.Abort(false)
+					pr.Wait()
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	default:
+		go func() {
+			defer close(done)
+			t := time.NewTicker(every)
+			defer t.Stop()
+			last := fleet.Progress{Total: -1}
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if p := f.Progress(); p != last {
+					last = p
+					fmt.Fprintf(out, "fleet: %d/%d started, %d failed, %d registered\n", p.Built, p.Total, p.Failed, p.Registered)
+				}
+			}
+		}()
+	}
+	return func() { cancel(); <-done }
+}
+
+// onePhone is the control API's view of the one phone of deskphone run.
+type onePhone struct{ p api.Phone }
+
+func (o onePhone) Phones() []api.Phone { return []api.Phone{o.p} }
+
+func (o onePhone) Lookup(id string) (api.Phone, bool) { return o.p, id == o.p.ID }
+
+// serveOnePhone serves p on the control API at addr, announcing it on
+// stderr (stdout is the headless protocol's).
+func serveOnePhone(addr, token string, p *phone.Phone, clk driver.Advancer, stderr io.Writer) (func(), error) {
+	if err := api.CheckBind(addr, token); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--api: %w", err)
+	}
+	id := p.Published().User
+	if st, err := p.State(); err == nil && st.User != "" {
+		id = st.User
+	}
+	if id == "" {
+		id = "phone"
+	}
+	srv := &http.Server{Handler: (&api.Server{Source: onePhone{api.Phone{ID: id, Phone: p, Clock: clk}}, Token: token}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stderr, "api http://%s/v1/phones/%s\n", ln.Addr(), id)
+	return func() { srv.Close() }, nil
+}

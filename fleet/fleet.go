@@ -1,0 +1,277 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+// Options are how a fleet runs its members.
+type Options struct {
+	// Catalog holds the models; nil is the built-in catalog.
+	Catalog *catalog.Catalog
+	// Rate is phones started per second (0: no pacing); Jitter (0 to 1)
+	// moves each start by up to that fraction of the interval.
+	Rate, Jitter float64
+	// RegisterJitter is each phone's phone.WithRegisterJitter; the default
+	// 0.5 spreads the fleet's retries over half the back-off.
+	RegisterJitter float64
+	// Workers build phones at once (creating a state directory waits on
+	// the disk); 0 is 64.
+	Workers int
+	// Metrics, when set, are fed by every phone.
+	Metrics *Metrics
+	// Options are added to every phone's.
+	Options []phone.Option
+}
+
+// Phone is a running member of the fleet.
+type Phone struct {
+	Member
+	Phone *phone.Phone
+
+	stop    func() error
+	watch   *watcher
+	unwatch func()
+}
+
+// Fleet is the running phones of a plan.
+type Fleet struct {
+	opts    Options
+	members []Member
+	engines driver.Engines
+	// ephemeral is the throw-away state root made for this run.
+	ephemeral string
+
+	mu     sync.RWMutex
+	phones []*Phone // by member index; nil until built
+	byID   map[string]*Phone
+	built  atomic.Int64
+	failed atomic.Int64
+	errMu  sync.Mutex
+	errs   []error
+}
+
+// New plans a fleet of members; nothing runs until Start.
+func New(members []Member, opts Options) *Fleet {
+	if opts.Workers <= 0 {
+		opts.Workers = 64
+	}
+	if opts.RegisterJitter == 0 {
+		opts.RegisterJitter = 0.5
+	}
+	return &Fleet{opts: opts, members: members, phones: make([]*Phone, len(members)), byID: make(map[string]*Phone, len(members))}
+}
+
+// Members is the plan.
+func (f *Fleet) Members() []Member { return f.members }
+
+// Progress is how far Start has come.
+type Progress struct {
+	Total, Built, Failed, Registered int
+}
+
+// Progress reads the counts now.
+func (f *Fleet) Progress() Progress {
+	p := Progress{Total: len(f.members), Built: int(f.built.Load()), Failed: int(f.failed.Load())}
+	for _, ph := range f.Phones() {
+		if ph.Phone.Published().Registered {
+			p.Registered++
+		}
+	}
+	return p
+}
+
+// ephemeralRoot is a folder in memory when the host has one (/dev/shm),
+// so a throw-away fleet does not wait on the disk.
+func ephemeralRoot() (string, error) {
+	for _, base := range []string{"/dev/shm", os.TempDir()} {
+		if st, err := os.Stat(base); err == nil && st.IsDir() {
+			if dir, err := os.MkdirTemp(base, "deskphone-fleet-"); err == nil {
+				return dir, nil
+			}
+		}
+	}
+	return "", errors.New("no folder for throw-away state")
+}
+
+// Start builds and starts every member, paced by Rate with Jitter, and
+// returns once each has been built or has failed to (a failure is counted
+// and kept, the rest go on), or ctx ends. Registration goes on after.
+func (f *Fleet) Start(ctx context.Context) error {
+	needRoot := false
+	for _, m := range f.members {
+		needRoot = needRoot || m.StateDir == ""
+	}
+	if needRoot {
+		root, err := ephemeralRoot()
+		if err != nil {
+			return err
+		}
+		f.ephemeral = root
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range f.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				f.build(ctx, i)
+			}
+		}()
+	}
+	var interval time.Duration
+	if f.opts.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / f.opts.Rate)
+	}
+	start := time.Now()
+	for i := range f.members {
+		if interval > 0 {
+			due := start.Add(time.Duration(i) * interval)
+			if f.opts.Jitter > 0 {
+				due = due.Add(time.Duration((rand.Float64()*2 - 1) * f.opts.Jitter * float64(interval)))
+			}
+			if d := time.Until(due); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (f *Fleet) build(ctx context.Context, i int) {
+	m := f.members[i]
+	spec := driver.Spec{Catalog: f.opts.Catalog, Model: m.Model, Firmware: m.Firmware, StateDir: m.StateDir,
+		Account: &statedir.Account{Server: m.Server, User: m.ID, Password: m.Password, Domain: m.Domain},
+		CA:      m.CA, Engines: &f.engines, SRTP: m.SRTP, Codecs: m.Codecs, Audio: m.Audio,
+		Options: append([]phone.Option{phone.WithRegisterJitter(f.opts.RegisterJitter)}, f.opts.Options...)}
+	if spec.StateDir == "" {
+		spec.StateDir = f.ephemeral + "/" + m.ID
+	}
+	ph := &Phone{Member: m}
+	built := time.Now()
+	p, stop, err := driver.Build(ctx, spec)
+	if err != nil {
+		f.failed.Add(1)
+		if f.opts.Metrics != nil {
+			f.opts.Metrics.buildFailures.Inc()
+		}
+		f.errMu.Lock()
+		f.errs = append(f.errs, fmt.Errorf("phone %s: %w", m.ID, err))
+		f.errMu.Unlock()
+		return
+	}
+	ph.Phone, ph.stop = p, stop
+	if f.opts.Metrics != nil {
+		f.opts.Metrics.running.Add(1)
+		ph.watch = &watcher{m: f.opts.Metrics, group: m.Group, built: built}
+		ph.unwatch = p.Watch(func(_ phone.Screen, st phone.Status) { ph.watch.observe(st) })
+		// What the phone published before the watch began.
+		ph.watch.prime(p)
+	}
+	f.mu.Lock()
+	f.phones[i] = ph
+	f.byID[m.ID] = ph
+	f.mu.Unlock()
+	f.built.Add(1)
+}
+
+// Errors are the phones that could not be built, each with its reason.
+func (f *Fleet) Errors() []error {
+	f.errMu.Lock()
+	defer f.errMu.Unlock()
+	return append([]error(nil), f.errs...)
+}
+
+// Phones lists the running phones in plan order.
+func (f *Fleet) Phones() []*Phone {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]*Phone, 0, len(f.phones))
+	for _, p := range f.phones {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Lookup finds a running phone by id.
+func (f *Fleet) Lookup(id string) (*Phone, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	p, ok := f.byID[id]
+	return p, ok
+}
+
+// Stop closes every phone, each unregistering first, many at once, and
+// returns when all are closed or ctx ends (the phones left are then
+// abandoned to the process's exit).
+func (f *Fleet) Stop(ctx context.Context) error {
+	f.mu.Lock()
+	phones := f.phones
+	f.phones = make([]*Phone, len(f.members))
+	f.byID = map[string]*Phone{}
+	f.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sem := make(chan struct{}, 512)
+		var wg sync.WaitGroup
+		for _, p := range phones {
+			if p == nil {
+				continue
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if p.unwatch != nil {
+					p.unwatch()
+				}
+				p.stop()
+				if p.watch != nil {
+					p.watch.gone()
+					f.opts.Metrics.running.Add(-1)
+				}
+			}()
+		}
+		wg.Wait()
+		f.engines.Close()
+		if f.ephemeral != "" {
+			os.RemoveAll(f.ephemeral)
+		}
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stopping the fleet: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,203 @@
+package fleet
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/deskphone/deskphone/phone"
+)
+
+// Metrics are the fleet's Prometheus metrics. The counters move as the
+// phones publish their status (one watcher per phone); the gauge of phones
+// by state is kept as running counts, so a scrape costs the same for ten
+// phones as for ten thousand.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	// states counts the phones in each state the gauge shows.
+	states  [numStates]atomic.Int64
+	running atomic.Int64
+
+	registrations *prometheus.CounterVec
+	regFailures   *prometheus.CounterVec
+	calls         *prometheus.CounterVec
+	srtpFailures  *prometheus.CounterVec
+	updates       *prometheus.CounterVec
+	mos           prometheus.Histogram
+	jitter        prometheus.Histogram
+	boot          prometheus.Histogram
+	buildFailures prometheus.Counter
+}
+
+// The states of the deskphone_phones gauge.
+const (
+	stRegistered = iota
+	stSignedIn
+	stLocked
+	stInCall
+	stUpdating
+	numStates
+)
+
+var stateLabels = [numStates]string{"registered", "signed_in", "locked", "in_call", "updating"}
+
+// NewMetrics makes the metrics and registers them, with the Go and process
+// collectors, in a registry of their own.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.registrations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "deskphone_registrations_total", Help: "Successful registrations (first and after a loss; refreshes not counted)."}, []string{"group"})
+	m.regFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "deskphone_registration_failures_total", Help: "Failed registrations by the reason the phone shows."}, []string{"reason"})
+	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "deskphone_calls_total", Help: "Calls by outcome: placed, answered (connected), failed (placed, ended before connecting)."}, []string{"outcome"})
+	m.srtpFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "deskphone_srtp_failures_total", Help: "SRTP packets refused: authentication failures and replays."}, []string{"kind"})
+	m.updates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "deskphone_updates_total", Help: "Firmware update outcomes: installed (the version changed) or failed."}, []string{"outcome"})
+	m.mos = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "deskphone_call_mos", Help: "MOS estimate of each call at its end.", Buckets: []float64{1, 2, 2.5, 3, 3.5, 4, 4.2, 4.4, 4.5}})
+	m.jitter = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "deskphone_call_jitter_ms", Help: "Interarrival jitter of each call at its end, in milliseconds.", Buckets: []float64{1, 2, 5, 10, 20, 30, 50, 100}})
+	m.boot = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "deskphone_boot_seconds", Help: "From building a phone to its first registration.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)})
+	m.buildFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "deskphone_build_failures_total", Help: "Phones that could not be built (bad model, state directory, CA file)."})
+	phones := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "deskphone_fleet_phones", Help: "Phones running in this process."},
+		func() float64 { return float64(m.running.Load()) })
+	m.reg.MustRegister(m.registrations, m.regFailures, m.calls, m.srtpFailures, m.updates, m.mos, m.jitter, m.boot,
+		m.buildFailures, phones, stateCollector{m},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, o := range []string{"placed", "answered", "failed"} {
+		m.calls.WithLabelValues(o)
+	}
+	for _, k := range []string{"auth", "replay"} {
+		m.srtpFailures.WithLabelValues(k)
+	}
+	return m
+}
+
+// Registry is what /metrics serves.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// stateCollector reports deskphone_phones{state} from the running counts.
+type stateCollector struct{ m *Metrics }
+
+var phonesDesc = prometheus.NewDesc("deskphone_phones", "Phones by state (a phone may be in several: registered and in_call).", []string{"state"}, nil)
+
+func (c stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- phonesDesc }
+
+func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	for i, l := range stateLabels {
+		ch <- prometheus.MustNewConstMetric(phonesDesc, prometheus.GaugeValue, float64(c.m.states[i].Load()), l)
+	}
+}
+
+// watcher follows one phone's published status, in the order the phone
+// published it.
+type watcher struct {
+	mu      sync.Mutex
+	m       *Metrics
+	group   string
+	built   time.Time
+	booted  bool
+	last    phone.Status
+	flags   [numStates]bool
+	placed  bool // the current call was placed by this phone
+	connect bool // and it connected
+}
+
+// prime takes in what p published before the watch began. Read under the
+// lock, it is never older than a status the watch delivers after it: the
+// phone hands a status to its watchers before publishing the next.
+func (w *watcher) prime(p *phone.Phone) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.apply(p.Published())
+}
+
+func (w *watcher) observe(st phone.Status) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.apply(st)
+}
+
+func (w *watcher) apply(st phone.Status) {
+	m, prev := w.m, w.last
+	w.last = st
+	now := [numStates]bool{
+		stRegistered: st.Registered,
+		stSignedIn:   st.Session == phone.SignedIn,
+		stLocked:     st.Lock == phone.Locked,
+		stInCall:     st.Call != phone.CallIdle && st.Call != phone.CallUnknown,
+		stUpdating:   st.Update != phone.UpdateNone && st.Update != phone.UpdateUnknown,
+	}
+	for i := range now {
+		if now[i] != w.flags[i] {
+			w.flags[i] = now[i]
+			if now[i] {
+				m.states[i].Add(1)
+			} else {
+				m.states[i].Add(-1)
+			}
+		}
+	}
+	if st.Registered && !prev.Registered {
+		m.registrations.WithLabelValues(w.group).Inc()
+		if !w.booted {
+			w.booted = true
+			m.boot.Observe(time.Since(w.built).Seconds())
+		}
+	}
+	if st.RegistrationError != "" && st.RegistrationError != prev.RegistrationError {
+		m.regFailures.WithLabelValues(st.RegistrationError).Inc()
+	}
+	switch {
+	case st.Call == phone.CallCalling && prev.Call != phone.CallCalling:
+		w.placed, w.connect = true, false
+		m.calls.WithLabelValues("placed").Inc()
+	case st.Call == phone.CallConnected && prev.Call != phone.CallConnected && prev.Call != phone.CallHeld:
+		w.connect = true
+		m.calls.WithLabelValues("answered").Inc()
+	}
+	if a, b := st.SRTPAuthFail, prev.SRTPAuthFail; a > b {
+		m.srtpFailures.WithLabelValues("auth").Add(float64(a - b))
+	}
+	if a, b := st.SRTPReplayed, prev.SRTPReplayed; a > b {
+		m.srtpFailures.WithLabelValues("replay").Add(float64(a - b))
+	}
+	if st.Call == phone.CallIdle && prev.Call != phone.CallIdle && prev.Call != phone.CallUnknown {
+		if w.placed && !w.connect {
+			m.calls.WithLabelValues("failed").Inc()
+		}
+		if prev.MOS > 0 {
+			m.mos.Observe(prev.MOS)
+			m.jitter.Observe(prev.JitterMS)
+		}
+		w.placed, w.connect = false, false
+	}
+	busy := func(u phone.UpdateState) bool { return u == phone.UpdateDownloading || u == phone.UpdateInstalling }
+	if busy(prev.Update) && !busy(st.Update) {
+		if st.Firmware != prev.Firmware {
+			m.updates.WithLabelValues("installed").Inc()
+		} else {
+			m.updates.WithLabelValues("failed").Inc()
+		}
+	}
+}
+
+// gone takes a closed phone out of the state counts.
+func (w *watcher) gone() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, on := range w.flags {
+		if on {
+			w.m.states[i].Add(-1)
+			w.flags[i] = false
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package fleet
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/deskphone/deskphone/phone"
+)
+
+// TestWatcher follows one phone through registration, a call and a
+// failed registration.
+func TestWatcher(t *testing.T) {
+	m := NewMetrics()
+	w := &watcher{m: m, group: "g", built: time.Now()}
+	steps := []phone.Status{
+		{Call: phone.CallIdle, Update: phone.UpdateNone},
+		{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle, Update: phone.UpdateNone},
+		{Registered: true, Session: phone.SignedIn, Call: phone.CallCalling, Update: phone.UpdateNone},
+		{Registered: true, Session: phone.SignedIn, Call: phone.CallConnected, MOS: 4.3, JitterMS: 2, SRTPAuthFail: 2, Update: phone.UpdateNone},
+		{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle, Update: phone.UpdateNone},
+		{Registered: true, Session: phone.SignedIn, Call: phone.CallCalling, Update: phone.UpdateNone},
+		{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle, Update: phone.UpdateNone},
+		{RegistrationError: "Forbidden (403)", Call: phone.CallIdle, Update: phone.UpdateNone},
+	}
+	for _, st := range steps {
+		w.observe(st)
+	}
+	body := scrapeText(t, m)
+	for _, want := range []string{
+		`deskphone_calls_total{outcome="placed"} 2`, `deskphone_calls_total{outcome="answered"} 1`,
+		`deskphone_calls_total{outcome="failed"} 1`, `deskphone_srtp_failures_total{kind="auth"} 2`,
+		`deskphone_registration_failures_total{reason="Forbidden (403)"} 1`, `deskphone_registrations_total{group="g"} 1`,
+		`deskphone_call_mos_count 1`, `deskphone_phones{state="registered"} 0`, `deskphone_boot_seconds_count 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	w.observe(steps[1])
+	if body := scrapeText(t, m); !strings.Contains(body, `deskphone_phones{state="registered"} 1`) {
+		t.Error("registered again, not counted")
+	}
+	w.gone()
+	if body := scrapeText(t, m); !strings.Contains(body, `deskphone_phones{state="registered"} 0`) {
+		t.Error("a closed phone still counted")
+	}
+}
+
+func scrapeText(t testing.TB, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("scrape: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+// BenchmarkScrape10000 scrapes the metrics of 10,000 registered phones,
+// some with failures and calls behind them: a scrape must stay far under
+// 100 ms.
+func BenchmarkScrape10000(b *testing.B) {
+	m := NewMetrics()
+	for i := range 10000 {
+		w := &watcher{m: m, group: fmt.Sprintf("g%d", i%10), built: time.Now()}
+		w.observe(phone.Status{RegistrationError: fmt.Sprintf("Reason %d", i%5)})
+		w.observe(phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle})
+		w.observe(phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallConnected, MOS: 4.2})
+		w.observe(phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		scrapeText(b, m)
+	}
+}
