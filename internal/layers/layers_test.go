@@ -26,6 +26,8 @@ var forbidden = map[string][]string{
 	"codecs":    {"phone", "backend", "media", "certs"},
 	"certs":     {"phone", "backend", "media", "codecs"},
 	"scenarios": {"ui", "headless", "cmd", "fleet"},
+	"fleet":     {"ui", "scenarios", "backend", "cmd"},
+	"firmware":  {"phone", "backend", "driver"},
 }
 
 // direct maps a package tree to trees it may reach only through others: a
