@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/deskphone/deskphone/internal/spelling"
 	"io"
 	"io/fs"
 	"os"
@@ -240,31 +241,11 @@ func kindName(tag string) string {
 func closest(w string, words []string) string {
 	best, bestD := "", 3
 	for _, c := range words {
-		if d := editDistance(strings.ToLower(w), c); d < bestD {
+		if d := spelling.Distance(strings.ToLower(w), c); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // userLines returns the line of each entry of the users list, for error

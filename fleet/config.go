@@ -7,6 +7,7 @@ package fleet
 import (
 	"errors"
 	"fmt"
+	"github.com/deskphone/deskphone/internal/spelling"
 	"os"
 	"path/filepath"
 	"sort"
@@ -446,32 +447,11 @@ func contains(list []string, s string) bool {
 func suggest(got string, known []string) string {
 	best, bestD := "", len(got)/2+2
 	for _, k := range known {
-		if d := distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
+		if d := spelling.Distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // GroupNames lists the groups of members, sorted.

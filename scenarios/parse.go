@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/deskphone/deskphone/internal/spelling"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -1015,7 +1016,7 @@ func suggest(got string, known []string) string {
 		}
 	}
 	for _, k := range known {
-		if d := distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
+		if d := spelling.Distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -1023,32 +1024,6 @@ func suggest(got string, known []string) string {
 		return ""
 	}
 	return best
-}
-
-// distance is the edit distance with transpositions (optimal string
-// alignment): "t84g" is one step from "t48g".
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // checkSource validates an audio source (tone:HZ, wav:FILE, silence, echo)
