@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"context"
+	"github.com/deskphone/deskphone/clock"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,9 +114,13 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		cancelled()
 		return
 	}
+	// The guard against ringing unanswered is armed before anyone hears
+	// of the call, so a virtual clock cannot move on before it runs.
+	g := u.armRingGuard()
 	// The phone learns of the call before the caller hears it ring.
 	u.emit(IncomingCall{ID: c.id, From: from.Address.User, DisplayName: callerName(req)})
 	if err := sess.Respond(180, "Ringing", nil); err != nil {
+		g.stop()
 		cancelled()
 		return
 	}
@@ -123,30 +128,40 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// handler waits, unheld, for the user's decision and then for the
 	// call's end.
 	release()
-	u.ring(c, sess, tx, answer)
+	u.ring(c, sess, tx, answer, g)
 }
 
-func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransaction, answer *sdp.Session) {
-	// The guard fires on the UA's clock; it takes its hold at once, from
-	// the clock's own goroutine, so a virtual clock never moves past it
-	// before the phone has heard of it.
-	expired := make(chan func(), 1)
-	guard := u.cfg.Clock.AfterFunc(ringTimeout, func() { expired <- u.hold() })
-	fired := false
-	// stopGuard ends the guard once the call is decided, not when ring
-	// returns (an answered call stays here until it ends): a guard that
-	// could not be stopped has fired or is firing, and its hold is on its
-	// way.
-	stopGuard := func() {
-		if !fired && !guard.Stop() {
-			(<-expired)()
-		}
-		fired = true
+// ringGuard ends an incoming call that rings unanswered for ringTimeout
+// on the UA's clock. It takes its hold at once when it fires, from the
+// clock's own goroutine, so a virtual clock never moves past it before the
+// phone has heard of it.
+type ringGuard struct {
+	t       clock.Timer
+	expired chan func()
+	done    bool
+}
+
+func (u *UA) armRingGuard() *ringGuard {
+	g := &ringGuard{expired: make(chan func(), 1)}
+	g.t = u.cfg.Clock.AfterFunc(ringTimeout, func() { g.expired <- u.hold() })
+	return g
+}
+
+// stop ends the guard once the call is decided, not when ring returns (an
+// answered call stays there until it ends): a guard that could not be
+// stopped has fired or is firing, and its hold is on its way.
+func (g *ringGuard) stop() {
+	if !g.done && !g.t.Stop() {
+		(<-g.expired)()
 	}
-	defer stopGuard()
+	g.done = true
+}
+
+func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransaction, answer *sdp.Session, g *ringGuard) {
+	defer g.stop()
 	select {
 	case d := <-c.answer:
-		stopGuard()
+		g.stop()
 		defer d.done()
 		if d.code != 200 {
 			u.dropCall(c.id)
@@ -168,15 +183,15 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		d.done()
 		u.watchEnd(c, sess.Context())
 	case <-sess.Context().Done():
-		stopGuard()
+		g.stop()
 		// The transaction died; a CANCEL was reported by its callback.
 		rel := u.hold()
 		if u.dropCall(c.id) {
 			u.emit(IncomingCancelled{ID: c.id})
 		}
 		rel()
-	case rel := <-expired:
-		fired = true
+	case rel := <-g.expired:
+		g.done = true
 		defer rel()
 		if u.dropCall(c.id) {
 			u.emit(IncomingCancelled{ID: c.id})
@@ -184,7 +199,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		sess.Respond(480, "Temporarily Unavailable", nil)
 		u.awaitEnd(tx.Done())
 	case <-u.ctx.Done():
-		stopGuard()
+		g.stop()
 		sess.Respond(503, "Service Unavailable", nil)
 	}
 }
