@@ -60,7 +60,7 @@ func TestAdminPolicy(t *testing.T) {
 		contains                 string
 	}{
 		{"tenant", "GET", "/admin/policy", "", 200, `"PhoneLockTimeout": "00:10:00"`},
-		{"set", "POST", "/admin/policy", `{"tenant":"contoso","set":{"UserDialTimeoutMS":2500,"EnforcePhoneLock":false}}`, 200, `"UserDialTimeoutMS": "2500"`},
+		{"set", "POST", "/admin/policy", `{"tenant":"deskphone.test","set":{"UserDialTimeoutMS":2500,"EnforcePhoneLock":false}}`, 200, `"UserDialTimeoutMS": "2500"`},
 		{"bool as text", "GET", "/admin/policy", "", 200, `"EnforcePhoneLock": "false"`},
 		{"user", "POST", "/admin/policy", `{"user":"carol","set":{"MinPhonePinLength":"8"}}`, 200, `"user": "carol"`},
 		{"user view", "GET", "/admin/policy?user=carol", "", 200, `"MinPhonePinLength": "8"`},

@@ -51,7 +51,7 @@ func TestClassifyHandshake(t *testing.T) {
 		{name: "old firmware, old root", store: oldFirmware, leaf: lab.OldServer, cliMin: tls.VersionTLS12, want: certs.FailureNone, wantVersion: tls.VersionTLS13},
 		{name: "expired", store: newFirmware, leaf: leafWith(certs.ServerOptions{NotBefore: testNow().Add(-400 * day), NotAfter: testNow().Add(-day)}), cliMin: tls.VersionTLS12, want: certs.FailureExpired, wantOpenSSL: 10},
 		{name: "not yet valid", store: newFirmware, leaf: leafWith(certs.ServerOptions{NotBefore: testNow().Add(day)}), cliMin: tls.VersionTLS12, want: certs.FailureNotYetValid, wantOpenSSL: 9},
-		{name: "wrong host name", store: newFirmware, leaf: lab.NewServer, serverName: "sip.contoso.test", cliMin: tls.VersionTLS12, want: certs.FailureHostnameMismatch, wantOpenSSL: 62},
+		{name: "wrong host name", store: newFirmware, leaf: lab.NewServer, serverName: "sip.elsewhere.test", cliMin: tls.VersionTLS12, want: certs.FailureHostnameMismatch, wantOpenSSL: 62},
 		{name: "missing server-auth EKU", store: newFirmware, leaf: leafWith(certs.ServerOptions{OmitServerAuthEKU: true}), cliMin: tls.VersionTLS12, want: certs.FailureMissingServerAuthEKU, wantOpenSSL: 26},
 		{name: "missing EKU under TLS 1.2", store: newFirmware, leaf: leafWith(certs.ServerOptions{OmitServerAuthEKU: true}), cliMin: tls.VersionTLS12, cliMax: tls.VersionTLS12, want: certs.FailureMissingServerAuthEKU, wantOpenSSL: 26},
 		{name: "server max TLS 1.1, client min 1.2", store: newFirmware, leaf: lab.NewServer, srvMin: tls.VersionTLS10, srvMax: tls.VersionTLS11, cliMin: tls.VersionTLS12, want: certs.FailureProtocolVersion, wantServer: certs.FailureProtocolVersion},

@@ -12,7 +12,7 @@ func TestParseSignIn(t *testing.T) {
 		{"web", "web", ""},
 		{"PC", "PC", ""},
 		{"retry", "retry", ""},
-		{"password alice@contoso.com s3cret", "password alice@contoso.com s3cret", ""},
+		{"password alice@deskphone.test s3cret", "password alice@deskphone.test s3cret", ""},
 		{"pin 1001 1234", "pin 1001 1234", ""},
 		{"", "", "needs a method"},
 		{"smoke", "", "the methods are"},

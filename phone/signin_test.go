@@ -178,7 +178,7 @@ func TestSignInPollingPace(t *testing.T) {
 			oauthError(w, answers[n])
 		default:
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600,"refresh_token":"R"}`, jwtFor(f.srv.URL, "alice@contoso.com"))
+			fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600,"refresh_token":"R"}`, jwtFor(f.srv.URL, "alice@deskphone.test"))
 		}
 	}
 	tr := inflight.New()
@@ -266,7 +266,7 @@ func TestCredentialsTypedPasswordHidden(t *testing.T) {
 	f.token = func(w http.ResponseWriter, _ *http.Request) { oauthError(w, "invalid_grant") }
 	p, _ := signInPhone(t, "vvx601", "5.9.0.9373", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"})
 	must(t, p.SoftkeyLabel("User ID"))
-	must(t, p.Type("alice@contoso.com"))
+	must(t, p.Type("alice@deskphone.test"))
 	must(t, p.Press(phone.KeyOK))
 	must(t, p.Type("hunter2"))
 	if s := p.Screen(); s.Prompt != "Password:" || s.Input != "*******" {

@@ -83,7 +83,7 @@ button.primary{background:#0067b8;color:#fff;border:0}
 <input type="hidden" name="step" value="signin">
 <input type="hidden" name="code" value="{{.Code}}">
 <label for="username">User name</label>
-<input type="text" id="username" name="username" value="{{.User}}" autocomplete="username" placeholder="amosm@contoso.com">
+<input type="text" id="username" name="username" value="{{.User}}" autocomplete="username" placeholder="alice@deskphone.test">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password">
 <div class="buttons">
