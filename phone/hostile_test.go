@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,15 +143,11 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
+	var once sync.Once
+	serve := func(c net.Conn) {
 		defer c.Close()
 		r := bufio.NewReader(c)
 		var headers []string
-		sent := false
 		for {
 			line, err := r.ReadString('\n')
 			if err != nil {
@@ -170,19 +167,30 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 				answers <- first
 			case strings.HasPrefix(first, "REGISTER"):
 				c.Write([]byte(okFor(headers, "expires=3600")))
-				if !sent {
-					sent = true
+				once.Do(func() {
+					// Sent by the server the phone registered with, whose
+					// Via names that server: a response finds it whether
+					// the phone answers on this connection or a new one.
 					c.Write([]byte("NOTIFY sip:alice@127.0.0.1 SIP/2.0\r\n" +
-						"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKstranger1\r\n" +
+						"Via: SIP/2.0/TCP " + ln.Addr().String() + ";branch=z9hG4bKstranger1;rport\r\n" +
 						"From: <sip:mallory@evil.test>;tag=m1\r\nTo: <sip:alice@127.0.0.1>;tag=nosuch\r\n" +
 						"Call-ID: stranger-1\r\nCSeq: 1 NOTIFY\r\nEvent: message-summary\r\nSubscription-State: active\r\n" +
 						"Content-Type: application/simple-message-summary\r\nContent-Length: 44\r\n\r\n" +
 						"Messages-Waiting: yes\r\nVoice-Message: 9/0\r\n\r\n"))
-				}
+				})
 			default:
 				c.Write([]byte(okFor(headers, "")))
 			}
 			headers = nil
+		}
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
 		}
 	}()
 	p := hostilePhone(t, "sip:"+ln.Addr().String()+";transport=tcp")
