@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -144,6 +145,8 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 	must(t, err)
 	t.Cleanup(func() { ln.Close() })
 	var once sync.Once
+	var seenMu sync.Mutex
+	var seen []string
 	serve := func(c net.Conn) {
 		defer c.Close()
 		r := bufio.NewReader(c)
@@ -162,21 +165,28 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 				continue
 			}
 			first := headers[0]
+			seenMu.Lock()
+			seen = append(seen, first)
+			seenMu.Unlock()
 			switch {
 			case strings.HasPrefix(first, "SIP/2.0"):
 				answers <- first
 			case strings.HasPrefix(first, "REGISTER"):
 				c.Write([]byte(okFor(headers, "expires=3600")))
+			case strings.HasPrefix(first, "SUBSCRIBE"):
+				c.Write([]byte(okFor(headers, "")))
 				once.Do(func() {
-					// Sent by the server the phone registered with, whose
-					// Via names that server: a response finds it whether
-					// the phone answers on this connection or a new one.
+					// Once the phone is registered and subscribed, a
+					// NOTIFY from a stranger, outside its subscription.
+					// Its Via names this server, so a response finds it
+					// on this connection or a new one.
+					const body = "Messages-Waiting: yes\r\nVoice-Message: 9/0\r\n"
 					c.Write([]byte("NOTIFY sip:alice@127.0.0.1 SIP/2.0\r\n" +
 						"Via: SIP/2.0/TCP " + ln.Addr().String() + ";branch=z9hG4bKstranger1;rport\r\n" +
 						"From: <sip:mallory@evil.test>;tag=m1\r\nTo: <sip:alice@127.0.0.1>;tag=nosuch\r\n" +
 						"Call-ID: stranger-1\r\nCSeq: 1 NOTIFY\r\nEvent: message-summary\r\nSubscription-State: active\r\n" +
-						"Content-Type: application/simple-message-summary\r\nContent-Length: 44\r\n\r\n" +
-						"Messages-Waiting: yes\r\nVoice-Message: 9/0\r\n\r\n"))
+						"Content-Type: application/simple-message-summary\r\n" +
+						fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body))
 				})
 			default:
 				c.Write([]byte(okFor(headers, "")))
@@ -200,7 +210,9 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 			t.Fatalf("the phone answered a stranger's NOTIFY with %q, want 481", got)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("no answer to the stranger's NOTIFY")
+		seenMu.Lock()
+		defer seenMu.Unlock()
+		t.Fatalf("no answer to the stranger's NOTIFY; the server read: %q\n%s", seen, logText(p))
 	}
 	if got := status(t, p, "mwi"); got != "0" {
 		t.Fatalf("mwi=%s after a stranger's NOTIFY", got)
@@ -226,5 +238,13 @@ func okFor(h []string, contactParams string) string {
 		}
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.String()
+}
+
+func logText(p *phone.Phone) string {
+	var b strings.Builder
+	for _, l := range p.Logs(0) {
+		b.WriteString(l.Text + "\n")
+	}
 	return b.String()
 }
