@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -133,7 +134,7 @@ func discover(ctx context.Context, issuer string) (oauth2.Endpoint, error) {
 		return ep, fmt.Errorf("discovery: %w", err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxIdPResponse))
 	if err != nil {
 		return ep, fmt.Errorf("discovery: %w", err)
 	}
@@ -207,20 +208,23 @@ func (p *Phone) signInWeb(method signInMethod) error {
 			return nil, errors.New("the provider offers no device authorization (RFC 8628)")
 		}
 		cfg.Endpoint.DeviceAuthURL, cfg.Endpoint.TokenURL = ep.DeviceAuthURL, ep.TokenURL
+		var next http.RoundTripper = http.DefaultTransport
 		if cfg.ClientSecret != "" {
 			// oauth2's DeviceAuth sends client_id alone; a confidential
 			// client authenticates there too (RFC 8628 §3.1), by HTTP
 			// Basic as at the token endpoint.
-			ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: idpTimeout,
-				Transport: basicAuth{url: ep.DeviceAuthURL, id: cfg.ClientID, secret: cfg.ClientSecret}})
+			next = basicAuth{url: ep.DeviceAuthURL, id: cfg.ClientID, secret: cfg.ClientSecret}
 		}
+		life := &lifeReader{url: ep.DeviceAuthURL, next: next}
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: idpTimeout, Transport: life})
 		da, err := cfg.DeviceAuth(ctx, oauth2.SetAuthURLParam("manufacturer", vendor), oauth2.SetAuthURLParam("model", model))
 		if err != nil {
 			return nil, err
 		}
-		// oauth2 turned expires_in into an instant on the host's clock;
-		// the phone takes its length and counts it down on its own.
-		return deviceAuthResult{cfg: cfg, da: da, life: time.Until(da.Expiry).Round(time.Second)}, nil
+		if life.life <= 0 {
+			return nil, errors.New("the device authorization response has no expires_in (RFC 8628 §3.2)")
+		}
+		return deviceAuthResult{cfg: cfg, da: da, life: life.life}, nil
 	}, func(v any, err error) {
 		p.s.session.busy = false
 		if err != nil {
@@ -816,6 +820,39 @@ func wrapText(text string, width int) []string {
 	}
 	return append(out, text)
 }
+
+// lifeReader reads expires_in off the device authorization response at url.
+// oauth2 turns it into an instant on the host's clock; the phone needs the
+// length, to count it down on its own clock.
+type lifeReader struct {
+	url  string
+	next http.RoundTripper
+	life time.Duration
+}
+
+func (l *lifeReader) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := l.next.RoundTrip(r)
+	if err != nil || r.URL.String() != l.url || res.StatusCode != http.StatusOK {
+		return res, err
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxIdPResponse))
+	res.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("device authorization response: %w", err)
+	}
+	var v struct {
+		ExpiresIn int64 `json:"expires_in"`
+	}
+	if json.Unmarshal(body, &v) == nil && v.ExpiresIn > 0 {
+		l.life = time.Duration(v.ExpiresIn) * time.Second
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	return res, nil
+}
+
+// maxIdPResponse bounds what the phone reads of one answer of the identity
+// provider.
+const maxIdPResponse = 1 << 20
 
 // basicAuth adds a confidential client's credentials (RFC 6749 §2.3.1:
 // form-encoded, then Basic) to the requests it sends to url.

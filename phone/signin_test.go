@@ -28,8 +28,10 @@ type fakeIdP struct {
 	issuer    string // what discovery names; default the server's URL
 	discovery func(w http.ResponseWriter)
 	token     func(w http.ResponseWriter, r *http.Request)
-	mu        sync.Mutex
-	polls     int
+	// device is the device authorization answer; "" for a good one.
+	device string
+	mu     sync.Mutex
+	polls  int
 }
 
 func newFakeIdP(t *testing.T) *fakeIdP {
@@ -50,6 +52,10 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	})
 	mux.HandleFunc("/device", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if f.device != "" {
+			fmt.Fprint(w, f.device)
+			return
+		}
 		fmt.Fprint(w, `{"device_code":"DEVICE-SECRET","user_code":"ABCD-EFGH","verification_uri":"http://idp.test/device","expires_in":900,"interval":5}`)
 	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
@@ -128,6 +134,9 @@ func TestSignInBadProviders(t *testing.T) {
 			f.discovery = func(w http.ResponseWriter) { http.Error(w, "down", http.StatusBadGateway) }
 		}, "502"},
 		{"another issuer", func(f *fakeIdP) { f.issuer = "https://evil.test" }, "names issuer"},
+		{"a code without expires_in", func(f *fakeIdP) {
+			f.device = `{"device_code":"DEVICE-SECRET","user_code":"ABCD-EFGH","verification_uri":"http://idp.test/device","interval":5}`
+		}, "no expires_in"},
 		{"denied", func(f *fakeIdP) {
 			f.token = func(w http.ResponseWriter, _ *http.Request) { oauthError(w, "access_denied") }
 		}, "Sign-in denied"},
@@ -162,6 +171,21 @@ func TestSignInBadProviders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The code lives for the provider's expires_in, counted on the phone's
+// clock, whatever the host's clock says.
+func TestSignInCodeLifeFromExpiresIn(t *testing.T) {
+	f := newFakeIdP(t)
+	f.device = `{"device_code":"DEVICE-SECRET","user_code":"ABCD-EFGH","verification_uri":"http://idp.test/device","expires_in":600,"interval":5}`
+	f.token = func(w http.ResponseWriter, _ *http.Request) { oauthError(w, "authorization_pending") }
+	p, clk := signInPhone(t, "vvx601", "5.9.0.9373", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"})
+	must(t, p.SignInWeb("web"))
+	waitStatus(t, p, "signin_expires_in", "600")
+	clk.Advance(599 * time.Second)
+	waitStatus(t, p, "signin_expires_in", "1")
+	clk.Advance(time.Second)
+	waitStatus(t, p, "signin_code", "")
 }
 
 // The phone polls on its own clock, every interval, and adds 5 s for each

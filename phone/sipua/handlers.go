@@ -204,13 +204,15 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 	}
 }
 
-// awaitEnd waits for done, bounded by ackTimeout and the UA's end.
+// awaitEnd waits for done, bounded by ackTimeout on the UA's clock and by
+// the UA's end. (The transaction itself ends on sipgo's own timers.)
 func (u *UA) awaitEnd(done <-chan struct{}) {
-	t := time.NewTimer(ackTimeout)
+	expired := make(chan struct{})
+	t := u.cfg.Clock.AfterFunc(ackTimeout, func() { close(expired) })
 	defer t.Stop()
 	select {
 	case <-done:
-	case <-t.C:
+	case <-expired:
 	case <-u.ctx.Done():
 	}
 }
