@@ -289,15 +289,20 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
 	}
-	req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
+	return adminCall("admin", method, base+path, bytes.NewReader(body), 10*time.Second, stdout)
+}
+
+// adminCall sends one request of an admin command and prints its answer; a
+// status of 300 or more is an error named after what.
+func adminCall(what, method, url string, body io.Reader, timeout time.Duration, stdout io.Writer) error {
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := &http.Client{Timeout: 10 * time.Second}
-	res, err := client.Do(req)
+	res, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
-		return fmt.Errorf("admin: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer res.Body.Close()
 	out, _ := io.ReadAll(res.Body)
@@ -306,7 +311,7 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout)
 	}
 	if res.StatusCode >= 300 {
-		return fmt.Errorf("admin: %s", res.Status)
+		return fmt.Errorf("%s: %s", what, res.Status)
 	}
 	return nil
 }

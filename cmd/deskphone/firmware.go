@@ -277,25 +277,8 @@ func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
 	default:
 		return fmt.Errorf("admin firmware: unknown command or wrong arguments: %s", strings.Join(args, " "))
 	}
-	req, err := http.NewRequest(method, base+path, body)
-	if err != nil {
-		return err
-	}
 	// Building an image on approve takes a moment; a large publish longer.
-	res, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
-	if err != nil {
-		return fmt.Errorf("admin firmware: %w", err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	stdout.Write(out)
-	if len(out) > 0 && out[len(out)-1] != '\n' {
-		fmt.Fprintln(stdout)
-	}
-	if res.StatusCode >= 300 {
-		return fmt.Errorf("admin firmware: %s", res.Status)
-	}
-	return nil
+	return adminCall("admin firmware", method, base+path, body, 5*time.Minute, stdout)
 }
 
 func sourceName(provisioning bool) string {
