@@ -18,8 +18,8 @@ import (
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
-// hostileServer answers every SIP request it reads (its header lines) with
-// reply(headers) and keeps the connection open. With tlsConf it speaks TLS.
+// hostileServer answers every SIP message it reads, on any connection, with
+// reply(header lines) ("" for nothing) and keeps the connection open. With tlsConf it speaks TLS.
 func hostileServer(t *testing.T, tlsConf *tls.Config, reply func(headers []string) string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -113,23 +113,7 @@ func TestHostileServerReplies(t *testing.T) {
 // Expires: 0 in a 200 to REGISTER means the server kept no binding
 // (RFC 3261 10.3): the phone is not registered and tries again later.
 func TestRegisterExpiresZero(t *testing.T) {
-	addr := hostileServer(t, nil, func(h []string) string {
-		var b strings.Builder
-		b.WriteString("SIP/2.0 200 OK\r\n")
-		for _, l := range h {
-			name, _, _ := strings.Cut(l, ":")
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "via", "from", "call-id", "cseq":
-				b.WriteString(l + "\r\n")
-			case "to":
-				b.WriteString(l + ";tag=x1\r\n")
-			case "contact":
-				b.WriteString(l + ";expires=0\r\n")
-			}
-		}
-		b.WriteString("Content-Length: 0\r\n\r\n")
-		return b.String()
-	})
+	addr := hostileServer(t, nil, func(h []string) string { return okFor(h, "expires=0") })
 	p := hostilePhone(t, "sip:"+addr+";transport=tcp")
 	waitStatus(t, p, "registration_error", "Not kept by server (Expires: 0)")
 	if got := status(t, p, "registered"); got != "no" {
@@ -141,69 +125,40 @@ func TestRegisterExpiresZero(t *testing.T) {
 // subscriptions is refused with 481 and does not light the message LED.
 func TestStrangerMWINotifyRefused(t *testing.T) {
 	answers := make(chan string, 16)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	t.Cleanup(func() { ln.Close() })
-	var once sync.Once
 	var seenMu sync.Mutex
 	var seen []string
-	serve := func(c net.Conn) {
-		defer c.Close()
-		r := bufio.NewReader(c)
-		var headers []string
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			line = strings.TrimRight(line, "\r\n")
-			if line != "" {
-				headers = append(headers, line)
-				continue
-			}
-			if len(headers) == 0 {
-				continue
-			}
-			first := headers[0]
-			seenMu.Lock()
-			seen = append(seen, first)
-			seenMu.Unlock()
-			switch {
-			case strings.HasPrefix(first, "SIP/2.0"):
-				answers <- first
-			case strings.HasPrefix(first, "REGISTER"):
-				c.Write([]byte(okFor(headers, "expires=3600")))
-			case strings.HasPrefix(first, "SUBSCRIBE"):
-				c.Write([]byte(okFor(headers, "")))
-				once.Do(func() {
-					// Once the phone is registered and subscribed, a
-					// NOTIFY from a stranger, outside its subscription.
-					// Its Via names this server, so a response finds it
-					// on this connection or a new one.
-					const body = "Messages-Waiting: yes\r\nVoice-Message: 9/0\r\n"
-					c.Write([]byte("NOTIFY sip:alice@127.0.0.1 SIP/2.0\r\n" +
-						"Via: SIP/2.0/TCP " + ln.Addr().String() + ";branch=z9hG4bKstranger1;rport\r\n" +
-						"From: <sip:mallory@evil.test>;tag=m1\r\nTo: <sip:alice@127.0.0.1>;tag=nosuch\r\n" +
-						"Call-ID: stranger-1\r\nCSeq: 1 NOTIFY\r\nEvent: message-summary\r\nSubscription-State: active\r\n" +
-						"Content-Type: application/simple-message-summary\r\n" +
-						fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body))
-				})
-			default:
-				c.Write([]byte(okFor(headers, "")))
-			}
-			headers = nil
+	var once sync.Once
+	var addr string
+	addr = hostileServer(t, nil, func(h []string) string {
+		seenMu.Lock()
+		seen = append(seen, h[0])
+		seenMu.Unlock()
+		switch {
+		case strings.HasPrefix(h[0], "SIP/2.0"):
+			answers <- h[0]
+			return ""
+		case strings.HasPrefix(h[0], "REGISTER"):
+			return okFor(h, "expires=3600")
+		case strings.HasPrefix(h[0], "SUBSCRIBE"):
+			reply := okFor(h, "")
+			once.Do(func() {
+				// Once the phone is registered and subscribed, a NOTIFY
+				// from a stranger, outside its subscription. Its Via names
+				// this server, so a response finds it on this connection
+				// or a new one.
+				const body = "Messages-Waiting: yes\r\nVoice-Message: 9/0\r\n"
+				reply += "NOTIFY sip:alice@127.0.0.1 SIP/2.0\r\n" +
+					"Via: SIP/2.0/TCP " + addr + ";branch=z9hG4bKstranger1;rport\r\n" +
+					"From: <sip:mallory@evil.test>;tag=m1\r\nTo: <sip:alice@127.0.0.1>;tag=nosuch\r\n" +
+					"Call-ID: stranger-1\r\nCSeq: 1 NOTIFY\r\nEvent: message-summary\r\nSubscription-State: active\r\n" +
+					"Content-Type: application/simple-message-summary\r\n" +
+					fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
+			})
+			return reply
 		}
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
-	p := hostilePhone(t, "sip:"+ln.Addr().String()+";transport=tcp")
+		return okFor(h, "")
+	})
+	p := hostilePhone(t, "sip:"+addr+";transport=tcp")
 	select {
 	case got := <-answers:
 		if !strings.Contains(got, "481") {
