@@ -279,7 +279,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			l.ua.SubscribeMWI(mwiExpires)
 			p.keepAlive(l)
 		}
-		p.signedIn(l, first)
+		p.signedIn(l)
 		refresh := ev.Expires * 4 / 5
 		p.after("register", refresh, func() {
 			if p.s.line == l {
