@@ -119,6 +119,11 @@ type Config struct {
 	// negative: none.
 	HandshakeTimeout        time.Duration
 	UnregisteredIdleTimeout time.Duration
+	// FlowTimer, when positive, is sent in every successful REGISTER's
+	// Flow-Timer header (RFC 5626): the keep-alive interval the registrar
+	// asks of its phones, in whole seconds. 0: no header, and phones keep
+	// their default.
+	FlowTimer time.Duration
 
 	// Inflight, when set, counts the requests the backend sends on its own
 	// and the answers it relays until their receivers have taken over,
@@ -182,6 +187,9 @@ func (c *Config) withDefaults() (Config, []listenSpec, error) {
 	cfg.MaxConnectionsPerSource = orDefault(cfg.MaxConnectionsPerSource, DefaultMaxConnectionsPerSource)
 	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	cfg.UnregisteredIdleTimeout = orDefault(cfg.UnregisteredIdleTimeout, DefaultUnregisteredIdleTimeout)
+	if cfg.FlowTimer < 0 || cfg.FlowTimer > 0 && (cfg.FlowTimer < time.Second || cfg.FlowTimer%time.Second != 0) {
+		return cfg, nil, &ConfigError{Field: "FlowTimer", Value: cfg.FlowTimer.String(), Msg: "want whole seconds, e.g. 2m or 90s"}
+	}
 	cfg.DigestAlgorithms = slices.Clone(cfg.DigestAlgorithms)
 	if len(cfg.DigestAlgorithms) == 0 {
 		cfg.DigestAlgorithms = []string{"SHA-256", "MD5"}

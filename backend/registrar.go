@@ -189,6 +189,9 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 		left := max(int(bd.Expires.Sub(now)/time.Second), 0)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+bd.Contact+">;expires="+strconv.Itoa(left)))
 	}
+	if s := int(b.cfg.FlowTimer / time.Second); s > 0 && len(current) > 0 {
+		res.AppendHeader(sip.NewHeader("Flow-Timer", strconv.Itoa(s)))
+	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
 	b.respond(tx, res)
 }

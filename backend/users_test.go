@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseUsers(t *testing.T) {
@@ -170,6 +171,8 @@ func TestConfigErrorMessages(t *testing.T) {
 		{Config{StateDir: dir, AdminListen: "foo"}, "AdminListen", `want HOST:PORT`},
 		{Config{StateDir: dir, Listen: []string{"bogus"}}, "Listen", `want tls:, tcp: or udp:HOST:PORT`},
 		{Config{}, "StateDir", `required`},
+		{Config{StateDir: dir, FlowTimer: 1500 * time.Millisecond}, "FlowTimer", `FlowTimer "1.5s": want whole seconds`},
+		{Config{StateDir: dir, FlowTimer: -time.Second}, "FlowTimer", `want whole seconds`},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)

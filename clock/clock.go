@@ -40,11 +40,32 @@ func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d
 // schedules it from the right instant. Pending timers sit in a min-heap by
 // deadline (ties by creation order), so a fleet with tens of thousands of
 // them finds the next one in logarithmic time.
+//
+// A callback may hand its work to another goroutine (see Handoff): Advance
+// then fires every timer due at the same instant before it waits for the
+// work handed off, so a hundred phones' timers of one instant run on every
+// core at once, while each phone, whose loop takes its work in order, still
+// sees its own timers in deadline order.
 type Fake struct {
-	mu     sync.Mutex
-	now    time.Time
-	seq    uint64
-	timers timerHeap
+	mu       sync.Mutex
+	now      time.Time
+	seq      uint64
+	timers   timerHeap
+	handoffs sync.WaitGroup
+}
+
+// Handoff is for a timer callback that passes its work to another goroutine
+// instead of doing it: it returns the function to call once that work is
+// done, or nil when c is not a Fake (a real timer's callback has nothing
+// to wait for it). A Fake's Advance does not move past the instant of the
+// callback until done has been called.
+func Handoff(c Clock) (done func()) {
+	f, ok := c.(*Fake)
+	if !ok {
+		return nil
+	}
+	f.handoffs.Add(1)
+	return f.handoffs.Done
 }
 
 // NewFake returns a Fake clock standing at start.
@@ -79,7 +100,9 @@ func (c *Fake) Advance(d time.Duration) {
 	c.AdvanceTo(target)
 }
 
-// AdvanceTo moves the clock to t (never backwards), firing due timers.
+// AdvanceTo moves the clock to t (never backwards), firing due timers. It
+// waits for the work that the callbacks of one instant handed off before
+// it fires a later timer or returns.
 func (c *Fake) AdvanceTo(target time.Time) {
 	for {
 		c.mu.Lock()
@@ -96,6 +119,12 @@ func (c *Fake) AdvanceTo(target time.Time) {
 		}
 		c.mu.Unlock()
 		next.f()
+		c.mu.Lock()
+		sameInstant := len(c.timers) > 0 && !c.timers[0].when.After(c.now)
+		c.mu.Unlock()
+		if !sameInstant {
+			c.handoffs.Wait()
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package clock_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,5 +152,53 @@ func BenchmarkFakeManyTimers(b *testing.B) {
 	}
 	if c.Pending() != 10000 {
 		b.Fatalf("%d timers pending, want 10000", c.Pending())
+	}
+}
+
+// Work that the callbacks of one instant hand off runs side by side, and
+// Advance moves past that instant only once all of it is done.
+func TestFakeHandoffRunsOneInstantTogether(t *testing.T) {
+	c := clock.NewFake(t0)
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	note := func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() }
+	for range 2 {
+		c.AfterFunc(time.Second, func() {
+			done := clock.Handoff(c)
+			go func() {
+				started <- struct{}{}
+				<-release
+				note("done")
+				done()
+			}()
+		})
+	}
+	c.AfterFunc(2*time.Second, func() { note("later") })
+	go func() {
+		// Both run at once, or the second never starts before the first
+		// is let go: then the bound ends the wait and the order shows it.
+		bound := time.After(10 * time.Second)
+		for range 2 {
+			select {
+			case <-started:
+			case <-bound:
+				note("serial")
+				close(release)
+				return
+			}
+		}
+		note("together")
+		close(release)
+	}()
+	c.Advance(3 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "together done done later"; strings.Join(got, " ") != want {
+		t.Fatalf("got %q, want %q", strings.Join(got, " "), want)
+	}
+	if clock.Handoff(clock.Real{}) != nil {
+		t.Fatal("Handoff on the real clock gave a done func: nobody waits for it")
 	}
 }

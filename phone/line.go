@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -27,8 +28,10 @@ const (
 	retryFirst      = 5 * time.Second
 	retryMax        = 5 * time.Minute
 	mwiExpires      = time.Hour
-	// keepAliveEvery is the RFC 5626 CRLF ping interval on TLS and TCP.
-	keepAliveEvery = 30 * time.Second
+	// keepAliveBound is RFC 5626's upper bound for the CRLF ping interval
+	// on TLS and TCP when the registrar gives no Flow-Timer (section
+	// 4.4.1).
+	keepAliveBound = 120 * time.Second
 )
 
 // line is the phone's SIP account and the UA that serves it; loop-owned.
@@ -43,6 +46,7 @@ type line struct {
 	regError   string
 	tlsVersion uint16
 	retry      time.Duration
+	flowTimer  time.Duration // the registrar's Flow-Timer, 0 when it gave none
 
 	callID    string // the UA's id of the current call
 	callStart time.Time
@@ -190,6 +194,7 @@ func (p *Phone) startLine() {
 		return
 	}
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
+	p.ua.Store(ua)
 	if bearer == "" {
 		p.s.session.start(signInProvisioned)
 	} else {
@@ -213,6 +218,7 @@ func (p *Phone) stopLine(unregister bool) {
 		return
 	}
 	p.s.line = nil
+	p.ua.Store(nil)
 	p.stop("register")
 	p.stop("keepalive")
 	close(l.stop)
@@ -248,6 +254,7 @@ func (p *Phone) lineFailed(reason string) {
 // closes or the phone ends, and reports whether f was queued.
 func (p *Phone) post(stop chan struct{}, f func()) bool {
 	t := task{f: f, done: make(chan struct{})}
+	p.queued.Add(1)
 	select {
 	case p.tasks <- t:
 		return true
@@ -255,6 +262,7 @@ func (p *Phone) post(stop chan struct{}, f func()) bool {
 	case <-p.done:
 	case <-p.closed:
 	}
+	p.queued.Add(-1)
 	return false
 }
 
@@ -268,7 +276,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 	case sipua.Registered:
 		first := !l.registered
 		l.registered, l.regError, l.retry = true, "", retryFirst
-		l.tlsVersion = ev.TLSVersion
+		l.tlsVersion, l.flowTimer = ev.TLSVersion, ev.FlowTimer
 		signingIn := p.s.session.state != SignedIn
 		p.s.session.established()
 		if signingIn && p.s.session.signedInBy() != "" {
@@ -518,9 +526,22 @@ func (p *Phone) tick() {
 	p.after("tick", next, p.tick)
 }
 
+// keepAliveEvery is the wait before the next ping: the registrar's
+// Flow-Timer, else keepAliveBound. A phone with register jitter (a fleet's)
+// takes a random point of the last fifth below it, as RFC 5626 asks, so
+// phones that registered together do not ping together; without jitter the
+// wait is the bound itself, so runs on virtual time repeat exactly.
+func (p *Phone) keepAliveEvery(l *line) time.Duration {
+	d := cmp.Or(l.flowTimer, keepAliveBound)
+	if p.regJitter > 0 {
+		d -= time.Duration(rand.Float64() * float64(d) / 5).Round(time.Millisecond)
+	}
+	return d
+}
+
 // keepAlive pings the server every keepAliveEvery while registered.
 func (p *Phone) keepAlive(l *line) {
-	p.after("keepalive", keepAliveEvery, func() {
+	p.after("keepalive", p.keepAliveEvery(l), func() {
 		if p.s.line != l || !l.registered {
 			return
 		}

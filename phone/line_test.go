@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -270,32 +271,54 @@ func TestServerNameDoesNotResolve(t *testing.T) {
 	waitStatus(t, p, "registration_error", "Server not found (DNS)")
 }
 
-// While registered, the phone pings the server every 30 s of its clock
-// (RFC 5626 CRLF keep-alive) on the connection it registered over.
+// While registered, the phone pings the server (RFC 5626 CRLF keep-alive)
+// on the connection it registered over: every 120 s of its clock, or at the
+// registrar's Flow-Timer when it gives one. The ping that finds the
+// connection gone says so, at an instant of that period.
 func TestKeepAlive(t *testing.T) {
-	b := cloud(t)
-	cat, _ := catalog.Builtin()
-	m, _ := cat.Model("t46g")
-	clk := clock.NewFake(start)
-	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()),
-		phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: "alice", Password: "secret", Domain: b.Domain()}))
-	must(t, err)
-	p.Start(context.Background())
-	defer p.Close()
-	waitStatus(t, p, "registered", "yes")
-	clk.Advance(95 * time.Second)
-	if logged(p, "keep-alive") {
-		t.Fatalf("keep-alive failed:\n%s", strings.Join(logTexts(p), "\n"))
-	}
-	b.Close() // the connection goes away: the next ping says so
-	deadline := time.Now().Add(5 * time.Second)
-	for !logged(p, "keep-alive") && time.Now().Before(deadline) {
-		clk.Advance(30 * time.Second)
-		time.Sleep(20 * time.Millisecond)
-	}
-	waitStatus(t, p, "registered", "no")
-	if !logged(p, "connection to the server lost") {
-		t.Fatalf("lost connection not logged:\n%s", strings.Join(logTexts(p), "\n"))
+	for _, tc := range []struct {
+		flow, every time.Duration
+	}{{0, 120 * time.Second}, {50 * time.Second, 50 * time.Second}} {
+		t.Run(fmt.Sprintf("flow-timer=%v", tc.flow), func(t *testing.T) {
+			b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: t.TempDir(), Clock: cloudClock(), FlowTimer: tc.flow})
+			must(t, err)
+			must(t, b.Start(context.Background()))
+			t.Cleanup(func() { b.Close() })
+			cat, _ := catalog.Builtin()
+			m, _ := cat.Model("t46g")
+			clk := clock.NewFake(start)
+			p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()),
+				phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: "alice", Password: "secret", Domain: b.Domain()}))
+			must(t, err)
+			p.Start(context.Background())
+			defer p.Close()
+			waitStatus(t, p, "registered", "yes")
+			clk.Advance(3 * tc.every)
+			if logged(p, "keep-alive") {
+				t.Fatalf("keep-alive failed:\n%s", strings.Join(logTexts(p), "\n"))
+			}
+			b.Close() // the connection goes away: the next ping says so
+			deadline := time.Now().Add(5 * time.Second)
+			for !logged(p, "connection to the server lost") && time.Now().Before(deadline) {
+				clk.Advance(10 * time.Second)
+				time.Sleep(5 * time.Millisecond)
+			}
+			waitStatus(t, p, "registered", "no")
+			var lost time.Time
+			for _, l := range p.Logs(0) {
+				if strings.Contains(l.Text, "connection to the server lost") {
+					lost = l.Time
+				}
+			}
+			if lost.IsZero() {
+				t.Fatalf("lost connection not logged:\n%s", strings.Join(logTexts(p), "\n"))
+			}
+			// 50 s and 120 s first meet at 600 s: a ping at a multiple of
+			// one period and not the other tells them apart.
+			if d := lost.Sub(start); d%tc.every != 0 || d%(170*time.Second-tc.every) == 0 || d >= 600*time.Second {
+				t.Fatalf("the lost connection was found %v after registering, want a multiple of %v under 600 s", d, tc.every)
+			}
+		})
 	}
 }
 

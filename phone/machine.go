@@ -66,14 +66,30 @@ func (p *Phone) after(name string, d time.Duration, f func()) {
 	pt := &phoneTimer{gen: gen}
 	p.s.timers[name] = pt
 	pt.t = p.clock.AfterFunc(d, func() {
-		// Wait for the loop: with a fake clock, Advance returns only once
-		// everything that fell due has been handled.
-		_ = p.do(func() {
+		// Hand the work to the loop. A fake clock's Advance waits for it
+		// before it moves on, so it returns only once everything that fell
+		// due has been handled, while other phones' timers of the same
+		// instant run beside it.
+		done := clock.Handoff(p.clock)
+		t := task{f: func() {
 			if cur, ok := p.s.timers[name]; ok && cur.gen == gen {
 				delete(p.s.timers, name)
 				f()
 			}
-		})
+		}, done: make(chan struct{})}
+		if err := p.enqueue(t); err != nil || done == nil {
+			if done != nil {
+				done()
+			}
+			return
+		}
+		go func() {
+			select {
+			case <-t.done:
+			case <-p.done:
+			}
+			done()
+		}()
 	})
 }
 

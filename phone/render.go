@@ -88,7 +88,9 @@ func (p *Phone) render() Screen {
 		Icons: p.icons(),
 	}
 	width := SoftkeyWidth(m.Display.Columns, m.Display.Softkeys)
-	for _, k := range p.softkeys() {
+	keys := p.softkeys()
+	s.Softkeys, s.SoftkeyNames = make([]string, 0, len(keys)), make([]string, 0, len(keys))
+	for _, k := range keys {
 		s.Softkeys = append(s.Softkeys, k.LabelFor(width))
 		s.SoftkeyNames = append(s.SoftkeyNames, k.Label)
 	}

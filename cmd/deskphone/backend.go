@@ -36,7 +36,7 @@ func backendCommand() command {
                     [--domain DOMAIN] [--admin HOST:PORT] [--root lab-2019|lab-2022]
                     [--max-connections N] [--max-connections-per-source N]
                     [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
-                    [--code-lifetime DURATION] [--log-level error|warn|info|debug]
+                    [--flow-timer DURATION] [--code-lifetime DURATION] [--log-level error|warn|info|debug]
   deskphone backend admin [--admin HOST:PORT] COMMAND
 
 The mock cloud: a SIP registrar and proxy over TLS 1.2+ with digest
@@ -72,6 +72,10 @@ Flags:
   --unregistered-idle-timeout DURATION
                    close a connection that carries no request for this long
                    until a REGISTER succeeds on it (default 30s; -1s: never)
+  --flow-timer DURATION
+                   ask phones for a CRLF keep-alive this often (RFC 5626
+                   Flow-Timer in each REGISTER's 200 OK; default none: phones
+                   keep their own 120 s)
   --code-lifetime DURATION
                    how long a web sign-in code is good for (default 15m)
   --log-level LEVEL
@@ -140,6 +144,7 @@ Update service flags:
 		maxPerSource := fs.Int("max-connections-per-source", 0, "")
 		handshake := fs.Duration("handshake-timeout", 0, "")
 		idle := fs.Duration("unregistered-idle-timeout", 0, "")
+		flowTimer := fs.Duration("flow-timer", 0, "")
 		codeLifetime := fs.Duration("code-lifetime", 0, "")
 		logLevel := fs.String("log-level", "warn", "")
 		updateAddr := fs.String("update", defaultUpdateAddr, "")
@@ -189,6 +194,7 @@ Update service flags:
 			Media:          backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
 			MaxConnections: *maxConns, MaxConnectionsPerSource: *maxPerSource,
 			HandshakeTimeout: *handshake, UnregisteredIdleTimeout: *idle,
+			FlowTimer: *flowTimer,
 			SignIn: backend.SignInConfig{DeviceCodeLifetime: *codeLifetime},
 			// A listener in trouble (out of file descriptors, say) must
 			// show somewhere.
@@ -411,6 +417,7 @@ var backendFlags = map[string]string{
 	"StateDir": "--state", "Domain": "--domain", "UsersFile": "--users",
 	"MaxConnections": "--max-connections", "MaxConnectionsPerSource": "--max-connections-per-source",
 	"HandshakeTimeout": "--handshake-timeout", "UnregisteredIdleTimeout": "--unregistered-idle-timeout",
+	"FlowTimer": "--flow-timer",
 }
 
 // backendFlagError words the backend's configuration errors with the flags

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 //go:embed models.yaml
@@ -225,11 +226,11 @@ func (s Softkeys) For(screen string) []Softkey {
 // that is too wide.
 func (k Softkey) LabelFor(width int) string {
 	l := k.Label
-	if len([]rune(l)) > width && k.Short != "" {
+	if utf8.RuneCountInString(l) > width && k.Short != "" {
 		l = k.Short
 	}
-	if r := []rune(l); len(r) > width {
-		l = string(r[:width])
+	if utf8.RuneCountInString(l) > width {
+		l = string([]rune(l)[:width])
 	}
 	return l
 }

@@ -9,6 +9,9 @@ type Event interface{ event() }
 type Registered struct {
 	Expires    time.Duration
 	TLSVersion uint16 // 0 when not over TLS
+	// FlowTimer is the registrar's RFC 5626 Flow-Timer: how often it
+	// wants keep-alives on the flow. Zero when the response has none.
+	FlowTimer time.Duration
 }
 
 // RegisterFailed: the registration did not go through. Code is the SIP

@@ -54,6 +54,20 @@ func bearerChallenge(res *sip.Response) (tokenError string, ok bool) {
 	return tokenError, ok
 }
 
+// flowTimer reads a REGISTER response's Flow-Timer header (RFC 5626
+// section 10.2, whole seconds); zero when absent or not a positive number.
+func flowTimer(res *sip.Response) time.Duration {
+	h := res.GetHeader("Flow-Timer")
+	if h == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
 // requestTimeout bounds one request with its authentication round trip.
 const requestTimeout = 32 * time.Second
 
@@ -74,7 +88,7 @@ func (u *UA) Register(expires time.Duration) {
 				u.emit(RegisterFailed{Err: ErrNoBinding})
 				return
 			}
-			u.emit(Registered{Expires: granted, TLSVersion: u.TLSVersion()})
+			u.emit(Registered{Expires: granted, TLSVersion: u.TLSVersion(), FlowTimer: flowTimer(res)})
 		default:
 			ev := RegisterFailed{Code: res.StatusCode, Reason: res.Reason}
 			if u.bearerMode() && (res.StatusCode == 401 || res.StatusCode == 407) {
