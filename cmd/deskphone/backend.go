@@ -195,7 +195,7 @@ Update service flags:
 			MaxConnections: *maxConns, MaxConnectionsPerSource: *maxPerSource,
 			HandshakeTimeout: *handshake, UnregisteredIdleTimeout: *idle,
 			FlowTimer: *flowTimer,
-			SignIn: backend.SignInConfig{DeviceCodeLifetime: *codeLifetime},
+			SignIn:    backend.SignInConfig{DeviceCodeLifetime: *codeLifetime},
 			// A listener in trouble (out of file descriptors, say) must
 			// show somewhere.
 			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
