@@ -53,8 +53,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 # interop skips it.
 # bench's fleet table (TestFleetScale in cmd/deskphone/fleet_scale_test.go):
 # FLEET_PHONES phones (default 10000) in one process against the mock cloud
-# in another, over TLS. Each phone holds two file descriptors: the shell's
-# ulimit -n must allow twice FLEET_PHONES and some.
+# in another, over TLS. Each throw-away phone holds one file descriptor, its
+# connection, and the cloud one per phone: the shell's ulimit -n must allow
+# FLEET_PHONES and some.
 .PHONY: bench
 bench: ## run the benchmarks, the fleet table (FLEET_PHONES=10000), then registrations/s against Kamailio and SIPp when installed
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -56,6 +56,8 @@ type Backend struct {
 	failures  map[string]int        // consecutive wrong passwords, by user
 	lockedOut map[string]time.Time  // users locked out until, on the cloud's clock
 	bindings  map[string][]*binding // location service, by lower-case user name
+	byFlow    map[flow][]*binding   // the same bindings by the flow they came over
+	byContact map[contactKey][]*binding
 	listeners []*listener
 	admin     *http.Server
 	adminAddr string
@@ -129,6 +131,8 @@ func New(cfg Config) (*Backend, error) {
 		failures:  map[string]int{},
 		lockedOut: map[string]time.Time{},
 		bindings:  map[string][]*binding{},
+		byFlow:    map[flow][]*binding{},
+		byContact: map[contactKey][]*binding{},
 		calls:     map[string]*serviceCall{},
 		subs:      map[string]*subscription{},
 		mailboxes: map[string]*mailbox{},

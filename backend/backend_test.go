@@ -186,3 +186,53 @@ func TestDigestAlgorithmsConfig(t *testing.T) {
 		t.Errorf("MD5 register: %v %v", res, err)
 	}
 }
+
+// The registrar finds the user of a flow and the binding of a contact by
+// index: a binding that moves to another connection leaves its old flow,
+// and one that is removed leaves both indexes.
+func TestFlowAndContactIndexFollowBindings(t *testing.T) {
+	b := startBackend(t, nil)
+	ctx := ctxT(t)
+	first := newPhone(t, b, "alice")
+	first.mustRegister(ctx)
+	regs := b.Registrations()
+	if len(regs) != 1 {
+		t.Fatalf("registrations %+v, want one", regs)
+	}
+	old := flow{transport: regs[0].Transport, addr: regs[0].Source}
+	if u, ok := b.userOnFlow(old); !ok || u.User != "alice" {
+		t.Fatalf("user on the first flow: %v %v, want alice", u.User, ok)
+	}
+	var contact sip.Uri
+	if err := sip.ParseUri(regs[0].Contact, &contact); err != nil {
+		t.Fatal(err)
+	}
+	if bd := b.bindingForContact(contact); bd == nil || bd.AOR != "alice" {
+		t.Fatalf("binding for %s: %v", regs[0].Contact, bd)
+	}
+
+	second := newPhone(t, b, "alice") // another connection, the same contact
+	second.contact = first.contact
+	second.mustRegister(ctx)
+	regs = b.Registrations()
+	moved := flow{transport: regs[0].Transport, addr: regs[0].Source}
+	if len(regs) != 1 || moved == old {
+		t.Fatalf("registrations %+v, want the one binding on the second flow", regs)
+	}
+	if u, ok := b.userOnFlow(old); ok {
+		t.Fatalf("the first flow still speaks for %s after the binding moved", u.User)
+	}
+	if u, ok := b.userOnFlow(moved); !ok || u.User != "alice" {
+		t.Fatalf("user on the second flow: %v %v, want alice", u.User, ok)
+	}
+
+	if res, err := second.register(ctx, "SHA-256", 0); err != nil || res.StatusCode != sip.StatusOK {
+		t.Fatalf("unregister: %v %v", res, err)
+	}
+	if _, ok := b.userOnFlow(moved); ok {
+		t.Fatal("the flow still speaks for alice after she unregistered")
+	}
+	if bd := b.bindingForContact(contact); bd != nil {
+		t.Fatalf("binding for %s after unregistering: %+v", regs[0].Contact, bd.Registration)
+	}
+}

@@ -266,7 +266,13 @@ func (c *guardConn) handshakeNow() error {
 		ctx, cancel = context.WithTimeout(ctx, c.g.handshake)
 		defer cancel()
 	}
-	if err := c.tls.HandshakeContext(ctx); err != nil {
+	// The handshake runs on a goroutine of its own: its deep calls would
+	// grow the reader's stack, which the reader keeps for the life of the
+	// connection, to several times what it needs to wait for the next
+	// message, on each of ten thousand connections.
+	done := make(chan error, 1)
+	go func() { done <- c.tls.HandshakeContext(ctx) }()
+	if err := <-done; err != nil {
 		c.g.handshakeFailures.Add(1)
 		c.g.log.Info("TLS handshake failed", "remote", c.raddr, "error", err)
 		return errDropped

@@ -238,13 +238,8 @@ func (b *Backend) directHop(ruri, next sip.Uri) (hop, error) {
 func (b *Backend) bindingForContact(u sip.Uri) *binding {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, list := range b.bindings {
-		for _, bd := range list {
-			var c sip.Uri
-			if sip.ParseUri(bd.Contact, &c) == nil && c.User == u.User && strings.EqualFold(c.Host, u.Host) && c.Port == u.Port {
-				return bd
-			}
-		}
+	if list := b.byContact[contactKeyOf(u)]; len(list) > 0 {
+		return list[0]
 	}
 	return nil
 }

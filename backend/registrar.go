@@ -26,9 +26,10 @@ type Registration struct {
 // binding is a Registration with its expiry timer. Guarded by Backend.mu.
 type binding struct {
 	Registration
-	key   string // +sip.instance when the phone sends one, else the contact URI
-	timer clock.Timer
-	gen   int // bumped on refresh so a stale timer does nothing
+	key     string     // +sip.instance when the phone sends one, else the contact URI
+	contact contactKey // the contact as bindingForContact matches it
+	timer   clock.Timer
+	gen     int // bumped on refresh so a stale timer does nothing
 }
 
 func (bd *binding) stop() {
@@ -82,15 +83,52 @@ func (b *Backend) contactsOf(user string) []*binding {
 func (b *Backend) userOnFlow(f flow) (User, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, list := range b.bindings {
-		for _, bd := range list {
-			if bd.flow() == f {
-				u, ok := b.users.lookup(bd.AOR)
-				return u, ok
-			}
-		}
+	if list := b.byFlow[f]; len(list) > 0 {
+		return b.users.lookup(list[0].AOR)
 	}
 	return User{}, false
+}
+
+// contactKey is what bindingForContact matches a request URI on.
+type contactKey struct {
+	user, host string // host lower-case
+	port       uint16
+}
+
+func contactKeyOf(u sip.Uri) contactKey {
+	return contactKey{user: u.User, host: strings.ToLower(u.Host), port: uint16(u.Port)}
+}
+
+// index and unindex keep byFlow and byContact in step with the bindings,
+// so that finding the user on a flow, or the binding of a contact, does
+// not scan ten thousand registrations for every request. Called with b.mu
+// held when a binding comes, goes, or changes.
+func (b *Backend) index(bd *binding) {
+	f := bd.flow()
+	b.byFlow[f] = append(b.byFlow[f], bd)
+	var c sip.Uri
+	bd.contact = contactKey{}
+	if sip.ParseUri(bd.Contact, &c) == nil {
+		bd.contact = contactKeyOf(c)
+		b.byContact[bd.contact] = append(b.byContact[bd.contact], bd)
+	}
+}
+
+func (b *Backend) unindex(bd *binding) {
+	dropFrom(b.byFlow, bd.flow(), bd)
+	dropFrom(b.byContact, bd.contact, bd)
+}
+
+func dropFrom[K comparable](m map[K][]*binding, k K, bd *binding) {
+	list := m[k]
+	if i := slices.Index(list, bd); i >= 0 {
+		list = slices.Delete(list, i, i+1)
+	}
+	if len(list) == 0 {
+		delete(m, k)
+		return
+	}
+	m[k] = list
 }
 
 // register is the registrar (RFC 3261 §10.3).
@@ -146,6 +184,7 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 	if wildcard {
 		for _, bd := range b.bindings[key] {
 			bd.stop()
+			b.unindex(bd)
 		}
 		delete(b.bindings, key)
 	}
@@ -156,6 +195,7 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 		if e == 0 {
 			if i >= 0 {
 				b.bindings[key][i].stop()
+				b.unindex(b.bindings[key][i])
 				b.bindings[key] = slices.Delete(b.bindings[key], i, i+1)
 			}
 			continue
@@ -163,6 +203,7 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 		var bd *binding
 		if i >= 0 {
 			bd = b.bindings[key][i]
+			b.unindex(bd)
 		} else {
 			bd = &binding{key: bkey}
 			b.bindings[key] = append(b.bindings[key], bd)
@@ -175,6 +216,7 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 			Expires:   now.Add(e),
 			UserAgent: userAgent,
 		}
+		b.index(bd)
 		b.scheduleExpiry(key, bd, e)
 	}
 	if len(b.bindings[key]) == 0 {
@@ -210,6 +252,7 @@ func (b *Backend) scheduleExpiry(key string, bd *binding, d time.Duration) {
 		}
 		list := b.bindings[key]
 		if i := slices.Index(list, bd); i >= 0 {
+			b.unindex(bd)
 			b.bindings[key] = slices.Delete(list, i, i+1)
 			if len(b.bindings[key]) == 0 {
 				delete(b.bindings, key)

@@ -35,7 +35,10 @@ type Config struct {
 	// Jitter spreads each start by up to this fraction of the interval.
 	Rate   float64
 	Jitter float64
-	Groups []Group
+	// Connecting bounds the phones waiting for the answer to their first
+	// REGISTER (Options.Connecting); 0 is DefaultConnecting.
+	Connecting int
+	Groups     []Group
 }
 
 // Group is Count phones alike but for their number n, which names their
@@ -111,7 +114,7 @@ func (es Errors) Error() string {
 
 // The keys of a fleet file.
 var (
-	topKeys   = []string{"server", "domain", "ca", "state_root", "ephemeral", "rate", "jitter", "groups"}
+	topKeys   = []string{"server", "domain", "ca", "state_root", "ephemeral", "rate", "jitter", "connecting", "groups"}
 	groupKeys = []string{"name", "count", "model", "firmware", "user", "first", "password", "server", "domain", "ca", "srtp", "codecs", "audio"}
 	srtpModes = []string{"mandatory", "optional", "off"}
 )
@@ -197,6 +200,8 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Config, error) {
 			c.Rate = p.number(v, 0, 1e6)
 		case "jitter":
 			c.Jitter = p.number(v, 0, 1)
+		case "connecting":
+			c.Connecting = int(p.number(v, 1, 1e6))
 		case "groups":
 			groups = v
 		}

@@ -9,6 +9,7 @@ import (
 func TestParse(t *testing.T) {
 	src := `server: sips:127.0.0.1:5061
 rate: 100
+connecting: 32
 groups:
   - name: lobby
     count: 3
@@ -38,6 +39,9 @@ groups:
 	if got := strings.Join(ids, " "); got != want {
 		t.Errorf("members %s, want %s", got, want)
 	}
+	if c.Connecting != 32 {
+		t.Errorf("connecting %d, want 32", c.Connecting)
+	}
 	if ms[4].SRTP != "optional" || ms[0].Server != "sips:127.0.0.1:5061" {
 		t.Errorf("member settings: %+v", ms[4])
 	}
@@ -55,6 +59,7 @@ func TestParseErrors(t *testing.T) {
 		{"fixed name, many", "server: sips:h\ngroups:\n  - model: vvx501\n    user: alice\n    count: 2\n", `need {n} in the user pattern`},
 		{"no server", "groups:\n  - model: vvx501\n    user: u{n}\n", `no server`},
 		{"twice", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', count: 2}\n  - {model: vvx501, user: 'u{n}', first: 2}\n", `phone u2 is in group group1 and in group group2`},
+		{"connecting", "server: sips:h\nconnecting: 0\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n", `f.yaml:2:13: want a number from 1 to 1e+06`},
 		{"srtp", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', srtp: mandatroy}\n", `(did you mean "mandatory"?)`},
 	}
 	for _, tt := range tests {

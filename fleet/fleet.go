@@ -26,6 +26,13 @@ type Options struct {
 	// RegisterJitter is each phone's phone.WithRegisterJitter; the default
 	// 0.5 spreads the fleet's retries over half the back-off.
 	RegisterJitter float64
+	// Connecting bounds the phones between their start and the answer to
+	// their first REGISTER (TCP and TLS handshakes, digest challenge): a
+	// start waits for a place. A fleet that starts unpaced then goes as
+	// fast as the cloud answers instead of overflowing its accept queue
+	// and timing out handshakes, which would send thousands of phones into
+	// back-off at once. 0 is DefaultConnecting; negative: no bound.
+	Connecting int
 	// Workers build phones at once (creating a state directory waits on
 	// the disk); 0 is 64.
 	Workers int
@@ -34,6 +41,14 @@ type Options struct {
 	// Options are added to every phone's.
 	Options []phone.Option
 }
+
+// DefaultConnecting is Options.Connecting's default: enough handshakes in
+// flight to keep a cloud's cores busy, few enough for its accept queue.
+const DefaultConnecting = 256
+
+// connectingLimit is how long a phone may hold its place among the
+// connecting before the next start goes ahead anyway.
+const connectingLimit = 30 * time.Second
 
 // Phone is a running member of the fleet.
 type Phone struct {
@@ -53,6 +68,10 @@ type Fleet struct {
 	// ephemeral is the throw-away state root made for this run.
 	ephemeral string
 
+	// connecting holds a token per phone whose first registration has
+	// no answer yet (Options.Connecting); nil when unbounded.
+	connecting chan struct{}
+
 	mu     sync.RWMutex
 	phones []*Phone // by member index; nil until built
 	byID   map[string]*Phone
@@ -70,7 +89,14 @@ func New(members []Member, opts Options) *Fleet {
 	if opts.RegisterJitter == 0 {
 		opts.RegisterJitter = 0.5
 	}
-	return &Fleet{opts: opts, members: members, phones: make([]*Phone, len(members)), byID: make(map[string]*Phone, len(members))}
+	if opts.Connecting == 0 {
+		opts.Connecting = DefaultConnecting
+	}
+	f := &Fleet{opts: opts, members: members, phones: make([]*Phone, len(members)), byID: make(map[string]*Phone, len(members))}
+	if opts.Connecting > 0 {
+		f.connecting = make(chan struct{}, opts.Connecting)
+	}
+	return f
 }
 
 // Members is the plan.
@@ -107,7 +133,8 @@ func ephemeralRoot() (string, error) {
 
 // Start builds and starts every member, paced by Rate with Jitter, and
 // returns once each has been built or has failed to (a failure is counted
-// and kept, the rest go on), or ctx ends. Registration goes on after.
+// and kept, the rest go on) and the first registration of each has an
+// answer (or connectingLimit passed), or ctx ends. Retries go on after.
 func (f *Fleet) Start(ctx context.Context) error {
 	needRoot := false
 	for _, m := range f.members {
@@ -161,7 +188,26 @@ func (f *Fleet) Start(ctx context.Context) error {
 	}
 	close(jobs)
 	wg.Wait()
+	f.waitConnecting(ctx)
 	return ctx.Err()
+}
+
+// waitConnecting returns once every place among the connecting is free
+// again, or ctx ends.
+func (f *Fleet) waitConnecting(ctx context.Context) {
+	if f.connecting == nil {
+		return
+	}
+	for range cap(f.connecting) {
+		select {
+		case f.connecting <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+	}
+	for range cap(f.connecting) {
+		<-f.connecting
+	}
 }
 
 func (f *Fleet) build(ctx context.Context, i int) {
@@ -171,12 +217,21 @@ func (f *Fleet) build(ctx context.Context, i int) {
 		CA:      m.CA, Engines: &f.engines, SRTP: m.SRTP, Codecs: m.Codecs, Audio: m.Audio,
 		Options: append([]phone.Option{phone.WithRegisterJitter(f.opts.RegisterJitter)}, f.opts.Options...)}
 	if spec.StateDir == "" {
+		// The throw-away root is this process's own (made by MkdirTemp):
+		// no other process can open its phones, so they hold no lock file,
+		// and a phone costs one file descriptor, its connection.
 		spec.StateDir = f.ephemeral + "/" + m.ID
+		spec.Options = append(spec.Options, phone.WithoutStateLock())
+	}
+	release := f.takeConnecting(ctx)
+	if release == nil {
+		return
 	}
 	ph := &Phone{Member: m}
 	built := time.Now()
 	p, stop, err := driver.Build(ctx, spec)
 	if err != nil {
+		release()
 		f.failed.Add(1)
 		if f.opts.Metrics != nil {
 			f.opts.Metrics.buildFailures.Inc()
@@ -187,10 +242,11 @@ func (f *Fleet) build(ctx context.Context, i int) {
 		return
 	}
 	ph.Phone, ph.stop = p, stop
+	f.releaseWhenAnswered(p, release)
 	if f.opts.Metrics != nil {
 		f.opts.Metrics.running.Add(1)
 		ph.watch = &watcher{m: f.opts.Metrics, group: m.Group, built: built}
-		ph.unwatch = p.Watch(func(_ phone.Screen, st phone.Status) { ph.watch.observe(st) })
+		ph.unwatch = p.Watch(func(_ phone.Screen, st phone.Status) { ph.watch.observe(&st) })
 		// What the phone published before the watch began.
 		ph.watch.prime(p)
 	}
@@ -199,6 +255,51 @@ func (f *Fleet) build(ctx context.Context, i int) {
 	f.byID[m.ID] = ph
 	f.mu.Unlock()
 	f.built.Add(1)
+}
+
+// takeConnecting waits for a place among the connecting phones and returns
+// what gives it back; nil when ctx ended first.
+func (f *Fleet) takeConnecting(ctx context.Context) (release func()) {
+	if f.connecting == nil {
+		return func() {}
+	}
+	select {
+	case f.connecting <- struct{}{}:
+	case <-ctx.Done():
+		return nil
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-f.connecting }) }
+}
+
+// releaseWhenAnswered gives back p's place once its first registration has
+// an answer (registered, or a reason it failed), it stops, or
+// connectingLimit passes.
+func (f *Fleet) releaseWhenAnswered(p *phone.Phone, release func()) {
+	if f.connecting == nil {
+		return
+	}
+	answered := make(chan struct{})
+	var once sync.Once
+	unwatch := p.Watch(func(_ phone.Screen, st phone.Status) {
+		if st.Registered || st.RegistrationError != "" {
+			once.Do(func() { close(answered) })
+		}
+	})
+	if st := p.Published(); st.Registered || st.RegistrationError != "" {
+		once.Do(func() { close(answered) })
+	}
+	go func() {
+		t := time.NewTimer(connectingLimit)
+		defer t.Stop()
+		select {
+		case <-answered:
+		case <-p.Done():
+		case <-t.C:
+		}
+		release()
+		unwatch()
+	}()
 }
 
 // Errors are the phones that could not be built, each with its reason.

@@ -117,18 +117,22 @@ type watcher struct {
 func (w *watcher) prime(p *phone.Phone) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.apply(p.Published())
+	st := p.Published()
+	w.apply(&st)
 }
 
-func (w *watcher) observe(st phone.Status) {
+// observe runs on the phone's loop after every change it publishes: it
+// takes the status by pointer, as copies on the stack would grow every
+// loop's stack.
+func (w *watcher) observe(st *phone.Status) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.apply(st)
 }
 
-func (w *watcher) apply(st phone.Status) {
-	m, prev := w.m, w.last
-	w.last = st
+func (w *watcher) apply(st *phone.Status) {
+	m, prev := w.m, &w.last
+	defer func() { w.last = *st }()
 	now := [numStates]bool{
 		stRegistered: st.Registered,
 		stSignedIn:   st.Session == phone.SignedIn,

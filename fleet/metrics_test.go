@@ -28,7 +28,7 @@ func TestWatcher(t *testing.T) {
 		{RegistrationError: "Forbidden (403)", Call: phone.CallIdle, Update: phone.UpdateNone},
 	}
 	for _, st := range steps {
-		w.observe(st)
+		w.observe(&st)
 	}
 	body := scrapeText(t, m)
 	for _, want := range []string{
@@ -41,7 +41,7 @@ func TestWatcher(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	w.observe(steps[1])
+	w.observe(&steps[1])
 	if body := scrapeText(t, m); !strings.Contains(body, `deskphone_phones{state="registered"} 1`) {
 		t.Error("registered again, not counted")
 	}
@@ -68,10 +68,10 @@ func BenchmarkScrape10000(b *testing.B) {
 	m := NewMetrics()
 	for i := range 10000 {
 		w := &watcher{m: m, group: fmt.Sprintf("g%d", i%10), built: time.Now()}
-		w.observe(phone.Status{RegistrationError: fmt.Sprintf("Reason %d", i%5)})
-		w.observe(phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle})
-		w.observe(phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallConnected, MOS: 4.2})
-		w.observe(phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle})
+		w.observe(&phone.Status{RegistrationError: fmt.Sprintf("Reason %d", i%5)})
+		w.observe(&phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle})
+		w.observe(&phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallConnected, MOS: 4.2})
+		w.observe(&phone.Status{Registered: true, Session: phone.SignedIn, Call: phone.CallIdle})
 	}
 	b.ResetTimer()
 	for b.Loop() {

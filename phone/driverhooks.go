@@ -20,15 +20,27 @@ type changeHub struct {
 	seen    bool
 }
 
-// settledStatus is st without what moves with every packet (the RTP and
-// SRTP counters, jitter, MOS) and the time: those alone do not wake
-// subscribers, or a reader of the status would wake itself.
-func settledStatus(st Status) Status {
+// settle clears what moves with every packet (the RTP and SRTP counters,
+// jitter, MOS) and the time: those alone do not wake subscribers, or a
+// reader of the status would wake itself.
+func settle(st *Status) {
 	st.Time = time.Time{}
 	st.RTPSent, st.RTPReceived, st.RTPLost = 0, 0, 0
 	st.SRTPAuthFail, st.SRTPReplayed = 0, 0
 	st.JitterMS, st.MOS = 0, 0
-	return st
+}
+
+// settledSame reports whether now, settled, equals last (settled). now is
+// the loop's own snapshot: what settle clears is set aside while they are
+// compared, not copied, to keep the loop's stack small.
+func settledSame(now, last *Status) bool {
+	t, sent, recv, lost := now.Time, now.RTPSent, now.RTPReceived, now.RTPLost
+	auth, replayed, jitter, mos := now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS
+	settle(now)
+	same := *now == *last
+	now.Time, now.RTPSent, now.RTPReceived, now.RTPLost = t, sent, recv, lost
+	now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS = auth, replayed, jitter, mos
+	return same
 }
 
 // SubscribeChanges calls f whenever a Status value may have changed: after
@@ -60,7 +72,7 @@ func (p *Phone) SubscribeChanges(f func()) func() {
 // it tells the subscribers when the status changed, and follows the call's
 // media session, whose tone and DTMF events change the status without a
 // task.
-func (p *Phone) stateChanged(now Status) {
+func (p *Phone) stateChanged(now *Status) {
 	if ms, err := p.callMedia(); err == nil && ms != p.changes.watched {
 		p.changes.watched = ms
 		go func() {
@@ -70,8 +82,9 @@ func (p *Phone) stateChanged(now Status) {
 			}
 		}()
 	}
-	if fp := settledStatus(now); !p.changes.seen || fp != p.changes.last {
-		p.changes.last, p.changes.seen = fp, true
+	if !p.changes.seen || !settledSame(now, &p.changes.last) {
+		p.changes.last, p.changes.seen = *now, true
+		settle(&p.changes.last)
 		p.changes.notify()
 	}
 }

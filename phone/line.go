@@ -98,17 +98,23 @@ func WithKeyLog(w io.Writer) Option {
 	return func(p *Phone) error { p.keyLog = w; return nil }
 }
 
-// WithRegisterJitter spreads the phone's registration retries, for fleets:
-// each back-off wait is shortened by a random part of up to frac of it, and
-// a lost connection is registered again after a random wait of up to frac
-// of the first back-off, so phones that lost their server together do not
-// come back together. Without it the waits are exact.
+// WithRegisterJitter spreads the phone's timers, for fleets: each
+// registration back-off wait is shortened by a random part of up to frac of
+// it, and a lost connection is registered again after a random wait of up
+// to frac of the first back-off, so phones that lost their server together
+// do not come back together. Keep-alives take a random point of RFC 5626's
+// last fifth of their period, and the clock on the screen turns over at a
+// random point of the minute's first second, so that ten thousand phones
+// do not all wake at once. Without it the waits are exact.
 func WithRegisterJitter(frac float64) Option {
 	return func(p *Phone) error {
 		if frac < 0 || frac > 1 {
 			return fmt.Errorf("register jitter %v: must be 0 to 1", frac)
 		}
 		p.regJitter = frac
+		if frac > 0 {
+			p.tickOffset = time.Duration(rand.Int64N(int64(time.Second))).Truncate(time.Millisecond)
+		}
 		return nil
 	}
 }
@@ -518,7 +524,7 @@ func (p *Phone) incoming(l *line, ev sipua.IncomingCall) {
 // tick keeps the clock in the status bar and the call timer current: every
 // second in a call, else on the minute.
 func (p *Phone) tick() {
-	now := p.clock.Now()
+	now := p.clock.Now().Add(-p.tickOffset)
 	next := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
 	if p.s.call == CallConnected || p.s.call == CallHeld {
 		next = now.Truncate(time.Second).Add(time.Second).Sub(now)

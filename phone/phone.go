@@ -52,18 +52,22 @@ type Phone struct {
 	mediaNotes  []string
 	dialTimeout time.Duration // as provisioned; the policy part starts from it
 	regJitter   float64       // see WithRegisterJitter
+	tickOffset  time.Duration // how late in each minute (second) the screen's clock turns over
 	tempState   bool
+	noStateLock bool // see WithoutStateLock
 
 	// The update agent's configuration (update.go).
 	updateURL, provisioningURL string
 	noDeviceUpdate             bool
 	stateLimit                 int64
 
-	tasks  chan task
-	queued atomic.Int32             // tasks handed to the loop and not yet run
-	ua     atomic.Pointer[sipua.UA] // the line's UA, nil without one
-	done   chan struct{}
-	closed chan struct{}
+	tasks chan task
+	// scratch is the loop's next snapshot, kept while tasks change nothing.
+	scratch *snapshot
+	queued  atomic.Int32             // tasks handed to the loop and not yet run
+	ua      atomic.Pointer[sipua.UA] // the line's UA, nil without one
+	done    chan struct{}
+	closed  chan struct{}
 
 	life    sync.Mutex // orders Start and Close
 	started atomic.Bool
@@ -97,6 +101,10 @@ type subscriber struct {
 	screenOnly bool
 }
 
+// taskQueue is how many tasks may wait for the loop before a sender waits:
+// the loop takes them at once, and ten thousand phones each keep the queue.
+const taskQueue = 16
+
 // Option configures a Phone.
 type Option func(*Phone) error
 
@@ -115,6 +123,14 @@ func WithStateDir(dir string) Option {
 		p.state = &statedir.Dir{Path: dir}
 		return nil
 	}
+}
+
+// WithoutStateLock skips the lock that keeps a second phone off the state
+// directory, for a caller whose directories nobody else can reach (a
+// fleet's throw-away root, made for one run): the lock's open file would be
+// the phone's second file descriptor beside its connection.
+func WithoutStateLock() Option {
+	return func(p *Phone) error { p.noStateLock = true; return nil }
 }
 
 // WithDialTimeout sets UserDialTimeoutMS.
@@ -136,7 +152,7 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		model:       model,
 		clock:       clock.Real{},
 		dialTimeout: DefaultDialTimeout,
-		tasks:       make(chan task, 64),
+		tasks:       make(chan task, taskQueue),
 		done:        make(chan struct{}),
 		closed:      make(chan struct{}),
 		subs:        map[int]subscriber{},
@@ -171,8 +187,10 @@ func (p *Phone) open(firmware string) error {
 	}
 	// One phone per state directory: a second one would share the MAC and
 	// serial and overwrite the configuration.
-	if err := st.Lock(); err != nil {
-		return err
+	if !p.noStateLock {
+		if err := st.Lock(); err != nil {
+			return err
+		}
 	}
 	p.state, p.id = st, id
 	fw, err := p.installFirmware(firmware)
@@ -571,19 +589,27 @@ func (p *Phone) Dial(digits string) error {
 }
 
 // publish renders the screen and the status the loop left and tells the
-// subscribers what changed.
+// subscribers what changed. It works in a snapshot on the heap, kept for
+// the next task when nothing changed, so that neither an unchanged task
+// allocates nor the loop's stack holds copies of the screen and status.
 func (p *Phone) publish() {
 	p.updateObserve()
-	screen, status := p.render(), p.status()
-	old := p.published.Load()
-	screenChanged := old == nil || !old.screen.Equal(screen)
-	stateChanged := screenChanged || !sameState(old.status, status)
-	p.stateChanged(status)
-	if !screenChanged && old.status == status {
-		return // a task that changed nothing: nothing to copy or tell
+	next := p.scratch
+	if next == nil {
+		next = new(snapshot)
 	}
-	now := &snapshot{screen: screen, status: status}
-	p.published.Store(now)
+	next.screen = p.render()
+	p.fillStatus(&next.status)
+	old := p.published.Load()
+	screenChanged := old == nil || !old.screen.Equal(next.screen)
+	stateChanged := screenChanged || !sameState(&old.status, &next.status)
+	p.stateChanged(&next.status)
+	if !screenChanged && old.status == next.status {
+		p.scratch = next // a task that changed nothing: nothing to tell
+		return
+	}
+	p.scratch = nil
+	p.published.Store(next)
 	if !stateChanged {
 		return
 	}
@@ -596,14 +622,18 @@ func (p *Phone) publish() {
 	}
 	p.subMu.Unlock()
 	for _, s := range subs {
-		s.f(now.screen, now.status)
+		s.f(next.screen, next.status)
 	}
 }
 
-// sameState compares two statuses but for the time.
-func sameState(a, b Status) bool {
-	a.Time, b.Time = time.Time{}, time.Time{}
-	return a == b
+// sameState compares two statuses but for the time. b is the loop's own
+// snapshot: its time is set aside while they are compared.
+func sameState(a, b *Status) bool {
+	t := b.Time
+	b.Time = a.Time
+	same := *a == *b
+	b.Time = t
+	return same
 }
 
 func nonEmpty(list []string) []string {

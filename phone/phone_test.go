@@ -330,6 +330,26 @@ func TestHookSpeakerAndLEDs(t *testing.T) {
 	}
 }
 
+// The clock on the screen turns over on the minute; a fleet's phone (with
+// jitter) within the minute's first second, never later.
+func TestScreenClockTurnsOver(t *testing.T) {
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t46g")
+	for _, jitter := range []float64{0, 0.5} {
+		clk := clock.NewFake(start.Add(30 * time.Second))
+		p, err := phone.New(m, "", phone.WithClock(clk), phone.WithRegisterJitter(jitter))
+		must(t, err)
+		must(t, p.Start(context.Background()))
+		clk.Advance(29 * time.Second)
+		before := p.Screen().Status.Time
+		clk.Advance(time.Second + 999*time.Millisecond*time.Duration(jitter*2))
+		if after := p.Screen().Status.Time; before != "09:00" || after != "09:01" {
+			t.Errorf("jitter %v: the clock shows %s then %s, want 09:00 then 09:01", jitter, before, after)
+		}
+		must(t, p.Close())
+	}
+}
+
 func TestSettingsPersist(t *testing.T) {
 	cat, _ := catalog.Builtin()
 	m, _ := cat.Model("vvx601")
@@ -363,6 +383,26 @@ func TestSettingsPersist(t *testing.T) {
 	}
 	if !strings.HasPrefix(id.MAC, "64:16:7f:") {
 		t.Fatalf("Poly MAC %s lacks the vendor OUI", id.MAC)
+	}
+}
+
+// A phone told that nobody else can reach its directory (a fleet's
+// throw-away root) holds no lock file open; any other phone does.
+func TestWithoutStateLock(t *testing.T) {
+	cat, _ := catalog.Builtin()
+	m, _ := cat.Model("t46g")
+	for _, tc := range []struct {
+		opts []phone.Option
+		lock bool
+	}{{nil, true}, {[]phone.Option{phone.WithoutStateLock()}, false}} {
+		dir := t.TempDir()
+		p, err := phone.New(m, "", append(tc.opts, phone.WithStateDir(dir))...)
+		must(t, err)
+		_, err = os.Stat(filepath.Join(dir, statedir.LockFile))
+		if got := err == nil; got != tc.lock {
+			t.Errorf("lock file there: %v, want %v (options %d)", got, tc.lock, len(tc.opts))
+		}
+		must(t, p.Close())
 	}
 }
 

@@ -154,11 +154,21 @@ func (s Status) Pairs() [][2]string {
 
 // status reads the phone's state (loop goroutine).
 func (p *Phone) status() Status {
+	var s Status
+	p.fillStatus(&s)
+	return s
+}
+
+// fillStatus writes the phone's state into s. It fills in place rather
+// than returning a value so that the loop, which does it after every task,
+// keeps a small stack: ten thousand phones' loops each keep whatever their
+// deepest task needed.
+func (p *Phone) fillStatus(s *Status) {
 	l := p.s.line
 	if l == nil {
 		l = &line{}
 	}
-	s := Status{
+	*s = Status{
 		Registered:        l.registered,
 		RegistrationError: l.regError,
 		User:              p.s.cfg.Account.User,
@@ -192,8 +202,8 @@ func (p *Phone) status() Status {
 	if l.waiting != "" {
 		s.CallWaiting = l.waitFrom
 	}
-	p.lockStatus(&s)
-	p.policyStatus(&s)
+	p.lockStatus(s)
+	p.policyStatus(s)
 	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
 	if t := p.s.session.tok; t != nil && s.User == "" {
 		s.User = t.User
@@ -204,7 +214,6 @@ func (p *Phone) status() Status {
 	if ms, err := p.callMedia(); err == nil {
 		s.setMedia(ms.Stats())
 	}
-	return s
 }
 
 func (s *Status) setMedia(st media.Stats) {

@@ -187,6 +187,7 @@ Update service flags:
 			return err
 		}
 		defer engine.Close()
+		leanGC()
 		b, err := backend.New(backend.Config{
 			LoadUsers: load,
 			Listen:    listen, StateDir: *state, UsersFile: *users, Domain: *domain,

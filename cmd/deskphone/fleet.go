@@ -55,6 +55,8 @@ Flags:
   --ephemeral         throw-away state (in /dev/shm when there is one)
   --rate N            phones started per second (default 500; 0: no pacing)
   --jitter F          move each start by up to F of the interval (default 0.5)
+  --connecting N      at most N phones waiting for the answer to their first
+                      REGISTER; further starts wait for a place (default 256)
   --shard I/N         run only the I-th of N equal parts of the fleet
   --shards N          the same, I from $JOB_COMPLETION_INDEX (Kubernetes Indexed Job)
   --api ADDR          serve the control API and /metrics on ADDR (e.g. 127.0.0.1:8070);
@@ -74,6 +76,7 @@ A fleet file (YAML):
   ca: root.pem
   state_root: fleet-state      # or ephemeral: yes
   rate: 200
+  connecting: 256
   groups:
     - name: lobby
       count: 100
@@ -104,6 +107,7 @@ A fleet file (YAML):
 		ephemeral := fs.Bool("ephemeral", false, "")
 		rate := fs.Float64("rate", -1, "")
 		jitter := fs.Float64("jitter", -1, "")
+		connecting := fs.Int("connecting", 0, "")
 		shard := fs.String("shard", "", "")
 		shards := fs.Int("shards", 0, "")
 		apiAddr := fs.String("api", "", "")
@@ -159,6 +163,12 @@ A fleet file (YAML):
 		} else if cfg.Jitter == 0 {
 			cfg.Jitter = 0.5
 		}
+		switch {
+		case *connecting < 0:
+			return fmt.Errorf("--connecting %d: want at least 1", *connecting)
+		case *connecting > 0:
+			cfg.Connecting = *connecting
+		}
 		members, err := cfg.Members()
 		if err != nil {
 			return err
@@ -167,7 +177,7 @@ A fleet file (YAML):
 			return err
 		}
 		metrics := fleet.NewMetrics()
-		f := fleet.New(members, fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Metrics: metrics})
+		f := fleet.New(members, fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Connecting: cfg.Connecting, Metrics: metrics})
 
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -211,6 +221,7 @@ A fleet file (YAML):
 			fmt.Fprintf(stderr, "deskphone fleet: %v\n", e)
 		}
 		if startErr == nil {
+			trimAfterBoot()
 			<-ctx.Done()
 		}
 		stopProgress()
