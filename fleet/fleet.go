@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -118,19 +118,6 @@ func (f *Fleet) Progress() Progress {
 	return p
 }
 
-// ephemeralRoot is a folder in memory when the host has one (/dev/shm),
-// so a throw-away fleet does not wait on the disk.
-func ephemeralRoot() (string, error) {
-	for _, base := range []string{"/dev/shm", os.TempDir()} {
-		if st, err := os.Stat(base); err == nil && st.IsDir() {
-			if dir, err := os.MkdirTemp(base, "deskphone-fleet-"); err == nil {
-				return dir, nil
-			}
-		}
-	}
-	return "", errors.New("no folder for throw-away state")
-}
-
 // Start builds and starts every member, paced by Rate with Jitter, and
 // returns once each has been built or has failed to (a failure is counted
 // and kept, the rest go on) and the first registration of each has an
@@ -141,7 +128,7 @@ func (f *Fleet) Start(ctx context.Context) error {
 		needRoot = needRoot || m.StateDir == ""
 	}
 	if needRoot {
-		root, err := ephemeralRoot()
+		root, err := memdir.MkdirTemp("deskphone-fleet-")
 		if err != nil {
 			return err
 		}

@@ -105,7 +105,7 @@ type watcher struct {
 	group   string
 	built   time.Time
 	booted  bool
-	last    phone.Status
+	last    seen
 	flags   [numStates]bool
 	placed  bool // the current call was placed by this phone
 	connect bool // and it connected
@@ -130,9 +130,23 @@ func (w *watcher) observe(st *phone.Status) {
 	w.apply(st)
 }
 
+// seen is what the watcher keeps of the last status to tell what changed:
+// the few fields its counts need, not the whole status, for each of ten
+// thousand phones.
+type seen struct {
+	Registered                 bool
+	RegistrationError          string
+	Call                       phone.CallState
+	Update                     phone.UpdateState
+	Firmware                   string
+	SRTPAuthFail, SRTPReplayed uint64
+	MOS, JitterMS              float64
+}
+
 func (w *watcher) apply(st *phone.Status) {
-	m, prev := w.m, &w.last
-	defer func() { w.last = *st }()
+	m, prev := w.m, w.last
+	w.last = seen{Registered: st.Registered, RegistrationError: st.RegistrationError, Call: st.Call, Update: st.Update,
+		Firmware: st.Firmware, SRTPAuthFail: st.SRTPAuthFail, SRTPReplayed: st.SRTPReplayed, MOS: st.MOS, JitterMS: st.JitterMS}
 	now := [numStates]bool{
 		stRegistered: st.Registered,
 		stSignedIn:   st.Session == phone.SignedIn,

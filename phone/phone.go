@@ -19,6 +19,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
+	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/sipua"
@@ -61,13 +62,11 @@ type Phone struct {
 	noDeviceUpdate             bool
 	stateLimit                 int64
 
-	tasks chan task
-	// scratch is the loop's next snapshot, kept while tasks change nothing.
-	scratch *snapshot
-	queued  atomic.Int32             // tasks handed to the loop and not yet run
-	ua      atomic.Pointer[sipua.UA] // the line's UA, nil without one
-	done    chan struct{}
-	closed  chan struct{}
+	tasks  chan task
+	queued atomic.Int32             // tasks handed to the loop and not yet run
+	ua     atomic.Pointer[sipua.UA] // the line's UA, nil without one
+	done   chan struct{}
+	closed chan struct{}
 
 	life    sync.Mutex // orders Start and Close
 	started atomic.Bool
@@ -163,7 +162,7 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		}
 	}
 	if p.state == nil {
-		tmp, err := os.MkdirTemp("", "deskphone-"+model.ID+"-")
+		tmp, err := memdir.MkdirTemp("deskphone-" + model.ID + "-")
 		if err != nil {
 			return nil, fmt.Errorf("phone: %w", err)
 		}
@@ -588,16 +587,17 @@ func (p *Phone) Dial(digits string) error {
 	})
 }
 
+// snapshots are the loops' drafts of their next snapshot: a task that
+// changed nothing hands its draft back, so it neither allocates nor keeps
+// one per phone.
+var snapshots = sync.Pool{New: func() any { return new(snapshot) }}
+
 // publish renders the screen and the status the loop left and tells the
-// subscribers what changed. It works in a snapshot on the heap, kept for
-// the next task when nothing changed, so that neither an unchanged task
-// allocates nor the loop's stack holds copies of the screen and status.
+// subscribers what changed. It drafts the snapshot on the heap, so that
+// the loop's stack holds no copies of the screen and status.
 func (p *Phone) publish() {
 	p.updateObserve()
-	next := p.scratch
-	if next == nil {
-		next = new(snapshot)
-	}
+	next := snapshots.Get().(*snapshot)
 	next.screen = p.render()
 	p.fillStatus(&next.status)
 	old := p.published.Load()
@@ -605,10 +605,9 @@ func (p *Phone) publish() {
 	stateChanged := screenChanged || !sameState(&old.status, &next.status)
 	p.stateChanged(&next.status)
 	if !screenChanged && old.status == next.status {
-		p.scratch = next // a task that changed nothing: nothing to tell
+		snapshots.Put(next) // a task that changed nothing: nothing to tell
 		return
 	}
-	p.scratch = nil
 	p.published.Store(next)
 	if !stateChanged {
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/inflight"
+	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -161,7 +162,9 @@ func (s *stepError) Error() string { return fmt.Sprintf("%s: %s: %v", s.pos, s.d
 func (s *stepError) Unwrap() error { return s.err }
 
 func (e *env) setUp(ctx context.Context) error {
-	dir, err := os.MkdirTemp("", "deskphone-scenario-")
+	// The phones' and the cloud's state is thrown away at the end: in
+	// memory, it is not written through to a disk.
+	dir, err := memdir.MkdirTemp("deskphone-scenario-")
 	if err != nil {
 		return err
 	}

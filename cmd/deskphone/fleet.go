@@ -222,6 +222,9 @@ A fleet file (YAML):
 		}
 		if startErr == nil {
 			trimAfterBoot()
+			p := f.Progress()
+			fmt.Fprintf(stdout, "fleet: started in %v: %d phones, %d registered, %d failed to start\n",
+				time.Since(started).Round(time.Millisecond), p.Built, p.Registered, p.Failed)
 			<-ctx.Done()
 		}
 		stopProgress()

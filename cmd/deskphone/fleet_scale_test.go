@@ -55,6 +55,9 @@ func TestFleetScale(t *testing.T) {
 	t0 := time.Now()
 	waitMetric(t, base, `deskphone_phones{state="registered"}`, float64(n), 5*time.Minute)
 	boot := time.Since(t0)
+	// Idle: the start is over (every first REGISTER answered, its garbage
+	// handed back) when the fleet says so.
+	fl.line("fleet: started in ")
 	mt := metricsOf(t, base)
 	fleetKiB := mt["process_resident_memory_bytes"] / 1024
 	goroutines := mt["go_goroutines"]
