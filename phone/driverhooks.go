@@ -2,7 +2,6 @@ package phone
 
 import (
 	"sync"
-	"time"
 
 	"github.com/deskphone/deskphone/media"
 )
@@ -13,31 +12,23 @@ type changeHub struct {
 	mu   sync.Mutex
 	subs map[int]func()
 	next int
-	// watched is the call's media session whose events are drained, last
-	// the status the subscribers were told of (loop goroutine only).
+	// watched is the call's media session whose events are drained (loop
+	// goroutine only).
 	watched *media.Session
-	last    Status
-	seen    bool
 }
 
-// settle clears what moves with every packet (the RTP and SRTP counters,
-// jitter, MOS) and the time: those alone do not wake subscribers, or a
-// reader of the status would wake itself.
-func settle(st *Status) {
-	st.Time = time.Time{}
-	st.RTPSent, st.RTPReceived, st.RTPLost = 0, 0, 0
-	st.SRTPAuthFail, st.SRTPReplayed = 0, 0
-	st.JitterMS, st.MOS = 0, 0
-}
-
-// settledSame reports whether now, settled, equals last (settled). now is
-// the loop's own snapshot: what settle clears is set aside while they are
-// compared, not copied, to keep the loop's stack small.
-func settledSame(now, last *Status) bool {
+// settledSame reports whether now and old differ in nothing but the time
+// and what moves with every packet (the RTP and SRTP counters, jitter,
+// MOS): those alone do not wake subscribers, or a reader of the status
+// would wake itself. now is the loop's own draft: it takes old's values of
+// those while they are compared, and gets its own back; old, published, is
+// only read.
+func settledSame(now, old *Status) bool {
 	t, sent, recv, lost := now.Time, now.RTPSent, now.RTPReceived, now.RTPLost
 	auth, replayed, jitter, mos := now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS
-	settle(now)
-	same := *now == *last
+	now.Time, now.RTPSent, now.RTPReceived, now.RTPLost = old.Time, old.RTPSent, old.RTPReceived, old.RTPLost
+	now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS = old.SRTPAuthFail, old.SRTPReplayed, old.JitterMS, old.MOS
+	same := *now == *old
 	now.Time, now.RTPSent, now.RTPReceived, now.RTPLost = t, sent, recv, lost
 	now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS = auth, replayed, jitter, mos
 	return same
@@ -68,11 +59,13 @@ func (p *Phone) SubscribeChanges(f func()) func() {
 	}
 }
 
-// stateChanged runs on the loop after every task with the status it left:
-// it tells the subscribers when the status changed, and follows the call's
-// media session, whose tone and DTMF events change the status without a
-// task.
-func (p *Phone) stateChanged(now *Status) {
+// stateChanged runs on the loop after every task with the status it left
+// and the one published before it (nil at first): it tells the
+// subscribers when the status changed, and follows the call's media
+// session, whose tone and DTMF events change the status without a task.
+// The published status stands for the one the subscribers were last told
+// of: every change that counts was told when it was published.
+func (p *Phone) stateChanged(now, old *Status) {
 	if ms, err := p.callMedia(); err == nil && ms != p.changes.watched {
 		p.changes.watched = ms
 		go func() {
@@ -82,9 +75,7 @@ func (p *Phone) stateChanged(now *Status) {
 			}
 		}()
 	}
-	if !p.changes.seen || !settledSame(now, &p.changes.last) {
-		p.changes.last, p.changes.seen = *now, true
-		settle(&p.changes.last)
+	if old == nil || !settledSame(now, old) {
 		p.changes.notify()
 	}
 }

@@ -603,7 +603,11 @@ func (p *Phone) publish() {
 	old := p.published.Load()
 	screenChanged := old == nil || !old.screen.Equal(next.screen)
 	stateChanged := screenChanged || !sameState(&old.status, &next.status)
-	p.stateChanged(&next.status)
+	var oldStatus *Status
+	if old != nil {
+		oldStatus = &old.status
+	}
+	p.stateChanged(&next.status, oldStatus)
 	if !screenChanged && old.status == next.status {
 		snapshots.Put(next) // a task that changed nothing: nothing to tell
 		return

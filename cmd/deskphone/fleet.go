@@ -216,6 +216,7 @@ A fleet file (YAML):
 		fmt.Fprintf(stdout, "fleet: %d phones\n", len(members))
 		started := time.Now()
 		stopProgress := showProgress(ctx, f, *progress, *every, stdout)
+		bootGC()
 		startErr := f.Start(ctx)
 		for _, e := range f.Errors() {
 			fmt.Fprintf(stderr, "deskphone fleet: %v\n", e)
