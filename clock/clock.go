@@ -51,21 +51,56 @@ type Fake struct {
 	now      time.Time
 	seq      uint64
 	timers   timerHeap
-	handoffs sync.WaitGroup
+	handoffs handoffs
 }
 
 // Handoff is for a timer callback that passes its work to another goroutine
 // instead of doing it: it returns the function to call once that work is
-// done, or nil when c is not a Fake (a real timer's callback has nothing
-// to wait for it). A Fake's Advance does not move past the instant of the
-// callback until done has been called.
+// done, or nil on the real clock, where nothing waits for it. A Fake's
+// Advance does not move past the instant of the callback, nor a Skewed's
+// Advance return, until done has been called.
 func Handoff(c Clock) (done func()) {
-	f, ok := c.(*Fake)
-	if !ok {
-		return nil
+	if h, ok := c.(interface{ handoff() func() }); ok {
+		return h.handoff()
 	}
-	f.handoffs.Add(1)
-	return f.handoffs.Done
+	return nil
+}
+
+func (c *Fake) handoff() func() { return c.handoffs.add() }
+
+// handoffs counts the work timer callbacks passed to other goroutines.
+type handoffs struct {
+	mu   sync.Mutex
+	n    int
+	zero sync.Cond
+}
+
+func (h *handoffs) add() func() {
+	h.mu.Lock()
+	h.n++
+	h.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			if h.n--; h.n == 0 && h.zero.L != nil {
+				h.zero.Broadcast()
+			}
+			h.mu.Unlock()
+		})
+	}
+}
+
+// wait returns once no handed-off work is left.
+func (h *handoffs) wait() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.zero.L == nil {
+		h.zero.L = &h.mu
+	}
+	for h.n > 0 {
+		h.zero.Wait()
+	}
 }
 
 // NewFake returns a Fake clock standing at start.
@@ -123,7 +158,7 @@ func (c *Fake) AdvanceTo(target time.Time) {
 		sameInstant := len(c.timers) > 0 && !c.timers[0].when.After(c.now)
 		c.mu.Unlock()
 		if !sameInstant {
-			c.handoffs.Wait()
+			c.handoffs.wait()
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,5 +201,26 @@ func TestFakeHandoffRunsOneInstantTogether(t *testing.T) {
 	}
 	if clock.Handoff(clock.Real{}) != nil {
 		t.Fatal("Handoff on the real clock gave a done func: nobody waits for it")
+	}
+}
+
+// A Skewed clock's Advance returns once the work its timers handed off is
+// done, so what a jump set off is over when it returns.
+func TestSkewedAdvanceWaitsForHandedOffWork(t *testing.T) {
+	c := clock.NewSkewed()
+	var done atomic.Bool
+	c.AfterFunc(time.Hour, func() {
+		finished := clock.Handoff(c)
+		go func() {
+			time.Sleep(20 * time.Millisecond) // work that takes a while
+			done.Store(true)
+			if finished != nil {
+				finished()
+			}
+		}()
+	})
+	c.Advance(2 * time.Hour)
+	if !done.Load() {
+		t.Fatal("Advance returned before the timer's work was done")
 	}
 }

@@ -10,11 +10,14 @@ import (
 // can still skip a long timeout: every timer due within the jump fires at once,
 // in deadline order.
 type Skewed struct {
-	mu     sync.Mutex
-	offset time.Duration
-	seq    uint64
-	timers map[*skewTimer]struct{}
+	mu       sync.Mutex
+	offset   time.Duration
+	seq      uint64
+	timers   map[*skewTimer]struct{}
+	handoffs handoffs
 }
+
+func (c *Skewed) handoff() func() { return c.handoffs.add() }
 
 // NewSkewed returns a Skewed clock with no offset.
 func NewSkewed() *Skewed { return &Skewed{timers: map[*skewTimer]struct{}{}} }
@@ -43,7 +46,8 @@ func (c *Skewed) AfterFunc(d time.Duration, f func()) Timer {
 }
 
 // Advance jumps the clock forward by d and runs every timer that became due,
-// on the caller's goroutine.
+// on the caller's goroutine, each with the work it handed off (Handoff)
+// done before the next.
 func (c *Skewed) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.offset += d
@@ -64,6 +68,7 @@ func (c *Skewed) Advance(d time.Duration) {
 		if next.claim() {
 			next.real.Stop()
 			next.f()
+			c.handoffs.wait()
 		}
 	}
 }
