@@ -120,6 +120,7 @@ func TestFleetBadInput(t *testing.T) {
 		{[]string{"fleet", file}, `fleet.yaml:4:5: unknown key "usr" (did you mean "user"?)`},
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--shard", "3/3"}, "bad shard"},
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--model", "vvx50"}, "vvx50"},
+		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--connecting", "-1"}, "--connecting -1: want at least 1"},
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--api", "0.0.0.0:0", "--api-token", ""}, "bearer token"},
 	}
 	for _, tt := range tests {
