@@ -1,7 +1,6 @@
 package fleet_test
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/fleet"
+	"github.com/deskphone/deskphone/internal/siptest"
 )
 
 // registrar is a SIP server over TCP that holds every REGISTER until the
@@ -29,73 +29,21 @@ func newRegistrar(t *testing.T) *registrar {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	r := &registrar{addr: ln.Addr().String(), pending: make(chan func(), 64)}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-			go r.serve(c)
+	siptest.Server(t, ln, func(req []string, write func(string)) {
+		switch {
+		case strings.HasPrefix(req[0], "SIP/2.0"):
+		case strings.HasPrefix(req[0], "REGISTER"):
+			r.mu.Lock()
+			r.arrivals = append(r.arrivals, r.answered.Load())
+			r.mu.Unlock()
+			ok := siptest.OK(req, "expires=3600")
+			r.pending <- func() { r.answered.Add(1); write(ok) }
+		default:
+			write(siptest.OK(req, ""))
 		}
-	}()
+	})
 	return r
-}
-
-func (r *registrar) serve(c net.Conn) {
-	var wmu sync.Mutex
-	write := func(s string) { wmu.Lock(); c.Write([]byte(s)); wmu.Unlock() }
-	rd := bufio.NewReader(c)
-	var h []string
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			return
-		}
-		if line = strings.TrimRight(line, "\r\n"); line != "" {
-			h = append(h, line)
-			continue
-		}
-		if len(h) == 0 {
-			continue // a keep-alive
-		}
-		req := h
-		h = nil
-		if strings.HasPrefix(req[0], "SIP/2.0") {
-			continue
-		}
-		ok := okFor(req)
-		if !strings.HasPrefix(req[0], "REGISTER") {
-			write(ok)
-			continue
-		}
-		r.mu.Lock()
-		r.arrivals = append(r.arrivals, r.answered.Load())
-		r.mu.Unlock()
-		r.pending <- func() { r.answered.Add(1); write(ok) }
-	}
-}
-
-// okFor is a 200 to the request whose header lines are h, keeping its
-// binding for an hour.
-func okFor(h []string) string {
-	var b strings.Builder
-	b.WriteString("SIP/2.0 200 OK\r\n")
-	for _, l := range h[1:] {
-		name, _, _ := strings.Cut(l, ":")
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "via", "from", "call-id", "cseq":
-			b.WriteString(l + "\r\n")
-		case "to":
-			b.WriteString(l + ";tag=x1\r\n")
-		case "contact":
-			b.WriteString(l + ";expires=3600\r\n")
-		}
-	}
-	b.WriteString("Content-Length: 0\r\n\r\n")
-	return b.String()
 }
 
 // With Connecting: 2 and no pacing, at most two phones wait for the answer

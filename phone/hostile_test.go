@@ -1,7 +1,6 @@
 package phone_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -13,13 +12,15 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/siptest"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 // hostileServer answers every SIP message it reads, on any connection, with
-// reply(header lines) ("" for nothing) and keeps the connection open. With tlsConf it speaks TLS.
+// reply(start and header lines) ("" for nothing) and keeps the connection
+// open. With tlsConf it speaks TLS.
 func hostileServer(t *testing.T, tlsConf *tls.Config, reply func(headers []string) string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -29,38 +30,7 @@ func hostileServer(t *testing.T, tlsConf *tls.Config, reply func(headers []strin
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				var headers []string
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					line = strings.TrimRight(line, "\r\n")
-					if line != "" {
-						headers = append(headers, line)
-						continue
-					}
-					if len(headers) == 0 {
-						continue // a keep-alive
-					}
-					if _, err := c.Write([]byte(reply(headers))); err != nil {
-						return
-					}
-					headers = nil
-				}
-			}()
-		}
-	}()
+	siptest.Server(t, ln, func(msg []string, write func(string)) { write(reply(msg)) })
 	return ln.Addr().String()
 }
 
@@ -113,7 +83,7 @@ func TestHostileServerReplies(t *testing.T) {
 // Expires: 0 in a 200 to REGISTER means the server kept no binding
 // (RFC 3261 10.3): the phone is not registered and tries again later.
 func TestRegisterExpiresZero(t *testing.T) {
-	addr := hostileServer(t, nil, func(h []string) string { return okFor(h, "expires=0") })
+	addr := hostileServer(t, nil, func(h []string) string { return siptest.OK(h, "expires=0") })
 	p := hostilePhone(t, "sip:"+addr+";transport=tcp")
 	waitStatus(t, p, "registration_error", "Not kept by server (Expires: 0)")
 	if got := status(t, p, "registered"); got != "no" {
@@ -138,9 +108,9 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 			answers <- h[0]
 			return ""
 		case strings.HasPrefix(h[0], "REGISTER"):
-			return okFor(h, "expires=3600")
+			return siptest.OK(h, "expires=3600")
 		case strings.HasPrefix(h[0], "SUBSCRIBE"):
-			reply := okFor(h, "")
+			reply := siptest.OK(h, "")
 			once.Do(func() {
 				// Once the phone is registered and subscribed, a NOTIFY
 				// from a stranger, outside its subscription. Its Via names
@@ -156,7 +126,7 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 			})
 			return reply
 		}
-		return okFor(h, "")
+		return siptest.OK(h, "")
 	})
 	p := hostilePhone(t, "sip:"+addr+";transport=tcp")
 	select {
@@ -172,28 +142,6 @@ func TestStrangerMWINotifyRefused(t *testing.T) {
 	if got := status(t, p, "mwi"); got != "0" {
 		t.Fatalf("mwi=%s after a stranger's NOTIFY", got)
 	}
-}
-
-// okFor is a 200 to the request whose header lines are h; contactParams
-// go on its Contact.
-func okFor(h []string, contactParams string) string {
-	var b strings.Builder
-	b.WriteString("SIP/2.0 200 OK\r\n")
-	for _, l := range h[1:] {
-		name, _, _ := strings.Cut(l, ":")
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "via", "from", "call-id", "cseq":
-			b.WriteString(l + "\r\n")
-		case "to":
-			b.WriteString(l + ";tag=x1\r\n")
-		case "contact":
-			if contactParams != "" {
-				b.WriteString(l + ";" + contactParams + "\r\n")
-			}
-		}
-	}
-	b.WriteString("Content-Length: 0\r\n\r\n")
-	return b.String()
 }
 
 func logText(p *phone.Phone) string {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/siptest"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -146,16 +147,7 @@ func TestBootScreen(t *testing.T) {
 	// A server that accepts and never answers keeps the phone registering.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
+	siptest.Silent(t, ln)
 	cat, err := catalog.Builtin()
 	must(t, err)
 	for _, id := range []string{"430hd", "cx600", "vvx601"} {
