@@ -125,14 +125,24 @@ func (b *Backend) policyDocument(user string) []byte {
 	return data
 }
 
+// policyUser is the user a policy level names, as the directory spells it:
+// "" for the tenant's level.
+func (b *Backend) policyUser(user string) (string, error) {
+	if user == "" {
+		return "", nil
+	}
+	u, ok := b.lookupUser(user)
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrUnknownUser, user)
+	}
+	return u.User, nil
+}
+
 // Policy returns the tenant's policy (user "") or a user's.
 func (b *Backend) Policy(user string) (PolicyInfo, error) {
-	if user != "" {
-		u, ok := b.lookupUser(user)
-		if !ok {
-			return PolicyInfo{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
-		}
-		user = u.User
+	user, err := b.policyUser(user)
+	if err != nil {
+		return PolicyInfo{}, err
 	}
 	s := &b.policies
 	s.mu.Lock()
@@ -160,12 +170,9 @@ func (b *Backend) SetPolicy(user string, set map[string]string) (PolicyInfo, err
 			return PolicyInfo{}, fmt.Errorf("%w %q (fields: %s)", ErrUnknownPolicyField, k, strings.Join(PolicyFields(), ", "))
 		}
 	}
-	if user != "" {
-		u, ok := b.lookupUser(user)
-		if !ok {
-			return PolicyInfo{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
-		}
-		user = u.User
+	user, err := b.policyUser(user)
+	if err != nil {
+		return PolicyInfo{}, err
 	}
 	s := &b.policies
 	s.mu.Lock()

@@ -38,22 +38,6 @@ func updateService(t *testing.T, clk clock.Clock, name string) (*updatesvc.Servi
 	return s, srv.URL()
 }
 
-func cloudWithRoot(t *testing.T, clk clock.Clock, root string) *backend.Backend {
-	t.Helper()
-	dir := t.TempDir()
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: clk, ServerRoot: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := b.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); b.Close() })
-	return b
-}
-
 func logged(p *phone.Phone, text string) bool {
 	for _, l := range p.Logs(0) {
 		if strings.Contains(l.Text, text) {
@@ -156,7 +140,7 @@ func TestUpdateNowAndPostponeLimit(t *testing.T) {
 
 func TestUpdateThatCannotRegisterIsRolledBack(t *testing.T) {
 	clk := clock.NewFake(drivertest.Start)
-	cloud := cloudWithRoot(t, clk, "lab-2022")
+	cloud := drivertest.CloudWith(t, backend.Config{Clock: clk, ServerRoot: "lab-2022"})
 	svc, url := updateService(t, clk, "")
 	if err := svc.Restore("430hd", "UC430HD_3.2.1.580"); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,11 @@ package fleet_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/internal/siptest"
+	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 // registrar is a SIP server over TCP that holds every REGISTER until the
@@ -117,5 +122,11 @@ func TestConnectingBoundsFirstRegistrations(t *testing.T) {
 	}
 	if got := f.Progress().Built; got != len(members) {
 		t.Fatalf("built %d, want %d", got, len(members))
+	}
+	// Throw-away phones hold no lock file: one descriptor each.
+	for _, ph := range f.Phones() {
+		if _, err := os.Stat(filepath.Join(ph.Phone.StateDir(), statedir.LockFile)); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%s has a lock file (%v)", ph.ID, err)
+		}
 	}
 }

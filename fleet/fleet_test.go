@@ -20,6 +20,7 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/driver/drivertest"
 	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/fleet/api"
 )
@@ -37,17 +38,7 @@ func cloud(t *testing.T, n int) *backend.Backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: t.TempDir(), LoadUsers: users})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := b.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); b.Close() })
-	return b
+	return drivertest.CloudWith(t, backend.Config{LoadUsers: users})
 }
 
 // waitFor polls cond until it holds or the deadline passes: the fleet's

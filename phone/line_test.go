@@ -22,9 +22,14 @@ import (
 )
 
 // cloud starts the mock cloud on a free loopback port.
-func cloud(t *testing.T) *backend.Backend {
+func cloud(t *testing.T) *backend.Backend { return cloudWith(t, backend.Config{}) }
+
+// cloudWith starts the mock cloud configured by cfg, serving TLS on a free
+// loopback port, its state in the test's folder, on the cloud clock.
+func cloudWith(t *testing.T, cfg backend.Config) *backend.Backend {
 	t.Helper()
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: t.TempDir(), Clock: cloudClock()})
+	cfg.Listen, cfg.StateDir, cfg.Clock = []string{"tls:127.0.0.1:0"}, t.TempDir(), cloudClock()
+	b, err := backend.New(cfg)
 	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	must(t, b.Start(ctx))
@@ -280,10 +285,7 @@ func TestKeepAlive(t *testing.T) {
 		flow, every time.Duration
 	}{{0, 120 * time.Second}, {50 * time.Second, 50 * time.Second}} {
 		t.Run(fmt.Sprintf("flow-timer=%v", tc.flow), func(t *testing.T) {
-			b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: t.TempDir(), Clock: cloudClock(), FlowTimer: tc.flow})
-			must(t, err)
-			must(t, b.Start(context.Background()))
-			t.Cleanup(func() { b.Close() })
+			b := cloudWith(t, backend.Config{FlowTimer: tc.flow})
 			cat, _ := catalog.Builtin()
 			m, _ := cat.Model("t46g")
 			clk := clock.NewFake(start)

@@ -335,16 +335,19 @@ func TestHookSpeakerAndLEDs(t *testing.T) {
 func TestScreenClockTurnsOver(t *testing.T) {
 	cat, _ := catalog.Builtin()
 	m, _ := cat.Model("t46g")
-	for _, jitter := range []float64{0, 0.5} {
+	for _, tc := range []struct {
+		jitter float64
+		late   time.Duration // how long after the minute the clock may turn
+	}{{0, 0}, {0.5, 999 * time.Millisecond}} {
 		clk := clock.NewFake(start.Add(30 * time.Second))
-		p, err := phone.New(m, "", phone.WithClock(clk), phone.WithRegisterJitter(jitter))
+		p, err := phone.New(m, "", phone.WithClock(clk), phone.WithRegisterJitter(tc.jitter))
 		must(t, err)
 		must(t, p.Start(context.Background()))
 		clk.Advance(29 * time.Second)
 		before := p.Screen().Status.Time
-		clk.Advance(time.Second + 999*time.Millisecond*time.Duration(jitter*2))
+		clk.Advance(time.Second + tc.late)
 		if after := p.Screen().Status.Time; before != "09:00" || after != "09:01" {
-			t.Errorf("jitter %v: the clock shows %s then %s, want 09:00 then 09:01", jitter, before, after)
+			t.Errorf("jitter %v: the clock shows %s then %s, want 09:00 then 09:01", tc.jitter, before, after)
 		}
 		must(t, p.Close())
 	}

@@ -79,8 +79,22 @@ func Cloud(t testing.TB, clk clock.Clock) *backend.Backend {
 	}
 	t.Cleanup(md.Close)
 	dir := t.TempDir()
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, StateDir: dir, Clock: clk,
+	return CloudWith(t, backend.Config{StateDir: dir, Clock: clk,
 		Media: backend.EngineMedia(md.Engine, filepath.Join(dir, "voicemail"))})
+}
+
+// CloudWith starts the mock cloud configured by cfg for the test and stops
+// it at the end; without Listen it serves TLS on a free loopback port,
+// without StateDir it keeps its state in the test's temporary folder.
+func CloudWith(t testing.TB, cfg backend.Config) *backend.Backend {
+	t.Helper()
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = []string{"tls:127.0.0.1:0"}
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = t.TempDir()
+	}
+	b, err := backend.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
