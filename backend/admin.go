@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
 
 // The admin API, on loopback only, with JSON in and out:
@@ -52,7 +53,7 @@ func (b *Backend) newAdminServer() *http.Server {
 		if regs == nil {
 			regs = []Registration{}
 		}
-		writeJSON(w, http.StatusOK, regs)
+		jsonhttp.Write(w, http.StatusOK, regs)
 	})
 	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
 		h := b.Health()
@@ -60,7 +61,7 @@ func (b *Backend) newAdminServer() *http.Server {
 		if !h.OK {
 			code = http.StatusServiceUnavailable
 		}
-		writeJSON(w, code, h)
+		jsonhttp.Write(w, code, h)
 	})
 	mux.HandleFunc("POST /admin/rotate", b.adminRotate)
 	mux.HandleFunc("POST /admin/voicemail", b.adminVoicemail)
@@ -91,10 +92,10 @@ func (b *Backend) newAdminServer() *http.Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if methods, ok := allow[r.URL.Path]; ok {
 			w.Header().Set("Allow", methods)
-			writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, r.URL.Path, methods))
+			jsonhttp.Error(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, r.URL.Path, methods))
 			return
 		}
-		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint %s %s", r.Method, r.URL.Path))
+		jsonhttp.Error(w, http.StatusNotFound, fmt.Errorf("no such endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return &http.Server{
 		Handler:           mux,
@@ -111,7 +112,7 @@ func (b *Backend) adminUsers(w http.ResponseWriter, _ *http.Request) {
 	for _, s := range Services() {
 		out = append(out, UserInfo{User: s.Name, Extension: s.Extension, Service: s.Description})
 	}
-	writeJSON(w, http.StatusOK, out)
+	jsonhttp.Write(w, http.StatusOK, out)
 }
 
 func (b *Backend) adminAddUser(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +120,7 @@ func (b *Backend) adminAddUser(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	var u User
 	if err := dec.Decode(&u); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("bad user JSON: %w", err))
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("bad user JSON: %w", err))
 		return
 	}
 	if err := b.AddUser(u); err != nil {
@@ -127,16 +128,16 @@ func (b *Backend) adminAddUser(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrUserExists) {
 			code = http.StatusConflict
 		}
-		writeError(w, code, err)
+		jsonhttp.Error(w, code, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, UserInfo{User: u.User, DisplayName: u.DisplayName, Extension: u.Extension})
+	jsonhttp.Write(w, http.StatusCreated, UserInfo{User: u.User, DisplayName: u.DisplayName, Extension: u.Extension})
 }
 
 func (b *Backend) adminRotate(w http.ResponseWriter, r *http.Request) {
 	root := r.URL.Query().Get("root")
 	if root == "" {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("missing root; one of %v", certs.FactoryRootIDs()))
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("missing root; one of %v", certs.FactoryRootIDs()))
 		return
 	}
 	if err := b.RotateCertificate(root); err != nil {
@@ -145,16 +146,16 @@ func (b *Backend) adminRotate(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusNotFound
 			err = fmt.Errorf("%w; known roots: %v", err, certs.FactoryRootIDs())
 		}
-		writeError(w, code, err)
+		jsonhttp.Error(w, code, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"root": b.ServerRoot(), "server_name": b.ServerName()})
+	jsonhttp.Write(w, http.StatusOK, map[string]string{"root": b.ServerRoot(), "server_name": b.ServerName()})
 }
 
 func (b *Backend) adminVoicemail(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("user")
 	if user == "" {
-		writeError(w, http.StatusBadRequest, errors.New("missing user"))
+		jsonhttp.Error(w, http.StatusBadRequest, errors.New("missing user"))
 		return
 	}
 	if err := b.LeaveVoicemail(user); err != nil {
@@ -162,21 +163,9 @@ func (b *Backend) adminVoicemail(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrUnknownUser) {
 			code = http.StatusNotFound
 		}
-		writeError(w, code, err)
+		jsonhttp.Error(w, code, err)
 		return
 	}
 	newMsgs, oldMsgs, _ := b.Voicemail(user)
-	writeJSON(w, http.StatusOK, map[string]any{"user": user, "new": newMsgs, "old": oldMsgs})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"user": user, "new": newMsgs, "old": oldMsgs})
 }

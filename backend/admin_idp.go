@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend/idp"
+	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
 
 // IdPInfo is GET /admin/idp: where phones and browsers reach the identity
@@ -24,7 +25,7 @@ type IdPInfo struct {
 
 func (b *Backend) adminIdP(w http.ResponseWriter, r *http.Request) {
 	s := b.idp
-	writeJSON(w, http.StatusOK, IdPInfo{
+	jsonhttp.Write(w, http.StatusOK, IdPInfo{
 		Issuer:                 s.Issuer(),
 		Discovery:              s.BaseURL() + idp.DiscoveryPath,
 		DeviceAuthorizationURL: s.DeviceAuthorizationURL(),
@@ -38,11 +39,11 @@ func (b *Backend) adminIdP(w http.ResponseWriter, r *http.Request) {
 func (b *Backend) adminLegacyAuth(w http.ResponseWriter, r *http.Request) {
 	block, err := strconv.ParseBool(r.URL.Query().Get("block"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, errors.New("block must be true or false"))
+		jsonhttp.Error(w, http.StatusBadRequest, errors.New("block must be true or false"))
 		return
 	}
 	b.idp.SetBlockLegacyAuth(block)
-	writeJSON(w, http.StatusOK, b.idp.Policy())
+	jsonhttp.Write(w, http.StatusOK, b.idp.Policy())
 }
 
 // adminVendorCutoff takes a date (2019-07-01, midnight UTC), an RFC 3339
@@ -52,60 +53,60 @@ func (b *Backend) adminVendorCutoff(w http.ResponseWriter, r *http.Request) {
 	var t time.Time
 	switch v {
 	case "":
-		writeError(w, http.StatusBadRequest, errors.New("missing date: YYYY-MM-DD, an RFC 3339 time or none"))
+		jsonhttp.Error(w, http.StatusBadRequest, errors.New("missing date: YYYY-MM-DD, an RFC 3339 time or none"))
 		return
 	case "none":
 	default:
 		var err error
 		if t, err = time.Parse(time.DateOnly, v); err != nil {
 			if t, err = time.Parse(time.RFC3339, v); err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("date %q: want YYYY-MM-DD, an RFC 3339 time or none", v))
+				jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("date %q: want YYYY-MM-DD, an RFC 3339 time or none", v))
 				return
 			}
 		}
 	}
 	b.idp.SetVendorClientCutoff(t)
-	writeJSON(w, http.StatusOK, b.idp.Policy())
+	jsonhttp.Write(w, http.StatusOK, b.idp.Policy())
 }
 
 func (b *Backend) adminConsent(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	client := q.Get("client")
 	if client == "" {
-		writeError(w, http.StatusBadRequest, errors.New("missing client"))
+		jsonhttp.Error(w, http.StatusBadRequest, errors.New("missing client"))
 		return
 	}
 	if err := b.idp.Consent(client, q.Get("revoke") != "true"); err != nil {
-		writeError(w, http.StatusNotFound, err)
+		jsonhttp.Error(w, http.StatusNotFound, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b.idp.Policy())
+	jsonhttp.Write(w, http.StatusOK, b.idp.Policy())
 }
 
 func (b *Backend) adminDisable(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	user := q.Get("user")
 	if user == "" {
-		writeError(w, http.StatusBadRequest, errors.New("missing user"))
+		jsonhttp.Error(w, http.StatusBadRequest, errors.New("missing user"))
 		return
 	}
 	if err := b.idp.SetUserDisabled(user, q.Get("enable") != "true"); err != nil {
-		writeError(w, http.StatusNotFound, err)
+		jsonhttp.Error(w, http.StatusNotFound, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b.idp.Policy())
+	jsonhttp.Write(w, http.StatusOK, b.idp.Policy())
 }
 
 func (b *Backend) adminRevoke(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("user")
 	if user == "" {
-		writeError(w, http.StatusBadRequest, errors.New("missing user"))
+		jsonhttp.Error(w, http.StatusBadRequest, errors.New("missing user"))
 		return
 	}
 	n, err := b.idp.RevokeUser(user)
 	if err != nil {
-		writeError(w, http.StatusNotFound, err)
+		jsonhttp.Error(w, http.StatusNotFound, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": user, "refresh_tokens_revoked": n})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"user": user, "refresh_tokens_revoked": n})
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
 
 // In-band policy (Set-CsIPPhonePolicy, Set-CsUCPhoneConfiguration): the
@@ -236,10 +238,10 @@ type policyChange struct {
 func (b *Backend) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	info, err := b.Policy(r.URL.Query().Get("user"))
 	if err != nil {
-		writeError(w, http.StatusNotFound, err)
+		jsonhttp.Error(w, http.StatusNotFound, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, info)
+	jsonhttp.Write(w, http.StatusOK, info)
 }
 
 func (b *Backend) adminSetPolicy(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +250,7 @@ func (b *Backend) adminSetPolicy(w http.ResponseWriter, r *http.Request) {
 	dec.UseNumber()
 	var c policyChange
 	if err := dec.Decode(&c); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("bad policy JSON: %w", err))
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("bad policy JSON: %w", err))
 		return
 	}
 	set := make(map[string]string, len(c.Set))
@@ -268,8 +270,8 @@ func (b *Backend) adminSetPolicy(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrUnknownUser) {
 			code = http.StatusNotFound
 		}
-		writeError(w, code, err)
+		jsonhttp.Error(w, code, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, info)
+	jsonhttp.Write(w, http.StatusOK, info)
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/firmware"
+	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
 
 // CheckPath is where phones post their check.
@@ -379,10 +380,10 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /tuf/{vendor}/{file}", s.serveMetadata)
 	mux.HandleFunc("GET /images/", s.serveImage)
 	mux.HandleFunc("GET /admin/firmware/rules", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, s.Rules())
+		jsonhttp.Write(w, http.StatusOK, s.Rules())
 	})
 	mux.HandleFunc("GET /admin/firmware/stats", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, s.Stats())
+		jsonhttp.Write(w, http.StatusOK, s.Stats())
 	})
 	mux.HandleFunc("POST /admin/firmware/{verb}", s.serveAdmin)
 	return mux
@@ -404,14 +405,14 @@ func (s *Service) serveCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	var req CheckRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("check: %w", err))
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("check: %w", err))
 		return
 	}
 	if req.Model == "" {
-		writeError(w, http.StatusBadRequest, errors.New("check: no model"))
+		jsonhttp.Error(w, http.StatusBadRequest, errors.New("check: no model"))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Check(req))
+	jsonhttp.Write(w, http.StatusOK, s.Check(req))
 }
 
 func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
@@ -532,22 +533,22 @@ type adminRequest struct {
 
 func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if !isLoopback(r.RemoteAddr) {
-		writeError(w, http.StatusForbidden, errors.New("admin API on loopback only"))
+		jsonhttp.Error(w, http.StatusForbidden, errors.New("admin API on loopback only"))
 		return
 	}
 	verb := r.PathValue("verb")
 	if verb == "publish" {
 		m, err := s.Publish(http.MaxBytesReader(w, r.Body, 1<<34))
 		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			jsonhttp.Error(w, http.StatusBadRequest, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"published": m.TargetName(), "vendor": m.Vendor})
+		jsonhttp.Write(w, http.StatusOK, map[string]string{"published": m.TargetName(), "vendor": m.Vendor})
 		return
 	}
 	var req adminRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("%s: %w", verb, err))
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("%s: %w", verb, err))
 		return
 	}
 	var err error
@@ -563,14 +564,14 @@ func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case "down":
 		s.SetDown(req.Down)
 	default:
-		writeError(w, http.StatusNotFound, fmt.Errorf("no admin verb %q (approve, restore, pending, publish, rotate, down)", verb))
+		jsonhttp.Error(w, http.StatusNotFound, fmt.Errorf("no admin verb %q (approve, restore, pending, publish, rotate, down)", verb))
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		jsonhttp.Error(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Rules())
+	jsonhttp.Write(w, http.StatusOK, s.Rules())
 }
 
 func isLoopback(addr string) bool {
@@ -580,18 +581,6 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
 // Server is a running service listener.
