@@ -601,17 +601,17 @@ func (p *Phone) publish() {
 	next.screen = p.render()
 	p.fillStatus(&next.status)
 	old := p.published.Load()
-	screenChanged := old == nil || !old.screen.Equal(next.screen)
-	stateChanged := screenChanged || !sameState(&old.status, &next.status)
 	var oldStatus *Status
 	if old != nil {
 		oldStatus = &old.status
 	}
 	p.stateChanged(&next.status, oldStatus)
+	screenChanged := old == nil || !old.screen.Equal(next.screen)
 	if !screenChanged && old.status == next.status {
 		snapshots.Put(next) // a task that changed nothing: nothing to tell
 		return
 	}
+	stateChanged := screenChanged || !sameState(&old.status, &next.status)
 	p.published.Store(next)
 	if !stateChanged {
 		return
