@@ -2,7 +2,6 @@ package backend
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,17 +20,8 @@ func TestAdminIdP(t *testing.T) {
 	base := "http://" + b.AdminAddr()
 	admin := func(method, path string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctxT(t), method, base+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		data, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(data)
+		code, data, _ := adminCall(t, b, method, path, "")
+		return code, data
 	}
 	password := func(client, user string) (int, string) {
 		t.Helper()

@@ -2,8 +2,6 @@ package backend
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -12,23 +10,13 @@ import (
 
 func TestAdminAPI(t *testing.T) {
 	b := startBackend(t, nil)
-	base := "http://" + b.AdminAddr()
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctxT(t), method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		data, _ := io.ReadAll(res.Body)
-		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		code, data, ct := adminCall(t, b, method, path, body)
+		if !strings.HasPrefix(ct, "application/json") {
 			t.Errorf("%s %s: Content-Type %q", method, path, ct)
 		}
-		return res.StatusCode, string(data)
+		return code, data
 	}
 	tests := []struct {
 		name, method, path, body string

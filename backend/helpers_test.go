@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -380,4 +382,21 @@ func waitDone(t *testing.T, ctx context.Context, what string) {
 	case <-time.After(testTimeout):
 		t.Fatalf("timed out waiting for %s", what)
 	}
+}
+
+// adminCall sends method path with body to b's admin API and returns the
+// answer's status, body and Content-Type.
+func adminCall(t *testing.T, b *Backend, method, path, body string) (code int, data, contentType string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxT(t), method, "http://"+b.AdminAddr()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw), res.Header.Get("Content-Type")
 }

@@ -2,8 +2,6 @@ package backend
 
 import (
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -53,7 +51,6 @@ func TestPolicyLevels(t *testing.T) {
 
 func TestAdminPolicy(t *testing.T) {
 	b := startBackend(t, nil)
-	base := "http://" + b.AdminAddr()
 	for _, tc := range []struct {
 		name, method, path, body string
 		code                     int
@@ -70,18 +67,9 @@ func TestAdminPolicy(t *testing.T) {
 		{"wrong method", "DELETE", "/admin/policy", "", 405, `use GET, POST`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequestWithContext(ctxT(t), tc.method, base+tc.path, strings.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			data, _ := io.ReadAll(res.Body)
-			if res.StatusCode != tc.code || !strings.Contains(string(data), tc.contains) {
-				t.Errorf("%s %s = %d %s, want %d containing %q", tc.method, tc.path, res.StatusCode, data, tc.code, tc.contains)
+			code, data, _ := adminCall(t, b, tc.method, tc.path, tc.body)
+			if code != tc.code || !strings.Contains(data, tc.contains) {
+				t.Errorf("%s %s = %d %s, want %d containing %q", tc.method, tc.path, code, data, tc.code, tc.contains)
 			}
 		})
 	}
