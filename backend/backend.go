@@ -22,6 +22,7 @@ import (
 
 	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/inflight"
 	// Sizes sipgo's per-connection read buffers for fleets of phones.
 	_ "github.com/deskphone/deskphone/internal/footprint"
 )
@@ -49,6 +50,9 @@ type Backend struct {
 	// sending counts the backend's holds on work in flight (requests it
 	// originated, answers it relays); each is counted in cfg.Inflight too.
 	sending atomic.Int32
+	// finals holds the final responses to the INVITEs we proxy from the
+	// transport to the proxy loop (nil without cfg.Inflight).
+	finals *inflight.Finals
 
 	mu        sync.Mutex
 	state     lifecycle
@@ -157,10 +161,20 @@ func (b *Backend) newStack() error {
 	if b.log.Enabled(context.Background(), slog.LevelDebug) {
 		sipLog = b.log
 	}
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(sipLog)}
+	if t := b.cfg.Inflight; t != nil {
+		// What the transport reads is counted (and, in the delay test
+		// mode, made late) before the SIP stack acts on it.
+		b.finals = inflight.NewFinals(t)
+		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(func(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+			b.finals.Read(data)
+			return data, nil
+		}))
+	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("deskphone-backend"),
 		sipgo.WithUserAgentHostname(b.cfg.Domain),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
 			// A phone that drops its connection cannot answer; fail its
@@ -385,6 +399,7 @@ func (b *Backend) handle(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer b.wg.Done()
 	defer b.recoverPanic("request", req, tx)
+	b.cfg.Inflight.Delay()
 	b.dispatch(req, tx)
 }
 

@@ -435,6 +435,12 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		// INVITE.
 		defer b.dialogs.dropEarly(req)
 	}
+	if invite {
+		// Each branch's final response is held from the instant our
+		// transport reads it: the stack ACKs a non-2xx one, letting the
+		// callee go, before pump sees it.
+		defer b.finals.Expect(req.CallID().Value())()
+	}
 	events := make(chan branchEvent)
 	stop := make(chan struct{})
 	var branches []*branch
@@ -681,8 +687,12 @@ func (b *Backend) pump(br *branch, events chan<- branchEvent, stop <-chan struct
 	for {
 		select {
 		case res := <-br.tx.Responses():
+			b.cfg.Inflight.Delay()
 			if res.StatusCode >= 200 {
 				keep(b.hold())
+				if cseq := res.CSeq(); cseq != nil && cseq.MethodName == sip.INVITE {
+					b.finals.Claim(res.CallID().Value())
+				}
 			}
 			if !send(branchEvent{br: br, res: res}) {
 				return

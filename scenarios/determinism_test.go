@@ -13,8 +13,10 @@ import (
 )
 
 // Virtual time never jumps over a message in flight: run after run, alone
-// or four at a time on busy cores, every step of these scenarios lands at
-// the same virtual instant. Before in-flight tracking a CANCEL could be
+// or four at a time on busy cores, with SIP deliveries on time or late,
+// every step of these scenarios lands at the same virtual instant: calls
+// cancelled, rejected (603), refused busy (486) and left unanswered (480)
+// among them. Before in-flight tracking a CANCEL could be
 // passed by and the callee rang on until the next keep-alive, 30 s later.
 func TestDeterminism(t *testing.T) {
 	cases := []struct {
@@ -26,6 +28,9 @@ func TestDeterminism(t *testing.T) {
 		{"testdata/determinism/cancel-while-ringing.yaml", 7 * time.Second},
 		{"testdata/determinism/idle-day-then-call.yaml", 24 * time.Hour},
 		{"testdata/determinism/hold-resume-transfer.yaml", 5 * time.Second},
+		{"testdata/determinism/reject-while-ringing.yaml", 3 * time.Second},
+		{"testdata/determinism/busy-dnd.yaml", 4 * time.Second},
+		{"testdata/determinism/unanswered.yaml", 3 * time.Minute},
 	}
 	runs, parallel := 50, 20
 	if testing.Short() {
@@ -58,8 +63,18 @@ func TestDeterminism(t *testing.T) {
 					t.Errorf("run %d: steps at %v, run 1 at %v", run, got, first)
 				}
 			}
+			// Every other run makes each SIP delivery late by a few
+			// milliseconds (seeded by the run's number): the instants must
+			// not move.
+			opts := func(run int) scenarios.Options {
+				o := scenarios.Options{Catalog: cat}
+				if run%2 == 0 {
+					o.SIPDelay, o.Seed = sipDelay, uint64(run)
+				}
+				return o
+			}
 			for run := 1; run <= runs-parallel; run++ {
-				check(run, scenarios.Run(context.Background(), sc, scenarios.Options{Catalog: cat}))
+				check(run, scenarios.Run(context.Background(), sc, opts(run)))
 			}
 			stop := burnCores(t)
 			defer stop()
@@ -71,7 +86,7 @@ func TestDeterminism(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
-					check(run, scenarios.Run(context.Background(), sc, scenarios.Options{Catalog: cat}))
+					check(run, scenarios.Run(context.Background(), sc, opts(run)))
 				}()
 			}
 			wg.Wait()

@@ -3,10 +3,12 @@ package scenarios_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +57,62 @@ func TestLibrary(t *testing.T) {
 		})
 	}
 }
+
+// Every scenario of the library passes the same way when each delivery of
+// a SIP message, to a phone or to the cloud, comes a few milliseconds
+// late: virtual time waits for what is on its way, however long it takes.
+// The runs mostly wait, so eight go at once.
+func TestLibraryUnderSIPDelay(t *testing.T) {
+	files, err := filepath.Glob("library/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no library scenarios: %v", err)
+	}
+	seeds := []uint64{1, 2, 3}
+	if testing.Short() {
+		seeds = seeds[:1]
+	}
+	cat := builtin(t)
+	type run struct {
+		name string
+		sc   *scenarios.Scenario
+		seed uint64
+		res  scenarios.Result
+	}
+	var runs []*run
+	for _, f := range files {
+		sc, err := scenarios.Load(f, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seed := range seeds {
+			runs = append(runs, &run{name: fmt.Sprintf("%s/seed=%d", strings.TrimSuffix(filepath.Base(f), ".yaml"), seed), sc: sc, seed: seed})
+		}
+	}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.res = scenarios.Run(context.Background(), r.sc, scenarios.Options{Catalog: cat, SIPDelay: sipDelay, Seed: r.seed})
+		}()
+	}
+	wg.Wait()
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			if !r.res.Passed {
+				t.Fatalf("%s", r.res.Details())
+			}
+		})
+	}
+}
+
+// sipDelay bounds the random lateness of each SIP delivery in the tests
+// that run scenarios under delays: longer than a goroutine's hand-over,
+// short enough for a scenario of a hundred messages.
+const sipDelay = 5 * time.Millisecond
 
 // --realtime runs the same scenario on the wall clock; advance jumps it.
 func TestRealtime(t *testing.T) {

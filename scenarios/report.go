@@ -18,6 +18,9 @@ func (r Result) Details() string {
 	}
 	var b strings.Builder
 	b.WriteString(r.Failure + "\n")
+	if r.SIPDelay > 0 {
+		fmt.Fprintf(&b, "(every SIP delivery delayed by up to %v, seed %d)\n", r.SIPDelay, r.Seed)
+	}
 	names := make([]string, 0, len(r.Screens))
 	for n := range r.Screens {
 		names = append(names, n)
@@ -113,11 +116,16 @@ func WriteJSON(w io.Writer, results []Result) error {
 		Screens     map[string]string   `json:"screens,omitempty"`
 		Logs        map[string][]string `json:"logs,omitempty"`
 		SIP         map[string][]string `json:"sip,omitempty"`
+		SIPDelay    string              `json:"sip_delay,omitempty"`
+		Seed        *uint64             `json:"seed,omitempty"`
 	}
 	out := make([]scenario, 0, len(results))
 	for _, r := range results {
 		sc := scenario{Name: r.Name, File: r.File, Passed: r.Passed, Interrupted: r.Interrupted, Failure: r.Failure, WallMS: ms(r.Wall),
 			Virtual: r.Virtual.String(), Screens: r.Screens, Logs: r.Logs, SIP: r.SIP, Steps: []step{}}
+		if r.SIPDelay > 0 {
+			sc.SIPDelay, sc.Seed = r.SIPDelay.String(), &r.Seed
+		}
 		for _, st := range r.Steps {
 			sc.Steps = append(sc.Steps, step{Pos: st.Pos.String(), Step: st.Desc, OK: st.OK, Error: st.Err, WallMS: ms(st.Wall), At: st.At.String()})
 		}

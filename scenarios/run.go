@@ -40,6 +40,14 @@ type Options struct {
 	// SIP, when set, is the process's SIP trace; a failure report then
 	// shows each phone's last SIP messages.
 	SIP *siptrace.Ring
+	// SIPDelay, when set, makes every delivery of a SIP message (to the
+	// phones and to the embedded cloud, as the transport reads it and as
+	// the code acting on it takes it over) late by a random wall-clock
+	// span below it, drawn from Seed. On virtual time a scenario passes
+	// the same way with and without it; one that fails only with it has
+	// found a message the runner did not see in flight.
+	SIPDelay time.Duration
+	Seed     uint64
 }
 
 // Result is the outcome of one scenario.
@@ -63,6 +71,10 @@ type Result struct {
 	// Interrupted says the run was stopped from outside (its context, as
 	// on Ctrl-C) rather than failed by a step.
 	Interrupted bool
+	// SIPDelay and Seed are the run's Options.SIPDelay and Seed, so a
+	// failure under delays can be run again with the same draw.
+	SIPDelay time.Duration
+	Seed     uint64
 }
 
 // StepResult is the outcome of one step.
@@ -119,6 +131,9 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	}
 	t0 := time.Now()
 	res := Result{Name: sc.Name, File: sc.File}
+	if opts.SIPDelay > 0 {
+		res.SIPDelay, res.Seed = opts.SIPDelay, opts.Seed
+	}
 	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}, audio: hearsAudio(sc.Steps), heard: map[string]driver.Heard{}}
 	err := e.setUp(ctx)
 	if err == nil {
@@ -185,7 +200,11 @@ func (e *env) setUp(ctx context.Context) error {
 	}
 	e.tl.running = e.opts.Realtime
 	e.tl.moved(time.Now(), e.origin)
-	e.inflight = inflight.New()
+	var delay []inflight.Option
+	if e.opts.SIPDelay > 0 {
+		delay = append(delay, inflight.WithDelay(e.opts.SIPDelay, e.opts.Seed))
+	}
+	e.inflight = inflight.New(delay...)
 	server, domain := e.sc.Backend.Server, e.sc.Backend.Domain
 	var updateOpts []phone.Option
 	if server == "" {

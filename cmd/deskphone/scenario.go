@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,7 +40,7 @@ func scenarioCommand() command {
 		name:    "scenario",
 		summary: "run or check scenario files (phones, steps, expectations on virtual time)",
 		usage: `Usage:
-  deskphone scenario run   [-j N] [--junit FILE] [--json FILE] [--realtime] [--catalog FILE] PATH...
+  deskphone scenario run   [-j N] [--junit FILE] [--json FILE] [--realtime] [--sip-delay D [--seed N]] [--catalog FILE] PATH...
   deskphone scenario check [--catalog FILE] PATH...
 
 PATH is a scenario file or a folder. A folder is walked with its subfolders:
@@ -57,6 +58,13 @@ run     runs the scenarios, printing one line per step with the scenario time
           --junit FILE  write a JUnit XML report (one test case per scenario)
           --json FILE   write a JSON report
           --realtime    run on the wall clock instead of virtual time
+          --sip-delay D make every delivery of a SIP message, to a phone or
+                        to the cloud, late by a random wall-clock span below
+                        D (5ms, say): a scenario on virtual time must pass
+                        the same way, and one that fails only with it depends
+                        on timing deskphone does not control
+          --seed N      draw those delays from N (default: a random seed,
+                        printed), to run a failure again
 check   validates the files and prints every error as file:line:column.
 
 Exit codes: 0 all passed (or valid), 1 a scenario failed, 2 a file or path is
@@ -77,6 +85,8 @@ The README documents the scenario format.
 		junit := fs.String("junit", "", "")
 		jsonOut := fs.String("json", "", "")
 		realtime := fs.Bool("realtime", false, "")
+		sipDelay := fs.Duration("sip-delay", 0, "")
+		seed := fs.Uint64("seed", 0, "")
 		paths, err := parseInterleaved(fs, args)
 		if err != nil {
 			return errUsage
@@ -118,9 +128,21 @@ The README documents the scenario format.
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		base := scenarios.Options{Catalog: cat, Realtime: *realtime}
+		if *sipDelay < 0 {
+			return fmt.Errorf("--sip-delay %v: want a positive duration", *sipDelay)
+		}
+		if *sipDelay > 0 {
+			base.SIPDelay, base.Seed = *sipDelay, *seed
+			if !flagSet(fs, "seed") {
+				base.Seed = rand.Uint64()
+			}
+			fmt.Fprintf(stdout, "every SIP delivery delayed by up to %v, seed %d\n", base.SIPDelay, base.Seed)
+		}
 		ring := siptrace.NewRing(2000)
 		siptrace.Install(ring)
-		results := runScenarios(ctx, scs, cat, *jobs, *realtime, ring, stdout)
+		base.SIP = ring
+		results := runScenarios(ctx, scs, base, *jobs, stdout)
 		// Scenarios an interruption kept from starting have no result.
 		results = slices.DeleteFunc(results, func(r scenarios.Result) bool { return r.Name == "" })
 		if *junit != "" {
@@ -158,7 +180,7 @@ The README documents the scenario format.
 
 // runScenarios runs the scenarios, jobs at a time, and prints their
 // progress: live with one job, a block per scenario with more.
-func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.Catalog, jobs int, realtime bool, ring *siptrace.Ring, out io.Writer) []scenarios.Result {
+func runScenarios(ctx context.Context, scs []*scenarios.Scenario, base scenarios.Options, jobs int, out io.Writer) []scenarios.Result {
 	results := make([]scenarios.Result, len(scs))
 	var mu sync.Mutex
 	sem := make(chan struct{}, jobs)
@@ -180,11 +202,13 @@ func runScenarios(ctx context.Context, scs []*scenarios.Scenario, cat *catalog.C
 			mu.Lock()
 			fmt.Fprintf(w, "=== %s (%s)\n", sc.Name, sc.File)
 			mu.Unlock()
-			res := scenarios.Run(ctx, sc, scenarios.Options{Catalog: cat, Realtime: realtime, SIP: ring, Progress: func(st scenarios.StepResult) {
+			opts := base
+			opts.Progress = func(st scenarios.StepResult) {
 				mu.Lock()
 				fmt.Fprintln(w, scenarios.ProgressLine(st))
 				mu.Unlock()
-			}})
+			}
+			res := scenarios.Run(ctx, sc, opts)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

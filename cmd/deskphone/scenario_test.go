@@ -175,3 +175,34 @@ steps:
 		t.Errorf("the INVITE appears %d times:\n%s", n, sip)
 	}
 }
+
+// --sip-delay runs scenarios with every SIP delivery late: the delays'
+// seed is printed before the run (chosen at random unless --seed names
+// it) and in a failure's report, and a scenario on virtual time passes
+// the same way.
+func TestScenarioSIPDelay(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"reject.yaml": "name: reject\nphones:\n  - {name: alice, model: c450hd}\n  - {name: bob, model: t48g}\nsteps:\n" +
+			"  - parallel:\n      - {phone: alice, wait: {registered: yes}}\n      - {phone: bob, wait: {registered: yes}}\n" +
+			"  - {phone: alice, dial: bob}\n  - {phone: bob, wait: {call: ringing}}\n  - {phone: bob, softkey: Reject}\n" +
+			"  - {phone: alice, wait: {screen: Declined}, timeout: 10s}\n",
+		"failing.yaml": "name: failing\nphones:\n  - {name: alice, model: t46g}\nsteps:\n  - wait: {registered: yes}\n  - dial: busy\n  - {wait: {call: connected}, timeout: 10s}\n",
+	})
+	out, stderr, code := deskphone(t, "", "scenario", "run", "--sip-delay", "3ms", "--seed", "42", filepath.Join(dir, "reject.yaml"), filepath.Join(dir, "failing.yaml"))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (one failing scenario):\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"every SIP delivery delayed by up to 3ms, seed 42", "--- PASS reject", "(every SIP delivery delayed by up to 3ms, seed 42)", "1 passed, 1 failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = deskphone(t, "", "scenario", "run", "--sip-delay", "2ms", filepath.Join(dir, "reject.yaml"))
+	if code != 0 || !regexp.MustCompile(`delayed by up to 2ms, seed \d+\n`).MatchString(out) {
+		t.Fatalf("without --seed: exit %d, want 0 and a seed printed:\n%s", code, out)
+	}
+	if _, stderr, code = deskphone(t, "", "scenario", "run", "--sip-delay", "-1ms", filepath.Join(dir, "reject.yaml")); code == 0 || !strings.Contains(stderr, "--sip-delay -1ms") {
+		t.Fatalf("a negative delay: exit %d\n%s", code, stderr)
+	}
+}

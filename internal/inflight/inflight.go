@@ -13,6 +13,7 @@ package inflight
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"sort"
 	"strings"
@@ -29,10 +30,58 @@ type Tracker struct {
 	by map[string]int
 	// idle is closed when n drops to zero; nil while n is zero.
 	idle chan struct{}
+
+	// delay is the bound of Delay; zero: no delay. rnd draws the delays,
+	// from seed.
+	delay time.Duration
+	seed  uint64
+	rnd   *rand.Rand
+}
+
+// Option configures a Tracker.
+type Option func(*Tracker)
+
+// WithDelay makes Delay wait a random wall-clock span below max, drawn
+// from seed: the test mode that makes every delivery of a SIP message late
+// by a few milliseconds, so that a missing hold between a sender and its
+// receiver shows as a failed run instead of one run in a hundred.
+func WithDelay(max time.Duration, seed uint64) Option {
+	return func(t *Tracker) {
+		t.delay, t.seed = max, seed
+		t.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
 }
 
 // New returns a Tracker with nothing in flight.
-func New() *Tracker { return &Tracker{} }
+func New(opts ...Option) *Tracker {
+	t := &Tracker{}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
+
+// Delay waits, in wall time, a random span below the bound set by
+// WithDelay; without one it returns at once. Senders and receivers call it
+// where a message is delivered: as the transport reads it and as the code
+// that acts on it takes it over.
+func (t *Tracker) Delay() {
+	if t == nil || t.delay <= 0 {
+		return
+	}
+	t.mu.Lock()
+	d := time.Duration(t.rnd.Int64N(int64(t.delay)))
+	t.mu.Unlock()
+	time.Sleep(d)
+}
+
+// Delaying reports the bound and seed of Delay, and whether it delays.
+func (t *Tracker) Delaying() (max time.Duration, seed uint64, ok bool) {
+	if t == nil || t.delay <= 0 {
+		return 0, 0, false
+	}
+	return t.delay, t.seed, true
+}
 
 // Hold counts one unit of work until the returned release is called; calling
 // release again does nothing.

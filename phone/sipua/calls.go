@@ -142,6 +142,11 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		return
 	}
 	req.ReplaceHeader(u.contactHeader())
+	// Our final response is held from the instant the transport reads it:
+	// the stack ACKs a non-2xx one before OnResponse runs, and the ACK
+	// lets the far end go.
+	callID := req.CallID().Value()
+	defer u.finals.Expect(callID)()
 	dua := sipgo.DialogUA{Client: u.client, ContactHDR: *u.contactHeader()}
 	sess, err := dua.WriteInvite(ctx, req)
 	if err != nil {
@@ -156,10 +161,14 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		Username: u.cfg.User,
 		Password: u.cfg.Password,
 		OnResponse: func(res *sip.Response) error {
-			if res.StatusCode >= 200 && res.StatusCode != 401 && res.StatusCode != 407 {
-				// Held before the ACK goes out, so the callee, which
-				// lets go when the ACK arrives, hands over to us.
-				final = u.hold()
+			u.cfg.Inflight.Delay()
+			if res.StatusCode >= 200 {
+				// Held from here to the outcome's report; the hold taken
+				// on its arrival lets go.
+				if res.StatusCode != 401 && res.StatusCode != 407 {
+					final = u.hold()
+				}
+				u.finals.Claim(callID)
 			}
 			if res.IsProvisional() && res.StatusCode > 100 {
 				u.emit(CallProgress{ID: c.id, Code: res.StatusCode, Reason: res.Reason})

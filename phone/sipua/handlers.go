@@ -20,6 +20,7 @@ import (
 func (u *UA) handle() {
 	held := func(h sipgo.RequestHandler) sipgo.RequestHandler {
 		return func(req *sip.Request, tx sip.ServerTransaction) {
+			u.cfg.Inflight.Delay()
 			release := u.hold()
 			defer release()
 			h(req, tx)
@@ -70,6 +71,7 @@ func (u *UA) findDialog(req *sip.Request) *call {
 }
 
 func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	u.cfg.Inflight.Delay()
 	release := u.hold()
 	defer func() { release() }()
 	if to := req.To(); to != nil && to.Params != nil {

@@ -83,6 +83,9 @@ type UA struct {
 	// busy counts this UA's holds (requests waiting for their answer,
 	// messages being acted on); each is counted in cfg.Inflight too.
 	busy atomic.Int32
+	// finals holds the final responses to our INVITEs from the transport
+	// to runInvite (nil without cfg.Inflight).
+	finals *inflight.Finals
 
 	mu      sync.Mutex
 	contact sip.ContactHeader
@@ -156,9 +159,19 @@ func New(cfg Config, emit func(Event)) (*UA, error) {
 	if domain == "" {
 		domain = server.Host
 	}
+	finals := inflight.NewFinals(cfg.Inflight)
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(cfg.Logger)}
+	if cfg.Inflight != nil {
+		// What the transport reads is counted (and, in the delay test
+		// mode, made late) before the SIP stack acts on it.
+		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(func(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+			finals.Read(data)
+			return data, nil
+		}))
+	}
 	opts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent(cfg.UserAgent),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(cfg.Logger)),
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
 		// A closed connection fails its transactions at once instead of
 		// after Timer F (32 s): the phone shows the loss and backs off.
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(cfg.Logger), sip.WithTransactionLayerTerminateOnConnClose()),
@@ -183,7 +196,7 @@ func New(cfg Config, emit func(Event)) (*UA, error) {
 	u := &UA{
 		cfg: cfg, emit: emit, server: server, transport: transport, domain: domain,
 		ua: ua, client: client, srv: srv,
-		calls: map[string]*call{},
+		calls: map[string]*call{}, finals: finals,
 	}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	u.contact = sip.ContactHeader{
