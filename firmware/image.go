@@ -60,6 +60,44 @@ type Manifest struct {
 	Traits        Traits    `json:"traits"`
 }
 
+// ErrBadName is wrapped by a manifest whose vendor, model or version is not
+// a plain name.
+var ErrBadName = errors.New("not a plain name")
+
+// maxName bounds a vendor, model or version name.
+const maxName = 64
+
+// ValidName checks a vendor, model or version name: a letter or digit, then
+// letters, digits, '.', '_' or '-', at most 64 in all (vvx601, 5.4.0A,
+// UCC450HD_3.4.6.537). Names become paths of the update service's store
+// and URLs, so nothing else (a slash, "..", a space) is taken.
+func ValidName(kind, s string) error {
+	if s == "" || len(s) > maxName {
+		return fmt.Errorf("%s %q: %w: want 1 to %d letters, digits, '.', '_' or '-'", kind, s, ErrBadName, maxName)
+	}
+	for i, c := range s {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return fmt.Errorf("%s %q: %w: want a letter or digit first, then letters, digits, '.', '_' or '-'", kind, s, ErrBadName)
+		}
+	}
+	return nil
+}
+
+// validNames checks the names of m that are set (the vendor may be empty).
+func (m Manifest) validNames() error {
+	if err := ValidName("model", m.Model); err != nil {
+		return err
+	}
+	if err := ValidName("version", m.Version); err != nil {
+		return err
+	}
+	if m.Vendor != "" {
+		return ValidName("vendor", m.Vendor)
+	}
+	return nil
+}
+
 // TargetName is the name an image is published under in the update
 // repository: one per model and version.
 func (m Manifest) TargetName() string { return TargetName(m.Model, m.Version) }
@@ -114,8 +152,8 @@ func Build(w io.Writer, m Manifest, size int64, progress func(done, total int64)
 	if size < 0 {
 		return m, fmt.Errorf("build image: negative size %d", size)
 	}
-	if m.Model == "" || m.Version == "" {
-		return m, errors.New("build image: model and version are required")
+	if err := m.validNames(); err != nil {
+		return m, fmt.Errorf("build image: %w", err)
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, newPayload(m.Model, m.Version, size)); err != nil {
@@ -191,6 +229,9 @@ func ReadManifest(r io.Reader) (Manifest, error) {
 	}
 	if m.PayloadSize < 0 {
 		return m, fmt.Errorf("%w: payload size %d", ErrCorrupt, m.PayloadSize)
+	}
+	if err := m.validNames(); err != nil {
+		return m, fmt.Errorf("%w: manifest: %w", ErrCorrupt, err)
 	}
 	return m, nil
 }

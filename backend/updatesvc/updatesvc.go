@@ -7,15 +7,18 @@
 package updatesvc
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -137,18 +140,40 @@ func (s *Service) repo(vendor string) (*firmware.Repo, error) {
 	return r, nil
 }
 
-func (s *Service) imagePath(target string) string {
-	return filepath.Join(s.cfg.Dir, "images", filepath.FromSlash(target))
+// store opens the folder of images. Every file the service writes or
+// serves is reached through it, so no name, however it came, leads
+// outside (os.Root refuses "..", absolute paths and symlinks out).
+func (s *Service) store() (*os.Root, error) {
+	return os.OpenRoot(filepath.Join(s.cfg.Dir, "images"))
+}
+
+// createTemp creates a new file for an image being received or built,
+// named prefix and a random suffix, in the store's top folder.
+func createTemp(root *os.Root, prefix string) (*os.File, string, error) {
+	for range 100 {
+		name := prefix + rand.Text()[:12]
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("no free temporary name for %s", prefix)
 }
 
 // Publish adds an image built elsewhere: it is checked, stored and signed
 // as a target of its vendor's repository.
 func (s *Service) Publish(r io.Reader) (firmware.Manifest, error) {
-	tmp, err := os.CreateTemp(filepath.Join(s.cfg.Dir, "images"), "publish-*")
+	root, err := s.store()
 	if err != nil {
 		return firmware.Manifest{}, fmt.Errorf("publish: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer root.Close()
+	tmp, name, err := createTemp(root, "publish-")
+	if err != nil {
+		return firmware.Manifest{}, fmt.Errorf("publish: %w", err)
+	}
+	defer root.Remove(name)
 	defer tmp.Close()
 	if _, err := io.Copy(tmp, r); err != nil {
 		return firmware.Manifest{}, fmt.Errorf("publish: %w", err)
@@ -166,12 +191,13 @@ func (s *Service) Publish(r io.Reader) (firmware.Manifest, error) {
 	if err := tmp.Close(); err != nil {
 		return m, fmt.Errorf("publish: %w", err)
 	}
-	return m, s.sign(tmp.Name(), m)
+	return m, s.sign(root, name, m)
 }
 
-// sign moves the checked image at path into place and publishes it.
-func (s *Service) sign(path string, m firmware.Manifest) error {
-	f, err := os.Open(path)
+// sign moves the checked image at name (in root) into place and
+// publishes it.
+func (s *Service) sign(root *os.Root, name string, m firmware.Manifest) error {
+	f, err := root.Open(name)
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
@@ -181,11 +207,11 @@ func (s *Service) sign(path string, m firmware.Manifest) error {
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
-	dst := s.imagePath(m.TargetName())
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+	dst := m.TargetName()
+	if err := root.MkdirAll(path.Dir(dst), 0o700); err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
-	if err := os.Rename(path, dst); err != nil {
+	if err := root.Rename(name, dst); err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
 	repo, err := s.repo(m.Vendor)
@@ -224,11 +250,16 @@ func (s *Service) ensure(model, version string) (string, string, error) {
 		return "", "", err
 	}
 	m.Model, m.Version, m.Built = model, version, s.cfg.Clock.Now().UTC()
-	tmp, err := os.CreateTemp(filepath.Join(s.cfg.Dir, "images"), "build-*")
+	root, err := s.store()
 	if err != nil {
 		return "", "", fmt.Errorf("build %s %s: %w", model, version, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer root.Close()
+	tmp, name, err := createTemp(root, "build-")
+	if err != nil {
+		return "", "", fmt.Errorf("build %s %s: %w", model, version, err)
+	}
+	defer root.Remove(name)
 	m, err = firmware.Build(tmp, m, s.cfg.ImageSize, nil)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -236,7 +267,7 @@ func (s *Service) ensure(model, version string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	return m.Vendor, version, s.sign(tmp.Name(), m)
+	return m.Vendor, version, s.sign(root, name, m)
 }
 
 func (s *Service) rule(model string) *Rule {
@@ -445,7 +476,7 @@ func (s *Service) serveImage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, err := os.Open(s.imagePath(target))
+	f, err := os.OpenInRoot(filepath.Join(s.cfg.Dir, "images"), target)
 	if err != nil {
 		http.NotFound(w, r)
 		return

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +112,64 @@ func TestPhoneFetchesAndVerifies(t *testing.T) {
 	s.SetDown(true)
 	if _, _, err := c.Target(res.Target); !errors.Is(err, firmware.ErrUntrusted) {
 		t.Fatalf("service down: %v", err)
+	}
+}
+
+// An image whose manifest names a path instead of a model or version is
+// refused at publish, and nothing lands outside the store: the probe that
+// wrote p/...img beside the service's folder. A good image still lands.
+func TestPublishStaysInItsStore(t *testing.T) {
+	s, srv := newService(t, 1024)
+	forged := func(model, version string) []byte {
+		// A sound image (an empty payload with its hash) but for its names.
+		m := firmware.Manifest{Format: firmware.Format, Vendor: "audiocodes", Model: model, Version: version,
+			PayloadSHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}
+		mb, _ := json.Marshal(m)
+		var b bytes.Buffer
+		b.WriteString(firmware.Magic)
+		n := len(mb)
+		b.Write([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+		b.Write(mb)
+		return b.Bytes()
+	}
+	outside := filepath.Dir(s.cfg.Dir)
+	for _, tc := range []struct{ model, version string }{
+		{"../../p", "1.0"}, // from images/, beside the store
+		{"430hd", "../../escape"},
+		{"/abs", "1.0"},
+		{"430hd", "1.0/../../x"},
+		{"..", "1.0"},
+		{"430hd", "a b"},
+	} {
+		res, err := http.Post(srv.URL()+"/admin/firmware/publish", "application/octet-stream", bytes.NewReader(forged(tc.model, tc.version)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "not a plain name") {
+			t.Errorf("publish %q %q: %d %s, want 400 naming the bad name", tc.model, tc.version, res.StatusCode, body)
+		}
+	}
+	found, _ := filepath.Glob(filepath.Join(outside, "*"))
+	for _, f := range found {
+		if f != s.cfg.Dir {
+			t.Errorf("publish wrote %s outside the store", f)
+		}
+	}
+	var img bytes.Buffer
+	if _, err := firmware.Build(&img, firmware.Manifest{Vendor: "audiocodes", Model: "430hd", Version: "3.4.6.537"}, 1024, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Publish(&img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.cfg.Dir, "images", "430hd", "3.4.6.537.img")); err != nil || m.TargetName() != "430hd/3.4.6.537.img" {
+		t.Fatalf("a good image: %v, %s", err, m.TargetName())
+	}
+	left, _ := filepath.Glob(filepath.Join(s.cfg.Dir, "images", "publish-*"))
+	if len(left) != 0 {
+		t.Fatalf("temporaries left: %v", left)
 	}
 }
