@@ -803,7 +803,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 				p.errorf(tn, nil, "", "times %q is not a count from 1 to 100000", tn.Value)
 			}
 			st.Times = t
-		} else {
+		} else if !misspelt(n, stepCommon, "times") {
 			p.errorf(n, nil, "", "repeat needs times:")
 		}
 	case "include":
@@ -858,9 +858,12 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 			groups = append(groups, ph.Group)
 		}
 	}
+	known := append(append([]string(nil), condKeys...), countKeys...)
 	switch {
 	case f["group"] == nil:
-		p.errorf(n, nil, "", "expect_count needs group:")
+		if !misspelt(n, known, "group") {
+			p.errorf(n, nil, "", "expect_count needs group:")
+		}
 	case !contains(groups, c.Group):
 		p.errorf(f["group"], groups, c.Group, "no group %q (a phone entry with count:)", c.Group)
 	}
@@ -875,10 +878,10 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 	}
 	num("at_least", &c.AtLeast)
 	num("at_most", &c.AtMost)
-	if f["at_least"] == nil && f["at_most"] == nil {
+	if f["at_least"] == nil && f["at_most"] == nil && !misspelt(n, known, "at_least") && !misspelt(n, known, "at_most") {
 		p.errorf(n, nil, "", "expect_count needs at_least: or at_most:")
 	}
-	if len(cond.Content) == 0 {
+	if len(cond.Content) == 0 && !p.unknown[n] {
 		p.errorf(n, nil, "", "expect_count needs a condition, such as registered: yes")
 		return c, Condition{}
 	}
@@ -893,6 +896,7 @@ func (p *parser) condition(n *yaml.Node) Condition {
 // inside not:.
 func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	var c Condition
+	n = p.statusKeysOutside(n, known)
 	f := p.mapping(n, known)
 	if len(f) == 0 && n.Kind == yaml.MappingNode && !p.unknown[n] {
 		p.errorf(n, known, "", "a condition needs at least one of %s", strings.Join(known, ", "))
@@ -964,27 +968,62 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 }
 
 // negatable reports the keys of a not: mapping that cannot be negated and
-// returns the mapping without them, so they are not reported again as
-// unknown.
+// returns the mapping without them.
 func (p *parser) negatable(n *yaml.Node) *yaml.Node {
-	if n.Kind != yaml.MappingNode {
-		return n
-	}
-	out := *n
-	out.Content = nil
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		switch k := n.Content[i]; k.Value {
+	return p.without(n, func(k *yaml.Node) bool {
+		switch k.Value {
 		case "tone", "dtmf":
 			p.errorf(k, nil, "", "not: cannot hold %s: a phone keeps what it heard, so a wait could never see it go; wait for something else, such as call: idle", k.Value)
 		case "not":
 			p.errorf(k, nil, "", "not: inside not: says the condition itself: write it without either")
 		default:
-			out.Content = append(out.Content, n.Content[i], n.Content[i+1])
+			return false
 		}
+		return true
+	})
+}
+
+// statusKeysOutside reports the keys of a condition that name status keys
+// (lock: locked, or signin_state, which means session) rather than
+// condition keys, and returns the condition without them.
+func (p *parser) statusKeysOutside(n *yaml.Node, known []string) *yaml.Node {
+	keys := driver.StatusKeys()
+	return p.without(n, func(k *yaml.Node) bool {
+		if contains(known, k.Value) || suggest(k.Value, known) != "" {
+			return false
+		}
+		sk := suggest(k.Value, keys)
+		if sk == "" {
+			return false
+		}
+		p.errs = append(p.errs, &Error{Pos: Pos{File: p.file, Line: k.Line, Col: k.Column},
+			Msg: fmt.Sprintf("unknown key %q: status keys go in status: {...}", k.Value), Suggest: "status: {" + sk + ": ...}"})
+		return true
+	})
+}
+
+// without returns mapping n without the keys drop reports (the errors it
+// gave say what follows from their absence), so they are not reported
+// again as unknown.
+func (p *parser) without(n *yaml.Node, drop func(k *yaml.Node) bool) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return n
 	}
-	if len(out.Content) == 0 && len(n.Content) > 0 {
-		p.markUnknown(&out)
+	out := *n
+	out.Content = nil
+	dropped := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if drop(n.Content[i]) {
+			dropped = true
+			continue
+		}
+		out.Content = append(out.Content, n.Content[i], n.Content[i+1])
 	}
+	if !dropped {
+		return n
+	}
+	p.markUnknown(&out)
+	p.markUnknown(n)
 	return &out
 }
 
@@ -1045,7 +1084,7 @@ func (p *parser) browser(n *yaml.Node, phones []PhoneSpec) *BrowserSignIn {
 	if b.Phone != "" && !hasPhone(phones, b.Phone) {
 		p.errorf(f["phone"], phoneNames(phones), b.Phone, "no phone named %q", b.Phone)
 	}
-	if b.User == "" || b.Password == "" {
+	if (b.User == "" || b.Password == "") && !misspelt(n, browserKeys, "user") && !misspelt(n, browserKeys, "password") {
 		p.errorf(n, nil, "", "browser_signin needs user: and password:")
 	}
 	if v := f["decision"]; v != nil {

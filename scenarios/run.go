@@ -434,7 +434,9 @@ func (e *env) group(ctx context.Context, st Step) (string, error) {
 	var failed []string
 	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, st.Steps[i].Phone+": "+err.Error())
+			// The line names the condition once, not per member.
+			why := strings.TrimPrefix(err.Error(), "expected "+st.Steps[i].Cond.String()+"; ")
+			failed = append(failed, st.Steps[i].Phone+": "+why)
 		}
 	}
 	if len(failed) == 0 {

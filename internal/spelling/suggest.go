@@ -4,9 +4,9 @@ import "strings"
 
 // Suggest returns the word of known a person probably meant by got, or ""
 // when none is near: first a word that means the same (someone who writes
-// signin_state means session, which no edit distance finds), then a known
-// word got begins, then the closest in spelling if close enough to be a
-// typo.
+// signin_state means session, which no edit distance finds), then the
+// shortest known word got begins, then the closest in spelling if close
+// enough to be a typo.
 func Suggest(got string, known []string) string {
 	if got == "" {
 		return ""
@@ -15,12 +15,16 @@ func Suggest(got string, known []string) string {
 		return w
 	}
 	lower := strings.ToLower(got)
+	best, bestD := "", 1<<30
+	// The shortest word got begins: "time" is times before timeout.
 	for _, k := range known {
-		if strings.HasPrefix(strings.ToLower(k), lower) {
-			return k
+		if strings.HasPrefix(strings.ToLower(k), lower) && len(k) < bestD {
+			best, bestD = k, len(k)
 		}
 	}
-	best, bestD := "", 1<<30
+	if best != "" {
+		return best
+	}
 	for _, k := range known {
 		if d := Distance(lower, strings.ToLower(k)); d < bestD {
 			best, bestD = k, d

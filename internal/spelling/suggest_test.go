@@ -27,6 +27,7 @@ func TestSuggest(t *testing.T) {
 		{"registerd", status, "registered"},
 		{"PhoneLockTimout", policy, "PhoneLockTimeout"},
 		{"sess", status, "session"},
+		{"time", []string{"phone", "timeout", "times"}, "times"},
 		{"Session", status, "session"},
 		// nothing near
 		{"volume", status, ""},
