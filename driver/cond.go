@@ -98,8 +98,8 @@ type Cond struct {
 
 // Atoms splits c into conditions of one key each (one LED, one status
 // key), so that negating each says "none of these holds". Tone, DTMF and
-// their mark are left out: what was heard only grows, so its absence is
-// not a condition a wait could meet.
+// their mark are left out: a phone keeps what it heard, so their absence
+// is not a condition a wait could meet.
 func (c Cond) Atoms() []Cond {
 	var out []Cond
 	if c.Screen != nil {
