@@ -91,6 +91,36 @@ type Cond struct {
 	DTMF string
 	// Since, when set, is the mark tone and DTMF count from.
 	Since Heard
+	// Not are conditions that must each fail, one key each (see Atoms):
+	// a test that a phone does not show or do something.
+	Not []Cond
+}
+
+// Atoms splits c into conditions of one key each (one LED, one status
+// key), so that negating each says "none of these holds". Tone, DTMF and
+// their mark are left out: a phone keeps what it heard, so their absence
+// is not a condition a wait could meet.
+func (c Cond) Atoms() []Cond {
+	var out []Cond
+	if c.Screen != nil {
+		out = append(out, Cond{Screen: c.Screen})
+	}
+	if c.Call != "" {
+		out = append(out, Cond{Call: c.Call})
+	}
+	if c.Registered != nil {
+		out = append(out, Cond{Registered: c.Registered})
+	}
+	for _, k := range sortedKeys(c.LED) {
+		out = append(out, Cond{LED: map[string]string{k: c.LED[k]}})
+	}
+	if c.Log != nil {
+		out = append(out, Cond{Log: c.Log})
+	}
+	for _, k := range sortedKeys(c.Status) {
+		out = append(out, Cond{Status: map[string]string{k: c.Status[k]}})
+	}
+	return out
 }
 
 // Audio reports whether the condition waits on what the call hears: audio
@@ -105,7 +135,7 @@ func (c Cond) Check(p *phone.Phone) (ok bool, why string, err error) {
 		return false, "", err
 	}
 	var logs []phone.LogLine
-	if c.Log != nil {
+	if c.needsLogs() {
 		logs = p.Logs(0)
 	}
 	return c.check(statusMap(st), p.Screen(), logs)
@@ -161,7 +191,29 @@ func (c Cond) check(status map[string]string, scr phone.Screen, logs []phone.Log
 			whys = append(whys, k+"="+got)
 		}
 	}
+	for _, n := range c.Not {
+		held, _, err := n.check(status, scr, logs)
+		if err != nil {
+			return false, "", err
+		}
+		if held {
+			whys = append(whys, n.String()+" holds")
+		}
+	}
 	return len(whys) == 0, strings.Join(whys, ", "), nil
+}
+
+// needsLogs reports whether checking c reads the syslog.
+func (c Cond) needsLogs() bool {
+	if c.Log != nil {
+		return true
+	}
+	for _, n := range c.Not {
+		if n.needsLogs() {
+			return true
+		}
+	}
+	return false
 }
 
 // toneWhy says why the tone condition fails, or "" when it holds. The
@@ -258,6 +310,9 @@ func (c Cond) String() string {
 	}
 	if c.DTMF != "" {
 		parts = append(parts, "dtmf "+c.DTMF)
+	}
+	for _, n := range c.Not {
+		parts = append(parts, "not "+n.String())
 	}
 	return strings.Join(parts, ", ")
 }

@@ -71,3 +71,36 @@ func TestStatusKeys(t *testing.T) {
 		t.Fatalf("%v", keys)
 	}
 }
+
+// Each atom of not: must fail: the condition holds only when none of them
+// does, and says which one held.
+func TestNotCondition(t *testing.T) {
+	yes := true
+	locked := Cond{Screen: regexp.MustCompile("Locked"), Registered: &yes, Status: map[string]string{"lock": "locked", "pin_set": "yes"}, LED: map[string]string{"line": "blink"}}
+	atoms := locked.Atoms()
+	if len(atoms) != 5 {
+		t.Fatalf("%d atoms: %v", len(atoms), atoms)
+	}
+	scr := phone.Screen{Lines: []phone.Line{{Text: "Idle"}}}
+	tests := []struct {
+		name   string
+		status map[string]string
+		ok     bool
+		why    string
+	}{
+		{"none holds", map[string]string{"registered": "no", "lock": "none", "pin_set": "no"}, true, ""},
+		{"one holds", map[string]string{"registered": "no", "lock": "locked", "pin_set": "no"}, false, "lock=locked holds"},
+		{"two hold", map[string]string{"registered": "yes", "lock": "none", "pin_set": "yes"}, false, "registered=true holds, pin_set=yes holds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, why, err := Cond{Not: atoms}.check(tt.status, scr, nil)
+			if err != nil || ok != tt.ok || why != tt.why {
+				t.Fatalf("ok=%v why=%q err=%v; want ok=%v why=%q", ok, why, err, tt.ok, tt.why)
+			}
+		})
+	}
+	if _, _, err := (Cond{Not: []Cond{{Status: map[string]string{"nosuch": "x"}}}}).check(map[string]string{}, scr, nil); err == nil {
+		t.Error("an unknown status key inside not: is no error")
+	}
+}

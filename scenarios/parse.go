@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"github.com/deskphone/deskphone/internal/spelling"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,10 +12,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/numbered"
+	"github.com/deskphone/deskphone/internal/spelling"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -62,8 +63,14 @@ var (
 		"lock", "unlock", "pin", "pc", "firmware", "policy",
 		"signin", "signout", "browser_signin", "expect_count",
 	}
-	stepCommon    = []string{"phone", "timeout", "times"}
-	condKeys      = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf"}
+	stepCommon = []string{"phone", "timeout", "times", "expect_error"}
+	// notActions are the steps that act on nothing, so they have no
+	// refusal to expect.
+	notActions = []string{"wait", "expect", "expect_count", "advance", "parallel", "repeat", "include"}
+	condKeys   = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf", "not"}
+	// notKeys are what not: may hold: a phone keeps the tone and digits
+	// it heard, so their absence is no condition.
+	notKeys       = []string{"screen", "call", "registered", "led", "log", "status"}
 	backendAction = []string{"add_user", "rotate", "voicemail", "firmware", "provisioning", "block_legacy_auth", "vendor_cutoff", "consent", "revoke_tokens"}
 	browserKeys   = []string{"phone", "user", "password", "decision"}
 	callStates    = driver.CallStates
@@ -88,6 +95,9 @@ type parser struct {
 	// varsMisspelt: the vars key itself was misspelt, so undefined
 	// variables follow from it and are not reported again.
 	varsMisspelt bool
+	// external: the phones register to an external server, so there is
+	// no embedded cloud for policy steps.
+	external bool
 }
 
 func (p *parser) errorf(n *yaml.Node, suggestFrom []string, got string, format string, args ...any) {
@@ -148,6 +158,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 			p.errorf(root, nil, "", "missing phones")
 		}
 	}
+	p.external = sc.Backend.Server != ""
 	if n := fields["steps"]; n != nil {
 		sc.Steps = p.steps(n, sc.Phones)
 	} else {
@@ -585,7 +596,7 @@ func members(phones []PhoneSpec, group string) []PhoneSpec {
 // forGroup makes a step addressed to a group one step per member, run in
 // parallel.
 func forGroup(st Step, group string, phones []PhoneSpec) Step {
-	par := Step{Pos: st.Pos, Action: "parallel"}
+	par := Step{Pos: st.Pos, Action: "parallel", Group: group}
 	for _, m := range members(phones, group) {
 		sub := st
 		sub.Phone = m.Name
@@ -638,7 +649,7 @@ func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
 	if len(doc.Content) == 0 {
 		return nil
 	}
-	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt}
+	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt, external: p.external}
 	steps := sub.steps(doc.Content[0], phones)
 	p.errs = append(p.errs, sub.errs...)
 	return steps
@@ -702,6 +713,15 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	if f["times"] != nil && kind != "repeat" {
 		p.errorf(f["times"], nil, "", "times goes with repeat")
 	}
+	if v := f["expect_error"]; v != nil {
+		st.ExpectError = p.scalar(v)
+		switch {
+		case contains(notActions, kind):
+			p.errorf(v, nil, "", "expect_error goes with an action step, not %s; a condition that must not hold is written not: {...}", kind)
+		case st.ExpectError == "" && v.Kind == yaml.ScalarNode:
+			p.errorf(v, nil, "", "expect_error needs the text the refusal contains, e.g. expect_error: \"PIN too short\"")
+		}
+	}
 	switch kind {
 	case "press":
 		st.Arg = p.scalar(arg)
@@ -734,7 +754,10 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		if st.Browser != nil && st.Phone == "" {
 			st.Phone = st.Browser.Phone
 		}
-	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record", "unlock", "pin", "pc", "firmware":
+	case "pin":
+		st.Arg = p.scalar(arg)
+		p.checkPIN(arg, st.Arg, st.ExpectError != "")
+	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record", "unlock", "pc", "firmware":
 		st.Arg = p.scalar(arg)
 		if st.Arg == "" {
 			p.errorf(arg, nil, "", "%s needs a value", kind)
@@ -780,7 +803,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 				p.errorf(tn, nil, "", "times %q is not a count from 1 to 100000", tn.Value)
 			}
 			st.Times = t
-		} else {
+		} else if !misspelt(n, stepCommon, "times") {
 			p.errorf(n, nil, "", "repeat needs times:")
 		}
 	case "include":
@@ -789,6 +812,28 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		st.Count, st.Cond = p.countCheck(arg, phones)
 	}
 	return st, true
+}
+
+// checkPIN checks a pin step: its form (set PIN, change OLD NEW) and that
+// each PIN is digits. A step that expects a refusal may give a PIN the
+// phone refuses: that is what it tests.
+func (p *parser) checkPIN(n *yaml.Node, text string, refusalExpected bool) {
+	v, ok := driver.Lookup("pin")
+	if !ok {
+		return
+	}
+	if _, err := v.Parse(text); err != nil {
+		p.errorf(n, nil, "", "pin: %v", err)
+		return
+	}
+	if refusalExpected {
+		return
+	}
+	for _, pin := range strings.Fields(text)[1:] {
+		if strings.Trim(pin, "0123456789") != "" {
+			p.errorf(n, nil, "", "PIN %q is not digits (a PIN the phone should refuse needs expect_error:)", pin)
+		}
+	}
 }
 
 // countCheck reads {group: G, at_least: N, at_most: M, KEY: VALUE...}.
@@ -813,9 +858,12 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 			groups = append(groups, ph.Group)
 		}
 	}
+	known := append(append([]string(nil), condKeys...), countKeys...)
 	switch {
 	case f["group"] == nil:
-		p.errorf(n, nil, "", "expect_count needs group:")
+		if !misspelt(n, known, "group") {
+			p.errorf(n, nil, "", "expect_count needs group:")
+		}
 	case !contains(groups, c.Group):
 		p.errorf(f["group"], groups, c.Group, "no group %q (a phone entry with count:)", c.Group)
 	}
@@ -830,10 +878,10 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 	}
 	num("at_least", &c.AtLeast)
 	num("at_most", &c.AtMost)
-	if f["at_least"] == nil && f["at_most"] == nil {
+	if f["at_least"] == nil && f["at_most"] == nil && !misspelt(n, known, "at_least") && !misspelt(n, known, "at_most") {
 		p.errorf(n, nil, "", "expect_count needs at_least: or at_most:")
 	}
-	if len(cond.Content) == 0 {
+	if len(cond.Content) == 0 && !p.unknown[n] {
 		p.errorf(n, nil, "", "expect_count needs a condition, such as registered: yes")
 		return c, Condition{}
 	}
@@ -841,10 +889,21 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 }
 
 func (p *parser) condition(n *yaml.Node) Condition {
+	return p.conditionOf(n, condKeys)
+}
+
+// conditionOf reads a condition of the keys known: condKeys, or notKeys
+// inside not:.
+func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	var c Condition
-	f := p.mapping(n, condKeys)
+	n = p.statusKeysOutside(n, known)
+	f := p.mapping(n, known)
 	if len(f) == 0 && n.Kind == yaml.MappingNode && !p.unknown[n] {
-		p.errorf(n, condKeys, "", "a condition needs at least one of %s", strings.Join(condKeys, ", "))
+		p.errorf(n, known, "", "a condition needs at least one of %s", strings.Join(known, ", "))
+	}
+	if v := f["not"]; v != nil {
+		// not: {KEY: VALUE, ...}: each key given must fail.
+		c.Not = p.conditionOf(p.negatable(v), notKeys).Atoms()
 	}
 	re := func(v *yaml.Node) *regexp.Regexp {
 		s := p.scalar(v)
@@ -908,6 +967,66 @@ func (p *parser) condition(n *yaml.Node) Condition {
 	return c
 }
 
+// negatable reports the keys of a not: mapping that cannot be negated and
+// returns the mapping without them.
+func (p *parser) negatable(n *yaml.Node) *yaml.Node {
+	return p.without(n, func(k *yaml.Node) bool {
+		switch k.Value {
+		case "tone", "dtmf":
+			p.errorf(k, nil, "", "not: cannot hold %s: a phone keeps what it heard, so a wait could never see it go; wait for something else, such as call: idle", k.Value)
+		case "not":
+			p.errorf(k, nil, "", "not: inside not: says the condition itself: write it without either")
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// statusKeysOutside reports the keys of a condition that name status keys
+// (lock: locked, or signin_state, which means session) rather than
+// condition keys, and returns the condition without them.
+func (p *parser) statusKeysOutside(n *yaml.Node, known []string) *yaml.Node {
+	keys := driver.StatusKeys()
+	return p.without(n, func(k *yaml.Node) bool {
+		if contains(known, k.Value) || suggest(k.Value, known) != "" {
+			return false
+		}
+		sk := suggest(k.Value, keys)
+		if sk == "" {
+			return false
+		}
+		p.errs = append(p.errs, &Error{Pos: Pos{File: p.file, Line: k.Line, Col: k.Column},
+			Msg: fmt.Sprintf("unknown key %q: status keys go in status: {...}", k.Value), Suggest: "status: {" + sk + ": ...}"})
+		return true
+	})
+}
+
+// without returns mapping n without the keys drop reports (the errors it
+// gave say what follows from their absence), so they are not reported
+// again as unknown.
+func (p *parser) without(n *yaml.Node, drop func(k *yaml.Node) bool) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return n
+	}
+	out := *n
+	out.Content = nil
+	dropped := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if drop(n.Content[i]) {
+			dropped = true
+			continue
+		}
+		out.Content = append(out.Content, n.Content[i], n.Content[i+1])
+	}
+	if !dropped {
+		return n
+	}
+	p.markUnknown(&out)
+	p.markUnknown(n)
+	return &out
+}
+
 func (p *parser) backendAction(n *yaml.Node) BackendAction {
 	var a BackendAction
 	f := p.mapping(n, backendAction)
@@ -965,7 +1084,7 @@ func (p *parser) browser(n *yaml.Node, phones []PhoneSpec) *BrowserSignIn {
 	if b.Phone != "" && !hasPhone(phones, b.Phone) {
 		p.errorf(f["phone"], phoneNames(phones), b.Phone, "no phone named %q", b.Phone)
 	}
-	if b.User == "" || b.Password == "" {
+	if (b.User == "" || b.Password == "") && !misspelt(n, browserKeys, "user") && !misspelt(n, browserKeys, "password") {
 		p.errorf(n, nil, "", "browser_signin needs user: and password:")
 	}
 	if v := f["decision"]; v != nil {
@@ -1006,25 +1125,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// suggest returns the known word closest to got, if it is close enough to
-// be a typo.
-func suggest(got string, known []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range known {
-		if got != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(got)) {
-			return k
-		}
-	}
-	for _, k := range known {
-		if d := spelling.Distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if got == "" || bestD > max(2, len(got)/3) {
-		return ""
-	}
-	return best
-}
+// suggest returns the known word got probably means: one that means the
+// same, or the closest in spelling if close enough to be a typo.
+func suggest(got string, known []string) string { return spelling.Suggest(got, known) }
 
 // checkSource validates an audio source (tone:HZ, wav:FILE, silence, echo)
 // without opening WAV files, which are checked when played.
@@ -1047,21 +1150,36 @@ func checkSource(spec, file string) error {
 }
 
 // policyChange reads {tenant: NAME | user: NAME, set: {Field: value}}.
+// The fields are the in-band policy's; the tenant is the one the
+// embedded cloud knows (its domain): a policy step needs that cloud.
 func (p *parser) policyChange(n *yaml.Node) *PolicyChange {
-	f := p.mapping(n, []string{"tenant", "user", "set"})
+	keys := []string{"tenant", "user", "set"}
+	f := p.mapping(n, keys)
 	c := &PolicyChange{Set: map[string]string{}}
+	if p.external {
+		p.errorf(n, nil, "", "a policy step needs the embedded mock cloud, not an external server")
+	}
 	if f["tenant"] != nil && f["user"] != nil {
 		p.errorf(n, nil, "", "a policy step sets the tenant's policy or a user's, not both")
 	}
 	c.User = p.str(f["user"])
+	if v := f["tenant"]; v != nil {
+		c.Tenant = p.scalar(v)
+		if tenants := []string{backend.DefaultDomain}; !p.external && !contains(tenants, c.Tenant) {
+			p.errorf(v, tenants, c.Tenant, "unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, strings.Join(tenants, ", "))
+		}
+	}
 	if f["set"] == nil {
-		p.errorf(n, nil, "", "a policy step needs set: {Field: value}")
+		if !misspelt(n, keys, "set") {
+			p.errorf(n, nil, "", "a policy step needs set: {Field: value}")
+		}
 		return c
 	}
-	for k, v := range p.mapping(f["set"], nil) {
+	fields := backend.PolicyFields()
+	for k, v := range p.mapping(f["set"], fields) {
 		c.Set[k] = p.scalar(v)
 	}
-	if len(c.Set) == 0 {
+	if len(c.Set) == 0 && !p.unknown[f["set"]] {
 		p.errorf(f["set"], nil, "", "set names no field")
 	}
 	return c

@@ -143,6 +143,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: x\nphones: [{name: a, model: c450hd}]\nsteps: [{wait: {led: {message: on}}}]\n"))
 	f.Add([]byte("steps: [[[]]]\nphones: {}\n"))
 	f.Add([]byte("- a\n- b\n"))
+	f.Add([]byte("name: x\nphones: [{name: a, model: c450hd}]\nsteps: [{pin: set 12ab, expect_error: digits}, {wait: {not: {screen: x, status: {lock: locked}}}}]\n"))
 	cat := builtin(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		scenarios.Parse("fuzz.yaml", data, cat)

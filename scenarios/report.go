@@ -67,7 +67,11 @@ func WriteJUnit(w io.Writer, results []Result) error {
 		tc := testcase{Name: r.Name, Classname: r.File, Time: secs(r.Wall)}
 		var out strings.Builder
 		for _, st := range r.Steps {
-			fmt.Fprintf(&out, "%s %s\n", mark(st.OK), st.Desc)
+			fmt.Fprintf(&out, "%s %s", mark(st.OK), st.Desc)
+			if st.Note != "" {
+				fmt.Fprintf(&out, ": %s", st.Note)
+			}
+			out.WriteString("\n")
 		}
 		tc.SystemOut = out.String()
 		switch {
@@ -101,6 +105,7 @@ func WriteJSON(w io.Writer, results []Result) error {
 		Step   string  `json:"step"`
 		OK     bool    `json:"ok"`
 		Error  string  `json:"error,omitempty"`
+		Note   string  `json:"note,omitempty"`
 		WallMS float64 `json:"wall_ms"`
 		At     string  `json:"at"`
 	}
@@ -127,7 +132,7 @@ func WriteJSON(w io.Writer, results []Result) error {
 			sc.SIPDelay, sc.Seed = r.SIPDelay.String(), &r.Seed
 		}
 		for _, st := range r.Steps {
-			sc.Steps = append(sc.Steps, step{Pos: st.Pos.String(), Step: st.Desc, OK: st.OK, Error: st.Err, WallMS: ms(st.Wall), At: st.At.String()})
+			sc.Steps = append(sc.Steps, step{Pos: st.Pos.String(), Step: st.Desc, OK: st.OK, Error: st.Err, Note: st.Note, WallMS: ms(st.Wall), At: st.At.String()})
 		}
 		out = append(out, sc)
 	}
@@ -143,6 +148,9 @@ func WriteJSON(w io.Writer, results []Result) error {
 // time, wall time and what it did.
 func ProgressLine(st StepResult) string {
 	line := fmt.Sprintf("  %s [+%s] %6s  %s", mark(st.OK), clockOffset(st.At), st.Wall.Truncate(time.Millisecond), st.Desc)
+	if st.Note != "" {
+		line += ": " + st.Note
+	}
 	if !st.OK {
 		line += "\n      " + st.Err
 	}

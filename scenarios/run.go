@@ -86,6 +86,9 @@ type StepResult struct {
 	Wall time.Duration
 	// At is the scenario time when the step ended.
 	At time.Duration
+	// Note is what a passed step has to say: the refusal an
+	// expect_error step met, the version a policy step made.
+	Note string
 }
 
 // env is one running scenario: its clock, cloud and phones.
@@ -307,8 +310,8 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 			return &stepError{pos: st.Pos, desc: st.Describe(), err: err}
 		}
 		t0 := time.Now()
-		err := e.step(ctx, st)
-		r := StepResult{Pos: st.Pos, Desc: st.Describe(), OK: err == nil, Wall: time.Since(t0), At: e.clk.Now().Sub(e.start())}
+		note, err := e.step(ctx, st)
+		r := StepResult{Pos: st.Pos, Desc: st.Describe(), OK: err == nil, Wall: time.Since(t0), At: e.clk.Now().Sub(e.start()), Note: redact(note)}
 		if err != nil {
 			r.Err = redact(err.Error())
 			if ctx.Err() != nil {
@@ -332,13 +335,14 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 	return nil
 }
 
-func (e *env) step(ctx context.Context, st Step) error {
+// step runs one step; note is what it has to say when it passes.
+func (e *env) step(ctx context.Context, st Step) (note string, err error) {
 	p := e.phones[st.Phone]
 	// Like a person who looks before pressing, an action (and an expect)
 	// waits until what the step before set off has arrived.
 	if e.fake != nil && !contains([]string{"wait", "advance", "parallel", "repeat"}, st.Action) {
 		if err := e.settle(); err != nil {
-			return err
+			return "", err
 		}
 	}
 	switch st.Action {
@@ -353,19 +357,39 @@ func (e *env) step(ctx context.Context, st Step) error {
 	case "advance", "parallel", "repeat":
 	default:
 		if err := e.markHeard(); err != nil {
-			return err
+			return "", err
 		}
 	}
+	note, err = e.act(ctx, st, p)
+	if st.ExpectError == "" || ctx.Err() != nil {
+		return note, err
+	}
+	return refused(st.ExpectError, err)
+}
+
+// refused judges an action that was to be refused with an error
+// containing want.
+func refused(want string, err error) (string, error) {
+	switch {
+	case err == nil:
+		return "", fmt.Errorf("the action succeeded, but expect_error wants it refused with %q", want)
+	case !strings.Contains(err.Error(), want):
+		return "", fmt.Errorf("refused with %q, but expect_error wants an error containing %q", err.Error(), want)
+	}
+	return "refused: " + err.Error(), nil
+}
+
+// act does what the step says, once the network settled.
+func (e *env) act(ctx context.Context, st Step, p *phone.Phone) (string, error) {
 	switch st.Action {
 	case "backend":
-		return e.backendStep(st.Backend)
+		return "", e.backendStep(st.Backend)
 	case "policy":
-		if e.cloud == nil {
-			return errors.New("policy steps need the embedded mock cloud")
-		}
-		_, err := e.cloud.SetPolicy(st.Policy.User, st.Policy.Set)
-		return err
+		return e.policyStep(st.Policy)
 	case "parallel":
+		if st.Group != "" {
+			return e.group(ctx, st)
+		}
 		var wg sync.WaitGroup
 		errs := make([]error, len(st.Steps))
 		for i, sub := range st.Steps {
@@ -376,36 +400,89 @@ func (e *env) step(ctx context.Context, st Step) error {
 			}()
 		}
 		wg.Wait()
-		return errors.Join(errs...)
+		return "", errors.Join(errs...)
 	case "expect_count":
-		return e.expectCount(st)
+		return "", e.expectCount(st)
 	case "repeat":
 		for i := 0; i < st.Times; i++ {
 			if err := e.run(ctx, st.Steps); err != nil {
-				return fmt.Errorf("round %d: %w", i+1, err)
+				return "", fmt.Errorf("round %d: %w", i+1, err)
 			}
 		}
-		return nil
+		return "", nil
 	}
 	// Every other step is a verb of the driver.
 	v, ok := driver.Lookup(st.Action)
 	if !ok {
-		return fmt.Errorf("unknown step %q", st.Action)
+		return "", fmt.Errorf("unknown step %q", st.Action)
 	}
 	a, err := stepArgs(v, st)
 	if err != nil {
-		return err
+		return "", err
 	}
 	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p), Browser: idp.Approve}
 	_, err = v.Run(ctx, t, a)
 	var te *driver.TimeoutError
 	if st.Action == "wait" && errors.As(err, &te) {
 		if te.Stalled {
-			return fmt.Errorf("timed out after %v; %s", st.Timeout, te.Why)
+			return "", fmt.Errorf("timed out after %v; %s", st.Timeout, te.Why)
 		}
-		return fmt.Errorf("timed out after %v (wall time); %s", te.After.Truncate(time.Millisecond), te.Why)
+		return "", fmt.Errorf("timed out after %v (wall time); %s", te.After.Truncate(time.Millisecond), te.Why)
 	}
-	return err
+	return "", err
+}
+
+// groupFailures is how many members' failures a group step's report
+// names; the rest are counted.
+const groupFailures = 3
+
+// group runs a step on every member of a group at once and reports it as
+// one step: a group of a thousand phones makes one progress line, and a
+// failure says how many members failed and why the first did.
+func (e *env) group(ctx context.Context, st Step) (string, error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(st.Steps))
+	for i, sub := range st.Steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.step(ctx, sub)
+		}()
+	}
+	wg.Wait()
+	var failed []string
+	for i, err := range errs {
+		if err != nil {
+			// The line names the condition once, not per member.
+			why := strings.TrimPrefix(err.Error(), "expected "+st.Steps[i].Cond.String()+"; ")
+			failed = append(failed, st.Steps[i].Phone+": "+why)
+		}
+	}
+	if len(failed) == 0 {
+		return "", nil
+	}
+	msg := fmt.Sprintf("%d of the %d phones of %s failed: %s", len(failed), len(st.Steps), st.Group, strings.Join(failed[:min(len(failed), groupFailures)], "; "))
+	if more := len(failed) - groupFailures; more > 0 {
+		msg += fmt.Sprintf("; and %d more", more)
+	}
+	return "", errors.New(msg)
+}
+
+// policyStep changes the embedded cloud's policy; its note is the version
+// of the cloud's policies it made, which the phones' policy_version
+// reaches once they have it.
+func (e *env) policyStep(c *PolicyChange) (string, error) {
+	if e.cloud == nil {
+		return "", errors.New("policy steps need the embedded mock cloud")
+	}
+	if c.Tenant != "" && c.Tenant != e.cloud.Domain() {
+		return "", fmt.Errorf("unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, e.cloud.Domain())
+	}
+	info, err := e.cloud.SetPolicy(c.User, c.Set)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("policy version %d", info.Version), nil
 }
 
 // expectCount checks how many phones of a group meet the condition now.

@@ -6,6 +6,7 @@ package scenarios
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -84,6 +85,12 @@ type Step struct {
 	Browser *BrowserSignIn // browser_signin
 	// Count is what expect_count checks, with Cond.
 	Count *CountCheck
+	// ExpectError, when set, says the action must be refused with an
+	// error containing it: the step passes on that refusal only.
+	ExpectError string
+	// Group names the group a parallel step runs one step on each
+	// member of (phone: NAME[*]); it reports as one step.
+	Group string
 }
 
 // CountCheck bounds how many phones of a group meet a condition.
@@ -103,8 +110,34 @@ type BrowserSignIn struct {
 // PolicyChange is a policy step: fields of the tenant's in-band policy
 // (User empty) or of one user's, set at the embedded cloud.
 type PolicyChange struct {
-	User string
-	Set  map[string]string
+	// Tenant is the tenant named, if any: the embedded cloud's domain.
+	Tenant string
+	User   string
+	Set    map[string]string
+}
+
+// describe says whose policy changes and every field set, in order.
+func (c *PolicyChange) describe() string {
+	whose := "of the tenant"
+	switch {
+	case c.User != "":
+		whose = "of user " + c.User
+	case c.Tenant != "":
+		whose = "of tenant " + c.Tenant
+	}
+	fields := make([]string, 0, len(c.Set))
+	for k := range c.Set {
+		fields = append(fields, k)
+	}
+	sort.Strings(fields)
+	for i, k := range fields {
+		v := c.Set[k]
+		if v == "" {
+			v = `"" (back to the level above)`
+		}
+		fields[i] = k + "=" + v
+	}
+	return whose + ": " + strings.Join(fields, ", ")
 }
 
 // BackendAction is what a backend step does to the embedded cloud.
@@ -137,8 +170,17 @@ type Pos struct {
 
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
-// Describe is the step as a progress line shows it.
+// Describe is the step as a progress line shows it, with the refusal it
+// expects.
 func (s Step) Describe() string {
+	d := s.describe()
+	if s.ExpectError != "" {
+		d += fmt.Sprintf(" (expect error %q)", s.ExpectError)
+	}
+	return d
+}
+
+func (s Step) describe() string {
 	who := ""
 	if s.Phone != "" {
 		who = s.Phone + ": "
@@ -153,6 +195,11 @@ func (s Step) Describe() string {
 		}
 		return d
 	case "parallel":
+		if s.Group != "" && len(s.Steps) > 0 {
+			one := s.Steps[0]
+			one.Phone = ""
+			return fmt.Sprintf("%s[*] (%d phones): %s", s.Group, len(s.Steps), one.Describe())
+		}
 		return fmt.Sprintf("parallel (%d steps)", len(s.Steps))
 	case "repeat":
 		return fmt.Sprintf("repeat %d× (%d steps)", s.Times, len(s.Steps))
@@ -176,6 +223,10 @@ func (s Step) Describe() string {
 			return "backend: consent to " + s.Backend.Consent
 		case s.Backend.RevokeTokens != "":
 			return "backend: revoke the tokens of " + s.Backend.RevokeTokens
+		}
+	case "policy":
+		if c := s.Policy; c != nil {
+			return "policy " + c.describe()
 		}
 	case "browser_signin":
 		if b := s.Browser; b != nil {

@@ -206,3 +206,58 @@ func TestScenarioSIPDelay(t *testing.T) {
 		t.Fatalf("a negative delay: exit %d\n%s", code, stderr)
 	}
 }
+
+// scenario check finds what QA's files got wrong before anything runs: a
+// misspelt policy field, a PIN that is not digits, a tenant the cloud
+// does not know, and a status key written by its meaning; each once, at
+// its file:line:col.
+func TestScenarioCheckPolicyAndPIN(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"qa.yaml": `name: qa
+phones:
+  - {name: alice, model: vvx501}
+steps:
+  - policy: {tenant: contoso.onmicrosoft.com, set: {PhoneLockTimout: "00:01:00"}}
+  - pin: set 12ab56
+  - wait: {status: {signin_state: signed-in}}
+`})
+	_, stderr, code := deskphone(t, "", "scenario", "check", filepath.Join(dir, "qa.yaml"))
+	file := filepath.Join(dir, "qa.yaml")
+	want := []string{
+		file + `:5:22: unknown tenant "contoso.onmicrosoft.com": the embedded cloud's tenant is deskphone.test`,
+		file + `:5:53: unknown key "PhoneLockTimout" (did you mean "PhoneLockTimeout"?)`,
+		file + `:6:10: PIN "12ab56" is not digits (a PIN the phone should refuse needs expect_error:)`,
+		file + `:7:21: unknown status key "signin_state" (did you mean "session"?)`,
+	}
+	if code != 2 || strings.TrimSpace(stderr) != strings.Join(want, "\n") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 2 and:\n%s", code, stderr, strings.Join(want, "\n"))
+	}
+}
+
+// A run prints one line for a step over a group, whatever its size, and
+// a policy step's line names the fields it set.
+func TestScenarioRunGroupAndPolicyLines(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"lobby.yaml": `name: lobby
+phones:
+  - {name: lobby, count: 5, model: t46g}
+steps:
+  - wait: {registered: yes}
+    phone: lobby[*]
+  - policy: {tenant: deskphone.test, set: {UserDialTimeoutMS: 3000}}
+  - wait: {status: {dial_timeout_ms: "3000"}}
+    phone: lobby
+`})
+	out, stderr, code := deskphone(t, "", "scenario", "run", filepath.Join(dir, "lobby.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"lobby[*] (5 phones): wait registered=true\n", "policy of tenant deskphone.test: UserDialTimeoutMS=3000: policy version 2\n", "lobby[*] (5 phones): wait dial_timeout_ms=3000\n"} {
+		if strings.Count(out, want) != 1 {
+			t.Errorf("output lacks %q once:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "lobby[1]") {
+		t.Errorf("a line per member:\n%s", out)
+	}
+}
