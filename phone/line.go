@@ -253,7 +253,7 @@ func (p *Phone) stopLine(unregister bool) {
 
 func (p *Phone) lineFailed(reason string) {
 	p.logf("sip", "err", "sip", "%s", reason)
-	p.s.session.end()
+	p.endSession(whyLineFailed, reason)
 }
 
 // post hands f to the loop without waiting for it; it gives up when stop

@@ -16,6 +16,9 @@ type prompt struct {
 	// depth is how many menu levels were open when the entry opened: it
 	// belongs to that menu screen and closes when the menu is left.
 	depth int
+	// ofSession: the entry belongs to the signed-in user's session (the
+	// phone lock's PIN entries) and closes when the session ends.
+	ofSession bool
 }
 
 // ask opens a text entry.

@@ -73,6 +73,9 @@ type SignInUI struct {
 	// ClientIDs is the OAuth client ID per client ID kind (shared,
 	// vendor) the firmware signs in with.
 	ClientIDs map[string]string `yaml:"client_ids"`
+	// Reasons words each of SignInReasons for the screen; the ones left
+	// out take the defaults.
+	Reasons map[string]string `yaml:"reasons"`
 }
 
 // Lock is how a vendor's phone lock speaks and acts.
