@@ -39,13 +39,13 @@ var SignInReasons = map[string]Reason{
 // UpdateReasons are the causes of an update that did not happen, the keys
 // of a vendor's update.reasons; the wording may name {version}.
 var UpdateReasons = map[string]Reason{
-	"failed":       {true, "Update to {version} failed"},
+	"failed":       {true, "Firmware update failed"},
 	"unreachable":  {true, "Update server unreachable"},
 	"untrusted":    {true, "Update server not trusted"},
-	"rejected":     {true, "Firmware {version} rejected: not genuine"},
-	"no_space":     {true, "Not enough space for {version}"},
-	"rolled_back":  {true, "Firmware {version} did not start: back to the previous one"},
-	"loop_stopped": {true, "Updates stopped: two update servers disagree"},
+	"rejected":     {true, "Firmware rejected: not genuine"},
+	"no_space":     {true, "No space for the firmware"},
+	"rolled_back":  {true, "Rolled back from {version}"},
+	"loop_stopped": {true, "Update loop stopped"},
 }
 
 // fillReasons checks a vendor's wording of reasons (every key one of
