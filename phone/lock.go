@@ -222,10 +222,10 @@ func (p *Phone) unlockWith(pin string) error {
 	lk.rec.Failures++
 	p.saveLock()
 	left := p.triesLeft()
-	p.logf("lock", "warn", "lock", "wrong PIN, %d tries left", left)
+	p.logf("lock", "warn", "lock", "wrong PIN, %s left", count(left, "try", "tries"))
 	if left > 0 {
-		p.showAlert(fmt.Sprintf("Wrong PIN: %d attempts left", left))
-		return errorf(ErrWrongPIN, "wrong PIN: %d tries left", left)
+		p.showAlert(fmt.Sprintf("Wrong PIN: %s left", count(left, "attempt", "attempts")))
+		return errorf(ErrWrongPIN, "wrong PIN: %s left", count(left, "try", "tries"))
 	}
 	if p.wording().RetryAction == "admin_code" {
 		lk.adminCode = true

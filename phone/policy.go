@@ -306,7 +306,7 @@ func (p *Phone) onPolicy(body []byte) {
 		p.logf("policy", "warn", "policy", "policy version %d: %s", doc.Version, pr)
 	}
 	if len(problems) > 0 {
-		p.showAlert(fmt.Sprintf("Policy: %d setting(s) ignored, see the log", len(problems)))
+		p.showAlert(fmt.Sprintf("Policy: %s ignored, see the log", count(len(problems), "setting", "settings")))
 	}
 	p.s.policy.version = doc.Version
 	p.logf("policy", "notice", "policy", "policy version %d applied", doc.Version)

@@ -90,7 +90,7 @@ func (p *Phone) importCA() {
 		for _, e := range entries {
 			p.logf("ca", "notice", "ca", "imported root %s (%s), active after reboot", e.Subject, e.Fingerprint[:16])
 		}
-		p.showAlert(fmt.Sprintf("Imported %d certificate(s). Reboot to apply", len(entries)))
+		p.showAlert(fmt.Sprintf("Imported %s. Reboot to apply", count(len(entries), "certificate", "certificates")))
 	})
 }
 

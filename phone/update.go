@@ -780,7 +780,7 @@ func (p *Phone) updatePostpone() error {
 	}
 	if u.rec.Postpones >= up.MaxPostpones {
 		p.showAlert("The update cannot be postponed again")
-		return errorf(ErrNoUpdate, "update to %s already postponed %d times", u.offer.version, u.rec.Postpones)
+		return errorf(ErrNoUpdate, "update to %s already postponed %s", u.offer.version, count(u.rec.Postpones, "time", "times"))
 	}
 	u.rec.Postpones++
 	if err := p.saveUpdateRecord(u.rec); err != nil {

@@ -224,6 +224,22 @@ func (s Softkeys) For(screen string) []Softkey {
 	return s[OptionalScreens[screen]]
 }
 
+// MoreSoftkey is the built-in key that pages through a screen's softkeys
+// when they outnumber the model's keys.
+var MoreSoftkey = Softkey{Label: "More", ActionName: "more", Action: ActionMore}
+
+// SoftkeySets are every set of softkeys a phone of the vendor can show,
+// by name: each of AllScreens (an optional screen left out has those of
+// the screen it falls back to), the update offer's ("update") and the
+// built-in More key ("more").
+func (v *Vendor) SoftkeySets() map[string][]Softkey {
+	sets := map[string][]Softkey{"update": v.Update.Softkeys, "more": {MoreSoftkey}}
+	for _, s := range AllScreens() {
+		sets[s] = v.Softkeys.For(s)
+	}
+	return sets
+}
+
 // LabelFor returns the softkey's label for a cell of width characters: the
 // full label when it fits, else the short one, cut to the cell when even
 // that is too wide.
