@@ -199,6 +199,8 @@ func (p *Phone) startLine() {
 		p.lineFailed(err.Error())
 		return
 	}
+	// The policy's codec order from the first call on, as status shows it.
+	ua.SetCodecOrder(p.s.policy.codecs)
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
 	p.ua.Store(ua)
 	if bearer == "" {

@@ -96,7 +96,6 @@ func (p *Phone) startLock() {
 
 // signedIn runs once the line is registered: the policy subscription.
 func (p *Phone) signedIn(l *line) {
-	l.ua.SetCodecOrder(p.s.policy.codecs)
 	l.ua.SubscribeProvisioning(policyExpires)
 }
 
