@@ -157,6 +157,48 @@ func ParseOrder(list string) (codecs []Codec, skipped []string) {
 	return codecs, skipped
 }
 
+// PolicyName is the codec's name in a codec policy
+// (PrioritizedCodecsList): "G722_8000" for G.722, which the policy names
+// by its RTP clock, else the SDP encoding name.
+func (c Codec) PolicyName() string {
+	if c.kind == kindG722 {
+		return "G722_8000"
+	}
+	return c.String()
+}
+
+// PolicyList writes list in the policy's form: "G722_8000;PCMU;PCMA".
+func PolicyList(list []Codec) string {
+	names := make([]string, len(list))
+	for i, c := range list {
+		names[i] = c.PolicyName()
+	}
+	return strings.Join(names, ";")
+}
+
+// Prefer is the order in which a phone that has the codecs have offers
+// them under a codec policy order: the ones order names first, as it
+// names them, then the others as have lists them. Codecs that order names
+// and have lacks are left out, so the result is what an offer carries.
+func Prefer(have []Codec, order string) []Codec {
+	want, _ := ParseOrder(order)
+	out := make([]Codec, 0, len(have))
+	used := make([]bool, len(have))
+	for _, w := range want {
+		for i, c := range have {
+			if !used[i] && c.kind == w.kind {
+				out, used[i] = append(out, c), true
+			}
+		}
+	}
+	for i, c := range have {
+		if !used[i] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // String returns the SDP encoding name, or "none" for the zero Codec.
 func (c Codec) String() string {
 	if c.kind == kindNone {

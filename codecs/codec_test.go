@@ -199,3 +199,26 @@ func TestLookupIgnoresVariableChanges(t *testing.T) {
 		t.Fatalf("Lookup after changing PCMU: %+v, %v", c, err)
 	}
 }
+
+// Prefer orders what a phone has by the policy and leaves out what it
+// lacks; PolicyList spells the result as the policy does.
+func TestPreferInThePolicysSpelling(t *testing.T) {
+	all := []Codec{G722, PCMU, PCMA}
+	tests := []struct {
+		have  []Codec
+		order string
+		want  string
+	}{
+		{all, "G722_8000;PCMU;PCMA;G729", "G722_8000;PCMU;PCMA"},
+		{all, "PCMU;G722", "PCMU;G722_8000;PCMA"},
+		{all, "", "G722_8000;PCMU;PCMA"},
+		{[]Codec{PCMA}, "G722_8000;PCMU;PCMA", "PCMA"},
+		{[]Codec{PCMU, G722}, "G722_8000;PCMU;PCMA", "G722_8000;PCMU"},
+		{[]Codec{PCMU, G722}, "PCMA", "PCMU;G722_8000"},
+	}
+	for _, tc := range tests {
+		if got := PolicyList(Prefer(tc.have, tc.order)); got != tc.want {
+			t.Errorf("Prefer(%s, %q) = %s, want %s", PolicyList(tc.have), tc.order, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package media
 
 import (
+	"slices"
+
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/media/sdp"
 )
@@ -10,26 +12,19 @@ import (
 // order; the others follow as the engine lists them. Names the engine
 // does not carry are left out.
 func (s *Session) PreferCodecs(order string) {
-	list, _ := codecs.ParseOrder(order)
 	var out []sdp.Format
-	used := make([]bool, len(s.e.formats))
-	for _, c := range list {
-		f := formatOf(c)
-		for i, have := range s.e.formats {
-			if !used[i] && !have.IsTelephoneEvent() && have.Matches(f) {
-				out, used[i] = append(out, have), true
-			}
-		}
+	for _, c := range codecs.Prefer(s.e.cfg.Codecs, order) {
+		out = append(out, formatOf(c))
 	}
-	for i, have := range s.e.formats {
-		if !used[i] {
-			out = append(out, have)
-		}
-	}
+	out = append(out, sdp.TelephoneEvent)
 	s.mu.Lock()
 	s.formats = out
 	s.mu.Unlock()
 }
+
+// Codecs are the engine's codecs in its own order: what a session offers
+// before PreferCodecs.
+func (e *Engine) Codecs() []codecs.Codec { return slices.Clone(e.cfg.Codecs) }
 
 // offerFormats are the formats this session offers.
 func (s *Session) offerFormats() []sdp.Format {

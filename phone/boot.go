@@ -53,7 +53,7 @@ func (p *Phone) boot() {
 	if err := p.recordBootedRoots(); err != nil {
 		p.logf("ca", "warn", "ca", "%v", err)
 	}
-	p.logf("ca", "info", "ca", "%d trusted root certificates", countActive(p.s.cas.List()))
+	p.logf("ca", "info", "ca", "%s", count(countActive(p.s.cas.List()), "trusted root certificate", "trusted root certificates"))
 	for _, note := range p.mediaNotes {
 		p.logf("media", "notice", "media", "%s", note)
 	}

@@ -199,6 +199,8 @@ func (p *Phone) startLine() {
 		p.lineFailed(err.Error())
 		return
 	}
+	// The policy's codec order from the first call on, as status shows it.
+	ua.SetCodecOrder(p.s.policy.codecs)
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
 	p.ua.Store(ua)
 	if bearer == "" {
@@ -253,7 +255,7 @@ func (p *Phone) stopLine(unregister bool) {
 
 func (p *Phone) lineFailed(reason string) {
 	p.logf("sip", "err", "sip", "%s", reason)
-	p.s.session.end()
+	p.endSession(whyLineFailed, reason)
 }
 
 // post hands f to the loop without waiting for it; it gives up when stop

@@ -96,7 +96,6 @@ func (p *Phone) startLock() {
 
 // signedIn runs once the line is registered: the policy subscription.
 func (p *Phone) signedIn(l *line) {
-	l.ua.SetCodecOrder(p.s.policy.codecs)
 	l.ua.SubscribeProvisioning(policyExpires)
 }
 
@@ -222,10 +221,10 @@ func (p *Phone) unlockWith(pin string) error {
 	lk.rec.Failures++
 	p.saveLock()
 	left := p.triesLeft()
-	p.logf("lock", "warn", "lock", "wrong PIN, %d tries left", left)
+	p.logf("lock", "warn", "lock", "wrong PIN, %s left", count(left, "try", "tries"))
 	if left > 0 {
-		p.showAlert(fmt.Sprintf("Wrong PIN: %d attempts left", left))
-		return errorf(ErrWrongPIN, "wrong PIN: %d tries left", left)
+		p.showAlert(fmt.Sprintf("Wrong PIN: %s left", count(left, "attempt", "attempts")))
+		return errorf(ErrWrongPIN, "wrong PIN: %s left", count(left, "try", "tries"))
 	}
 	if p.wording().RetryAction == "admin_code" {
 		lk.adminCode = true
@@ -235,15 +234,15 @@ func (p *Phone) unlockWith(pin string) error {
 	}
 	p.logf("lock", "warn", "lock", "too many wrong PINs (%d): signing the user out", lk.rec.Failures)
 	p.signOutUser()
-	p.showAlert("Too many wrong PINs: signed out")
+	p.showAlert(p.model.Vendor.SignIn.Reasons[whyTooManyPINs])
 	return errorf(ErrWrongPIN, "wrong PIN: too many tries, the user is signed out")
 }
 
-// signOutUser signs the user out: the registration ends, the account and
-// its PIN are forgotten.
+// signOutUser signs the user out: the registration ends, the account, its
+// tokens and its PIN are forgotten.
 func (p *Phone) signOutUser() {
 	p.stopLine(true)
-	p.s.session.end()
+	p.signOut(whyTooManyPINs, "Too many wrong PINs: signed out")
 	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
 	p.saveConfig()
 	p.s.lock.rec, p.s.lock.state, p.s.lock.adminCode = nil, LockNone, false
@@ -431,10 +430,11 @@ func (p *Phone) storePIN(pin string) error {
 	return nil
 }
 
-// askSecret opens a text entry whose text the screen masks.
+// askSecret opens a PIN entry: the screen masks its text, and it belongs
+// to the session (endSession closes it).
 func (p *Phone) askSecret(label string, submit func(string)) {
 	p.ask(label, submit)
-	p.s.prompt.secret = true
+	p.s.prompt.secret, p.s.prompt.ofSession = true, true
 }
 
 // renderLock draws the lock screen.

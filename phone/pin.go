@@ -109,9 +109,9 @@ func checkPIN(pin string, minLen int) error {
 	case len(pin) > 0 && trimDigits(pin) != "":
 		return errorf(ErrBadPIN, "PIN must be digits only")
 	case len(pin) < minLen:
-		return errorf(ErrBadPIN, "PIN too short: %d digits, at least %d", len(pin), minLen)
+		return errorf(ErrBadPIN, "PIN too short: %s, at least %d", count(len(pin), "digit", "digits"), minLen)
 	case len(pin) > 15:
-		return errorf(ErrBadPIN, "PIN too long: %d digits, at most 15", len(pin))
+		return errorf(ErrBadPIN, "PIN too long: %s, at most 15", count(len(pin), "digit", "digits"))
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ type policy struct {
 	maxRetry         int           // KeyboardLockMaxPinRetry
 	callsWhileLocked bool
 	emergency        []string
-	codecs           string // PrioritizedCodecsList, as the phone applies it
+	codecs           string // PrioritizedCodecsList, in the policy's spelling, as the phone applies it
 	timeFormat       int    // DateTimeFormat; 0 leaves the phone's own
 	deviceUpdate     bool   // EnableDeviceUpdate: the update agent polls only when set
 	powerSave        bool
@@ -126,11 +126,7 @@ var policyFields = map[string]policyField{
 		if len(list) == 0 {
 			return fmt.Errorf("%q names no codec this phone has", v)
 		}
-		names := make([]string, len(list))
-		for i, c := range list {
-			names[i] = c.String()
-		}
-		pol.codecs = strings.Join(names, ";")
+		pol.codecs = codecs.PolicyList(list)
 		return nil
 	},
 	"DateTimeFormat": func(pol *policy, v string) error {
@@ -306,7 +302,7 @@ func (p *Phone) onPolicy(body []byte) {
 		p.logf("policy", "warn", "policy", "policy version %d: %s", doc.Version, pr)
 	}
 	if len(problems) > 0 {
-		p.showAlert(fmt.Sprintf("Policy: %d setting(s) ignored, see the log", len(problems)))
+		p.showAlert(fmt.Sprintf("Policy: %s ignored, see the log", count(len(problems), "setting", "settings")))
 	}
 	p.s.policy.version = doc.Version
 	p.logf("policy", "notice", "policy", "policy version %d applied", doc.Version)

@@ -1,6 +1,11 @@
 package phone
 
-import "time"
+import (
+	"time"
+
+	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/phone/sipua"
+)
 
 // Office hours for power save (design): 08:00 to 18:00, Monday to Friday,
 // on the phone's clock.
@@ -52,7 +57,9 @@ func (p *Phone) policyStatus(s *Status) {
 	pol := p.s.policy
 	s.PolicyVersion = pol.version
 	s.DialTimeoutMS = pol.dialTimeout.Milliseconds()
-	s.Codecs = pol.codecs
+	// What the next offer carries: the policy's order over the codecs the
+	// phone's media has (--codecs), in the policy's spelling.
+	s.Codecs = codecs.PolicyList(sipua.OfferCodecs(p.media, pol.codecs))
 	s.Display = "on"
 	if pol.dimmed {
 		s.Display = "dim"

@@ -16,6 +16,9 @@ type prompt struct {
 	// depth is how many menu levels were open when the entry opened: it
 	// belongs to that menu screen and closes when the menu is left.
 	depth int
+	// ofSession: the entry belongs to the signed-in user's session (the
+	// phone lock's PIN entries) and closes when the session ends.
+	ofSession bool
 }
 
 // ask opens a text entry.
@@ -87,7 +90,7 @@ func (p *Phone) importCA() {
 		for _, e := range entries {
 			p.logf("ca", "notice", "ca", "imported root %s (%s), active after reboot", e.Subject, e.Fingerprint[:16])
 		}
-		p.showAlert(fmt.Sprintf("Imported %d certificate(s). Reboot to apply", len(entries)))
+		p.showAlert(fmt.Sprintf("Imported %s. Reboot to apply", count(len(entries), "certificate", "certificates")))
 	})
 }
 

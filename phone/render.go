@@ -67,7 +67,7 @@ func (p *Phone) softkeys() []catalog.Softkey {
 	pages := (len(all) + per - 1) / per
 	start := (p.s.page % pages) * per
 	copy(out[:per], all[start:min(start+per, len(all))])
-	out[n-1] = catalog.Softkey{Label: "More", ActionName: "more", Action: catalog.ActionMore}
+	out[n-1] = catalog.MoreSoftkey
 	return out
 }
 

@@ -2,6 +2,7 @@ package phone
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -249,4 +250,12 @@ func fit(s string, w int) string {
 		return string(r[:w])
 	}
 	return s + strings.Repeat(" ", w-len(r))
+}
+
+// count is n with the noun that goes with it: "1 try", "2 tries".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

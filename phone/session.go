@@ -38,8 +38,11 @@ type session struct {
 	// busy: a request of the current attempt is out (password grant,
 	// device authorization).
 	busy bool
-	// err is why the last sign-in failed or the session ended.
-	err string
+	// err is why the last sign-in failed or the session ended, as the
+	// syslog and the status say it (raw: the provider's own words); why
+	// is that reason's key in catalog.SignInReasons, which the screen
+	// words in the vendor's way.
+	err, why string
 	// tok are the signed-in user's tokens; nil when signed out.
 	tok *storedTokens
 	// refreshedForSIP: the registrar refused the token once and the phone
@@ -72,8 +75,43 @@ func (s *session) established() { s.state, s.refreshedForSIP = SignedIn, false }
 // registration is retried).
 func (s *session) lost() { s.state = SigningIn }
 
-// end signs out.
-func (s *session) end() { s.state, s.method = SignedOut, "" }
+// end signs out for a reason (a key of catalog.SignInReasons) worded
+// err. Answers of the provider still out are dropped.
+func (s *session) end(why, err string) {
+	s.state, s.method, s.why, s.err = SignedOut, "", why, err
+	s.gen++
+	s.web, s.busy = nil, false
+}
+
+// Reasons a session ends for, beyond the provider's (idpProblem).
+const (
+	whySignedOut   = "signed_out"
+	whyCancelled   = "cancelled"
+	whyEnded       = "ended"
+	whyTooManyPINs = "too_many_pins"
+	whyLineFailed  = "line_failed"
+	whyPIN         = "pin_unavailable"
+)
+
+// endSession is the one way a session ends, whatever ends it (the user,
+// the provider, the registrar, the lock): the sign-in part forgets the
+// attempt and keeps why, and what belongs to the session ends with it:
+// the sign-in timers, an open PIN entry (a PIN typed after the session
+// ended would be saved for nobody), a call or a number being dialled
+// whose line is gone, the voice messages of the user's mailbox.
+func (p *Phone) endSession(why, err string) {
+	p.stopSignInTimers()
+	p.s.session.end(why, err)
+	if pr := p.s.prompt; pr != nil && pr.ofSession {
+		p.s.prompt = nil
+	}
+	if p.s.line == nil {
+		if p.s.call != CallIdle {
+			p.endCall()
+		}
+		p.s.mwi = 0
+	}
+}
 
 // offers reports whether the firmware offers method.
 func (s *session) offers(method string) bool {

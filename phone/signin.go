@@ -173,11 +173,11 @@ func (p *Phone) signInStart(method signInMethod) error {
 		return fmt.Errorf("%w: %s (firmware %s offers %s)", ErrMethodOffered, method, p.s.fw.Version, strings.Join(p.s.session.offered, ", "))
 	}
 	if p.s.session.tok != nil {
-		p.signOut("")
+		p.signOut(whySignedOut, "signed out to sign in again")
 	}
 	p.stopSignInTimers()
 	p.s.session.gen++
-	p.s.session.web, p.s.session.err, p.s.session.busy = nil, "", true
+	p.s.session.web, p.s.session.err, p.s.session.why, p.s.session.busy = nil, "", "", true
 	p.s.session.start(method)
 	p.closeMenu()
 	return nil
@@ -318,7 +318,7 @@ func (p *Phone) poll(cfg *oauth2.Config, dc *deviceCode) {
 			p.signInFailed(err)
 		default:
 			// Down, or not OAuth: say so and try again later, never at once.
-			p.s.session.err = idpReason(err)
+			p.s.session.err, p.s.session.why = idpReason(err), idpProblem(err)
 			p.logf("signin", "warn", "signin", "polling the provider failed: %s; next try in %v", p.s.session.err, idpRetry)
 			p.schedulePoll(cfg, dc, max(idpRetry, dc.interval))
 		}
@@ -338,10 +338,7 @@ func (p *Phone) signInCancel() {
 	if p.s.session.state != SigningIn || p.s.session.tok != nil {
 		return
 	}
-	p.stopSignInTimers()
-	p.s.session.gen++
-	p.s.session.web, p.s.session.busy = nil, false
-	p.s.session.end()
+	p.endSession(whyCancelled, "sign-in cancelled")
 	p.logf("signin", "info", "signin", "sign-in cancelled")
 }
 
@@ -410,13 +407,13 @@ func (p *Phone) signInPIN(extension, _ string) error {
 	}
 	if !p.signin.OnPremises {
 		reason := "PIN authentication is for on-premises accounts only; use Web Sign-in"
-		p.s.session.err = reason
+		p.s.session.err, p.s.session.why = reason, whyPIN
 		p.logf("signin", "warn", "signin", "PIN sign-in for %s refused: %s", extension, reason)
 		p.showAlert("PIN Authentication not available")
 		return fmt.Errorf("%w: %s", ErrMethodOffered, reason)
 	}
 	reason := "no on-premises PIN service is reachable"
-	p.s.session.err = reason
+	p.s.session.err, p.s.session.why = reason, whyPIN
 	p.logf("signin", "err", "signin", "PIN sign-in for %s failed: %s", extension, reason)
 	return errors.New(reason)
 }
@@ -429,10 +426,7 @@ func (p *Phone) signInFailed(err error) {
 	if errors.As(err, &re) && strings.Contains(strings.ToLower(re.ErrorDescription), "legacy") && !strings.Contains(strings.ToLower(reason), "web sign-in") {
 		reason += "; use Web Sign-in"
 	}
-	p.stopSignInTimers()
-	p.s.session.gen++
-	p.s.session.web, p.s.session.busy, p.s.session.err = nil, false, reason
-	p.s.session.end()
+	p.endSession(idpProblem(err), reason)
 	p.logf("signin", "err", "signin", "sign-in failed: %s", reason)
 	p.showAlert(p.model.Vendor.SignIn.Failed)
 }
@@ -459,6 +453,43 @@ func idpReason(err error) string {
 		return "identity provider unreachable: " + ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// idpProblem is the reason (a key of catalog.SignInReasons) a provider
+// error stands for, which the screen words in the vendor's way: from the
+// OAuth error code, and for a refused password grant whether the provider
+// says legacy authentication is blocked.
+func idpProblem(err error) string {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return "unreachable"
+		}
+		return "refused"
+	}
+	desc := strings.ToLower(re.ErrorDescription)
+	switch {
+	case re.ErrorCode == "access_denied" || re.ErrorCode == "authorization_declined":
+		return "denied"
+	case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
+		return "client_refused"
+	case re.ErrorCode == "invalid_grant" && (strings.Contains(desc, "legacy") || strings.Contains(desc, "resource owner password")):
+		return "legacy_auth"
+	case re.ErrorCode == "":
+		return "unreachable" // an answer that is not OAuth
+	}
+	return "refused"
+}
+
+// sessionProblem is the reason a refused refresh ends a session for: the
+// client ID refused (the cutoff) says so; anything else ended the
+// sign-in (revoked, expired, a disabled user).
+func sessionProblem(err error) string {
+	if why := idpProblem(err); why == "client_refused" {
+		return why
+	}
+	return whyEnded
 }
 
 // tokenSignedIn keeps the tokens and goes on to SIP. The access token's expiry
@@ -494,7 +525,7 @@ func (p *Phone) tokenSignedIn(cfg *oauth2.Config, tok *oauth2.Token) {
 	if err := p.saveTokens(t); err != nil {
 		p.logf("signin", "err", "signin", "%v", err)
 	}
-	p.s.session.tok, p.s.session.err = t, ""
+	p.s.session.tok, p.s.session.err, p.s.session.why = t, "", ""
 	p.logf("signin", "notice", "signin", "signed in as %s by %s, token valid for %v", user, t.Method, life)
 	p.scheduleRefresh(cfg)
 	p.signedInGoOn()
@@ -578,7 +609,7 @@ func (p *Phone) refresh(cfg *oauth2.Config, then func()) {
 	}
 	rt, issuer := t.Refresh, t.Issuer
 	if rt == "" {
-		p.signOut("the token expired and there is no refresh token")
+		p.signOut(whyEnded, "the token expired and there is no refresh token")
 		return
 	}
 	p.idpDo(func(ctx context.Context) (any, error) {
@@ -620,11 +651,11 @@ func (p *Phone) refresh(cfg *oauth2.Config, then func()) {
 				then()
 			}
 		case errors.As(err, &re) && re.ErrorCode != "":
-			p.signOut("refresh refused: " + idpReason(err))
+			p.signOut(sessionProblem(err), "refresh refused: "+idpReason(err))
 		default:
 			reason := idpReason(err)
 			if p.clock.Now().After(t.Expiry) {
-				p.s.session.err = reason
+				p.s.session.err, p.s.session.why = reason, idpProblem(err)
 			}
 			p.logf("signin", "warn", "signin", "token refresh failed: %s; next try in %v", reason, idpRetry)
 			p.after("signin_refresh", idpRetry, func() { p.refresh(cfg, then) })
@@ -640,7 +671,7 @@ func (p *Phone) tokenRefused(reason string) bool {
 		return false
 	}
 	if p.s.session.refreshedForSIP {
-		p.signOut("the registrar refused the token: " + reason)
+		p.signOut(whyEnded, "the registrar refused the token: "+reason)
 		return true
 	}
 	p.s.session.refreshedForSIP = true
@@ -653,26 +684,28 @@ func (p *Phone) tokenRefused(reason string) bool {
 	return true
 }
 
-// signOut clears the tokens and unregisters; reason, when given, is shown
-// as the sign-in error.
-func (p *Phone) signOut(reason string) {
-	p.stopSignInTimers()
-	p.s.session.gen++
+// signOut clears the tokens, unregisters and ends the session for why (a
+// key of catalog.SignInReasons), worded reason for the syslog and the
+// sign-in error.
+func (p *Phone) signOut(why, reason string) {
 	hadTokens := p.s.session.tok != nil
-	p.s.session.tok, p.s.session.web, p.s.session.busy, p.s.session.err = nil, nil, false, reason
+	p.s.session.tok = nil
 	if err := p.clearTokens(); err != nil {
 		p.logf("signin", "err", "signin", "%v", err)
 	}
 	if p.signin != nil || hadTokens {
 		p.stopLine(true)
 	}
-	p.s.session.end()
-	if reason != "" {
-		p.logf("signin", "err", "signin", "signed out: %s", reason)
-	} else {
+	p.endSession(why, reason)
+	if why == whySignedOut {
 		p.logf("signin", "notice", "signin", "signed out")
+	} else {
+		p.logf("signin", "err", "signin", "signed out: %s", reason)
 	}
 }
+
+// reasonSignedOut is the sign-in error after the user signed out.
+const reasonSignedOut = "signed out by the user"
 
 // signInBoot restores a kept sign-in at boot; it reports whether the line
 // may start (tokens kept). A phone without tokens stays signed out, or
@@ -747,8 +780,13 @@ func (p *Phone) renderSignIn(s *Screen) {
 	case "signin_expired":
 		lines = ui.Expired
 	default:
-		if ss.err != "" {
-			lines = []string{ui.Failed + ":", ss.err}
+		// The vendor's wording of the reason: the provider's raw text
+		// stays in the syslog and signin_error.
+		if words := ui.Reasons[ss.why]; words != "" {
+			lines = []string{words}
+			if catalog.SignInReasons[ss.why].Failure {
+				lines = []string{ui.Failed + ":", words}
+			}
 		}
 	}
 	for _, l := range lines {
@@ -800,7 +838,7 @@ func (p *Phone) SignInPIN(extension, pin string) error {
 func (p *Phone) SignInRetry() error { return p.do(p.signInRetry) }
 
 // SignOut signs out: tokens cleared, registration removed.
-func (p *Phone) SignOut() error { return p.do(func() { p.signOut("") }) }
+func (p *Phone) SignOut() error { return p.do(func() { p.signOut(whySignedOut, reasonSignedOut) }) }
 
 // wrapText breaks text into lines of at most width runes, at spaces where
 // it can.
@@ -874,5 +912,5 @@ func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
 	t[catalog.ActionSignInPIN] = (*Phone).askPIN
 	t[catalog.ActionSignInRetry] = (*Phone).signInRetry
 	t[catalog.ActionSignInCancel] = (*Phone).signInCancel
-	t[catalog.ActionSignOut] = func(p *Phone) { p.closeMenu(); p.signOut("") }
+	t[catalog.ActionSignOut] = func(p *Phone) { p.closeMenu(); p.signOut(whySignedOut, reasonSignedOut) }
 }

@@ -328,3 +328,40 @@ func TestSignInWithClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// A refused password grant shows the vendor's wording of the reason on
+// the screen, never the provider's OAuth text, which stays in
+// signin_error and the syslog.
+func TestSignInRefusalWordedByVendor(t *testing.T) {
+	const desc = "legacy authentication (resource owner password credentials) is blocked by the tenant's sign-on policy: use web sign-in"
+	cat, err := catalog.Builtin()
+	must(t, err)
+	for _, id := range cat.ModelIDs() {
+		m, _ := cat.Model(id)
+		if fw, _ := m.FirmwareVersion(""); !fw.HasSignIn("user") {
+			continue
+		}
+		t.Run(id, func(t *testing.T) {
+			f := newFakeIdP(t)
+			f.token = func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": desc})
+			}
+			p, _ := signInPhone(t, id, "", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"})
+			must(t, p.SignInPassword("alice", "secret"))
+			waitCond(t, "the refusal", func() bool { return status(t, p, "signin_error") != "" })
+			if got := status(t, p, "signin_error"); got != "invalid_grant: "+desc {
+				t.Errorf("signin_error %q: want the provider's text", got)
+			}
+			// The sign-in screen wraps its lines: compare the words.
+			screen := strings.Join(strings.Fields(p.Screen().Plain()), " ")
+			if strings.Contains(screen, "invalid_grant") || strings.Contains(screen, "resource owner") {
+				t.Errorf("the provider's text reaches the screen:\n%s", screen)
+			}
+			if want := m.Vendor.SignIn.Reasons["legacy_auth"]; !strings.Contains(screen, want) {
+				t.Errorf("the screen lacks %q:\n%s", want, screen)
+			}
+		})
+	}
+}

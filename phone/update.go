@@ -2,11 +2,14 @@ package phone
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/firmware"
 	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -55,10 +59,12 @@ const (
 
 // update is the update part of the machine.
 type update struct {
-	state     UpdateState
-	offer     *offer
-	progress  int
-	err       string
+	state    UpdateState
+	offer    *offer
+	progress int
+	// err is what went wrong last, raw (update_error and the syslog);
+	// why its key in catalog.UpdateReasons, which the screen words.
+	err, why  string
 	lastInput time.Time
 	offeredAt time.Time // when the offer was last put to the user
 	// checking and working tell a check or a download/install in flight.
@@ -391,7 +397,7 @@ func (p *Phone) onCheck(results []checkResult) {
 		if r.err != nil {
 			p.logf("update", "warn", "update", "update check at the %s failed: %v", r.source, r.err)
 			if chosen == nil && u.state != UpdateRolledBack {
-				u.err = fmt.Sprintf("%s: %v", r.source, r.err)
+				u.err, u.why = fmt.Sprintf("%s: %v", r.source, r.err), updateProblem(r.err)
 			}
 			continue
 		}
@@ -505,8 +511,46 @@ func (p *Phone) noteInput() { p.s.update.lastInput = p.clock.Now() }
 
 func (p *Phone) updateFailed(err error) {
 	u := &p.s.update
-	u.state, u.err, u.working, u.installNow, u.progress = UpdateFailed, err.Error(), false, false, 0
+	u.state, u.err, u.why, u.working, u.installNow, u.progress = UpdateFailed, err.Error(), updateProblem(err), false, false, 0
 	p.logf("update", "err", "update", "update failed: %v", err)
+}
+
+// updateProblem is the reason (a key of catalog.UpdateReasons) an update
+// error stands for, which the screen words in the vendor's way.
+func updateProblem(err error) string {
+	switch {
+	case errors.Is(err, firmware.ErrNoSpace):
+		return "no_space"
+	case errors.Is(err, firmware.ErrUntrusted), errors.Is(err, firmware.ErrMismatch), errors.Is(err, firmware.ErrCorrupt),
+		errors.Is(err, firmware.ErrTruncated), errors.Is(err, firmware.ErrWrongModel):
+		return "rejected"
+	}
+	if f := certs.Classify(err); f != certs.FailureNone && f != certs.FailureHandshake {
+		return "untrusted"
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return "untrusted"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return "unreachable"
+	}
+	return "failed"
+}
+
+// updateWords is the vendor's wording of what went wrong with the update,
+// for the screen (update_error keeps the raw text).
+func (p *Phone) updateWords(version string) string {
+	u := &p.s.update
+	why := cmp.Or(u.why, "failed")
+	switch u.state {
+	case UpdateRolledBack:
+		why, version = "rolled_back", cmp.Or(u.rec.Refused, version)
+	case UpdateLoopStopped:
+		why = "loop_stopped"
+	}
+	return strings.ReplaceAll(p.model.Vendor.Update.Reasons[why], "{version}", version)
 }
 
 // startDownload verifies the offer's metadata, downloads the image into
@@ -736,7 +780,7 @@ func (p *Phone) updatePostpone() error {
 	}
 	if u.rec.Postpones >= up.MaxPostpones {
 		p.showAlert("The update cannot be postponed again")
-		return errorf(ErrNoUpdate, "update to %s already postponed %d times", u.offer.version, u.rec.Postpones)
+		return errorf(ErrNoUpdate, "update to %s already postponed %s", u.offer.version, count(u.rec.Postpones, "time", "times"))
 	}
 	u.rec.Postpones++
 	if err := p.saveUpdateRecord(u.rec); err != nil {
@@ -780,7 +824,7 @@ func (p *Phone) updateLines() []Line {
 	case UpdateInstalling, UpdateRebooting:
 		return []Line{{Text: "Installing firmware " + v}}
 	case UpdateFailed, UpdateRolledBack, UpdateLoopStopped:
-		return []Line{{Text: u.err}}
+		return []Line{{Text: p.updateWords(v)}}
 	}
 	return nil
 }

@@ -73,6 +73,9 @@ type SignInUI struct {
 	// ClientIDs is the OAuth client ID per client ID kind (shared,
 	// vendor) the firmware signs in with.
 	ClientIDs map[string]string `yaml:"client_ids"`
+	// Reasons words each of SignInReasons for the screen; the ones left
+	// out take the defaults.
+	Reasons map[string]string `yaml:"reasons"`
 }
 
 // Lock is how a vendor's phone lock speaks and acts.
@@ -219,6 +222,22 @@ func (s Softkeys) For(screen string) []Softkey {
 		return keys
 	}
 	return s[OptionalScreens[screen]]
+}
+
+// MoreSoftkey is the built-in key that pages through a screen's softkeys
+// when they outnumber the model's keys.
+var MoreSoftkey = Softkey{Label: "More", ActionName: "more", Action: ActionMore}
+
+// SoftkeySets are every set of softkeys a phone of the vendor can show,
+// by name: each of AllScreens (an optional screen left out has those of
+// the screen it falls back to), the update offer's ("update") and the
+// built-in More key ("more").
+func (v *Vendor) SoftkeySets() map[string][]Softkey {
+	sets := map[string][]Softkey{"update": v.Update.Softkeys, "more": {MoreSoftkey}}
+	for _, s := range AllScreens() {
+		sets[s] = v.Softkeys.For(s)
+	}
+	return sets
 }
 
 // LabelFor returns the softkey's label for a cell of width characters: the

@@ -183,6 +183,8 @@ func TestBadCatalogs(t *testing.T) {
 		{"unknown key", "time_format: 24", "time_format: 24\n    colour: red", `field colour not found`},
 		{"menu item without kind", `show: ["Version {firmware}"]`, "", `needs exactly one of items, show or action`},
 		{"unknown menu action", "action: reboot", "action: explode", `bad.yaml: vendor "acme": menu[1].action: unknown action "explode"`},
+		{"unknown sign-in reason", "time_format: 24", "time_format: 24\n    sign_in: {reasons: {legacy: Use the web}}", `sign_in.reasons.legacy: unknown reason`},
+		{"unknown update reason", "time_format: 24", "time_format: 24\n    update: {reasons: {x509: Bad certificate}}", `update.reasons.x509: unknown reason`},
 		{"short label not shorter", "{label: Answer, action: answer}", "{label: Answer, short: Answers, action: answer}", `softkeys.ringing[0].short: "Answers" must be shorter than the label "Answer"`},
 		{"blank short label", "{label: Answer, action: answer}", `{label: Answer, short: " ", action: answer}`, `softkeys.ringing[0].short: blank`},
 	}

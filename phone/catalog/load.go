@@ -145,6 +145,9 @@ func (v *Vendor) validate() *Error {
 	if err := v.Lock.validate(); err != nil {
 		return err
 	}
+	if err := fillReasons("sign_in.reasons", &v.SignIn.Reasons, SignInReasons); err != nil {
+		return err
+	}
 	if len(v.Menu) == 0 {
 		return &Error{Field: "menu", Msg: "missing"}
 	}

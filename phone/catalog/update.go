@@ -24,6 +24,9 @@ type Update struct {
 	// Offer is the screen text of an offer, with {version}.
 	Offer    string    `yaml:"offer"`
 	Softkeys []Softkey `yaml:"softkeys"`
+	// Reasons words each of UpdateReasons for the screen; the ones left
+	// out take the defaults.
+	Reasons map[string]string `yaml:"reasons"`
 }
 
 // Defaults of the update behaviour.
@@ -61,6 +64,9 @@ func (u *Update) validate(vendorID string) *Error {
 		return &Error{Field: "update", Msg: "durations must not be negative"}
 	case u.Ask && len(u.Softkeys) == 0:
 		return &Error{Field: "update.softkeys", Msg: "a vendor that asks needs softkeys for the offer"}
+	}
+	if err := fillReasons("update.reasons", &u.Reasons, UpdateReasons); err != nil {
+		return err
 	}
 	for i, k := range u.Softkeys {
 		field := fmt.Sprintf("update.softkeys[%d]", i)

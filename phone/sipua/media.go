@@ -3,6 +3,7 @@ package sipua
 import (
 	"fmt"
 
+	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/media/sdp"
 )
@@ -11,8 +12,28 @@ import (
 // would mean "stream refused" (RFC 3264); 9 is the discard service.
 const placeholderPort = 9
 
-// formats are the codecs offered without a media engine.
+// formats are the codecs answered without a media engine.
 var formats = []sdp.Format{sdp.G722, sdp.PCMU, sdp.PCMA, sdp.TelephoneEvent}
+
+// OfferCodecs are the codecs of a UA's next offer, in order: the media
+// engine's (without one, G.722, PCMU and PCMA) as the codec order
+// (PrioritizedCodecsList) prefers them.
+func OfferCodecs(e *media.Engine, order string) []codecs.Codec {
+	have := []codecs.Codec{codecs.G722, codecs.PCMU, codecs.PCMA}
+	if e != nil {
+		have = e.Codecs()
+	}
+	return codecs.Prefer(have, order)
+}
+
+// placeholderFormats are what a UA without a media engine offers.
+func placeholderFormats(order string) []sdp.Format {
+	var out []sdp.Format
+	for _, c := range OfferCodecs(nil, order) {
+		out = append(out, sdp.Format{PT: c.PayloadType, Name: c.Name, Rate: c.ClockRate, Channels: 1})
+	}
+	return append(out, sdp.TelephoneEvent)
+}
 
 // session returns the call's media session, creating it on first use.
 func (u *UA) session(c *call) (*media.Session, error) {
@@ -49,7 +70,7 @@ func (u *UA) offer(c *call, dir sdp.Direction) (*sdp.Session, error) {
 	case c.local != nil:
 		c.local = c.local.Reoffer(dir)
 	default:
-		c.local = sdp.NewOffer(u.localAddr(), placeholderPort, formats, dir)
+		c.local = sdp.NewOffer(u.localAddr(), placeholderPort, placeholderFormats(u.codecOrder()), dir)
 	}
 	return c.local, nil
 }
