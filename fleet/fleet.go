@@ -96,6 +96,9 @@ func New(members []Member, opts Options) *Fleet {
 	if opts.Connecting > 0 {
 		f.connecting = make(chan struct{}, opts.Connecting)
 	}
+	if opts.Metrics != nil {
+		opts.Metrics.addGroups(members)
+	}
 	return f
 }
 
