@@ -77,6 +77,9 @@ var ErrUnknownPolicyField = errors.New("backend: unknown policy field")
 type PolicyDocument struct {
 	Version int               `json:"version"`
 	Policy  map[string]string `json:"policy"`
+	// UpdateService is the device update service's base URL, when the
+	// cloud runs one (Config.UpdateService).
+	UpdateService string `json:"update_service,omitempty"`
 }
 
 // PolicyInfo is a policy as the admin API shows it.
@@ -118,7 +121,7 @@ func (s *policyStore) effective(user string) map[string]string {
 func (b *Backend) policyDocument(user string) []byte {
 	s := &b.policies
 	s.mu.Lock()
-	doc := PolicyDocument{Version: s.version + 1, Policy: s.effective(user)}
+	doc := PolicyDocument{Version: s.version + 1, Policy: s.effective(user), UpdateService: b.cfg.UpdateService}
 	s.mu.Unlock()
 	data, err := json.Marshal(doc)
 	if err != nil {

@@ -52,6 +52,9 @@ type policy struct {
 	oneTouchVM       bool
 	btoe             bool
 	btoeMode         string // Auto or Manual
+	// updateService is the device update service the in-band
+	// provisioning names; WithUpdateService overrides it.
+	updateService string
 
 	dimmed bool // power save has dimmed the screen
 }
@@ -231,8 +234,9 @@ func parseTimeSpan(v string) (time.Duration, error) {
 
 // policyDocument is the body of a provisioning NOTIFY and of PolicyFile.
 type policyDocument struct {
-	Version int               `json:"version"`
-	Policy  map[string]string `json:"policy"`
+	Version       int               `json:"version"`
+	Policy        map[string]string `json:"policy"`
+	UpdateService string            `json:"update_service,omitempty"`
 }
 
 // applyFields takes the fields of a policy one by one onto pol; what it
@@ -280,6 +284,7 @@ func (p *Phone) loadPolicy() {
 		p.logf("policy", "warn", "policy", "kept policy: %s", pr)
 	}
 	p.s.policy.version = doc.Version
+	p.s.policy.updateService = doc.UpdateService
 	p.logf("policy", "info", "policy", "applied kept policy version %d", doc.Version)
 }
 
@@ -295,9 +300,20 @@ func (p *Phone) onPolicy(body []byte) {
 		p.showAlert("Policy update ignored: unreadable")
 		return
 	}
+	// The update service may move with the same policy (a cloud
+	// restarted on another port): it is taken whatever the version.
+	newService := doc.UpdateService != p.s.policy.updateService
+	if newService {
+		p.s.policy.updateService = doc.UpdateService
+		p.logf("policy", "info", "update", "the in-band provisioning names the update service %q", doc.UpdateService)
+	}
 	if doc.Version != 0 && doc.Version == p.s.policy.version {
 		// A subscription refresh brings the policy the phone has: nothing
-		// to apply, nothing to write.
+		// to apply, nothing to write (but a new update service).
+		if newService {
+			p.savePolicy()
+			p.updateServiceChanged()
+		}
 		return
 	}
 	before := p.s.policy
@@ -312,11 +328,14 @@ func (p *Phone) onPolicy(body []byte) {
 	p.logf("policy", "notice", "policy", "policy version %d applied", doc.Version)
 	p.savePolicy()
 	p.policyChanged(before)
+	if newService {
+		p.updateServiceChanged()
+	}
 }
 
 // savePolicy keeps the accepted fields for the next boot.
 func (p *Phone) savePolicy() {
-	doc := policyDocument{Version: p.s.policy.version, Policy: p.s.policy.fields}
+	doc := policyDocument{Version: p.s.policy.version, Policy: p.s.policy.fields, UpdateService: p.s.policy.updateService}
 	data, err := json.Marshal(doc)
 	if err == nil {
 		err = atomicfile.Write(filepath.Join(p.state.Path, PolicyFile), data, 0o600)
