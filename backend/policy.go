@@ -55,6 +55,10 @@ var PolicyDefaults = map[string]string{
 	"LocalProvisioningServerType":           "",
 	"LocalProvisioningServerUser":           "",
 	"LocalProvisioningServerPassword":       "",
+	// AdminPassword is deskphone's own field (the service has none): the
+	// administrator's code of phones that ask for it after too many wrong
+	// PINs (AudioCodes); empty leaves the firmware's, from the catalog.
+	"AdminPassword": "",
 }
 
 // PolicyFields are the field names of the in-band policy, sorted.

@@ -52,6 +52,7 @@ type policy struct {
 	oneTouchVM       bool
 	btoe             bool
 	btoeMode         string // Auto or Manual
+	adminCode        string // AdminPassword; empty: the catalog's admin_code
 	// updateService is the device update service the in-band
 	// provisioning names; WithUpdateService overrides it.
 	updateService string
@@ -163,6 +164,14 @@ var policyFields = map[string]policyField{
 		default:
 			return fmt.Errorf("%q is neither Auto nor Manual", v)
 		}
+		return nil
+	},
+	"AdminPassword": func(pol *policy, v string) error {
+		// Entered on the keypad of the lock screen: digits only.
+		if v = strings.TrimSpace(v); len(v) < 4 || len(v) > 15 || strings.Trim(v, "0123456789") != "" {
+			return fmt.Errorf("not a code of 4 to 15 digits")
+		}
+		pol.adminCode = v
 		return nil
 	},
 	"LocalProvisioningServerAddress":  func(*policy, string) error { return nil },
