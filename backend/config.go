@@ -132,6 +132,10 @@ type Config struct {
 	// SignIn configures the identity provider served on the admin
 	// listener (signin.go).
 	SignIn SignInConfig
+	// UpdateService, when set, is the base URL of the device update
+	// service the in-band provisioning names, as the real service tells
+	// its phones where firmware comes from.
+	UpdateService string
 }
 
 // ConfigError is an invalid Config field. Field is the field's name in

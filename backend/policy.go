@@ -55,6 +55,10 @@ var PolicyDefaults = map[string]string{
 	"LocalProvisioningServerType":           "",
 	"LocalProvisioningServerUser":           "",
 	"LocalProvisioningServerPassword":       "",
+	// AdminPassword is deskphone's own field (the service has none): the
+	// administrator's code of phones that ask for it after too many wrong
+	// PINs (AudioCodes); empty leaves the firmware's, from the catalog.
+	"AdminPassword": "",
 }
 
 // PolicyFields are the field names of the in-band policy, sorted.
@@ -77,6 +81,9 @@ var ErrUnknownPolicyField = errors.New("backend: unknown policy field")
 type PolicyDocument struct {
 	Version int               `json:"version"`
 	Policy  map[string]string `json:"policy"`
+	// UpdateService is the device update service's base URL, when the
+	// cloud runs one (Config.UpdateService).
+	UpdateService string `json:"update_service,omitempty"`
 }
 
 // PolicyInfo is a policy as the admin API shows it.
@@ -118,7 +125,7 @@ func (s *policyStore) effective(user string) map[string]string {
 func (b *Backend) policyDocument(user string) []byte {
 	s := &b.policies
 	s.mu.Lock()
-	doc := PolicyDocument{Version: s.version + 1, Policy: s.effective(user)}
+	doc := PolicyDocument{Version: s.version + 1, Policy: s.effective(user), UpdateService: b.cfg.UpdateService}
 	s.mu.Unlock()
 	data, err := json.Marshal(doc)
 	if err != nil {

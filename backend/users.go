@@ -354,7 +354,7 @@ func lookupService(nameOrExt string) (Service, bool) {
 }
 
 // MaxLoadUsers bounds the users one load pattern creates.
-const MaxLoadUsers = 1_000_000
+const MaxLoadUsers = numbered.MaxCount
 
 // ParseLoadUsers reads PATTERN:PASSWORD:COUNT, such as
 // load{n:05d}:secret:10000, into the users PATTERN names for 1 to COUNT,

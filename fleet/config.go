@@ -82,8 +82,8 @@ type Member struct {
 	StateDir string
 }
 
-// MaxPhones bounds a fleet.
-const MaxPhones = 1_000_000
+// MaxPhones bounds a fleet, and a group's count: as a scenario's.
+const MaxPhones = numbered.MaxCount
 
 // Error is a problem in a fleet file, at a line and column.
 type Error struct {
@@ -197,11 +197,11 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Config, error) {
 		case "ephemeral":
 			c.Ephemeral = p.boolean(v)
 		case "rate":
-			c.Rate = p.number(v, 0, 1e6)
+			c.Rate = p.number(k, v, 0, 1e6)
 		case "jitter":
-			c.Jitter = p.number(v, 0, 1)
+			c.Jitter = p.number(k, v, 0, 1)
 		case "connecting":
-			c.Connecting = int(p.number(v, 1, 1e6))
+			c.Connecting = int(p.number(k, v, 1, 1e6))
 		case "groups":
 			groups = v
 		}
@@ -243,9 +243,13 @@ func (p *parser) group(n *yaml.Node, i int) Group {
 				p.errorf(v, "", "group name %q: letters, digits, '-', '_' and '.'", g.Name)
 			}
 		case "count":
-			g.Count = int(p.number(v, 1, MaxPhones))
+			n, err := numbered.ParseCount(p.str(v))
+			if err != nil {
+				p.errorf(v, "", "count: %v", err)
+			}
+			g.Count = max(n, 1)
 		case "first":
-			g.First = int(p.number(v, 0, 1e15))
+			g.First = int(p.number(k, v, 0, 1e15))
 		case "model":
 			g.Model = p.str(v)
 			if _, err := p.cat.Model(g.Model); err != nil && g.Model != "" {
@@ -335,13 +339,22 @@ func (p *parser) boolean(n *yaml.Node) bool {
 	return b
 }
 
-func (p *parser) number(n *yaml.Node, lo, hi float64) float64 {
+// number reads the value of key, from lo to hi; an error names the key
+// and the value.
+func (p *parser) number(key string, n *yaml.Node, lo, hi float64) float64 {
+	num := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	v, err := strconv.ParseFloat(p.str(n), 64)
-	if err != nil || v < lo || v > hi {
-		p.errorf(n, "", "want a number from %v to %v", lo, hi)
-		return lo
+	switch {
+	case err != nil:
+		p.errorf(n, "", "%s: %q is not a number", key, n.Value)
+	case v < lo:
+		p.errorf(n, "", "%s: %s is less than %s", key, num(v), num(lo))
+	case v > hi:
+		p.errorf(n, "", "%s: %s is more than %s", key, num(v), num(hi))
+	default:
+		return v
 	}
-	return v
+	return lo
 }
 
 func (p *parser) server(n *yaml.Node) string {

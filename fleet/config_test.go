@@ -54,12 +54,13 @@ func TestParseErrors(t *testing.T) {
 		{"typo in key", "server: sips:h\ngroups:\n  - modle: vvx501\n    user: u{n}\n", `f.yaml:3:5: unknown key "modle" (did you mean "model"?)`},
 		{"typo in model", "server: sips:h\ngroups:\n  - model: vvx50\n    user: u{n}\n", `f.yaml:3:12: unknown model "vvx50" (did you mean "vvx501"?)`},
 		{"top key", "sever: sips:h\ngroups: []\n", `f.yaml:1:1: unknown key "sever" (did you mean "server"?)`},
-		{"bad count", "server: sips:h\ngroups:\n  - model: vvx501\n    user: u{n}\n    count: many\n", `f.yaml:5:12: want a number`},
+		{"bad count", "server: sips:h\ngroups:\n  - model: vvx501\n    user: u{n}\n    count: many\n", `f.yaml:5:12: count: "many" is not a whole number`},
+		{"count too large", "server: sips:h\ngroups:\n  - model: vvx501\n    user: u{n}\n    count: 2000000\n", `f.yaml:5:12: count: 2000000 is more than 1000000`},
 		{"bad pattern", "server: sips:h\ngroups:\n  - model: vvx501\n    user: u{n:5d}\n", `f.yaml:4:11: bad name pattern`},
 		{"fixed name, many", "server: sips:h\ngroups:\n  - model: vvx501\n    user: alice\n    count: 2\n", `need {n} in the user pattern`},
 		{"no server", "groups:\n  - model: vvx501\n    user: u{n}\n", `no server`},
 		{"twice", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', count: 2}\n  - {model: vvx501, user: 'u{n}', first: 2}\n", `phone u2 is in group group1 and in group group2`},
-		{"connecting", "server: sips:h\nconnecting: 0\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n", `f.yaml:2:13: want a number from 1 to 1e+06`},
+		{"connecting", "server: sips:h\nconnecting: 0\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n", `f.yaml:2:13: connecting: 0 is less than 1`},
 		{"srtp", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', srtp: mandatroy}\n", `(did you mean "mandatory"?)`},
 	}
 	for _, tt := range tests {

@@ -96,6 +96,9 @@ func New(members []Member, opts Options) *Fleet {
 	if opts.Connecting > 0 {
 		f.connecting = make(chan struct{}, opts.Connecting)
 	}
+	if opts.Metrics != nil {
+		opts.Metrics.addGroups(members)
+	}
 	return f
 }
 
@@ -216,7 +219,9 @@ func (f *Fleet) build(ctx context.Context, i int) {
 	}
 	ph := &Phone{Member: m}
 	built := time.Now()
-	p, stop, err := driver.Build(ctx, spec)
+	// ctx bounds the start only: the phones run until Stop, which
+	// unregisters them a bounded number at a time.
+	p, stop, err := driver.Build(context.WithoutCancel(ctx), spec)
 	if err != nil {
 		release()
 		f.failed.Add(1)

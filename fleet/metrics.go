@@ -54,7 +54,7 @@ func NewMetrics() *Metrics {
 	m.regFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "deskphone_registration_failures_total", Help: "Failed registrations by the reason the phone shows."}, []string{"reason"})
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "deskphone_calls_total", Help: "Calls by outcome: placed, answered (connected), failed (placed, ended before connecting)."}, []string{"outcome"})
+		Name: "deskphone_calls_total", Help: "Calls by outcome, counted per phone: placed (by this phone), answered (this phone connected; a call between two phones of the fleet counts twice), failed (placed, ended before connecting)."}, []string{"outcome"})
 	m.srtpFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "deskphone_srtp_failures_total", Help: "SRTP packets refused: authentication failures and replays."}, []string{"kind"})
 	m.updates = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -72,13 +72,30 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.registrations, m.regFailures, m.calls, m.srtpFailures, m.updates, m.mos, m.jitter, m.boot,
 		m.buildFailures, phones, stateCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every series whose label is known beforehand exists from the start,
+	// at zero, so a rate or an alert sees the first event.
 	for _, o := range []string{"placed", "answered", "failed"} {
 		m.calls.WithLabelValues(o)
 	}
 	for _, k := range []string{"auth", "replay"} {
 		m.srtpFailures.WithLabelValues(k)
 	}
+	for _, o := range []string{"installed", "failed"} {
+		m.updates.WithLabelValues(o)
+	}
+	for _, r := range phone.RegistrationReasons() {
+		m.regFailures.WithLabelValues(r)
+	}
 	return m
+}
+
+// addGroups starts the registrations of each group at zero.
+func (m *Metrics) addGroups(members []Member) {
+	for i, mb := range members {
+		if i == 0 || members[i-1].Group != mb.Group {
+			m.registrations.WithLabelValues(mb.Group)
+		}
+	}
 }
 
 // Registry is what /metrics serves.

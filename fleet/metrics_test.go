@@ -78,3 +78,24 @@ func BenchmarkScrape10000(b *testing.B) {
 		scrapeText(b, m)
 	}
 }
+
+// A counter whose labels are known beforehand is scraped at zero before
+// any event: the update outcomes, the phone's own registration failure
+// reasons, the calls, the SRTP failures and each group's registrations.
+func TestMetricsStartAtZero(t *testing.T) {
+	m := NewMetrics()
+	New([]Member{{ID: "a", Group: "lobby"}, {ID: "b", Group: "lobby"}, {ID: "c", Group: "desks"}}, Options{Metrics: m})
+	body := scrapeText(t, m)
+	for _, want := range []string{
+		`deskphone_updates_total{outcome="installed"} 0`, `deskphone_updates_total{outcome="failed"} 0`,
+		`deskphone_registration_failures_total{reason="Forbidden (403)"} 0`,
+		`deskphone_registration_failures_total{reason="Wrong password (401)"} 0`,
+		`deskphone_registration_failures_total{reason="Server unreachable"} 0`,
+		`deskphone_calls_total{outcome="answered"} 0`, `deskphone_srtp_failures_total{kind="replay"} 0`,
+		`deskphone_registrations_total{group="lobby"} 0`, `deskphone_registrations_total{group="desks"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

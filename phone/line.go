@@ -402,6 +402,33 @@ func (p *Phone) onSIP(ev sipua.Event) {
 	}
 }
 
+// The reasons a failed registration shows (registration_error) in the
+// phone's own words; the others carry the server's words or the TLS
+// failure.
+const (
+	reasonWrongPassword401 = "Wrong password (401)"
+	reasonWrongPassword407 = "Wrong password (407)"
+	reasonForbidden        = "Forbidden (403)"
+	reasonUnknownUser      = "Unknown user (404)"
+	reasonConnectionLost   = "Connection lost"
+	reasonNoResponse       = "No response"
+	reasonBadResponse      = "Bad response from server"
+	reasonNotKept          = "Not kept by server (Expires: 0)"
+	reasonDNS              = "Server not found (DNS)"
+	reasonUnreachable      = "Server unreachable"
+	reasonTimeout          = "Timeout"
+	reasonHandshake        = "TLS handshake failed"
+)
+
+// RegistrationReasons are the registration_error values in the phone's own
+// words, known before any registration fails: a fleet's metrics start
+// each at zero.
+func RegistrationReasons() []string {
+	return []string{reasonWrongPassword401, reasonWrongPassword407, reasonForbidden, reasonUnknownUser,
+		reasonConnectionLost, reasonNoResponse, reasonBadResponse, reasonNotKept, reasonDNS,
+		reasonUnreachable, reasonTimeout, reasonHandshake}
+}
+
 func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 	if ev.TokenError != "" && p.tokenRefused(ev.TokenError) {
 		l.registered, l.regError = false, "Token refused: "+ev.TokenError
@@ -412,15 +439,18 @@ func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 	reason := ""
 	switch {
 	case ev.Code == 401 || ev.Code == 407:
-		reason = fmt.Sprintf("Wrong password (%d)", ev.Code)
+		reason = reasonWrongPassword401
+		if ev.Code == 407 {
+			reason = reasonWrongPassword407
+		}
 	case ev.Code == 403 && ev.Reason != "" && !strings.EqualFold(ev.Reason, "Forbidden"):
 		// The server says why (a lockout after wrong passwords, a
 		// disabled account): its words are the reason.
 		reason = fmt.Sprintf("%s (403)", ev.Reason)
 	case ev.Code == 403:
-		reason = "Forbidden (403)"
+		reason = reasonForbidden
 	case ev.Code == 404:
-		reason = "Unknown user (404)"
+		reason = reasonUnknownUser
 	case ev.Code != 0:
 		reason = fmt.Sprintf("%s (%d)", ev.Reason, ev.Code)
 	default:
@@ -443,25 +473,25 @@ func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 // catalog's syslog events).
 func (p *Phone) transportFailure(err error) string {
 	if err == nil {
-		return "No response"
+		return reasonNoResponse
 	}
 	var netErr net.Error
 	var dnsErr *net.DNSError
 	switch f := certs.Classify(err); {
 	case errors.Is(err, sipua.ErrBadResponse):
 		p.logf("sip", "err", "sip", "the server's reply could not be read as SIP, or it closed the connection: %v", err)
-		return "Bad response from server"
+		return reasonBadResponse
 	case errors.Is(err, sipua.ErrNoBinding):
 		p.logf("sip", "err", "sip", "the server answered 200 but kept no binding (Expires: 0)")
-		return "Not kept by server (Expires: 0)"
+		return reasonNotKept
 	case errors.As(err, &dnsErr):
 		// Before any TLS: the server's name does not resolve.
 		p.logf("sip", "err", "sip", "server %s not found: %v", dnsErr.Name, err)
-		return "Server not found (DNS)"
+		return reasonDNS
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "Server unreachable"
+		return reasonUnreachable
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return "Timeout"
+		return reasonTimeout
 	case f.IsVerify():
 		vars := map[string]string{"code": fmt.Sprint(f.OpenSSLCode()), "text": f.OpenSSLText(), "reason": f.Reason()}
 		p.log.event(p.clock.Now(), "tls_verify_failed", "err", "tls", fmt.Sprintf("server certificate rejected: %s (%v)", f.Reason(), err), vars)
@@ -471,7 +501,7 @@ func (p *Phone) transportFailure(err error) string {
 		p.log.event(p.clock.Now(), "tls_version", "err", "tls", fmt.Sprintf("TLS handshake failed: %v", err), nil)
 		return "TLS: " + f.Reason()
 	case f == certs.FailureHandshake:
-		return "TLS handshake failed"
+		return reasonHandshake
 	}
 	return "Error: " + err.Error()
 }
@@ -557,7 +587,7 @@ func (p *Phone) keepAlive(l *line) {
 			// The flow is gone: register again at once (a new connection);
 			// failures from here on back off as usual.
 			p.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
-			l.registered, l.regError = false, "Connection lost"
+			l.registered, l.regError = false, reasonConnectionLost
 			p.s.session.lost()
 			if d := p.jitter(retryFirst); d > 0 {
 				p.after("register", d, func() {

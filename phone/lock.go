@@ -192,6 +192,15 @@ func (p *Phone) lockAction() {
 	p.lockNow("by the user")
 }
 
+// adminCode is the administrator's code that unlocks a phone after too
+// many wrong PINs: the policy's AdminPassword, else the catalog's.
+func (p *Phone) adminCode() string {
+	if c := p.s.policy.adminCode; c != "" {
+		return c
+	}
+	return p.wording().AdminCodeValue
+}
+
 // unlockWith tries pin (or the admin code) on the locked phone.
 func (p *Phone) unlockWith(pin string) error {
 	lk := &p.s.lock
@@ -200,7 +209,7 @@ func (p *Phone) unlockWith(pin string) error {
 	}
 	lk.entry = ""
 	if lk.adminCode {
-		if pin != p.wording().AdminCodeValue {
+		if pin != p.adminCode() {
 			p.logf("lock", "warn", "lock", "wrong administrator code")
 			p.showAlert("Wrong administrator code")
 			return errorf(ErrWrongPIN, "wrong administrator code")

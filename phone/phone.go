@@ -249,6 +249,9 @@ func (p *Phone) loop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// The end of ctx is a Close: the phone unregisters, waiting
+			// for the answer, before the loop ends.
+			p.markClosing()
 			p.shutdown()
 			return
 		case <-p.closed:
@@ -291,6 +294,17 @@ func (p *Phone) Close() error {
 		// Wall time on purpose: this guards against a stuck loop, which no
 		// phone clock would ever move past.
 		return errorf(ErrStuck, "phone: loop did not stop")
+	}
+}
+
+// markClosing records that the phone is ending, as Close does, for a loop
+// whose context ended.
+func (p *Phone) markClosing() {
+	p.life.Lock()
+	defer p.life.Unlock()
+	if !p.closing {
+		p.closing = true
+		close(p.closed)
 	}
 }
 

@@ -52,6 +52,10 @@ type policy struct {
 	oneTouchVM       bool
 	btoe             bool
 	btoeMode         string // Auto or Manual
+	adminCode        string // AdminPassword; empty: the catalog's admin_code
+	// updateService is the device update service the in-band
+	// provisioning names; WithUpdateService overrides it.
+	updateService string
 
 	dimmed bool // power save has dimmed the screen
 }
@@ -158,6 +162,14 @@ var policyFields = map[string]policyField{
 		}
 		return nil
 	},
+	"AdminPassword": func(pol *policy, v string) error {
+		// Entered on the keypad of the lock screen: digits only.
+		if v = strings.TrimSpace(v); len(v) < 4 || len(v) > 15 || strings.Trim(v, "0123456789") != "" {
+			return fmt.Errorf("not a code of 4 to 15 digits")
+		}
+		pol.adminCode = v
+		return nil
+	},
 	"LocalProvisioningServerAddress":  func(*policy, string) error { return nil },
 	"LocalProvisioningServerType":     func(*policy, string) error { return nil },
 	"LocalProvisioningServerUser":     func(*policy, string) error { return nil },
@@ -227,8 +239,9 @@ func parseTimeSpan(v string) (time.Duration, error) {
 
 // policyDocument is the body of a provisioning NOTIFY and of PolicyFile.
 type policyDocument struct {
-	Version int               `json:"version"`
-	Policy  map[string]string `json:"policy"`
+	Version       int               `json:"version"`
+	Policy        map[string]string `json:"policy"`
+	UpdateService string            `json:"update_service,omitempty"`
 }
 
 // applyFields takes the fields of a policy one by one onto pol; what it
@@ -276,6 +289,7 @@ func (p *Phone) loadPolicy() {
 		p.logf("policy", "warn", "policy", "kept policy: %s", pr)
 	}
 	p.s.policy.version = doc.Version
+	p.s.policy.updateService = doc.UpdateService
 	p.logf("policy", "info", "policy", "applied kept policy version %d", doc.Version)
 }
 
@@ -291,9 +305,20 @@ func (p *Phone) onPolicy(body []byte) {
 		p.showAlert("Policy update ignored: unreadable")
 		return
 	}
+	// The update service may move with the same policy (a cloud
+	// restarted on another port): it is taken whatever the version.
+	newService := doc.UpdateService != p.s.policy.updateService
+	if newService {
+		p.s.policy.updateService = doc.UpdateService
+		p.logf("policy", "info", "update", "the in-band provisioning names the update service %q", doc.UpdateService)
+	}
 	if doc.Version != 0 && doc.Version == p.s.policy.version {
 		// A subscription refresh brings the policy the phone has: nothing
-		// to apply, nothing to write.
+		// to apply, nothing to write (but a new update service).
+		if newService {
+			p.savePolicy()
+			p.updateServiceChanged()
+		}
 		return
 	}
 	before := p.s.policy
@@ -308,11 +333,14 @@ func (p *Phone) onPolicy(body []byte) {
 	p.logf("policy", "notice", "policy", "policy version %d applied", doc.Version)
 	p.savePolicy()
 	p.policyChanged(before)
+	if newService {
+		p.updateServiceChanged()
+	}
 }
 
 // savePolicy keeps the accepted fields for the next boot.
 func (p *Phone) savePolicy() {
-	doc := policyDocument{Version: p.s.policy.version, Policy: p.s.policy.fields}
+	doc := policyDocument{Version: p.s.policy.version, Policy: p.s.policy.fields, UpdateService: p.s.policy.updateService}
 	data, err := json.Marshal(doc)
 	if err == nil {
 		err = atomicfile.Write(filepath.Join(p.state.Path, PolicyFile), data, 0o600)

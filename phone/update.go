@@ -292,11 +292,28 @@ func (p *Phone) trialExpired() {
 	p.reboot()
 }
 
+// updateService is the in-band update service: WithUpdateService, else
+// the one the in-band provisioning names.
+func (p *Phone) updateService() string {
+	if p.updateURL != "" {
+		return p.updateURL
+	}
+	return strings.TrimSuffix(p.s.policy.updateService, "/")
+}
+
+// updateServiceChanged checks for firmware at the update service the
+// in-band provisioning just named, unless one given at start wins.
+func (p *Phone) updateServiceChanged() {
+	if p.updateURL == "" && p.s.policy.updateService != "" {
+		p.updateCheck("provisioning")
+	}
+}
+
 // updateSources are the authorities the phone asks, in-band first.
 func (p *Phone) updateSources() [][2]string {
 	var out [][2]string
-	if p.updateURL != "" {
-		out = append(out, [2]string{sourceInBand, p.updateURL})
+	if u := p.updateService(); u != "" {
+		out = append(out, [2]string{sourceInBand, u})
 	}
 	if p.provisioningURL != "" {
 		out = append(out, [2]string{sourceProvisioning, p.provisioningURL})

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -60,8 +61,20 @@ func TestParseGroupErrors(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", tt.steps, err, tt.want)
 		}
 	}
-	_, err := Parse("g.yaml", []byte("name: g\nphones:\n  - {name: lobby, count: 0, model: t46g}\nsteps:\n  - advance: 1s\n"), cat(t))
-	if err == nil || !strings.Contains(err.Error(), "count") {
-		t.Errorf("count 0: %v", err)
+	// The bound is a fleet group's, and the error names field and value.
+	for _, c := range []struct{ count, want string }{
+		{"0", "count: 0 is less than 1"},
+		{"2000000", fmt.Sprintf("count: 2000000 is more than %d", fleetMax)},
+	} {
+		_, err := Parse("g.yaml", []byte("name: g\nphones:\n  - {name: lobby, count: "+c.count+", model: t46g}\nsteps:\n  - advance: 1s\n"), cat(t))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("count %s: %v, want %q", c.count, err, c.want)
+		}
+	}
+	if MaxCount != fleetMax {
+		t.Errorf("scenario count: up to %d, a fleet group's up to %d", MaxCount, fleetMax)
 	}
 }
+
+// fleetMax is a fleet group's bound on count:.
+const fleetMax = 1_000_000

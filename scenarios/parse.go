@@ -534,16 +534,17 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 	return out
 }
 
-// MaxCount bounds the phones of one entry with count:.
-const MaxCount = 10000
+// MaxCount bounds the phones of one entry with count:, as a fleet
+// group's.
+const MaxCount = numbered.MaxCount
 
 // group expands a phone entry with count: into its members NAME[1] ..
 // NAME[count], each with the user its pattern names (user: lobby{n:03d};
 // NAME{n} by default).
 func (p *parser) group(ps PhoneSpec, cn *yaml.Node, userGiven bool) []PhoneSpec {
-	count, err := strconv.Atoi(p.scalar(cn))
-	if err != nil || count < 1 || count > MaxCount {
-		p.errorf(cn, nil, "", "count %q is not a number from 1 to %d", cn.Value, MaxCount)
+	count, err := numbered.ParseCount(p.scalar(cn))
+	if err != nil {
+		p.errorf(cn, nil, "", "count: %v", err)
 		return nil
 	}
 	if ps.State != "" {

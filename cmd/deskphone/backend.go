@@ -119,7 +119,8 @@ Firmware commands (against the update service, --update, default 127.0.0.1:8062)
   firmware down|up               answer phones 503 (down) or serve again (up)
 
 Update service flags:
-  --update ADDR    the device update service (default 127.0.0.1:8062; "" for none)
+  --update ADDR    the device update service (default 127.0.0.1:8062; "" for none);
+                   the in-band provisioning names it to every registered phone
   --provisioning   run a provisioning server only (no SIP): an update service named
                    "provisioning server", on --update (default 127.0.0.1:8063)
   --image-size N   payload size of the images the service builds (default 4MiB)
@@ -182,6 +183,19 @@ Update service flags:
 				*maxConns = max(backend.DefaultMaxConnections, len(load)+1000)
 			}
 		}
+		// Every listener is up before the first line says so: a script
+		// that waits for `listening` must not go on against a cloud about
+		// to fail. The update service comes first, for the provisioning
+		// to name it.
+		updateURL := ""
+		if *updateAddr != "" {
+			srv, err := listenUpdate(sourceName(false), *state, *updateAddr, *imageSize, *rateLimit)
+			if err != nil {
+				return fmt.Errorf("--update: %w", err)
+			}
+			defer srv.Close()
+			updateURL = srv.URL()
+		}
 		engine, err := cloudMedia()
 		if err != nil {
 			return err
@@ -199,7 +213,8 @@ Update service flags:
 			SignIn:    backend.SignInConfig{DeviceCodeLifetime: *codeLifetime},
 			// A listener in trouble (out of file descriptors, say) must
 			// show somewhere.
-			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+			Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+			UpdateService: updateURL,
 		})
 		if err != nil {
 			return backendFlagError(err)
@@ -220,13 +235,8 @@ Update service flags:
 			fmt.Fprintf(stdout, "sign-in %s\n", b.IdP().VerificationURI())
 		}
 		fmt.Fprintf(stdout, "domain %s, server certificate from %s\n", b.Domain(), b.ServerRoot())
-		if *updateAddr != "" {
-			srv, err := listenUpdate(sourceName(false), *state, *updateAddr, *imageSize, *rateLimit)
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
-			fmt.Fprintf(stdout, "update service http://%s\n", srv.Addr())
+		if updateURL != "" {
+			fmt.Fprintf(stdout, "update service %s\n", updateURL)
 		}
 		<-ctx.Done()
 		return nil

@@ -131,6 +131,8 @@ A fleet file (YAML):
 			if cfg, err = fleet.Load(file, cat); err != nil {
 				return err
 			}
+		case *phones > fleet.MaxPhones:
+			return badFlag("--phones: %d is more than %d", *phones, fleet.MaxPhones)
 		case *phones > 0:
 			if *server == "" || *user == "" {
 				return errors.New("--phones needs --server and --user (and --password)")

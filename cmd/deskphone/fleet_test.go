@@ -122,6 +122,7 @@ func TestFleetBadInput(t *testing.T) {
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--model", "vvx50"}, "vvx50"},
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--connecting", "-1"}, "--connecting -1: want at least 1"},
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--api", "0.0.0.0:0", "--api-token", ""}, "bearer token"},
+		{[]string{"fleet", "--phones", "2000000", "--server", "sips:127.0.0.1:1", "--user", "u{n}"}, "--phones: 2000000 is more than 1000000"},
 	}
 	for _, tt := range tests {
 		_, stderr, code := deskphone(t, "", tt.args...)

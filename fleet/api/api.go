@@ -78,6 +78,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/phones/{id}/events", s.events)
 	mux.HandleFunc("POST /v1/groups/{group}/commands", s.groupCommand)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if methodNotAllowed(w, r, mux) {
+			return
+		}
 		problem(w, http.StatusNotFound, "not-found", "No such resource", fmt.Sprintf("%s %s is not part of the API; see /v1/openapi.json", r.Method, r.URL.Path))
 	})
 	var h http.Handler = mux
@@ -87,17 +90,57 @@ func (s *Server) Handler() http.Handler {
 	if s.Metrics != nil {
 		outer := http.NewServeMux()
 		outer.Handle("GET /metrics", s.Metrics)
-		outer.Handle("/", h)
+		outer.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			// Scrapes need no token, so neither does being told the
+			// method /metrics takes.
+			if methodNotAllowed(w, r, outer) {
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
 		return outer
 	}
 	return h
 }
 
+// methods are those a route of the API may take.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// methodNotAllowed answers 405 with Allow (RFC 9110) when r's path is a
+// route of mux under other methods only, and reports whether it did. The
+// mux's own 405 is lost to its catch-all route, which answers every
+// method.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) bool {
+	var allow []string
+	for _, m := range methods {
+		other := r.Clone(r.Context())
+		other.Method = m
+		if _, pattern := mux.Handler(other); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return false
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	problem(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+		fmt.Sprintf("%s %s: this resource takes %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+	return true
+}
+
+// auth requires the bearer token. A refusal carries the challenge of RFC
+// 6750 section 3: the realm, and error="invalid_token" when a token was
+// sent but is not the one.
 func (s *Server) auth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + s.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="deskphone"`)
+		got := r.Header.Get("Authorization")
+		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			challenge := `Bearer realm="deskphone"`
+			if got != "" {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
 			problem(w, http.StatusUnauthorized, "unauthorized", "Missing or wrong bearer token", "send Authorization: Bearer TOKEN")
 			return
 		}

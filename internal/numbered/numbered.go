@@ -79,3 +79,23 @@ func (p Pattern) String() string {
 	}
 	return fmt.Sprintf("%s{n:0%dd}%s", p.prefix, p.width, p.suffix)
 }
+
+// MaxCount bounds how many names one pattern expands to: the phones of a
+// fleet group, of a scenario's count: entry and the cloud's load users
+// alike, so a plan that one side takes the other takes too.
+const MaxCount = 1_000_000
+
+// ParseCount reads a count of names, from 1 to MaxCount. Its errors name
+// the value and the bound, for callers to prefix with the field.
+func ParseCount(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	case n < 1:
+		return 0, fmt.Errorf("%d is less than 1", n)
+	case n > MaxCount:
+		return 0, fmt.Errorf("%d is more than %d", n, MaxCount)
+	}
+	return n, nil
+}

@@ -38,3 +38,20 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+// A count's errors name the value and the bound.
+func TestParseCount(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"2000000", "2000000 is more than 1000000"},
+		{"0", "0 is less than 1"},
+		{"many", `"many" is not a whole number`},
+		{"1e3", `"1e3" is not a whole number`},
+	} {
+		if _, err := ParseCount(tt.in); err == nil || err.Error() != tt.want {
+			t.Errorf("ParseCount(%q) = %v, want %q", tt.in, err, tt.want)
+		}
+	}
+	if n, err := ParseCount("1000000"); n != MaxCount || err != nil {
+		t.Errorf("ParseCount(1000000) = %d, %v", n, err)
+	}
+}
