@@ -436,9 +436,9 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		defer b.dialogs.dropEarly(req)
 	}
 	if invite {
-		// Each branch's final response is held from the instant our
-		// transport reads it: the stack ACKs a non-2xx one, letting the
-		// callee go, before pump sees it.
+		// Each branch's non-2xx final response is held from the instant
+		// our transport reads it: the stack ACKs it, letting the callee
+		// go, before pump sees it.
 		defer b.finals.Expect(req.CallID().Value())()
 	}
 	events := make(chan branchEvent)
@@ -690,7 +690,7 @@ func (b *Backend) pump(br *branch, events chan<- branchEvent, stop <-chan struct
 			b.cfg.Inflight.Delay()
 			if res.StatusCode >= 200 {
 				keep(b.hold())
-				if cseq := res.CSeq(); cseq != nil && cseq.MethodName == sip.INVITE {
+				if cseq := res.CSeq(); res.StatusCode >= 300 && cseq != nil && cseq.MethodName == sip.INVITE {
 					b.finals.Claim(res.CallID().Value())
 				}
 			}

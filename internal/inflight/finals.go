@@ -6,17 +6,21 @@ import (
 	"sync"
 )
 
-// Finals holds the final responses to one SIP stack's INVITEs from the
-// instant its transport reads them until the code that sent the INVITE
-// has acted on them. A SIP stack acknowledges a non-2xx final response in
-// its transaction layer (RFC 3261 §17.1.1.3), before the response reaches
-// the transaction user; the ACK lets the responder go, so without this
-// hold nothing would be counted while the response travels from the
-// stack to its user, and virtual time could move past it.
+// Finals holds the non-2xx final responses to one SIP stack's INVITEs
+// from the instant its transport reads them until the code that sent the
+// INVITE has acted on them. A SIP stack acknowledges a non-2xx final
+// response in its transaction layer (RFC 3261 §17.1.1.3), before the
+// response reaches the transaction user; the ACK lets the responder go, so
+// without this hold nothing would be counted while the response travels
+// from the stack to its user, and virtual time could move past it. (A 2xx
+// is ACKed by the caller itself, once it holds; its callee holds until
+// then. A callee sends its 2xx again until the ACK comes: holding those
+// copies would wait for nobody.)
 //
 // Each UA (a phone's, the cloud's) has its own: Expect a Call-ID before
 // sending its INVITE, feed every read to Read (a transport read filter),
-// and Claim once per final response acted on. A nil *Finals does nothing.
+// and Claim once per non-2xx final response acted on. A nil *Finals does
+// nothing.
 type Finals struct {
 	t  *Tracker
 	mu sync.Mutex
@@ -38,8 +42,8 @@ func NewFinals(t *Tracker) *Finals {
 	return &Finals{t: t, by: map[string]*expected{}}
 }
 
-// Expect marks callID as a dialog whose INVITE final responses are to be
-// held from their arrival; done ends that (once every Expect of the
+// Expect marks callID as a dialog whose INVITE's non-2xx final responses
+// are to be held from their arrival; done ends that (once every Expect of the
 // Call-ID is done) and lets go of finals nobody claimed.
 func (f *Finals) Expect(callID string) (done func()) {
 	if f == nil {
@@ -70,8 +74,8 @@ func (f *Finals) Expect(callID string) (done func()) {
 	}
 }
 
-// Claim lets go of one final response to an INVITE of callID that was
-// read, if any: its sender has taken its own hold and acts on it.
+// Claim lets go of one non-2xx final response to an INVITE of callID that
+// was read, if any: its sender has taken its own hold and acts on it.
 func (f *Finals) Claim(callID string) {
 	if f == nil {
 		return
@@ -88,8 +92,8 @@ func (f *Finals) Claim(callID string) {
 	}
 }
 
-// Read is a transport's read filter: it takes a hold for every final
-// response to an INVITE of an expected Call-ID in data, bytes the
+// Read is a transport's read filter: it takes a hold for every non-2xx
+// final response to an INVITE of an expected Call-ID in data, bytes the
 // transport has just read (whole messages, as each read of a stream
 // transport and each datagram gives them here; a message cut between two
 // reads before its Call-ID and CSeq is not recognised, and its sender's
@@ -102,7 +106,7 @@ func (f *Finals) Read(data []byte) {
 	messages := false
 	forEachMessage(data, func(code int, callID, method string) {
 		messages = true
-		if code < 200 || method != "INVITE" || callID == "" {
+		if code < 300 || method != "INVITE" || callID == "" {
 			return
 		}
 		f.mu.Lock()

@@ -44,8 +44,9 @@ func TestNilTrackerCountsNothing(t *testing.T) {
 	}
 }
 
-// A final response to an expected INVITE is held from its read until it
-// is claimed; other messages, and Call-IDs nobody expects, are not.
+// A non-2xx final response to an expected INVITE is held from its read
+// until it is claimed; other messages (a 2xx among them), and Call-IDs
+// nobody expects, are not.
 func TestFinalsHoldFromReadToClaim(t *testing.T) {
 	tr := inflight.New()
 	f := inflight.NewFinals(tr)
@@ -60,12 +61,13 @@ func TestFinalsHoldFromReadToClaim(t *testing.T) {
 	}{
 		{"603 to the INVITE", resp(603, "call-1", "INVITE", ""), 1},
 		{"180 is not final", resp(180, "call-1", "INVITE", ""), 0},
+		{"a 2xx is ACKed by its caller, not the stack", resp(200, "call-1", "INVITE", "v=0\r\n"), 0},
 		{"200 to a BYE", resp(200, "call-1", "BYE", ""), 0},
 		{"another Call-ID", resp(486, "call-2", "INVITE", ""), 0},
 		{"a request", "INVITE sip:bob@x SIP/2.0\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n", 0},
 		{"a NOTIFY whose sipfrag body is a status line", "NOTIFY sip:a@x SIP/2.0\r\nCall-ID: call-1\r\nCSeq: 2 NOTIFY\r\nContent-Length: 16\r\n\r\nSIP/2.0 603 No\r\n", 0},
 		{"compact headers, lower case", "SIP/2.0 486 Busy Here\r\ni: call-1\r\ncseq: 1 invite\r\nl: 0\r\n\r\n", 1},
-		{"keep-alives, then two finals with bodies", "\r\n\r\n" + resp(200, "call-1", "INVITE", "v=0\r\n") + resp(487, "call-1", "INVITE", ""), 2},
+		{"keep-alives, then a body, then two finals", "\r\n\r\n" + resp(200, "call-1", "INVITE", "v=0\r\n") + resp(487, "call-1", "INVITE", "") + resp(603, "call-1", "INVITE", ""), 2},
 		{"cut before its headers end", "SIP/2.0 603 Decline\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\n", 1},
 	}
 	for _, tc := range cases {

@@ -146,7 +146,8 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	// the stack ACKs a non-2xx one before OnResponse runs, and the ACK
 	// lets the far end go.
 	callID := req.CallID().Value()
-	defer u.finals.Expect(callID)()
+	expecting := u.finals.Expect(callID)
+	defer expecting()
 	dua := sipgo.DialogUA{Client: u.client, ContactHDR: *u.contactHeader()}
 	sess, err := dua.WriteInvite(ctx, req)
 	if err != nil {
@@ -162,12 +163,12 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		Password: u.cfg.Password,
 		OnResponse: func(res *sip.Response) error {
 			u.cfg.Inflight.Delay()
-			if res.StatusCode >= 200 {
-				// Held from here to the outcome's report; the hold taken
-				// on its arrival lets go.
-				if res.StatusCode != 401 && res.StatusCode != 407 {
-					final = u.hold()
-				}
+			if res.StatusCode >= 200 && res.StatusCode != 401 && res.StatusCode != 407 {
+				// Held from here to the outcome's report.
+				final = u.hold()
+			}
+			if res.StatusCode >= 300 {
+				// The hold taken on its arrival lets go.
 				u.finals.Claim(callID)
 			}
 			if res.IsProvisional() && res.StatusCode > 100 {
@@ -178,6 +179,9 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 			return nil
 		},
 	})
+	// The INVITE has its outcome: a 2xx the callee sends again until our
+	// ACK reaches it is not one to wait for.
+	expecting()
 	if err != nil {
 		u.dropCall(c.id)
 		var dr *sipgo.ErrDialogResponse

@@ -3,12 +3,16 @@ package sipua_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
+	"github.com/deskphone/deskphone/internal/siptest"
 	"github.com/deskphone/deskphone/phone/sipua"
 )
 
@@ -160,5 +164,64 @@ func TestUnansweredCallGivesUpOnTheUAsClock(t *testing.T) {
 	}
 	if err := tr.WaitIdle(10 * time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A callee sends its 2xx again until our ACK reaches it (RFC 3261
+// §13.3.1.4). Once the call is answered such a copy is not waited for: the
+// network is quiet while the call goes on, so virtual time can move.
+func TestRetransmitted2xxIsNotWaitedFor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(invite []string) string {
+		sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+		res := strings.TrimSuffix(siptest.OK(invite, ""), "Content-Length: 0\r\n\r\n")
+		return res + "Contact: <sip:bob@" + ln.Addr().String() + ";transport=tcp>\r\nContent-Type: application/sdp\r\n" +
+			fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(sdp), sdp)
+	}
+	var invite []string
+	var again sync.Once
+	// reacked closes when the ACK of the copy comes: the UA has read it.
+	reacked := make(chan struct{})
+	acks := 0
+	siptest.Server(t, ln, func(msg []string, write func(string)) {
+		// The server reads no bodies: the INVITE's SDP comes first in
+		// what it takes for the next message, the ACK.
+		for _, l := range msg {
+			switch {
+			case strings.HasPrefix(l, "INVITE "):
+				invite = msg
+				write(answer(msg))
+			case strings.HasPrefix(l, "ACK "):
+				// The ACK crossed our retransmission.
+				if acks++; acks == 2 {
+					close(reacked)
+				}
+				again.Do(func() { write(answer(invite)) })
+			}
+		}
+	})
+	tr := inflight.New()
+	events := make(chan sipua.Event, 16)
+	ua, err := sipua.New(sipua.Config{Server: "sip:" + ln.Addr().String() + ";transport=tcp", User: "alice", Inflight: tr},
+		func(ev sipua.Event) { events <- ev })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	if _, err := ua.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	a := &agent{ua: ua, events: events}
+	a.next(t, "sipua.CallAnswered")
+	select {
+	case <-reacked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the copy of the 2xx was never ACKed")
+	}
+	if err := tr.WaitIdle(5 * time.Second); err != nil {
+		t.Fatalf("answered call still in flight: %v", err)
 	}
 }
