@@ -253,6 +253,7 @@ func (b *Backend) Start(ctx context.Context) error {
 				conf = tlsConf
 			}
 			g := newGuardListener(ln, strings.ToUpper(s.transport), conf, &b.cfg, b.log)
+			g.inDialog = func(raddr string) bool { return b.flowInDialog(flow{transport: g.transport, addr: raddr}) }
 			l = &listener{transport: g.transport, closer: g, guard: g}
 			l.host, l.port = splitAddr(ln.Addr())
 			serve = append(serve, b.serveStream(g))

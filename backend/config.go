@@ -62,11 +62,13 @@ const (
 	DefaultMaxConnectionsPerSource = 1000
 	// DefaultHandshakeTimeout bounds a TLS handshake, from the accept.
 	DefaultHandshakeTimeout = 10 * time.Second
-	// DefaultUnregisteredIdleTimeout closes a TCP or TLS connection that
-	// carries no request for this long, until a REGISTER succeeds on it
-	// (registered phones keep their connection up with CRLF keep-alives
-	// at their own pace). Long enough for a client that authenticates
-	// per request (407) to place a call.
+	// DefaultUnregisteredIdleTimeout closes a TCP or TLS connection this
+	// long after it was accepted unless a REGISTER succeeded on it
+	// (registered phones keep their connection up with CRLF keep-alives at
+	// their own pace) or it is party to a dialog then (which earns it
+	// another period). Other traffic, OPTIONS pings included, does not
+	// keep it up. Long enough for a client that authenticates per request
+	// (407) to place a call.
 	DefaultUnregisteredIdleTimeout = 30 * time.Second
 )
 
@@ -113,8 +115,9 @@ type Config struct {
 	MaxConnections          int
 	MaxConnectionsPerSource int
 	// HandshakeTimeout bounds a TLS handshake; UnregisteredIdleTimeout
-	// closes a connection without a request for that long until it has
-	// carried a successful REGISTER. Wall-clock socket deadlines, whatever
+	// closes a connection that long after its accept unless it has
+	// carried a successful REGISTER or is party to a dialog (see
+	// DefaultUnregisteredIdleTimeout). Wall-clock socket deadlines, whatever
 	// Clock is. 0: DefaultHandshakeTimeout, DefaultUnregisteredIdleTimeout;
 	// negative: none.
 	HandshakeTimeout        time.Duration

@@ -70,8 +70,10 @@ Flags:
   --handshake-timeout DURATION
                    bound on a TLS handshake (default 10s; -1s: none)
   --unregistered-idle-timeout DURATION
-                   close a connection that carries no request for this long
-                   until a REGISTER succeeds on it (default 30s; -1s: never)
+                   close a connection this long after it opened unless a
+                   REGISTER succeeded on it or it is then in a call or
+                   subscription; OPTIONS pings do not keep it up
+                   (default 30s; -1s: never)
   --flow-timer DURATION
                    ask phones for a CRLF keep-alive this often (RFC 5626
                    Flow-Timer in each REGISTER's 200 OK; default none: phones
