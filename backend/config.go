@@ -36,8 +36,11 @@ const (
 	// MinExpires is the shortest registration accepted; shorter ones get
 	// 423 Interval Too Brief.
 	MinExpires = 60 * time.Second
-	// MaxExpires caps what a registration or subscription may ask for.
-	MaxExpires = 24 * time.Hour
+	// MaxExpires caps what a registration or subscription may ask for,
+	// as commercial registrars do (an hour), so that credentials someone
+	// captured cannot bind a contact for a day; the 200 OK says the
+	// granted time in each Contact's expires (RFC 3261 §10.3 step 7).
+	MaxExpires = time.Hour
 
 	// NonceLifetime is how long a digest nonce is good for. A correct
 	// answer to an older nonce gets a new challenge with stale=true.
