@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -19,19 +20,37 @@ import (
 )
 
 // authenticator implements SIP digest authentication (RFC 3261 §22 with
-// RFC 2617 MD5 and RFC 8760 SHA-256, qop=auth). Nonces are stateless: a
-// timestamp on the backend's clock, random bytes and an HMAC over both, so
-// any nonce we issued can be checked and aged without a table. Replay
-// protection (nonce-count tracking) is not implemented: this is a lab.
+// RFC 2617 MD5 and RFC 8760 SHA-256, qop=auth). A nonce carries its
+// issue time on the backend's clock, random bytes and an HMAC over both,
+// so any nonce we issued can be checked and aged without a table; it is
+// good for NonceLifetime. Replays are refused (RFC 7616 §3.4.5): the
+// nonce counts used with each nonce are remembered while the nonce lives,
+// a request without qop uses its nonce once, and the digest uri must name
+// the Request-URI (RFC 2617 §3.2.2.5), so credentials captured on one
+// request authenticate nothing else.
 type authenticator struct {
 	realm      string
 	algorithms []string // offered and accepted, in order of preference
 	key        [32]byte
 	clock      clock.Clock
+
+	mu        sync.Mutex
+	used      map[string]*nonceUse // by nonce, while it is fresh
+	nextSweep time.Time
 }
 
+// nonceUse is what one live nonce has authenticated.
+type nonceUse struct {
+	issued time.Time
+	counts map[int]struct{} // nc values seen; 0 for requests without qop
+}
+
+// maxCountsPerNonce bounds the nonce counts remembered for one nonce; past
+// it the client is asked (stale=true) to take a new nonce.
+const maxCountsPerNonce = 1024
+
 func newAuthenticator(realm string, algorithms []string, clk clock.Clock) (*authenticator, error) {
-	a := &authenticator{realm: realm, algorithms: algorithms, clock: clk}
+	a := &authenticator{realm: realm, algorithms: algorithms, clock: clk, used: map[string]*nonceUse{}}
 	if _, err := rand.Read(a.key[:]); err != nil {
 		return nil, fmt.Errorf("auth key: %w", err)
 	}
@@ -67,15 +86,67 @@ func (a *authenticator) mac(b []byte) []byte {
 	return m.Sum(nil)[:16]
 }
 
-// nonceState says whether we issued nonce and whether it is still fresh.
-func (a *authenticator) nonceState(nonce string) (ours, fresh bool) {
+// nonceState says whether we issued nonce, when, and whether it is still
+// fresh.
+func (a *authenticator) nonceState(nonce string) (ours, fresh bool, issued time.Time) {
 	buf, err := hex.DecodeString(nonce)
 	if err != nil || len(buf) != 32 || !hmac.Equal(buf[16:], a.mac(buf[:16])) {
-		return false, false
+		return false, false, time.Time{}
 	}
-	issued := time.Unix(0, int64(binary.BigEndian.Uint64(buf[:8])))
+	issued = time.Unix(0, int64(binary.BigEndian.Uint64(buf[:8])))
 	age := a.clock.Now().Sub(issued)
-	return true, age >= 0 && age <= NonceLifetime
+	return true, age >= 0 && age <= NonceLifetime, issued
+}
+
+// use records that nonce authenticated a request with nonce count nc.
+// It is authReplay when that count was used before, authStale when the
+// nonce has been used too often, else authOK. Nonces that are no longer
+// fresh are forgotten: their age refuses them.
+func (a *authenticator) use(nonce string, issued time.Time, nc int) authResult {
+	now := a.clock.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !now.Before(a.nextSweep) {
+		for n, u := range a.used {
+			if now.Sub(u.issued) > NonceLifetime {
+				delete(a.used, n)
+			}
+		}
+		a.nextSweep = now.Add(NonceLifetime)
+	}
+	u := a.used[nonce]
+	if u == nil {
+		u = &nonceUse{issued: issued, counts: map[int]struct{}{}}
+		a.used[nonce] = u
+	}
+	if _, seen := u.counts[nc]; seen {
+		return authReplay
+	}
+	if len(u.counts) >= maxCountsPerNonce {
+		return authStale
+	}
+	u.counts[nc] = struct{}{}
+	return authOK
+}
+
+// sameURI reports whether the digest uri names the Request-URI: scheme,
+// user, host and port (parameters aside, which clients differ on).
+func sameURI(digestURI string, ruri sip.Uri) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(digestURI, &u); err != nil {
+		return false
+	}
+	port := func(x sip.Uri) int {
+		if x.Port != 0 {
+			return x.Port
+		}
+		if x.IsEncrypted() {
+			return 5061
+		}
+		return 5060
+	}
+	return strings.EqualFold(u.Scheme, ruri.Scheme) && u.User == ruri.User &&
+		strings.EqualFold(u.Host, ruri.Host) && port(u) == port(ruri)
 }
 
 // authResult is the outcome of checking one request's credentials.
@@ -87,6 +158,8 @@ const (
 	authStale                      // correct but for an expired nonce: challenge with stale=true
 	authWrong                      // wrong password (or garbled response)
 	authMismatch                   // credentials for another user than claimed
+	authReplay                     // a nonce count used before: challenge afresh, not a wrong password
+	authOtherURI                   // the digest uri is not the Request-URI: 400
 )
 
 // check verifies the credentials in header ("Authorization" or
@@ -105,7 +178,7 @@ func (a *authenticator) check(req *sip.Request, header string, lookup func(strin
 	if cred == nil {
 		return authMissing, User{}
 	}
-	ours, fresh := a.nonceState(cred.Nonce)
+	ours, fresh, issued := a.nonceState(cred.Nonce)
 	if !ours {
 		// A nonce we never issued (a restart, or a guess): ask again.
 		return authMissing, User{}
@@ -113,6 +186,9 @@ func (a *authenticator) check(req *sip.Request, header string, lookup func(strin
 	u, ok := lookup(cred.Username)
 	if !ok {
 		return authMismatch, User{}
+	}
+	if !sameURI(cred.URI, req.Recipient) {
+		return authOtherURI, u
 	}
 	alg := strings.ToUpper(cred.Algorithm)
 	if alg == "" {
@@ -142,5 +218,9 @@ func (a *authenticator) check(req *sip.Request, header string, lookup func(strin
 	if !fresh {
 		return authStale, u
 	}
-	return authOK, u
+	nc := cred.Nc
+	if cred.QOP == "" {
+		nc = 0 // no nonce count: the nonce is good once
+	}
+	return a.use(cred.Nonce, issued, nc), u
 }

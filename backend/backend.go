@@ -65,9 +65,12 @@ type Backend struct {
 	listeners []*listener
 	admin     *http.Server
 	adminAddr string
-	calls     map[string]*serviceCall  // calls answered by services, by dialog key
-	subs      map[string]*subscription // MWI subscriptions, by dialog key
-	mailboxes map[string]*mailbox      // by lower-case user name
+	calls     map[string]*serviceCall // calls answered by services, by dialog key
+	// serviceLoad counts each user's calls to services (answered or
+	// ringing), by lower-case user name, for MaxServiceCalls.
+	serviceLoad map[string]int
+	subs        map[string]*subscription // MWI subscriptions, by dialog key
+	mailboxes   map[string]*mailbox      // by lower-case user name
 
 	dialogs dialogTable // dialogs the proxy set up; see dialogs.go
 
@@ -125,21 +128,22 @@ func New(cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{
-		cfg:       c,
-		specs:     specs,
-		log:       c.Logger,
-		clock:     c.Clock,
-		pki:       p,
-		auth:      auth,
-		users:     dir,
-		failures:  map[string]int{},
-		lockedOut: map[string]time.Time{},
-		bindings:  map[string][]*binding{},
-		byFlow:    map[flow][]*binding{},
-		byContact: map[contactKey][]*binding{},
-		calls:     map[string]*serviceCall{},
-		subs:      map[string]*subscription{},
-		mailboxes: map[string]*mailbox{},
+		cfg:         c,
+		specs:       specs,
+		log:         c.Logger,
+		clock:       c.Clock,
+		pki:         p,
+		auth:        auth,
+		users:       dir,
+		failures:    map[string]int{},
+		lockedOut:   map[string]time.Time{},
+		bindings:    map[string][]*binding{},
+		byFlow:      map[flow][]*binding{},
+		byContact:   map[contactKey][]*binding{},
+		calls:       map[string]*serviceCall{},
+		serviceLoad: map[string]int{},
+		subs:        map[string]*subscription{},
+		mailboxes:   map[string]*mailbox{},
 	}
 	if err := b.newIdP(); err != nil {
 		return nil, err
@@ -253,6 +257,7 @@ func (b *Backend) Start(ctx context.Context) error {
 				conf = tlsConf
 			}
 			g := newGuardListener(ln, strings.ToUpper(s.transport), conf, &b.cfg, b.log)
+			g.inDialog = func(raddr string) bool { return b.flowInDialog(flow{transport: g.transport, addr: raddr}) }
 			l = &listener{transport: g.transport, closer: g, guard: g}
 			l.host, l.port = splitAddr(ln.Addr())
 			serve = append(serve, b.serveStream(g))

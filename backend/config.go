@@ -36,8 +36,11 @@ const (
 	// MinExpires is the shortest registration accepted; shorter ones get
 	// 423 Interval Too Brief.
 	MinExpires = 60 * time.Second
-	// MaxExpires caps what a registration or subscription may ask for.
-	MaxExpires = 24 * time.Hour
+	// MaxExpires caps what a registration or subscription may ask for,
+	// as commercial registrars do (an hour), so that credentials someone
+	// captured cannot bind a contact for a day; the 200 OK says the
+	// granted time in each Contact's expires (RFC 3261 §10.3 step 7).
+	MaxExpires = time.Hour
 
 	// NonceLifetime is how long a digest nonce is good for. A correct
 	// answer to an older nonce gets a new challenge with stale=true.
@@ -62,12 +65,38 @@ const (
 	DefaultMaxConnectionsPerSource = 1000
 	// DefaultHandshakeTimeout bounds a TLS handshake, from the accept.
 	DefaultHandshakeTimeout = 10 * time.Second
-	// DefaultUnregisteredIdleTimeout closes a TCP or TLS connection that
-	// carries no request for this long, until a REGISTER succeeds on it
-	// (registered phones keep their connection up with CRLF keep-alives
-	// at their own pace). Long enough for a client that authenticates
-	// per request (407) to place a call.
+	// DefaultUnregisteredIdleTimeout closes a TCP or TLS connection this
+	// long after it was accepted unless a REGISTER succeeded on it
+	// (registered phones keep their connection up with CRLF keep-alives at
+	// their own pace) or it is party to a dialog then (which earns it
+	// another period). Other traffic, OPTIONS pings included, does not
+	// keep it up. Long enough for a client that authenticates per request
+	// (407) to place a call.
 	DefaultUnregisteredIdleTimeout = 30 * time.Second
+
+	// DefaultAckTimeout is how long a service call's 200 OK waits for its
+	// ACK before the call is ended with a BYE (RFC 3261 §13.3.1.4: 64*T1,
+	// Timer H's 32 s).
+	DefaultAckTimeout = 64 * 500 * time.Millisecond
+	// DefaultMediaTimeout ends a service call whose caller has sent no RTP
+	// for this long, as SBCs do (AudioCodes' "Broken Connection Timeout",
+	// Cisco's media inactivity timer); a call on hold the cloud does not
+	// expect media in is exempt.
+	DefaultMediaTimeout = 60 * time.Second
+	// DefaultSessionExpires is the RFC 4028 session interval the cloud
+	// grants a service call whose caller supports session timers (at
+	// most: a shorter Session-Expires asked for is kept), the RFC's
+	// recommended 30 minutes. A call not refreshed (re-INVITE or UPDATE)
+	// in time is ended with a BYE.
+	DefaultSessionExpires = 30 * time.Minute
+	// MinSessionExpires is the shortest session interval accepted
+	// (RFC 4028 Min-SE); a shorter one gets 422.
+	MinSessionExpires = 90 * time.Second
+	// DefaultMaxServiceCalls caps the calls one user has with the cloud's
+	// services (echo, tone, voicemail, noanswer) at once; more get 486.
+	DefaultMaxServiceCalls = 4
+	// ServiceCapReason is the reason phrase of that 486.
+	ServiceCapReason = "Busy Here: Too Many Service Calls"
 )
 
 // Config configures a Backend. The zero value plus a StateDir is usable.
@@ -113,12 +142,24 @@ type Config struct {
 	MaxConnections          int
 	MaxConnectionsPerSource int
 	// HandshakeTimeout bounds a TLS handshake; UnregisteredIdleTimeout
-	// closes a connection without a request for that long until it has
-	// carried a successful REGISTER. Wall-clock socket deadlines, whatever
+	// closes a connection that long after its accept unless it has
+	// carried a successful REGISTER or is party to a dialog (see
+	// DefaultUnregisteredIdleTimeout). Wall-clock socket deadlines, whatever
 	// Clock is. 0: DefaultHandshakeTimeout, DefaultUnregisteredIdleTimeout;
 	// negative: none.
 	HandshakeTimeout        time.Duration
 	UnregisteredIdleTimeout time.Duration
+	// AckTimeout ends a service call whose 200 OK gets no ACK for that
+	// long, MediaTimeout one whose caller sends no RTP for that long
+	// (calls with Media only); both on the wall clock, as transaction and
+	// media timers. SessionExpires is the longest RFC 4028 session
+	// interval granted to a caller that supports session timers, on
+	// Clock. MaxServiceCalls caps a user's calls to services at once.
+	// 0: the Default of each; negative: none.
+	AckTimeout      time.Duration
+	MediaTimeout    time.Duration
+	SessionExpires  time.Duration
+	MaxServiceCalls int
 	// FlowTimer, when positive, is sent in every successful REGISTER's
 	// Flow-Timer header (RFC 5626): the keep-alive interval the registrar
 	// asks of its phones, in whole seconds. 0: no header, and phones keep
@@ -191,6 +232,13 @@ func (c *Config) withDefaults() (Config, []listenSpec, error) {
 	cfg.MaxConnectionsPerSource = orDefault(cfg.MaxConnectionsPerSource, DefaultMaxConnectionsPerSource)
 	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	cfg.UnregisteredIdleTimeout = orDefault(cfg.UnregisteredIdleTimeout, DefaultUnregisteredIdleTimeout)
+	cfg.AckTimeout = orDefault(cfg.AckTimeout, DefaultAckTimeout)
+	cfg.MediaTimeout = orDefault(cfg.MediaTimeout, DefaultMediaTimeout)
+	cfg.SessionExpires = orDefault(cfg.SessionExpires, DefaultSessionExpires)
+	cfg.MaxServiceCalls = orDefault(cfg.MaxServiceCalls, DefaultMaxServiceCalls)
+	if cfg.SessionExpires > 0 && (cfg.SessionExpires < MinSessionExpires || cfg.SessionExpires%time.Second != 0) {
+		return cfg, nil, &ConfigError{Field: "SessionExpires", Value: cfg.SessionExpires.String(), Msg: "want whole seconds, at least 90s"}
+	}
 	if cfg.FlowTimer < 0 || cfg.FlowTimer > 0 && (cfg.FlowTimer < time.Second || cfg.FlowTimer%time.Second != 0) {
 		return cfg, nil, &ConfigError{Field: "FlowTimer", Value: cfg.FlowTimer.String(), Msg: "want whole seconds, e.g. 2m or 90s"}
 	}

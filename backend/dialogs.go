@@ -122,6 +122,18 @@ func (t *dialogTable) update(key string, f func(*proxiedDialog) (keep bool)) {
 	}
 }
 
+// hasFlow reports whether f is a party's flow in a dialog not yet ended.
+func (t *dialogTable) hasFlow(f flow) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, d := range t.m {
+		if !d.ended && (d.caller.flow == f || d.callee.flow == f) {
+			return true
+		}
+	}
+	return false
+}
+
 // count returns the number of dialogs held.
 func (t *dialogTable) count() int {
 	t.mu.Lock()

@@ -21,8 +21,9 @@ import (
 // loop ends for good on the first Accept error: it keeps accepting after
 // errors such as EMFILE (running out of file descriptors) with net/http's
 // back-off, refuses connections beyond the configured caps at once, bounds
-// the TLS handshake and closes connections that carry no request for
-// UnregisteredIdleTimeout until one of them registers. The deadlines are
+// the TLS handshake and closes connections UnregisteredIdleTimeout after
+// they were accepted unless a REGISTER succeeded on them or they are party
+// to a dialog when the time is up. The deadlines are
 // network deadlines on the wall clock, not the backend's clock: a fake
 // clock must not hold sockets open, and socket deadlines know only real
 // time.
@@ -36,7 +37,11 @@ type guardListener struct {
 	maxPerSrc int         // 0: no cap
 	handshake time.Duration
 	idle      time.Duration
-	done      chan struct{} // closed by Close
+	// inDialog reports whether the connection from a remote address is
+	// party to a dialog, which earns an unregistered connection another
+	// idle period; nil: none does.
+	inDialog func(raddr string) bool
+	done     chan struct{} // closed by Close
 
 	mu        sync.Mutex
 	conns     map[string]*guardConn // by remote address
@@ -166,14 +171,14 @@ func (g *guardListener) release(gc *guardConn) {
 	}
 }
 
-// activity pushes back the idle deadline of the connection from raddr,
-// which has just carried a request; registered exempts it for good.
-func (g *guardListener) activity(raddr string, registered bool) {
+// registered exempts the connection from raddr, on which a REGISTER has
+// just succeeded, from the idle timeout for good.
+func (g *guardListener) registered(raddr string) {
 	g.mu.Lock()
 	gc := g.conns[raddr]
 	g.mu.Unlock()
 	if gc != nil {
-		gc.activity(registered)
+		gc.exemptNow()
 	}
 }
 
@@ -244,13 +249,23 @@ func (c *guardConn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	n, err := c.conn().Read(p)
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.exempt.Load() {
+	for {
+		n, err := c.conn().Read(p)
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || c.exempt.Load() {
+			return n, err
+		}
+		// Traffic does not keep an unregistered connection up (a probe
+		// sending OPTIONS every 20 s would hold its place for ever): only
+		// a dialog it is party to earns it another period. A read
+		// timeout leaves a TLS connection usable (it is temporary).
+		if n == 0 && c.g.inDialog != nil && c.g.inDialog(c.raddr) {
+			_ = c.Conn.SetReadDeadline(time.Now().Add(c.g.idle))
+			continue
+		}
 		c.g.idleClosed.Add(1)
 		c.g.log.Info("closing idle unregistered connection", "transport", c.g.transport, "remote", c.raddr)
 		return n, errDropped
 	}
-	return n, err
 }
 
 // errDropped ends a connection the listener gave up on (idle, failed
@@ -289,16 +304,12 @@ func (c *guardConn) Close() error {
 	return err
 }
 
-func (c *guardConn) activity(registered bool) {
+func (c *guardConn) exemptNow() {
 	if c.exempt.Load() || c.g.idle <= 0 {
 		return
 	}
-	if registered {
-		c.exempt.Store(true)
-		_ = c.Conn.SetReadDeadline(time.Time{})
-		return
-	}
-	_ = c.Conn.SetReadDeadline(time.Now().Add(c.g.idle))
+	c.exempt.Store(true)
+	_ = c.Conn.SetReadDeadline(time.Time{})
 }
 
 // serveStream runs sipgo's serve loop on a guarded listener. The loop
@@ -319,9 +330,9 @@ func (b *Backend) serveStream(g *guardListener) func() {
 	}
 }
 
-// flowActivity tells the listener that accepted f's connection that it
-// carried a request (registered: a successful REGISTER).
-func (b *Backend) flowActivity(f flow, registered bool) {
+// flowRegistered tells the listener that accepted f's connection that a
+// REGISTER succeeded on it.
+func (b *Backend) flowRegistered(f flow) {
 	if f.transport != "TCP" && f.transport != "TLS" {
 		return
 	}
@@ -334,8 +345,28 @@ func (b *Backend) flowActivity(f flow, registered bool) {
 	}
 	b.mu.Unlock()
 	for _, g := range guards {
-		g.activity(f.addr, registered)
+		g.registered(f.addr)
 	}
+}
+
+// flowInDialog reports whether f is party to a dialog: a call or
+// subscription the cloud serves, or a call or REFER it proxied.
+func (b *Backend) flowInDialog(f flow) bool {
+	b.mu.Lock()
+	for _, c := range b.calls {
+		if c.flow == f {
+			b.mu.Unlock()
+			return true
+		}
+	}
+	for _, s := range b.subs {
+		if s.flow == f {
+			b.mu.Unlock()
+			return true
+		}
+	}
+	b.mu.Unlock()
+	return b.dialogs.hasFlow(f)
 }
 
 // Health is the state of the SIP listeners.

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
 
 	"github.com/deskphone/deskphone/certs"
 )
@@ -232,4 +235,78 @@ func TestAcceptSurvivesFdExhaustion(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
 		t.Fatalf("OPTIONS after recovery: %q %v", buf[:n], err)
 	}
+}
+
+// TestUnregisteredKeepAliveIsClosed (issue 19, item 10): a connection
+// that never registers but pings with OPTIONS (every 20 s in the probe;
+// here faster than the shortened idle timeout) is closed at the bound. A
+// connection party to a call stays while the call lasts.
+func TestUnregisteredKeepAliveIsClosed(t *testing.T) {
+	const idle = 500 * time.Millisecond
+	b := startBackend(t, func(c *Config) { c.UnregisteredIdleTimeout = idle })
+	tlsConf := &tls.Config{RootCAs: rootPool(t, certs.FactoryRoot2019), ServerName: b.ServerName()}
+
+	t.Run("OPTIONS pings", func(t *testing.T) {
+		c, err := tls.Dial("tcp", b.Addr("tls"), tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			tick := time.NewTicker(idle / 5)
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				req := fmt.Sprintf("OPTIONS sip:deskphone.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:9;branch=z9hG4bKping%d\r\n"+
+					"From: <sip:probe@deskphone.test>;tag=p\r\nTo: <sip:deskphone.test>\r\nCall-ID: ping\r\nCSeq: %d OPTIONS\r\n"+
+					"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", i, i+1)
+				if _, err := c.Write([]byte(req)); err != nil {
+					return
+				}
+				select {
+				case <-tick.C:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		closedWithin(t, c, 10*idle, "a connection pinging with OPTIONS")
+	})
+
+	t.Run("in a call", func(t *testing.T) {
+		ctx := ctxT(t)
+		// Authenticated per request (407), never registered.
+		phone := newPhoneOn(t, b, "alice", "secret", "TLS")
+		sess, err := phone.callWith(ctx, "echo", sipgo.AnswerOptions{Username: "alice", Password: "secret"})
+		if err != nil {
+			t.Fatalf("call echo: %v", err)
+		}
+		if err := sess.Ack(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var f flow
+		b.mu.Lock()
+		for _, c := range b.calls {
+			f = c.flow
+		}
+		b.mu.Unlock()
+		// A connection opened after the phone's is closed at the bound:
+		// by then the phone's first period is over too.
+		before := healthOf(t, b, "tls").IdleClosed
+		probe, err := tls.Dial("tcp", b.Addr("tls"), tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer probe.Close()
+		closedWithin(t, probe, 10*idle, "an idle probe")
+		eventually(t, "the probe counted as idle", func() bool { return healthOf(t, b, "tls").IdleClosed > before })
+		if !b.connected(f) {
+			t.Fatal("the connection of a call was closed for idling")
+		}
+		if err := sess.Bye(ctx); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the connection closed once the call ended", func() bool { return !b.connected(f) })
+	})
 }

@@ -80,6 +80,9 @@ func (st *engineStream) Answer(offer *sdp.Session) (*sdp.Session, error) {
 	return ans, err
 }
 
+// PacketsReceived counts the caller's valid RTP packets.
+func (st *engineStream) PacketsReceived() uint64 { return st.s.Stats().PacketsReceived }
+
 // sanitize keeps a Call-ID usable as part of a file name.
 func sanitize(s string) string {
 	out := []rune(s)

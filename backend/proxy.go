@@ -35,12 +35,13 @@ func (b *Backend) dispatch(in *sip.Request, tx sip.ServerTransaction) {
 	if req.Method == sip.REGISTER {
 		b.register(req, tx)
 		// A connection a phone registered on is exempt from the idle
-		// timeout of connections nobody has registered on.
-		_, registered := b.userOnFlow(f)
-		b.flowActivity(f, registered)
+		// timeout of connections nobody has registered on. Nothing else
+		// a connection sends resets that timeout (see guardConn.Read).
+		if _, registered := b.userOnFlow(f); registered {
+			b.flowRegistered(f)
+		}
 		return
 	}
-	b.flowActivity(f, false)
 	if req.Method == sip.CANCEL {
 		// A CANCEL matching a pending INVITE never gets here: sipgo's
 		// transaction layer answers it and ends the INVITE with 487.

@@ -338,7 +338,7 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		result = authMismatch
 	}
 	key := strings.ToLower(user.User)
-	if result != authMissing && result != authMismatch && b.isLockedOut(key) {
+	if (result == authOK || result == authWrong || result == authStale) && b.isLockedOut(key) {
 		b.log.Warn("authentication of a locked-out user", "user", user.User, "source", req.Source())
 		b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
 		return User{}, false
@@ -355,6 +355,14 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		b.log.Warn("credentials for another or unknown user", "source", req.Source())
 		b.reply(req, tx, sip.StatusForbidden, "Forbidden")
 		return User{}, false
+	case authOtherURI:
+		// RFC 2617 §3.2.2.5. Neither this nor a replay counts as a wrong
+		// password: whoever captured a request could lock its user out.
+		b.log.Warn("credentials for another Request-URI", "user", user.User, "source", req.Source())
+		b.reply(req, tx, sip.StatusBadRequest, "Bad Request: digest uri is not the Request-URI")
+		return User{}, false
+	case authReplay:
+		b.log.Warn("replayed credentials", "user", user.User, "source", req.Source())
 	case authStale:
 		stale = true
 	case authWrong:

@@ -37,6 +37,7 @@ func backendCommand() command {
                     [--max-connections N] [--max-connections-per-source N]
                     [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
                     [--flow-timer DURATION] [--code-lifetime DURATION] [--log-level error|warn|info|debug]
+                    [--max-service-calls N] [--media-timeout DURATION] [--session-expires DURATION]
   deskphone backend admin [--admin HOST:PORT] COMMAND
 
 The mock cloud: a SIP registrar and proxy over TLS 1.2+ with digest
@@ -70,14 +71,26 @@ Flags:
   --handshake-timeout DURATION
                    bound on a TLS handshake (default 10s; -1s: none)
   --unregistered-idle-timeout DURATION
-                   close a connection that carries no request for this long
-                   until a REGISTER succeeds on it (default 30s; -1s: never)
+                   close a connection this long after it opened unless a
+                   REGISTER succeeded on it or it is then in a call or
+                   subscription; OPTIONS pings do not keep it up
+                   (default 30s; -1s: never)
   --flow-timer DURATION
                    ask phones for a CRLF keep-alive this often (RFC 5626
                    Flow-Timer in each REGISTER's 200 OK; default none: phones
                    keep their own 120 s)
   --code-lifetime DURATION
                    how long a web sign-in code is good for (default 15m)
+  --max-service-calls N
+                   calls one user may have with echo, tone, voicemail and
+                   noanswer at once; more get 486 (default 4; -1: no cap)
+  --media-timeout DURATION
+                   end a service call whose caller sent no RTP for this long
+                   (default 60s; -1s: never)
+  --session-expires DURATION
+                   the longest RFC 4028 session interval granted to a caller
+                   that supports session timers; an unrefreshed call ends
+                   (default 30m, at least 90s; -1s: none)
   --log-level LEVEL
                    log to stderr from this level: error, warn (default), info, debug
 
@@ -147,6 +160,9 @@ Update service flags:
 		idle := fs.Duration("unregistered-idle-timeout", 0, "")
 		flowTimer := fs.Duration("flow-timer", 0, "")
 		codeLifetime := fs.Duration("code-lifetime", 0, "")
+		maxServiceCalls := fs.Int("max-service-calls", 0, "")
+		mediaTimeout := fs.Duration("media-timeout", 0, "")
+		sessionExpires := fs.Duration("session-expires", 0, "")
 		logLevel := fs.String("log-level", "warn", "")
 		updateAddr := fs.String("update", defaultUpdateAddr, "")
 		provisioning := fs.Bool("provisioning", false, "")
@@ -209,8 +225,9 @@ Update service flags:
 			Media:          backend.EngineMedia(engine, filepath.Join(*state, "voicemail")),
 			MaxConnections: *maxConns, MaxConnectionsPerSource: *maxPerSource,
 			HandshakeTimeout: *handshake, UnregisteredIdleTimeout: *idle,
-			FlowTimer: *flowTimer,
-			SignIn:    backend.SignInConfig{DeviceCodeLifetime: *codeLifetime},
+			FlowTimer:       *flowTimer,
+			MaxServiceCalls: *maxServiceCalls, MediaTimeout: *mediaTimeout, SessionExpires: *sessionExpires,
+			SignIn: backend.SignInConfig{DeviceCodeLifetime: *codeLifetime},
 			// A listener in trouble (out of file descriptors, say) must
 			// show somewhere.
 			Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
@@ -428,7 +445,8 @@ var backendFlags = map[string]string{
 	"StateDir": "--state", "Domain": "--domain", "UsersFile": "--users",
 	"MaxConnections": "--max-connections", "MaxConnectionsPerSource": "--max-connections-per-source",
 	"HandshakeTimeout": "--handshake-timeout", "UnregisteredIdleTimeout": "--unregistered-idle-timeout",
-	"FlowTimer": "--flow-timer",
+	"FlowTimer": "--flow-timer", "MaxServiceCalls": "--max-service-calls",
+	"MediaTimeout": "--media-timeout", "SessionExpires": "--session-expires",
 }
 
 // backendFlagError words the backend's configuration errors with the flags

@@ -203,6 +203,7 @@ func TestBackendFlagErrors(t *testing.T) {
 		{[]string{"--users", users}, `--users ` + users + `: line 3: unknown field pasword (did you mean password?)`},
 		{[]string{"--users", filepath.Join(dir, "none.yaml")}, `: no such file`},
 		{[]string{"--flow-timer", "1500ms"}, `--flow-timer "1.5s": want whole seconds, e.g. 2m or 90s`},
+		{[]string{"--session-expires", "30s"}, `--session-expires "30s": want whole seconds, at least 90s`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -211,7 +212,7 @@ func TestBackendFlagErrors(t *testing.T) {
 			if code != 2 || !strings.Contains(stderr, tt.want) {
 				t.Fatalf("exit %d, stderr %q\nwant exit 2 and %q", code, stderr, tt.want)
 			}
-			for _, goSpeak := range []string{"ServerRoot", "AdminListen", "FlowTimer", "backend: backend:", "backend.User", "invalid configuration"} {
+			for _, goSpeak := range []string{"ServerRoot", "AdminListen", "FlowTimer", "SessionExpires", "backend: backend:", "backend.User", "invalid configuration"} {
 				if strings.Contains(stderr, goSpeak) {
 					t.Errorf("stderr %q speaks Go (%q)", stderr, goSpeak)
 				}
