@@ -218,3 +218,38 @@ func TestExitCodeMessages(t *testing.T) {
 		}
 	}
 }
+
+// --sip-trace and --keylog never write through a planted symbolic link or
+// into a file others can read: the run stops with the flag and the reason,
+// and the file stays as it was. (Issue 19, low.)
+func TestTraceFlagsRefusePlantedFiles(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	loose := filepath.Join(dir, "loose")
+	if err := os.WriteFile(loose, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--sip-trace", "--keylog"} {
+		for _, path := range []string{link, loose} {
+			_, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--clock", "virtual", flag, path)
+			if code == 0 || !strings.Contains(stderr, flag) || !strings.Contains(stderr, "not a private file") {
+				t.Errorf("run %s %s: exit %d, stderr %q", flag, path, code, stderr)
+			}
+		}
+	}
+	for _, path := range []string{victim, loose} {
+		if data, err := os.ReadFile(path); err != nil || string(data) != "precious" {
+			t.Errorf("%s was written: %q %v", path, data, err)
+		}
+	}
+}
