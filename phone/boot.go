@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/internal/atomicfile"
@@ -41,6 +42,9 @@ func (p *Phone) boot() {
 		reboots:    reboots,
 	}
 	p.booted.Store(&img)
+	if upd.damaged {
+		p.stateDamaged(updateFile)
+	}
 	p.loadPolicy()
 	p.startLock()
 	p.armPowerSave()
@@ -60,6 +64,19 @@ func (p *Phone) boot() {
 	p.startLine()
 	p.startUpdate()
 	p.tick()
+}
+
+// stateDamaged records that this boot found the state file name damaged,
+// for status; the caller says so in the syslog.
+func (p *Phone) stateDamaged(name string) {
+	if !slices.Contains(p.s.damaged, name) {
+		p.s.damaged = append(p.s.damaged, name)
+	}
+}
+
+// stateRepaired is the end of stateDamaged: the file was set aside.
+func (p *Phone) stateRepaired(name string) {
+	p.s.damaged = slices.DeleteFunc(p.s.damaged, func(n string) bool { return n == name })
 }
 
 func (p *Phone) reboot() {

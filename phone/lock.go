@@ -2,13 +2,17 @@ package phone
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 // Lock errors, for scripts that tell a refused PIN from a wrong one.
@@ -24,6 +28,9 @@ var (
 	ErrLocked = errors.New("phone lock state")
 	// ErrNotPaired: a PC request while no PC is paired.
 	ErrNotPaired = errors.New("no PC paired")
+	// ErrTryLater: too many wrong administrator codes; the phone takes the
+	// next one after a wait on its clock.
+	ErrTryLater = errors.New("too many tries: try again later")
 )
 
 // Lock types of the catalog's firmware.
@@ -40,8 +47,10 @@ var idpMethods = []signInMethod{"web", "user", "password", "pin", "pc"}
 // lock is the phone-lock part. The firmware decides which lock it has
 // (none, device-lock, phone-lock); the PIN, whether the phone is locked
 // and the wrong tries survive a reboot in LockFile. A Device-Lock code
-// does not carry over to a Phone-Lock firmware: the phone then runs
-// unsecured until its user creates a PIN.
+// does not carry over to a Phone-Lock firmware: an unlocked phone then
+// runs unsecured until its user creates a PIN. A locked phone stays locked
+// across any firmware change until the PIN it had is entered (kept), and a
+// lock record that cannot be read keeps the phone locked (damaged).
 type lock struct {
 	state     LockState
 	kind      string // the firmware's lock type, from the catalog
@@ -49,6 +58,13 @@ type lock struct {
 	entry     string // digits typed on the lock screen
 	adminCode bool   // too many wrong PINs: asking for the admin code
 	unsecured bool   // an upgrade dropped the Device-Lock code
+	// kept: rec was set by another lock type and the phone was locked
+	// when its firmware changed; only that PIN unlocks it.
+	kept bool
+	// damaged: LockFile could not be read; rec is a stand-in without a
+	// PIN hash, kept in memory only, so that no PIN matches and the
+	// damaged file stays as it is for inspection.
+	damaged bool
 
 	// Better Together over Ethernet: the paired PC, and the code a
 	// Manual pairing needs.
@@ -65,13 +81,25 @@ func (p *Phone) wording() catalog.Lock { return p.model.Vendor.Lock }
 // startLock reads the lock from the state directory (boot).
 func (p *Phone) startLock() {
 	lk := &p.s.lock
-	rec, err := loadLockRecord(p.state.Path)
+	defer p.startPairing()
+	rec, err := loadLockRecord(p.state)
 	if err != nil {
-		p.logf("lock", "err", "lock", "%v; the phone has no PIN", err)
+		p.lockDamaged(err)
 		return
 	}
-	if rec == nil || lk.kind == "none" {
-		p.startPairing()
+	if rec == nil {
+		return
+	}
+	if rec.Kind != lk.kind && rec.Locked {
+		// A firmware change never opens a locked phone: only the PIN it
+		// had does, whatever lock the new firmware has.
+		lk.rec, lk.state, lk.kept = rec, Locked, true
+		p.logf("lock", "warn", "lock", "the phone was locked before the firmware change: it stays locked until the %s PIN it had is entered", rec.Kind)
+		p.showAlert(p.wording().KeptLocked)
+		p.restoreAdminCode()
+		return
+	}
+	if lk.kind == "none" {
 		return
 	}
 	if rec.Kind != lk.kind {
@@ -80,18 +108,66 @@ func (p *Phone) startLock() {
 			p.logf("lock", "err", "lock", "%v", err)
 		}
 		lk.unsecured = true
-		p.startPairing()
 		return
 	}
 	lk.rec = rec
 	lk.state = Unlocked
 	if rec.Locked || lk.kind == lockDevice {
-		// A Device-Lock comes back after every reboot.
+		// A Device-Lock comes back after every reboot; its record says
+		// so, so that a firmware change now keeps the phone locked.
 		lk.state = Locked
+		if !rec.Locked {
+			rec.Locked = true
+			p.saveLock()
+		}
 		p.logf("lock", "notice", "lock", "booting locked")
+		p.restoreAdminCode()
 	}
-	p.startPairing()
 	p.armIdleLock()
+}
+
+// lockDamaged fails closed on a lock record that cannot be read: the phone
+// boots locked, says so on its screen, and names the file in the syslog
+// and status. No PIN matches; the ways out are the administrator's code
+// (asked at once where the vendor has one), the vendor's retry action
+// after the wrong tries, or state repair with the phone stopped.
+func (p *Phone) lockDamaged(err error) {
+	lk := &p.s.lock
+	lk.rec, lk.state, lk.damaged = &lockRecord{Kind: lk.kind, Locked: true}, Locked, true
+	p.stateDamaged(LockFile)
+	p.logf("lock", "err", "lock", "%v; the phone stays locked", err)
+	p.showAlert(p.wording().Damaged)
+	if p.wording().RetryAction == "admin_code" {
+		lk.adminCode = true
+	}
+}
+
+// restoreAdminCode: a locked phone whose PIN tries ran out before the
+// reboot still asks for the administrator's code, so a reboot never gives
+// the PIN another try.
+func (p *Phone) restoreAdminCode() {
+	if p.triesLeft() == 0 && p.wording().RetryAction == "admin_code" {
+		p.s.lock.adminCode = true
+	}
+}
+
+// dropLockRecord forgets the PIN. A damaged record is moved aside (kept
+// for inspection, as state repair does) rather than deleted.
+func (p *Phone) dropLockRecord() {
+	lk := &p.s.lock
+	lk.rec, lk.kept = nil, false
+	if !lk.damaged {
+		p.saveLock()
+		return
+	}
+	lk.damaged = false
+	to, err := statedir.MoveAside(filepath.Join(p.state.Path, LockFile), p.clock.Now())
+	if err != nil {
+		p.logf("lock", "err", "lock", "%v", err)
+		return
+	}
+	p.stateRepaired(LockFile)
+	p.logf("lock", "notice", "lock", "the damaged lock record is kept as %s", to)
 }
 
 // signedIn runs once the line is registered: the policy subscription.
@@ -117,19 +193,58 @@ func (p *Phone) needsPINAfterSignIn() bool {
 
 // triesLeft are the wrong PINs the phone still takes.
 func (p *Phone) triesLeft() int {
-	lk := p.s.lock
-	if lk.rec == nil {
+	if p.s.lock.rec == nil {
 		return 0
 	}
-	limit := p.s.policy.maxRetry
-	if lk.kind == lockDevice {
-		limit = p.wording().DeviceLockRetries
-	}
-	return max(limit-lk.rec.Failures, 0)
+	return max(p.tryLimit()-p.s.lock.rec.Failures, 0)
 }
 
-// saveLock writes the lock record; a failure is on the screen and in the log.
+// tryLimit is how many wrong PINs (or administrator codes, before each
+// further one waits) the lock takes.
+func (p *Phone) tryLimit() int {
+	if p.s.lock.kind == lockDevice {
+		return p.wording().DeviceLockRetries
+	}
+	return p.s.policy.maxRetry
+}
+
+// Administrator codes past the limit wait: a minute after the first,
+// doubling to an hour, on the phone's clock.
+const (
+	adminFirstWait = time.Minute
+	adminMaxWait   = time.Hour
+)
+
+// adminWaitAfter is the wait after the wrong administrator code that is
+// over the limit by over (0 for the first one at the limit).
+func adminWaitAfter(over int) time.Duration {
+	if over >= 6 { // 64 min: past the cap
+		return adminMaxWait
+	}
+	return min(adminFirstWait<<over, adminMaxWait)
+}
+
+// adminWait is how long the next administrator code must still wait. A
+// clock set back never makes it longer than the longest wait.
+func (p *Phone) adminWait() time.Duration {
+	rec := p.s.lock.rec
+	if rec == nil || rec.AdminWait.IsZero() {
+		return 0
+	}
+	now := p.clock.Now()
+	if rec.AdminWait.Sub(now) > adminMaxWait {
+		rec.AdminWait = now.Add(adminMaxWait)
+		p.saveLock()
+	}
+	return max(rec.AdminWait.Sub(now), 0)
+}
+
+// saveLock writes the lock record; a failure is on the screen and in the
+// log. A damaged record is left as it is: its stand-in lives in memory.
 func (p *Phone) saveLock() bool {
+	if p.s.lock.damaged {
+		return true
+	}
 	if err := saveLockRecord(p.state.Path, p.s.lock.rec); err != nil {
 		p.logf("lock", "err", "lock", "%v", err)
 		p.showAlert("Cannot save the phone lock")
@@ -209,18 +324,13 @@ func (p *Phone) unlockWith(pin string) error {
 	}
 	lk.entry = ""
 	if lk.adminCode {
-		if pin != p.adminCode() {
-			p.logf("lock", "warn", "lock", "wrong administrator code")
-			p.showAlert("Wrong administrator code")
-			return errorf(ErrWrongPIN, "wrong administrator code")
-		}
-		p.logf("lock", "notice", "lock", "unlocked with the administrator code; the PIN is cleared")
-		lk.adminCode, lk.rec, lk.state = false, nil, LockNone
-		p.saveLock()
-		p.askNewPIN()
-		return nil
+		return p.unlockWithAdminCode(pin)
 	}
 	if lk.rec.matches(pin) {
+		if lk.kept {
+			p.unlockKept()
+			return nil
+		}
 		lk.state, lk.rec.Locked, lk.rec.Failures = Unlocked, false, 0
 		p.saveLock()
 		p.logf("lock", "notice", "lock", "phone unlocked")
@@ -247,6 +357,60 @@ func (p *Phone) unlockWith(pin string) error {
 	return errorf(ErrWrongPIN, "wrong PIN: too many tries, the user is signed out")
 }
 
+// unlockWithAdminCode tries the administrator's code. Its wrong tries are
+// counted in the lock record like the PIN's (saved before the answer, so a
+// kill does not reset them); past the PIN's limit each further one waits,
+// longer every time, on the phone's clock, and a code sent during the
+// wait is not checked.
+func (p *Phone) unlockWithAdminCode(code string) error {
+	lk := &p.s.lock
+	if wait := p.adminWait(); wait > 0 {
+		wait = wait.Round(time.Second)
+		p.showAlert(fmt.Sprintf("Too many wrong codes: try again in %v", wait))
+		return errorf(ErrTryLater, "too many wrong administrator codes: try again in %v", wait)
+	}
+	if subtle.ConstantTimeCompare([]byte(code), []byte(p.adminCode())) != 1 {
+		lk.rec.AdminFailures++
+		over := lk.rec.AdminFailures - p.tryLimit()
+		if over >= 0 {
+			lk.rec.AdminWait = p.clock.Now().Add(adminWaitAfter(over))
+		}
+		p.saveLock()
+		if over >= 0 {
+			wait := adminWaitAfter(over)
+			p.logf("lock", "warn", "lock", "wrong administrator code (%d): the next one waits %v", lk.rec.AdminFailures, wait)
+			p.showAlert(fmt.Sprintf("Wrong administrator code: try again in %v", wait))
+			return errorf(ErrWrongPIN, "wrong administrator code: the next try waits %v", wait)
+		}
+		p.logf("lock", "warn", "lock", "wrong administrator code")
+		p.showAlert("Wrong administrator code")
+		return errorf(ErrWrongPIN, "wrong administrator code")
+	}
+	p.logf("lock", "notice", "lock", "unlocked with the administrator code; the PIN is cleared")
+	lk.adminCode, lk.state = false, LockNone
+	p.dropLockRecord()
+	p.askNewPIN()
+	return nil
+}
+
+// unlockKept ends the lock kept across a firmware change: the PIN it had
+// was entered. Its code was set by another lock type and is not carried
+// over (as for an unlocked phone, seed 001): the phone says it is
+// unsecured and asks for a PIN of its own lock.
+func (p *Phone) unlockKept() {
+	lk := &p.s.lock
+	old := lk.rec.Kind
+	lk.state = LockNone
+	p.dropLockRecord()
+	if lk.kind == "none" {
+		p.logf("lock", "notice", "lock", "phone unlocked with the %s PIN it had; this firmware has no phone lock", old)
+		return
+	}
+	lk.unsecured = true
+	p.logf("lock", "notice", "lock", "phone unlocked with the %s PIN it had; it is not carried over to %s: the phone is unsecured until a PIN is created", old, lk.kind)
+	p.askNewPIN()
+}
+
 // signOutUser signs the user out: the registration ends, the account, its
 // tokens and its PIN are forgotten.
 func (p *Phone) signOutUser() {
@@ -254,8 +418,8 @@ func (p *Phone) signOutUser() {
 	p.signOut(whyTooManyPINs, "Too many wrong PINs: signed out")
 	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
 	p.saveConfig()
-	p.s.lock.rec, p.s.lock.state, p.s.lock.adminCode = nil, LockNone, false
-	p.saveLock()
+	p.s.lock.state, p.s.lock.adminCode = LockNone, false
+	p.dropLockRecord()
 	p.stop("lock-idle")
 }
 
@@ -454,6 +618,12 @@ func (p *Phone) renderLock(s *Screen) {
 	if p.s.lock.adminCode {
 		lines[0] = w.AdminCode
 	}
+	switch {
+	case p.s.lock.damaged:
+		lines = append(lines, w.Damaged)
+	case p.s.lock.kept:
+		lines = append(lines, w.KeptLocked)
+	}
 	lines = append(lines, "Emergency: "+strings.Join(p.s.policy.emergency, ", "))
 	for _, l := range lines {
 		s.Lines = append(s.Lines, Line{Text: l})
@@ -606,6 +776,9 @@ func (p *Phone) PCUnlock() error {
 		}
 		if lk.state != Locked {
 			return nil
+		}
+		if lk.kept || lk.damaged {
+			return errorf(ErrLocked, "the phone must be unlocked on its keypad")
 		}
 		lk.state, lk.entry = Unlocked, ""
 		lk.rec.Locked, lk.rec.Failures = false, 0

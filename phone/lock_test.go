@@ -173,6 +173,9 @@ func TestDeviceLockComesBackAndIsNotCarriedOver(t *testing.T) {
 	if got := status(t, q, "lock"); got != "locked" {
 		t.Fatalf("Device-Lock did not come back after a reboot: lock=%s", got)
 	}
+	// Unlocked before the upgrade, as in seed 001 (a locked phone stays
+	// locked: TestLockedPhoneStaysLockedAcrossFirmwareChange).
+	must(t, q.Unlock("4321"))
 	must(t, q.ChangeFirmware("5.5.1.11526"))
 	if got := status(t, q, "lock") + " " + status(t, q, "pin_set"); got != "none no" {
 		t.Fatalf("after the upgrade: lock pin_set = %s", got)

@@ -43,6 +43,9 @@ type machine struct {
 	bootAt  time.Time
 	reboots int
 	timers  map[string]*phoneTimer
+	// damaged names the state files this boot found damaged and worked
+	// around (status state_damaged).
+	damaged []string
 }
 
 // phoneTimer is a named timer on the phone's clock. A timer that was stopped

@@ -192,6 +192,14 @@ func (p *Phone) open(firmware string) error {
 		}
 	}
 	p.state, p.id = st, id
+	// The phone's own files follow the rules of every state file: a
+	// damaged one stops the power-on with its name, never defaults in its
+	// place. The lock record is the exception: it boots the phone locked.
+	for _, f := range []statedir.File{policyFileSpec, updateFileSpec} {
+		if _, err := st.Load(f, f.New()); err != nil {
+			return err
+		}
+	}
 	fw, err := p.installFirmware(firmware)
 	if err != nil {
 		return err

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 // LockFile keeps, in the state directory, the phone lock: the PIN as a
@@ -41,6 +43,19 @@ type lockRecord struct {
 	Hash     []byte `json:"hash"`
 	Locked   bool   `json:"locked"`
 	Failures int    `json:"failures"`
+	// AdminFailures are the wrong administrator codes since the PIN's
+	// tries ran out, and AdminWait the instant on the phone's clock before
+	// which the next one is not checked.
+	AdminFailures int       `json:"admin_failures,omitempty"`
+	AdminWait     time.Time `json:"admin_wait,omitzero"`
+}
+
+// lockFileSpec is how the lock record is read: the keys every write of
+// it holds.
+var lockFileSpec = statedir.File{
+	Name:     LockFile,
+	Required: []string{"kind", "algo", "time", "memory", "threads", "salt", "hash", "locked", "failures"},
+	New:      func() any { return &lockRecord{} },
 }
 
 // hashPIN makes a new record for pin with a fresh salt.
@@ -63,21 +78,17 @@ func (r *lockRecord) matches(pin string) bool {
 	return subtle.ConstantTimeCompare(got, r.Hash) == 1
 }
 
-// loadLockRecord reads LockFile; nil without one.
-func loadLockRecord(dir string) (*lockRecord, error) {
-	data, err := os.ReadFile(filepath.Join(dir, LockFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("phone lock: %w", err)
-	}
+// loadLockRecord reads LockFile; nil without one. A record that is not
+// what a save writes (null, torn, {}, no PIN hash, not a regular file) is
+// a *statedir.DamagedError naming the file: the lock then fails closed.
+func loadLockRecord(d *statedir.Dir) (*lockRecord, error) {
 	var r lockRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("phone lock: %s: %w", LockFile, err)
+	found, err := d.Load(lockFileSpec, &r)
+	if err != nil || !found {
+		return nil, err
 	}
-	if len(r.Hash) == 0 {
-		return nil, fmt.Errorf("phone lock: %s holds no PIN hash", LockFile)
+	if r.Algo != "argon2id" || len(r.Hash) == 0 || len(r.Salt) == 0 || r.Time == 0 || r.Memory == 0 || r.Threads == 0 {
+		return nil, &statedir.DamagedError{Path: filepath.Join(d.Path, LockFile), Reason: "it holds no usable PIN hash"}
 	}
 	return &r, nil
 }
@@ -99,6 +110,12 @@ func saveLockRecord(dir string, r *lockRecord) error {
 		return fmt.Errorf("phone lock: %w", err)
 	}
 	return nil
+}
+
+// StateFiles are the phone's own state files, for the tools that check
+// and repair a state directory (statedir.Check, statedir.Repair).
+func StateFiles() []statedir.File {
+	return []statedir.File{lockFileSpec, policyFileSpec, updateFileSpec}
 }
 
 // checkPIN says why pin cannot be a PIN with at least min digits.

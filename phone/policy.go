@@ -3,7 +3,6 @@ package phone
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 // DefaultDialTimeout is UserDialTimeoutMS of the in-band policy: a number is
@@ -271,18 +271,26 @@ func (pol *policy) applyFields(fields map[string]string) (problems []string) {
 	return problems
 }
 
-// loadPolicy applies the policy kept in the state directory (boot).
+// policyFileSpec is how PolicyFile is read: what every save writes.
+var policyFileSpec = statedir.File{
+	Name:     PolicyFile,
+	Required: []string{"version", "policy"},
+	New:      func() any { return &policyDocument{} },
+}
+
+// loadPolicy applies the policy kept in the state directory (boot). A
+// damaged file stopped the power-on (Phone.open); one damaged while the
+// phone ran is reported by name at the reboot, which runs on the defaults
+// until the cloud sends the policy again.
 func (p *Phone) loadPolicy() {
-	data, err := os.ReadFile(filepath.Join(p.state.Path, PolicyFile))
-	if os.IsNotExist(err) {
+	var doc policyDocument
+	found, err := p.state.Load(policyFileSpec, &doc)
+	if err != nil {
+		p.stateDamaged(PolicyFile)
+		p.logf("policy", "err", "policy", "kept policy unreadable, using the defaults: %v", err)
 		return
 	}
-	var doc policyDocument
-	if err == nil {
-		err = json.Unmarshal(data, &doc)
-	}
-	if err != nil {
-		p.logf("policy", "err", "policy", "kept policy unreadable, using the defaults: %v", err)
+	if !found {
 		return
 	}
 	for _, pr := range p.s.policy.applyFields(doc.Policy) {

@@ -2,6 +2,7 @@ package phone
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/media"
@@ -75,6 +76,10 @@ type Status struct {
 	SignInURL       string
 	SignInExpiresIn int
 	SignInError     string
+	// StateDamaged lists the state files the boot found damaged and
+	// worked around (the lock record boots the phone locked), comma
+	// separated; empty when all read back fine.
+	StateDamaged string
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -149,6 +154,7 @@ func (s Status) Pairs() [][2]string {
 		{"signin_url", s.SignInURL},
 		{"signin_expires_in", expiresIn},
 		{"signin_error", s.SignInError},
+		{"state_damaged", s.StateDamaged},
 	}
 }
 
@@ -204,6 +210,7 @@ func (p *Phone) fillStatus(s *Status) {
 	}
 	p.lockStatus(s)
 	p.policyStatus(s)
+	s.StateDamaged = strings.Join(p.s.damaged, ",")
 	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
 	if t := p.s.session.tok; t != nil && s.User == "" {
 		s.User = t.User

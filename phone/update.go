@@ -74,6 +74,7 @@ type update struct {
 	signedIn   bool // the sign-in check was made this boot
 	rec        updateRecord
 	notes      []string // what the boot decided, for the syslog
+	damaged    bool     // updateFile was damaged at boot
 }
 
 // offer is a version an authority offered.
@@ -150,17 +151,21 @@ func (p *Phone) updateEnabled() bool {
 
 func (p *Phone) updateDir() string { return filepath.Join(p.state.Path, "firmware") }
 
+// updateFileSpec is how updateFile is read: what every save writes.
+var updateFileSpec = statedir.File{
+	Name:     updateFile,
+	Required: []string{"slot"},
+	New:      func() any { return &updateRecord{} },
+}
+
 func (p *Phone) loadUpdateRecord() (updateRecord, error) {
 	var rec updateRecord
-	b, err := os.ReadFile(filepath.Join(p.state.Path, updateFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return updateRecord{Slot: "a"}, nil
-	}
-	if err == nil {
-		err = json.Unmarshal(b, &rec)
-	}
+	found, err := p.state.Load(updateFileSpec, &rec)
 	if err != nil {
 		return updateRecord{Slot: "a"}, fmt.Errorf("update record: %w", err)
+	}
+	if !found {
+		return updateRecord{Slot: "a"}, nil
 	}
 	if rec.Slot != "a" && rec.Slot != "b" {
 		rec.Slot = "a"
@@ -195,6 +200,7 @@ func (p *Phone) updateAtBoot() update {
 	rec, err := p.loadUpdateRecord()
 	if err != nil {
 		u.notes = append(u.notes, err.Error())
+		u.damaged = errors.Is(err, statedir.ErrDamaged)
 	}
 	if t := rec.Trial; t != nil {
 		slots, err := p.state.LoadFirmware()

@@ -218,3 +218,75 @@ func TestExitCodeMessages(t *testing.T) {
 		}
 	}
 }
+
+// --sip-trace and --keylog never write through a planted symbolic link or
+// into a file others can read: the run stops with the flag and the reason,
+// and the file stays as it was. (Issue 19, low.)
+func TestTraceFlagsRefusePlantedFiles(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	loose := filepath.Join(dir, "loose")
+	if err := os.WriteFile(loose, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--sip-trace", "--keylog"} {
+		for _, path := range []string{link, loose} {
+			_, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--clock", "virtual", flag, path)
+			if code == 0 || !strings.Contains(stderr, flag) || !strings.Contains(stderr, "not a private file") {
+				t.Errorf("run %s %s: exit %d, stderr %q", flag, path, code, stderr)
+			}
+		}
+	}
+	for _, path := range []string{victim, loose} {
+		if data, err := os.ReadFile(path); err != nil || string(data) != "precious" {
+			t.Errorf("%s was written: %q %v", path, data, err)
+		}
+	}
+}
+
+// A damaged phonelock.json boots the phone locked and named; state check
+// lists it, state repair moves it aside. A state directory others may
+// write is refused at run --state with the chmod that fixes it. (Issue 19,
+// item 9 and low.)
+func TestDamagedLockRecordAndLooseStateDir(t *testing.T) {
+	state := t.TempDir()
+	if _, stderr, code := deskphone(t, "pin set 123456\nquit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--model", "t48g", "--state", state); code != 0 {
+		t.Fatalf("boot: exit %d: %s", code, stderr)
+	}
+	lockFile := filepath.Join(state, "phonelock.json")
+	if err := os.WriteFile(lockFile, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := deskphone(t, "status\nquit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state)
+	if code != 0 || !strings.Contains(out, "lock=locked") || !strings.Contains(out, "state_damaged=phonelock.json") {
+		t.Fatalf("boot on a damaged lock record: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, _, code = runCLI(t, "state", "check", "--state", state)
+	if code == 0 || !strings.Contains(out, "damaged "+lockFile) {
+		t.Fatalf("check: exit %d, %q", code, out)
+	}
+	out, stderr, code = runCLI(t, "state", "repair", "--state", state)
+	if code != 0 || !strings.Contains(out, "moved aside "+lockFile+".damaged-") {
+		t.Fatalf("repair: exit %d, %q %q", code, out, stderr)
+	}
+	if out, _, code := runCLI(t, "state", "check", "--state", state); code != 0 || !strings.Contains(out, "no damaged state files") {
+		t.Fatalf("check after repair: exit %d, %q", code, out)
+	}
+	if err := os.Chmod(state, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = deskphone(t, "quit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state)
+	if code == 0 || !strings.Contains(stderr, state) || !strings.Contains(stderr, "chmod go-w") {
+		t.Fatalf("run on a world-writable state directory: exit %d, %q", code, stderr)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
+	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -210,7 +211,9 @@ Without --server the phone registers as alice to an embedded mock cloud
 			siptrace.Install(f)
 		}
 		if *keylogFile != "" {
-			f, err := os.OpenFile(*keylogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			// Appends to a key log of our own (0600); a link or a file
+			// someone else planted is refused.
+			f, err := atomicfile.OpenPrivate(*keylogFile, false)
 			if err != nil {
 				return fmt.Errorf("--keylog: %w", err)
 			}

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -14,19 +14,24 @@ func stateCommand() command {
 		name:    "state",
 		summary: "check or repair a phone's state directory",
 		usage: `Usage:
+  deskphone state check  --state DIR
   deskphone state repair --state DIR
 
 A phone refuses to boot on a damaged state file (config.json, identity.json,
-firmware.json that is torn, null, not a regular file, or lacks its fields)
-and names the file: booting on defaults would lose the saved account and
-settings without a word. repair moves each damaged file aside to
-NAME.damaged-TIME (kept for inspection) so the next boot starts that file
-afresh; sound files are left alone. A damaged identity.json means the phone
-gets a new MAC address and serial number. The phone must not be running.
+firmware.json, policy.json, update.json that is torn, null, not a regular
+file, a symbolic link, or lacks its fields) and names the file: booting on
+defaults would lose the saved account and settings without a word. A
+damaged phonelock.json boots the phone locked instead (no PIN opens it).
+check lists the damaged files (exit 1 if any). repair moves each damaged
+file aside to NAME.damaged-TIME (kept for inspection) so the next boot
+starts that file afresh; sound files are left alone. A damaged
+identity.json means the phone gets a new MAC address and serial number; a
+damaged phonelock.json, that it boots without a PIN. The phone must not be
+running.
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
-		if len(args) == 0 || args[0] != "repair" {
+		if len(args) == 0 || (args[0] != "repair" && args[0] != "check") {
 			fmt.Fprint(stderr, c.usage)
 			return errUsage
 		}
@@ -36,9 +41,23 @@ gets a new MAC address and serial number. The phone must not be running.
 			return err
 		}
 		if *state == "" {
-			return errors.New("repair needs --state DIR")
+			return fmt.Errorf("%s needs --state DIR", args[0])
 		}
-		moved, err := statedir.Repair(*state, time.Now())
+		if args[0] == "check" {
+			damaged, err := statedir.Check(*state, phone.StateFiles()...)
+			if err != nil {
+				return err
+			}
+			if len(damaged) == 0 {
+				fmt.Fprintf(stdout, "%s: no damaged state files\n", *state)
+				return nil
+			}
+			for _, d := range damaged {
+				fmt.Fprintf(stdout, "damaged %s: %s\n", d.Path, d.Reason)
+			}
+			return fmt.Errorf("%s: %d damaged state files (deskphone state repair --state %s moves them aside)", *state, len(damaged), *state)
+		}
+		moved, err := statedir.Repair(*state, time.Now(), phone.StateFiles()...)
 		if err != nil {
 			return err
 		}

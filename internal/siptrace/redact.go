@@ -3,8 +3,9 @@ package siptrace
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"regexp"
+
+	"github.com/deskphone/deskphone/internal/atomicfile"
 )
 
 // Traces hold what an attacker on the wire would want: digest responses
@@ -54,16 +55,13 @@ func isCredentials(line []byte) bool {
 
 // OpenFile creates (or truncates) a trace file readable by its owner
 // only, as it holds call metadata and, with secrets, credentials and
-// media keys. Without secrets every message is passed through Redact.
-// Close the returned File when done.
+// media keys. An existing file is written only if it is this user's own
+// regular file with mode 0600 (a symbolic link or a file someone else
+// planted is refused: atomicfile.OpenPrivate). Without secrets every
+// message is passed through Redact. Close the returned File when done.
 func OpenFile(path string, secrets bool) (*File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := atomicfile.OpenPrivate(path, true)
 	if err != nil {
-		return nil, fmt.Errorf("sip trace: %w", err)
-	}
-	// An existing file keeps its mode through O_CREATE: tighten it.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("sip trace: %w", err)
 	}
 	return &File{w: f, closer: f, redact: !secrets}, nil

@@ -48,8 +48,8 @@ func TestOpenFile(t *testing.T) {
 	}{{"redacted", false}, {"secrets", true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "sip.trace")
-			// A file left by an older run with a loose mode is tightened.
-			if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+			// A trace of an older run (ours, 0600) is started afresh.
+			if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			f, err := OpenFile(path, tt.secrets)
@@ -78,6 +78,43 @@ func TestOpenFile(t *testing.T) {
 				t.Error("old content kept")
 			}
 		})
+	}
+}
+
+// A trace file is never written through a planted symbolic link, nor into
+// a file that others can read (a world-readable file pre-created by
+// another user, or one of ours with a loose mode): the trace holds call
+// metadata and, with secrets, credentials. The file is left untouched.
+// (Issue 19, low.)
+func TestOpenFileRefusesPlantedFiles(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "victim")
+	if err := os.WriteFile(target, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.trace")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	loose := filepath.Join(dir, "loose.trace")
+	if err := os.WriteFile(loose, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{link, loose} {
+		f, err := OpenFile(path, true)
+		if err == nil {
+			f.Trace(Message{Text: secretMsg})
+			f.Close()
+			t.Errorf("OpenFile(%s) accepted", path)
+		}
+	}
+	for _, path := range []string{target, loose} {
+		if data, err := os.ReadFile(path); err != nil || string(data) != "precious" {
+			t.Errorf("%s was written: %q %v", path, data, err)
+		}
 	}
 }
 

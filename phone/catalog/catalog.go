@@ -87,6 +87,13 @@ type Lock struct {
 	OldPIN     string `yaml:"old_pin"`     // changing the PIN
 	AdminCode  string `yaml:"admin_code_prompt"`
 	Unsecured  string `yaml:"unsecured"` // the idle line of a phone left without its PIN
+	// KeptLocked is the lock screen's line of a phone that was locked when
+	// its firmware changed to another lock type: only the PIN it had
+	// unlocks it.
+	KeptLocked string `yaml:"kept_locked"`
+	// Damaged is the lock screen's line of a phone whose lock record
+	// cannot be read: it boots locked.
+	Damaged string `yaml:"damaged"`
 	// RetryAction is what too many wrong PINs do: sign_out or admin_code.
 	RetryAction string `yaml:"retry_action"`
 	// AdminCodeValue is the administrator's code that unlocks a phone
@@ -102,6 +109,8 @@ var DefaultLock = Lock{
 	Title: "Phone Locked", EnterPIN: "Enter PIN:", CreatePIN: "Create PIN:",
 	ConfirmPIN: "Confirm PIN:", OldPIN: "Current PIN:", AdminCode: "Admin code:",
 	Unsecured: "Phone not secured: create a PIN", RetryAction: "sign_out",
+	KeptLocked:        "Locked before the firmware change: enter the PIN it had",
+	Damaged:           "Lock record damaged: no PIN can unlock",
 	DeviceLockRetries: 6,
 }
 

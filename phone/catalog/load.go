@@ -365,6 +365,7 @@ func (l *Lock) validate() *Error {
 		{&l.Title, d.Title}, {&l.EnterPIN, d.EnterPIN}, {&l.CreatePIN, d.CreatePIN},
 		{&l.ConfirmPIN, d.ConfirmPIN}, {&l.OldPIN, d.OldPIN}, {&l.AdminCode, d.AdminCode},
 		{&l.Unsecured, d.Unsecured}, {&l.RetryAction, d.RetryAction},
+		{&l.KeptLocked, d.KeptLocked}, {&l.Damaged, d.Damaged},
 	} {
 		if *f.v == "" {
 			*f.v = f.def

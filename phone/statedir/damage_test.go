@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -146,5 +147,56 @@ func TestRepairMovesOnlyDamagedFiles(t *testing.T) {
 	}
 	if _, again, _ := statedir.Open(dir, "c450hd", ""); again != id {
 		t.Fatalf("a sound identity changed: %+v -> %+v", id, again)
+	}
+}
+
+// A state directory another local user may write (or that one owns) is
+// refused with its name and the chmod that fixes it: they could delete
+// phonelock.json and open a locked phone. A throw-away directory made by
+// memdir is this user's and private. (Issue 19, low.)
+func TestLooseStateDirectoryIsRefused(t *testing.T) {
+	for _, mode := range []os.FileMode{0o777, 0o770, 0o722, 0o777 | os.ModeSticky} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "phone")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, mode); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := statedir.Open(dir, "c450hd", "")
+			if !errors.Is(err, statedir.ErrLoose) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "chmod") {
+				t.Fatalf("Open on a %v directory: %v", mode, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, statedir.IdentityFile)); err == nil {
+				t.Fatal("an identity was written into the loose directory")
+			}
+			if err := os.Chmod(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := statedir.Open(dir, "c450hd", ""); err != nil {
+				t.Fatalf("after chmod 700: %v", err)
+			}
+		})
+	}
+	for _, mode := range []os.FileMode{0o700, 0o755, 0o750} {
+		dir := filepath.Join(t.TempDir(), "phone")
+		if err := os.Mkdir(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := statedir.Open(dir, "c450hd", ""); err != nil {
+			t.Fatalf("Open on a %v directory: %v", mode, err)
+		}
+	}
+	tmp, err := memdir.MkdirTemp("deskphone-statedir-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	if _, _, err := statedir.Open(filepath.Join(tmp, "phone"), "c450hd", ""); err != nil {
+		t.Fatalf("a memdir phone: %v", err)
 	}
 }

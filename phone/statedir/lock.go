@@ -68,9 +68,12 @@ func (d *Dir) Unlock() {
 
 // Repair moves each damaged state file of dir aside (to NAME.damaged-TIME,
 // kept for inspection) so the phone boots on defaults for that file, and
-// returns the new names. A damaged identity means the next boot makes a new
-// MAC address and serial number. Files that read back fine are left alone.
-func Repair(dir string, now time.Time) ([]string, error) {
+// returns the new names. The phone's own files (files) are checked beside
+// the identity, configuration and firmware slots. A damaged identity means
+// the next boot makes a new MAC address and serial number; a damaged phone
+// lock record means the phone boots without a PIN. Files that read back
+// fine are left alone.
+func Repair(dir string, now time.Time, files ...File) ([]string, error) {
 	if fi, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	} else if !fi.IsDir() {
@@ -82,15 +85,9 @@ func Repair(dir string, now time.Time) ([]string, error) {
 	}
 	defer d.Unlock()
 	var moved []string
-	targets := map[string]any{IdentityFile: &Identity{}, ConfigFile: &Config{}, FirmwareFile: &Firmware{}}
-	for _, name := range []string{IdentityFile, ConfigFile, FirmwareFile} {
-		_, err := d.read(name, targets[name])
-		if !errors.Is(err, ErrDamaged) {
-			continue
-		}
-		from := filepath.Join(dir, name)
-		to := from + ".damaged-" + now.UTC().Format("20060102T150405Z")
-		if err := os.Rename(from, to); err != nil {
+	for _, de := range d.damaged(files) {
+		to, err := moveAside(de.Path, now)
+		if err != nil {
 			return moved, fmt.Errorf("state: repair: %w", err)
 		}
 		moved = append(moved, to)
@@ -101,4 +98,55 @@ func Repair(dir string, now time.Time) ([]string, error) {
 		}
 	}
 	return moved, nil
+}
+
+// Check lists the damaged state files of dir, the phone's own (files)
+// included, without changing anything.
+func Check(dir string, files ...File) ([]*DamagedError, error) {
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("state: %s is not a directory", dir)
+	}
+	return (&Dir{Path: dir}).damaged(files), nil
+}
+
+// damaged reads every state file and returns those that are damaged.
+func (d *Dir) damaged(files []File) []*DamagedError {
+	all := []File{
+		{Name: IdentityFile, Required: requiredKeys[IdentityFile], New: func() any { return &Identity{} }},
+		{Name: ConfigFile, Required: requiredKeys[ConfigFile], New: func() any { return &Config{} }},
+		{Name: FirmwareFile, Required: requiredKeys[FirmwareFile], New: func() any { return &Firmware{} }},
+	}
+	var out []*DamagedError
+	for _, f := range append(all, files...) {
+		_, err := d.Load(f, f.New())
+		if de := (*DamagedError)(nil); errors.As(err, &de) {
+			out = append(out, de)
+		}
+	}
+	return out
+}
+
+// MoveAside renames the damaged state file path to NAME.damaged-TIME, kept
+// for inspection, and returns the new name: what repair does, and what the
+// phone does with a damaged lock record once the administrator's code or
+// the vendor's retry action has cleared the lock.
+func MoveAside(path string, now time.Time) (string, error) {
+	to, err := moveAside(path, now)
+	if err != nil {
+		return "", fmt.Errorf("state: %w", err)
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+		return to, fmt.Errorf("state: %w", err)
+	}
+	return to, nil
+}
+
+func moveAside(path string, now time.Time) (string, error) {
+	to := path + ".damaged-" + now.UTC().Format("20060102T150405Z")
+	if err := os.Rename(path, to); err != nil {
+		return "", err
+	}
+	return to, nil
 }

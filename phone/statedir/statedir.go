@@ -28,6 +28,12 @@ const (
 // ErrOtherModel is returned when a state directory belongs to another model.
 var ErrOtherModel = errors.New("state directory belongs to another model")
 
+// ErrLoose is returned (wrapped with the directory, its mode and the fix)
+// when a state directory is writable by another user, or owned by one: they
+// could delete or replace the phone lock, the tokens or the firmware slots.
+// The phone refuses it, as ssh refuses a key file others can write.
+var ErrLoose = errors.New("state directory is writable by other users")
+
 // ErrDamaged is returned (wrapped in a *DamagedError that names the file)
 // when a state file cannot be read back as what was written. The phone never
 // boots on defaults in its place: that would drop acknowledged settings
@@ -99,6 +105,9 @@ func Open(dir, model, oui string) (*Dir, Identity, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, Identity{}, fmt.Errorf("state directory: %w", err)
 	}
+	if err := CheckMode(dir); err != nil {
+		return nil, Identity{}, err
+	}
 	d := &Dir{Path: dir}
 	// A crash between creating a temporary file and renaming it leaves the
 	// temporary behind; it was never acknowledged, so it goes.
@@ -150,7 +159,51 @@ func (d *Dir) LoadFirmware() (Firmware, error) {
 // SaveFirmware replaces the firmware slots atomically.
 func (d *Dir) SaveFirmware(f Firmware) error { return d.write(FirmwareFile, f) }
 
+// CheckMode refuses a state directory that a user other than this
+// process's (or root) owns or that group or others may write: they could
+// delete phonelock.json and open a locked phone. The error names the
+// directory and the chmod that fixes it.
+func CheckMode(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("state directory %s: not a directory", dir)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s: %w (mode %#o): another local user could delete or replace the phone's lock and files; run chmod go-w %s (or chmod 700)", dir, ErrLoose, perm, dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() && st.Uid != 0 {
+		return fmt.Errorf("%s: %w: it belongs to user id %d, not to this user (%d); use a directory of your own", dir, ErrLoose, st.Uid, os.Geteuid())
+	}
+	return nil
+}
+
+// File describes a state file kept by a part of the phone outside this
+// package (the lock record, the policy, the update agent's record), so that
+// it is read, checked and repaired by the same rules as the files here.
+type File struct {
+	Name string
+	// Required are the keys every write of the file holds.
+	Required []string
+	// New returns a pointer to a zero value of the file's type, to check
+	// that its fields decode.
+	New func() any
+}
+
+// Load reads the state file f into v by the rules of every state file: a
+// regular file (never a symbolic link or a FIFO, which is opened without
+// blocking), a JSON object with f's required keys whose fields decode into
+// v. It reports whether the file exists; anything else is a
+// *DamagedError naming the file.
+func (d *Dir) Load(f File, v any) (bool, error) { return d.readKeys(f.Name, f.Required, v) }
+
 func (d *Dir) read(name string, v any) (bool, error) {
+	return d.readKeys(name, requiredKeys[name], v)
+}
+
+func (d *Dir) readKeys(name string, required []string, v any) (bool, error) {
 	path := filepath.Join(d.Path, name)
 	data, err := readRegular(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -170,7 +223,7 @@ func (d *Dir) read(name string, v any) (bool, error) {
 	if raw == nil {
 		return false, damaged("it holds null, not a JSON object")
 	}
-	for _, key := range requiredKeys[name] {
+	for _, key := range required {
 		if _, ok := raw[key]; !ok {
 			return false, damaged(fmt.Sprintf("the %q field is missing", key))
 		}
