@@ -264,8 +264,11 @@ func (b *Backend) Start(ctx context.Context) error {
 		if err != nil {
 			return fail(fmt.Errorf("admin listen %s: %w", b.cfg.AdminListen, err))
 		}
-		b.admin = b.newAdminServer()
 		b.adminAddr = ln.Addr().String()
+		if b.admin, err = b.newAdminServer(b.adminAddr); err != nil {
+			ln.Close()
+			return fail(err)
+		}
 		b.idp.SetBaseURL("http://" + b.adminAddr)
 		admin := b.admin
 		serve = append(serve, func() { _ = admin.Serve(ln) })
