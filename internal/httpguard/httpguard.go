@@ -62,16 +62,21 @@ func AnyHost() Option { return func(g *Guard) { g.anyHost = true } }
 // WithErrorWriter answers refusals in the API's own error format.
 func WithErrorWriter(f ErrorWriter) Option { return func(g *Guard) { g.writeErr = f } }
 
-// New guards the listener at addr, its host:port as ln.Addr() gives it.
+// New guards the listener at addr, its host:port as ln.Addr() gives it;
+// with AnyHost, addr may be empty.
 func New(addr string, opts ...Option) (*Guard, error) {
+	g := &Guard{writeErr: writeJSONError}
+	for _, o := range opts {
+		o(g)
+	}
+	if addr == "" && g.anyHost {
+		return g, nil
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" || port == "0" {
 		return nil, fmt.Errorf("httpguard: listener address %q: want host:port with the port bound", addr)
 	}
-	g := &Guard{port: port, hosts: []string{strings.ToLower(net.JoinHostPort(host, port)), "localhost:" + port}, writeErr: writeJSONError}
-	for _, o := range opts {
-		o(g)
-	}
+	g.port, g.hosts = port, []string{strings.ToLower(net.JoinHostPort(host, port)), "localhost:" + port}
 	return g, nil
 }
 
