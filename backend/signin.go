@@ -26,6 +26,10 @@ type SignInConfig struct {
 	// may send per minute (page and password grant together). Phones on
 	// loopback share 127.0.0.1: raise it for fleets. 0: idp.DefaultCodeGuesses.
 	Guesses int
+	// CodesPerAddress is how many web sign-ins one client address may
+	// have in progress; phones on loopback share 127.0.0.1: raise it for
+	// fleets. 0: idp.DefaultCodesPerAddress.
+	CodesPerAddress int
 }
 
 // newIdP creates the identity provider on the backend's clock and users.
@@ -50,6 +54,7 @@ func (b *Backend) newIdP() error {
 		Interval:            b.cfg.SignIn.Interval,
 		AccessTokenLifetime: b.cfg.SignIn.AccessTokenLifetime,
 		CodeGuesses:         b.cfg.SignIn.Guesses,
+		CodesPerAddress:     b.cfg.SignIn.CodesPerAddress,
 		Logger:              b.log,
 	})
 	if err != nil {

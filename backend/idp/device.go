@@ -34,6 +34,9 @@ type deviceAuth struct {
 	lastPoll     time.Time // zero before the first poll
 	state        deviceState
 	user         string // who approved
+	addr         string // the client address that asked for it
+	viewed       bool   // someone entered its user code on the page
+	gone         bool   // removed from the table (still in Server.order until compacted)
 }
 
 // Device describes a pending sign-in as the verification page shows it.
@@ -87,6 +90,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 		manufacturer: manufacturer,
 		model:        limit(form.Get("model"), 64),
 		interval:     s.cfg.Interval,
+		addr:         clientAddr(r),
 	}
 	var err error
 	if d.deviceCode, err = randomString(32); err != nil {
@@ -97,9 +101,13 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	d.expires = now.Add(s.cfg.DeviceCodeLifetime)
 	s.mu.Lock()
 	s.sweepLocked(now)
-	if len(s.devices) >= MaxDeviceCodes {
+	if wait, oe := s.makeRoomLocked(d, now); oe != nil {
 		s.mu.Unlock()
-		writeErr(w, &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress: try again later"}, false)
+		if wait > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int((wait+time.Second-1)/time.Second)))
+		}
+		s.log.Info("idp device authorization refused", "client_id", client.ID, "from", d.addr, "error", oe.description)
+		writeErr(w, oe, false)
 		return
 	}
 	for {
@@ -112,8 +120,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	s.devices[d.deviceCode] = d
-	s.byCode[d.userCode] = d
+	s.addLocked(d)
 	s.mu.Unlock()
 
 	shown := FormatUserCode(d.userCode)
@@ -139,9 +146,106 @@ func limit(s string, n int) string {
 	return s
 }
 
-// MaxDeviceCodes bounds the device codes kept at once (pending, or
-// expired less than an hour ago); more requests get temporarily_unavailable.
-const MaxDeviceCodes = 10000
+// Bounds of the device-code table, so that a flood of device
+// authorization requests cannot stop everyone's sign-in (issue 19):
+//
+//   - one client address holds at most Config.CodesPerAddress live codes;
+//     more get 429 temporarily_unavailable with Retry-After (phones on
+//     loopback share 127.0.0.1: raise it for fleets);
+//   - one client ID holds at most half the table, and the table
+//     MaxDeviceCodes (pending, or expired less than an hour ago); a new
+//     code there takes the place of the oldest expired code, else of the
+//     oldest code nobody has entered on the page yet (of that client
+//     first), so a flood pushes out only codes nobody is using. A code a
+//     person has entered is never pushed out; only when every code is one
+//     do requests get 503 temporarily_unavailable.
+const (
+	MaxDeviceCodes         = 10000
+	DefaultCodesPerAddress = 50
+)
+
+// makeRoomLocked makes room for d or says why not (with how long to wait,
+// when known). Called with s.mu held.
+func (s *Server) makeRoomLocked(d *deviceAuth, now time.Time) (time.Duration, *oauthError) {
+	if s.codesByAddr[d.addr] >= s.cfg.CodesPerAddress &&
+		!s.evictLocked(now, true, func(o *deviceAuth) bool { return o.addr == d.addr }) {
+		wait := time.Duration(0)
+		for _, o := range s.order {
+			if !o.gone && o.addr == d.addr && o.expires.After(now) {
+				wait = o.expires.Sub(now) // the oldest live code of the address
+				break
+			}
+		}
+		return wait, &oauthError{http.StatusTooManyRequests, "temporarily_unavailable",
+			fmt.Sprintf("too many sign-ins in progress from this address (%d): finish or let one expire", s.cfg.CodesPerAddress)}
+	}
+	full := &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress: try again later"}
+	ofClient := func(o *deviceAuth) bool { return o.client.ID == d.client.ID }
+	if s.codesByClient[d.client.ID] >= s.cfg.MaxDeviceCodes/2 &&
+		!s.evictLocked(now, true, ofClient) && !s.evictLocked(now, false, ofClient) {
+		return 0, full
+	}
+	anyCode := func(*deviceAuth) bool { return true }
+	if len(s.devices) >= s.cfg.MaxDeviceCodes &&
+		!s.evictLocked(now, true, anyCode) && !s.evictLocked(now, false, anyCode) {
+		return 0, full
+	}
+	return 0, nil
+}
+
+// evictLocked removes the oldest code that match selects and that has
+// expired (expiredOnly) or else is pending and was never entered on the
+// page; false when there is none.
+func (s *Server) evictLocked(now time.Time, expiredOnly bool, match func(*deviceAuth) bool) bool {
+	for _, o := range s.order {
+		if o.gone || !match(o) {
+			continue
+		}
+		expired := !now.Before(o.expires)
+		if expired || (!expiredOnly && !o.viewed && o.state == devicePending) {
+			s.removeLocked(o)
+			return true
+		}
+	}
+	return false
+}
+
+// addLocked and removeLocked keep the table, its indexes and counts in
+// step. Called with s.mu held.
+func (s *Server) addLocked(d *deviceAuth) {
+	s.devices[d.deviceCode] = d
+	s.byCode[d.userCode] = d
+	s.codesByAddr[d.addr]++
+	s.codesByClient[d.client.ID]++
+	s.order = append(s.order, d)
+}
+
+func (s *Server) removeLocked(d *deviceAuth) {
+	if d.gone {
+		return
+	}
+	d.gone = true
+	delete(s.devices, d.deviceCode)
+	if s.byCode[d.userCode] == d {
+		delete(s.byCode, d.userCode)
+	}
+	if s.codesByAddr[d.addr]--; s.codesByAddr[d.addr] <= 0 {
+		delete(s.codesByAddr, d.addr)
+	}
+	if s.codesByClient[d.client.ID]--; s.codesByClient[d.client.ID] <= 0 {
+		delete(s.codesByClient, d.client.ID)
+	}
+	if len(s.order) > 2*len(s.devices)+64 {
+		live := s.order[:0]
+		for _, o := range s.order {
+			if !o.gone {
+				live = append(live, o)
+			}
+		}
+		clear(s.order[len(live):])
+		s.order = live
+	}
+}
 
 // sweepLocked forgets device codes an hour past their expiry (until then
 // a poll still gets expired_token and the page still says "expired") and
@@ -151,12 +255,9 @@ func (s *Server) sweepLocked(now time.Time) {
 		return
 	}
 	s.lastSweep = now
-	for code, d := range s.devices {
+	for _, d := range s.devices {
 		if now.Sub(d.expires) > time.Hour {
-			delete(s.devices, code)
-			if s.byCode[d.userCode] == d {
-				delete(s.byCode, d.userCode)
-			}
+			s.removeLocked(d)
 		}
 	}
 	for id, rt := range s.refresh {
@@ -237,8 +338,7 @@ func (s *Server) deviceCodeGrant(client Client, form url.Values) (tokenResponse,
 		return tokenResponse{}, &oauthError{http.StatusBadRequest, "authorization_pending", "the user has not finished signing in yet"}
 	}
 	// Approved: the code is good once.
-	delete(s.devices, code)
-	delete(s.byCode, d.userCode)
+	s.removeLocked(d)
 	user, scope := d.user, d.scope
 	disabled := s.userDisabled(user)
 	s.mu.Unlock()

@@ -122,6 +122,11 @@ type Config struct {
 	// client address; 0 means the default.
 	CodeGuesses     int
 	CodeGuessWindow time.Duration
+	// CodesPerAddress bounds the live device codes of one client
+	// address; 0 means DefaultCodesPerAddress. MaxDeviceCodes bounds the
+	// table; 0 means the package's MaxDeviceCodes.
+	CodesPerAddress int
+	MaxDeviceCodes  int
 	// Logger receives sign-in events. Default: discard.
 	Logger *slog.Logger
 }
@@ -147,6 +152,10 @@ type Server struct {
 	policy    policyState
 	guesses   map[string][]time.Time // wrong codes and passwords, by client address
 	lastSweep time.Time              // of expired device codes and refresh tokens
+
+	codesByAddr   map[string]int // device codes held, by client address
+	codesByClient map[string]int // and by client ID
+	order         []*deviceAuth  // device codes, oldest first (removed ones until compacted)
 }
 
 // New checks cfg and creates the signing key. Set the base URL with
@@ -176,6 +185,8 @@ func New(cfg Config) (*Server, error) {
 	cfg.RefreshTokenLifetime = orDefault(cfg.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
 	cfg.CodeGuesses = orDefault(cfg.CodeGuesses, DefaultCodeGuesses)
 	cfg.CodeGuessWindow = orDefault(cfg.CodeGuessWindow, DefaultCodeGuessWindow)
+	cfg.CodesPerAddress = orDefault(cfg.CodesPerAddress, DefaultCodesPerAddress)
+	cfg.MaxDeviceCodes = orDefault(cfg.MaxDeviceCodes, MaxDeviceCodes)
 
 	s := &Server{
 		cfg:     cfg,
@@ -187,6 +198,9 @@ func New(cfg Config) (*Server, error) {
 		refresh: map[string]*refreshToken{},
 		gen:     map[string]int{},
 		guesses: map[string][]time.Time{},
+
+		codesByAddr:   map[string]int{},
+		codesByClient: map[string]int{},
 		policy:  newPolicyState(),
 	}
 	for _, c := range cfg.Clients {

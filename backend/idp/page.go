@@ -215,6 +215,7 @@ func (s *Server) lookupCode(typed string, now time.Time) (Device, string) {
 	case d.state != devicePending:
 		return Device{}, PageUsed
 	}
+	d.viewed = true
 	return Device{Manufacturer: d.manufacturer, Model: d.model}, ""
 }
 
