@@ -36,6 +36,7 @@ type deviceAuth struct {
 	user         string // who approved
 	addr         string // the client address that asked for it
 	viewed       bool   // someone entered its user code on the page
+	viewer       string // the browser session that did (its CSRF cookie)
 	gone         bool   // removed from the table (still in Server.order until compacted)
 }
 
@@ -177,9 +178,9 @@ func (s *Server) makeRoomLocked(d *deviceAuth, now time.Time) (time.Duration, *o
 			}
 		}
 		return wait, &oauthError{http.StatusTooManyRequests, "temporarily_unavailable",
-			fmt.Sprintf("too many sign-ins in progress from this address (%d): finish or let one expire", s.cfg.CodesPerAddress)}
+			fmt.Sprintf("too many sign-ins in progress from this address (%d): finish or let one expire", s.cfg.CodesPerAddress), 0}
 	}
-	full := &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress: try again later"}
+	full := &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress: try again later", 0}
 	ofClient := func(o *deviceAuth) bool { return o.client.ID == d.client.ID }
 	if s.codesByClient[d.client.ID] >= s.cfg.MaxDeviceCodes/2 &&
 		!s.evictLocked(now, true, ofClient) && !s.evictLocked(now, false, ofClient) {
@@ -307,7 +308,7 @@ func NormalizeUserCode(typed string) string {
 func (s *Server) deviceCodeGrant(client Client, form url.Values) (tokenResponse, *oauthError) {
 	code := form.Get("device_code")
 	if code == "" {
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_request", "device_code is required"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_request", "device_code is required", 0}
 	}
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -315,16 +316,16 @@ func (s *Server) deviceCodeGrant(client Client, form url.Values) (tokenResponse,
 	switch {
 	case !ok:
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "unknown or already used device_code"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "unknown or already used device_code", 0}
 	case d.client.ID != client.ID:
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "device_code was issued to another client"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "device_code was issued to another client", 0}
 	case !now.Before(d.expires):
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "expired_token", "the device code expired: start a new sign-in"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "expired_token", "the device code expired: start a new sign-in", 0}
 	case d.state == deviceDenied:
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "access_denied", "the user declined the sign-in"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "access_denied", "the user declined the sign-in", 0}
 	case d.state == devicePending:
 		fast := !d.lastPoll.IsZero() && now.Sub(d.lastPoll) < d.interval
 		d.lastPoll = now
@@ -332,10 +333,10 @@ func (s *Server) deviceCodeGrant(client Client, form url.Values) (tokenResponse,
 			d.interval += SlowDownStep
 			s.mu.Unlock()
 			return tokenResponse{}, &oauthError{http.StatusBadRequest, "slow_down",
-				fmt.Sprintf("polling too fast: wait %d s between requests", int(d.interval/time.Second))}
+				fmt.Sprintf("polling too fast: wait %d s between requests", int(d.interval/time.Second)), 0}
 		}
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "authorization_pending", "the user has not finished signing in yet"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "authorization_pending", "the user has not finished signing in yet", 0}
 	}
 	// Approved: the code is good once.
 	s.removeLocked(d)
@@ -343,11 +344,11 @@ func (s *Server) deviceCodeGrant(client Client, form url.Values) (tokenResponse,
 	disabled := s.userDisabled(user)
 	s.mu.Unlock()
 	if disabled {
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "access_denied", fmt.Sprintf("user %q is disabled", user)}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "access_denied", fmt.Sprintf("user %q is disabled", user), 0}
 	}
 	u, ok := s.cfg.Users(user)
 	if !ok {
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "the user no longer exists"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "the user no longer exists", 0}
 	}
 	return s.issue(client, u, scope, "")
 }
