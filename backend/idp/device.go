@@ -67,8 +67,8 @@ type deviceAuthResponse struct {
 
 // deviceAuthorization is the device authorization endpoint (RFC 8628
 // §3.1). Besides client_id and scope, the phone may send manufacturer and
-// model, which the verification page names; without them the page names
-// the vendor of the client ID.
+// model, which the verification page names: the manufacturer only as the
+// vendor the client ID is registered to (vendorName).
 func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	form, clientID, basic, oe := parseClientForm(r)
 	if oe != nil {
@@ -81,15 +81,12 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, oe, basic)
 		return
 	}
-	manufacturer := limit(form.Get("manufacturer"), 64)
-	if manufacturer == "" {
-		manufacturer = client.Manufacturer
-	}
+	manufacturer := s.vendorName(client, form.Get("manufacturer"))
 	d := &deviceAuth{
 		client:       client,
 		scope:        scopeOf(form),
 		manufacturer: manufacturer,
-		model:        limit(form.Get("model"), 64),
+		model:        modelName(form.Get("model")),
 		interval:     s.cfg.Interval,
 		addr:         clientAddr(r),
 	}
@@ -137,6 +134,39 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 		Interval:                int(s.cfg.Interval / time.Second),
 		Message:                 fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.", verify, shown),
 	})
+}
+
+// vendorName is the manufacturer the page names: the vendor the client ID
+// is registered to, or, for the shared ID, the one sent if it is a vendor
+// some client is registered to, in that spelling. Anything else a client
+// sends is not shown: the page's title is not the client's to write
+// ("Security check - enter your password").
+func (s *Server) vendorName(client Client, sent string) string {
+	if client.Manufacturer != "" {
+		return client.Manufacturer
+	}
+	sent = strings.TrimSpace(sent)
+	for _, c := range s.cfg.Clients {
+		if c.Manufacturer != "" && strings.EqualFold(c.Manufacturer, sent) {
+			return c.Manufacturer
+		}
+	}
+	return ""
+}
+
+// modelName is the model a phone sent if it looks like one (letters,
+// digits, spaces, ".-_+/", at most 32), else nothing.
+func modelName(sent string) string {
+	sent = strings.TrimSpace(sent)
+	if sent == "" || len(sent) > 32 {
+		return ""
+	}
+	for _, r := range sent {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(" .-_+/", r)) {
+			return ""
+		}
+	}
+	return sent
 }
 
 func limit(s string, n int) string {
