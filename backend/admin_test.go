@@ -139,3 +139,12 @@ func TestAdminAPIRefusesCrossSiteRequests(t *testing.T) {
 		t.Errorf("own origin: %d %s", code, body)
 	}
 }
+
+// The admin listener bounds a slow header, a slow body and an idle
+// connection (issue 19).
+func TestAdminServerBounds(t *testing.T) {
+	b := startBackend(t, nil)
+	if s := b.admin; s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Fatalf("unbounded: read header %v, read %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.IdleTimeout)
+	}
+}

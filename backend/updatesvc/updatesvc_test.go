@@ -220,3 +220,12 @@ func TestAdminRefusesCrossSiteRequests(t *testing.T) {
 		t.Fatalf("curl's approve: %d %s", code, body)
 	}
 }
+
+// The service bounds a slow header, a slow body and an idle connection
+// (issue 19).
+func TestServerBounds(t *testing.T) {
+	_, srv := newService(t, 1024)
+	if s := srv.srv; s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Fatalf("unbounded: read header %v, read %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.IdleTimeout)
+	}
+}

@@ -195,3 +195,12 @@ func TestSubscribersCapped(t *testing.T) {
 		}
 	}
 }
+
+// Every server of ours bounds a slow header, a slow body and an idle
+// connection (issue 19): 500 of each were held for 45 s.
+func TestHTTPServerBounds(t *testing.T) {
+	s := HTTPServer(http.NotFoundHandler())
+	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Fatalf("unbounded: %+v", s)
+	}
+}
