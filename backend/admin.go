@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/internal/httpguard"
 	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
 
@@ -44,7 +45,17 @@ type UserInfo struct {
 	Service     string `json:"service,omitempty"` // what a service user does; empty for phones' users
 }
 
-func (b *Backend) newAdminServer() *http.Server {
+// newAdminServer serves the admin API and the IdP on the listener at addr.
+// The guard keeps web pages out (httpguard): a Host other than this
+// listener's, a foreign Origin, and on /admin/ a body that is not JSON are
+// refused, so a page cannot add users or rotate roots with a form post.
+// The IdP's form posts (token endpoint, device login page) keep their
+// form bodies.
+func (b *Backend) newAdminServer(addr string) (*http.Server, error) {
+	guard, err := httpguard.New(addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/users", b.adminUsers)
 	mux.HandleFunc("POST /admin/users", b.adminAddUser)
@@ -97,11 +108,18 @@ func (b *Backend) newAdminServer() *http.Server {
 		}
 		jsonhttp.Error(w, http.StatusNotFound, fmt.Errorf("no such endpoint %s %s", r.Method, r.URL.Path))
 	})
+	admin := guard.Wrap(mux, httpguard.JSON)
+	top := http.NewServeMux()
+	top.Handle("/admin/", admin)
+	top.Handle("/", guard.Wrap(mux))
 	return &http.Server{
-		Handler:           mux,
+		Handler:           top,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
-	}
+	}, nil
 }
 
 func (b *Backend) adminUsers(w http.ResponseWriter, _ *http.Request) {

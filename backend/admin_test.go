@@ -2,6 +2,9 @@ package backend
 
 import (
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -73,5 +76,75 @@ func TestAdminListenMustBeLoopback(t *testing.T) {
 		if _, err := New(Config{StateDir: t.TempDir(), AdminListen: addr}); err == nil {
 			t.Errorf("AdminListen %q accepted", addr)
 		}
+	}
+}
+
+// A web page's cross-site requests (issue 19, item 5): a text/plain POST
+// with a foreign Origin, as a page's fetch sends it, used to get 201 and
+// add the user; it gets 403 and changes nothing, and so do a rebound Host
+// and a text/plain body without an Origin.
+func TestAdminAPIRefusesCrossSiteRequests(t *testing.T) {
+	b := startBackend(t, nil)
+	send := func(host, origin, ctype, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctxT(t), "POST", "http://"+b.AdminAddr()+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		req.Header.Set("Content-Type", ctype)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(raw)
+	}
+	_, port, _ := net.SplitHostPort(b.AdminAddr())
+	mallory := `{"user":"mallory","password":"pw"}`
+	tests := []struct {
+		name, host, origin, ctype, path, body string
+		code                                  int
+		says                                  string
+	}{
+		{"foreign origin, text/plain", "", "https://evil.example", "text/plain", "/admin/users", mallory, 403, "Origin"},
+		{"foreign origin, JSON", "", "https://evil.example", "application/json", "/admin/users", mallory, 403, "Origin"},
+		{"foreign origin, no body", "", "https://evil.example", "text/plain", "/admin/idp/disable?user=alice", "", 403, "Origin"},
+		{"text/plain without origin", "", "", "text/plain", "/admin/users", mallory, 415, "Content-Type"},
+		{"form post", "", "", "application/x-www-form-urlencoded", "/admin/users", mallory, 415, "Content-Type"},
+		{"rebound host", "evil.example:" + port, "http://evil.example:" + port, "application/json", "/admin/users", mallory, 421, "Host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := send(tt.host, tt.origin, tt.ctype, tt.path, tt.body)
+			if code != tt.code || !strings.Contains(body, `"error"`) || !strings.Contains(body, tt.says) {
+				t.Errorf("%d %s, want %d naming %s", code, body, tt.code, tt.says)
+			}
+		})
+	}
+	if _, ok := b.lookupUser("mallory"); ok {
+		t.Error("a refused request added mallory")
+	}
+	if p := b.IdP().Policy(); len(p.DisabledUsers) != 0 {
+		t.Errorf("a refused request disabled %v", p.DisabledUsers)
+	}
+	// The listener's own origin, as the admin CLI or curl send it, works.
+	if code, body := send("localhost:"+port, "http://localhost:"+port, "application/json", "/admin/users", mallory); code != 201 {
+		t.Errorf("own origin: %d %s", code, body)
+	}
+}
+
+// The admin listener bounds a slow header, a slow body and an idle
+// connection (issue 19).
+func TestAdminServerBounds(t *testing.T) {
+	b := startBackend(t, nil)
+	if s := b.admin; s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Fatalf("unbounded: read header %v, read %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.IdleTimeout)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
+	"github.com/deskphone/deskphone/internal/lockout"
 	// Sizes sipgo's per-connection read buffers for fleets of phones.
 	_ "github.com/deskphone/deskphone/internal/footprint"
 )
@@ -57,8 +58,10 @@ type Backend struct {
 	mu        sync.Mutex
 	state     lifecycle
 	users     *directory
-	failures  map[string]int        // consecutive wrong passwords, by user
-	lockedOut map[string]time.Time  // users locked out until, on the cloud's clock
+	failures  lockout.Window        // wrong passwords, by user and source address
+	lockedOut map[string]time.Time  // user and source locked out until, on the cloud's clock
+	acctFails lockout.Window        // wrong passwords, by user, from anywhere
+	familiar  lockout.Familiar      // the sources each user registered from
 	bindings  map[string][]*binding // location service, by lower-case user name
 	byFlow    map[flow][]*binding   // the same bindings by the flow they came over
 	byContact map[contactKey][]*binding
@@ -135,8 +138,10 @@ func New(cfg Config) (*Backend, error) {
 		pki:         p,
 		auth:        auth,
 		users:       dir,
-		failures:    map[string]int{},
+		failures:    lockout.Window{Max: MaxAuthFailures, Per: AuthLockout},
 		lockedOut:   map[string]time.Time{},
+		acctFails:   lockout.Window{Max: MaxAccountAuthFailures, Per: AccountAuthWindow},
+		familiar:    lockout.Familiar{Max: 16, Per: FamiliarSourceFor},
 		bindings:    map[string][]*binding{},
 		byFlow:      map[flow][]*binding{},
 		byContact:   map[contactKey][]*binding{},
@@ -269,8 +274,11 @@ func (b *Backend) Start(ctx context.Context) error {
 		if err != nil {
 			return fail(fmt.Errorf("admin listen %s: %w", b.cfg.AdminListen, err))
 		}
-		b.admin = b.newAdminServer()
 		b.adminAddr = ln.Addr().String()
+		if b.admin, err = b.newAdminServer(b.adminAddr); err != nil {
+			ln.Close()
+			return fail(err)
+		}
 		b.idp.SetBaseURL("http://" + b.adminAddr)
 		admin := b.admin
 		serve = append(serve, func() { _ = admin.Serve(ln) })

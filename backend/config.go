@@ -45,13 +45,25 @@ const (
 	// NonceLifetime is how long a digest nonce is good for. A correct
 	// answer to an older nonce gets a new challenge with stale=true.
 	NonceLifetime = 5 * time.Minute
-	// MaxAuthFailures is how many wrong passwords in a row a user gets
-	// 401 for; the next one locks the user out: every authentication as
-	// that user gets 403 LockedOutReason for AuthLockout (on the cloud's
-	// clock), then the count starts over.
+	// MaxAuthFailures is how many wrong passwords (within AuthLockout,
+	// and since the last success) one source address gets 401 for as a
+	// user; the last of them locks that source out of that user: its
+	// every authentication as the user gets 403 LockedOutReason for
+	// AuthLockout (on the cloud's clock), then the count starts over. The
+	// source is locked out, not the account: a stranger's guesses do not
+	// lock the user out of their own phones (smart lockout).
 	MaxAuthFailures = 3
-	// AuthLockout is how long a user stays locked out.
+	// AuthLockout is how long a source stays locked out.
 	AuthLockout = 5 * time.Minute
+	// MaxAccountAuthFailures wrong passwords for one user from anywhere
+	// within AccountAuthWindow turn away (403 LockedOutReason, unchecked)
+	// the user's authentication from every source it has not registered
+	// from within FamiliarSourceFor, until the window has room; the
+	// user's familiar sources go on. A guesser spread over many addresses
+	// gets this many tries per window, not MaxAuthFailures per address.
+	MaxAccountAuthFailures = 20
+	AccountAuthWindow      = 15 * time.Minute
+	FamiliarSourceFor      = 30 * 24 * time.Hour
 	// LockedOutReason is the reason phrase of the lockout's 403, which
 	// phones show as its own reason.
 	LockedOutReason = "Too Many Failed Attempts"

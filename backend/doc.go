@@ -14,8 +14,10 @@
 //     RFC 2617 MD5, qop=auth). Nonces live NonceLifetime on Config.Clock;
 //     a right answer to an older one gets stale=true. Unknown users get
 //     404 before any challenge; credentials for another user, and the
-//     MaxAuthFailures-th wrong password in a row, get 403; other wrong
-//     passwords get a fresh 401.
+//     MaxAuthFailures-th wrong password from one source, get 403 (the
+//     source is locked out, not the user); other wrong passwords get a
+//     fresh 401. Past MaxAccountAuthFailures for a user from anywhere,
+//     sources the user has not registered from get 403 too.
 //   - Registrations default to DefaultExpires, refuse less than MinExpires
 //     (423 with Min-Expires) and expire on Config.Clock, so a fake clock
 //     expires them. An AOR may have several contacts; calls fork to all.

@@ -392,6 +392,9 @@ func adminCall(t *testing.T, b *Backend, method, path, body string) (code int, d
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

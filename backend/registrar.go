@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -338,14 +339,24 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		result = authMismatch
 	}
 	key := strings.ToLower(user.User)
-	if (result == authOK || result == authWrong || result == authStale) && b.isLockedOut(key) {
-		b.log.Warn("authentication of a locked-out user", "user", user.User, "source", req.Source())
-		b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
-		return User{}, false
+	src := sourceHost(req)
+	lockKey := key + " " + src
+	if result == authOK || result == authWrong || result == authStale {
+		if b.isLockedOut(lockKey) {
+			b.log.Warn("authentication from a locked-out source", "user", user.User, "source", req.Source())
+			b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
+			return User{}, false
+		}
+		if b.accountSlowed(key, src) {
+			b.log.Warn("authentication from an unfamiliar source while the user's failure budget is spent", "user", user.User, "source", req.Source())
+			b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
+			return User{}, false
+		}
 	}
 	if result == authOK {
 		b.mu.Lock()
-		delete(b.failures, key)
+		b.failures.Reset(lockKey)
+		b.familiar.Add(key, src, b.clock.Now())
 		b.mu.Unlock()
 		return user, true
 	}
@@ -366,12 +377,15 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 	case authStale:
 		stale = true
 	case authWrong:
+		now := b.clock.Now()
 		b.mu.Lock()
-		b.failures[key]++
-		n := b.failures[key]
+		b.failures.Add(lockKey, now)
+		b.acctFails.Add(key, now)
+		n := b.failures.Count(lockKey, now)
 		if n >= MaxAuthFailures {
-			delete(b.failures, key)
-			b.lockedOut[key] = b.clock.Now().Add(AuthLockout)
+			b.failures.Reset(lockKey)
+			b.sweepLockoutsLocked(now)
+			b.lockedOut[lockKey] = now.Add(AuthLockout)
 		}
 		b.mu.Unlock()
 		b.log.Warn("wrong password", "user", user.User, "attempt", n, "source", req.Source())
@@ -396,8 +410,40 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 	return User{}, false
 }
 
-// isLockedOut reports whether the user is locked out after too many wrong
-// passwords, forgetting a lockout that has run out.
+// sourceHost is the address a request came from, without its port.
+func sourceHost(req *sip.Request) string {
+	host, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return req.Source()
+	}
+	return host
+}
+
+// accountSlowed reports whether the user's failure budget is spent and
+// src is not one the user registered from.
+func (b *Backend) accountSlowed(key, src string) bool {
+	now := b.clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.familiar.Known(key, src, now) && b.acctFails.Wait(key, now) > 0
+}
+
+// sweepLockoutsLocked forgets lockouts that have run out once many are
+// held, so that guesses from many sources do not pile up. Called with
+// b.mu held.
+func (b *Backend) sweepLockoutsLocked(now time.Time) {
+	if len(b.lockedOut) < 1024 {
+		return
+	}
+	for k, until := range b.lockedOut {
+		if !now.Before(until) {
+			delete(b.lockedOut, k)
+		}
+	}
+}
+
+// isLockedOut reports whether a user and source are locked out after too
+// many wrong passwords, forgetting a lockout that has run out.
 func (b *Backend) isLockedOut(key string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,10 @@ type SignInConfig struct {
 	// may send per minute (page and password grant together). Phones on
 	// loopback share 127.0.0.1: raise it for fleets. 0: idp.DefaultCodeGuesses.
 	Guesses int
+	// CodesPerAddress is how many web sign-ins one client address may
+	// have in progress; phones on loopback share 127.0.0.1: raise it for
+	// fleets. 0: idp.DefaultCodesPerAddress.
+	CodesPerAddress int
 }
 
 // newIdP creates the identity provider on the backend's clock and users.
@@ -50,6 +55,7 @@ func (b *Backend) newIdP() error {
 		Interval:            b.cfg.SignIn.Interval,
 		AccessTokenLifetime: b.cfg.SignIn.AccessTokenLifetime,
 		CodeGuesses:         b.cfg.SignIn.Guesses,
+		CodesPerAddress:     b.cfg.SignIn.CodesPerAddress,
 		Logger:              b.log,
 	})
 	if err != nil {
@@ -92,7 +98,9 @@ func bearerToken(req *sip.Request, header string) (string, bool) {
 }
 
 // authenticateBearer checks RFC 8898 bearer credentials: a JWT from our
-// IdP, valid on the backend's clock, not revoked, for an enabled user who
+// IdP for the SIP audience and with the SIP scope (a token without it gets
+// 403 insufficient_scope), valid on the backend's clock, not revoked, for
+// an enabled user who
 // is the one the request is for (want, the To user of a REGISTER) and from
 // (the From user). An invalid or expired token gets 401 (407) with
 // error="invalid_token" beside fresh digest challenges; a token of another
@@ -116,6 +124,16 @@ func (b *Backend) authenticateBearer(req *sip.Request, tx sip.ServerTransaction,
 		if h := b.bearerChallenge(challenge, tokenErrorText(err)); h != nil {
 			res.AppendHeader(h)
 		}
+		b.respond(tx, res)
+		return User{}, false
+	}
+	if !slices.Contains(strings.Fields(claims.Scope), b.idp.Scope()) {
+		// A token for other resources (openid profile) is not one for
+		// SIP: RFC 6750 §3.1's insufficient_scope, with the scope needed.
+		b.log.Info("bearer token without the SIP scope", "scope", claims.Scope, "source", req.Source())
+		res := sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
+		res.AppendHeader(sip.NewHeader(challenge, fmt.Sprintf(`Bearer realm=%q, scope=%q, authz_server=%q, error="insufficient_scope", error_description="the token lacks the %s scope"`,
+			b.cfg.Domain, b.idp.Scope(), b.idp.Issuer(), b.idp.Scope())))
 		b.respond(tx, res)
 		return User{}, false
 	}

@@ -262,3 +262,37 @@ func TestProxyBearer(t *testing.T) {
 		})
 	}
 }
+
+// A token for other resources does not register (issue 19): one whose
+// scope is only "openid profile" gets 403 insufficient_scope naming the
+// scope needed, and an ID token (whose audience is the client) gets 401
+// invalid_token.
+func TestBearerNeedsSIPScopeAndAudience(t *testing.T) {
+	b := startBackend(t, nil)
+	res, err := http.PostForm(b.IdP().TokenURL(), url.Values{
+		"grant_type": {idp.GrantPassword}, "client_id": {idp.PolyClientID}, "username": {"alice"}, "password": {"secret"},
+		"scope": {"openid profile"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&body)
+	res.Body.Close()
+	if err != nil || body.AccessToken == "" || body.IDToken == "" {
+		t.Fatalf("tokens: %+v %v", body, err)
+	}
+	p := newPhone(t, b, "alice")
+	if r := p.registerBearer(body.AccessToken); r.StatusCode != sip.StatusForbidden || !strings.Contains(bearerChallengeOf(r), `error="insufficient_scope"`) || !strings.Contains(bearerChallengeOf(r), `scope="sip"`) {
+		t.Fatalf("openid profile token: %s %q", r.Short(), bearerChallengeOf(r))
+	}
+	if r := p.registerBearer(body.IDToken); r.StatusCode != sip.StatusUnauthorized || !strings.Contains(bearerChallengeOf(r), "invalid_token") {
+		t.Fatalf("ID token: %s %q", r.Short(), bearerChallengeOf(r))
+	}
+	if n := len(b.Registrations()); n != 0 {
+		t.Fatalf("%d registrations", n)
+	}
+}

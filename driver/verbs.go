@@ -12,6 +12,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -37,6 +39,14 @@ type Target struct {
 	// Dir is where relative file names (wav:, record, import_ca) are found;
 	// "" is the working directory.
 	Dir string
+	// Files, when set, confines those files to one directory, for callers
+	// that are not trusted with the file system (the control API): names
+	// resolve inside it; "..", absolute paths outside it, symlinks and
+	// other than regular files are refused, and errors name the file but
+	// never quote its content. Dir is then ignored.
+	Files *os.Root
+	// NoFiles, without Files, refuses every file name.
+	NoFiles bool
 	// Pace, when set, says how a wait for c with its timeout runs; a runner
 	// on virtual time moves its clock from it. Nil waits timeout in wall
 	// time.
@@ -383,7 +393,11 @@ func importCA(_ context.Context, t *Target, a Args) (Result, error) {
 	if root, ferr := certs.FactoryRoot(a.Text); ferr == nil {
 		_, err = t.Phone.CAStore().Import(root.Raw)
 	} else {
-		_, err = t.Phone.CAStore().ImportFile(t.path(a.Text))
+		path, ferr := t.file(a.Text, false)
+		if ferr != nil {
+			return Result{}, ferr
+		}
+		_, err = t.Phone.CAStore().ImportFile(path)
 	}
 	if err != nil {
 		return Result{}, err
@@ -408,7 +422,19 @@ func parsePlay(text string) (Args, error) {
 func play(_ context.Context, t *Target, a Args) (Result, error) {
 	spec := a.Text
 	if file, ok := strings.CutPrefix(spec, "wav:"); ok {
-		spec = "wav:" + t.path(file)
+		path, err := t.file(file, false)
+		if err != nil {
+			return Result{}, err
+		}
+		spec = "wav:" + path
+		if err := t.Phone.Play(spec); err != nil {
+			if t.Files != nil && errors.Is(err, phone.ErrBadSource) {
+				// The reason may quote the file's first bytes.
+				return Result{}, fmt.Errorf("play: %s is not a WAV file the phone plays (16-bit PCM mono, 8000 or 16000 Hz)", file)
+			}
+			return Result{}, err
+		}
+		return screen(t), nil
 	}
 	if err := t.Phone.Play(spec); err != nil {
 		return Result{}, err
@@ -417,10 +443,72 @@ func play(_ context.Context, t *Target, a Args) (Result, error) {
 }
 
 func record(_ context.Context, t *Target, a Args) (Result, error) {
-	if err := t.Phone.Record(t.path(a.Text)); err != nil {
+	path, err := t.file(a.Text, true)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := t.Phone.Record(path); err != nil {
 		return Result{}, err
 	}
 	return screen(t), nil
+}
+
+// ErrFileRefused is wrapped by the verbs that name a file outside the
+// target's Files directory, or a symlink or special file in it.
+var ErrFileRefused = errors.New("file refused")
+
+// file is the path a verb opens for name: t.path(name), or, with Files,
+// the name checked inside that directory through os.Root (which refuses
+// any escape by "..", an absolute path or a symlink), a symlink or
+// special file at the name refused too. create allows a name that does
+// not exist yet. The phone opens the path itself; the check guards
+// against a caller's names, not against a local user racing to swap
+// files in the directory (whose owner chose it).
+func (t *Target) file(name string, create bool) (string, error) {
+	if t.Files == nil && t.NoFiles {
+		return "", fmt.Errorf("%w: %s: no folder for files was given at start", ErrFileRefused, name)
+	}
+	if t.Files == nil {
+		return t.path(name), nil
+	}
+	dir := t.Files.Name()
+	rel := name
+	if filepath.IsAbs(name) {
+		r, err := filepath.Rel(dir, name)
+		if err != nil || !filepath.IsLocal(r) {
+			return "", fmt.Errorf("%w: %s is outside %s", ErrFileRefused, name, dir)
+		}
+		rel = r
+	}
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("%w: %s is outside %s", ErrFileRefused, name, dir)
+	}
+	fi, err := t.Files.Lstat(rel)
+	switch {
+	case err == nil && fi.Mode()&os.ModeSymlink != 0:
+		return "", fmt.Errorf("%w: %s is a symlink", ErrFileRefused, name)
+	case err == nil && !fi.Mode().IsRegular():
+		return "", fmt.Errorf("%w: %s is not a regular file", ErrFileRefused, name)
+	case errors.Is(err, fs.ErrNotExist) && create:
+		// A new file: its folder must be one inside the root (Stat
+		// through the root refuses a symlink on the way that leads out).
+		if di, err := t.Files.Stat(filepath.Dir(rel)); err != nil || !di.IsDir() {
+			return "", fmt.Errorf("%w: %s: no such folder in %s", ErrFileRefused, name, dir)
+		}
+	case err != nil:
+		return "", fmt.Errorf("%w: %s: %s", ErrFileRefused, name, errReason(err))
+	}
+	return filepath.Join(dir, rel), nil
+}
+
+// errReason is the reason of a path error without the path (which names
+// the root's directory) and nothing of the file's content.
+func errReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func status(_ context.Context, t *Target, _ Args) (Result, error) {

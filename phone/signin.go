@@ -46,7 +46,9 @@ type SignIn struct {
 	// client (sent by HTTP Basic).
 	ClientID     string
 	ClientSecret string
-	// Scopes asked for; default openid and offline_access.
+	// Scopes asked for; default openid, offline_access and sip, the
+	// scope the cloud's registrar names in its Bearer challenge (RFC 8898)
+	// and requires of a token (providers ignore scopes they do not know).
 	Scopes []string
 	// Method, when set, starts that sign-in at boot if the phone kept no
 	// tokens (web, pc).
@@ -65,7 +67,7 @@ func WithSignIn(s SignIn) Option {
 			return fmt.Errorf("sign-in: issuer %q: want an http(s) URL", s.Issuer)
 		}
 		if len(s.Scopes) == 0 {
-			s.Scopes = []string{"openid", "offline_access"}
+			s.Scopes = []string{"openid", "offline_access", "sip"}
 		}
 		p.signin = &s
 		return nil

@@ -122,6 +122,18 @@ type Config struct {
 	// client address; 0 means the default.
 	CodeGuesses     int
 	CodeGuessWindow time.Duration
+	// AccountFailures wrong passwords per AccountWindow for one account
+	// from anywhere, and GlobalGuesses wrong passwords (and as many wrong
+	// codes) per minute in all, slow sign-ins from unfamiliar addresses
+	// (see lockout.go); 0 means the default.
+	AccountFailures int
+	AccountWindow   time.Duration
+	GlobalGuesses   int
+	// CodesPerAddress bounds the live device codes of one client
+	// address; 0 means DefaultCodesPerAddress. MaxDeviceCodes bounds the
+	// table; 0 means the package's MaxDeviceCodes.
+	CodesPerAddress int
+	MaxDeviceCodes  int
 	// Logger receives sign-in events. Default: discard.
 	Logger *slog.Logger
 }
@@ -145,8 +157,12 @@ type Server struct {
 	refresh   map[string]*refreshToken
 	gen       map[string]int // per lower-case user: bumped by RevokeUser
 	policy    policyState
-	guesses   map[string][]time.Time // wrong codes and passwords, by client address
-	lastSweep time.Time              // of expired device codes and refresh tokens
+	guards    guards
+	lastSweep time.Time // of expired device codes and refresh tokens
+
+	codesByAddr   map[string]int // device codes held, by client address
+	codesByClient map[string]int // and by client ID
+	order         []*deviceAuth  // device codes, oldest first (removed ones until compacted)
 }
 
 // New checks cfg and creates the signing key. Set the base URL with
@@ -176,6 +192,11 @@ func New(cfg Config) (*Server, error) {
 	cfg.RefreshTokenLifetime = orDefault(cfg.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
 	cfg.CodeGuesses = orDefault(cfg.CodeGuesses, DefaultCodeGuesses)
 	cfg.CodeGuessWindow = orDefault(cfg.CodeGuessWindow, DefaultCodeGuessWindow)
+	cfg.CodesPerAddress = orDefault(cfg.CodesPerAddress, DefaultCodesPerAddress)
+	cfg.AccountFailures = orDefault(cfg.AccountFailures, DefaultAccountFailures)
+	cfg.AccountWindow = orDefault(cfg.AccountWindow, DefaultAccountWindow)
+	cfg.GlobalGuesses = orDefault(cfg.GlobalGuesses, DefaultGlobalGuesses)
+	cfg.MaxDeviceCodes = orDefault(cfg.MaxDeviceCodes, MaxDeviceCodes)
 
 	s := &Server{
 		cfg:     cfg,
@@ -186,9 +207,12 @@ func New(cfg Config) (*Server, error) {
 		byCode:  map[string]*deviceAuth{},
 		refresh: map[string]*refreshToken{},
 		gen:     map[string]int{},
-		guesses: map[string][]time.Time{},
-		policy:  newPolicyState(),
+
+		codesByAddr:   map[string]int{},
+		codesByClient: map[string]int{},
+		policy:        newPolicyState(),
 	}
+	s.guards = newGuards(cfg)
 	for _, c := range cfg.Clients {
 		if c.ID == "" {
 			return nil, errors.New("idp: a client without an ID")

@@ -123,20 +123,25 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 			Error: "This form has expired or did not come from this site. Open the sign-in page again.", CSRF: csrf})
 		return
 	}
-	addr := clientAddr(r)
+	addr, session := clientAddr(r), sessionOf(r)
 	now := s.clock.Now()
-	if wait := s.limited(addr, now); wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
+	limitedPage := func(no refusal, what string) {
+		secs := no.seconds()
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
+		s.log.Info("idp page limited", "from", addr, "why", no.why)
 		s.render(w, http.StatusTooManyRequests, pageData{Kind: PageLimited, Title: "Too many attempts",
-			Error: fmt.Sprintf("Too many wrong codes or passwords. Try again in %d seconds.", secs), CSRF: csrf, RetryAfter: secs})
-		return
+			Error: fmt.Sprintf("Too many wrong %s. Try again in %d seconds.", what, secs), CSRF: csrf, RetryAfter: secs})
 	}
 	typed := limit(r.PostForm.Get("code"), 32)
-	d, kind := s.lookupCode(typed, now)
+	entered := r.PostForm.Get("step") == PageSignIn && s.enteredIn(typed, session)
+	if no, ok := s.codeWait(addr, session, entered, now); ok {
+		limitedPage(no, "codes or passwords")
+		return
+	}
+	d, kind := s.lookupCode(typed, now, session)
 	switch kind {
 	case PageUnknown:
-		s.guessed(addr, now)
+		s.wrongCode(addr, session, now)
 		s.render(w, http.StatusNotFound, pageData{Kind: PageUnknown, Title: "Enter code",
 			Error: "That code wasn't recognised. Check the code on your phone and try again.", Code: typed, CSRF: csrf})
 		return
@@ -165,21 +170,24 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		}
 	case "continue":
 		name := limit(r.PostForm.Get("username"), 256)
-		u, ok := s.checkPassword(name, r.PostForm.Get("password"))
-		if !ok {
-			s.guessed(addr, now)
-			signin.User, signin.Error = name, "Your user name or password is incorrect."
-			s.render(w, http.StatusUnauthorized, signin)
+		if no, ok := s.passwordWait(name, addr, now); ok {
+			limitedPage(no, "passwords")
 			return
 		}
-		s.mu.Lock()
-		disabled := s.userDisabled(u.Name)
-		s.mu.Unlock()
-		if disabled {
+		if u, ok := s.cfg.Users(name); ok && s.isDisabled(u.Name) {
+			// The password is not checked: right and wrong get this page.
 			s.render(w, http.StatusForbidden, pageData{Kind: PageDisabled, Title: "Account disabled",
 				Error: "Your account has been disabled. Contact your administrator."})
 			return
 		}
+		u, ok := s.checkPassword(name, r.PostForm.Get("password"))
+		if !ok {
+			s.wrongPassword(name, addr, now)
+			signin.User, signin.Error = name, "Your user name or password is incorrect."
+			s.render(w, http.StatusUnauthorized, signin)
+			return
+		}
+		s.signedIn(u.Name, addr, now)
 		if s.decide(typed, now, u.Name, true) {
 			s.log.Info("idp sign-in approved", "user", u.Name, "device", d.Label(), "from", addr)
 			s.render(w, http.StatusOK, pageData{Kind: PageDone, Title: "You have signed in", Device: d.Label(), User: u.Name})
@@ -202,8 +210,25 @@ func orText(s, def string) string {
 	return s
 }
 
-// lookupCode finds a pending device authorization by what the user typed.
-func (s *Server) lookupCode(typed string, now time.Time) (Device, string) {
+// sessionOf is the browser session of a page request: its CSRF cookie.
+func sessionOf(r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil {
+		return limit(c.Value, 64)
+	}
+	return ""
+}
+
+// enteredIn reports whether session entered the code typed.
+func (s *Server) enteredIn(typed, session string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.byCode[NormalizeUserCode(typed)]
+	return ok && session != "" && d.viewer == session
+}
+
+// lookupCode finds a pending device authorization by what the user typed
+// in session, and marks it entered.
+func (s *Server) lookupCode(typed string, now time.Time, session string) (Device, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.byCode[NormalizeUserCode(typed)]
@@ -215,6 +240,7 @@ func (s *Server) lookupCode(typed string, now time.Time) (Device, string) {
 	case d.state != devicePending:
 		return Device{}, PageUsed
 	}
+	d.viewed, d.viewer = true, session
 	return Device{Manufacturer: d.manufacturer, Model: d.model}, ""
 }
 
@@ -279,39 +305,4 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// limited returns how long addr must wait, 0 when it may guess.
-func (s *Server) limited(addr string, now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	recent := s.recentLocked(addr, now)
-	if len(recent) < s.cfg.CodeGuesses {
-		return 0
-	}
-	return recent[0].Add(s.cfg.CodeGuessWindow).Sub(now)
-}
-
-// guessed counts a wrong code or password from addr.
-func (s *Server) guessed(addr string, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.guesses[addr] = append(s.recentLocked(addr, now), now)
-	s.log.Info("idp wrong guess", "from", addr, "recent", len(s.guesses[addr]))
-}
-
-// recentLocked drops addr's guesses older than the window.
-func (s *Server) recentLocked(addr string, now time.Time) []time.Time {
-	list := s.guesses[addr]
-	i := 0
-	for i < len(list) && now.Sub(list[i]) >= s.cfg.CodeGuessWindow {
-		i++
-	}
-	list = list[i:]
-	if len(list) == 0 {
-		delete(s.guesses, addr)
-		return nil
-	}
-	s.guesses[addr] = list
-	return list
 }

@@ -217,3 +217,32 @@ func TestStandardClient(t *testing.T) {
 		t.Fatalf("password grant with legacy auth blocked: %v", err)
 	}
 }
+
+// The page's title is not the client's to write (issue 19): a forged
+// manufacturer ("Microsoft Security check - enter your password") is not
+// shown; the vendor a client ID is registered to is, and for the shared
+// ID only a registered vendor's name.
+func TestPageShowsOnlyRegisteredVendors(t *testing.T) {
+	e := newEnv(t, nil)
+	c := &http.Client{Jar: newJar(t)}
+	_, body, err := fetch(context.Background(), c, http.MethodGet, e.s.VerificationURI(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ client, manufacturer, model, title string }{
+		{SharedClientID, "Microsoft Security check - enter your password", "", "A phone wants to sign in"},
+		{SharedClientID, "poly", "VVX 601", "Poly VVX 601 wants to sign in"},
+		{YealinkClientID, "Microsoft", "<b>Urgent</b>: call 555", "Yealink wants to sign in"},
+	} {
+		r := e.post(e.s.DeviceAuthorizationURL(), url.Values{"client_id": {tc.client}, "manufacturer": {tc.manufacturer}, "model": {tc.model}})
+		var kind string
+		kind, body, err = fetch(context.Background(), c, http.MethodPost, e.s.VerificationURI(), url.Values{
+			"csrf": {hiddenValue(body, "csrf")}, "step": {PageCode}, "code": {r.str("user_code")}})
+		if err != nil || kind != PageSignIn {
+			t.Fatalf("%s: %q %v", tc.manufacturer, kind, err)
+		}
+		if !strings.Contains(body, "<title>"+tc.title+"</title>") || strings.Contains(body, "Microsoft") || strings.Contains(body, "Urgent") {
+			t.Errorf("%s %s: want title %q, got\n%s", tc.manufacturer, tc.model, tc.title, body)
+		}
+	}
+}

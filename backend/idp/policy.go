@@ -146,6 +146,7 @@ type oauthError struct {
 	status      int
 	code        string
 	description string
+	retryAfter  int // seconds, for Retry-After; 0: none
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -156,13 +157,13 @@ func (e *oauthError) Error() string { return e.code + ": " + e.description }
 // app without the tenant's consent is unauthorized_client.
 func (s *Server) checkClient(id string) (Client, *oauthError) {
 	if id == "" {
-		return Client{}, &oauthError{http.StatusUnauthorized, "invalid_client", "client_id is required"}
+		return Client{}, &oauthError{http.StatusUnauthorized, "invalid_client", "client_id is required", 0}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.clients[id]
 	if !ok {
-		return Client{}, &oauthError{http.StatusUnauthorized, "invalid_client", fmt.Sprintf("unknown client_id %q", id)}
+		return Client{}, &oauthError{http.StatusUnauthorized, "invalid_client", fmt.Sprintf("unknown client_id %q", id), 0}
 	}
 	cutoff := s.policy.cutoff
 	if cutoff.IsZero() || s.clock.Now().Before(cutoff) {
@@ -171,12 +172,12 @@ func (s *Server) checkClient(id string) (Client, *oauthError) {
 	if c.Shared {
 		return Client{}, &oauthError{http.StatusUnauthorized, "invalid_client", fmt.Sprintf(
 			"the shared client_id %q is no longer accepted since %s: phones need firmware with their vendor's own client ID",
-			id, cutoff.UTC().Format(time.RFC3339))}
+			id, cutoff.UTC().Format(time.RFC3339)), 0}
 	}
 	if !s.policy.consented[id] {
 		return Client{}, &oauthError{http.StatusBadRequest, "unauthorized_client", fmt.Sprintf(
 			"the tenant has not consented to the %s app (client_id %q), required since %s: an administrator must grant consent",
-			c.Manufacturer, id, cutoff.UTC().Format(time.RFC3339))}
+			c.Manufacturer, id, cutoff.UTC().Format(time.RFC3339)), 0}
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,11 +83,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := form.Get("grant_type")
 	if grant == "" {
-		writeErr(w, &oauthError{http.StatusBadRequest, "invalid_request", "grant_type is required"}, basic)
+		writeErr(w, &oauthError{http.StatusBadRequest, "invalid_request", "grant_type is required", 0}, basic)
 		return
 	}
 	if !slices.Contains([]string{GrantDeviceCode, GrantRefreshToken, GrantPassword}, grant) {
-		writeErr(w, &oauthError{http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type %q is not supported", grant)}, basic)
+		writeErr(w, &oauthError{http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type %q is not supported", grant), 0}, basic)
 		return
 	}
 	client, oe := s.checkClient(clientID)
@@ -120,16 +121,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 func parseClientForm(r *http.Request) (url.Values, string, bool, *oauthError) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
-		return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded"}
+		return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded", 0}
 	}
 	r.Body = http.MaxBytesReader(nil, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", "bad form: " + err.Error()}
+		return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", "bad form: " + err.Error(), 0}
 	}
 	form := r.PostForm
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", fmt.Sprintf("parameter %q repeated", k)}
+			return nil, "", false, &oauthError{http.StatusBadRequest, "invalid_request", fmt.Sprintf("parameter %q repeated", k), 0}
 		}
 	}
 	id := form.Get("client_id")
@@ -139,7 +140,7 @@ func parseClientForm(r *http.Request) (url.Values, string, bool, *oauthError) {
 			user = u
 		}
 		if id != "" && id != user {
-			return nil, "", true, &oauthError{http.StatusBadRequest, "invalid_request", "client_id differs from the Authorization header's"}
+			return nil, "", true, &oauthError{http.StatusBadRequest, "invalid_request", "client_id differs from the Authorization header's", 0}
 		}
 		id = user
 	}
@@ -151,7 +152,7 @@ func parseClientForm(r *http.Request) (url.Values, string, bool, *oauthError) {
 func (s *Server) passwordGrant(client Client, form url.Values, addr string) (tokenResponse, *oauthError) {
 	name, password := form.Get("username"), form.Get("password")
 	if name == "" || password == "" {
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_request", "username and password are required"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_request", "username and password are required", 0}
 	}
 	s.mu.Lock()
 	blocked := s.policy.blockLegacy
@@ -160,31 +161,36 @@ func (s *Server) passwordGrant(client Client, form url.Values, addr string) (tok
 		// The federated IdP refuses the active (WS-Trust) endpoint this
 		// flow reaches, and the cloud passes the refusal on as a bad grant.
 		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant",
-			"legacy authentication (resource owner password credentials) is blocked by the tenant's sign-on policy: use web sign-in"}
+			"legacy authentication (resource owner password credentials) is blocked by the tenant's sign-on policy: use web sign-in", 0}
 	}
 	now := s.clock.Now()
-	if wait := s.limited(addr, now); wait > 0 {
-		return tokenResponse{}, &oauthError{http.StatusTooManyRequests, "invalid_grant",
-			fmt.Sprintf("too many wrong passwords from this address: try again in %d s", int((wait+time.Second-1)/time.Second))}
+	if no, ok := s.passwordWait(name, addr, now); ok {
+		return tokenResponse{}, &oauthError{http.StatusTooManyRequests, "invalid_grant", no.Error(), no.seconds()}
+	}
+	if u, ok := s.cfg.Users(name); ok && s.isDisabled(u.Name) {
+		// The password is not checked: right and wrong get this answer.
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", fmt.Sprintf("user %q is disabled", u.Name), 0}
 	}
 	u, ok := s.checkPassword(name, password)
 	if !ok {
-		s.guessed(addr, now)
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "wrong user name or password"}
+		s.wrongPassword(name, addr, now)
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "wrong user name or password", 0}
 	}
-	s.mu.Lock()
-	disabled := s.userDisabled(u.Name)
-	s.mu.Unlock()
-	if disabled {
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", fmt.Sprintf("user %q is disabled", u.Name)}
-	}
+	s.signedIn(u.Name, addr, now)
 	return s.issue(client, u, scopeOf(form), "")
+}
+
+// isDisabled reports whether the user is disabled.
+func (s *Server) isDisabled(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userDisabled(name)
 }
 
 func (s *Server) refreshGrant(client Client, form url.Values) (tokenResponse, *oauthError) {
 	id := form.Get("refresh_token")
 	if id == "" {
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_request", "refresh_token is required"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_request", "refresh_token is required", 0}
 	}
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -192,10 +198,10 @@ func (s *Server) refreshGrant(client Client, form url.Values) (tokenResponse, *o
 	switch {
 	case !ok:
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "unknown or revoked refresh token"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "unknown or revoked refresh token", 0}
 	case rt.client != client.ID:
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token was issued to another client"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token was issued to another client", 0}
 	case rt.used:
 		// A rotated token presented again: someone kept a copy. Revoke
 		// the whole family (OAuth 2.0 security BCP, refresh token rotation).
@@ -205,18 +211,18 @@ func (s *Server) refreshGrant(client Client, form url.Values) (tokenResponse, *o
 			}
 		}
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token already used: every token of this sign-in is revoked"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token already used: every token of this sign-in is revoked", 0}
 	case !now.Before(rt.expires):
 		delete(s.refresh, id)
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token expired"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token expired", 0}
 	case rt.gen != s.gen[rt.user]:
 		delete(s.refresh, id)
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token revoked"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "refresh token revoked", 0}
 	case s.userDisabled(rt.user):
 		s.mu.Unlock()
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", fmt.Sprintf("user %q is disabled", rt.user)}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", fmt.Sprintf("user %q is disabled", rt.user), 0}
 	}
 	scope := rt.scope
 	if want := strings.Join(strings.Fields(form.Get("scope")), " "); want != "" {
@@ -225,7 +231,7 @@ func (s *Server) refreshGrant(client Client, form url.Values) (tokenResponse, *o
 		for _, sc := range strings.Fields(want) {
 			if !slices.Contains(have, sc) {
 				s.mu.Unlock()
-				return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope %q was not granted", sc)}
+				return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope %q was not granted", sc), 0}
 			}
 		}
 		scope = want
@@ -235,7 +241,7 @@ func (s *Server) refreshGrant(client Client, form url.Values) (tokenResponse, *o
 	s.mu.Unlock()
 	u, ok := s.cfg.Users(rt.user)
 	if !ok {
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "the user no longer exists"}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "invalid_grant", "the user no longer exists", 0}
 	}
 	return s.issue(client, u, scope, family)
 }
@@ -323,7 +329,7 @@ func (s *Server) issue(client Client, u User, scope, family string) (tokenRespon
 }
 
 func serverError(err error) *oauthError {
-	return &oauthError{http.StatusInternalServerError, "server_error", err.Error()}
+	return &oauthError{http.StatusInternalServerError, "server_error", err.Error(), 0}
 }
 
 // ValidateAccessToken checks an access token as a resource server does:
@@ -374,6 +380,9 @@ func (s *Server) ValidateAccessToken(raw string) (Claims, error) {
 func writeErr(w http.ResponseWriter, e *oauthError, basic bool) {
 	if e.status == http.StatusUnauthorized && basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeOAuthError(w, e.status, e.code, e.description)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/firmware"
+	"github.com/deskphone/deskphone/internal/httpguard"
 	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
 
@@ -403,20 +404,34 @@ func (s *Service) Check(req CheckRequest) CheckResponse {
 	return res
 }
 
-// Handler serves phones (the check, the TUF metadata, the images) and, on
-// /admin/firmware/, the admin API. Serve it on loopback only.
-func (s *Service) Handler() http.Handler {
+// PublishType is the media type of POST /admin/firmware/publish's body,
+// the image; the other admin verbs take JSON.
+const PublishType = "application/octet-stream"
+
+// handler serves phones (the check, the TUF metadata, the images) and, on
+// /admin/firmware/, the admin API, which answers loopback clients only and
+// which guard keeps web pages from (a foreign Origin, a Host that is not
+// the listener's, a body of another type: see httpguard).
+func (s *Service) handler(guard *httpguard.Guard) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+CheckPath, s.serveCheck)
 	mux.HandleFunc("GET /tuf/{vendor}/{file}", s.serveMetadata)
 	mux.HandleFunc("GET /images/", s.serveImage)
-	mux.HandleFunc("GET /admin/firmware/rules", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("GET /admin/firmware/rules", guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		jsonhttp.Write(w, http.StatusOK, s.Rules())
-	})
-	mux.HandleFunc("GET /admin/firmware/stats", func(w http.ResponseWriter, _ *http.Request) {
+	})))
+	mux.Handle("GET /admin/firmware/stats", guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		jsonhttp.Write(w, http.StatusOK, s.Stats())
+	})))
+	// The image is the one body that is not JSON.
+	publish, verbs := guard.Wrap(http.HandlerFunc(s.serveAdmin), PublishType), guard.Wrap(http.HandlerFunc(s.serveAdmin), httpguard.JSON)
+	mux.HandleFunc("POST /admin/firmware/{verb}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("verb") == "publish" {
+			publish.ServeHTTP(w, r)
+			return
+		}
+		verbs.ServeHTTP(w, r)
 	})
-	mux.HandleFunc("POST /admin/firmware/{verb}", s.serveAdmin)
 	return mux
 }
 
@@ -638,7 +653,19 @@ func (s *Service) ListenTLS(addr string, cert func(*tls.ClientHelloInfo) (*tls.C
 		ln = tls.NewListener(ln, &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
-	srv := &Server{srv: &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}, addr: ln.Addr().String(), scheme: scheme, done: make(chan struct{})}
+	guard, err := httpguard.New(ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("%s: %w", s.cfg.Name, err)
+	}
+	// ReadTimeout bounds a slow body; a publish uploads a whole image.
+	srv := &Server{srv: &http.Server{
+		Handler:           s.handler(guard),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}, addr: ln.Addr().String(), scheme: scheme, done: make(chan struct{})}
 	go func() {
 		defer close(srv.done)
 		_ = srv.srv.Serve(ln)

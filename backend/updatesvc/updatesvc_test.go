@@ -173,3 +173,59 @@ func TestPublishStaysInItsStore(t *testing.T) {
 		t.Fatalf("temporaries left: %v", left)
 	}
 }
+
+// A web page's cross-site requests to the admin API (issue 19, item 5): a
+// text/plain approve with a foreign Origin used to get 200 and change the
+// rules; it gets 403 and changes nothing. A text/plain body without an
+// Origin gets 415, a rebound Host 421; curl's JSON still works.
+func TestAdminRefusesCrossSiteRequests(t *testing.T) {
+	s, srv := newService(t, 10_000)
+	before, _ := json.Marshal(s.Rules())
+	approve := `{"model":"430hd","version":"UC430HD_3.4.6.537"}`
+	post := func(host, origin, ctype, verb, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL()+"/admin/firmware/"+verb, strings.NewReader(body))
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		req.Header.Set("Content-Type", ctype)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		name, host, origin, ctype, verb string
+		code                            int
+	}{
+		{"foreign origin", "", "https://evil.example", "text/plain", "approve", 403},
+		{"text/plain", "", "", "text/plain", "approve", 415},
+		{"publish as a form", "", "", "application/x-www-form-urlencoded", "publish", 415},
+		{"rebound host", "evil.example" + srv.Addr()[strings.LastIndex(srv.Addr(), ":"):], "", "application/json", "approve", 421},
+	} {
+		if code, body := post(tc.host, tc.origin, tc.ctype, tc.verb, approve); code != tc.code || !strings.Contains(body, `"error"`) {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.code)
+		}
+	}
+	if after, _ := json.Marshal(s.Rules()); !bytes.Equal(before, after) {
+		t.Fatalf("a refused request changed the rules: %s", after)
+	}
+	if code, body := post("", "", "application/json", "approve", approve); code != http.StatusOK {
+		t.Fatalf("curl's approve: %d %s", code, body)
+	}
+}
+
+// The service bounds a slow header, a slow body and an idle connection
+// (issue 19).
+func TestServerBounds(t *testing.T) {
+	_, srv := newService(t, 1024)
+	if s := srv.srv; s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Fatalf("unbounded: read header %v, read %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.IdleTimeout)
+	}
+}

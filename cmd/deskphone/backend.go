@@ -323,17 +323,18 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
 	}
-	return adminCall("admin", method, base+path, bytes.NewReader(body), 10*time.Second, stdout)
+	return adminCall("admin", method, base+path, "application/json", bytes.NewReader(body), 10*time.Second, stdout)
 }
 
-// adminCall sends one request of an admin command and prints its answer; a
-// status of 300 or more is an error named after what.
-func adminCall(what, method, url string, body io.Reader, timeout time.Duration, stdout io.Writer) error {
+// adminCall sends one request of an admin command, its body of media type
+// ctype, and prints its answer; a status of 300 or more is an error named
+// after what.
+func adminCall(what, method, url, ctype string, body io.Reader, timeout time.Duration, stdout io.Writer) error {
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", ctype)
 	res, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)

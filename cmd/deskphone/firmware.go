@@ -250,6 +250,7 @@ func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
 	base := "http://" + addr + "/admin/firmware/"
 	var method, path string
 	var body io.Reader
+	ctype := "application/json"
 	jsonBody := func(v any) io.Reader {
 		b, _ := json.Marshal(v)
 		return bytes.NewReader(b)
@@ -273,12 +274,12 @@ func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
 			return fmt.Errorf("admin firmware publish: %w", err)
 		}
 		defer f.Close()
-		method, path, body = http.MethodPost, verb, f
+		method, path, body, ctype = http.MethodPost, verb, f, updatesvc.PublishType
 	default:
 		return fmt.Errorf("admin firmware: unknown command or wrong arguments: %s", strings.Join(args, " "))
 	}
 	// Building an image on approve takes a moment; a large publish longer.
-	return adminCall("admin firmware", method, base+path, body, 5*time.Minute, stdout)
+	return adminCall("admin firmware", method, base+path, ctype, body, 5*time.Minute, stdout)
 }
 
 func sourceName(provisioning bool) string {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -63,6 +62,8 @@ Flags:
                       beyond loopback it needs a token (--api-token or
                       $DESKPHONE_API_TOKEN), sent as Authorization: Bearer TOKEN
   --api-token TOKEN   require this bearer token
+  --api-files DIR     the one folder the API's play wav, record and import_ca
+                      may name files in (default: the working directory)
   --progress auto|bar|lines|none
                       a progress bar on a terminal, plain lines every
                       --progress-every otherwise (default auto)
@@ -112,6 +113,7 @@ A fleet file (YAML):
 		shards := fs.Int("shards", 0, "")
 		apiAddr := fs.String("api", "", "")
 		apiToken := fs.String("api-token", os.Getenv("DESKPHONE_API_TOKEN"), "")
+		apiFiles := fs.String("api-files", ".", "")
 		progress := fs.String("progress", "auto", "")
 		every := fs.Duration("progress-every", 5*time.Second, "")
 		stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "")
@@ -204,13 +206,17 @@ A fleet file (YAML):
 			if err := api.CheckBind(*apiAddr, *apiToken); err != nil {
 				return err
 			}
+			files, err := os.OpenRoot(*apiFiles)
+			if err != nil {
+				return fmt.Errorf("--api-files: %w", err)
+			}
+			defer files.Close()
 			ln, err := net.Listen("tcp", *apiAddr)
 			if err != nil {
 				return fmt.Errorf("--api: %w", err)
 			}
-			srv := &http.Server{Handler: (&api.Server{Source: f.Source(), Token: *apiToken,
-				Metrics: promhttp.HandlerFor(metrics.Registry(), promhttp.HandlerOpts{})}).Handler(),
-				ReadHeaderTimeout: 10 * time.Second}
+			srv := api.HTTPServer((&api.Server{Source: f.Source(), Token: *apiToken, Addr: ln.Addr().String(), Files: files,
+				Metrics: promhttp.HandlerFor(metrics.Registry(), promhttp.HandlerOpts{})}).Handler())
 			go srv.Serve(ln)
 			defer srv.Close()
 			fmt.Fprintf(stdout, "api http://%s/v1/phones, metrics http://%s/metrics\n", ln.Addr(), ln.Addr())
@@ -348,12 +354,17 @@ func (o onePhone) Lookup(id string) (api.Phone, bool) { return o.p, id == o.p.ID
 
 // serveOnePhone serves p on the control API at addr, announcing it on
 // stderr (stdout is the headless protocol's).
-func serveOnePhone(addr, token string, p *phone.Phone, clk driver.Advancer, stderr io.Writer) (func(), error) {
+func serveOnePhone(addr, token, filesDir string, p *phone.Phone, clk driver.Advancer, stderr io.Writer) (func(), error) {
 	if err := api.CheckBind(addr, token); err != nil {
 		return nil, err
 	}
+	files, err := os.OpenRoot(filesDir)
+	if err != nil {
+		return nil, fmt.Errorf("--api-files: %w", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		files.Close()
 		return nil, fmt.Errorf("--api: %w", err)
 	}
 	id := p.Published().User
@@ -363,9 +374,9 @@ func serveOnePhone(addr, token string, p *phone.Phone, clk driver.Advancer, stde
 	if id == "" {
 		id = "phone"
 	}
-	srv := &http.Server{Handler: (&api.Server{Source: onePhone{api.Phone{ID: id, Phone: p, Clock: clk}}, Token: token}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second}
+	srv := api.HTTPServer((&api.Server{Source: onePhone{api.Phone{ID: id, Phone: p, Clock: clk}}, Token: token,
+		Addr: ln.Addr().String(), Files: files}).Handler())
 	go srv.Serve(ln)
 	fmt.Fprintf(stderr, "api http://%s/v1/phones/%s\n", ln.Addr(), id)
-	return func() { srv.Close() }, nil
+	return func() { srv.Close(); files.Close() }, nil
 }

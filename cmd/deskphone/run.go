@@ -39,7 +39,7 @@ func runCommand() command {
                      [--policy Field=value]...
                      [--update URL] [--provisioning URL] [--no-device-update]
                      [--signin web|pc|user|pin] [--idp ISSUER_URL --client-id ID [--client-secret S]]
-                     [--api HOST:PORT [--api-token TOKEN]]
+                     [--api HOST:PORT [--api-token TOKEN] [--api-files DIR]]
 
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
@@ -100,6 +100,8 @@ Flags:
                       fleet --api' does; its id is the account's user name)
   --api-token TOKEN   bearer token the API requires (default $DESKPHONE_API_TOKEN;
                       needed beyond loopback)
+  --api-files DIR     the one folder the API's play wav, record and import_ca
+                      may name files in (default: the working directory)
 
 Without --server the phone registers as alice to an embedded mock cloud
 (the same as 'deskphone backend') on a free loopback port.
@@ -140,6 +142,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		clientSecret := fs.String("client-secret", "", "")
 		apiAddr := fs.String("api", "", "")
 		apiToken := fs.String("api-token", os.Getenv("DESKPHONE_API_TOKEN"), "")
+		apiFiles := fs.String("api-files", ".", "")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -286,7 +289,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 			fmt.Fprintf(stderr, "deskphone: %v\n", err)
 		}
 		if *apiAddr != "" {
-			closeAPI, err := serveOnePhone(*apiAddr, *apiToken, p, clk, stderr)
+			closeAPI, err := serveOnePhone(*apiAddr, *apiToken, *apiFiles, p, clk, stderr)
 			if err != nil {
 				return err
 			}

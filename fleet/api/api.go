@@ -14,11 +14,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crypto/subtle"
+
+	"github.com/deskphone/deskphone/internal/httpguard"
 
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
@@ -59,13 +63,69 @@ type Server struct {
 	// GroupParallel bounds the phones a group command runs on at once;
 	// 0 is 64.
 	GroupParallel int
+	// Addr is the listener's host:port. Requests from web pages are
+	// refused (httpguard): a foreign Origin (403), a body that is not
+	// JSON (415) and, without a Token, a Host that is not this listener
+	// (421, DNS rebinding). Empty skips the Host check.
+	Addr string
+	// Files is the one directory play wav, record and import_ca may use
+	// (driver.Target.Files); nil leaves those verbs without files.
+	Files *os.Root
+	// MaxSubscribers caps the event streams open at once; 0 is
+	// DefaultMaxSubscribers. More get 503 with Retry-After.
+	MaxSubscribers int
+
+	subscribers atomic.Int64
 }
 
 // MaxBody bounds a request body.
 const MaxBody = 64 << 10
 
+// DefaultMaxSubscribers is the default cap on open event streams.
+const DefaultMaxSubscribers = 256
+
+// HTTPServer is an http.Server for h with the bounds every server of ours
+// sets: a slow header, a slow body or an idle keep-alive connection is
+// closed instead of held. No WriteTimeout: event streams are long.
+func HTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
 // Handler is the API's routes.
 func (s *Server) Handler() http.Handler {
+	var opts []httpguard.Option
+	if s.Token != "" || s.Addr == "" {
+		opts = append(opts, httpguard.AnyHost())
+	}
+	opts = append(opts, httpguard.WithErrorWriter(guardProblem))
+	guard, err := httpguard.New(s.Addr, opts...)
+	if err != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			problem(w, http.StatusInternalServerError, "misconfigured", "Server misconfigured", err.Error())
+		})
+	}
+	return guard.Wrap(s.routes(), httpguard.JSON)
+}
+
+// guardProblem answers a refusal of the guard as problem details.
+func guardProblem(w http.ResponseWriter, status int, err error) {
+	kind, title := "cross-origin", "Cross-origin request refused"
+	switch {
+	case errors.Is(err, httpguard.ErrHost):
+		kind, title = "misdirected-request", "Host not allowed"
+	case errors.Is(err, httpguard.ErrMediaType):
+		kind, title = "unsupported-media-type", "Unsupported media type"
+	}
+	problem(w, status, kind, title, err.Error())
+}
+
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -381,8 +441,8 @@ func readCommand(w http.ResponseWriter, r *http.Request) (Command, *driver.Verb,
 }
 
 // run runs a parsed command on one phone.
-func run(ctx context.Context, p Phone, c Command, v *driver.Verb, a driver.Args) Reply {
-	t := &driver.Target{Phone: p.Phone, Clock: p.Clock}
+func (s *Server) run(ctx context.Context, p Phone, c Command, v *driver.Verb, a driver.Args) Reply {
+	t := &driver.Target{Phone: p.Phone, Clock: p.Clock, Files: s.Files, NoFiles: s.Files == nil}
 	res, err := v.Run(ctx, t, a)
 	text, err := headless.Reply(v.Name, a, res, err)
 	rep := Reply{ID: p.ID, Command: c.Command, OK: err == nil, Reply: text}
@@ -418,7 +478,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep := run(r.Context(), p, c, v, a)
+	rep := s.run(r.Context(), p, c, v, a)
 	if !rep.OK {
 		// The command ran and failed as headless would say: 422 with the
 		// reply, so a script reads the same words.
@@ -459,7 +519,7 @@ func (s *Server) groupCommand(w http.ResponseWriter, r *http.Request) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = run(r.Context(), p, c, v, a)
+			out[i] = s.run(r.Context(), p, c, v, a)
 		}()
 	}
 	wg.Wait()
@@ -486,6 +546,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusInternalServerError, "no-streaming", "Streaming unsupported", "this connection cannot stream")
 		return
 	}
+	limit := int64(s.MaxSubscribers)
+	if limit <= 0 {
+		limit = DefaultMaxSubscribers
+	}
+	if s.subscribers.Add(1) > limit {
+		s.subscribers.Add(-1)
+		w.Header().Set("Retry-After", "30")
+		problem(w, http.StatusServiceUnavailable, "too-many-subscribers", "Too many event streams",
+			fmt.Sprintf("%d event streams are open, the most this API serves at once: close one or try again later", limit))
+		return
+	}
+	defer s.subscribers.Add(-1)
 	// The newest change wins: a slow reader skips states, never blocks the
 	// phone.
 	wake := make(chan struct{}, 1)

@@ -21,6 +21,7 @@ func (none) Lookup(id string) (Phone, bool) { return Phone{}, false }
 func call(t *testing.T, h http.Handler, method, path, token string) (*http.Response, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(`{"command": "status"}`))
+	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
