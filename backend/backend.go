@@ -116,7 +116,7 @@ func New(cfg Config) (*Backend, error) {
 			return nil, err
 		}
 	}
-	p, err := newPKI(c.StateDir, c.Domain, c.ServerRoot, c.Clock)
+	p, err := newPKI(c.StateDir, c.Domain, c.ServerRoot, c.Lab, c.Clock)
 	if err != nil {
 		return nil, err
 	}

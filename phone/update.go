@@ -731,7 +731,7 @@ func (p *Phone) updateRoot() ([]byte, string, error) {
 	if name == "" {
 		name = p.model.Vendor.Update.Root
 	}
-	b, err := firmware.LabRoot(name)
+	b, err := firmware.LabRoot(p.lab, name)
 	if err != nil {
 		return nil, name, fmt.Errorf("update root %s: %w", name, err)
 	}

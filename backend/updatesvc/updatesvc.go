@@ -29,6 +29,7 @@ import (
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/firmware"
 	"github.com/deskphone/deskphone/internal/jsonhttp"
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 // CheckPath is where phones post their check.
@@ -60,6 +61,10 @@ type Config struct {
 	// Roots names the lab update root of each vendor; a vendor not listed
 	// uses "<vendor>-1".
 	Roots map[string]string
+	// Lab is the lab directory holding the update roots' keys
+	// (internal/labdir); nil: the installation's default. Phones accept
+	// firmware signed by a service of their own installation only.
+	Lab *labdir.Dir
 }
 
 // Rule is the update rule of one model.
@@ -132,7 +137,7 @@ func (s *Service) repo(vendor string) (*firmware.Repo, error) {
 	if name == "" {
 		name = vendor + "-1"
 	}
-	r, err := firmware.NewRepo(name, s.cfg.Clock.Now())
+	r, err := firmware.NewRepo(s.cfg.Lab, name, s.cfg.Clock.Now())
 	if err != nil {
 		return nil, fmt.Errorf("update repository %s: %w", vendor, err)
 	}

@@ -92,7 +92,7 @@ func TestPhoneFetchesAndVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := check(t, srv, CheckRequest{Model: "430hd"})
-	root, err := firmware.LabRoot("audiocodes-1")
+	root, err := firmware.LabRoot(nil, "audiocodes-1")
 	if err != nil {
 		t.Fatal(err)
 	}
