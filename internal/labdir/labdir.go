@@ -13,6 +13,7 @@ package labdir
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -48,7 +49,9 @@ type Dir struct {
 
 // Open opens the lab directory path, creating it (mode 0700) if missing.
 // A directory other users can write to is refused, as ssh refuses one:
-// they could replace the keys.
+// they could replace the keys. A read-only lab (a Kubernetes Secret
+// mounted with defaultMode 0400) is used as it is, but a key missing
+// from it cannot be made.
 func Open(path string) (*Dir, error) {
 	if path == "" {
 		return nil, errors.New("lab directory: empty path")
@@ -67,7 +70,9 @@ func Open(path string) (*Dir, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("lab directory %s: not a directory", abs)
 	}
-	if loose(st.Mode(), 0o022) {
+	// A sticky directory (a Kubernetes Secret volume) keeps others from
+	// replacing our files; what they add is refused by its owner.
+	if loose(st.Mode(), 0o022) && st.Mode()&fs.ModeSticky == 0 {
 		return nil, fmt.Errorf("%s (mode %04o; chmod 700 it): %w", abs, st.Mode().Perm(), ErrLoose)
 	}
 	return &Dir{path: abs, files: map[string][]byte{}}, nil
@@ -169,7 +174,7 @@ func (d *Dir) File(name string, gen func() ([]byte, error)) ([]byte, error) {
 		return b, nil
 	}
 	p := filepath.Join(d.path, name)
-	b, err := readPrivate(p)
+	b, err := d.readPrivate(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		b, err = d.create(p, gen)
 	}
@@ -180,19 +185,45 @@ func (d *Dir) File(name string, gen func() ([]byte, error)) ([]byte, error) {
 	return b, nil
 }
 
-// readPrivate reads a regular file that only its owner can use.
-func readPrivate(p string) ([]byte, error) {
+// readPrivate reads the lab file p: a regular file, or a link to one
+// inside the lab directory (a Kubernetes Secret volume links each file to
+// ..data/), owned by this user or root and readable by nobody else.
+func (d *Dir) readPrivate(p string) ([]byte, error) {
 	st, err := os.Lstat(p)
 	if err != nil {
 		return nil, fmt.Errorf("lab file: %w", err)
 	}
-	if !st.Mode().IsRegular() {
+	if st.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil, fmt.Errorf("lab file: %w", err)
+		}
+		dir, err := filepath.EvalSymlinks(d.path)
+		if err != nil {
+			return nil, fmt.Errorf("lab file: %w", err)
+		}
+		if rel, err := filepath.Rel(dir, target); err != nil || !filepath.IsLocal(rel) {
+			return nil, fmt.Errorf("lab file %s: links outside the lab directory", p)
+		}
+		p = target
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("lab file: %w", err)
+	}
+	defer f.Close()
+	if st, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("lab file: %w", err)
+	}
+	switch {
+	case !st.Mode().IsRegular():
 		return nil, fmt.Errorf("lab file %s: not a regular file", p)
-	}
-	if loose(st.Mode(), 0o077) {
+	case loose(st.Mode(), 0o077):
 		return nil, fmt.Errorf("%s (mode %04o; chmod 600 it): %w", p, st.Mode().Perm(), ErrLoose)
+	case !ownedByUsOrRoot(st):
+		return nil, fmt.Errorf("%s (owned by another user): %w", p, ErrLoose)
 	}
-	b, err := os.ReadFile(p)
+	b, err := io.ReadAll(io.LimitReader(f, maxFile))
 	if err != nil {
 		return nil, fmt.Errorf("lab file: %w", err)
 	}
@@ -201,6 +232,9 @@ func readPrivate(p string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// maxFile bounds what a lab file may hold: a few keys and certificates.
+const maxFile = 64 << 10
 
 // create writes gen's output to p unless another process got there first.
 func (d *Dir) create(p string, gen func() ([]byte, error)) ([]byte, error) {
@@ -231,7 +265,7 @@ func (d *Dir) create(p string, gen func() ([]byte, error)) ([]byte, error) {
 	// Link, unlike rename, never replaces: the first process to link wins.
 	if err := os.Link(tmp.Name(), p); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return readPrivate(p)
+			return d.readPrivate(p)
 		}
 		return nil, fmt.Errorf("lab file: %w", err)
 	}

@@ -181,3 +181,35 @@ func TestDefaultIsTheTestsLab(t *testing.T) {
 		t.Fatalf("tests use %s, under the user's configuration", d.Path())
 	}
 }
+
+// A lab shared read-only as a Kubernetes Secret volume (a sticky 1777
+// folder whose files link into ..data/, mode 0400) is used as it is.
+func TestSecretVolumeLab(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	vol := filepath.Join(t.TempDir(), "lab")
+	data := filepath.Join(vol, "..2026_01_05", "")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "tls-lab-2019.pem"), []byte("shared"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	for old, new := range map[string]string{"..2026_01_05": "..data", "..data/tls-lab-2019.pem": "tls-lab-2019.pem"} {
+		if err := os.Symlink(old, filepath.Join(vol, new)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(vol, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.File("tls-lab-2019.pem", func() ([]byte, error) { return nil, errors.New("must not make a key") })
+	if err != nil || string(b) != "shared" {
+		t.Fatalf("File = %q, %v", b, err)
+	}
+}
