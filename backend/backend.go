@@ -122,7 +122,7 @@ func New(cfg Config) (*Backend, error) {
 			return nil, err
 		}
 	}
-	p, err := newPKI(c.StateDir, c.Domain, c.ServerRoot, c.Clock)
+	p, err := newPKI(c.StateDir, c.Domain, c.ServerRoot, c.Lab, c.Clock)
 	if err != nil {
 		return nil, err
 	}

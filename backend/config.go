@@ -12,6 +12,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 // Defaults and limits.
@@ -135,6 +136,10 @@ type Config struct {
 	// Empty: the root chosen by the last RotateCertificate, recorded in
 	// StateDir, else DefaultServerRoot.
 	ServerRoot string
+	// Lab is the lab directory whose factory roots issue the server chain
+	// (internal/labdir); nil: the installation's default. Phones trust a
+	// backend of their own installation only.
+	Lab *labdir.Dir
 	// Logger receives the backend's logs, sipgo's included. Default: discard.
 	Logger *slog.Logger
 	// Media plugs RTP into the calls the backend answers itself (echo,
@@ -267,7 +272,7 @@ func (c *Config) withDefaults() (Config, []listenSpec, error) {
 		}
 	}
 	if cfg.ServerRoot != "" {
-		if _, err := certs.FactoryRoot(cfg.ServerRoot); err != nil {
+		if !slices.Contains(certs.FactoryRootIDs(), cfg.ServerRoot) {
 			return cfg, nil, &ConfigError{Field: "ServerRoot", Value: cfg.ServerRoot,
 				Msg: fmt.Sprintf("unknown root (%s)", strings.Join(certs.FactoryRootIDs(), ", ")), Err: ErrUnknownRoot}
 		}

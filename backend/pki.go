@@ -16,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 // Files under StateDir/pki:
@@ -42,14 +43,16 @@ type pki struct {
 	names  []string // DNS SANs
 	ips    []net.IP // IP SANs
 	clock  clock.Clock
+	lab    *labdir.Dir // whose factory roots issue the chains
 	mu     sync.Mutex
 	root   string
 	cert   *tls.Certificate
 	reload sync.Mutex // serialises RotateCertificate
 }
 
-func newPKI(stateDir, domain, root string, clk clock.Clock) (*pki, error) {
+func newPKI(stateDir, domain, root string, lab *labdir.Dir, clk clock.Clock) (*pki, error) {
 	p := &pki{
+		lab:   lab,
 		dir:   filepath.Join(stateDir, pkiDir),
 		names: []string{DefaultServerName, "127.0.0.1"},
 		ips:   []net.IP{net.IPv4(127, 0, 0, 1)},
@@ -114,9 +117,12 @@ func (p *pki) use(root string) error {
 // A stored chain that no longer verifies (expired on our clock, issued for
 // other names, damaged) is replaced.
 func (p *pki) chain(root string) (*tls.Certificate, error) {
-	factory, err := certs.FactoryCA(root)
-	if err != nil {
+	factory, err := certs.FactoryCAIn(p.lab, root)
+	if errors.Is(err, certs.ErrUnknownFactoryRoot) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownRoot, root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pki: %w", err)
 	}
 	dir := filepath.Join(p.dir, root)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -12,7 +12,10 @@
 // The package knows nothing about phones or vendors: firmware decides which
 // factory roots it ships ([FactoryRootIDs]) and how many imports it allows.
 //
-// The factory roots and their private keys are embedded in the binary so
-// that the mock backend can issue server certificates the emulated firmware
-// trusts. They are public lab material: never trust them outside the lab.
+// The factory roots are made once per installation, on first use, in its
+// lab directory (internal/labdir: ~/.config/deskphone/lab or
+// $DESKPHONE_LAB), with their private keys 0600, as mkcert makes a local
+// CA: the mock backend of that installation issues server certificates
+// its emulated firmware trusts, and a cloud of any other installation is
+// refused.
 package certs

@@ -2,14 +2,13 @@ package certs
 
 import (
 	"crypto/x509"
-	"embed"
 	"fmt"
-	"io/fs"
-	"path"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 // Factory root ids. Firmware catalogs name the roots they ship by these.
@@ -22,82 +21,112 @@ const (
 	FactoryRoot2022 = "lab-2022"
 )
 
-// factoryFS holds factory/<id>.pem and factory/<id>.key: long-lived lab
-// roots (2015-01-01 to 2055-01-01) generated once and committed, so that
-// every build of the emulator and the mock backend agree on them.
-//
-//go:embed factory/*.pem factory/*.key
-var factoryFS embed.FS
+// factoryRoot is what a factory root is: its name and its validity. The
+// key and the certificate are made once per installation, in its lab
+// directory (package labdir), so only the clouds of that installation can
+// issue certificates its phones trust.
+type factoryRoot struct {
+	cn                  string
+	notBefore, notAfter time.Time
+}
 
-// FactoryRootIDs lists the embedded factory roots, sorted.
+// factoryRoots are the lab's long-lived roots, 2015-01-01 to 2055-01-01:
+// the old one every firmware ships and the new one a cloud moves to
+// (seed 002, root-CA rotation).
+var factoryRoots = map[string]factoryRoot{
+	FactoryRoot2019: {"Deskphone Lab Root CA 2019", factoryNotBefore, factoryNotAfter},
+	FactoryRoot2022: {"Deskphone Lab Root CA 2022", factoryNotBefore, factoryNotAfter},
+}
+
+var (
+	factoryNotBefore = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+	factoryNotAfter  = time.Date(2055, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// FactoryRootIDs lists the factory roots, sorted.
 func FactoryRootIDs() []string {
-	matches, err := fs.Glob(factoryFS, "factory/*.pem")
-	if err != nil {
-		return nil // the pattern is constant and valid
+	ids := make([]string, 0, len(factoryRoots))
+	for id := range factoryRoots {
+		ids = append(ids, id)
 	}
-	ids := make([]string, 0, len(matches))
-	for _, m := range matches {
-		ids = append(ids, strings.TrimSuffix(path.Base(m), ".pem"))
-	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	return ids
 }
 
-// FactoryRoot returns the certificate of an embedded factory root. Each
-// call parses afresh, so callers may not share or mutate state through it.
-func FactoryRoot(id string) (*x509.Certificate, error) {
-	certPEM, err := readFactory(id, ".pem")
+// FactoryRoot returns the certificate of a factory root of the default lab
+// directory (labdir.Default).
+func FactoryRoot(id string) (*x509.Certificate, error) { return FactoryRootIn(nil, id) }
+
+// FactoryCA returns a factory root of the default lab directory with its
+// private key, so the mock backend can issue server certificates that
+// firmware shipping that root trusts.
+func FactoryCA(id string) (*CA, error) { return FactoryCAIn(nil, id) }
+
+// FactoryRootIn is FactoryRoot of the lab directory lab (nil: the default).
+func FactoryRootIn(lab *labdir.Dir, id string) (*x509.Certificate, error) {
+	ca, err := FactoryCAIn(lab, id)
 	if err != nil {
 		return nil, err
 	}
-	certs, err := parsePEMCerts(certPEM)
-	if err != nil {
-		return nil, fmt.Errorf("factory root %q: %w", id, err)
-	}
-	return certs[0], nil
+	return ca.Cert, nil
 }
 
-// FactoryCA returns an embedded factory root with its private key, so the
-// mock backend can issue server certificates that firmware shipping that
-// root trusts.
-func FactoryCA(id string) (*CA, error) {
-	certPEM, err := readFactory(id, ".pem")
-	if err != nil {
-		return nil, err
+// FactoryCAIn is FactoryCA of the lab directory lab (nil: the default).
+// The root is made on first use: an ECDSA P-256 key and a self-signed
+// certificate, kept together in tls-<id>.pem (mode 0600). Each call
+// parses afresh, so callers may not share or mutate state through it.
+func FactoryCAIn(lab *labdir.Dir, id string) (*CA, error) {
+	spec, ok := factoryRoots[id]
+	if !ok {
+		return nil, fmt.Errorf("%q: %w", id, ErrUnknownFactoryRoot)
 	}
-	keyPEM, err := readFactory(id, ".key")
-	if err != nil {
-		return nil, err
-	}
-	ca, err := parseCA(certPEM, keyPEM)
+	lab, err := labdir.Or(lab)
 	if err != nil {
 		return nil, fmt.Errorf("factory root %q: %w", id, err)
+	}
+	data, err := lab.File("tls-"+id+".pem", func() ([]byte, error) { return newFactoryRoot(spec) })
+	if err != nil {
+		return nil, fmt.Errorf("factory root %q: %w", id, err)
+	}
+	ca, err := parseCA(data, data)
+	if err != nil {
+		return nil, fmt.Errorf("factory root %q in %s: %w", id, lab.Path(), err)
 	}
 	return ca, nil
 }
 
-func readFactory(id, ext string) ([]byte, error) {
-	if id == "" || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
-		return nil, fmt.Errorf("%q: %w", id, ErrUnknownFactoryRoot)
-	}
-	data, err := factoryFS.ReadFile("factory/" + id + ext)
+// newFactoryRoot makes a root as spec says: the certificate, then its key.
+func newFactoryRoot(spec factoryRoot) ([]byte, error) {
+	key, err := newKey()
 	if err != nil {
-		return nil, fmt.Errorf("%q: %w", id, ErrUnknownFactoryRoot)
+		return nil, err
 	}
-	return data, nil
+	tmpl, err := caTemplate(spec.cn, spec.notBefore, spec.notAfter)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := sign(tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := encodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return append(encodeCerts(cert), keyPEM...), nil
 }
 
 // factorySet is the parsed factory roots of one firmware and the pool of
-// exactly those roots. It is built once per list of ids and shared by every
-// store opened with that list, so a fleet of phones on one firmware holds
-// one copy; nothing modifies it after it is built.
+// exactly those roots. It is built once per lab directory and list of ids
+// and shared by every store opened with them, so a fleet of phones on one
+// firmware holds one copy; nothing modifies it after it is built.
 type factorySet struct {
 	roots []stored // firmware order, repeats dropped
 	pool  *x509.CertPool
 }
 
-// factorySets caches the sets by their id list. Firmware catalogs name a
-// handful of lists, so the cache stays small.
+// factorySets caches the sets by lab directory and id list. Firmware
+// catalogs name a handful of lists, so the cache stays small.
 var factorySets struct {
 	mu    sync.Mutex
 	byIDs map[string]*factorySet
@@ -105,8 +134,12 @@ var factorySets struct {
 
 // sharedFactorySet returns the set for ids, building it on first use.
 // Unknown ids are an error and cache nothing.
-func sharedFactorySet(ids []string) (*factorySet, error) {
-	key := strings.Join(ids, "\x00")
+func sharedFactorySet(lab *labdir.Dir, ids []string) (*factorySet, error) {
+	lab, err := labdir.Or(lab)
+	if err != nil {
+		return nil, err
+	}
+	key := lab.Path() + "\x00" + strings.Join(ids, "\x00")
 	factorySets.mu.Lock()
 	defer factorySets.mu.Unlock()
 	if set, ok := factorySets.byIDs[key]; ok {
@@ -114,7 +147,7 @@ func sharedFactorySet(ids []string) (*factorySet, error) {
 	}
 	set := &factorySet{pool: x509.NewCertPool()}
 	for _, id := range ids {
-		cert, err := FactoryRoot(id)
+		cert, err := FactoryRootIn(lab, id)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/internal/labdir"
 	"net"
 	"os"
 	"path/filepath"
@@ -48,10 +49,13 @@ type LabOptions struct {
 	// default "localhost" and "127.0.0.1". Each IP is also added as a DNS
 	// SAN because some peers ignore IP SANs.
 	Hosts []string
-	// UseFactoryRoots issues from the embedded lab-2019 (old) and lab-2022
-	// (new) roots instead of fresh random ones, so emulated firmware
-	// trusts the result out of the box.
+	// UseFactoryRoots issues from the installation's lab-2019 (old) and
+	// lab-2022 (new) roots instead of fresh random ones, so emulated
+	// firmware of this installation trusts the result out of the box.
 	UseFactoryRoots bool
+	// FactoryLab is the lab directory whose factory roots UseFactoryRoots
+	// takes; nil: the default (labdir.Default).
+	FactoryLab *labdir.Dir
 	// Now anchors validity; zero means time.Now().
 	Now time.Time
 }
@@ -87,10 +91,10 @@ func GenerateLab(dir string, opts LabOptions) (*Lab, error) {
 	lab := &Lab{Dir: dir}
 	var err error
 	if opts.UseFactoryRoots {
-		if lab.OldRoot, err = FactoryCA(FactoryRoot2019); err != nil {
+		if lab.OldRoot, err = FactoryCAIn(opts.FactoryLab, FactoryRoot2019); err != nil {
 			return nil, fmt.Errorf("generate lab: %w", err)
 		}
-		if lab.NewRoot, err = FactoryCA(FactoryRoot2022); err != nil {
+		if lab.NewRoot, err = FactoryCAIn(opts.FactoryLab, FactoryRoot2022); err != nil {
 			return nil, fmt.Errorf("generate lab: %w", err)
 		}
 	} else {

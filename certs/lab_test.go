@@ -5,11 +5,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/certs/certstest"
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 func TestGenerateLab(t *testing.T) {
@@ -173,4 +176,55 @@ func pool(cs ...*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
+}
+
+// Issue 19 item 3: the factory roots are the installation's, made in its
+// lab directory; a cloud of another installation issues from other roots
+// of the same names, and a phone refuses its certificate in the handshake.
+func TestFactoryRootsArePerInstallation(t *testing.T) {
+	labA, err := labdir.Open(filepath.Join(t.TempDir(), "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labB, err := labdir.Open(filepath.Join(t.TempDir(), "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloudA, err := certs.GenerateLab(t.TempDir(), certs.LabOptions{Now: testNow(), UseFactoryRoots: true, FactoryLab: labA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := &tls.Config{Certificates: []tls.Certificate{cloudA.OldServer.TLSCertificate()}}
+	for _, tc := range []struct {
+		name  string
+		phone *labdir.Dir
+		trust bool
+	}{
+		{"same installation", labA, true},
+		{"other installation", labB, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store, err := certs.OpenStoreIn(tc.phone, t.TempDir(), []string{certs.FactoryRoot2019, certs.FactoryRoot2022})
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := store.ClientConfig("localhost", tls.VersionTLS12, tls.VersionTLS13)
+			client.Time = testNow
+			clientErr, _ := certstest.Handshake(t, server, client)
+			switch {
+			case tc.trust && clientErr != nil:
+				t.Fatalf("handshake: %v", clientErr)
+			case !tc.trust && certs.Classify(clientErr) != certs.FailureUnknownIssuer:
+				t.Fatalf("handshake with another installation's cloud: %v (%v), want unknown issuer", clientErr, certs.Classify(clientErr))
+			}
+		})
+	}
+	a, errA := certs.FactoryRootIn(labA, certs.FactoryRoot2019)
+	b, errB := certs.FactoryRootIn(labB, certs.FactoryRoot2019)
+	if errA != nil || errB != nil || a.Equal(b) {
+		t.Fatalf("two installations share lab-2019 (%v, %v)", errA, errB)
+	}
+	if a.Subject.CommonName != "Deskphone Lab Root CA 2019" || !a.NotAfter.Equal(time.Date(2055, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("lab-2019 is %q until %v", a.Subject.CommonName, a.NotAfter)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/internal/labdir"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,7 +96,13 @@ func (s stored) entry(active bool) Entry {
 // Store together with an error wrapping ErrCorrupt, so a damaged file does
 // not leave the phone unable to boot; callers may log it and carry on.
 func OpenStore(dir string, factory []string) (*Store, error) {
-	set, err := sharedFactorySet(factory)
+	return OpenStoreIn(nil, dir, factory)
+}
+
+// OpenStoreIn is OpenStore with the factory roots of the lab directory lab
+// (nil: the default), the installation whose clouds the phone trusts.
+func OpenStoreIn(lab *labdir.Dir, dir string, factory []string) (*Store, error) {
+	set, err := sharedFactorySet(lab, factory)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -16,12 +16,13 @@ import (
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/driver/drivertest"
+	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/deskphone/deskphone/phone"
 )
 
 func TestMain(m *testing.M) {
 	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(labdir.RunTests(m))
 }
 
 // Every verb is complete, named once, and in the help.

@@ -390,7 +390,7 @@ func (t *Target) path(name string) string {
 
 func importCA(_ context.Context, t *Target, a Args) (Result, error) {
 	var err error
-	if root, ferr := certs.FactoryRoot(a.Text); ferr == nil {
+	if root, ferr := certs.FactoryRootIn(t.Phone.Lab(), a.Text); ferr == nil {
 		_, err = t.Phone.CAStore().Import(root.Raw)
 	} else {
 		path, ferr := t.file(a.Text, false)

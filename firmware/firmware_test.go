@@ -2,6 +2,7 @@ package firmware
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -95,7 +98,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func newServer(t *testing.T) (*server, *httptest.Server) {
 	t.Helper()
-	repo, err := NewRepo("test-1", t0)
+	repo, err := NewRepo(nil, "test-1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +125,7 @@ func (s *server) publish(t *testing.T, model, version string) []byte {
 
 func client(t *testing.T, hs *httptest.Server, dir string, now time.Time) Client {
 	t.Helper()
-	root, err := LabRoot("test-1")
+	root, err := LabRoot(nil, "test-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +187,45 @@ func TestClientRefusesAttacks(t *testing.T) {
 			return t0.Add(time.Hour)
 		}, "version"},
 		{"wrong signature", func(t *testing.T, s *server, _ func()) time.Time {
-			other, err := NewRepo("intruder", t0)
+			other, err := NewRepo(nil, "intruder", t0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			s.repo = other
+			return t0.Add(time.Hour)
+		}, "signature"},
+		// The same root name in another installation's lab directory: an
+		// update service anyone runs signs for "test-1" with its own keys.
+		{"another installation", func(t *testing.T, s *server, _ func()) time.Time {
+			other, err := labdir.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.repo, err = NewRepo(other, "test-1", t0); err != nil {
+				t.Fatal(err)
+			}
+			return t0.Add(time.Hour)
+		}, "signature"},
+		// Keys derived from public strings, as every lab root once was.
+		{"keys from public strings", func(t *testing.T, s *server, _ func()) time.Time {
+			keys := Keys{}
+			for _, r := range roles {
+				seed := sha256.Sum256([]byte("deskphone lab update root test-1 " + r))
+				keys[r] = ed25519.NewKeyFromSeed(seed[:])
+			}
+			root, err := newRoot(1, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed, err := signRoot(root, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.repo.keys, s.repo.root, s.repo.roots = keys, root, [][]byte{signed}
+			s.repo.files["1.root.json"] = signed
+			if err := s.repo.publish(t0, true); err != nil {
+				t.Fatal(err)
+			}
 			return t0.Add(time.Hour)
 		}, "signature"},
 	}

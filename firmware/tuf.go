@@ -3,16 +3,19 @@ package firmware
 import (
 	"crypto"
 	"crypto/ed25519"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -34,29 +37,68 @@ var roles = []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadat
 // Keys are the signing keys of the four roles of one root.
 type Keys map[string]ed25519.PrivateKey
 
-// LabKeys derives the keys of the lab root name: fixed, so a firmware can
-// ship the root and any mock cloud can sign for it. They stand for a
-// vendor's offline keys and protect nothing.
-func LabKeys(name string) Keys {
-	k := Keys{}
-	for _, r := range roles {
-		seed := sha256.Sum256([]byte("deskphone lab update root " + name + " " + r))
-		k[r] = ed25519.NewKeyFromSeed(seed[:])
-	}
-	return k
-}
-
-// LabRoot is version 1 of the root metadata of the lab root name, as a
-// firmware ships it.
-func LabRoot(name string) ([]byte, error) {
+// RootKeys returns the keys of the update root name of the lab directory
+// lab (nil: the default): they stand for a vendor's offline keys. They are
+// made on first use, one ed25519 key per role, and kept in
+// update-<name>.keys (mode 0600), so only the update services of this
+// installation sign firmware its phones accept.
+func RootKeys(lab *labdir.Dir, name string) (Keys, error) {
 	if name == "" {
 		return nil, fmt.Errorf("update root: no name")
 	}
-	root, err := newRoot(1, LabKeys(name))
+	lab, err := labdir.Or(lab)
+	if err != nil {
+		return nil, fmt.Errorf("update root %s: %w", name, err)
+	}
+	data, err := lab.File("update-"+name+".keys", newRootKeys)
+	if err != nil {
+		return nil, fmt.Errorf("update root %s: %w", name, err)
+	}
+	k := Keys{}
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if b.Type != keyPEMType || len(b.Bytes) != ed25519.SeedSize || !slices.Contains(roles, b.Headers["Role"]) {
+			return nil, fmt.Errorf("update root %s in %s: damaged key file", name, lab.Path())
+		}
+		k[b.Headers["Role"]] = ed25519.NewKeyFromSeed(b.Bytes)
+	}
+	if len(k) != len(roles) {
+		return nil, fmt.Errorf("update root %s in %s: damaged key file", name, lab.Path())
+	}
+	return k, nil
+}
+
+// keyPEMType is the PEM type of a role's key: its ed25519 seed.
+const keyPEMType = "DESKPHONE UPDATE ROLE KEY"
+
+// newRootKeys makes the keys of a new root, one PEM block per role.
+func newRootKeys() ([]byte, error) {
+	var out []byte
+	for _, r := range roles {
+		seed := make([]byte, ed25519.SeedSize)
+		if _, err := rand.Read(seed); err != nil {
+			return nil, fmt.Errorf("update root key: %w", err)
+		}
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: keyPEMType, Headers: map[string]string{"Role": r}, Bytes: seed})...)
+	}
+	return out, nil
+}
+
+// LabRoot is version 1 of the root metadata of the update root name of
+// the lab directory lab (nil: the default), as a firmware ships it.
+func LabRoot(lab *labdir.Dir, name string) ([]byte, error) {
+	keys, err := RootKeys(lab, name)
 	if err != nil {
 		return nil, err
 	}
-	return signRoot(root, LabKeys(name))
+	root, err := newRoot(1, keys)
+	if err != nil {
+		return nil, err
+	}
+	return signRoot(root, keys)
 }
 
 func newRoot(version int64, keys Keys) (*metadata.Metadata[metadata.RootType], error) {
@@ -106,6 +148,7 @@ func sign(m signable, key ed25519.PrivateKey) error {
 // Its methods are safe for concurrent use.
 type Repo struct {
 	mu        sync.Mutex
+	lab       *labdir.Dir // where RotateRoot finds the next root's keys
 	keys      Keys
 	root      *metadata.Metadata[metadata.RootType]
 	roots     [][]byte // signed roots, version i+1 at i
@@ -116,10 +159,13 @@ type Repo struct {
 	now       time.Time         // when the metadata was last signed
 }
 
-// NewRepo starts a repository for the lab root name with no targets,
-// signed at now.
-func NewRepo(name string, now time.Time) (*Repo, error) {
-	keys := LabKeys(name)
+// NewRepo starts a repository for the update root name of the lab
+// directory lab (nil: the default) with no targets, signed at now.
+func NewRepo(lab *labdir.Dir, name string, now time.Time) (*Repo, error) {
+	keys, err := RootKeys(lab, name)
+	if err != nil {
+		return nil, err
+	}
 	root, err := newRoot(1, keys)
 	if err != nil {
 		return nil, err
@@ -128,7 +174,7 @@ func NewRepo(name string, now time.Time) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{keys: keys, root: root, roots: [][]byte{signed}, files: map[string][]byte{"1.root.json": signed}}
+	r := &Repo{lab: lab, keys: keys, root: root, roots: [][]byte{signed}, files: map[string][]byte{"1.root.json": signed}}
 	r.targets = metadata.Targets(now.Add(TargetsTTL))
 	r.snapshot = metadata.Snapshot(now.Add(SnapshotTTL))
 	r.timestamp = metadata.Timestamp(now.Add(TimestampTTL))
@@ -232,14 +278,17 @@ func (r *Repo) Targets() []string {
 	return names
 }
 
-// RotateRoot replaces the repository's keys with those of the lab root
-// name: a new root version signed by the old root key and the new one, so
+// RotateRoot replaces the repository's keys with those of the update root
+// name of its lab directory: a new root version signed by the old root key and the new one, so
 // a client that trusts the old root follows the chain; every other role is
 // signed again with the new keys.
 func (r *Repo) RotateRoot(name string, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	keys := LabKeys(name)
+	keys, err := RootKeys(r.lab, name)
+	if err != nil {
+		return err
+	}
 	root, err := newRoot(r.root.Signed.Version+1, keys)
 	if err != nil {
 		return err

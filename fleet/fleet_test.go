@@ -24,12 +24,13 @@ import (
 	"github.com/deskphone/deskphone/driver/drivertest"
 	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/fleet/api"
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 func TestMain(m *testing.M) {
 	// sipgo's transport housekeeping is noise here.
 	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(labdir.RunTests(m))
 }
 
 // cloud starts a mock cloud with n load users.

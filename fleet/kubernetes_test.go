@@ -74,8 +74,26 @@ func TestKubernetesManifests(t *testing.T) {
 	if len(ctr.Ports) != 1 || strconv.Itoa(int(ctr.Ports[0].ContainerPort)) != port {
 		t.Errorf("container ports %v, want %s", ctr.Ports, port)
 	}
-	if len(ctr.Env) != 1 || ctr.Env[0].ValueFrom == nil || ctr.Env[0].ValueFrom.SecretKeyRef.Name != secret.Name {
+	env := map[string]corev1.EnvVar{}
+	for _, e := range ctr.Env {
+		env[e.Name] = e
+	}
+	if tok := env["DESKPHONE_API_TOKEN"]; tok.ValueFrom == nil || tok.ValueFrom.SecretKeyRef == nil || tok.ValueFrom.SecretKeyRef.Name != secret.Name {
 		t.Errorf("the API token must come from the secret %s", secret.Name)
+	}
+	// The phones share the cloud's lab directory, from a Secret mounted
+	// read-only with keys only their owner reads (issue 19, item 3).
+	labMounted := false
+	for _, m := range ctr.VolumeMounts {
+		for _, v := range spec.Template.Spec.Volumes {
+			if v.Name == m.Name && m.MountPath == env["DESKPHONE_LAB"].Value && m.ReadOnly && v.Secret != nil &&
+				v.Secret.DefaultMode != nil && *v.Secret.DefaultMode&0o077 == 0 {
+				labMounted = true
+			}
+		}
+	}
+	if !labMounted {
+		t.Errorf("DESKPHONE_LAB=%q is not a read-only Secret volume with mode 0400", env["DESKPHONE_LAB"].Value)
 	}
 	// The fleet file named in args is the ConfigMap's, where it is mounted.
 	var mount string

@@ -13,11 +13,12 @@ import (
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/driver/drivertest"
 	"github.com/deskphone/deskphone/headless"
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 func TestMain(m *testing.M) {
 	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(labdir.RunTests(m))
 }
 
 func session(t *testing.T) *headless.Session {

@@ -22,12 +22,14 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 func TestMain(m *testing.M) {
 	// sipgo's process-wide logger warns about connection housekeeping.
 	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(labdir.RunTests(m))
 }
 
 // requireEnv makes a missing tool a failure instead of a skip: for a CI job

@@ -108,7 +108,7 @@ func (p *Phone) loadImage() (image, []bootProblem) {
 	} else {
 		fwProblem("active firmware: %v; booting %s", err, cur.fw.Version)
 	}
-	cas, err := certs.OpenStore(p.state.Path, img.fw.FactoryRoots)
+	cas, err := certs.OpenStoreIn(p.lab, p.state.Path, img.fw.FactoryRoots)
 	switch {
 	case cas == nil:
 		problems = append(problems, bootProblem{"ca", fmt.Sprintf("CA store: %v; keeping the roots of %s", err, cur.fw.Version)})

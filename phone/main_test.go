@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 func TestMain(m *testing.M) {
 	// sipgo's process-wide logger warns about connection housekeeping.
 	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(labdir.RunTests(m))
 }

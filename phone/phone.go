@@ -19,6 +19,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
+	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -55,7 +56,8 @@ type Phone struct {
 	regJitter   float64       // see WithRegisterJitter
 	tickOffset  time.Duration // how late in each minute (second) the screen's clock turns over
 	tempState   bool
-	noStateLock bool // see WithoutStateLock
+	noStateLock bool        // see WithoutStateLock
+	lab         *labdir.Dir // see WithLab
 
 	// The update agent's configuration (update.go).
 	updateURL, provisioningURL string
@@ -132,6 +134,14 @@ func WithoutStateLock() Option {
 	return func(p *Phone) error { p.noStateLock = true; return nil }
 }
 
+// WithLab makes the phone of the installation whose lab directory is d:
+// its factory TLS roots and its update roots are d's, so it trusts the
+// clouds of that installation only. Without it the phone is of the
+// default installation (labdir.Default).
+func WithLab(d *labdir.Dir) Option {
+	return func(p *Phone) error { p.lab = d; return nil }
+}
+
 // WithDialTimeout sets UserDialTimeoutMS.
 func WithDialTimeout(d time.Duration) Option {
 	return func(p *Phone) error {
@@ -206,7 +216,7 @@ func (p *Phone) open(firmware string) error {
 	}
 	// A damaged imported file is reported at boot, which opens the store
 	// again; it does not keep the phone from starting.
-	cas, err := certs.OpenStore(p.state.Path, fw.FactoryRoots)
+	cas, err := certs.OpenStoreIn(p.lab, p.state.Path, fw.FactoryRoots)
 	if cas == nil {
 		return fmt.Errorf("CA store: %w", err)
 	}
@@ -422,6 +432,10 @@ func (p *Phone) Identity() statedir.Identity { return p.id }
 // CAStore is the phone's root-CA store, as opened by its last boot with the
 // firmware's factory roots. Imports take effect at the next boot.
 func (p *Phone) CAStore() *certs.Store { return p.booted.Load().cas }
+
+// Lab is the lab directory of the phone's installation (see WithLab); nil
+// means the default one.
+func (p *Phone) Lab() *labdir.Dir { return p.lab }
 
 // StateDir is the phone's state directory.
 func (p *Phone) StateDir() string { return p.state.Path }

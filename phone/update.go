@@ -81,6 +81,22 @@ type update struct {
 type offer struct {
 	version, source, base string
 	res                   firmware.CheckResponse
+	// metadataURL and imageURL are where the answer says, resolved and
+	// checked by locate.
+	metadataURL, imageURL string
+}
+
+// locate resolves the answer's metadata and image URLs, refusing hosts
+// that are neither the service nor a mirror it lists.
+func (o *offer) locate() error {
+	var err error
+	if o.metadataURL, err = o.res.Locate(o.base, o.res.MetadataURL); err != nil {
+		return fmt.Errorf("metadata_url %w", err)
+	}
+	if o.imageURL, err = o.res.Locate(o.base, o.res.ImageURL); err != nil {
+		return fmt.Errorf("image_url %w", err)
+	}
+	return nil
 }
 
 // updateRecord is update.json.
@@ -460,6 +476,10 @@ func (p *Phone) onCheck(results []checkResult) {
 		p.updateFailed(fmt.Errorf("the %s offers %s: %w", chosen.source, chosen.version, err))
 		return
 	}
+	if err := chosen.locate(); err != nil {
+		p.updateFailed(fmt.Errorf("the %s offers %s: %w", chosen.source, chosen.version, err))
+		return
+	}
 	if u.offer == nil || u.offer.version != chosen.version {
 		p.logf("update", "notice", "update", "firmware %s offered by the %s (running %s)", chosen.version, chosen.source, running)
 	}
@@ -545,7 +565,7 @@ func updateProblem(err error) string {
 	case errors.Is(err, firmware.ErrNoSpace):
 		return "no_space"
 	case errors.Is(err, firmware.ErrUntrusted), errors.Is(err, firmware.ErrMismatch), errors.Is(err, firmware.ErrCorrupt),
-		errors.Is(err, firmware.ErrTruncated), errors.Is(err, firmware.ErrWrongModel):
+		errors.Is(err, firmware.ErrTruncated), errors.Is(err, firmware.ErrWrongModel), errors.Is(err, firmware.ErrForeignHost):
 		return "rejected"
 	}
 	if f := certs.Classify(err); f != certs.FailureNone && f != certs.FailureHandshake {
@@ -603,13 +623,13 @@ func (p *Phone) startDownload() {
 	dir := p.updateDir()
 	client := firmware.Client{
 		Root:        root,
-		MetadataURL: resolve(o.base, o.res.MetadataURL),
+		MetadataURL: o.metadataURL,
 		// One cache per authority: each is its own repository.
 		Dir:  filepath.Join(dir, "tuf", strings.ReplaceAll(o.source, " ", "-"), rootName),
 		Now:  p.clock.Now(),
 		HTTP: p.updateClient(o.base),
 	}
-	imageURL := resolve(o.base, o.res.ImageURL)
+	imageURL := o.imageURL
 	model, gen := p.model.ID, p.s.reboots
 	p.logf("update", "notice", "update", "downloading firmware %s from the %s", o.version, o.source)
 	release := p.inflight.Hold()
@@ -737,7 +757,7 @@ func (p *Phone) updateRoot() ([]byte, string, error) {
 	if name == "" {
 		name = p.model.Vendor.Update.Root
 	}
-	b, err := firmware.LabRoot(name)
+	b, err := firmware.LabRoot(p.lab, name)
 	if err != nil {
 		return nil, name, fmt.Errorf("update root %s: %w", name, err)
 	}
@@ -862,18 +882,6 @@ func (p *Phone) updateVersion() string {
 		return u.rec.Trial.Version
 	}
 	return ""
-}
-
-func resolve(base, ref string) string {
-	b, err := url.Parse(base + "/")
-	if err != nil {
-		return base + ref
-	}
-	r, err := url.Parse(ref)
-	if err != nil {
-		return base + ref
-	}
-	return b.ResolveReference(r).String()
 }
 
 func dirSize(dir string) int64 {

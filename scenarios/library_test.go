@@ -14,13 +14,14 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/scenarios"
 )
 
 func TestMain(m *testing.M) {
 	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(labdir.RunTests(m))
 }
 
 func builtin(t testing.TB) *catalog.Catalog {

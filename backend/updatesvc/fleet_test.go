@@ -35,7 +35,7 @@ func BenchmarkFleetUpdate(b *testing.B) {
 	if err := s.Approve("430hd", "UC430HD_3.4.6.537"); err != nil {
 		b.Fatal(err)
 	}
-	root, err := firmware.LabRoot("audiocodes-1")
+	root, err := firmware.LabRoot(nil, "audiocodes-1")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,10 +30,23 @@ import (
 	"github.com/deskphone/deskphone/firmware"
 	"github.com/deskphone/deskphone/internal/httpguard"
 	"github.com/deskphone/deskphone/internal/jsonhttp"
+	"github.com/deskphone/deskphone/internal/labdir"
 )
 
 // CheckPath is where phones post their check.
 const CheckPath = firmware.CheckPath
+
+// DefaultMaxPublish is the largest image Publish takes by default: well
+// above the catalog's images (firmware.DefaultSize, 4 MiB) and far below
+// what fills a disk. A service building larger images (Config.ImageSize)
+// takes those plus publishHeadroom.
+const DefaultMaxPublish = 64 << 20
+
+// publishHeadroom is room for an image's header above its payload.
+const publishHeadroom = 1 << 20
+
+// ErrTooLarge means a published image exceeds the service's limit.
+var ErrTooLarge = errors.New("image too large")
 
 // Describe tells the service what a catalog firmware is: its manifest
 // without the payload fields (vendor, traits), or an error when the
@@ -58,9 +71,16 @@ type Config struct {
 	ImageSize int64
 	// RateLimit caps each download in bytes per second; 0: none.
 	RateLimit int64
+	// MaxPublish is the largest image Publish takes, in bytes. Default:
+	// DefaultMaxPublish, or ImageSize plus 1 MiB when that is larger.
+	MaxPublish int64
 	// Roots names the lab update root of each vendor; a vendor not listed
 	// uses "<vendor>-1".
 	Roots map[string]string
+	// Lab is the lab directory holding the update roots' keys
+	// (internal/labdir); nil: the installation's default. Phones accept
+	// firmware signed by a service of their own installation only.
+	Lab *labdir.Dir
 }
 
 // Rule is the update rule of one model.
@@ -114,6 +134,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ImageSize <= 0 {
 		cfg.ImageSize = firmware.DefaultSize
 	}
+	if cfg.MaxPublish <= 0 {
+		cfg.MaxPublish = max(DefaultMaxPublish, cfg.ImageSize+publishHeadroom)
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "images"), 0o700); err != nil {
 		return nil, fmt.Errorf("update service: %w", err)
 	}
@@ -133,7 +156,7 @@ func (s *Service) repo(vendor string) (*firmware.Repo, error) {
 	if name == "" {
 		name = vendor + "-1"
 	}
-	r, err := firmware.NewRepo(name, s.cfg.Clock.Now())
+	r, err := firmware.NewRepo(s.cfg.Lab, name, s.cfg.Clock.Now())
 	if err != nil {
 		return nil, fmt.Errorf("update repository %s: %w", vendor, err)
 	}
@@ -176,8 +199,12 @@ func (s *Service) Publish(r io.Reader) (firmware.Manifest, error) {
 	}
 	defer root.Remove(name)
 	defer tmp.Close()
-	if _, err := io.Copy(tmp, r); err != nil {
+	n, err := io.Copy(tmp, io.LimitReader(r, s.cfg.MaxPublish+1))
+	if err != nil {
 		return firmware.Manifest{}, fmt.Errorf("publish: %w", err)
+	}
+	if n > s.cfg.MaxPublish {
+		return firmware.Manifest{}, fmt.Errorf("publish: %w: over %d bytes", ErrTooLarge, s.cfg.MaxPublish)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return firmware.Manifest{}, fmt.Errorf("publish: %w", err)
@@ -584,8 +611,17 @@ func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	verb := r.PathValue("verb")
 	if verb == "publish" {
-		m, err := s.Publish(http.MaxBytesReader(w, r.Body, 1<<34))
-		if err != nil {
+		if r.ContentLength > s.cfg.MaxPublish {
+			jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Errorf("publish: %w: over %d bytes", ErrTooLarge, s.cfg.MaxPublish))
+			return
+		}
+		m, err := s.Publish(http.MaxBytesReader(w, r.Body, s.cfg.MaxPublish+1))
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.Is(err, ErrTooLarge), errors.As(err, &mbe):
+			jsonhttp.Error(w, http.StatusRequestEntityTooLarge, err)
+			return
+		case err != nil:
 			jsonhttp.Error(w, http.StatusBadRequest, err)
 			return
 		}

@@ -92,7 +92,7 @@ func TestPhoneFetchesAndVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := check(t, srv, CheckRequest{Model: "430hd"})
-	root, err := firmware.LabRoot("audiocodes-1")
+	root, err := firmware.LabRoot(nil, "audiocodes-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,5 +227,73 @@ func TestServerBounds(t *testing.T) {
 	_, srv := newService(t, 1024)
 	if s := srv.srv; s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
 		t.Fatalf("unbounded: read header %v, read %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.IdleTimeout)
+	}
+}
+
+// Issue 19 (low): publish took up to 16 GiB. The probe: a sound image over
+// the limit, sent with its length and streamed without one, is refused
+// with 413 and leaves nothing behind; one within the limit lands.
+func TestPublishIsCapped(t *testing.T) {
+	s, err := New(Config{Dir: t.TempDir(), Clock: clock.NewFake(t0), Describe: describe, MaxPublish: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	image := func(version string, size int64) []byte {
+		var b bytes.Buffer
+		if _, err := firmware.Build(&b, firmware.Manifest{Vendor: "audiocodes", Model: "430hd", Version: version}, size, nil); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	big := image("9.9.9", 256<<10)
+	for _, tc := range []struct {
+		name string
+		body io.Reader
+	}{
+		{"with a length", bytes.NewReader(big)},
+		{"streamed", io.MultiReader(bytes.NewReader(big))}, // no length: chunked
+	} {
+		res, err := http.Post(srv.URL()+"/admin/firmware/publish", "application/octet-stream", tc.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "too large") {
+			t.Errorf("%s: a 256 KiB image under a 64 KiB limit: %d %s", tc.name, res.StatusCode, body)
+		}
+	}
+	if _, err := s.Publish(bytes.NewReader(big)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Publish over the limit: %v, want ErrTooLarge", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(s.cfg.Dir, "images", "*"))
+	if len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	res, err := http.Post(srv.URL()+"/admin/firmware/publish", "application/octet-stream", bytes.NewReader(image("3.4.6.537", 32<<10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("an image within the limit: %d", res.StatusCode)
+	}
+
+	for _, tc := range []struct{ size, want int64 }{
+		{0, DefaultMaxPublish},
+		{100 << 20, 101 << 20},
+	} {
+		s, err := New(Config{Dir: t.TempDir(), ImageSize: tc.size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.cfg.MaxPublish != tc.want {
+			t.Errorf("image size %d: limit %d, want %d", tc.size, s.cfg.MaxPublish, tc.want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
 
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := labdir.RunTests(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

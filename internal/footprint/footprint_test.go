@@ -20,6 +20,7 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -48,7 +49,7 @@ func TestMain(m *testing.M) {
 	case "phones":
 		os.Exit(child(runPhones))
 	}
-	os.Exit(m.Run())
+	os.Exit(labdir.RunTests(m))
 }
 
 // child runs one side until its parent closes stdin; it reports on stdout.

@@ -1,0 +1,119 @@
+package driver_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/driver/drivertest"
+	"github.com/deskphone/deskphone/firmware"
+	"github.com/deskphone/deskphone/phone"
+)
+
+// Issue 19 (low): a check answer whose image_url is absolute on another
+// host sends the phone there. The probe: a service whose answers name a
+// second loopback server (which would serve the genuine image); the phone
+// must not connect to it unless the service lists it as a mirror.
+func TestUpdateImageFromAnotherHost(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mirror bool
+	}{
+		{"unlisted host", false},
+		{"listed mirror", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clock.NewFake(drivertest.Start)
+			cloud := drivertest.Cloud(t, clk)
+			svc, real := updateService(t, clk, "")
+			if err := svc.Approve("c450hd", "UCC450HD_3.4.6.537"); err != nil {
+				t.Fatal(err)
+			}
+			target, err := url.Parse(real)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var foreignHits atomic.Int64
+			foreign := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				foreignHits.Add(1)
+				httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+			}))
+			proxy := httputil.NewSingleHostReverseProxy(target)
+			proxy.ModifyResponse = func(res *http.Response) error {
+				if res.Request.URL.Path != firmware.CheckPath || res.StatusCode != http.StatusOK {
+					return nil
+				}
+				var ans firmware.CheckResponse
+				if err := json.NewDecoder(res.Body).Decode(&ans); err != nil {
+					return err
+				}
+				res.Body.Close()
+				if ans.ImageURL != "" {
+					ans.ImageURL = foreign.URL + ans.ImageURL
+				}
+				if tc.mirror {
+					ans.Mirrors = []string{foreign.URL}
+				}
+				b, err := json.Marshal(ans)
+				if err != nil {
+					return err
+				}
+				res.Body = io.NopCloser(bytes.NewReader(b))
+				res.ContentLength = int64(len(b))
+				res.Header.Set("Content-Length", strconv.Itoa(len(b)))
+				return nil
+			}
+			answering := loopbackServer(t, proxy)
+
+			p := drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
+				Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(answering.URL)}})
+			drivertest.Status(t, p, "registered", "yes")
+			if tc.mirror {
+				if err := run(t, p, "update now"); err != nil {
+					t.Fatal(err)
+				}
+				drivertest.Wait(t, p, driver.Cond{Status: map[string]string{"firmware": "UCC450HD_3.4.6.537", "registered": "yes"}})
+				if foreignHits.Load() == 0 {
+					t.Error("the image did not come from the listed mirror")
+				}
+				return
+			}
+			if err := run(t, p, "update check"); err != nil {
+				t.Fatal(err)
+			}
+			waitErr(t, p, "image_url "+foreign.URL)
+			waitErr(t, p, "not on the update service nor a mirror it lists")
+			if err := run(t, p, "update now"); err != nil {
+				t.Fatal(err)
+			}
+			waitErr(t, p, "not on the update service")
+			drivertest.Status(t, p, "firmware", "UCC450HD_3.2.0.1003.61")
+			if n := foreignHits.Load(); n != 0 {
+				t.Fatalf("the phone made %d requests to a host the service did not list", n)
+			}
+		})
+	}
+}
+
+// loopbackServer serves h on 127.0.0.1 for the test.
+func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
