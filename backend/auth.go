@@ -31,6 +31,10 @@ import (
 type authenticator struct {
 	realm      string
 	algorithms []string // offered and accepted, in order of preference
+	// server reports whether a digest uri names this server itself (no
+	// user; our domain or a listener's address), which some clients send
+	// for every request instead of its Request-URI (SIPp does).
+	server func(sip.Uri) bool
 	key        [32]byte
 	clock      clock.Clock
 
@@ -129,6 +133,17 @@ func (a *authenticator) use(nonce string, issued time.Time, nc int) authResult {
 	return authOK
 }
 
+// namesServer reports whether a digest uri names this server rather than
+// a user: credentials computed so are good for any request to it (their
+// nonce count still makes each usable once).
+func (a *authenticator) namesServer(digestURI string) bool {
+	var u sip.Uri
+	if a.server == nil || sip.ParseUri(digestURI, &u) != nil || u.User != "" {
+		return false
+	}
+	return a.server(u)
+}
+
 // sameURI reports whether the digest uri names the Request-URI: scheme,
 // user, host and port (parameters aside, which clients differ on).
 func sameURI(digestURI string, ruri sip.Uri) bool {
@@ -187,7 +202,7 @@ func (a *authenticator) check(req *sip.Request, header string, lookup func(strin
 	if !ok {
 		return authMismatch, User{}
 	}
-	if !sameURI(cred.URI, req.Recipient) {
+	if !sameURI(cred.URI, req.Recipient) && !a.namesServer(cred.URI) {
 		return authOtherURI, u
 	}
 	alg := strings.ToUpper(cred.Algorithm)

@@ -125,4 +125,20 @@ func TestProxyAuthorizationBoundToRequest(t *testing.T) {
 	if res := invite(ServiceBusy, cred); res.StatusCode != sip.StatusProxyAuthRequired {
 		t.Errorf("replayed credentials: %s, want 407", res.Short())
 	}
+	// Credentials for the server itself, as SIPp computes them for every
+	// request (uri="sip:HOST:PORT" of the server): good once, then a replay.
+	host, port, _ := sip.ParseAddr(b.Addr("tcp"))
+	server := sip.Uri{Scheme: "sip", Host: host, Port: port}
+	req := bob.newRequest(sip.INVITE, server)
+	res := invite(ServiceBusy, "")
+	if err := bob.authorize(req, res, "Proxy-Authenticate", "Proxy-Authorization", "SHA-256"); err != nil {
+		t.Fatal(err)
+	}
+	cred = req.GetHeader("Proxy-Authorization").Value()
+	if res := invite(ServiceBusy, cred); res.StatusCode != sip.StatusBusyHere {
+		t.Errorf("credentials naming the server: %s, want 486", res.Short())
+	}
+	if res := invite(ServiceBusy, cred); res.StatusCode != sip.StatusProxyAuthRequired {
+		t.Errorf("replayed credentials naming the server: %s, want 407", res.Short())
+	}
 }
