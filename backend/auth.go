@@ -31,10 +31,6 @@ import (
 type authenticator struct {
 	realm      string
 	algorithms []string // offered and accepted, in order of preference
-	// server reports whether a digest uri names this server itself (no
-	// user; our domain or a listener's address), which some clients send
-	// for every request instead of its Request-URI (SIPp does).
-	server func(sip.Uri) bool
 	key        [32]byte
 	clock      clock.Clock
 
@@ -133,15 +129,14 @@ func (a *authenticator) use(nonce string, issued time.Time, nc int) authResult {
 	return authOK
 }
 
-// namesServer reports whether a digest uri names this server rather than
-// a user: credentials computed so are good for any request to it (their
-// nonce count still makes each usable once).
-func (a *authenticator) namesServer(digestURI string) bool {
+// namesServer reports whether a digest uri names a server rather than a
+// user (no user part): some clients send the address they send to for
+// every request instead of its Request-URI (SIPp does, the address of a
+// relay such as stunnel when it goes through one). Such credentials are
+// good for any request; their nonce count still makes each usable once.
+func namesServer(digestURI string) bool {
 	var u sip.Uri
-	if a.server == nil || sip.ParseUri(digestURI, &u) != nil || u.User != "" {
-		return false
-	}
-	return a.server(u)
+	return sip.ParseUri(digestURI, &u) == nil && u.User == "" && u.Host != ""
 }
 
 // sameURI reports whether the digest uri names the Request-URI: scheme,
@@ -202,7 +197,7 @@ func (a *authenticator) check(req *sip.Request, header string, lookup func(strin
 	if !ok {
 		return authMismatch, User{}
 	}
-	if !sameURI(cred.URI, req.Recipient) && !a.namesServer(cred.URI) {
+	if !sameURI(cred.URI, req.Recipient) && !namesServer(cred.URI) {
 		return authOtherURI, u
 	}
 	alg := strings.ToUpper(cred.Algorithm)

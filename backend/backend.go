@@ -150,7 +150,6 @@ func New(cfg Config) (*Backend, error) {
 		subs:        map[string]*subscription{},
 		mailboxes:   map[string]*mailbox{},
 	}
-	auth.server = func(u sip.Uri) bool { return strings.EqualFold(u.Host, b.cfg.Domain) || b.isOwnURI(u) }
 	if err := b.newIdP(); err != nil {
 		return nil, err
 	}
