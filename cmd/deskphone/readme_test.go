@@ -12,40 +12,44 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
-// The README's examples are tests: every ```console block is run (its `$ `
-// lines, with `> ` continuation lines, in one bash with the built deskphone
-// first on the PATH) and its output compared, and every ```yaml block that
-// starts with a `# file: NAME` line is written to NAME in the examples'
-// working folder first, so a block can use the files shown above it. A
-// change to the README that breaks an example fails here.
+// The examples of the README and of every page in docs/ are tests: every
+// ```console block is run (its `$ ` lines, with `> ` continuation lines, in
+// one bash with the built deskphone first on the PATH) and its output
+// compared, and every ```yaml block that starts with a `# file: NAME` line is
+// written to NAME in the examples' working folder first, so a block can use
+// the files shown above it in the same page. Each page has a working folder
+// of its own. A change to a page that breaks an example fails here.
 //
 // Expected output is matched line by line; a line `...` stands for any
 // number of lines, and text in an expected line is matched literally except
 // that `...` inside a line matches anything.
 
-// readmeBlock is one fenced block of the README.
-type readmeBlock struct {
+// docBlock is one fenced block of a page.
+type docBlock struct {
 	lang  string
 	line  int // of the opening fence
 	lines []string
 }
 
-func readmeBlocks(t *testing.T) []readmeBlock {
+// docBlocks reads the fenced blocks of the page at rel (from the repository
+// root).
+func docBlocks(t *testing.T, rel string) []docBlock {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []readmeBlock
-	var cur *readmeBlock
+	var blocks []docBlock
+	var cur *docBlock
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		switch {
 		case cur == nil && strings.HasPrefix(line, "```"):
-			cur = &readmeBlock{lang: strings.TrimSpace(strings.TrimPrefix(line, "```")), line: n}
+			cur = &docBlock{lang: strings.TrimSpace(strings.TrimPrefix(line, "```")), line: n}
 		case cur != nil && strings.TrimSpace(line) == "```":
 			blocks = append(blocks, *cur)
 			cur = nil
@@ -54,15 +58,43 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 		}
 	}
 	if cur != nil {
-		t.Fatalf("README.md:%d: unclosed code block", cur.line)
+		t.Fatalf("%s:%d: unclosed code block", rel, cur.line)
 	}
 	return blocks
+}
+
+// docPages lists the pages under docs/, as paths from the repository root.
+func docPages(t *testing.T) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(repoRoot(t), "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) == 0 {
+		t.Fatal("docs/ has no pages")
+	}
+	pages := make([]string, len(names))
+	for i, n := range names {
+		pages[i] = filepath.ToSlash(filepath.Join("docs", filepath.Base(n)))
+	}
+	return pages
 }
 
 // A runnable example must sit in a console block, where it is tested; an
 // indented block is for synopses only.
 func TestREADMEHasNoUntestedExamples(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	checkNoUntestedExamples(t, "README.md")
+}
+
+func TestDocsHaveNoUntestedExamples(t *testing.T) {
+	for _, page := range docPages(t) {
+		checkNoUntestedExamples(t, page)
+	}
+}
+
+func checkNoUntestedExamples(t *testing.T, rel string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +110,7 @@ func TestREADMEHasNoUntestedExamples(t *testing.T) {
 		code := strings.TrimSpace(line)
 		if strings.HasPrefix(code, "printf ") || strings.Contains(code, "| deskphone") ||
 			strings.HasPrefix(code, "deskphone ") && !synopsis.MatchString(code) {
-			t.Errorf("README.md:%d: %q is an example outside a ```console block, so no test runs it", n+1, code)
+			t.Errorf("%s:%d: %q is an example outside a ```console block, so no test runs it", rel, n+1, code)
 		}
 	}
 }
@@ -88,6 +120,26 @@ func TestREADMEHasNoUntestedExamples(t *testing.T) {
 var synopsis = regexp.MustCompile(`\[|\.\.\.|\b[A-Z][A-Z_]+\b`)
 
 func TestREADMEExamples(t *testing.T) {
+	if runPageExamples(t, "README.md") == 0 {
+		t.Fatal("README.md has no console examples")
+	}
+}
+
+// TestDocsExamples runs the examples of each page in docs/, as
+// TestDocsExamples/<page>/line<N>.
+func TestDocsExamples(t *testing.T) {
+	for _, page := range docPages(t) {
+		t.Run(filepath.Base(page), func(t *testing.T) {
+			runPageExamples(t, page)
+		})
+	}
+}
+
+// runPageExamples runs the examples of the page at rel in a working folder of
+// their own, one subtest line<N> per console block, and returns how many
+// it ran.
+func runPageExamples(t *testing.T, rel string) int {
+	t.Helper()
 	work := t.TempDir()
 	// The examples run as from a clone's root: its folders are there.
 	for _, name := range []string{"scenarios", "phone", "certs", "backend"} {
@@ -96,9 +148,8 @@ func TestREADMEExamples(t *testing.T) {
 		}
 	}
 	bin := filepath.Dir(binary)
-	blocks := readmeBlocks(t)
 	ran := 0
-	for _, b := range blocks {
+	for _, b := range docBlocks(t, rel) {
 		if b.lang == "yaml" && len(b.lines) > 0 && strings.HasPrefix(b.lines[0], "# file: ") {
 			name := strings.TrimSpace(strings.TrimPrefix(b.lines[0], "# file: "))
 			path := filepath.Join(work, name)
@@ -118,13 +169,11 @@ func TestREADMEExamples(t *testing.T) {
 		t.Run(fmt.Sprintf("line%d", b.line), func(t *testing.T) {
 			got := runExample(t, work, bin, script)
 			if err := matchOutput(want, got); err != nil {
-				t.Errorf("README.md:%d: %v\n--- script:\n%s\n--- output:\n%s", b.line, err, script, got)
+				t.Errorf("%s:%d: %v\n--- script:\n%s\n--- output:\n%s", rel, b.line, err, script, got)
 			}
 		})
 	}
-	if ran == 0 {
-		t.Fatal("README.md has no console examples")
-	}
+	return ran
 }
 
 func repoRoot(t *testing.T) string {
@@ -181,7 +230,7 @@ func matchOutput(want []string, got string) error {
 	if matchLines(want, gotLines) {
 		return nil
 	}
-	return fmt.Errorf("output does not match the README:\n--- want:\n%s", strings.Join(want, "\n"))
+	return fmt.Errorf("output does not match the page:\n--- want:\n%s", strings.Join(want, "\n"))
 }
 
 func matchLines(want, got []string) bool {
@@ -208,4 +257,112 @@ func lineMatches(want, got string) bool {
 		parts[i] = regexp.QuoteMeta(p)
 	}
 	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$").MatchString(strings.TrimRight(got, " "))
+}
+
+// TestDocsLinks checks every link from one page of the documentation
+// (README.md, DESIGN.md, docs/*.md) to another: the page exists and, when
+// the link names a heading (#anchor), the page has that heading, so moving
+// a section cannot leave a link behind. Every page in docs/ is linked from
+// the README.
+func TestDocsLinks(t *testing.T) {
+	pages := append([]string{"README.md", "DESIGN.md"}, docPages(t)...)
+	anchors := map[string]map[string]bool{}
+	for _, p := range pages {
+		anchors[p] = headingAnchors(t, p)
+	}
+	linked := map[string]bool{}
+	for _, p := range pages {
+		data, err := os.ReadFile(filepath.Join(repoRoot(t), p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, line := range strings.Split(string(data), "\n") {
+			for _, m := range mdLink.FindAllStringSubmatch(line, -1) {
+				target, anchor, _ := strings.Cut(m[1], "#")
+				if strings.Contains(target, "://") || strings.HasPrefix(m[1], "mailto:") {
+					continue
+				}
+				dest := p
+				if target != "" {
+					dest = filepath.ToSlash(filepath.Join(filepath.Dir(p), target))
+				}
+				if !strings.HasSuffix(dest, ".md") {
+					if _, err := os.Stat(filepath.Join(repoRoot(t), dest)); err != nil {
+						t.Errorf("%s:%d: link to %s: no such file", p, n+1, m[1])
+					}
+					continue
+				}
+				if p == "README.md" {
+					linked[dest] = true
+				}
+				heads, ok := anchors[dest]
+				if !ok {
+					t.Errorf("%s:%d: link to %s: no such page", p, n+1, m[1])
+					continue
+				}
+				if anchor != "" && !heads[anchor] {
+					t.Errorf("%s:%d: link to %s: %s has no heading #%s", p, n+1, m[1], dest, anchor)
+				}
+			}
+		}
+	}
+	for _, p := range docPages(t) {
+		if !linked[p] {
+			t.Errorf("README.md does not link to %s", p)
+		}
+	}
+}
+
+// mdLink finds the target of a markdown link: [text](target).
+var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// headingAnchors lists the anchors GitHub makes for a page's headings:
+// lower case, punctuation but - and _ dropped, spaces turned into -, and a
+// -N suffix on a repeated one.
+func headingAnchors(t *testing.T, rel string) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, b := range docHeadings(t, rel) {
+		var sb strings.Builder
+		for _, r := range strings.ToLower(b) {
+			switch {
+			case r == ' ':
+				sb.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				sb.WriteRune(r)
+			}
+		}
+		a := sb.String()
+		for i := 1; seen[a]; i++ {
+			a = fmt.Sprintf("%s-%d", sb.String(), i)
+		}
+		seen[a] = true
+	}
+	return seen
+}
+
+// docHeadings returns the text of a page's headings, outside code blocks.
+func docHeadings(t *testing.T, rel string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heads []string
+	fenced := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		if fenced || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		text := strings.TrimLeft(line, "#")
+		if text == line || !strings.HasPrefix(text, " ") {
+			continue
+		}
+		heads = append(heads, strings.TrimSpace(text))
+	}
+	return heads
 }

@@ -44,7 +44,7 @@ func runCommand() command {
 Boots one virtual desk phone. In the terminal it shows the phone's screen,
 softkeys and LEDs; press ? for the key map. With --headless it reads one
 command per line on stdin and prints the screen after each, ending with a
-line "--" (see 'deskphone run --headless' then 'help', or the README).
+line "--" (see 'deskphone run --headless' then 'help', or docs/headless.md).
 
 Flags:
   --headless          drive the phone over stdin/stdout instead of the terminal UI

@@ -69,7 +69,7 @@ check   validates the files and prints every error as file:line:column.
 
 Exit codes: 0 all passed (or valid), 1 a scenario failed, 2 a file or path is
 invalid, 130 the run was interrupted.
-The README documents the scenario format.
+docs/scenarios.md documents the scenario format.
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {

@@ -79,7 +79,7 @@ var actionNames = [ActionCount]string{
 }
 
 // Actions are the action names a softkey or menu entry may give, in the
-// order the README lists them.
+// order docs/catalog.md lists them.
 var Actions = actionNames[ActionNone+1:]
 
 // ParseAction reads an action name as the catalog writes it.
