@@ -27,9 +27,9 @@ var volatile = []golden.Rule{
 	{Pattern: regexp.MustCompile(`(?m)^((?:rtp_rx|rtp_tx|rtp_lost|jitter_ms|mos|tone_hz|srtp_auth_fail|srtp_replayed|dtmf_heard)=).*$`), With: "${1}*"},
 	{Pattern: regexp.MustCompile(`(serial(?:=| ))[A-Za-z0-9-]{6,}`), With: "${1}SERIAL"},
 	{Pattern: regexp.MustCompile(`(?m)^(signin_code=).+$`), With: "${1}CODE"},
-	{Pattern: regexp.MustCompile(`tx \d+ rx \d+ lost \d+  MOS \d+\.\d+ *\|`), With: "tx N rx N lost N  MOS N |"},
 	golden.MAC,
 	golden.Port,
+	golden.CallStats,
 }
 
 // step is one command line of a golden session. who is the phone it runs

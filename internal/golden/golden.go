@@ -54,10 +54,12 @@ func Normalise(s string, rules ...Rule) string {
 	return s
 }
 
-// Common rules: loopback ports and MAC addresses.
+// Common rules: loopback ports, MAC addresses, and the media line of a
+// call screen, whose counters run in wall time.
 var (
-	Port = Rule{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"}
-	MAC  = Rule{regexp.MustCompile(`(?i)\b[0-9a-f]{2}(:[0-9a-f]{2}){5}\b`), "MAC"}
+	Port      = Rule{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"}
+	MAC       = Rule{regexp.MustCompile(`(?i)\b[0-9a-f]{2}(:[0-9a-f]{2}){5}\b`), "MAC"}
+	CallStats = Rule{regexp.MustCompile(`tx \d+ rx \d+ lost \d+  MOS \d+\.\d+ *\|`), "tx N rx N lost N  MOS N |"}
 )
 
 // diff lists the lines that differ, with their numbers: enough to read a
