@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 func TestRegisterDigest(t *testing.T) {
@@ -76,13 +77,13 @@ func TestCallThroughBackendForks(t *testing.T) {
 	if err := sess.Ack(ctx); err != nil {
 		t.Fatalf("ACK: %v", err)
 	}
-	eventually(t, "ACK at bob", func() bool { return answered.LoadState() == sip.DialogStateConfirmed })
+	testwait.For(t, testTimeout, "ACK at bob", func() bool { return answered.LoadState() == sip.DialogStateConfirmed })
 
 	if err := sess.Bye(ctx); err != nil {
 		t.Fatalf("BYE: %v", err)
 	}
 	recv(t, bobDesk.byes, "BYE at bob")
-	eventually(t, "bob's dialog to end", func() bool { return answered.LoadState() == sip.DialogStateEnded })
+	testwait.For(t, testTimeout, "bob's dialog to end", func() bool { return answered.LoadState() == sip.DialogStateEnded })
 }
 
 // After MaxAuthFailures wrong passwords the user is locked out with its own

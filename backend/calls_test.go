@@ -8,6 +8,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // TestCallAcrossTransports calls between phones on different transports
@@ -38,7 +40,7 @@ func TestCallAcrossTransports(t *testing.T) {
 				t.Fatal(err)
 			}
 			callee := recv(t, bob.invites, "INVITE at bob")
-			eventually(t, "bob's dialog confirmed", func() bool { return callee.LoadState() == sip.DialogStateConfirmed })
+			testwait.For(t, testTimeout, "bob's dialog confirmed", func() bool { return callee.LoadState() == sip.DialogStateConfirmed })
 			if err := callee.Bye(ctx); err != nil {
 				t.Fatalf("bob hangs up: %v", err)
 			}
@@ -139,14 +141,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		// readers end as their connections close; the count below catches
 		// them.)
 		var left string
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			left = backendGoroutines()
-			if left == "" || time.Now().After(deadline) {
-				break
-			}
-			runtime.Gosched()
-		}
+		testwait.Poll(5*time.Second, func() bool { left = backendGoroutines(); return left == "" })
 		if left != "" {
 			t.Errorf("goroutines left after Close:\n%s", left)
 		}
@@ -159,7 +154,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		alice.ua.Close()
 		bob.ua.Close()
 	}()
-	eventually(t, "goroutines to return to the baseline", func() bool {
+	testwait.For(t, testTimeout, "goroutines to return to the baseline", func() bool {
 		return runtime.NumGoroutine() <= before
 	})
 }

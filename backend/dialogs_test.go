@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // TestNoRelayForStrangers: requests that claim a dialog (a To tag, a
@@ -41,7 +43,7 @@ func TestNoRelayForStrangers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
-	eventually(t, "connection accepted", func() bool { return healthOf(t, b, "tcp").Connections == 1 })
+	testwait.For(t, testTimeout, "connection accepted", func() bool { return healthOf(t, b, "tcp").Connections == 1 })
 	raw, err := net.Dial("udp", b.Addr("udp"))
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +137,7 @@ func TestDialogOnlyBetweenItsParties(t *testing.T) {
 		t.Fatal(err)
 	}
 	callee := recv(t, bob.invites, "INVITE at bob")
-	eventually(t, "bob's dialog confirmed", func() bool { return callee.LoadState() == sip.DialogStateConfirmed })
+	testwait.For(t, testTimeout, "bob's dialog confirmed", func() bool { return callee.LoadState() == sip.DialogStateConfirmed })
 	if n := b.dialogs.count(); n != 1 {
 		t.Errorf("%d dialogs held, want 1", n)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/media/sdp"
 )
@@ -163,7 +164,7 @@ func TestServiceFloodLetsGo(t *testing.T) {
 		return ok, busy
 	}
 	ok1, busy1 := flood(false)
-	eventually(t, "the unacknowledged calls ended", func() bool { return b.serviceCalls() == 0 })
+	testwait.For(t, testTimeout, "the unacknowledged calls ended", func() bool { return b.serviceCalls() == 0 })
 	// Meanwhile another phone registers and reaches a service.
 	bob.mustRegister(ctx)
 	if sess, err := bob.call(ctx, ServiceEcho); err != nil {
@@ -179,14 +180,10 @@ func TestServiceFloodLetsGo(t *testing.T) {
 	}
 	bob.ua.Close()
 
-	eventually(t, "every service call ended", func() bool { return b.serviceCalls() == 0 })
+	testwait.For(t, testTimeout, "every service call ended", func() bool { return b.serviceCalls() == 0 })
 	const margin = 4
-	deadline := time.Now().Add(testTimeout)
-	after := openFDs(t)
-	for after > before+margin && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-		after = openFDs(t)
-	}
+	var after int
+	testwait.Poll(testTimeout, func() bool { after = openFDs(t); return after <= before+margin })
 	close(stop)
 	sampler.Wait()
 	t.Logf("%d+%d INVITEs: answered %d+%d, refused %d+%d; descriptors before %d, peak %d, right after %d, settled %d",

@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 
 	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // closedWithin reads from c until the server closes it; it fails when
@@ -95,8 +96,8 @@ func TestStalledConnectionsAreClosed(t *testing.T) {
 		})
 	}
 	// A handshake that times out closes the socket before it is counted.
-	eventually(t, "2 idle TCP connections counted", func() bool { return healthOf(t, b, "tcp").IdleClosed == 2 })
-	eventually(t, "2 failed TLS handshakes and 1 idle TLS connection counted", func() bool {
+	testwait.For(t, testTimeout, "2 idle TCP connections counted", func() bool { return healthOf(t, b, "tcp").IdleClosed == 2 })
+	testwait.For(t, testTimeout, "2 failed TLS handshakes and 1 idle TLS connection counted", func() bool {
 		h := healthOf(t, b, "tls")
 		return h.HandshakeFailures == 2 && h.IdleClosed == 1
 	})
@@ -136,7 +137,7 @@ func TestConnectionCaps(t *testing.T) {
 			var held []net.Conn
 			for i, src := range tt.held {
 				held = append(held, dial(src))
-				eventually(t, "connection accepted", func() bool { return healthOf(t, b, "tcp").Connections == i+1 })
+				testwait.For(t, testTimeout, "connection accepted", func() bool { return healthOf(t, b, "tcp").Connections == i+1 })
 			}
 			for _, src := range tt.extra {
 				closedWithin(t, dial(src), testTimeout, "connection beyond the cap")
@@ -164,7 +165,7 @@ func TestConnectionCaps(t *testing.T) {
 			for _, c := range held {
 				c.Close()
 			}
-			eventually(t, "connections released", func() bool { return healthOf(t, b, "tcp").Connections == 0 })
+			testwait.For(t, testTimeout, "connections released", func() bool { return healthOf(t, b, "tcp").Connections == 0 })
 		})
 	}
 }
@@ -211,7 +212,7 @@ func TestAcceptSurvivesFdExhaustion(t *testing.T) {
 		t.Fatalf("dial with the last descriptor: %v", err)
 	}
 	defer c.Close()
-	eventually(t, "accept to fail", func() bool { return healthOf(t, b, "tcp").AcceptErrors > 0 })
+	testwait.For(t, testTimeout, "accept to fail", func() bool { return healthOf(t, b, "tcp").AcceptErrors > 0 })
 	h := b.Health()
 	if h.OK || h.Listeners[0].Accepting || !strings.Contains(h.Listeners[0].LastError, "too many open files") {
 		t.Errorf("health while out of descriptors: %+v", h)
@@ -219,7 +220,7 @@ func TestAcceptSurvivesFdExhaustion(t *testing.T) {
 	for _, f := range fillers {
 		f.Close()
 	}
-	eventually(t, "the waiting connection accepted", func() bool { return healthOf(t, b, "tcp").Connections == 1 })
+	testwait.For(t, testTimeout, "the waiting connection accepted", func() bool { return healthOf(t, b, "tcp").Connections == 1 })
 	if !b.Health().OK {
 		t.Errorf("health after recovery: %+v", b.Health())
 	}
@@ -300,13 +301,13 @@ func TestUnregisteredKeepAliveIsClosed(t *testing.T) {
 		}
 		defer probe.Close()
 		closedWithin(t, probe, 10*idle, "an idle probe")
-		eventually(t, "the probe counted as idle", func() bool { return healthOf(t, b, "tls").IdleClosed > before })
+		testwait.For(t, testTimeout, "the probe counted as idle", func() bool { return healthOf(t, b, "tls").IdleClosed > before })
 		if !b.connected(f) {
 			t.Fatal("the connection of a call was closed for idling")
 		}
 		if err := sess.Bye(ctx); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the connection closed once the call ended", func() bool { return !b.connected(f) })
+		testwait.For(t, testTimeout, "the connection closed once the call ended", func() bool { return !b.connected(f) })
 	})
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/fleet/api"
 	"github.com/deskphone/deskphone/internal/labdir"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -41,19 +42,6 @@ func cloud(t *testing.T, n int) *backend.Backend {
 		t.Fatal(err)
 	}
 	return drivertest.CloudWith(t, backend.Config{LoadUsers: users})
-}
-
-// waitFor polls cond until it holds or the deadline passes: the fleet's
-// counts move with the network, which no event of one phone tells.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestFleetEndToEnd runs a fleet of three groups against a cloud that
@@ -162,7 +150,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	testEvents(t, srv.URL, c)
 
 	// The ghosts are refused and counted by reason.
-	waitFor(t, "the ghosts' failures", func() bool {
+	testwait.Until(t, "the ghosts' failures", func() bool {
 		// Every known reason is there from the start, at zero.
 		return regexp.MustCompile(`deskphone_registration_failures_total\{reason="[^"]*"\} [1-9]`).MatchString(scrape(t, srv.URL))
 	})

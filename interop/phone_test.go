@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -96,29 +97,19 @@ func waitStatus(t *testing.T, p *phone.Phone, key, want string) map[string]strin
 // wait for the failure message.
 func waitStatusFunc(t *testing.T, p *phone.Phone, key, what string, ok func(string) bool) map[string]string {
 	t.Helper()
-	deadline := time.Now().Add(phoneTimeout)
-	for {
-		st := status(t, p)
-		if ok(st[key]) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s=%q after %v, want %s (registration_error=%q call=%q)\n%s",
-				p.Model().ID, key, st[key], phoneTimeout, what, st["registration_error"], st["call"], p.Screen().Text())
-		}
-		time.Sleep(10 * time.Millisecond)
+	var st map[string]string
+	if !testwait.Poll(phoneTimeout, func() bool { st = status(t, p); return ok(st[key]) }) {
+		t.Fatalf("%s: %s=%q after %v, want %s (registration_error=%q call=%q)\n%s",
+			p.Model().ID, key, st[key], phoneTimeout, what, st["registration_error"], st["call"], p.Screen().Text())
 	}
+	return st
 }
 
 // waitLog polls the phone's syslog until a line contains text.
 func waitLog(t *testing.T, p *phone.Phone, text string) {
 	t.Helper()
-	deadline := time.Now().Add(phoneTimeout)
-	for !logged(p, text) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no syslog line with %q after %v", p.Model().ID, text, phoneTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testwait.Poll(phoneTimeout, func() bool { return logged(p, text) }) {
+		t.Fatalf("%s: no syslog line with %q after %v", p.Model().ID, text, phoneTimeout)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // TestHostilePackets sends what a network or an attacker might at a
@@ -31,7 +33,7 @@ func TestHostilePackets(t *testing.T) {
 			a, b := openSession(t, e), openSession(t, e)
 			a.SetSource(mustTone(t, 1000))
 			p := connectVia(t, a, b)
-			waitFor(t, callTimeout, "the tone through the proxy", hears(b, 1000))
+			testwait.For(t, callTimeout, "the tone through the proxy", hears(b, 1000))
 
 			genuine := p.sent(0)
 			p.inject([]byte("\xde\xad\xbe\xef not RTP at all"))
@@ -53,7 +55,7 @@ func TestHostilePackets(t *testing.T) {
 			}
 			// A new tone after the attack: the call must still work.
 			a.SetSource(mustTone(t, 1300))
-			waitFor(t, callTimeout, "the new tone after the attack", hears(b, 1300))
+			testwait.For(t, callTimeout, "the new tone after the attack", hears(b, 1300))
 			st := b.Stats()
 			if st.BadPackets != wantBad {
 				t.Errorf("bad packets %d, want %d", st.BadPackets, wantBad)
@@ -74,7 +76,7 @@ func TestRTCPGarbage(t *testing.T) {
 	e := newEngine(t, Config{SRTP: Mandatory})
 	a, b := openSession(t, e), openSession(t, e)
 	connect(t, a, b)
-	waitFor(t, callTimeout, "media", func() bool { return b.Stats().PacketsReceived > 0 })
+	testwait.For(t, callTimeout, "media", func() bool { return b.Stats().PacketsReceived > 0 })
 	conn := dialUDP(t, b.Port()+1)
 	for _, junk := range [][]byte{
 		[]byte("garbage"),
@@ -84,7 +86,7 @@ func TestRTCPGarbage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 2*time.Second, "the junk counted", func() bool {
+	testwait.For(t, 2*time.Second, "the junk counted", func() bool {
 		st := b.Stats()
 		return st.BadPackets == 1 && st.SRTPAuthFailed == 1
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/media/sdp"
 )
 
@@ -48,7 +49,7 @@ func TestCalls(t *testing.T) {
 				if err := b.SendDTMF("9*"); err != nil {
 					t.Fatal(err)
 				}
-				waitFor(t, callTimeout, "tones and digits both ways", func() bool {
+				testwait.For(t, callTimeout, "tones and digits both ways", func() bool {
 					return hears(a, 1500)() && hears(b, 1000)() &&
 						a.Stats().DTMFHeard == "9*" && b.Stats().DTMFHeard == "12#"
 				})
@@ -132,7 +133,7 @@ func TestInBandDTMF(t *testing.T) {
 	if err := a.SendDTMF("47*0"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, callTimeout, "in-band digits", func() bool { return b.Stats().DTMFHeard == "47*0" })
+	testwait.For(t, callTimeout, "in-band digits", func() bool { return b.Stats().DTMFHeard == "47*0" })
 	if ev := <-b.Events(); ev != (DTMFHeard{Digit: '4', InBand: true}) {
 		t.Errorf("first event %#v", ev)
 	}
@@ -149,7 +150,7 @@ func TestEcho(t *testing.T) {
 			a.SetSource(mustTone(t, 1000))
 			b.SetSource(Echo())
 			connect(t, a, b)
-			waitFor(t, callTimeout, "the echo of 1000 Hz", hears(a, 1000))
+			testwait.For(t, callTimeout, "the echo of 1000 Hz", hears(a, 1000))
 		})
 	}
 }
@@ -170,8 +171,9 @@ func TestRecord(t *testing.T) {
 			if err := b.Record(path); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, callTimeout, "half a second of tone", func() bool { return b.Stats().PacketsReceived > 40 && hears(b, 1200)() })
-			time.Sleep(300 * time.Millisecond)
+			testwait.For(t, callTimeout, "the tone, then a second of it recorded", func() bool {
+				return hears(b, 1200)() && recorded(b) >= int64(tc.rate)
+			})
 			if err := b.StopRecording(); err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +217,7 @@ func TestHoldAndRekey(t *testing.T) {
 	}
 	_ = a.Start()
 	_ = b.Start()
-	waitFor(t, callTimeout, "tones both ways", func() bool { return hears(a, 1500)() && hears(b, 1000)() })
+	testwait.For(t, callTimeout, "tones both ways", func() bool { return hears(a, 1500)() && hears(b, 1000)() })
 
 	reoffer := func(dir sdp.Direction) (*sdp.Session, *sdp.Session) {
 		t.Helper()
@@ -237,14 +239,16 @@ func TestHoldAndRekey(t *testing.T) {
 		string(held.Media.Crypto[0].KeySalt) == string(answer.Media.Crypto[0].KeySalt) {
 		t.Fatal("hold kept the keys")
 	}
-	time.Sleep(200 * time.Millisecond) // packets in flight arrive
-	aBefore, bBefore := a.Stats().PacketsReceived, b.Stats().PacketsReceived
-	time.Sleep(300 * time.Millisecond)
-	if got := a.Stats().PacketsReceived; got != aBefore {
-		t.Errorf("the holder still receives: %d -> %d packets", aBefore, got)
-	}
-	if got := b.Stats().PacketsReceived; got < bBefore+5 {
-		t.Errorf("the held side stopped receiving the holder's audio: %d -> %d", bBefore, got)
+	// The held side answered recvonly: from the frame after its answer it
+	// sends nothing, while the holder's audio still reaches it. Counted in
+	// the holder's packets, not in a wall-clock window: a frame of b being
+	// sent as it answered is the one packet allowed.
+	bSent, bBefore := b.Stats().PacketsSent, b.Stats().PacketsReceived
+	testwait.For(t, callTimeout, "the held side receiving 25 of the holder's packets", func() bool {
+		return b.Stats().PacketsReceived >= bBefore+25
+	})
+	if got := b.Stats().PacketsSent; got > bSent+1 {
+		t.Errorf("the held side still sends to the holder: %d -> %d packets", bSent, got)
 	}
 
 	a.SetSource(mustTone(t, 1300))
@@ -253,7 +257,7 @@ func TestHoldAndRekey(t *testing.T) {
 		t.Fatal("resume kept the keys")
 	}
 	b.SetSource(mustTone(t, 1700))
-	waitFor(t, callTimeout, "tones after resume", func() bool { return hears(a, 1700)() && hears(b, 1300)() })
+	testwait.For(t, callTimeout, "tones after resume", func() bool { return hears(a, 1700)() && hears(b, 1300)() })
 	for side, s := range map[string]*Session{"a": a, "b": b} {
 		// Packets already sent under an old key when its successor took
 		// over may fail; a handful at most.
@@ -272,7 +276,7 @@ func TestRTCP(t *testing.T) {
 			e := newEngine(t, Config{SRTP: mode, RTCPInterval: 100 * time.Millisecond})
 			a, b := openSession(t, e), openSession(t, e)
 			connect(t, a, b)
-			waitFor(t, callTimeout, "round-trip times", func() bool { return a.Stats().RTTMS > 0 && b.Stats().RTTMS > 0 })
+			testwait.For(t, callTimeout, "round-trip times", func() bool { return a.Stats().RTTMS > 0 && b.Stats().RTTMS > 0 })
 			for _, s := range []*Session{a, b} {
 				st := s.Stats()
 				if st.RTTMS > 100 || st.JitterMS > 30 || st.MOS < 4 || st.MOS > 4.5 || st.Lost != 0 {
@@ -311,7 +315,7 @@ func TestWAVSource(t *testing.T) {
 	a, b := openSession(t, e), openSession(t, e)
 	a.SetSource(src)
 	connect(t, a, b)
-	waitFor(t, callTimeout, "the prompt", hears(b, 700))
+	testwait.For(t, callTimeout, "the prompt", hears(b, 700))
 
 	stereo := filepath.Join(dir, "stereo.wav")
 	hdr := []byte("RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x02\x00\x44\xac\x00\x00\x10\xb1\x02\x00\x04\x00\x10\x00data\x00\x00\x00\x00")
@@ -401,13 +405,17 @@ func TestServe(t *testing.T) {
 	if err := phone.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, callTimeout, "the echo", hears(phone, 1000))
+	testwait.For(t, callTimeout, "the echo", hears(phone, 1000))
+	svc := other(e, phone)
 	cancel()
-	time.Sleep(200 * time.Millisecond)
-	before := phone.Stats().PacketsReceived
-	time.Sleep(200 * time.Millisecond)
-	if after := phone.Stats().PacketsReceived; after != before {
-		t.Errorf("the service still sends after its context ended: %d -> %d", before, after)
+	// The context's end closes the service's session and takes it out of
+	// the engine; from then on it sends one packet at most (the frame
+	// under way), however long the phone goes on sending.
+	testwait.For(t, callTimeout, "the service's session closed", forgotten(e, svc))
+	sent := svc.Stats().PacketsSent
+	frames(t, phone, 25)
+	if got := svc.Stats().PacketsSent; got > sent+1 {
+		t.Errorf("the service still sends after its context ended: %d -> %d packets", sent, got)
 	}
 }
 
@@ -429,7 +437,7 @@ func TestServeWithoutOffer(t *testing.T) {
 	if err := phone.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, callTimeout, "the service's tone", hears(phone, 800))
+	testwait.For(t, callTimeout, "the service's tone", hears(phone, 800))
 	if _, err := e.Serve(ctx, nil, nil, nil); !errors.Is(err, ErrNotNegotiated) {
 		t.Errorf("Serve without a description: %v", err)
 	}
@@ -446,8 +454,11 @@ func TestCloseLeavesNothing(t *testing.T) {
 		a, _ := e.NewSession()
 		b, _ := e.NewSession()
 		connect(t, a, b)
+		// Running calls, not just opened ones, are what Close must stop.
+		testwait.For(t, callTimeout, "packets both ways", func() bool {
+			return a.Stats().PacketsReceived > 0 && b.Stats().PacketsReceived > 0
+		})
 	}
-	time.Sleep(100 * time.Millisecond)
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -457,5 +468,5 @@ func TestCloseLeavesNothing(t *testing.T) {
 	if _, err := e.NewSession(); !errors.Is(err, ErrClosed) {
 		t.Errorf("NewSession after Close: %v", err)
 	}
-	waitFor(t, 2*time.Second, fmt.Sprintf("goroutines back to %d", before), func() bool { return runtime.NumGoroutine() <= before })
+	testwait.For(t, 2*time.Second, fmt.Sprintf("goroutines back to %d", before), func() bool { return runtime.NumGoroutine() <= before })
 }

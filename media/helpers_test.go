@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/media/sdp"
 )
 
@@ -75,16 +77,38 @@ func reparse(t testing.TB, s *sdp.Session) *sdp.Session {
 	return p
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
+// forgotten reports whether s is closed and out of its engine: no
+// frame after the one being sent when it left ticks it again, so its
+// PacketsSent grows by one at most from then on.
+func forgotten(e *Engine, s *Session) func() bool {
+	return func() bool {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		_, open := e.sessions[s]
+		return closed && !open
 	}
+}
+
+// recorded is how many samples the recording in progress holds.
+func recorded(s *Session) int64 {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	if s.rec == nil {
+		return 0
+	}
+	return s.rec.samples
+}
+
+// frames waits until s has sent n more packets: the engine's frame
+// clock, which ticks every session, measured instead of a wall-clock
+// window (a loaded machine slows both alike).
+func frames(t testing.TB, s *Session, n uint64) {
+	t.Helper()
+	from := s.Stats().PacketsSent
+	testwait.For(t, callTimeout, fmt.Sprintf("%d more packets sent", n), func() bool { return s.Stats().PacketsSent >= from+n })
 }
 
 // hears reports whether s has heard a steady tone within 5 Hz of hz.
@@ -172,7 +196,7 @@ func (p *proxy) withhold() []byte {
 	p.hold, p.held = true, nil
 	p.mu.Unlock()
 	var pkt []byte
-	waitFor(p.t, 2*time.Second, "a packet to withhold", func() bool {
+	testwait.For(p.t, 2*time.Second, "a packet to withhold", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		pkt = p.held
@@ -237,4 +261,17 @@ func dialUDP(t testing.TB, port int) *net.UDPConn {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return conn
+}
+
+// other is the one open session of e that is not s (the service's, in
+// a test of Serve).
+func other(e *Engine, s *Session) *Session {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for o := range e.sessions {
+		if o != s {
+			return o
+		}
+	}
+	return nil
 }

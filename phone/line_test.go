@@ -16,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -56,16 +57,9 @@ func signedIn(t *testing.T, b *backend.Backend, model, firmware, user, password 
 // until key has the value want.
 func waitStatus(t *testing.T, p *phone.Phone, key, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := status(t, p, key)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s=%q after 10 s, want %q\n%s", key, got, want, p.Screen().Text())
-		}
-		time.Sleep(5 * time.Millisecond)
+	var got string
+	if !testwait.Poll(10*time.Second, func() bool { got = status(t, p, key); return got == want }) {
+		t.Fatalf("%s=%q after 10 s, want %q\n%s", key, got, want, p.Screen().Text())
 	}
 }
 
@@ -139,10 +133,7 @@ func TestCallFailureReasons(t *testing.T) {
 	// noanswer rings until we give up: Cancel sends CANCEL.
 	must(t, p.Call("noanswer"))
 	waitStatus(t, p, "call", "calling")
-	deadline := time.Now().Add(5 * time.Second)
-	for !p.Screen().Contains("Ringing") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.Poll(5*time.Second, func() bool { return p.Screen().Contains("Ringing") })
 	must(t, p.Hangup())
 	waitStatus(t, p, "call", "idle")
 }
@@ -194,12 +185,8 @@ func TestWrongPasswordBacksOff(t *testing.T) {
 		// Let the retry's 401 come back (and the next retry be armed)
 		// before moving time again.
 		next := (2 * wait).String()
-		deadline := time.Now().Add(5 * time.Second)
-		for !logged(p, "(retry in "+next+")") {
-			if time.Now().After(deadline) {
-				t.Fatalf("no failure with retry in %s:\n%s", next, strings.Join(logTexts(p), "\n"))
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !testwait.Poll(5*time.Second, func() bool { return logged(p, "(retry in "+next+")") }) {
+			t.Fatalf("no failure with retry in %s:\n%s", next, strings.Join(logTexts(p), "\n"))
 		}
 	}
 }
@@ -300,11 +287,13 @@ func TestKeepAlive(t *testing.T) {
 				t.Fatalf("keep-alive failed:\n%s", strings.Join(logTexts(p), "\n"))
 			}
 			b.Close() // the connection goes away: the next ping says so
-			deadline := time.Now().Add(5 * time.Second)
-			for !logged(p, "connection to the server lost") && time.Now().Before(deadline) {
+			testwait.Poll(5*time.Second, func() bool {
+				if logged(p, "connection to the server lost") {
+					return true
+				}
 				clk.Advance(10 * time.Second)
-				time.Sleep(5 * time.Millisecond)
-			}
+				return false
+			})
 			waitStatus(t, p, "registered", "no")
 			var lost time.Time
 			for _, l := range p.Logs(0) {
@@ -375,14 +364,12 @@ func TestClientCertificateAndKeyLog(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no TLS connection from the phone")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := keylogText(&keylog); strings.Contains(s, "CLIENT_RANDOM") || strings.Contains(s, "CLIENT_TRAFFIC_SECRET_0") {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testwait.Poll(5*time.Second, func() bool {
+		s := keylogText(&keylog)
+		return strings.Contains(s, "CLIENT_RANDOM") || strings.Contains(s, "CLIENT_TRAFFIC_SECRET_0")
+	}) {
+		t.Fatalf("no NSS key log lines:\n%s", keylogText(&keylog))
 	}
-	t.Fatalf("no NSS key log lines:\n%s", keylogText(&keylog))
 }
 
 // syncWriter guards a builder the TLS stack writes to from its goroutine.
@@ -435,12 +422,8 @@ func TestHostileServer(t *testing.T) {
 	must(t, err)
 	p.Start(context.Background())
 	defer p.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for status(t, p, "registration_error") == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no registration error after the garbage:\n%s", strings.Join(logTexts(p), "\n"))
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testwait.Poll(10*time.Second, func() bool { return status(t, p, "registration_error") != "" }) {
+		t.Fatalf("no registration error after the garbage:\n%s", strings.Join(logTexts(p), "\n"))
 	}
 	if !logged(p, "(retry in 5s)") {
 		t.Fatalf("no back-off:\n%s", strings.Join(logTexts(p), "\n"))

@@ -10,6 +10,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/media/sdp"
 	"github.com/deskphone/deskphone/phone"
@@ -59,17 +60,13 @@ func mediaPhone(t *testing.T, b *backend.Backend, e *media.Engine, model, user, 
 // waitTone waits until the phone hears a steady tone near hz.
 func waitTone(t *testing.T, p *phone.Phone, hz int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, _ := strconv.Atoi(status(t, p, "tone_hz"))
-		if got > hz-15 && got < hz+15 {
-			return
-		}
-		if time.Now().After(deadline) {
-			st, _ := p.Status()
-			t.Fatalf("tone_hz=%d, want %d\n%v", got, hz, st)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var got int
+	if !testwait.Poll(10*time.Second, func() bool {
+		got, _ = strconv.Atoi(status(t, p, "tone_hz"))
+		return got > hz-15 && got < hz+15
+	}) {
+		st, _ := p.Status()
+		t.Fatalf("tone_hz=%d, want %d\n%v", got, hz, st)
 	}
 }
 

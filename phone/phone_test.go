@@ -14,6 +14,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/clock"
+	goldenfile "github.com/deskphone/deskphone/internal/golden"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -125,20 +126,10 @@ func itemLabel(text string) string {
 	return rest
 }
 
+// golden compares got with testdata/name.golden (-update rewrites it).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		must(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./phone -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden screen (go test ./phone -update rewrites it)\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	goldenfile.Check(t, *update, name, got)
 }
 
 func TestGoldenScreens(t *testing.T) {

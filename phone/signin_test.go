@@ -17,6 +17,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -100,18 +101,6 @@ func signInPhone(t *testing.T, model, firmware, dir string, si phone.SignIn, opt
 	return p, clk
 }
 
-// waitCond polls cond (answers from the network come on real time).
-func waitCond(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestSignInBadProviders(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -154,7 +143,7 @@ func TestSignInBadProviders(t *testing.T) {
 			tt.setup(f)
 			p, clk := signInPhone(t, "vvx601", "5.9.0.9373", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"})
 			must(t, p.SignInWeb("web"))
-			waitCond(t, "a code or a failure", func() bool {
+			testwait.For(t, 10*time.Second, "a code or a failure", func() bool {
 				return status(t, p, "signin_code") != "" || status(t, p, "signin_error") != ""
 			})
 			if status(t, p, "signin_code") != "" {
@@ -208,7 +197,7 @@ func TestSignInPollingPace(t *testing.T) {
 	tr := inflight.New()
 	p, clk := signInPhone(t, "vvx601", "5.9.0.9373", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"}, phone.WithInflight(tr))
 	must(t, p.SignInWeb("web"))
-	waitCond(t, "the code", func() bool { return status(t, p, "signin_code") == "ABCD-EFGH" })
+	testwait.For(t, 10*time.Second, "the code", func() bool { return status(t, p, "signin_code") == "ABCD-EFGH" })
 	steps := []struct {
 		advance time.Duration
 		polls   int
@@ -297,7 +286,7 @@ func TestCredentialsTypedPasswordHidden(t *testing.T) {
 		t.Fatalf("password entry shows %q %q", s.Prompt, s.Input)
 	}
 	must(t, p.Press(phone.KeyOK))
-	waitCond(t, "the refusal", func() bool { return status(t, p, "signin_error") == "invalid_grant" })
+	testwait.For(t, 10*time.Second, "the refusal", func() bool { return status(t, p, "signin_error") == "invalid_grant" })
 	if !strings.Contains(p.Screen().Text(), "Sign In Failed") {
 		t.Errorf("no failure on the screen:\n%s", p.Screen().Text())
 	}
@@ -350,7 +339,7 @@ func TestSignInRefusalWordedByVendor(t *testing.T) {
 			}
 			p, _ := signInPhone(t, id, "", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"})
 			must(t, p.SignInPassword("alice", "secret"))
-			waitCond(t, "the refusal", func() bool { return status(t, p, "signin_error") != "" })
+			testwait.For(t, 10*time.Second, "the refusal", func() bool { return status(t, p, "signin_error") != "" })
 			if got := status(t, p, "signin_error"); got != "invalid_grant: "+desc {
 				t.Errorf("signin_error %q: want the provider's text", got)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -62,11 +63,7 @@ func TestUnregisterDoesNotBlockTheLoop(t *testing.T) {
 	if logged(p, "unregister:") {
 		t.Fatalf("reboot waited for the unregister:\n%v", logTexts(p))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !logged(p, "unregister:") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the unanswered unregister never gave up:\n%v", logTexts(p))
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testwait.Poll(10*time.Second, func() bool { return logged(p, "unregister:") }) {
+		t.Fatalf("the unanswered unregister never gave up:\n%v", logTexts(p))
 	}
 }

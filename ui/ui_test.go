@@ -11,6 +11,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
@@ -127,17 +128,11 @@ func (h *harness) rows() []string {
 // if it does not by the deadline.
 func (h *harness) waitFor(what string, ok func(rows []string) bool) []string {
 	h.t.Helper()
-	end := time.Now().Add(deadline)
-	for {
-		rows := h.rows()
-		if ok(rows) {
-			return rows
-		}
-		if time.Now().After(end) {
-			h.t.Fatalf("timed out waiting for %s; screen:\n%s", what, strings.Join(rows, "\n"))
-		}
-		time.Sleep(5 * time.Millisecond)
+	var rows []string
+	if !testwait.Poll(deadline, func() bool { rows = h.rows(); return ok(rows) }) {
+		h.t.Fatalf("timed out waiting for %s; screen:\n%s", what, strings.Join(rows, "\n"))
 	}
+	return rows
 }
 
 // waitText waits until every string in want is on the screen.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend/updatesvc"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // updateStats reads the counts of the update service at addr.
@@ -56,13 +57,9 @@ func TestBackendProvisionsUpdateService(t *testing.T) {
 	bob.exec("wait registered=yes 20s")
 	bob.exec("wait policy_version=1 20s") // the provisioning has named the cloud's service
 	bob.exec("update check")
-	deadline := time.Now().Add(20 * time.Second)
-	for updateStats(t, ownAddr).Checks < 2 { // power-on (or sign-in) and update check
-		if time.Now().After(deadline) {
-			t.Fatal("bob never asked the update service given with --update")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// Power-on (or sign-in) and update check.
+	testwait.For(t, 20*time.Second, "bob asking the update service given with --update twice",
+		func() bool { return updateStats(t, ownAddr).Checks >= 2 })
 	if st := bob.exec("status"); !strings.Contains(st, "update=none\n") {
 		t.Errorf("bob, with --update, took an offer from elsewhere:\n%s", st)
 	}

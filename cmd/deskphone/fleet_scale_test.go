@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/fleet/api"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // TestFleetScale measures a fleet against the mock cloud in its own
@@ -183,22 +184,19 @@ func waitMetric(t *testing.T, base, name string, want float64, limit time.Durati
 // per second seen on the way.
 func waitRate(t *testing.T, base, name string, want float64, limit time.Duration) float64 {
 	t.Helper()
-	deadline := time.Now().Add(limit)
 	last, lastAt, peak := metricsOf(t, base)[name], time.Now(), 0.0
-	for {
-		v := metricsOf(t, base)[name]
-		if v >= want {
-			return max(peak, (v-last)/time.Since(lastAt).Seconds())
-		}
-		if time.Since(lastAt) >= time.Second {
+	var v float64
+	if !testwait.Poll(limit, func() bool {
+		v = metricsOf(t, base)[name]
+		if v >= want || time.Since(lastAt) >= time.Second {
 			peak = max(peak, (v-last)/time.Since(lastAt).Seconds())
 			last, lastAt = v, time.Now()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s at %v after %v, want %v", name, v, limit, want)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return v >= want
+	}) {
+		t.Fatalf("%s at %v after %v, want %v", name, v, limit, want)
 	}
+	return peak
 }
 
 // echoCalls has the last k phones call the cloud's echo user at once,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/fleet/api"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // TestFleetShards runs a fleet file as three shard processes against a
@@ -64,8 +65,7 @@ groups:
 		want := 17*(i+1)/shards - 17*i/shards
 		base := "http://" + strings.TrimSuffix(a, "/v1/phones,")
 		var phones []api.PhoneInfo
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testwait.Poll(30*time.Second, func() bool {
 			resp, err := http.Get(base + "/v1/phones?state=registered")
 			if err != nil {
 				t.Fatal(err)
@@ -76,11 +76,8 @@ groups:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(phones) == want || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return len(phones) == want
+		})
 		if len(phones) != want {
 			t.Errorf("shard %d at %s: %d registered phones, want %d", i, base, len(phones), want)
 		}

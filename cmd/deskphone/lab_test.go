@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/internal/labdir"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 // The probe of issue 19 item 3: a cloud and an update service someone runs
@@ -55,19 +56,19 @@ func TestAnotherInstallationsCloudIsRefused(t *testing.T) {
 // contains want, and returns that status.
 func waitStatusLine(t *testing.T, p *proc, key, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st := p.exec("status")
+	var st string
+	if !testwait.Poll(30*time.Second, func() bool {
+		st = p.exec("status")
 		for _, l := range strings.Split(st, "\n") {
 			if strings.HasPrefix(l, key) && strings.Contains(l, want) {
-				return st
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status never had %s...%s:\n%s", key, want, st)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("status never had %s...%s:\n%s", key, want, st)
 	}
+	return st
 }
 
 // The tests run in a lab directory of their own (TestMain), never the

@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/driver/drivertest"
+	"github.com/deskphone/deskphone/internal/testwait"
 )
 
 type onePhone struct{ p Phone }
@@ -182,18 +182,11 @@ func TestSubscribersCapped(t *testing.T) {
 	}
 	close3()
 	close1()
-	for {
+	testwait.Until(t, "a closed stream freeing its place", func() bool {
 		res, closeN := open()
 		closeN()
-		if res.StatusCode == http.StatusOK {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("a closed stream never freed its place")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+		return res.StatusCode == http.StatusOK
+	})
 }
 
 // Every server of ours bounds a slow header, a slow body and an idle

@@ -21,6 +21,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/labdir"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -144,14 +145,10 @@ func bootPhones(dir string, n int, server, domain string) ([]*phone.Phone, error
 		p.Start(context.Background())
 		phones = append(phones, p)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
 	for _, p := range phones {
-		for !registered(p) || !p.Settled() {
-			if time.Now().After(deadline) {
-				closePhones(phones)
-				return nil, fmt.Errorf("phone not registered after 2 minutes:\n%s", p.Screen().Text())
-			}
-			time.Sleep(2 * time.Millisecond)
+		if !testwait.Poll(2*time.Minute, func() bool { return registered(p) && p.Settled() }) {
+			closePhones(phones)
+			return nil, fmt.Errorf("phone not registered after 2 minutes:\n%s", p.Screen().Text())
 		}
 	}
 	return phones, nil
@@ -300,11 +297,9 @@ func measure(n int) (figures, error) {
 		fleet.stop()
 		return f, fmt.Errorf("phones peer: %q, %v", ready, err)
 	}
-	for deadline := time.Now().Add(time.Minute); !b.Settled(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			fleet.stop()
-			return f, errors.New("cloud still sending a minute after the phones registered")
-		}
+	if !testwait.Poll(time.Minute, b.Settled) {
+		fleet.stop()
+		return f, errors.New("cloud still sending a minute after the phones registered")
 	}
 	after = measureNow()
 	f.cloudKiB, f.cloudGoroutines = perUnit(before, after, n)

@@ -28,6 +28,9 @@ var forbidden = map[string][]string{
 	"scenarios": {"ui", "headless", "cmd", "fleet"},
 	"fleet":     {"ui", "scenarios", "backend", "cmd"},
 	"firmware":  {"phone", "backend", "driver"},
+	// The tests' helpers are leaves every package's tests may import.
+	"internal/testwait": {"phone", "backend", "driver", "media", "fleet", "scenarios", "headless", "ui", "cmd"},
+	"internal/golden":   {"phone", "backend", "driver", "media", "fleet", "scenarios", "headless", "ui", "cmd"},
 }
 
 // direct maps a package tree to trees it may reach only through others: a
