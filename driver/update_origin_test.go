@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/driver/drivertest"
 	"github.com/deskphone/deskphone/firmware"
+	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 )
 
@@ -116,4 +118,39 @@ func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
 	s.Start()
 	t.Cleanup(s.Close)
 	return s
+}
+
+// A check asked for while another is in flight (sign-in while the
+// power-on check waits for its answer) is made once that answer is in,
+// not dropped: what a boot checks does not depend on which of the network's
+// answers comes first.
+func TestCheckAskedDuringACheckIsMadeAfterIt(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	cloud := drivertest.Cloud(t, clk)
+	_, real := updateService(t, clk, "")
+	target, err := url.Parse(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checks atomic.Int64
+	gate := make(chan struct{})
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == firmware.CheckPath && checks.Add(1) == 1 {
+			<-gate // the power-on check waits until the phone signed in
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	var open sync.Once
+	release := func() { open.Do(func() { close(gate) }) }
+	t.Cleanup(release) // before the server's Close, which waits for the handler
+	p := drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
+		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(front.URL)}})
+	drivertest.Status(t, p, "registered", "yes")
+	testwait.Until(t, "the sign-in check logged", func() bool { return logged(p, "checking for firmware (sign-in)") })
+	if n := checks.Load(); n != 1 {
+		t.Fatalf("%d checks reached the service while the first waits, want 1", n)
+	}
+	release()
+	testwait.Until(t, "the sign-in check made after the power-on one", func() bool { return checks.Load() == 2 })
 }

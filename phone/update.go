@@ -69,6 +69,10 @@ type update struct {
 	offeredAt time.Time // when the offer was last put to the user
 	// checking and working tell a check or a download/install in flight.
 	checking, working bool
+	// again is a check asked for while one was in flight (its line is in
+	// the syslog already): it runs once that one has its answers, so what
+	// a boot checks does not depend on which answer came back first.
+	again bool
 	// installNow is the Update softkey: install at once, idle or not.
 	installNow bool
 	signedIn   bool // the sign-in check was made this boot
@@ -359,13 +363,37 @@ func (p *Phone) updateCheck(reason string) {
 		}
 		return
 	}
-	sources := p.updateSources()
-	if len(sources) == 0 || u.checking || u.working || u.state == UpdateLoopStopped {
+	if len(p.updateSources()) == 0 || u.working || u.state == UpdateLoopStopped {
 		return
 	}
+	p.logf("update", "info", "update", "checking for firmware (%s)", reason)
+	if u.checking {
+		u.again = true
+		return
+	}
+	p.runCheck()
+}
+
+// checkAgain runs the check asked for while the last one was in flight,
+// unless that one set off a download.
+func (p *Phone) checkAgain() {
+	u := &p.s.update
+	if !u.again || u.checking {
+		return
+	}
+	u.again = false
+	if !u.working && u.state != UpdateLoopStopped && len(p.updateSources()) > 0 {
+		p.runCheck()
+	}
+}
+
+// runCheck sends the check to every authority off the loop; the answers
+// come back to onCheck.
+func (p *Phone) runCheck() {
+	u := &p.s.update
+	sources := p.updateSources()
 	u.checking = true
 	req := firmware.CheckRequest{Vendor: p.model.VendorID, Model: p.model.ID, Firmware: p.s.fw.Version, MAC: p.id.MAC, Serial: p.id.Serial}
-	p.logf("update", "info", "update", "checking for firmware (%s)", reason)
 	gen := p.s.reboots
 	clients := make([]*http.Client, len(sources))
 	for i, s := range sources {
@@ -429,6 +457,7 @@ func postCheck(hc *http.Client, base string, req firmware.CheckRequest) (firmwar
 func (p *Phone) onCheck(results []checkResult) {
 	u := &p.s.update
 	u.checking = false
+	defer p.checkAgain()
 	running := p.s.fw.Version
 	var chosen *offer
 	offers := map[string]string{}

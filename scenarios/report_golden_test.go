@@ -81,10 +81,9 @@ func TestGoldenReports(t *testing.T) {
 
 // stableLogs sorts each phone's syslog tail and drops its firmware-check
 // lines: within one virtual instant, lines logged by different goroutines
-// (the policy and the voicemail NOTIFY) come in either order, and the
-// update check at sign-in is skipped while the power-on one is still in
-// flight (phone/update.go's checking flag), which depends on the network.
-// The report's shape is the contract, not that order.
+// (the policy and the voicemail NOTIFY) come in either order, and what an
+// update check logs comes when its service answers. The report's shape is
+// the contract, not that order.
 func stableLogs(logs map[string][]string) {
 	for name, lines := range logs {
 		lines = slices.DeleteFunc(lines, func(l string) bool { return strings.Contains(l, "checking for firmware") })
