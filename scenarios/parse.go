@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,7 +20,6 @@ import (
 	"github.com/deskphone/deskphone/internal/numbered"
 	"github.com/deskphone/deskphone/internal/spelling"
 	"github.com/deskphone/deskphone/media"
-	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
 
@@ -55,27 +55,56 @@ var (
 	backendKeys = []string{"server", "ca", "domain", "users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
 	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin", "count"}
-	// stepKinds are the actions; a step has exactly one of them.
-	stepKinds = []string{
-		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
-		"transfer", "type", "reboot", "import_ca", "play", "dtmf", "record", "wait", "expect", "advance",
-		"backend", "parallel", "repeat", "include", "update",
-		"lock", "unlock", "pin", "pc", "firmware", "policy",
-		"signin", "signout", "browser_signin", "expect_count",
-	}
+	// runnerSteps are the steps of the runner itself: they shape the run
+	// or act on the cloud. Every other step is a verb of the driver with
+	// a step form (driver.Verb.Step).
+	runnerSteps = []string{"backend", "parallel", "repeat", "include", "policy", "expect_count"}
+	// actions are every step's action; a step has exactly one of them.
+	actions    = stepActions()
 	stepCommon = []string{"phone", "timeout", "times", "expect_error"}
-	// notActions are the steps that act on nothing, so they have no
-	// refusal to expect.
-	notActions = []string{"wait", "expect", "expect_count", "advance", "parallel", "repeat", "include"}
 	condKeys   = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf", "not"}
 	// notKeys are what not: may hold: a phone keeps the tone and digits
 	// it heard, so their absence is no condition.
 	notKeys       = []string{"screen", "call", "registered", "led", "log", "status"}
 	backendAction = []string{"add_user", "rotate", "voicemail", "firmware", "provisioning", "block_legacy_auth", "vendor_cutoff", "consent", "revoke_tokens"}
-	browserKeys   = []string{"phone", "user", "password", "decision"}
 	callStates    = driver.CallStates
 	ledNames      = driver.LEDNames
 )
+
+// stepActions are the driver's verbs that are steps, then the runner's
+// own steps (policy, the runner's, changes the cloud's policy: the
+// driver's policy verb only prints).
+func stepActions() []string {
+	var out []string
+	for _, v := range driver.Verbs {
+		if v.Step != driver.StepNone && !contains(runnerSteps, v.Name) {
+			out = append(out, v.Name)
+		}
+	}
+	return append(out, runnerSteps...)
+}
+
+// stepVerb is the driver verb a step's action names, nil for the
+// runner's own steps.
+func stepVerb(action string) *driver.Verb {
+	if contains(runnerSteps, action) {
+		return nil
+	}
+	v, ok := driver.Lookup(action)
+	if !ok || v.Step == driver.StepNone {
+		return nil
+	}
+	return v
+}
+
+// acts reports whether a step acts on something, and so may be refused:
+// not a wait, a check, a move of the clock or a step of steps.
+func acts(action string) bool {
+	if v := stepVerb(action); v != nil {
+		return v.Step != driver.StepWait && v.Step != driver.StepCheck && v.Step != driver.StepDuration
+	}
+	return !contains([]string{"expect_count", "parallel", "repeat", "include"}, action)
+}
 
 // DefaultTimeout bounds a wait without its own timeout, in the scenario's
 // (virtual) time.
@@ -463,7 +492,7 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 			}
 		}
 		if ps.Audio != "" {
-			if err := checkSource(ps.Audio, p.file); err != nil {
+			if err := driver.CheckSource(ps.Audio); err != nil {
 				p.errorf(f["audio"], nil, "", "%v", err)
 			}
 		}
@@ -658,7 +687,7 @@ func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
 
 func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	st = Step{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}}
-	if n.Kind == yaml.ScalarNode && contains(stepKinds, n.Value) {
+	if n.Kind == yaml.ScalarNode && contains(actions, n.Value) {
 		p.errorf(n, nil, "", "%q: write %s: with a colon (an action without a value), or %s: PHONE", n.Value, n.Value, n.Value)
 		return st, false
 	}
@@ -666,10 +695,10 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		p.errorf(n, nil, "", "a step is a mapping like {dial: echo, phone: alice}, got %s", kindName(n))
 		return st, false
 	}
-	f := p.mapping(n, append(append([]string(nil), stepKinds...), stepCommon...))
+	f := p.mapping(n, append(append([]string(nil), actions...), stepCommon...))
 	var kind string
 	var arg *yaml.Node
-	for _, k := range stepKinds {
+	for _, k := range actions {
 		if v, ok := f[k]; ok {
 			if kind != "" {
 				p.errorf(n, nil, "", "a step has one action, this one has %s and %s", kind, k)
@@ -680,7 +709,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	}
 	if kind == "" {
 		if !p.unknown[n] { // a misspelt action was reported as such
-			p.errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(stepKinds, ", "))
+			p.errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(actions, ", "))
 		}
 		return st, false
 	}
@@ -702,8 +731,8 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	// about that name says enough.
 	named := false
 	defer func() {
-		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include", "policy", "expect_count"}, kind)
-		if needsPhone && st.Phone == "" && !named && !p.unknown[n] {
+		v := stepVerb(kind)
+		if v != nil && !v.NoPhone && st.Phone == "" && !named && !p.unknown[n] {
 			if len(phones) == 1 {
 				st.Phone = phones[0].Name
 			} else {
@@ -717,80 +746,19 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	if v := f["expect_error"]; v != nil {
 		st.ExpectError = p.scalar(v)
 		switch {
-		case contains(notActions, kind):
+		case !acts(kind):
 			p.errorf(v, nil, "", "expect_error goes with an action step, not %s; a condition that must not hold is written not: {...}", kind)
 		case st.ExpectError == "" && v.Kind == yaml.ScalarNode:
 			p.errorf(v, nil, "", "expect_error needs the text the refusal contains, e.g. expect_error: \"PIN too short\"")
 		}
 	}
+	if v := stepVerb(kind); v != nil {
+		named = p.verbStep(&st, v, f, arg, phones)
+		return st, true
+	}
 	switch kind {
-	case "press":
-		st.Arg = p.scalar(arg)
-		for _, k := range strings.Fields(st.Arg) {
-			if _, err := phone.ParseKey(k); err != nil {
-				p.errorf(arg, phone.KeyNames(), k, "unknown key %q", k)
-			}
-		}
-	case "play":
-		st.Arg = p.scalar(arg)
-		if err := checkSource(st.Arg, p.file); err != nil {
-			p.errorf(arg, nil, "", "%v", err)
-		}
 	case "policy":
 		st.Policy = p.policyChange(arg)
-	case "update":
-		st.Arg = p.scalar(arg)
-		if !contains([]string{"check", "now", "postpone"}, st.Arg) {
-			p.errorf(arg, []string{"check", "now", "postpone"}, st.Arg, "update is check, now or postpone, not %q", st.Arg)
-		}
-	case "signin":
-		st.Arg = p.scalar(arg)
-		if v, ok := driver.Lookup("signin"); ok {
-			if _, err := v.Parse(st.Arg); err != nil {
-				p.errorf(arg, nil, "", "%v", err)
-			}
-		}
-	case "browser_signin":
-		st.Browser = p.browser(arg, phones)
-		if st.Browser != nil && st.Phone == "" {
-			st.Phone = st.Browser.Phone
-		}
-	case "pin":
-		st.Arg = p.scalar(arg)
-		p.checkPIN(arg, st.Arg, st.ExpectError != "")
-	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record", "unlock", "pc", "firmware":
-		st.Arg = p.scalar(arg)
-		if st.Arg == "" {
-			p.errorf(arg, nil, "", "%s needs a value", kind)
-		}
-	case "answer", "hangup", "hold", "resume", "reboot", "lock", "signout":
-		// The value, if any, names the phone: "answer: bob".
-		if arg.Kind != yaml.ScalarNode {
-			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", kind, kind)
-		} else if arg.Tag != "!!null" && arg.Value != "" {
-			named = true
-			name := p.scalar(arg)
-			switch {
-			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
-				p.errorf(arg, nil, "", "%s: %s, but phone: %s", kind, name, st.Phone)
-			case !hasPhone(phones, name):
-				p.errorf(arg, phoneNames(phones), name, "no phone named %q", name)
-			default:
-				st.Phone = name
-			}
-		}
-	case "wait", "expect":
-		st.Cond = p.condition(arg)
-		if st.Timeout == 0 {
-			st.Timeout = DefaultTimeout
-		}
-	case "advance":
-		d, err := time.ParseDuration(p.scalar(arg))
-		if err != nil || d <= 0 {
-			p.errorf(arg, nil, "", "advance %q is not a duration like 5s or 15m", arg.Value)
-		}
-		st.Arg = arg.Value
-		st.Timeout = d
 	case "backend":
 		st.Backend = p.backendAction(arg)
 	case "parallel":
@@ -815,25 +783,97 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	return st, true
 }
 
-// checkPIN checks a pin step: its form (set PIN, change OLD NEW) and that
-// each PIN is digits. A step that expects a refusal may give a PIN the
-// phone refuses: that is what it tests.
-func (p *parser) checkPIN(n *yaml.Node, text string, refusalExpected bool) {
-	v, ok := driver.Lookup("pin")
-	if !ok {
-		return
-	}
-	if _, err := v.Parse(text); err != nil {
-		p.errorf(n, nil, "", "pin: %v", err)
-		return
-	}
-	if refusalExpected {
-		return
-	}
-	for _, pin := range strings.Fields(text)[1:] {
-		if strings.Trim(pin, "0123456789") != "" {
-			p.errorf(n, nil, "", "PIN %q is not digits (a PIN the phone should refuse needs expect_error:)", pin)
+// verbStep reads the value of a step that is a driver verb, by the verb's
+// step form, and checks its arguments as the verb parses them. named says
+// the value named the phone ("answer: bob"): an error about that name
+// says enough.
+func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg *yaml.Node, phones []PhoneSpec) (named bool) {
+	switch v.Step {
+	case driver.StepText:
+		if arg.Kind != yaml.ScalarNode {
+			p.errorf(arg, nil, "", "%s takes a single value, e.g. %s: %s", v.Name, v.Name, v.Usage)
+			return false
 		}
+		st.Arg = p.scalar(arg)
+		p.checkArgs(v, st.Arg, st.ExpectError != "", arg, func(string) *yaml.Node { return arg })
+	case driver.StepPhone:
+		// The value, if any, names the phone: "answer: bob".
+		if arg.Kind != yaml.ScalarNode {
+			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", v.Name, v.Name)
+		} else if arg.Tag != "!!null" && arg.Value != "" {
+			named = true
+			name := p.scalar(arg)
+			switch {
+			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
+				p.errorf(arg, nil, "", "%s: %s, but phone: %s", v.Name, name, st.Phone)
+			case !hasPhone(phones, name):
+				p.errorf(arg, phoneNames(phones), name, "no phone named %q", name)
+			default:
+				st.Phone = name
+			}
+		}
+	case driver.StepFields:
+		keys := append([]string{"phone"}, v.Fields...)
+		fields := p.mapping(arg, keys)
+		if pn := fields["phone"]; pn != nil {
+			name := p.scalar(pn)
+			if !hasPhone(phones, name) {
+				p.errorf(pn, phoneNames(phones), name, "no phone named %q", name)
+			} else if st.Phone == "" {
+				st.Phone = name
+			}
+		}
+		var words []string
+		for _, k := range v.Fields {
+			if fn := fields[k]; fn != nil {
+				words = append(words, p.scalar(fn))
+			}
+		}
+		st.Arg = strings.Join(words, " ")
+		if p.unknown[arg] || arg.Kind != yaml.MappingNode {
+			return false // a misspelt key was said; what it lacks follows
+		}
+		at := func(word string) *yaml.Node {
+			for _, k := range v.Fields {
+				if fn := fields[k]; fn != nil && fn.Value == word {
+					return fn
+				}
+			}
+			return arg
+		}
+		p.checkArgs(v, st.Arg, st.ExpectError != "", arg, at)
+	case driver.StepWait, driver.StepCheck:
+		st.Cond = p.condition(arg)
+		if st.Timeout == 0 {
+			st.Timeout = DefaultTimeout
+		}
+	case driver.StepDuration:
+		d, err := time.ParseDuration(p.scalar(arg))
+		if err != nil || d <= 0 {
+			p.errorf(arg, nil, "", "%s %q is not a duration like 5s or 15m", v.Name, arg.Value)
+		}
+		st.Arg = arg.Value
+		st.Timeout = d
+	}
+	return named
+}
+
+// checkArgs parses a step's argument text as the verb does and checks
+// what the phone would refuse (unless the step expects a refusal); a word
+// that is none the verb takes is reported where it is (at), with the word
+// meant.
+func (p *parser) checkArgs(v *driver.Verb, text string, refusalExpected bool, n *yaml.Node, at func(word string) *yaml.Node) {
+	a, err := v.Parse(text)
+	if err == nil && v.Check != nil && !refusalExpected {
+		err = v.Check(a)
+	}
+	var ae *driver.ArgError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Known != nil:
+		p.errorf(at(ae.Got), ae.Known, ae.Got, "%s", ae.Msg)
+	default:
+		p.errorf(n, nil, "", "%v", err)
 	}
 }
 
@@ -1078,28 +1118,6 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 	return a
 }
 
-// browser reads a browser_signin step: the person at the provider's page.
-func (p *parser) browser(n *yaml.Node, phones []PhoneSpec) *BrowserSignIn {
-	f := p.mapping(n, browserKeys)
-	b := &BrowserSignIn{Phone: p.str(f["phone"]), User: p.str(f["user"]), Password: p.str(f["password"]), Allow: true}
-	if b.Phone != "" && !hasPhone(phones, b.Phone) {
-		p.errorf(f["phone"], phoneNames(phones), b.Phone, "no phone named %q", b.Phone)
-	}
-	if (b.User == "" || b.Password == "") && !misspelt(n, browserKeys, "user") && !misspelt(n, browserKeys, "password") {
-		p.errorf(n, nil, "", "browser_signin needs user: and password:")
-	}
-	if v := f["decision"]; v != nil {
-		switch d := p.scalar(v); d {
-		case "allow":
-		case "deny":
-			b.Allow = false
-		default:
-			p.errorf(v, []string{"allow", "deny"}, d, "decision is allow or deny, not %q", d)
-		}
-	}
-	return b
-}
-
 func hasPhone(phones []PhoneSpec, name string) bool {
 	for _, ph := range phones {
 		if ph.Name == name {
@@ -1129,26 +1147,6 @@ func contains(list []string, s string) bool {
 // suggest returns the known word got probably means: one that means the
 // same, or the closest in spelling if close enough to be a typo.
 func suggest(got string, known []string) string { return spelling.Suggest(got, known) }
-
-// checkSource validates an audio source (tone:HZ, wav:FILE, silence, echo)
-// without opening WAV files, which are checked when played.
-func checkSource(spec, file string) error {
-	kind, arg, _ := strings.Cut(spec, ":")
-	switch kind {
-	case "tone":
-		if hz, err := strconv.ParseFloat(arg, 64); err != nil || hz <= 0 || hz >= 4000 {
-			return fmt.Errorf("audio %q: tone needs a frequency below 4000 Hz, e.g. tone:1000", spec)
-		}
-	case "wav":
-		if arg == "" {
-			return fmt.Errorf("audio %q: wav needs a file", spec)
-		}
-	case "silence", "echo":
-	default:
-		return fmt.Errorf("audio %q: want tone:HZ, wav:FILE, silence or echo", spec)
-	}
-	return nil
-}
 
 // policyChange reads {tenant: NAME | user: NAME, set: {Field: value}}.
 // The fields are the in-band policy's; the tenant is the one the

@@ -338,15 +338,21 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 // step runs one step; note is what it has to say when it passes.
 func (e *env) step(ctx context.Context, st Step) (note string, err error) {
 	p := e.phones[st.Phone]
+	form := driver.StepNone
+	if v := stepVerb(st.Action); v != nil {
+		form = v.Step
+	}
 	// Like a person who looks before pressing, an action (and an expect)
-	// waits until what the step before set off has arrived.
-	if e.fake != nil && !contains([]string{"wait", "advance", "parallel", "repeat"}, st.Action) {
+	// waits until what the step before set off has arrived; a wait and an
+	// advance settle as they move the clock.
+	timed := form == driver.StepWait || form == driver.StepDuration || st.Action == "parallel" || st.Action == "repeat"
+	if e.fake != nil && !timed {
 		if err := e.settle(); err != nil {
 			return "", err
 		}
 	}
-	switch st.Action {
-	case "wait", "expect":
+	switch {
+	case form == driver.StepWait || form == driver.StepCheck:
 		e.heardMu.Lock()
 		h, ok := e.heard[st.Phone]
 		e.heardMu.Unlock()
@@ -354,7 +360,7 @@ func (e *env) step(ctx context.Context, st Step) (note string, err error) {
 			h = driver.Heard{Set: true} // no action yet: all since the start
 		}
 		st.Cond.Since = h
-	case "advance", "parallel", "repeat":
+	case timed:
 	default:
 		if err := e.markHeard(); err != nil {
 			return "", err
@@ -412,18 +418,18 @@ func (e *env) act(ctx context.Context, st Step, p *phone.Phone) (string, error) 
 		return "", nil
 	}
 	// Every other step is a verb of the driver.
-	v, ok := driver.Lookup(st.Action)
-	if !ok {
+	v := stepVerb(st.Action)
+	if v == nil {
 		return "", fmt.Errorf("unknown step %q", st.Action)
 	}
-	a, err := stepArgs(v, st)
+	a, err := st.args(v)
 	if err != nil {
 		return "", err
 	}
 	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p), Browser: idp.Approve}
 	_, err = v.Run(ctx, t, a)
 	var te *driver.TimeoutError
-	if st.Action == "wait" && errors.As(err, &te) {
+	if v.Step == driver.StepWait && errors.As(err, &te) {
 		if te.Stalled {
 			return "", fmt.Errorf("timed out after %v; %s", st.Timeout, te.Why)
 		}
@@ -510,23 +516,17 @@ func (e *env) expectCount(st Step) error {
 	return nil
 }
 
-// stepArgs are the driver arguments of a phone step.
-func stepArgs(v *driver.Verb, st Step) (driver.Args, error) {
-	switch st.Action {
-	case "wait", "expect":
+// args are the driver arguments of a step, by its verb's step form: the
+// condition and duration read from the file, or the argument text as the
+// verb parses it.
+func (st Step) args(v *driver.Verb) (driver.Args, error) {
+	switch v.Step {
+	case driver.StepWait, driver.StepCheck:
 		return driver.Args{Cond: st.Cond, Duration: st.Timeout}, nil
-	case "advance":
+	case driver.StepDuration:
 		return driver.Args{Duration: st.Timeout}, nil
-	case "press":
-		return v.Parse(st.Arg)
-	case "browser_signin":
-		d := "allow"
-		if !st.Browser.Allow {
-			d = "deny"
-		}
-		return v.Parse(st.Browser.User + " " + st.Browser.Password + " " + d)
 	}
-	return driver.Args{Text: st.Arg}, nil
+	return v.Parse(st.Arg)
 }
 
 // hearsAudio reports whether a step waits on or expects a tone or DTMF.

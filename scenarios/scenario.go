@@ -73,7 +73,7 @@ type PhoneSpec struct {
 // Step is one thing the runner does.
 type Step struct {
 	Pos     Pos
-	Action  string // a key of stepKinds
+	Action  string // one of actions: a driver verb or a runner step
 	Phone   string
 	Arg     string
 	Cond    Condition
@@ -81,8 +81,7 @@ type Step struct {
 	Steps   []Step // parallel, repeat
 	Times   int    // repeat
 	Backend BackendAction
-	Policy  *PolicyChange  // policy
-	Browser *BrowserSignIn // browser_signin
+	Policy  *PolicyChange // policy
 	// Count is what expect_count checks, with Cond.
 	Count *CountCheck
 	// ExpectError, when set, says the action must be refused with an
@@ -98,13 +97,6 @@ type CountCheck struct {
 	Group   string
 	AtLeast int
 	AtMost  int // -1: no bound
-}
-
-// BrowserSignIn is the person who opens the phone's web sign-in address,
-// enters its code, signs in and allows or denies.
-type BrowserSignIn struct {
-	Phone, User, Password string
-	Allow                 bool
 }
 
 // PolicyChange is a policy step: fields of the tenant's in-band policy
@@ -185,9 +177,10 @@ func (s Step) describe() string {
 	if s.Phone != "" {
 		who = s.Phone + ": "
 	}
-	switch s.Action {
-	case "wait", "expect":
+	if v := stepVerb(s.Action); v != nil && (v.Step == driver.StepWait || v.Step == driver.StepCheck) {
 		return who + s.Action + " " + s.Cond.String()
+	}
+	switch s.Action {
 	case "expect_count":
 		d := fmt.Sprintf("expect_count %s: %s at least %d", s.Count.Group, s.Cond.String(), s.Count.AtLeast)
 		if s.Count.AtMost >= 0 {
@@ -229,12 +222,13 @@ func (s Step) describe() string {
 			return "policy " + c.describe()
 		}
 	case "browser_signin":
-		if b := s.Browser; b != nil {
+		// USER PASSWORD [allow|deny]; the password stays out of reports.
+		if f := strings.Fields(s.Arg); len(f) >= 2 {
 			d := "allow"
-			if !b.Allow {
-				d = "deny"
+			if len(f) == 3 {
+				d = f[2]
 			}
-			return who + "browser sign-in as " + b.User + ", " + d
+			return who + "browser sign-in as " + f[0] + ", " + d
 		}
 	case "signin":
 		// The password stays out of reports.
