@@ -63,6 +63,10 @@ func TestParseCheckErrors(t *testing.T) {
 			`c.yaml:6:26: audio "tone:9000": tone needs a frequency below 4000 Hz`},
 		{"text verb given a mapping", "  - {phone: alice, dial: {to: bob}}\n",
 			`c.yaml:6:26: dial takes a single value, e.g. dial: TARGET`},
+		{"backend word", "  - backend: {block_legacy_auth: of}\n",
+			`c.yaml:6:34: block_legacy_auth is on or off, not "of" (did you mean "off"?)`},
+		{"backend date", "  - backend: {vendor_cutoff: soon}\n",
+			`c.yaml:6:30: vendor_cutoff "soon" is a date (2026-07-01), an RFC 3339 time or none`},
 		{"misspelt user of browser_signin", "  - browser_signin: {phone: alice, usr: alice, password: secret}\n",
 			`c.yaml:6:36: unknown key "usr" (did you mean "user"?)`},
 	}

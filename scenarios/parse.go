@@ -14,7 +14,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deskphone/deskphone/backend"
-	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/numbered"
@@ -65,10 +64,10 @@ var (
 	condKeys   = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf", "not"}
 	// notKeys are what not: may hold: a phone keeps the tone and digits
 	// it heard, so their absence is no condition.
-	notKeys       = []string{"screen", "call", "registered", "led", "log", "status"}
-	backendAction = []string{"add_user", "rotate", "voicemail", "firmware", "provisioning", "block_legacy_auth", "vendor_cutoff", "consent", "revoke_tokens"}
-	callStates    = driver.CallStates
-	ledNames      = driver.LEDNames
+	notKeys      = []string{"screen", "call", "registered", "led", "log", "status"}
+	backendSteps = backendStepKeys()
+	callStates   = driver.CallStates
+	ledNames     = driver.LEDNames
 )
 
 // stepActions are the driver's verbs that are steps, then the runner's
@@ -1068,51 +1067,56 @@ func (p *parser) without(n *yaml.Node, drop func(k *yaml.Node) bool) *yaml.Node 
 	return &out
 }
 
+// updateSteps are the backend: keys of the update authorities (the
+// embedded cloud's update service, the provisioning server).
+var updateSteps = []string{"firmware", "provisioning"}
+
+// backendStepKeys are the keys of a backend: step: the cloud's actions
+// that are steps, then the update authorities'.
+func backendStepKeys() []string {
+	var out []string
+	for _, a := range backend.Actions {
+		if a.Step != "" {
+			out = append(out, a.Step)
+		}
+	}
+	return append(out, updateSteps...)
+}
+
 func (p *parser) backendAction(n *yaml.Node) BackendAction {
 	var a BackendAction
-	f := p.mapping(n, backendAction)
+	f := p.mapping(n, backendSteps)
 	if len(f) != 1 && !(len(f) == 0 && p.unknown[n]) {
-		p.errorf(n, backendAction, "", "a backend step does one of %s", strings.Join(backendAction, ", "))
+		p.errorf(n, backendSteps, "", "a backend step does one of %s", strings.Join(backendSteps, ", "))
 	}
-	if v := f["add_user"]; v != nil {
-		u := p.user(v)
-		a.AddUser = &u
-	}
-	if v := f["block_legacy_auth"]; v != nil {
-		switch s := p.scalar(v); s {
-		case "on", "yes", "true":
-			a.BlockLegacyAuth = "on"
-		case "off", "no", "false":
-			a.BlockLegacyAuth = "off"
+	for _, k := range backendSteps {
+		v := f[k]
+		if v == nil {
+			continue
+		}
+		a.Key = k
+		if k == "add_user" {
+			u := p.user(v)
+			a.User = &u
+			continue
+		}
+		a.Value = p.scalar(v)
+		var check func(string) error
+		if act, ok := backend.StepAction(k); ok {
+			check = act.Check
+		} else {
+			check = checkFirmwareStep
+		}
+		if check == nil {
+			continue
+		}
+		var ve *backend.ValueError
+		switch err := check(a.Value); {
+		case err == nil:
+		case errors.As(err, &ve):
+			p.errorf(v, ve.Known, ve.Got, "%s", ve.Msg)
 		default:
-			p.errorf(v, []string{"on", "off"}, s, "block_legacy_auth is on or off, not %q", s)
-		}
-	}
-	if v := f["vendor_cutoff"]; v != nil {
-		s := p.scalar(v)
-		if s != "none" {
-			if _, err := time.Parse("2006-01-02", s); err != nil {
-				if _, err := time.Parse(time.RFC3339, s); err != nil {
-					p.errorf(v, nil, "", "vendor_cutoff %q is a date (2026-07-01), an RFC 3339 time or none", s)
-				}
-			}
-		}
-		a.VendorCutoff = s
-	}
-	a.Consent = p.str(f["consent"])
-	a.RevokeTokens = p.str(f["revoke_tokens"])
-	a.Rotate = p.str(f["rotate"])
-	if roots := certs.FactoryRootIDs(); a.Rotate != "" && !contains(roots, a.Rotate) {
-		p.errorf(f["rotate"], roots, a.Rotate, "unknown root %q: the lab roots are %s", a.Rotate, strings.Join(roots, ", "))
-	}
-	a.Voicemail = p.str(f["voicemail"])
-	a.Firmware = p.str(f["firmware"])
-	a.Provisioning = p.str(f["provisioning"])
-	for _, k := range []string{"firmware", "provisioning"} {
-		if v := f[k]; v != nil {
-			if err := checkFirmwareStep(p.scalar(v)); err != nil {
-				p.errorf(v, nil, "", "%v", err)
-			}
+			p.errorf(v, nil, "", "%v", err)
 		}
 	}
 	return a

@@ -484,10 +484,12 @@ func (e *env) policyStep(c *PolicyChange) (string, error) {
 	if c.Tenant != "" && c.Tenant != e.cloud.Domain() {
 		return "", fmt.Errorf("unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, e.cloud.Domain())
 	}
-	info, err := e.cloud.SetPolicy(c.User, c.Set)
+	act, _, _ := backend.LookupAction([]string{"policy", "set"})
+	ans, err := act.Run(e.cloud, backend.PolicySetInput(c.User, c.Set))
 	if err != nil {
 		return "", err
 	}
+	info, _ := ans.Value.(backend.PolicyInfo)
 	return fmt.Sprintf("policy version %d", info.Version), nil
 }
 
@@ -564,41 +566,30 @@ type stepClock struct{ e *env }
 
 func (c stepClock) Advance(d time.Duration) { c.e.advance(d) }
 
+// backendStep does a backend: step: an action of the cloud's table, as
+// its admin API would, or a command of an update authority.
 func (e *env) backendStep(a BackendAction) error {
 	if e.cloud == nil {
 		return errors.New("backend steps need the embedded mock cloud")
 	}
-	switch {
-	case a.AddUser != nil:
-		u := a.AddUser
-		return e.cloud.AddUser(backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension})
-	case a.Rotate != "":
-		return e.cloud.RotateCertificate(a.Rotate)
-	case a.Voicemail != "":
-		return e.cloud.LeaveVoicemail(a.Voicemail)
-	case a.Firmware != "":
-		return firmwareStep(e.update.inBand, a.Firmware)
-	case a.Provisioning != "":
-		return firmwareStep(e.update.provisioning, a.Provisioning)
-	case a.BlockLegacyAuth != "":
-		e.cloud.IdP().SetBlockLegacyAuth(a.BlockLegacyAuth == "on")
-	case a.VendorCutoff == "none":
-		e.cloud.IdP().SetVendorClientCutoff(time.Time{})
-	case a.VendorCutoff != "":
-		t, err := time.Parse("2006-01-02", a.VendorCutoff)
-		if err != nil {
-			if t, err = time.Parse(time.RFC3339, a.VendorCutoff); err != nil {
-				return fmt.Errorf("vendor_cutoff: %w", err)
-			}
-		}
-		e.cloud.IdP().SetVendorClientCutoff(t)
-	case a.Consent != "":
-		return e.cloud.IdP().Consent(a.Consent, true)
-	case a.RevokeTokens != "":
-		_, err := e.cloud.IdP().RevokeUser(a.RevokeTokens)
-		return err
+	switch a.Key {
+	case "firmware":
+		return firmwareStep(e.update.inBand, a.Value)
+	case "provisioning":
+		return firmwareStep(e.update.provisioning, a.Value)
 	}
-	return nil
+	act, ok := backend.StepAction(a.Key)
+	if !ok {
+		return fmt.Errorf("unknown backend step %q", a.Key)
+	}
+	var in backend.Input
+	if u := a.User; u != nil {
+		in = backend.UserInput(backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension})
+	} else {
+		in = act.StepInput(a.Value)
+	}
+	_, err := act.Run(e.cloud, in)
+	return err
 }
 
 // settled reports whether nothing is in flight and no phone or the cloud

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/driver"
 )
 
@@ -132,19 +133,15 @@ func (c *PolicyChange) describe() string {
 	return whose + ": " + strings.Join(fields, ", ")
 }
 
-// BackendAction is what a backend step does to the embedded cloud.
+// BackendAction is what a backend step does to the embedded cloud: an
+// action of the cloud's table (backend.Actions) by its step key, or a
+// command of an update authority (firmware, provisioning).
 type BackendAction struct {
-	AddUser   *User
-	Rotate    string
-	Voicemail string
-	// Firmware and Provisioning are update service commands (approve,
-	// restore, pending, rotate, down, up) for the embedded cloud's update
-	// service and the provisioning server.
-	Firmware, Provisioning string
-	// The identity provider's policies: BlockLegacyAuth on or off,
-	// VendorCutoff a date or none, Consent a vendor app's client ID,
-	// RevokeTokens a user.
-	BlockLegacyAuth, VendorCutoff, Consent, RevokeTokens string
+	// Key is the step's key: add_user, rotate, firmware...
+	Key string
+	// Value is its value; User, add_user's user.
+	Value string
+	User  *User
 }
 
 // Condition is what wait and expect check on a phone: the driver's
@@ -197,26 +194,13 @@ func (s Step) describe() string {
 	case "repeat":
 		return fmt.Sprintf("repeat %d× (%d steps)", s.Times, len(s.Steps))
 	case "backend":
-		switch {
-		case s.Backend.AddUser != nil:
-			return "backend: add user " + s.Backend.AddUser.User
-		case s.Backend.Rotate != "":
-			return "backend: rotate to " + s.Backend.Rotate
-		case s.Backend.Voicemail != "":
-			return "backend: voicemail for " + s.Backend.Voicemail
-		case s.Backend.Firmware != "":
-			return "backend: firmware " + s.Backend.Firmware
-		case s.Backend.Provisioning != "":
-			return "backend: provisioning " + s.Backend.Provisioning
-		case s.Backend.BlockLegacyAuth != "":
-			return "backend: block legacy auth " + s.Backend.BlockLegacyAuth
-		case s.Backend.VendorCutoff != "":
-			return "backend: vendor client ID cutoff " + s.Backend.VendorCutoff
-		case s.Backend.Consent != "":
-			return "backend: consent to " + s.Backend.Consent
-		case s.Backend.RevokeTokens != "":
-			return "backend: revoke the tokens of " + s.Backend.RevokeTokens
+		if s.Backend.User != nil {
+			return "backend: add user " + s.Backend.User.User
 		}
+		if a, ok := backend.StepAction(s.Backend.Key); ok {
+			return "backend: " + fmt.Sprintf(a.Describe, s.Backend.Value)
+		}
+		return "backend: " + s.Backend.Key + " " + s.Backend.Value
 	case "policy":
 		if c := s.Policy; c != nil {
 			return "policy " + c.describe()

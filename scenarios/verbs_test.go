@@ -56,3 +56,30 @@ steps:
 		t.Fatalf("failed: %s", res.Failure)
 	}
 }
+
+// A backend: step is an action of the cloud's table, run as its admin API
+// runs it: its refusals are the API's.
+func TestBackendStepIsCloudAction(t *testing.T) {
+	src := `name: cloud
+phones:
+  - {name: alice, model: vvx501}
+steps:
+  - backend: {add_user: {user: erin, extension: "1005"}}
+  - {backend: {add_user: {user: erin}}, expect_error: "user exists"}
+  - backend: {voicemail: erin}
+  - {backend: {voicemail: nobody}, expect_error: "unknown user"}
+  - backend: {block_legacy_auth: "yes"}
+`
+	c := cat(t)
+	sc, err := Parse("cloud.yaml", []byte(src), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(context.Background(), sc, Options{Catalog: c})
+	if !res.Passed {
+		t.Fatalf("failed: %s", res.Failure)
+	}
+	if d := res.Steps[4].Desc; d != "backend: block legacy auth yes" {
+		t.Errorf("description %q", d)
+	}
+}
