@@ -14,6 +14,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/internal/memdir"
@@ -101,8 +102,7 @@ type env struct {
 	// inflight counts what the phones and the embedded cloud have in
 	// flight; virtual time moves only when it is idle.
 	inflight *inflight.Tracker
-	cloud    *backend.Backend
-	update   updateServices
+	cloud    *cloud.Cloud
 	phones   map[string]*phone.Phone
 	// stops close the phones.
 	stops []func() error
@@ -215,31 +215,29 @@ func (e *env) setUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		// The admin listener serves the identity provider phones sign in
-		// with.
-		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
-			Media: backend.EngineMedia(cloudMedia.Engine, filepath.Join(dir, "cloud", "voicemail"))})
-		if err != nil {
-			return fmt.Errorf("mock cloud: %w", err)
-		}
-		if err := b.Start(ctx); err != nil {
-			return fmt.Errorf("mock cloud: %w", err)
-		}
-		e.cloud = b
+		cfg := cloud.Config{Dir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight, Media: cloudMedia.Engine,
+			Admin: true, Catalog: e.opts.Catalog, Update: &cloud.Update{TLS: true, ImageSize: scenarioImageSize}}
 		for _, u := range e.sc.Backend.Users {
-			if err := b.AddUser(backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension}); err != nil {
-				return fmt.Errorf("mock cloud: %w", err)
-			}
+			cfg.Users = append(cfg.Users, backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension})
 		}
-		server, domain = "sips:"+b.Addr("tls"), b.Domain()
-		if updateOpts, err = e.startUpdate(); err != nil {
+		if e.sc.Backend.Provisioning {
+			cfg.Provisioning = &cloud.Update{ImageSize: scenarioImageSize}
+		}
+		c, err := cloud.Start(ctx, cfg)
+		if err != nil {
 			return err
+		}
+		e.cloud = c
+		server, domain = "sips:"+c.Addr("tls"), c.Domain()
+		updateOpts = []phone.Option{phone.WithUpdateService(c.UpdateURL)}
+		if c.ProvisioningURL != "" {
+			updateOpts = append(updateOpts, phone.WithProvisioningServer(c.ProvisioningURL))
 		}
 		// The members of a group sign in with the users their pattern
 		// names: the cloud has them.
 		for _, ps := range e.sc.Phones {
 			if ps.Group != "" && !ps.NoAccount {
-				if err := b.AddUser(backend.User{User: ps.User, Password: ps.Password}); err != nil && !errors.Is(err, backend.ErrUserExists) {
+				if err := c.AddUser(backend.User{User: ps.User, Password: ps.Password}); err != nil && !errors.Is(err, backend.ErrUserExists) {
 					return fmt.Errorf("%s: mock cloud: %w", ps.Pos, err)
 				}
 			}
@@ -299,7 +297,6 @@ func (e *env) tearDown() {
 	if e.cloud != nil {
 		e.cloud.Close()
 	}
-	e.stopUpdate()
 	e.engines.Close()
 	os.RemoveAll(e.dir)
 }
@@ -485,7 +482,7 @@ func (e *env) policyStep(c *PolicyChange) (string, error) {
 		return "", fmt.Errorf("unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, e.cloud.Domain())
 	}
 	act, _, _ := backend.LookupAction([]string{"policy", "set"})
-	ans, err := act.Run(e.cloud, backend.PolicySetInput(c.User, c.Set))
+	ans, err := act.Run(e.cloud.Backend, backend.PolicySetInput(c.User, c.Set))
 	if err != nil {
 		return "", err
 	}
@@ -574,9 +571,9 @@ func (e *env) backendStep(a BackendAction) error {
 	}
 	switch a.Key {
 	case "firmware":
-		return firmwareStep(e.update.inBand, a.Value)
+		return firmwareStep(e.cloud.Update, a.Value)
 	case "provisioning":
-		return firmwareStep(e.update.provisioning, a.Value)
+		return firmwareStep(e.cloud.Provisioning, a.Value)
 	}
 	act, ok := backend.StepAction(a.Key)
 	if !ok {
@@ -588,7 +585,7 @@ func (e *env) backendStep(a BackendAction) error {
 	} else {
 		in = act.StepInput(a.Value)
 	}
-	_, err := act.Run(e.cloud, in)
+	_, err := act.Run(e.cloud.Backend, in)
 	return err
 }
 

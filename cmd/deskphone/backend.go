@@ -17,10 +17,8 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/backend/idp"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/media"
-	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 func backendCommand() command {
@@ -319,48 +317,6 @@ func backendApprove(addr string, rest []string, stdout io.Writer) error {
 	return nil
 }
 
-// startEmbeddedBackend runs the mock cloud inside `deskphone run` on a free
-// loopback port, on the phone's clock, and returns the account of alice.
-func startEmbeddedBackend(ctx context.Context, clk clock.Clock) (io.Closer, statedir.Account, error) {
-	dir, err := os.MkdirTemp("", "deskphone-cloud-")
-	if err != nil {
-		return nil, statedir.Account{}, err
-	}
-	engine, err := cloudMedia()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, statedir.Account{}, err
-	}
-	// The admin listener serves the identity provider (--signin).
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: dir, Clock: clk,
-		Media: backend.EngineMedia(engine, filepath.Join(dir, "voicemail"))})
-	if err != nil {
-		engine.Close()
-		os.RemoveAll(dir)
-		return nil, statedir.Account{}, err
-	}
-	if err := b.Start(ctx); err != nil {
-		engine.Close()
-		os.RemoveAll(dir)
-		return nil, statedir.Account{}, fmt.Errorf("embedded backend: %w", err)
-	}
-	var alice backend.User
-	for _, u := range b.Users() {
-		if u.User == "alice" {
-			alice = u
-		}
-	}
-	if alice.User == "" {
-		b.Close()
-		return nil, statedir.Account{}, errors.New("embedded backend has no user alice")
-	}
-	account := statedir.Account{
-		Server: "sips:" + b.Addr("tls"), User: alice.User, Password: alice.Password,
-		Domain: b.Domain(), DisplayName: alice.DisplayName,
-	}
-	return &embedded{Backend: b, engine: engine, dir: dir}, account, nil
-}
-
 // cloudMedia is the mock cloud's media engine: SRTP when the caller offers
 // it, plain RTP otherwise, the policy's codecs.
 func cloudMedia() (*media.Engine, error) {
@@ -369,21 +325,6 @@ func cloudMedia() (*media.Engine, error) {
 		return nil, err
 	}
 	return md.Engine, nil
-}
-
-// embedded is the mock cloud of one `deskphone run`; closing it removes its
-// temporary state.
-type embedded struct {
-	*backend.Backend
-	engine *media.Engine
-	dir    string
-}
-
-func (e *embedded) Close() error {
-	err := e.Backend.Close()
-	e.engine.Close()
-	os.RemoveAll(e.dir)
-	return err
 }
 
 // backendFlags are the flags of `deskphone backend` that set each

@@ -22,7 +22,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/deskphone/deskphone/backend/updatesvc"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/firmware"
 	"github.com/deskphone/deskphone/phone"
@@ -197,48 +196,6 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q: want a size like 4096, 512KiB or 80MiB", s)
 	}
 	return n * mult, nil
-}
-
-// startUpdateService runs an update service (or provisioning server) for
-// the catalog on addr, falling back to a free port when addr is taken.
-func startUpdateService(clk clock.Clock, cat *catalog.Catalog, name, addr, dir string, size, rate int64) (*updatesvc.Service, *updatesvc.Server, error) {
-	svc, err := updatesvc.New(updatesvc.Config{Dir: dir, Name: name, Clock: clk, Describe: driver.FirmwareDescriber(cat), ImageSize: size, RateLimit: rate})
-	if err != nil {
-		return nil, nil, err
-	}
-	srv, err := svc.Listen(addr)
-	if err != nil && addr != "" {
-		srv, err = svc.Listen("127.0.0.1:0")
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return svc, srv, nil
-}
-
-// embeddedUpdate is the update service of one `deskphone run`.
-type embeddedUpdate struct {
-	srv *updatesvc.Server
-	dir string
-}
-
-func (e *embeddedUpdate) Close() error {
-	err := e.srv.Close()
-	os.RemoveAll(e.dir)
-	return err
-}
-
-func startEmbeddedUpdate(_ context.Context, clk clock.Clock, cat *catalog.Catalog) (*embeddedUpdate, error) {
-	dir, err := os.MkdirTemp("", "deskphone-update-")
-	if err != nil {
-		return nil, err
-	}
-	_, srv, err := startUpdateService(clk, cat, "", defaultUpdateAddr, filepath.Join(dir, "svc"), 0, 0)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("embedded update service: %w", err)
-	}
-	return &embeddedUpdate{srv: srv, dir: dir}, nil
 }
 
 // firmwareAdmin runs `backend admin firmware ...` against the update

@@ -28,6 +28,7 @@ var forbidden = map[string][]string{
 	"scenarios": {"ui", "headless", "cmd", "fleet"},
 	"fleet":     {"ui", "scenarios", "backend", "cmd"},
 	"firmware":  {"phone", "backend", "driver"},
+	"cloud":     {"ui", "headless", "scenarios", "fleet", "cmd"},
 }
 
 // direct maps a package tree to trees it may reach only through others: a
