@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend/idp"
+	"github.com/deskphone/deskphone/btoe"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
@@ -291,8 +292,8 @@ Without --server the phone registers as alice to an embedded mock cloud
 			return err
 		}
 		defer closePhone()
-		if stopPC, err := servePC(ctx, p); err == nil {
-			defer stopPC()
+		if pcLink, err := btoe.Listen(ctx, p); err == nil {
+			defer pcLink.Close()
 		} else {
 			fmt.Fprintf(stderr, "deskphone: %v\n", err)
 		}

@@ -29,6 +29,7 @@ var forbidden = map[string][]string{
 	"fleet":     {"ui", "scenarios", "backend", "cmd"},
 	"firmware":  {"phone", "backend", "driver"},
 	"cloud":     {"ui", "headless", "scenarios", "fleet", "cmd"},
+	"btoe":      {"ui", "headless", "scenarios", "backend", "fleet", "cmd"},
 }
 
 // direct maps a package tree to trees it may reach only through others: a
