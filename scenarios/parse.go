@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,36 +16,16 @@ import (
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/numbered"
-	"github.com/deskphone/deskphone/internal/spelling"
+	"github.com/deskphone/deskphone/internal/yamlpos"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
 
 // Error is a problem in a scenario file, at a place in it.
-type Error struct {
-	Pos     Pos
-	Msg     string
-	Suggest string
-}
-
-func (e *Error) Error() string {
-	s := e.Pos.String() + ": " + e.Msg
-	if e.Suggest != "" {
-		s += fmt.Sprintf(" (did you mean %q?)", e.Suggest)
-	}
-	return s
-}
+type Error = yamlpos.Error
 
 // Errors is every problem found in one file.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+type Errors = yamlpos.Errors
 
 // The keys a scenario file may use.
 var (
@@ -149,14 +128,13 @@ func Load(path string, cat *catalog.Catalog) (*Scenario, error) {
 // file, line and column of each problem.
 func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	p := &parser{file: file, cat: cat, vars: map[string]string{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{yamlError(file, data, err)}
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+	root, serr := yamlpos.Parse(file, data)
+	switch {
+	case serr != nil:
+		return nil, Errors{serr}
+	case root == nil:
 		return nil, Errors{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty scenario file"}}
 	}
-	root := doc.Content[0]
 	sc := &Scenario{File: file}
 	if root.Kind != yaml.MappingNode {
 		p.errorf(root, nil, "", "a scenario is a mapping with name, phones and steps")
@@ -195,136 +173,10 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		}
 	}
 	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool {
-			a, b := p.errs[i].Pos, p.errs[j].Pos
-			return a.File < b.File || a.File == b.File && (a.Line < b.Line || a.Line == b.Line && a.Col < b.Col)
-		})
+		p.errs.Sort()
 		return nil, p.errs
 	}
 	return sc, nil
-}
-
-var (
-	yamlLine   = regexp.MustCompile(`line (\d+)`)
-	yamlPrefix = regexp.MustCompile(`^(yaml: )?line \d+: `)
-)
-
-// yamlError words a YAML syntax error. The parser names the line where the
-// block it was reading began, often lines above the mistake; an
-// indentation mistake is looked for from there and reported where it is,
-// with a hint.
-func yamlError(file string, data []byte, err error) *Error {
-	line := 1
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-	}
-	msg := yamlPrefix.ReplaceAllString(err.Error(), "")
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	e := &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "not valid YAML: " + msg}
-	if at, col, hint := badIndent(data, line); at > 0 {
-		e.Pos.Line, e.Pos.Col = at, col
-		e.Msg += "; " + hint
-	}
-	return e
-}
-
-// indentLevel is a column where block lines begin; dash says its lines
-// are list items ("- ").
-type indentLevel struct {
-	col  int
-	dash bool
-}
-
-// badIndent finds the first line from line `from` on whose indentation
-// fits no open block: a tab in the indentation, a line that stops between
-// two levels, a line deeper than one that cannot hold a block, or a key
-// among list items. It returns 0 when every line fits.
-func badIndent(data []byte, from int) (line, col int, hint string) {
-	const above = "check the indentation of this line against the one above (spaces only, children indented under their key, list items under each other)"
-	stack := []indentLevel{{col: 0}}
-	prevOpen := true // the line before may hold an indented block
-	// scalar is the indentation of a key whose block scalar (| or >)
-	// follows, -1 when none; flow counts brackets left open.
-	scalar, flow := -1, 0
-	for i, text := range strings.Split(string(data), "\n") {
-		n := i + 1
-		trimmed := strings.TrimLeft(text, " ")
-		if strings.TrimSpace(trimmed) == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		ind := len(text) - len(trimmed)
-		if scalar >= 0 && ind > scalar {
-			continue // a block scalar's text is free
-		}
-		scalar = -1
-		if flow > 0 {
-			// a flow collection over several lines ignores indentation
-			flow += strings.Count(trimmed, "{") + strings.Count(trimmed, "[") - strings.Count(trimmed, "}") - strings.Count(trimmed, "]")
-			continue
-		}
-		if strings.HasPrefix(trimmed, "\t") && n >= from {
-			return n, ind + 1, "a tab in the indentation: indent with spaces"
-		}
-		dash := trimmed == "-" || strings.HasPrefix(trimmed, "- ")
-		top := stack[len(stack)-1]
-		switch {
-		case ind > top.col:
-			if !prevOpen && n >= from {
-				return n, ind + 1, above
-			}
-			stack = append(stack, indentLevel{col: ind, dash: dash})
-		case ind < top.col:
-			for len(stack) > 1 && stack[len(stack)-1].col > ind {
-				stack = stack[:len(stack)-1]
-			}
-			if stack[len(stack)-1].col != ind && n >= from {
-				return n, ind + 1, above
-			}
-		}
-		top = stack[len(stack)-1]
-		if top.dash && !dash && top.col > 0 && len(stack) > 1 && stack[len(stack)-2].col < top.col && n >= from {
-			return n, ind + 1, above
-		}
-		if dash && !top.dash && ind == top.col {
-			// "key:" followed by its list at the same column.
-			stack[len(stack)-1].dash = true
-		}
-		// A list item's content is a level of its own: "- a: 1" then "  b: 2".
-		body := trimmed
-		for strings.HasPrefix(body, "- ") {
-			body = strings.TrimLeft(body[2:], " ")
-		}
-		if dash && body != "" {
-			stack = append(stack, indentLevel{col: len(text) - len(body)})
-		}
-		prevOpen = opensBlock(body)
-		if b := strings.TrimRight(body, " "); strings.HasSuffix(b, "|") || strings.HasSuffix(b, ">") || strings.HasSuffix(b, "|-") || strings.HasSuffix(b, ">-") {
-			scalar = ind
-		}
-		flow = max(0, strings.Count(body, "{")+strings.Count(body, "[")-strings.Count(body, "}")-strings.Count(body, "]"))
-	}
-	return 0, 0, ""
-}
-
-// opensBlock reports whether a line (without its list dashes) may be
-// followed by more deeply indented lines: a key without a value, a block
-// scalar, a bare dash, or an unfinished flow collection.
-func opensBlock(body string) bool {
-	if i := strings.Index(body, " #"); i >= 0 {
-		body = body[:i]
-	}
-	body = strings.TrimSpace(body)
-	switch {
-	case body == "", strings.HasSuffix(body, ":"), strings.HasSuffix(body, "|"), strings.HasSuffix(body, ">"),
-		strings.HasSuffix(body, "|-"), strings.HasSuffix(body, ">-"):
-		return true
-	case strings.Count(body, "{") > strings.Count(body, "}"), strings.Count(body, "[") > strings.Count(body, "]"):
-		return true
-	case !strings.Contains(body, ": ") && !strings.HasPrefix(body, "{") && !strings.HasPrefix(body, "["):
-		// A plain scalar may go on over indented lines.
-		return true
-	}
-	return false
 }
 
 // mapping returns the values of a mapping by key; keys outside known (when
@@ -670,16 +522,16 @@ func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
 		p.errorf(n, nil, "", "include: %v", err)
 		return nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.errs = append(p.errs, yamlError(path, data, err))
+	root, serr := yamlpos.Parse(path, data)
+	if serr != nil {
+		p.errs = append(p.errs, serr)
 		return nil
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		return nil
 	}
 	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt, external: p.external}
-	steps := sub.steps(doc.Content[0], phones)
+	steps := sub.steps(root, phones)
 	p.errs = append(p.errs, sub.errs...)
 	return steps
 }
@@ -1150,7 +1002,7 @@ func contains(list []string, s string) bool {
 
 // suggest returns the known word got probably means: one that means the
 // same, or the closest in spelling if close enough to be a typo.
-func suggest(got string, known []string) string { return spelling.Suggest(got, known) }
+func suggest(got string, known []string) string { return yamlpos.Suggest(got, known) }
 
 // policyChange reads {tenant: NAME | user: NAME, set: {Field: value}}.
 // The fields are the in-band policy's; the tenant is the one the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/internal/yamlpos"
 )
 
 // Scenario is one parsed and validated scenario file.
@@ -152,12 +153,7 @@ type Condition = driver.Cond
 const ToneTolerance = driver.ToneTolerance
 
 // Pos is a place in a scenario file.
-type Pos struct {
-	File      string
-	Line, Col int
-}
-
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+type Pos = yamlpos.Pos
 
 // Describe is the step as a progress line shows it, with the refusal it
 // expects.
