@@ -67,6 +67,8 @@ func TestParseCheckErrors(t *testing.T) {
 			`c.yaml:6:34: block_legacy_auth is on or off, not "of" (did you mean "off"?)`},
 		{"backend date", "  - backend: {vendor_cutoff: soon}\n",
 			`c.yaml:6:30: vendor_cutoff "soon" is a date (2026-07-01), an RFC 3339 time or none`},
+		{"firmware words", "  - backend: {firmware: aprove vvx501 1}\n",
+			`c.yaml:6:25: firmware "aprove vvx501 1": want approve MODEL VERSION, restore MODEL VERSION`},
 		{"misspelt user of browser_signin", "  - browser_signin: {phone: alice, usr: alice, password: secret}\n",
 			`c.yaml:6:36: unknown key "usr" (did you mean "user"?)`},
 	}

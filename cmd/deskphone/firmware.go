@@ -217,14 +217,6 @@ func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
 		method, path = http.MethodGet, "rules"
 	case verb == "stats" && len(rest) == 0:
 		method, path = http.MethodGet, "stats"
-	case (verb == "approve" || verb == "restore") && len(rest) == 2:
-		method, path, body = http.MethodPost, verb, jsonBody(map[string]string{"model": rest[0], "version": rest[1]})
-	case verb == "pending" && len(rest) >= 3:
-		method, path, body = http.MethodPost, verb, jsonBody(map[string]any{"model": rest[0], "version": rest[1], "macs": rest[2:]})
-	case verb == "rotate" && len(rest) == 2:
-		method, path, body = http.MethodPost, verb, jsonBody(map[string]string{"vendor": rest[0], "root": rest[1]})
-	case (verb == "down" || verb == "up") && len(rest) == 0:
-		method, path, body = http.MethodPost, "down", jsonBody(map[string]bool{"down": verb == "down"})
 	case verb == "publish" && len(rest) == 1:
 		f, err := os.Open(rest[0])
 		if err != nil {
@@ -233,7 +225,11 @@ func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
 		defer f.Close()
 		method, path, body, ctype = http.MethodPost, verb, f, updatesvc.PublishType
 	default:
-		return fmt.Errorf("admin firmware: unknown command or wrong arguments: %s", strings.Join(args, " "))
+		c, req, err := updatesvc.ParseCommand(args)
+		if err != nil {
+			return fmt.Errorf("admin firmware: unknown command or wrong arguments: %s", strings.Join(args, " "))
+		}
+		method, path, body = http.MethodPost, c.Verb, jsonBody(req)
 	}
 	// Building an image on approve takes a moment; a large publish longer.
 	return adminCall("admin firmware", method, base+path, ctype, body, 5*time.Minute, stdout)
