@@ -90,10 +90,10 @@ const DefaultTimeout = 30 * time.Second
 
 // parser collects every error of one file instead of stopping at the first.
 type parser struct {
-	file string
+	// Reporter has the file and collects its errors.
+	yamlpos.Reporter
 	cat  *catalog.Catalog
 	vars map[string]string
-	errs Errors
 	// depth guards against include cycles.
 	depth int
 	// unknown holds the mappings that had a misspelt key: what their
@@ -105,14 +105,6 @@ type parser struct {
 	// external: the phones register to an external server, so there is
 	// no embedded cloud for policy steps.
 	external bool
-}
-
-func (p *parser) errorf(n *yaml.Node, suggestFrom []string, got string, format string, args ...any) {
-	e := &Error{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}, Msg: fmt.Sprintf(format, args...)}
-	if suggestFrom != nil {
-		e.Suggest = suggest(got, suggestFrom)
-	}
-	p.errs = append(p.errs, e)
 }
 
 // Load reads and validates a scenario file against the catalog.
@@ -127,7 +119,7 @@ func Load(path string, cat *catalog.Catalog) (*Scenario, error) {
 // Parse reads and validates a scenario. Errors come as Errors, with the
 // file, line and column of each problem.
 func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
-	p := &parser{file: file, cat: cat, vars: map[string]string{}}
+	p := &parser{Reporter: yamlpos.Reporter{File: file}, cat: cat, vars: map[string]string{}}
 	root, serr := yamlpos.Parse(file, data)
 	switch {
 	case serr != nil:
@@ -137,8 +129,8 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	}
 	sc := &Scenario{File: file}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, nil, "", "a scenario is a mapping with name, phones and steps")
-		return nil, p.errs
+		p.Errorf(root, nil, "", "a scenario is a mapping with name, phones and steps")
+		return nil, p.Errs
 	}
 	fields := p.mapping(root, topKeys)
 	p.varsMisspelt = fields["vars"] == nil && misspelt(root, topKeys, "vars")
@@ -150,7 +142,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	sc.Name = p.str(fields["name"])
 	if sc.Name == "" {
 		if !misspelt(root, topKeys, "name") {
-			p.errorf(root, nil, "", "missing name")
+			p.Errorf(root, nil, "", "missing name")
 		}
 	}
 	sc.Description = p.str(fields["description"])
@@ -161,7 +153,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		sc.Phones = p.phones(n, sc.Backend.Server != "")
 	} else {
 		if !misspelt(root, topKeys, "phones") {
-			p.errorf(root, nil, "", "missing phones")
+			p.Errorf(root, nil, "", "missing phones")
 		}
 	}
 	p.external = sc.Backend.Server != ""
@@ -169,12 +161,12 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		sc.Steps = p.steps(n, sc.Phones)
 	} else {
 		if !misspelt(root, topKeys, "steps") {
-			p.errorf(root, nil, "", "missing steps")
+			p.Errorf(root, nil, "", "missing steps")
 		}
 	}
-	if len(p.errs) > 0 {
-		p.errs.Sort()
-		return nil, p.errs
+	if len(p.Errs) > 0 {
+		p.Errs.Sort()
+		return nil, p.Errs
 	}
 	return sc, nil
 }
@@ -184,23 +176,23 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 func (p *parser) mapping(n *yaml.Node, known []string) map[string]*yaml.Node {
 	out := map[string]*yaml.Node{}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, nil, "", "expected a mapping (key: value), got %s", kindName(n))
+		p.Errorf(n, nil, "", "expected a mapping (key: value), got %s", kindName(n))
 		return out
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if known != nil && !contains(known, k.Value) {
 			if base := strings.TrimSuffix(k.Value, ":"); base != k.Value && contains(known, base) {
-				p.errorf(k, nil, "", "%q: inside {braces} write %s: with a space and a value, e.g. {%s: bob}", k.Value, base, base)
+				p.Errorf(k, nil, "", "%q: inside {braces} write %s: with a space and a value, e.g. {%s: bob}", k.Value, base, base)
 				p.markUnknown(n)
 				continue
 			}
-			p.errorf(k, known, k.Value, "unknown key %q", k.Value)
+			p.Errorf(k, known, k.Value, "unknown key %q", k.Value)
 			p.markUnknown(n)
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
-			p.errorf(k, nil, "", "key %q given twice", k.Value)
+			p.Errorf(k, nil, "", "key %q given twice", k.Value)
 		}
 		out[k.Value] = v
 	}
@@ -247,7 +239,7 @@ func kindName(n *yaml.Node) string {
 // scalar returns a scalar with ${vars} substituted.
 func (p *parser) scalar(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, nil, "", "expected a single value, got %s", kindName(n))
+		p.Errorf(n, nil, "", "expected a single value, got %s", kindName(n))
 		return ""
 	}
 	return p.subst(n, n.Value)
@@ -267,7 +259,7 @@ func (p *parser) subst(n *yaml.Node, s string) string {
 			for k := range p.vars {
 				names = append(names, k)
 			}
-			p.errorf(n, names, name, "undefined variable ${%s}", name)
+			p.Errorf(n, names, name, "undefined variable ${%s}", name)
 			return m
 		}
 		return v
@@ -285,11 +277,11 @@ func (p *parser) backend(n *yaml.Node) Backend {
 	f := p.mapping(n, backendKeys)
 	b := Backend{Server: p.str(f["server"]), CA: p.str(f["ca"]), Domain: p.str(f["domain"])}
 	if b.CA != "" && !filepath.IsAbs(b.CA) {
-		b.CA = filepath.Join(filepath.Dir(p.file), b.CA)
+		b.CA = filepath.Join(filepath.Dir(p.File), b.CA)
 	}
 	if u := f["users"]; u != nil {
 		if u.Kind != yaml.SequenceNode {
-			p.errorf(u, nil, "", "users is a list")
+			p.Errorf(u, nil, "", "users is a list")
 		} else {
 			for _, un := range u.Content {
 				b.Users = append(b.Users, p.user(un))
@@ -300,7 +292,7 @@ func (p *parser) backend(n *yaml.Node) Backend {
 		b.Provisioning = p.scalar(v) == "true" || p.scalar(v) == "yes"
 	}
 	if b.Server != "" && len(b.Users) > 0 {
-		p.errorf(f["users"], nil, "", "users are for the embedded cloud, not for an external server")
+		p.Errorf(f["users"], nil, "", "users are for the embedded cloud, not for an external server")
 	}
 	return b
 }
@@ -309,7 +301,7 @@ func (p *parser) user(n *yaml.Node) User {
 	f := p.mapping(n, userKeys)
 	u := User{User: p.str(f["user"]), Password: p.str(f["password"]), DisplayName: p.str(f["display_name"]), Extension: p.str(f["extension"])}
 	if u.User == "" && !misspelt(n, userKeys, "user") {
-		p.errorf(n, nil, "", "a user needs user:")
+		p.Errorf(n, nil, "", "a user needs user:")
 	}
 	if u.Password == "" {
 		u.Password = "secret"
@@ -319,7 +311,7 @@ func (p *parser) user(n *yaml.Node) User {
 
 func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		p.errorf(n, nil, "", "phones is a list of at least one phone")
+		p.Errorf(n, nil, "", "phones is a list of at least one phone")
 		return nil
 	}
 	var out []PhoneSpec
@@ -327,24 +319,24 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 	for _, pn := range n.Content {
 		f := p.mapping(pn, phoneKeys)
 		ps := PhoneSpec{
-			Pos:  Pos{File: p.file, Line: pn.Line, Col: pn.Column},
+			Pos:  Pos{File: p.File, Line: pn.Line, Col: pn.Column},
 			Name: p.str(f["name"]), Model: p.str(f["model"]), Firmware: p.str(f["firmware"]),
 			User: p.str(f["user"]), Password: p.str(f["password"]), State: p.str(f["state"]),
 			SRTP: p.str(f["srtp"]), Codecs: p.str(f["codecs"]), Audio: p.str(f["audio"]),
 		}
 		if ps.SRTP != "" {
 			if _, err := media.ParseMode(ps.SRTP); err != nil {
-				p.errorf(f["srtp"], []string{"mandatory", "optional", "off"}, ps.SRTP, "srtp is mandatory, optional or off, not %q", ps.SRTP)
+				p.Errorf(f["srtp"], []string{"mandatory", "optional", "off"}, ps.SRTP, "srtp is mandatory, optional or off, not %q", ps.SRTP)
 			}
 		}
 		if ps.Codecs != "" {
 			if cs, _ := codecs.ParseOrder(ps.Codecs); len(cs) == 0 {
-				p.errorf(f["codecs"], nil, "", "no supported codec in %q (PCMU, PCMA, G722)", ps.Codecs)
+				p.Errorf(f["codecs"], nil, "", "no supported codec in %q (PCMU, PCMA, G722)", ps.Codecs)
 			}
 		}
 		if ps.Audio != "" {
 			if err := driver.CheckSource(ps.Audio); err != nil {
-				p.errorf(f["audio"], nil, "", "%v", err)
+				p.Errorf(f["audio"], nil, "", "%v", err)
 			}
 		}
 		if s := f["signin"]; s != nil {
@@ -353,10 +345,10 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				ps.SignIn = v
 			case "no", "":
 			default:
-				p.errorf(s, []string{"yes", "web", "pc", "no"}, v, "signin is yes (signed out until a step signs in), web, pc or no, not %q", v)
+				p.Errorf(s, []string{"yes", "web", "pc", "no"}, v, "signin is yes (signed out until a step signs in), web, pc or no, not %q", v)
 			}
 			if external && ps.SignIn != "" {
-				p.errorf(s, nil, "", "signin needs the embedded mock cloud's identity provider")
+				p.Errorf(s, nil, "", "signin needs the embedded mock cloud's identity provider")
 			}
 		}
 		if a := f["account"]; a != nil {
@@ -365,7 +357,7 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				ps.NoAccount = true
 			case "yes", "":
 			default:
-				p.errorf(a, []string{"none", "yes"}, v, "account is none or yes, not %q", v)
+				p.Errorf(a, []string{"none", "yes"}, v, "account is none or yes, not %q", v)
 			}
 		}
 		if v := misspeltValue(pn, phoneKeys, "name"); ps.Name == "" && v != nil && v.Kind == yaml.ScalarNode {
@@ -374,27 +366,27 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 		}
 		switch {
 		case ps.Name == "":
-			p.errorf(pn, nil, "", "a phone needs name:")
+			p.Errorf(pn, nil, "", "a phone needs name:")
 		case seen[ps.Name]:
 			at := f["name"]
 			if at == nil {
 				at = pn
 			}
-			p.errorf(at, nil, "", "two phones are named %q", ps.Name)
+			p.Errorf(at, nil, "", "two phones are named %q", ps.Name)
 		}
 		seen[ps.Name] = true
 		if ps.Model == "" {
 			if !misspelt(pn, phoneKeys, "model") {
-				p.errorf(pn, nil, "", "phone %q needs model:", ps.Name)
+				p.Errorf(pn, nil, "", "phone %q needs model:", ps.Name)
 			}
 		} else if m, err := p.cat.Model(ps.Model); err != nil {
-			p.errorf(f["model"], p.cat.ModelIDs(), ps.Model, "unknown model %q", ps.Model)
+			p.Errorf(f["model"], p.cat.ModelIDs(), ps.Model, "unknown model %q", ps.Model)
 		} else if _, err := m.FirmwareVersion(ps.Firmware); err != nil {
 			known := make([]string, len(m.Firmware))
 			for i, fw := range m.Firmware {
 				known[i] = fw.Version
 			}
-			p.errorf(f["firmware"], known, ps.Firmware, "%v", err)
+			p.Errorf(f["firmware"], known, ps.Firmware, "%v", err)
 		}
 		if ps.User == "" {
 			ps.User = ps.Name
@@ -403,7 +395,7 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 			ps.Password = "secret"
 		}
 		if external && !ps.NoAccount && ps.Password == "" {
-			p.errorf(pn, nil, "", "phone %q needs password: for the external server", ps.Name)
+			p.Errorf(pn, nil, "", "phone %q needs password: for the external server", ps.Name)
 		}
 		if cn := f["count"]; cn != nil {
 			out = append(out, p.group(ps, cn, f["user"] != nil)...)
@@ -424,11 +416,11 @@ const MaxCount = numbered.MaxCount
 func (p *parser) group(ps PhoneSpec, cn *yaml.Node, userGiven bool) []PhoneSpec {
 	count, err := numbered.ParseCount(p.scalar(cn))
 	if err != nil {
-		p.errorf(cn, nil, "", "count: %v", err)
+		p.Errorf(cn, nil, "", "count: %v", err)
 		return nil
 	}
 	if ps.State != "" {
-		p.errorf(cn, nil, "", "phones with count: keep throw-away state; drop state:")
+		p.Errorf(cn, nil, "", "phones with count: keep throw-away state; drop state:")
 	}
 	pattern := ps.Name + "{n}"
 	if userGiven {
@@ -436,7 +428,7 @@ func (p *parser) group(ps PhoneSpec, cn *yaml.Node, userGiven bool) []PhoneSpec 
 	}
 	pat, err := numbered.Parse(pattern)
 	if err != nil || pat.Fixed() && count > 1 {
-		p.errorf(cn, nil, "", "user %q: %d phones need {n} in it, e.g. %s{n:03d}", pattern, count, ps.Name)
+		p.Errorf(cn, nil, "", "user %q: %d phones need {n} in it, e.g. %s{n:03d}", pattern, count, ps.Name)
 		return nil
 	}
 	out := make([]PhoneSpec, count)
@@ -488,7 +480,7 @@ func forGroup(st Step, group string, phones []PhoneSpec) Step {
 
 func (p *parser) steps(n *yaml.Node, phones []PhoneSpec) []Step {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, nil, "", "steps is a list")
+		p.Errorf(n, nil, "", "steps is a list")
 		return nil
 	}
 	var out []Step
@@ -511,39 +503,39 @@ func (p *parser) steps(n *yaml.Node, phones []PhoneSpec) []Step {
 
 func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
 	if p.depth > 8 {
-		p.errorf(n, nil, "", "includes nest deeper than 8 (a cycle?)")
+		p.Errorf(n, nil, "", "includes nest deeper than 8 (a cycle?)")
 		return nil
 	}
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(p.file), path)
+		path = filepath.Join(filepath.Dir(p.File), path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		p.errorf(n, nil, "", "include: %v", err)
+		p.Errorf(n, nil, "", "include: %v", err)
 		return nil
 	}
 	root, serr := yamlpos.Parse(path, data)
 	if serr != nil {
-		p.errs = append(p.errs, serr)
+		p.Errs = append(p.Errs, serr)
 		return nil
 	}
 	if root == nil {
 		return nil
 	}
-	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt, external: p.external}
+	sub := &parser{Reporter: yamlpos.Reporter{File: path}, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt, external: p.external}
 	steps := sub.steps(root, phones)
-	p.errs = append(p.errs, sub.errs...)
+	p.Errs = append(p.Errs, sub.Errs...)
 	return steps
 }
 
 func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
-	st = Step{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}}
+	st = Step{Pos: Pos{File: p.File, Line: n.Line, Col: n.Column}}
 	if n.Kind == yaml.ScalarNode && contains(actions, n.Value) {
-		p.errorf(n, nil, "", "%q: write %s: with a colon (an action without a value), or %s: PHONE", n.Value, n.Value, n.Value)
+		p.Errorf(n, nil, "", "%q: write %s: with a colon (an action without a value), or %s: PHONE", n.Value, n.Value, n.Value)
 		return st, false
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, nil, "", "a step is a mapping like {dial: echo, phone: alice}, got %s", kindName(n))
+		p.Errorf(n, nil, "", "a step is a mapping like {dial: echo, phone: alice}, got %s", kindName(n))
 		return st, false
 	}
 	f := p.mapping(n, append(append([]string(nil), actions...), stepCommon...))
@@ -552,7 +544,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	for _, k := range actions {
 		if v, ok := f[k]; ok {
 			if kind != "" {
-				p.errorf(n, nil, "", "a step has one action, this one has %s and %s", kind, k)
+				p.Errorf(n, nil, "", "a step has one action, this one has %s and %s", kind, k)
 				return st, false
 			}
 			kind, arg = k, v
@@ -560,7 +552,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	}
 	if kind == "" {
 		if !p.unknown[n] { // a misspelt action was reported as such
-			p.errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(actions, ", "))
+			p.Errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(actions, ", "))
 		}
 		return st, false
 	}
@@ -568,13 +560,13 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	if pn := f["phone"]; pn != nil {
 		st.Phone = p.scalar(pn)
 		if _, group := groupOf(phones, st.Phone); !group && !hasPhone(phones, st.Phone) {
-			p.errorf(pn, phoneNames(phones), st.Phone, "no phone named %q", st.Phone)
+			p.Errorf(pn, phoneNames(phones), st.Phone, "no phone named %q", st.Phone)
 		}
 	}
 	if tn := f["timeout"]; tn != nil {
 		d, err := time.ParseDuration(p.scalar(tn))
 		if err != nil || d <= 0 {
-			p.errorf(tn, nil, "", "timeout %q is not a duration like 10s or 20m", tn.Value)
+			p.Errorf(tn, nil, "", "timeout %q is not a duration like 10s or 20m", tn.Value)
 		}
 		st.Timeout = d
 	}
@@ -587,20 +579,20 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 			if len(phones) == 1 {
 				st.Phone = phones[0].Name
 			} else {
-				p.errorf(n, nil, "", "%s needs phone: (the scenario has %d phones)", kind, len(phones))
+				p.Errorf(n, nil, "", "%s needs phone: (the scenario has %d phones)", kind, len(phones))
 			}
 		}
 	}()
 	if f["times"] != nil && kind != "repeat" {
-		p.errorf(f["times"], nil, "", "times goes with repeat")
+		p.Errorf(f["times"], nil, "", "times goes with repeat")
 	}
 	if v := f["expect_error"]; v != nil {
 		st.ExpectError = p.scalar(v)
 		switch {
 		case !acts(kind):
-			p.errorf(v, nil, "", "expect_error goes with an action step, not %s; a condition that must not hold is written not: {...}", kind)
+			p.Errorf(v, nil, "", "expect_error goes with an action step, not %s; a condition that must not hold is written not: {...}", kind)
 		case st.ExpectError == "" && v.Kind == yaml.ScalarNode:
-			p.errorf(v, nil, "", "expect_error needs the text the refusal contains, e.g. expect_error: \"PIN too short\"")
+			p.Errorf(v, nil, "", "expect_error needs the text the refusal contains, e.g. expect_error: \"PIN too short\"")
 		}
 	}
 	if v := stepVerb(kind); v != nil {
@@ -620,11 +612,11 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		if tn := f["times"]; tn != nil {
 			t, err := strconv.Atoi(p.scalar(tn))
 			if err != nil || t < 1 || t > 100000 {
-				p.errorf(tn, nil, "", "times %q is not a count from 1 to 100000", tn.Value)
+				p.Errorf(tn, nil, "", "times %q is not a count from 1 to 100000", tn.Value)
 			}
 			st.Times = t
 		} else if !misspelt(n, stepCommon, "times") {
-			p.errorf(n, nil, "", "repeat needs times:")
+			p.Errorf(n, nil, "", "repeat needs times:")
 		}
 	case "include":
 		st.Arg = p.scalar(arg)
@@ -642,7 +634,7 @@ func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg
 	switch v.Step {
 	case driver.StepText:
 		if arg.Kind != yaml.ScalarNode {
-			p.errorf(arg, nil, "", "%s takes a single value, e.g. %s: %s", v.Name, v.Name, v.Usage)
+			p.Errorf(arg, nil, "", "%s takes a single value, e.g. %s: %s", v.Name, v.Name, v.Usage)
 			return false
 		}
 		st.Arg = p.scalar(arg)
@@ -650,15 +642,15 @@ func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg
 	case driver.StepPhone:
 		// The value, if any, names the phone: "answer: bob".
 		if arg.Kind != yaml.ScalarNode {
-			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", v.Name, v.Name)
+			p.Errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", v.Name, v.Name)
 		} else if arg.Tag != "!!null" && arg.Value != "" {
 			named = true
 			name := p.scalar(arg)
 			switch {
 			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
-				p.errorf(arg, nil, "", "%s: %s, but phone: %s", v.Name, name, st.Phone)
+				p.Errorf(arg, nil, "", "%s: %s, but phone: %s", v.Name, name, st.Phone)
 			case !hasPhone(phones, name):
-				p.errorf(arg, phoneNames(phones), name, "no phone named %q", name)
+				p.Errorf(arg, phoneNames(phones), name, "no phone named %q", name)
 			default:
 				st.Phone = name
 			}
@@ -669,7 +661,7 @@ func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg
 		if pn := fields["phone"]; pn != nil {
 			name := p.scalar(pn)
 			if !hasPhone(phones, name) {
-				p.errorf(pn, phoneNames(phones), name, "no phone named %q", name)
+				p.Errorf(pn, phoneNames(phones), name, "no phone named %q", name)
 			} else if st.Phone == "" {
 				st.Phone = name
 			}
@@ -701,7 +693,7 @@ func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg
 	case driver.StepDuration:
 		d, err := time.ParseDuration(p.scalar(arg))
 		if err != nil || d <= 0 {
-			p.errorf(arg, nil, "", "%s %q is not a duration like 5s or 15m", v.Name, arg.Value)
+			p.Errorf(arg, nil, "", "%s %q is not a duration like 5s or 15m", v.Name, arg.Value)
 		}
 		st.Arg = arg.Value
 		st.Timeout = d
@@ -722,9 +714,9 @@ func (p *parser) checkArgs(v *driver.Verb, text string, refusalExpected bool, n 
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.Known != nil:
-		p.errorf(at(ae.Got), ae.Known, ae.Got, "%s", ae.Msg)
+		p.Errorf(at(ae.Got), ae.Known, ae.Got, "%s", ae.Msg)
 	default:
-		p.errorf(n, nil, "", "%v", err)
+		p.Errorf(n, nil, "", "%v", err)
 	}
 }
 
@@ -732,7 +724,7 @@ func (p *parser) checkArgs(v *driver.Verb, text string, refusalExpected bool, n 
 func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Condition) {
 	c := &CountCheck{AtMost: -1}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, nil, "", "expect_count is a mapping like {group: lobby, registered: yes, at_least: 100}")
+		p.Errorf(n, nil, "", "expect_count is a mapping like {group: lobby, registered: yes, at_least: 100}")
 		return c, Condition{}
 	}
 	countKeys := []string{"group", "at_least", "at_most"}
@@ -754,16 +746,16 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 	switch {
 	case f["group"] == nil:
 		if !misspelt(n, known, "group") {
-			p.errorf(n, nil, "", "expect_count needs group:")
+			p.Errorf(n, nil, "", "expect_count needs group:")
 		}
 	case !contains(groups, c.Group):
-		p.errorf(f["group"], groups, c.Group, "no group %q (a phone entry with count:)", c.Group)
+		p.Errorf(f["group"], groups, c.Group, "no group %q (a phone entry with count:)", c.Group)
 	}
 	num := func(key string, into *int) {
 		if v := f[key]; v != nil {
 			x, err := strconv.Atoi(p.scalar(v))
 			if err != nil || x < 0 {
-				p.errorf(v, nil, "", "%s %q is not a count", key, v.Value)
+				p.Errorf(v, nil, "", "%s %q is not a count", key, v.Value)
 			}
 			*into = x
 		}
@@ -771,10 +763,10 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 	num("at_least", &c.AtLeast)
 	num("at_most", &c.AtMost)
 	if f["at_least"] == nil && f["at_most"] == nil && !misspelt(n, known, "at_least") && !misspelt(n, known, "at_most") {
-		p.errorf(n, nil, "", "expect_count needs at_least: or at_most:")
+		p.Errorf(n, nil, "", "expect_count needs at_least: or at_most:")
 	}
 	if len(cond.Content) == 0 && !p.unknown[n] {
-		p.errorf(n, nil, "", "expect_count needs a condition, such as registered: yes")
+		p.Errorf(n, nil, "", "expect_count needs a condition, such as registered: yes")
 		return c, Condition{}
 	}
 	return c, p.condition(cond)
@@ -791,7 +783,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	n = p.statusKeysOutside(n, known)
 	f := p.mapping(n, known)
 	if len(f) == 0 && n.Kind == yaml.MappingNode && !p.unknown[n] {
-		p.errorf(n, known, "", "a condition needs at least one of %s", strings.Join(known, ", "))
+		p.Errorf(n, known, "", "a condition needs at least one of %s", strings.Join(known, ", "))
 	}
 	if v := f["not"]; v != nil {
 		// not: {KEY: VALUE, ...}: each key given must fail.
@@ -801,7 +793,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 		s := p.scalar(v)
 		r, err := regexp.Compile(s)
 		if err != nil {
-			p.errorf(v, nil, "", "bad regular expression %q: %v", s, err)
+			p.Errorf(v, nil, "", "bad regular expression %q: %v", s, err)
 		}
 		return r
 	}
@@ -814,13 +806,13 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	if v := f["call"]; v != nil {
 		c.Call = p.scalar(v)
 		if !contains(callStates, c.Call) {
-			p.errorf(v, callStates, c.Call, "unknown call state %q", c.Call)
+			p.Errorf(v, callStates, c.Call, "unknown call state %q", c.Call)
 		}
 	}
 	if v := f["registered"]; v != nil {
 		var b bool
 		if err := v.Decode(&b); err != nil {
-			p.errorf(v, nil, "", "registered is yes or no")
+			p.Errorf(v, nil, "", "registered is yes or no")
 		}
 		c.Registered = &b
 	}
@@ -829,7 +821,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 		for k, val := range p.mapping(v, ledNames) {
 			s := p.scalar(val)
 			if !contains([]string{"on", "off", "blink"}, s) {
-				p.errorf(val, []string{"on", "off", "blink"}, s, "LED state is on, off or blink")
+				p.Errorf(val, []string{"on", "off", "blink"}, s, "LED state is on, off or blink")
 			}
 			c.LED[k] = s
 		}
@@ -837,7 +829,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	if v := f["tone"]; v != nil {
 		hz, err := strconv.Atoi(p.scalar(v))
 		if err != nil || hz < 50 || hz > 7000 {
-			p.errorf(v, nil, "", "tone is a frequency in Hz from 50 to 7000, not %q", v.Value)
+			p.Errorf(v, nil, "", "tone is a frequency in Hz from 50 to 7000, not %q", v.Value)
 		}
 		c.Tone = hz
 	}
@@ -852,7 +844,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 		}
 		for i := 0; v.Kind == yaml.MappingNode && i+1 < len(v.Content); i += 2 {
 			if k := v.Content[i]; !contains(keys, k.Value) {
-				p.errorf(k, keys, k.Value, "unknown status key %q", k.Value)
+				p.Errorf(k, keys, k.Value, "unknown status key %q", k.Value)
 			}
 		}
 	}
@@ -865,9 +857,9 @@ func (p *parser) negatable(n *yaml.Node) *yaml.Node {
 	return p.without(n, func(k *yaml.Node) bool {
 		switch k.Value {
 		case "tone", "dtmf":
-			p.errorf(k, nil, "", "not: cannot hold %s: a phone keeps what it heard, so a wait could never see it go; wait for something else, such as call: idle", k.Value)
+			p.Errorf(k, nil, "", "not: cannot hold %s: a phone keeps what it heard, so a wait could never see it go; wait for something else, such as call: idle", k.Value)
 		case "not":
-			p.errorf(k, nil, "", "not: inside not: says the condition itself: write it without either")
+			p.Errorf(k, nil, "", "not: inside not: says the condition itself: write it without either")
 		default:
 			return false
 		}
@@ -888,7 +880,7 @@ func (p *parser) statusKeysOutside(n *yaml.Node, known []string) *yaml.Node {
 		if sk == "" {
 			return false
 		}
-		p.errs = append(p.errs, &Error{Pos: Pos{File: p.file, Line: k.Line, Col: k.Column},
+		p.Errs = append(p.Errs, &Error{Pos: Pos{File: p.File, Line: k.Line, Col: k.Column},
 			Msg: fmt.Sprintf("unknown key %q: status keys go in status: {...}", k.Value), Suggest: "status: {" + sk + ": ...}"})
 		return true
 	})
@@ -939,7 +931,7 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 	var a BackendAction
 	f := p.mapping(n, backendSteps)
 	if len(f) != 1 && !(len(f) == 0 && p.unknown[n]) {
-		p.errorf(n, backendSteps, "", "a backend step does one of %s", strings.Join(backendSteps, ", "))
+		p.Errorf(n, backendSteps, "", "a backend step does one of %s", strings.Join(backendSteps, ", "))
 	}
 	for _, k := range backendSteps {
 		v := f[k]
@@ -966,9 +958,9 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 		switch err := check(a.Value); {
 		case err == nil:
 		case errors.As(err, &ve):
-			p.errorf(v, ve.Known, ve.Got, "%s", ve.Msg)
+			p.Errorf(v, ve.Known, ve.Got, "%s", ve.Msg)
 		default:
-			p.errorf(v, nil, "", "%v", err)
+			p.Errorf(v, nil, "", "%v", err)
 		}
 	}
 	return a
@@ -1012,21 +1004,21 @@ func (p *parser) policyChange(n *yaml.Node) *PolicyChange {
 	f := p.mapping(n, keys)
 	c := &PolicyChange{Set: map[string]string{}}
 	if p.external {
-		p.errorf(n, nil, "", "a policy step needs the embedded mock cloud, not an external server")
+		p.Errorf(n, nil, "", "a policy step needs the embedded mock cloud, not an external server")
 	}
 	if f["tenant"] != nil && f["user"] != nil {
-		p.errorf(n, nil, "", "a policy step sets the tenant's policy or a user's, not both")
+		p.Errorf(n, nil, "", "a policy step sets the tenant's policy or a user's, not both")
 	}
 	c.User = p.str(f["user"])
 	if v := f["tenant"]; v != nil {
 		c.Tenant = p.scalar(v)
 		if tenants := []string{backend.DefaultDomain}; !p.external && !contains(tenants, c.Tenant) {
-			p.errorf(v, tenants, c.Tenant, "unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, strings.Join(tenants, ", "))
+			p.Errorf(v, tenants, c.Tenant, "unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, strings.Join(tenants, ", "))
 		}
 	}
 	if f["set"] == nil {
 		if !misspelt(n, keys, "set") {
-			p.errorf(n, nil, "", "a policy step needs set: {Field: value}")
+			p.Errorf(n, nil, "", "a policy step needs set: {Field: value}")
 		}
 		return c
 	}
@@ -1035,7 +1027,7 @@ func (p *parser) policyChange(n *yaml.Node) *PolicyChange {
 		c.Set[k] = p.scalar(v)
 	}
 	if len(c.Set) == 0 && !p.unknown[f["set"]] {
-		p.errorf(f["set"], nil, "", "set names no field")
+		p.Errorf(f["set"], nil, "", "set names no field")
 	}
 	return c
 }
