@@ -1,15 +1,11 @@
 package backend
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/internal/httpguard"
 	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
@@ -57,49 +53,24 @@ func (b *Backend) newAdminServer(addr string) (*http.Server, error) {
 		return nil, fmt.Errorf("admin API: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/users", b.adminUsers)
-	mux.HandleFunc("POST /admin/users", b.adminAddUser)
-	mux.HandleFunc("GET /admin/registrations", func(w http.ResponseWriter, r *http.Request) {
-		regs := b.Registrations()
-		if regs == nil {
-			regs = []Registration{}
+	// Every endpoint is an action of the table, served by the first
+	// action naming it; 405 lists the methods of a known path.
+	allow := map[string]string{}
+	for _, a := range Actions {
+		if a.Path == "" || a.Do == nil {
+			continue
 		}
-		jsonhttp.Write(w, http.StatusOK, regs)
-	})
-	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
-		h := b.Health()
-		code := http.StatusOK
-		if !h.OK {
-			code = http.StatusServiceUnavailable
+		mux.HandleFunc(a.Method+" "+a.Path, b.serveAction(a))
+		if m := allow[a.Path]; m != "" {
+			allow[a.Path] = m + ", " + a.Method
+		} else {
+			allow[a.Path] = a.Method
 		}
-		jsonhttp.Write(w, code, h)
-	})
-	mux.HandleFunc("POST /admin/rotate", b.adminRotate)
-	mux.HandleFunc("POST /admin/voicemail", b.adminVoicemail)
-	mux.HandleFunc("GET /admin/idp", b.adminIdP)
-	mux.HandleFunc("POST /admin/idp/legacy-auth", b.adminLegacyAuth)
-	mux.HandleFunc("POST /admin/idp/vendor-cutoff", b.adminVendorCutoff)
-	mux.HandleFunc("POST /admin/idp/consent", b.adminConsent)
-	mux.HandleFunc("POST /admin/idp/disable", b.adminDisable)
-	mux.HandleFunc("POST /admin/idp/revoke", b.adminRevoke)
+	}
 	for _, p := range b.idp.Routes() {
 		mux.Handle(p, b.idp.Handler())
 	}
-	mux.HandleFunc("GET /admin/policy", b.adminPolicy)
-	mux.HandleFunc("POST /admin/policy", b.adminSetPolicy)
 	// Everything else, in JSON: 405 for a known path, 404 otherwise.
-	allow := map[string]string{
-		"/admin/users":         "GET, POST",
-		"/admin/registrations": "GET",
-		"/admin/health":        "GET",
-		"/admin/rotate":        "POST",
-		"/admin/voicemail":     "POST",
-		"/admin/idp":           "GET",
-		"/admin/policy":        "GET, POST",
-	}
-	for _, p := range []string{"legacy-auth", "vendor-cutoff", "consent", "disable", "revoke"} {
-		allow["/admin/idp/"+p] = "POST"
-	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if methods, ok := allow[r.URL.Path]; ok {
 			w.Header().Set("Allow", methods)
@@ -120,70 +91,4 @@ func (b *Backend) newAdminServer(addr string) (*http.Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
 	}, nil
-}
-
-func (b *Backend) adminUsers(w http.ResponseWriter, _ *http.Request) {
-	var out []UserInfo
-	for _, u := range b.Users() {
-		out = append(out, UserInfo{User: u.User, DisplayName: u.DisplayName, Extension: u.Extension})
-	}
-	for _, s := range Services() {
-		out = append(out, UserInfo{User: s.Name, Extension: s.Extension, Service: s.Description})
-	}
-	jsonhttp.Write(w, http.StatusOK, out)
-}
-
-func (b *Backend) adminAddUser(w http.ResponseWriter, r *http.Request) {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	var u User
-	if err := dec.Decode(&u); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("bad user JSON: %w", err))
-		return
-	}
-	if err := b.AddUser(u); err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, ErrUserExists) {
-			code = http.StatusConflict
-		}
-		jsonhttp.Error(w, code, err)
-		return
-	}
-	jsonhttp.Write(w, http.StatusCreated, UserInfo{User: u.User, DisplayName: u.DisplayName, Extension: u.Extension})
-}
-
-func (b *Backend) adminRotate(w http.ResponseWriter, r *http.Request) {
-	root := r.URL.Query().Get("root")
-	if root == "" {
-		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("missing root; one of %v", certs.FactoryRootIDs()))
-		return
-	}
-	if err := b.RotateCertificate(root); err != nil {
-		code := http.StatusInternalServerError
-		if errors.Is(err, ErrUnknownRoot) {
-			code = http.StatusNotFound
-			err = fmt.Errorf("%w; known roots: %v", err, certs.FactoryRootIDs())
-		}
-		jsonhttp.Error(w, code, err)
-		return
-	}
-	jsonhttp.Write(w, http.StatusOK, map[string]string{"root": b.ServerRoot(), "server_name": b.ServerName()})
-}
-
-func (b *Backend) adminVoicemail(w http.ResponseWriter, r *http.Request) {
-	user := r.URL.Query().Get("user")
-	if user == "" {
-		jsonhttp.Error(w, http.StatusBadRequest, errors.New("missing user"))
-		return
-	}
-	if err := b.LeaveVoicemail(user); err != nil {
-		code := http.StatusInternalServerError
-		if errors.Is(err, ErrUnknownUser) {
-			code = http.StatusNotFound
-		}
-		jsonhttp.Error(w, code, err)
-		return
-	}
-	newMsgs, oldMsgs, _ := b.Voicemail(user)
-	jsonhttp.Write(w, http.StatusOK, map[string]any{"user": user, "new": newMsgs, "old": oldMsgs})
 }

@@ -4,14 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/deskphone/deskphone/internal/jsonhttp"
 )
 
 // In-band policy (Set-CsIPPhonePolicy, Set-CsUCPhoneConfiguration): the
@@ -240,45 +236,4 @@ type policyChange struct {
 	Tenant string         `json:"tenant,omitempty"`
 	User   string         `json:"user,omitempty"`
 	Set    map[string]any `json:"set"`
-}
-
-func (b *Backend) adminPolicy(w http.ResponseWriter, r *http.Request) {
-	info, err := b.Policy(r.URL.Query().Get("user"))
-	if err != nil {
-		jsonhttp.Error(w, http.StatusNotFound, err)
-		return
-	}
-	jsonhttp.Write(w, http.StatusOK, info)
-}
-
-func (b *Backend) adminSetPolicy(w http.ResponseWriter, r *http.Request) {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	var c policyChange
-	if err := dec.Decode(&c); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("bad policy JSON: %w", err))
-		return
-	}
-	set := make(map[string]string, len(c.Set))
-	for k, v := range c.Set {
-		switch v := v.(type) {
-		case string:
-			set[k] = v
-		case nil:
-			set[k] = ""
-		default:
-			set[k] = fmt.Sprint(v)
-		}
-	}
-	info, err := b.SetPolicy(c.User, set)
-	if err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, ErrUnknownUser) {
-			code = http.StatusNotFound
-		}
-		jsonhttp.Error(w, code, err)
-		return
-	}
-	jsonhttp.Write(w, http.StatusOK, info)
 }

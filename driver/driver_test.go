@@ -43,6 +43,14 @@ func TestVerbTable(t *testing.T) {
 		if got, ok := driver.Lookup(strings.ToUpper(v.Name)); !ok || got != v {
 			t.Errorf("Lookup(%s) = %v, %v", v.Name, got, ok)
 		}
+		// A step form is what a scenario writes: a step naming only the
+		// phone takes no argument, and a step of fields names them.
+		if _, err := v.Parse(""); v.Step == driver.StepPhone && err != nil {
+			t.Errorf("%s is a step naming its phone but needs an argument: %v", v.Name, err)
+		}
+		if (v.Step == driver.StepFields) != (len(v.Fields) > 0) {
+			t.Errorf("%s: fields %v for step form %d", v.Name, v.Fields, v.Step)
+		}
 	}
 }
 
@@ -58,6 +66,8 @@ func TestParse(t *testing.T) {
 		{verb: "play", text: "tone 1000", want: driver.Args{Text: "tone:1000"}},
 		{verb: "play", text: "tone:1000", want: driver.Args{Text: "tone:1000"}},
 		{verb: "play", text: "echo", want: driver.Args{Text: "echo"}},
+		{verb: "mute", text: "on", want: driver.Args{Text: "on"}},
+		{verb: "mute", text: "", wantErr: `mute needs on or off, not ""`},
 		{verb: "log", text: "", want: driver.Args{N: driver.LogLines}},
 		{verb: "log", text: "0", wantErr: "not a positive number"},
 		{verb: "advance", text: "1h30m", want: driver.Args{Duration: 90 * time.Minute}},

@@ -103,7 +103,61 @@ type Verb struct {
 	Parse func(text string) (Args, error)
 	// Run acts on the target.
 	Run func(ctx context.Context, t *Target, a Args) (Result, error)
+	// Step is how a scenario file writes the verb as a step; the zero
+	// value leaves the verb out of the format (the verbs that only print).
+	Step StepForm
+	// Fields are the keys of a StepFields step; their values, in this
+	// order, make the argument text Parse reads.
+	Fields []string
+	// Check, when set, finds before a script runs what the phone would
+	// refuse though Parse takes it (a PIN of letters, a tone of 9 kHz).
+	// A step that expects a refusal skips it: the refusal is its test.
+	Check func(a Args) error
+	// NoPhone: the verb acts on the clock, not on one phone.
+	NoPhone bool
 }
+
+// StepForm says how a scenario step writes a verb's arguments, and so how
+// the runner treats it.
+type StepForm int
+
+// The forms of step.
+const (
+	// StepNone: the verb is no scenario step.
+	StepNone StepForm = iota
+	// StepText: "VERB: TEXT", the argument text of a command line.
+	StepText
+	// StepPhone: "VERB:" or "VERB: PHONE"; the verb takes no argument,
+	// and the value, if any, names the phone.
+	StepPhone
+	// StepFields: "VERB: {KEY: VALUE, ...}" with the keys of Verb.Fields
+	// (and phone:).
+	StepFields
+	// StepWait: "VERB: {condition}" waited for up to the step's timeout,
+	// moving virtual time.
+	StepWait
+	// StepCheck: "VERB: {condition}" that must hold now.
+	StepCheck
+	// StepDuration: "VERB: DURATION" of the scenario's clock.
+	StepDuration
+)
+
+// ArgError is an argument that is none of the words a verb takes: a
+// checker can point at the word meant.
+type ArgError struct {
+	// Msg is the whole message, as a command line's reply shows it.
+	Msg string
+	// Got is the word given; Known the words the verb takes there.
+	Got   string
+	Known []string
+	// Err is the cause, if any.
+	Err error
+}
+
+func (e *ArgError) Error() string { return e.Msg }
+
+// Unwrap is the error of the word, if any.
+func (e *ArgError) Unwrap() error { return e.Err }
 
 // Defaults of the verbs.
 const (
@@ -119,35 +173,37 @@ const (
 // Verbs is the table of every verb, in the order help lists them.
 var Verbs = []*Verb{
 	{Name: "press", Usage: "KEY...", Help: "press hard keys: 0-9 * # up down left right ok back menu home\nhook speaker headset mute hold transfer message volup voldown",
-		Parse: parseKeys, Run: press},
+		Parse: parseKeys, Run: press, Step: StepText},
 	{Name: "softkey", Usage: "N|LABEL", Help: "press softkey N (1-based) or the softkey showing LABEL",
-		Parse: parseSoftkey, Run: softkey},
+		Parse: parseSoftkey, Run: softkey, Step: StepText},
 	{Name: "dial", Usage: "TARGET", Help: "digits are typed on the keypad (dialled on #, Send or the\n5 s timeout); a user name or SIP URI is called at once",
-		Parse: needTarget("dial"), Run: onPhone((*phone.Phone).DialTarget)},
+		Parse: needTarget("dial"), Run: onPhone((*phone.Phone).DialTarget), Step: StepText},
 	{Name: "call", Usage: "TARGET", Help: "call digits, a user name or a SIP URI at once",
-		Parse: needTarget("call"), Run: onPhone((*phone.Phone).Call)},
+		Parse: needTarget("call"), Run: onPhone((*phone.Phone).Call), Step: StepText},
 	{Name: "answer", Help: "answer the ringing (or waiting) call; replies once it\nstops ringing",
-		Parse: noArgs, Run: answer},
+		Parse: noArgs, Run: answer, Step: StepPhone},
 	{Name: "hangup", Help: "end, cancel or decline the call",
-		Parse: noArgs, Run: simple((*phone.Phone).Hangup)},
+		Parse: noArgs, Run: simple((*phone.Phone).Hangup), Step: StepPhone},
 	{Name: "hold", Help: "put the call on hold",
-		Parse: noArgs, Run: inCall("hold", (*phone.Phone).Hold)},
+		Parse: noArgs, Run: inCall("hold", (*phone.Phone).Hold), Step: StepPhone},
 	{Name: "resume", Help: "take the held call back",
-		Parse: noArgs, Run: inCall("resume", (*phone.Phone).Resume)},
+		Parse: noArgs, Run: inCall("resume", (*phone.Phone).Resume), Step: StepPhone},
 	{Name: "transfer", Usage: "TARGET", Help: "blind-transfer the call to TARGET",
-		Parse: needText("transfer needs a target"), Run: onPhone((*phone.Phone).Transfer)},
+		Parse: needText("transfer needs a target"), Run: onPhone((*phone.Phone).Transfer), Step: StepText},
 	{Name: "type", Usage: "TEXT", Help: "type text into the phone's open text entry",
-		Parse: needText("type needs text"), Run: onPhone((*phone.Phone).Type)},
+		Parse: needText("type needs text"), Run: onPhone((*phone.Phone).Type), Step: StepText},
 	{Name: "reboot", Help: "restart the phone's firmware (imported roots become trusted)",
-		Parse: noArgs, Run: simple((*phone.Phone).Reboot)},
+		Parse: noArgs, Run: simple((*phone.Phone).Reboot), Step: StepPhone},
 	{Name: "import_ca", Usage: "ROOT|FILE", Help: "import a lab root (lab-2022) or a certificate file into the\nCA store; trusted after the next reboot",
-		Parse: needText("import_ca needs a lab root id or a certificate file"), Run: importCA},
+		Parse: needText("import_ca needs a lab root id or a certificate file"), Run: importCA, Step: StepText},
 	{Name: "play", Usage: "tone HZ", Help: "send a tone in the call (also: play wav FILE, play silence,\nplay echo)",
-		Parse: parsePlay, Run: play},
+		Parse: parsePlay, Run: play, Step: StepText, Check: checkPlay},
 	{Name: "record", Usage: "FILE", Help: "write the call's received audio to a WAV file",
-		Parse: needText("record needs a file"), Run: record},
+		Parse: needText("record needs a file"), Run: record, Step: StepText},
 	{Name: "dtmf", Usage: "DIGITS", Help: "send DTMF digits in the call (RFC 4733)",
-		Parse: needText("dtmf needs digits"), Run: onPhone((*phone.Phone).SendDTMF)},
+		Parse: needText("dtmf needs digits"), Run: onPhone((*phone.Phone).SendDTMF), Step: StepText},
+	{Name: "mute", Usage: "on|off", Help: "mute or unmute the call's microphone (press mute toggles it)",
+		Parse: parseMute, Run: mute, Step: StepText},
 	{Name: "screen", Help: "print the screen",
 		Parse: noArgs, Run: func(_ context.Context, t *Target, _ Args) (Result, error) { return screen(t), nil }},
 	{Name: "status", Help: "print the phone's state as key=value lines",
@@ -155,11 +211,11 @@ var Verbs = []*Verb{
 	{Name: "log", Usage: "[N]", Help: fmt.Sprintf("print the last N syslog lines (default %d)", LogLines),
 		Parse: parseLog, Run: logs},
 	{Name: "advance", Usage: "DURATION", Help: "move the phone's clock forward (5s, 15m, 1h30m)",
-		Parse: parseAdvance, Run: advance},
+		Parse: parseAdvance, Run: advance, Step: StepDuration, NoPhone: true},
 	{Name: "wait", Usage: "KEY=VALUE [TIMEOUT]", Help: fmt.Sprintf("wait (real time, default %v) until the status line KEY has\nVALUE, e.g. wait registered=yes, wait call=connected 5s", WaitTimeout),
-		Parse: parseWait, Run: wait},
+		Parse: parseWait, Run: wait, Step: StepWait},
 	{Name: "expect", Usage: "KEY=VALUE", Help: "fail unless the status line KEY has VALUE now",
-		Parse: parseExpect, Run: expect},
+		Parse: parseExpect, Run: expect, Step: StepCheck},
 }
 
 // Lookup finds a verb by name (case-insensitive).
@@ -310,7 +366,7 @@ func parseKeys(text string) (Args, error) {
 	for _, n := range names {
 		k, err := phone.ParseKey(n)
 		if err != nil {
-			return Args{}, err
+			return Args{}, &ArgError{Msg: err.Error(), Got: n, Known: phone.KeyNames(), Err: err}
 		}
 		a.Keys = append(a.Keys, k)
 	}
@@ -380,6 +436,35 @@ func answer(ctx context.Context, t *Target, _ Args) (Result, error) {
 	return screen(t), nil
 }
 
+func parseMute(text string) (Args, error) {
+	if text != "on" && text != "off" {
+		return Args{}, &ArgError{Msg: fmt.Sprintf("mute needs on or off, not %q", text), Got: text, Known: []string{"on", "off"}}
+	}
+	return Args{Text: text}, nil
+}
+
+// mute sets the call's mute to on or off whatever it was, where the mute
+// key toggles it: a script says what it wants.
+func mute(_ context.Context, t *Target, a Args) (Result, error) {
+	call, err := statusValue(t.Phone, "call")
+	if err != nil {
+		return Result{}, err
+	}
+	if call != "connected" && call != "held" {
+		return Result{}, fmt.Errorf("no call to mute (the phone is %s)", call)
+	}
+	now, err := statusValue(t.Phone, "mute")
+	if err != nil {
+		return Result{}, err
+	}
+	if now != a.Text {
+		if err := t.Phone.Press(phone.KeyMute); err != nil {
+			return Result{}, err
+		}
+	}
+	return screen(t), nil
+}
+
 // path makes a relative file name relative to the target's folder.
 func (t *Target) path(name string) string {
 	if t.Dir == "" || filepath.IsAbs(name) {
@@ -417,6 +502,30 @@ func parsePlay(text string) (Args, error) {
 		spec += ":" + rest
 	}
 	return Args{Text: spec}, nil
+}
+
+// checkPlay finds a source the phone cannot play, without opening WAV
+// files (checked when played).
+func checkPlay(a Args) error { return CheckSource(a.Text) }
+
+// CheckSource checks an audio source as a phone's Play takes it (tone:HZ,
+// wav:FILE, silence, echo), without opening WAV files.
+func CheckSource(spec string) error {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "tone":
+		if hz, err := strconv.ParseFloat(arg, 64); err != nil || hz <= 0 || hz >= 4000 {
+			return fmt.Errorf("audio %q: tone needs a frequency below 4000 Hz, e.g. tone:1000", spec)
+		}
+	case "wav":
+		if arg == "" {
+			return fmt.Errorf("audio %q: wav needs a file", spec)
+		}
+	case "silence", "echo":
+	default:
+		return fmt.Errorf("audio %q: want tone:HZ, wav:FILE, silence or echo", spec)
+	}
+	return nil
 }
 
 func play(_ context.Context, t *Target, a Args) (Result, error) {

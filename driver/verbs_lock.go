@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/deskphone/deskphone/phone"
@@ -13,17 +14,17 @@ import (
 func init() {
 	Verbs = append(Verbs,
 		&Verb{Name: "lock", Help: "lock the phone (it needs a PIN)",
-			Parse: noArgs, Run: simple((*phone.Phone).Lock)},
+			Parse: noArgs, Run: simple((*phone.Phone).Lock), Step: StepPhone},
 		&Verb{Name: "unlock", Usage: "PIN", Help: "unlock the phone with its PIN (or the administrator's code\nwhen the phone asks for it)",
-			Parse: needText("unlock needs the PIN"), Run: onPhone((*phone.Phone).Unlock)},
+			Parse: needText("unlock needs the PIN"), Run: onPhone((*phone.Phone).Unlock), Step: StepText},
 		&Verb{Name: "pin", Usage: "set PIN | change OLD NEW", Help: "create the phone-lock PIN (answers the create-PIN prompt,\nentered and confirmed), or change it",
-			Parse: parsePIN, Run: pin},
+			Parse: parsePIN, Run: pin, Step: StepText, Check: checkPIN},
 		&Verb{Name: "policy", Help: "print the in-band policy in force as key=value lines",
 			Parse: noArgs, Run: policyVerb},
 		&Verb{Name: "pc", Usage: "pair [CODE] | lock | unlock | call TARGET", Help: "act as the paired PC (Better Together over Ethernet): pair\n(Manual mode needs the code the phone shows), lock and unlock\nwith the PC, click to call",
-			Parse: parsePC, Run: pc},
+			Parse: parsePC, Run: pc, Step: StepText},
 		&Verb{Name: "firmware", Usage: "VERSION", Help: "install another firmware version and reboot into it on the\nsame state directory (an upgrade or a downgrade)",
-			Parse: needText("firmware needs a version"), Run: onPhone((*phone.Phone).ChangeFirmware)},
+			Parse: needText("firmware needs a version"), Run: onPhone((*phone.Phone).ChangeFirmware), Step: StepText},
 	)
 }
 
@@ -38,6 +39,16 @@ func parsePIN(text string) (Args, error) {
 		return Args{Text: text}, nil
 	}
 	return Args{}, errors.New("pin needs: set PIN, or change OLD NEW")
+}
+
+// checkPIN finds a PIN that is not digits, which the phone refuses.
+func checkPIN(a Args) error {
+	for _, pin := range strings.Fields(a.Text)[1:] {
+		if strings.Trim(pin, "0123456789") != "" {
+			return fmt.Errorf("PIN %q is not digits (a PIN the phone should refuse needs expect_error:)", pin)
+		}
+	}
+	return nil
 }
 
 func pin(_ context.Context, t *Target, a Args) (Result, error) {

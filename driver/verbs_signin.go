@@ -14,12 +14,12 @@ func init() {
 	Verbs = append(Verbs,
 		&Verb{Name: "signin", Usage: "web|pc|retry|password USER PASSWORD|pin EXTENSION PIN",
 			Help:  "sign in: web (a code to enter at the provider's page), pc (a\npairing code for the PC app), retry (a new code after expiry),\npassword (user credentials), pin (on-premises accounts)",
-			Parse: parseSignIn, Run: signIn},
+			Parse: parseSignIn, Run: signIn, Step: StepText},
 		&Verb{Name: "signout", Help: "sign out: tokens cleared, registration removed",
-			Parse: noArgs, Run: simple((*phone.Phone).SignOut)},
+			Parse: noArgs, Run: simple((*phone.Phone).SignOut), Step: StepPhone},
 		&Verb{Name: "browser_signin", Usage: "USER PASSWORD [allow|deny]",
 			Help:  "be the person at the browser: open the phone's signin_url,\nenter its signin_code, sign in as USER, Continue (or Deny)",
-			Parse: parseBrowser, Run: browserSignIn},
+			Parse: parseBrowser, Run: browserSignIn, Step: StepFields, Fields: []string{"user", "password", "decision"}},
 	)
 }
 
@@ -50,8 +50,12 @@ type Browser func(ctx context.Context, page, code, user, password string, allow 
 // parseBrowser checks USER PASSWORD [allow|deny].
 func parseBrowser(text string) (Args, error) {
 	f := strings.Fields(text)
-	if len(f) < 2 || len(f) > 3 || (len(f) == 3 && f[2] != "allow" && f[2] != "deny") {
-		return Args{}, errors.New("browser_signin needs USER PASSWORD [allow|deny]")
+	const msg = "browser_signin needs USER PASSWORD [allow|deny]"
+	if len(f) == 3 && f[2] != "allow" && f[2] != "deny" {
+		return Args{}, &ArgError{Msg: msg, Got: f[2], Known: []string{"allow", "deny"}}
+	}
+	if len(f) < 2 || len(f) > 3 {
+		return Args{}, errors.New(msg)
 	}
 	return Args{Text: strings.Join(f, " ")}, nil
 }

@@ -20,7 +20,7 @@ func init() {
 	Verbs = append(Verbs, &Verb{
 		Name: "update", Usage: "check|now|postpone",
 		Help:  "firmware update: check now; now is the Update softkey (download,\nverify, install and reboot at once); postpone puts the offer off",
-		Parse: parseUpdate,
+		Parse: parseUpdate, Step: StepText,
 		Run: func(_ context.Context, t *Target, a Args) (Result, error) {
 			if err := updateActions[a.Text](t.Phone); err != nil {
 				return Result{}, err
@@ -32,7 +32,7 @@ func init() {
 
 func parseUpdate(text string) (Args, error) {
 	if _, ok := updateActions[text]; !ok {
-		return Args{}, fmt.Errorf("update needs check, now or postpone, not %q", text)
+		return Args{}, &ArgError{Msg: fmt.Sprintf("update needs check, now or postpone, not %q", text), Got: text, Known: []string{"check", "now", "postpone"}}
 	}
 	return Args{Text: text}, nil
 }

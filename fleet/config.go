@@ -7,7 +7,6 @@ package fleet
 import (
 	"errors"
 	"fmt"
-	"github.com/deskphone/deskphone/internal/spelling"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deskphone/deskphone/internal/numbered"
+	"github.com/deskphone/deskphone/internal/yamlpos"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/sipua"
 )
@@ -86,31 +86,10 @@ type Member struct {
 const MaxPhones = numbered.MaxCount
 
 // Error is a problem in a fleet file, at a line and column.
-type Error struct {
-	File      string
-	Line, Col int
-	Msg       string
-	Suggest   string
-}
-
-func (e *Error) Error() string {
-	s := fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
-	if e.Suggest != "" {
-		s += fmt.Sprintf(" (did you mean %q?)", e.Suggest)
-	}
-	return s
-}
+type Error = yamlpos.Error
 
 // Errors is every problem of one fleet file.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+type Errors = yamlpos.Errors
 
 // The keys of a fleet file.
 var (
@@ -157,7 +136,7 @@ type parser struct {
 }
 
 func (p *parser) errorf(n *yaml.Node, suggest, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...), Suggest: suggest})
+	p.errs = append(p.errs, &Error{Pos: yamlpos.At(p.file, n), Msg: fmt.Sprintf(format, args...), Suggest: suggest})
 }
 
 // Parse reads a fleet file's text; file names it in errors. Every problem
@@ -170,14 +149,13 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Config, error) {
 		}
 	}
 	p := &parser{file: file, cat: cat}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(doc.Content) == 0 {
+	root, serr := yamlpos.Parse(file, data)
+	switch {
+	case serr != nil:
+		return nil, Errors{serr}
+	case root == nil:
 		return nil, fmt.Errorf("%s: empty fleet file", file)
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		p.errorf(root, "", "a fleet file is a mapping with groups:")
 		return nil, p.errs
@@ -461,16 +439,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// suggest is the known word nearest to got, if near enough to be a typo.
-func suggest(got string, known []string) string {
-	best, bestD := "", len(got)/2+2
-	for _, k := range known {
-		if d := spelling.Distance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
+// suggest is the known word got probably means, as every file's checker
+// says it.
+func suggest(got string, known []string) string { return yamlpos.Suggest(got, known) }
 
 // GroupNames lists the groups of members, sorted.
 func GroupNames(members []Member) []string {

@@ -62,6 +62,8 @@ func TestParseErrors(t *testing.T) {
 		{"twice", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', count: 2}\n  - {model: vvx501, user: 'u{n}', first: 2}\n", `phone u2 is in group group1 and in group group2`},
 		{"connecting", "server: sips:h\nconnecting: 0\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n", `f.yaml:2:13: connecting: 0 is less than 1`},
 		{"srtp", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', srtp: mandatroy}\n", `(did you mean "mandatory"?)`},
+		// A YAML mistake is placed as a scenario's is: where it is.
+		{"indentation", "server: sips:h\ngroups:\n  - model: vvx501\n     user: u{n}\n", `f.yaml:4:6: not valid YAML`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,11 +1,11 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,41 +13,19 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deskphone/deskphone/backend"
-	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/numbered"
-	"github.com/deskphone/deskphone/internal/spelling"
+	"github.com/deskphone/deskphone/internal/yamlpos"
 	"github.com/deskphone/deskphone/media"
-	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
 
 // Error is a problem in a scenario file, at a place in it.
-type Error struct {
-	Pos     Pos
-	Msg     string
-	Suggest string
-}
-
-func (e *Error) Error() string {
-	s := e.Pos.String() + ": " + e.Msg
-	if e.Suggest != "" {
-		s += fmt.Sprintf(" (did you mean %q?)", e.Suggest)
-	}
-	return s
-}
+type Error = yamlpos.Error
 
 // Errors is every problem found in one file.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+type Errors = yamlpos.Errors
 
 // The keys a scenario file may use.
 var (
@@ -55,27 +33,56 @@ var (
 	backendKeys = []string{"server", "ca", "domain", "users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
 	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin", "count"}
-	// stepKinds are the actions; a step has exactly one of them.
-	stepKinds = []string{
-		"press", "softkey", "dial", "call", "answer", "hangup", "hold", "resume",
-		"transfer", "type", "reboot", "import_ca", "play", "dtmf", "record", "wait", "expect", "advance",
-		"backend", "parallel", "repeat", "include", "update",
-		"lock", "unlock", "pin", "pc", "firmware", "policy",
-		"signin", "signout", "browser_signin", "expect_count",
-	}
+	// runnerSteps are the steps of the runner itself: they shape the run
+	// or act on the cloud. Every other step is a verb of the driver with
+	// a step form (driver.Verb.Step).
+	runnerSteps = []string{"backend", "parallel", "repeat", "include", "policy", "expect_count"}
+	// actions are every step's action; a step has exactly one of them.
+	actions    = stepActions()
 	stepCommon = []string{"phone", "timeout", "times", "expect_error"}
-	// notActions are the steps that act on nothing, so they have no
-	// refusal to expect.
-	notActions = []string{"wait", "expect", "expect_count", "advance", "parallel", "repeat", "include"}
 	condKeys   = []string{"screen", "call", "registered", "led", "log", "status", "tone", "dtmf", "not"}
 	// notKeys are what not: may hold: a phone keeps the tone and digits
 	// it heard, so their absence is no condition.
-	notKeys       = []string{"screen", "call", "registered", "led", "log", "status"}
-	backendAction = []string{"add_user", "rotate", "voicemail", "firmware", "provisioning", "block_legacy_auth", "vendor_cutoff", "consent", "revoke_tokens"}
-	browserKeys   = []string{"phone", "user", "password", "decision"}
-	callStates    = driver.CallStates
-	ledNames      = driver.LEDNames
+	notKeys      = []string{"screen", "call", "registered", "led", "log", "status"}
+	backendSteps = backendStepKeys()
+	callStates   = driver.CallStates
+	ledNames     = driver.LEDNames
 )
+
+// stepActions are the driver's verbs that are steps, then the runner's
+// own steps (policy, the runner's, changes the cloud's policy: the
+// driver's policy verb only prints).
+func stepActions() []string {
+	var out []string
+	for _, v := range driver.Verbs {
+		if v.Step != driver.StepNone && !contains(runnerSteps, v.Name) {
+			out = append(out, v.Name)
+		}
+	}
+	return append(out, runnerSteps...)
+}
+
+// stepVerb is the driver verb a step's action names, nil for the
+// runner's own steps.
+func stepVerb(action string) *driver.Verb {
+	if contains(runnerSteps, action) {
+		return nil
+	}
+	v, ok := driver.Lookup(action)
+	if !ok || v.Step == driver.StepNone {
+		return nil
+	}
+	return v
+}
+
+// acts reports whether a step acts on something, and so may be refused:
+// not a wait, a check, a move of the clock or a step of steps.
+func acts(action string) bool {
+	if v := stepVerb(action); v != nil {
+		return v.Step != driver.StepWait && v.Step != driver.StepCheck && v.Step != driver.StepDuration
+	}
+	return !contains([]string{"expect_count", "parallel", "repeat", "include"}, action)
+}
 
 // DefaultTimeout bounds a wait without its own timeout, in the scenario's
 // (virtual) time.
@@ -83,10 +90,10 @@ const DefaultTimeout = 30 * time.Second
 
 // parser collects every error of one file instead of stopping at the first.
 type parser struct {
-	file string
+	// Reporter has the file and collects its errors.
+	yamlpos.Reporter
 	cat  *catalog.Catalog
 	vars map[string]string
-	errs Errors
 	// depth guards against include cycles.
 	depth int
 	// unknown holds the mappings that had a misspelt key: what their
@@ -98,14 +105,6 @@ type parser struct {
 	// external: the phones register to an external server, so there is
 	// no embedded cloud for policy steps.
 	external bool
-}
-
-func (p *parser) errorf(n *yaml.Node, suggestFrom []string, got string, format string, args ...any) {
-	e := &Error{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}, Msg: fmt.Sprintf(format, args...)}
-	if suggestFrom != nil {
-		e.Suggest = suggest(got, suggestFrom)
-	}
-	p.errs = append(p.errs, e)
 }
 
 // Load reads and validates a scenario file against the catalog.
@@ -120,19 +119,18 @@ func Load(path string, cat *catalog.Catalog) (*Scenario, error) {
 // Parse reads and validates a scenario. Errors come as Errors, with the
 // file, line and column of each problem.
 func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
-	p := &parser{file: file, cat: cat, vars: map[string]string{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{yamlError(file, data, err)}
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+	p := &parser{Reporter: yamlpos.Reporter{File: file}, cat: cat, vars: map[string]string{}}
+	root, serr := yamlpos.Parse(file, data)
+	switch {
+	case serr != nil:
+		return nil, Errors{serr}
+	case root == nil:
 		return nil, Errors{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty scenario file"}}
 	}
-	root := doc.Content[0]
 	sc := &Scenario{File: file}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, nil, "", "a scenario is a mapping with name, phones and steps")
-		return nil, p.errs
+		p.Errorf(root, nil, "", "a scenario is a mapping with name, phones and steps")
+		return nil, p.Errs
 	}
 	fields := p.mapping(root, topKeys)
 	p.varsMisspelt = fields["vars"] == nil && misspelt(root, topKeys, "vars")
@@ -144,7 +142,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 	sc.Name = p.str(fields["name"])
 	if sc.Name == "" {
 		if !misspelt(root, topKeys, "name") {
-			p.errorf(root, nil, "", "missing name")
+			p.Errorf(root, nil, "", "missing name")
 		}
 	}
 	sc.Description = p.str(fields["description"])
@@ -155,7 +153,7 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		sc.Phones = p.phones(n, sc.Backend.Server != "")
 	} else {
 		if !misspelt(root, topKeys, "phones") {
-			p.errorf(root, nil, "", "missing phones")
+			p.Errorf(root, nil, "", "missing phones")
 		}
 	}
 	p.external = sc.Backend.Server != ""
@@ -163,140 +161,14 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		sc.Steps = p.steps(n, sc.Phones)
 	} else {
 		if !misspelt(root, topKeys, "steps") {
-			p.errorf(root, nil, "", "missing steps")
+			p.Errorf(root, nil, "", "missing steps")
 		}
 	}
-	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool {
-			a, b := p.errs[i].Pos, p.errs[j].Pos
-			return a.File < b.File || a.File == b.File && (a.Line < b.Line || a.Line == b.Line && a.Col < b.Col)
-		})
-		return nil, p.errs
+	if len(p.Errs) > 0 {
+		p.Errs.Sort()
+		return nil, p.Errs
 	}
 	return sc, nil
-}
-
-var (
-	yamlLine   = regexp.MustCompile(`line (\d+)`)
-	yamlPrefix = regexp.MustCompile(`^(yaml: )?line \d+: `)
-)
-
-// yamlError words a YAML syntax error. The parser names the line where the
-// block it was reading began, often lines above the mistake; an
-// indentation mistake is looked for from there and reported where it is,
-// with a hint.
-func yamlError(file string, data []byte, err error) *Error {
-	line := 1
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-	}
-	msg := yamlPrefix.ReplaceAllString(err.Error(), "")
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	e := &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "not valid YAML: " + msg}
-	if at, col, hint := badIndent(data, line); at > 0 {
-		e.Pos.Line, e.Pos.Col = at, col
-		e.Msg += "; " + hint
-	}
-	return e
-}
-
-// indentLevel is a column where block lines begin; dash says its lines
-// are list items ("- ").
-type indentLevel struct {
-	col  int
-	dash bool
-}
-
-// badIndent finds the first line from line `from` on whose indentation
-// fits no open block: a tab in the indentation, a line that stops between
-// two levels, a line deeper than one that cannot hold a block, or a key
-// among list items. It returns 0 when every line fits.
-func badIndent(data []byte, from int) (line, col int, hint string) {
-	const above = "check the indentation of this line against the one above (spaces only, children indented under their key, list items under each other)"
-	stack := []indentLevel{{col: 0}}
-	prevOpen := true // the line before may hold an indented block
-	// scalar is the indentation of a key whose block scalar (| or >)
-	// follows, -1 when none; flow counts brackets left open.
-	scalar, flow := -1, 0
-	for i, text := range strings.Split(string(data), "\n") {
-		n := i + 1
-		trimmed := strings.TrimLeft(text, " ")
-		if strings.TrimSpace(trimmed) == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		ind := len(text) - len(trimmed)
-		if scalar >= 0 && ind > scalar {
-			continue // a block scalar's text is free
-		}
-		scalar = -1
-		if flow > 0 {
-			// a flow collection over several lines ignores indentation
-			flow += strings.Count(trimmed, "{") + strings.Count(trimmed, "[") - strings.Count(trimmed, "}") - strings.Count(trimmed, "]")
-			continue
-		}
-		if strings.HasPrefix(trimmed, "\t") && n >= from {
-			return n, ind + 1, "a tab in the indentation: indent with spaces"
-		}
-		dash := trimmed == "-" || strings.HasPrefix(trimmed, "- ")
-		top := stack[len(stack)-1]
-		switch {
-		case ind > top.col:
-			if !prevOpen && n >= from {
-				return n, ind + 1, above
-			}
-			stack = append(stack, indentLevel{col: ind, dash: dash})
-		case ind < top.col:
-			for len(stack) > 1 && stack[len(stack)-1].col > ind {
-				stack = stack[:len(stack)-1]
-			}
-			if stack[len(stack)-1].col != ind && n >= from {
-				return n, ind + 1, above
-			}
-		}
-		top = stack[len(stack)-1]
-		if top.dash && !dash && top.col > 0 && len(stack) > 1 && stack[len(stack)-2].col < top.col && n >= from {
-			return n, ind + 1, above
-		}
-		if dash && !top.dash && ind == top.col {
-			// "key:" followed by its list at the same column.
-			stack[len(stack)-1].dash = true
-		}
-		// A list item's content is a level of its own: "- a: 1" then "  b: 2".
-		body := trimmed
-		for strings.HasPrefix(body, "- ") {
-			body = strings.TrimLeft(body[2:], " ")
-		}
-		if dash && body != "" {
-			stack = append(stack, indentLevel{col: len(text) - len(body)})
-		}
-		prevOpen = opensBlock(body)
-		if b := strings.TrimRight(body, " "); strings.HasSuffix(b, "|") || strings.HasSuffix(b, ">") || strings.HasSuffix(b, "|-") || strings.HasSuffix(b, ">-") {
-			scalar = ind
-		}
-		flow = max(0, strings.Count(body, "{")+strings.Count(body, "[")-strings.Count(body, "}")-strings.Count(body, "]"))
-	}
-	return 0, 0, ""
-}
-
-// opensBlock reports whether a line (without its list dashes) may be
-// followed by more deeply indented lines: a key without a value, a block
-// scalar, a bare dash, or an unfinished flow collection.
-func opensBlock(body string) bool {
-	if i := strings.Index(body, " #"); i >= 0 {
-		body = body[:i]
-	}
-	body = strings.TrimSpace(body)
-	switch {
-	case body == "", strings.HasSuffix(body, ":"), strings.HasSuffix(body, "|"), strings.HasSuffix(body, ">"),
-		strings.HasSuffix(body, "|-"), strings.HasSuffix(body, ">-"):
-		return true
-	case strings.Count(body, "{") > strings.Count(body, "}"), strings.Count(body, "[") > strings.Count(body, "]"):
-		return true
-	case !strings.Contains(body, ": ") && !strings.HasPrefix(body, "{") && !strings.HasPrefix(body, "["):
-		// A plain scalar may go on over indented lines.
-		return true
-	}
-	return false
 }
 
 // mapping returns the values of a mapping by key; keys outside known (when
@@ -304,23 +176,23 @@ func opensBlock(body string) bool {
 func (p *parser) mapping(n *yaml.Node, known []string) map[string]*yaml.Node {
 	out := map[string]*yaml.Node{}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, nil, "", "expected a mapping (key: value), got %s", kindName(n))
+		p.Errorf(n, nil, "", "expected a mapping (key: value), got %s", kindName(n))
 		return out
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if known != nil && !contains(known, k.Value) {
 			if base := strings.TrimSuffix(k.Value, ":"); base != k.Value && contains(known, base) {
-				p.errorf(k, nil, "", "%q: inside {braces} write %s: with a space and a value, e.g. {%s: bob}", k.Value, base, base)
+				p.Errorf(k, nil, "", "%q: inside {braces} write %s: with a space and a value, e.g. {%s: bob}", k.Value, base, base)
 				p.markUnknown(n)
 				continue
 			}
-			p.errorf(k, known, k.Value, "unknown key %q", k.Value)
+			p.Errorf(k, known, k.Value, "unknown key %q", k.Value)
 			p.markUnknown(n)
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
-			p.errorf(k, nil, "", "key %q given twice", k.Value)
+			p.Errorf(k, nil, "", "key %q given twice", k.Value)
 		}
 		out[k.Value] = v
 	}
@@ -367,7 +239,7 @@ func kindName(n *yaml.Node) string {
 // scalar returns a scalar with ${vars} substituted.
 func (p *parser) scalar(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, nil, "", "expected a single value, got %s", kindName(n))
+		p.Errorf(n, nil, "", "expected a single value, got %s", kindName(n))
 		return ""
 	}
 	return p.subst(n, n.Value)
@@ -387,7 +259,7 @@ func (p *parser) subst(n *yaml.Node, s string) string {
 			for k := range p.vars {
 				names = append(names, k)
 			}
-			p.errorf(n, names, name, "undefined variable ${%s}", name)
+			p.Errorf(n, names, name, "undefined variable ${%s}", name)
 			return m
 		}
 		return v
@@ -405,11 +277,11 @@ func (p *parser) backend(n *yaml.Node) Backend {
 	f := p.mapping(n, backendKeys)
 	b := Backend{Server: p.str(f["server"]), CA: p.str(f["ca"]), Domain: p.str(f["domain"])}
 	if b.CA != "" && !filepath.IsAbs(b.CA) {
-		b.CA = filepath.Join(filepath.Dir(p.file), b.CA)
+		b.CA = filepath.Join(filepath.Dir(p.File), b.CA)
 	}
 	if u := f["users"]; u != nil {
 		if u.Kind != yaml.SequenceNode {
-			p.errorf(u, nil, "", "users is a list")
+			p.Errorf(u, nil, "", "users is a list")
 		} else {
 			for _, un := range u.Content {
 				b.Users = append(b.Users, p.user(un))
@@ -420,7 +292,7 @@ func (p *parser) backend(n *yaml.Node) Backend {
 		b.Provisioning = p.scalar(v) == "true" || p.scalar(v) == "yes"
 	}
 	if b.Server != "" && len(b.Users) > 0 {
-		p.errorf(f["users"], nil, "", "users are for the embedded cloud, not for an external server")
+		p.Errorf(f["users"], nil, "", "users are for the embedded cloud, not for an external server")
 	}
 	return b
 }
@@ -429,7 +301,7 @@ func (p *parser) user(n *yaml.Node) User {
 	f := p.mapping(n, userKeys)
 	u := User{User: p.str(f["user"]), Password: p.str(f["password"]), DisplayName: p.str(f["display_name"]), Extension: p.str(f["extension"])}
 	if u.User == "" && !misspelt(n, userKeys, "user") {
-		p.errorf(n, nil, "", "a user needs user:")
+		p.Errorf(n, nil, "", "a user needs user:")
 	}
 	if u.Password == "" {
 		u.Password = "secret"
@@ -439,7 +311,7 @@ func (p *parser) user(n *yaml.Node) User {
 
 func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		p.errorf(n, nil, "", "phones is a list of at least one phone")
+		p.Errorf(n, nil, "", "phones is a list of at least one phone")
 		return nil
 	}
 	var out []PhoneSpec
@@ -447,24 +319,24 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 	for _, pn := range n.Content {
 		f := p.mapping(pn, phoneKeys)
 		ps := PhoneSpec{
-			Pos:  Pos{File: p.file, Line: pn.Line, Col: pn.Column},
+			Pos:  Pos{File: p.File, Line: pn.Line, Col: pn.Column},
 			Name: p.str(f["name"]), Model: p.str(f["model"]), Firmware: p.str(f["firmware"]),
 			User: p.str(f["user"]), Password: p.str(f["password"]), State: p.str(f["state"]),
 			SRTP: p.str(f["srtp"]), Codecs: p.str(f["codecs"]), Audio: p.str(f["audio"]),
 		}
 		if ps.SRTP != "" {
 			if _, err := media.ParseMode(ps.SRTP); err != nil {
-				p.errorf(f["srtp"], []string{"mandatory", "optional", "off"}, ps.SRTP, "srtp is mandatory, optional or off, not %q", ps.SRTP)
+				p.Errorf(f["srtp"], []string{"mandatory", "optional", "off"}, ps.SRTP, "srtp is mandatory, optional or off, not %q", ps.SRTP)
 			}
 		}
 		if ps.Codecs != "" {
 			if cs, _ := codecs.ParseOrder(ps.Codecs); len(cs) == 0 {
-				p.errorf(f["codecs"], nil, "", "no supported codec in %q (PCMU, PCMA, G722)", ps.Codecs)
+				p.Errorf(f["codecs"], nil, "", "no supported codec in %q (PCMU, PCMA, G722)", ps.Codecs)
 			}
 		}
 		if ps.Audio != "" {
-			if err := checkSource(ps.Audio, p.file); err != nil {
-				p.errorf(f["audio"], nil, "", "%v", err)
+			if err := driver.CheckSource(ps.Audio); err != nil {
+				p.Errorf(f["audio"], nil, "", "%v", err)
 			}
 		}
 		if s := f["signin"]; s != nil {
@@ -473,10 +345,10 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				ps.SignIn = v
 			case "no", "":
 			default:
-				p.errorf(s, []string{"yes", "web", "pc", "no"}, v, "signin is yes (signed out until a step signs in), web, pc or no, not %q", v)
+				p.Errorf(s, []string{"yes", "web", "pc", "no"}, v, "signin is yes (signed out until a step signs in), web, pc or no, not %q", v)
 			}
 			if external && ps.SignIn != "" {
-				p.errorf(s, nil, "", "signin needs the embedded mock cloud's identity provider")
+				p.Errorf(s, nil, "", "signin needs the embedded mock cloud's identity provider")
 			}
 		}
 		if a := f["account"]; a != nil {
@@ -485,7 +357,7 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				ps.NoAccount = true
 			case "yes", "":
 			default:
-				p.errorf(a, []string{"none", "yes"}, v, "account is none or yes, not %q", v)
+				p.Errorf(a, []string{"none", "yes"}, v, "account is none or yes, not %q", v)
 			}
 		}
 		if v := misspeltValue(pn, phoneKeys, "name"); ps.Name == "" && v != nil && v.Kind == yaml.ScalarNode {
@@ -494,27 +366,27 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 		}
 		switch {
 		case ps.Name == "":
-			p.errorf(pn, nil, "", "a phone needs name:")
+			p.Errorf(pn, nil, "", "a phone needs name:")
 		case seen[ps.Name]:
 			at := f["name"]
 			if at == nil {
 				at = pn
 			}
-			p.errorf(at, nil, "", "two phones are named %q", ps.Name)
+			p.Errorf(at, nil, "", "two phones are named %q", ps.Name)
 		}
 		seen[ps.Name] = true
 		if ps.Model == "" {
 			if !misspelt(pn, phoneKeys, "model") {
-				p.errorf(pn, nil, "", "phone %q needs model:", ps.Name)
+				p.Errorf(pn, nil, "", "phone %q needs model:", ps.Name)
 			}
 		} else if m, err := p.cat.Model(ps.Model); err != nil {
-			p.errorf(f["model"], p.cat.ModelIDs(), ps.Model, "unknown model %q", ps.Model)
+			p.Errorf(f["model"], p.cat.ModelIDs(), ps.Model, "unknown model %q", ps.Model)
 		} else if _, err := m.FirmwareVersion(ps.Firmware); err != nil {
 			known := make([]string, len(m.Firmware))
 			for i, fw := range m.Firmware {
 				known[i] = fw.Version
 			}
-			p.errorf(f["firmware"], known, ps.Firmware, "%v", err)
+			p.Errorf(f["firmware"], known, ps.Firmware, "%v", err)
 		}
 		if ps.User == "" {
 			ps.User = ps.Name
@@ -523,7 +395,7 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 			ps.Password = "secret"
 		}
 		if external && !ps.NoAccount && ps.Password == "" {
-			p.errorf(pn, nil, "", "phone %q needs password: for the external server", ps.Name)
+			p.Errorf(pn, nil, "", "phone %q needs password: for the external server", ps.Name)
 		}
 		if cn := f["count"]; cn != nil {
 			out = append(out, p.group(ps, cn, f["user"] != nil)...)
@@ -544,11 +416,11 @@ const MaxCount = numbered.MaxCount
 func (p *parser) group(ps PhoneSpec, cn *yaml.Node, userGiven bool) []PhoneSpec {
 	count, err := numbered.ParseCount(p.scalar(cn))
 	if err != nil {
-		p.errorf(cn, nil, "", "count: %v", err)
+		p.Errorf(cn, nil, "", "count: %v", err)
 		return nil
 	}
 	if ps.State != "" {
-		p.errorf(cn, nil, "", "phones with count: keep throw-away state; drop state:")
+		p.Errorf(cn, nil, "", "phones with count: keep throw-away state; drop state:")
 	}
 	pattern := ps.Name + "{n}"
 	if userGiven {
@@ -556,7 +428,7 @@ func (p *parser) group(ps PhoneSpec, cn *yaml.Node, userGiven bool) []PhoneSpec 
 	}
 	pat, err := numbered.Parse(pattern)
 	if err != nil || pat.Fixed() && count > 1 {
-		p.errorf(cn, nil, "", "user %q: %d phones need {n} in it, e.g. %s{n:03d}", pattern, count, ps.Name)
+		p.Errorf(cn, nil, "", "user %q: %d phones need {n} in it, e.g. %s{n:03d}", pattern, count, ps.Name)
 		return nil
 	}
 	out := make([]PhoneSpec, count)
@@ -608,7 +480,7 @@ func forGroup(st Step, group string, phones []PhoneSpec) Step {
 
 func (p *parser) steps(n *yaml.Node, phones []PhoneSpec) []Step {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, nil, "", "steps is a list")
+		p.Errorf(n, nil, "", "steps is a list")
 		return nil
 	}
 	var out []Step
@@ -631,48 +503,48 @@ func (p *parser) steps(n *yaml.Node, phones []PhoneSpec) []Step {
 
 func (p *parser) include(n *yaml.Node, path string, phones []PhoneSpec) []Step {
 	if p.depth > 8 {
-		p.errorf(n, nil, "", "includes nest deeper than 8 (a cycle?)")
+		p.Errorf(n, nil, "", "includes nest deeper than 8 (a cycle?)")
 		return nil
 	}
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(p.file), path)
+		path = filepath.Join(filepath.Dir(p.File), path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		p.errorf(n, nil, "", "include: %v", err)
+		p.Errorf(n, nil, "", "include: %v", err)
 		return nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.errs = append(p.errs, yamlError(path, data, err))
+	root, serr := yamlpos.Parse(path, data)
+	if serr != nil {
+		p.Errs = append(p.Errs, serr)
 		return nil
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		return nil
 	}
-	sub := &parser{file: path, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt, external: p.external}
-	steps := sub.steps(doc.Content[0], phones)
-	p.errs = append(p.errs, sub.errs...)
+	sub := &parser{Reporter: yamlpos.Reporter{File: path}, cat: p.cat, vars: p.vars, depth: p.depth + 1, varsMisspelt: p.varsMisspelt, external: p.external}
+	steps := sub.steps(root, phones)
+	p.Errs = append(p.Errs, sub.Errs...)
 	return steps
 }
 
 func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
-	st = Step{Pos: Pos{File: p.file, Line: n.Line, Col: n.Column}}
-	if n.Kind == yaml.ScalarNode && contains(stepKinds, n.Value) {
-		p.errorf(n, nil, "", "%q: write %s: with a colon (an action without a value), or %s: PHONE", n.Value, n.Value, n.Value)
+	st = Step{Pos: Pos{File: p.File, Line: n.Line, Col: n.Column}}
+	if n.Kind == yaml.ScalarNode && contains(actions, n.Value) {
+		p.Errorf(n, nil, "", "%q: write %s: with a colon (an action without a value), or %s: PHONE", n.Value, n.Value, n.Value)
 		return st, false
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, nil, "", "a step is a mapping like {dial: echo, phone: alice}, got %s", kindName(n))
+		p.Errorf(n, nil, "", "a step is a mapping like {dial: echo, phone: alice}, got %s", kindName(n))
 		return st, false
 	}
-	f := p.mapping(n, append(append([]string(nil), stepKinds...), stepCommon...))
+	f := p.mapping(n, append(append([]string(nil), actions...), stepCommon...))
 	var kind string
 	var arg *yaml.Node
-	for _, k := range stepKinds {
+	for _, k := range actions {
 		if v, ok := f[k]; ok {
 			if kind != "" {
-				p.errorf(n, nil, "", "a step has one action, this one has %s and %s", kind, k)
+				p.Errorf(n, nil, "", "a step has one action, this one has %s and %s", kind, k)
 				return st, false
 			}
 			kind, arg = k, v
@@ -680,7 +552,7 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	}
 	if kind == "" {
 		if !p.unknown[n] { // a misspelt action was reported as such
-			p.errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(stepKinds, ", "))
+			p.Errorf(n, nil, "", "a step needs an action: one of %s", strings.Join(actions, ", "))
 		}
 		return st, false
 	}
@@ -688,13 +560,13 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	if pn := f["phone"]; pn != nil {
 		st.Phone = p.scalar(pn)
 		if _, group := groupOf(phones, st.Phone); !group && !hasPhone(phones, st.Phone) {
-			p.errorf(pn, phoneNames(phones), st.Phone, "no phone named %q", st.Phone)
+			p.Errorf(pn, phoneNames(phones), st.Phone, "no phone named %q", st.Phone)
 		}
 	}
 	if tn := f["timeout"]; tn != nil {
 		d, err := time.ParseDuration(p.scalar(tn))
 		if err != nil || d <= 0 {
-			p.errorf(tn, nil, "", "timeout %q is not a duration like 10s or 20m", tn.Value)
+			p.Errorf(tn, nil, "", "timeout %q is not a duration like 10s or 20m", tn.Value)
 		}
 		st.Timeout = d
 	}
@@ -702,95 +574,34 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	// about that name says enough.
 	named := false
 	defer func() {
-		needsPhone := !contains([]string{"advance", "backend", "parallel", "repeat", "include", "policy", "expect_count"}, kind)
-		if needsPhone && st.Phone == "" && !named && !p.unknown[n] {
+		v := stepVerb(kind)
+		if v != nil && !v.NoPhone && st.Phone == "" && !named && !p.unknown[n] {
 			if len(phones) == 1 {
 				st.Phone = phones[0].Name
 			} else {
-				p.errorf(n, nil, "", "%s needs phone: (the scenario has %d phones)", kind, len(phones))
+				p.Errorf(n, nil, "", "%s needs phone: (the scenario has %d phones)", kind, len(phones))
 			}
 		}
 	}()
 	if f["times"] != nil && kind != "repeat" {
-		p.errorf(f["times"], nil, "", "times goes with repeat")
+		p.Errorf(f["times"], nil, "", "times goes with repeat")
 	}
 	if v := f["expect_error"]; v != nil {
 		st.ExpectError = p.scalar(v)
 		switch {
-		case contains(notActions, kind):
-			p.errorf(v, nil, "", "expect_error goes with an action step, not %s; a condition that must not hold is written not: {...}", kind)
+		case !acts(kind):
+			p.Errorf(v, nil, "", "expect_error goes with an action step, not %s; a condition that must not hold is written not: {...}", kind)
 		case st.ExpectError == "" && v.Kind == yaml.ScalarNode:
-			p.errorf(v, nil, "", "expect_error needs the text the refusal contains, e.g. expect_error: \"PIN too short\"")
+			p.Errorf(v, nil, "", "expect_error needs the text the refusal contains, e.g. expect_error: \"PIN too short\"")
 		}
 	}
+	if v := stepVerb(kind); v != nil {
+		named = p.verbStep(&st, v, f, arg, phones)
+		return st, true
+	}
 	switch kind {
-	case "press":
-		st.Arg = p.scalar(arg)
-		for _, k := range strings.Fields(st.Arg) {
-			if _, err := phone.ParseKey(k); err != nil {
-				p.errorf(arg, phone.KeyNames(), k, "unknown key %q", k)
-			}
-		}
-	case "play":
-		st.Arg = p.scalar(arg)
-		if err := checkSource(st.Arg, p.file); err != nil {
-			p.errorf(arg, nil, "", "%v", err)
-		}
 	case "policy":
 		st.Policy = p.policyChange(arg)
-	case "update":
-		st.Arg = p.scalar(arg)
-		if !contains([]string{"check", "now", "postpone"}, st.Arg) {
-			p.errorf(arg, []string{"check", "now", "postpone"}, st.Arg, "update is check, now or postpone, not %q", st.Arg)
-		}
-	case "signin":
-		st.Arg = p.scalar(arg)
-		if v, ok := driver.Lookup("signin"); ok {
-			if _, err := v.Parse(st.Arg); err != nil {
-				p.errorf(arg, nil, "", "%v", err)
-			}
-		}
-	case "browser_signin":
-		st.Browser = p.browser(arg, phones)
-		if st.Browser != nil && st.Phone == "" {
-			st.Phone = st.Browser.Phone
-		}
-	case "pin":
-		st.Arg = p.scalar(arg)
-		p.checkPIN(arg, st.Arg, st.ExpectError != "")
-	case "softkey", "dial", "call", "transfer", "type", "import_ca", "dtmf", "record", "unlock", "pc", "firmware":
-		st.Arg = p.scalar(arg)
-		if st.Arg == "" {
-			p.errorf(arg, nil, "", "%s needs a value", kind)
-		}
-	case "answer", "hangup", "hold", "resume", "reboot", "lock", "signout":
-		// The value, if any, names the phone: "answer: bob".
-		if arg.Kind != yaml.ScalarNode {
-			p.errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", kind, kind)
-		} else if arg.Tag != "!!null" && arg.Value != "" {
-			named = true
-			name := p.scalar(arg)
-			switch {
-			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
-				p.errorf(arg, nil, "", "%s: %s, but phone: %s", kind, name, st.Phone)
-			case !hasPhone(phones, name):
-				p.errorf(arg, phoneNames(phones), name, "no phone named %q", name)
-			default:
-				st.Phone = name
-			}
-		}
-	case "wait", "expect":
-		st.Cond = p.condition(arg)
-		if st.Timeout == 0 {
-			st.Timeout = DefaultTimeout
-		}
-	case "advance":
-		d, err := time.ParseDuration(p.scalar(arg))
-		if err != nil || d <= 0 {
-			p.errorf(arg, nil, "", "advance %q is not a duration like 5s or 15m", arg.Value)
-		}
-		st.Arg = arg.Value
-		st.Timeout = d
 	case "backend":
 		st.Backend = p.backendAction(arg)
 	case "parallel":
@@ -801,11 +612,11 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		if tn := f["times"]; tn != nil {
 			t, err := strconv.Atoi(p.scalar(tn))
 			if err != nil || t < 1 || t > 100000 {
-				p.errorf(tn, nil, "", "times %q is not a count from 1 to 100000", tn.Value)
+				p.Errorf(tn, nil, "", "times %q is not a count from 1 to 100000", tn.Value)
 			}
 			st.Times = t
 		} else if !misspelt(n, stepCommon, "times") {
-			p.errorf(n, nil, "", "repeat needs times:")
+			p.Errorf(n, nil, "", "repeat needs times:")
 		}
 	case "include":
 		st.Arg = p.scalar(arg)
@@ -815,25 +626,97 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 	return st, true
 }
 
-// checkPIN checks a pin step: its form (set PIN, change OLD NEW) and that
-// each PIN is digits. A step that expects a refusal may give a PIN the
-// phone refuses: that is what it tests.
-func (p *parser) checkPIN(n *yaml.Node, text string, refusalExpected bool) {
-	v, ok := driver.Lookup("pin")
-	if !ok {
-		return
-	}
-	if _, err := v.Parse(text); err != nil {
-		p.errorf(n, nil, "", "pin: %v", err)
-		return
-	}
-	if refusalExpected {
-		return
-	}
-	for _, pin := range strings.Fields(text)[1:] {
-		if strings.Trim(pin, "0123456789") != "" {
-			p.errorf(n, nil, "", "PIN %q is not digits (a PIN the phone should refuse needs expect_error:)", pin)
+// verbStep reads the value of a step that is a driver verb, by the verb's
+// step form, and checks its arguments as the verb parses them. named says
+// the value named the phone ("answer: bob"): an error about that name
+// says enough.
+func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg *yaml.Node, phones []PhoneSpec) (named bool) {
+	switch v.Step {
+	case driver.StepText:
+		if arg.Kind != yaml.ScalarNode {
+			p.Errorf(arg, nil, "", "%s takes a single value, e.g. %s: %s", v.Name, v.Name, v.Usage)
+			return false
 		}
+		st.Arg = p.scalar(arg)
+		p.checkArgs(v, st.Arg, st.ExpectError != "", arg, func(string) *yaml.Node { return arg })
+	case driver.StepPhone:
+		// The value, if any, names the phone: "answer: bob".
+		if arg.Kind != yaml.ScalarNode {
+			p.Errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", v.Name, v.Name)
+		} else if arg.Tag != "!!null" && arg.Value != "" {
+			named = true
+			name := p.scalar(arg)
+			switch {
+			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
+				p.Errorf(arg, nil, "", "%s: %s, but phone: %s", v.Name, name, st.Phone)
+			case !hasPhone(phones, name):
+				p.Errorf(arg, phoneNames(phones), name, "no phone named %q", name)
+			default:
+				st.Phone = name
+			}
+		}
+	case driver.StepFields:
+		keys := append([]string{"phone"}, v.Fields...)
+		fields := p.mapping(arg, keys)
+		if pn := fields["phone"]; pn != nil {
+			name := p.scalar(pn)
+			if !hasPhone(phones, name) {
+				p.Errorf(pn, phoneNames(phones), name, "no phone named %q", name)
+			} else if st.Phone == "" {
+				st.Phone = name
+			}
+		}
+		var words []string
+		for _, k := range v.Fields {
+			if fn := fields[k]; fn != nil {
+				words = append(words, p.scalar(fn))
+			}
+		}
+		st.Arg = strings.Join(words, " ")
+		if p.unknown[arg] || arg.Kind != yaml.MappingNode {
+			return false // a misspelt key was said; what it lacks follows
+		}
+		at := func(word string) *yaml.Node {
+			for _, k := range v.Fields {
+				if fn := fields[k]; fn != nil && fn.Value == word {
+					return fn
+				}
+			}
+			return arg
+		}
+		p.checkArgs(v, st.Arg, st.ExpectError != "", arg, at)
+	case driver.StepWait, driver.StepCheck:
+		st.Cond = p.condition(arg)
+		if st.Timeout == 0 {
+			st.Timeout = DefaultTimeout
+		}
+	case driver.StepDuration:
+		d, err := time.ParseDuration(p.scalar(arg))
+		if err != nil || d <= 0 {
+			p.Errorf(arg, nil, "", "%s %q is not a duration like 5s or 15m", v.Name, arg.Value)
+		}
+		st.Arg = arg.Value
+		st.Timeout = d
+	}
+	return named
+}
+
+// checkArgs parses a step's argument text as the verb does and checks
+// what the phone would refuse (unless the step expects a refusal); a word
+// that is none the verb takes is reported where it is (at), with the word
+// meant.
+func (p *parser) checkArgs(v *driver.Verb, text string, refusalExpected bool, n *yaml.Node, at func(word string) *yaml.Node) {
+	a, err := v.Parse(text)
+	if err == nil && v.Check != nil && !refusalExpected {
+		err = v.Check(a)
+	}
+	var ae *driver.ArgError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Known != nil:
+		p.Errorf(at(ae.Got), ae.Known, ae.Got, "%s", ae.Msg)
+	default:
+		p.Errorf(n, nil, "", "%v", err)
 	}
 }
 
@@ -841,7 +724,7 @@ func (p *parser) checkPIN(n *yaml.Node, text string, refusalExpected bool) {
 func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Condition) {
 	c := &CountCheck{AtMost: -1}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, nil, "", "expect_count is a mapping like {group: lobby, registered: yes, at_least: 100}")
+		p.Errorf(n, nil, "", "expect_count is a mapping like {group: lobby, registered: yes, at_least: 100}")
 		return c, Condition{}
 	}
 	countKeys := []string{"group", "at_least", "at_most"}
@@ -863,16 +746,16 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 	switch {
 	case f["group"] == nil:
 		if !misspelt(n, known, "group") {
-			p.errorf(n, nil, "", "expect_count needs group:")
+			p.Errorf(n, nil, "", "expect_count needs group:")
 		}
 	case !contains(groups, c.Group):
-		p.errorf(f["group"], groups, c.Group, "no group %q (a phone entry with count:)", c.Group)
+		p.Errorf(f["group"], groups, c.Group, "no group %q (a phone entry with count:)", c.Group)
 	}
 	num := func(key string, into *int) {
 		if v := f[key]; v != nil {
 			x, err := strconv.Atoi(p.scalar(v))
 			if err != nil || x < 0 {
-				p.errorf(v, nil, "", "%s %q is not a count", key, v.Value)
+				p.Errorf(v, nil, "", "%s %q is not a count", key, v.Value)
 			}
 			*into = x
 		}
@@ -880,10 +763,10 @@ func (p *parser) countCheck(n *yaml.Node, phones []PhoneSpec) (*CountCheck, Cond
 	num("at_least", &c.AtLeast)
 	num("at_most", &c.AtMost)
 	if f["at_least"] == nil && f["at_most"] == nil && !misspelt(n, known, "at_least") && !misspelt(n, known, "at_most") {
-		p.errorf(n, nil, "", "expect_count needs at_least: or at_most:")
+		p.Errorf(n, nil, "", "expect_count needs at_least: or at_most:")
 	}
 	if len(cond.Content) == 0 && !p.unknown[n] {
-		p.errorf(n, nil, "", "expect_count needs a condition, such as registered: yes")
+		p.Errorf(n, nil, "", "expect_count needs a condition, such as registered: yes")
 		return c, Condition{}
 	}
 	return c, p.condition(cond)
@@ -900,7 +783,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	n = p.statusKeysOutside(n, known)
 	f := p.mapping(n, known)
 	if len(f) == 0 && n.Kind == yaml.MappingNode && !p.unknown[n] {
-		p.errorf(n, known, "", "a condition needs at least one of %s", strings.Join(known, ", "))
+		p.Errorf(n, known, "", "a condition needs at least one of %s", strings.Join(known, ", "))
 	}
 	if v := f["not"]; v != nil {
 		// not: {KEY: VALUE, ...}: each key given must fail.
@@ -910,7 +793,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 		s := p.scalar(v)
 		r, err := regexp.Compile(s)
 		if err != nil {
-			p.errorf(v, nil, "", "bad regular expression %q: %v", s, err)
+			p.Errorf(v, nil, "", "bad regular expression %q: %v", s, err)
 		}
 		return r
 	}
@@ -923,13 +806,13 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	if v := f["call"]; v != nil {
 		c.Call = p.scalar(v)
 		if !contains(callStates, c.Call) {
-			p.errorf(v, callStates, c.Call, "unknown call state %q", c.Call)
+			p.Errorf(v, callStates, c.Call, "unknown call state %q", c.Call)
 		}
 	}
 	if v := f["registered"]; v != nil {
 		var b bool
 		if err := v.Decode(&b); err != nil {
-			p.errorf(v, nil, "", "registered is yes or no")
+			p.Errorf(v, nil, "", "registered is yes or no")
 		}
 		c.Registered = &b
 	}
@@ -938,7 +821,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 		for k, val := range p.mapping(v, ledNames) {
 			s := p.scalar(val)
 			if !contains([]string{"on", "off", "blink"}, s) {
-				p.errorf(val, []string{"on", "off", "blink"}, s, "LED state is on, off or blink")
+				p.Errorf(val, []string{"on", "off", "blink"}, s, "LED state is on, off or blink")
 			}
 			c.LED[k] = s
 		}
@@ -946,7 +829,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 	if v := f["tone"]; v != nil {
 		hz, err := strconv.Atoi(p.scalar(v))
 		if err != nil || hz < 50 || hz > 7000 {
-			p.errorf(v, nil, "", "tone is a frequency in Hz from 50 to 7000, not %q", v.Value)
+			p.Errorf(v, nil, "", "tone is a frequency in Hz from 50 to 7000, not %q", v.Value)
 		}
 		c.Tone = hz
 	}
@@ -961,7 +844,7 @@ func (p *parser) conditionOf(n *yaml.Node, known []string) Condition {
 		}
 		for i := 0; v.Kind == yaml.MappingNode && i+1 < len(v.Content); i += 2 {
 			if k := v.Content[i]; !contains(keys, k.Value) {
-				p.errorf(k, keys, k.Value, "unknown status key %q", k.Value)
+				p.Errorf(k, keys, k.Value, "unknown status key %q", k.Value)
 			}
 		}
 	}
@@ -974,9 +857,9 @@ func (p *parser) negatable(n *yaml.Node) *yaml.Node {
 	return p.without(n, func(k *yaml.Node) bool {
 		switch k.Value {
 		case "tone", "dtmf":
-			p.errorf(k, nil, "", "not: cannot hold %s: a phone keeps what it heard, so a wait could never see it go; wait for something else, such as call: idle", k.Value)
+			p.Errorf(k, nil, "", "not: cannot hold %s: a phone keeps what it heard, so a wait could never see it go; wait for something else, such as call: idle", k.Value)
 		case "not":
-			p.errorf(k, nil, "", "not: inside not: says the condition itself: write it without either")
+			p.Errorf(k, nil, "", "not: inside not: says the condition itself: write it without either")
 		default:
 			return false
 		}
@@ -997,7 +880,7 @@ func (p *parser) statusKeysOutside(n *yaml.Node, known []string) *yaml.Node {
 		if sk == "" {
 			return false
 		}
-		p.errs = append(p.errs, &Error{Pos: Pos{File: p.file, Line: k.Line, Col: k.Column},
+		p.Errs = append(p.Errs, &Error{Pos: Pos{File: p.File, Line: k.Line, Col: k.Column},
 			Msg: fmt.Sprintf("unknown key %q: status keys go in status: {...}", k.Value), Suggest: "status: {" + sk + ": ...}"})
 		return true
 	})
@@ -1028,76 +911,59 @@ func (p *parser) without(n *yaml.Node, drop func(k *yaml.Node) bool) *yaml.Node 
 	return &out
 }
 
+// updateSteps are the backend: keys of the update authorities (the
+// embedded cloud's update service, the provisioning server).
+var updateSteps = []string{"firmware", "provisioning"}
+
+// backendStepKeys are the keys of a backend: step: the cloud's actions
+// that are steps, then the update authorities'.
+func backendStepKeys() []string {
+	var out []string
+	for _, a := range backend.Actions {
+		if a.Step != "" {
+			out = append(out, a.Step)
+		}
+	}
+	return append(out, updateSteps...)
+}
+
 func (p *parser) backendAction(n *yaml.Node) BackendAction {
 	var a BackendAction
-	f := p.mapping(n, backendAction)
+	f := p.mapping(n, backendSteps)
 	if len(f) != 1 && !(len(f) == 0 && p.unknown[n]) {
-		p.errorf(n, backendAction, "", "a backend step does one of %s", strings.Join(backendAction, ", "))
+		p.Errorf(n, backendSteps, "", "a backend step does one of %s", strings.Join(backendSteps, ", "))
 	}
-	if v := f["add_user"]; v != nil {
-		u := p.user(v)
-		a.AddUser = &u
-	}
-	if v := f["block_legacy_auth"]; v != nil {
-		switch s := p.scalar(v); s {
-		case "on", "yes", "true":
-			a.BlockLegacyAuth = "on"
-		case "off", "no", "false":
-			a.BlockLegacyAuth = "off"
+	for _, k := range backendSteps {
+		v := f[k]
+		if v == nil {
+			continue
+		}
+		a.Key = k
+		if k == "add_user" {
+			u := p.user(v)
+			a.User = &u
+			continue
+		}
+		a.Value = p.scalar(v)
+		var check func(string) error
+		if act, ok := backend.StepAction(k); ok {
+			check = act.Check
+		} else {
+			check = checkFirmwareStep
+		}
+		if check == nil {
+			continue
+		}
+		var ve *backend.ValueError
+		switch err := check(a.Value); {
+		case err == nil:
+		case errors.As(err, &ve):
+			p.Errorf(v, ve.Known, ve.Got, "%s", ve.Msg)
 		default:
-			p.errorf(v, []string{"on", "off"}, s, "block_legacy_auth is on or off, not %q", s)
-		}
-	}
-	if v := f["vendor_cutoff"]; v != nil {
-		s := p.scalar(v)
-		if s != "none" {
-			if _, err := time.Parse("2006-01-02", s); err != nil {
-				if _, err := time.Parse(time.RFC3339, s); err != nil {
-					p.errorf(v, nil, "", "vendor_cutoff %q is a date (2026-07-01), an RFC 3339 time or none", s)
-				}
-			}
-		}
-		a.VendorCutoff = s
-	}
-	a.Consent = p.str(f["consent"])
-	a.RevokeTokens = p.str(f["revoke_tokens"])
-	a.Rotate = p.str(f["rotate"])
-	if roots := certs.FactoryRootIDs(); a.Rotate != "" && !contains(roots, a.Rotate) {
-		p.errorf(f["rotate"], roots, a.Rotate, "unknown root %q: the lab roots are %s", a.Rotate, strings.Join(roots, ", "))
-	}
-	a.Voicemail = p.str(f["voicemail"])
-	a.Firmware = p.str(f["firmware"])
-	a.Provisioning = p.str(f["provisioning"])
-	for _, k := range []string{"firmware", "provisioning"} {
-		if v := f[k]; v != nil {
-			if err := checkFirmwareStep(p.scalar(v)); err != nil {
-				p.errorf(v, nil, "", "%v", err)
-			}
+			p.Errorf(v, nil, "", "%v", err)
 		}
 	}
 	return a
-}
-
-// browser reads a browser_signin step: the person at the provider's page.
-func (p *parser) browser(n *yaml.Node, phones []PhoneSpec) *BrowserSignIn {
-	f := p.mapping(n, browserKeys)
-	b := &BrowserSignIn{Phone: p.str(f["phone"]), User: p.str(f["user"]), Password: p.str(f["password"]), Allow: true}
-	if b.Phone != "" && !hasPhone(phones, b.Phone) {
-		p.errorf(f["phone"], phoneNames(phones), b.Phone, "no phone named %q", b.Phone)
-	}
-	if (b.User == "" || b.Password == "") && !misspelt(n, browserKeys, "user") && !misspelt(n, browserKeys, "password") {
-		p.errorf(n, nil, "", "browser_signin needs user: and password:")
-	}
-	if v := f["decision"]; v != nil {
-		switch d := p.scalar(v); d {
-		case "allow":
-		case "deny":
-			b.Allow = false
-		default:
-			p.errorf(v, []string{"allow", "deny"}, d, "decision is allow or deny, not %q", d)
-		}
-	}
-	return b
 }
 
 func hasPhone(phones []PhoneSpec, name string) bool {
@@ -1128,27 +994,7 @@ func contains(list []string, s string) bool {
 
 // suggest returns the known word got probably means: one that means the
 // same, or the closest in spelling if close enough to be a typo.
-func suggest(got string, known []string) string { return spelling.Suggest(got, known) }
-
-// checkSource validates an audio source (tone:HZ, wav:FILE, silence, echo)
-// without opening WAV files, which are checked when played.
-func checkSource(spec, file string) error {
-	kind, arg, _ := strings.Cut(spec, ":")
-	switch kind {
-	case "tone":
-		if hz, err := strconv.ParseFloat(arg, 64); err != nil || hz <= 0 || hz >= 4000 {
-			return fmt.Errorf("audio %q: tone needs a frequency below 4000 Hz, e.g. tone:1000", spec)
-		}
-	case "wav":
-		if arg == "" {
-			return fmt.Errorf("audio %q: wav needs a file", spec)
-		}
-	case "silence", "echo":
-	default:
-		return fmt.Errorf("audio %q: want tone:HZ, wav:FILE, silence or echo", spec)
-	}
-	return nil
-}
+func suggest(got string, known []string) string { return yamlpos.Suggest(got, known) }
 
 // policyChange reads {tenant: NAME | user: NAME, set: {Field: value}}.
 // The fields are the in-band policy's; the tenant is the one the
@@ -1158,21 +1004,21 @@ func (p *parser) policyChange(n *yaml.Node) *PolicyChange {
 	f := p.mapping(n, keys)
 	c := &PolicyChange{Set: map[string]string{}}
 	if p.external {
-		p.errorf(n, nil, "", "a policy step needs the embedded mock cloud, not an external server")
+		p.Errorf(n, nil, "", "a policy step needs the embedded mock cloud, not an external server")
 	}
 	if f["tenant"] != nil && f["user"] != nil {
-		p.errorf(n, nil, "", "a policy step sets the tenant's policy or a user's, not both")
+		p.Errorf(n, nil, "", "a policy step sets the tenant's policy or a user's, not both")
 	}
 	c.User = p.str(f["user"])
 	if v := f["tenant"]; v != nil {
 		c.Tenant = p.scalar(v)
 		if tenants := []string{backend.DefaultDomain}; !p.external && !contains(tenants, c.Tenant) {
-			p.errorf(v, tenants, c.Tenant, "unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, strings.Join(tenants, ", "))
+			p.Errorf(v, tenants, c.Tenant, "unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, strings.Join(tenants, ", "))
 		}
 	}
 	if f["set"] == nil {
 		if !misspelt(n, keys, "set") {
-			p.errorf(n, nil, "", "a policy step needs set: {Field: value}")
+			p.Errorf(n, nil, "", "a policy step needs set: {Field: value}")
 		}
 		return c
 	}
@@ -1181,7 +1027,7 @@ func (p *parser) policyChange(n *yaml.Node) *PolicyChange {
 		c.Set[k] = p.scalar(v)
 	}
 	if len(c.Set) == 0 && !p.unknown[f["set"]] {
-		p.errorf(f["set"], nil, "", "set names no field")
+		p.Errorf(f["set"], nil, "", "set names no field")
 	}
 	return c
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/internal/memdir"
@@ -101,8 +102,7 @@ type env struct {
 	// inflight counts what the phones and the embedded cloud have in
 	// flight; virtual time moves only when it is idle.
 	inflight *inflight.Tracker
-	cloud    *backend.Backend
-	update   updateServices
+	cloud    *cloud.Cloud
 	phones   map[string]*phone.Phone
 	// stops close the phones.
 	stops []func() error
@@ -215,31 +215,29 @@ func (e *env) setUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		// The admin listener serves the identity provider phones sign in
-		// with.
-		b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight,
-			Media: backend.EngineMedia(cloudMedia.Engine, filepath.Join(dir, "cloud", "voicemail"))})
-		if err != nil {
-			return fmt.Errorf("mock cloud: %w", err)
-		}
-		if err := b.Start(ctx); err != nil {
-			return fmt.Errorf("mock cloud: %w", err)
-		}
-		e.cloud = b
+		cfg := cloud.Config{Dir: filepath.Join(dir, "cloud"), Clock: e.clk, Inflight: e.inflight, Media: cloudMedia.Engine,
+			Admin: true, Catalog: e.opts.Catalog, Update: &cloud.Update{TLS: true, ImageSize: scenarioImageSize}}
 		for _, u := range e.sc.Backend.Users {
-			if err := b.AddUser(backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension}); err != nil {
-				return fmt.Errorf("mock cloud: %w", err)
-			}
+			cfg.Users = append(cfg.Users, backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension})
 		}
-		server, domain = "sips:"+b.Addr("tls"), b.Domain()
-		if updateOpts, err = e.startUpdate(); err != nil {
+		if e.sc.Backend.Provisioning {
+			cfg.Provisioning = &cloud.Update{ImageSize: scenarioImageSize}
+		}
+		c, err := cloud.Start(ctx, cfg)
+		if err != nil {
 			return err
+		}
+		e.cloud = c
+		server, domain = "sips:"+c.Addr("tls"), c.Domain()
+		updateOpts = []phone.Option{phone.WithUpdateService(c.UpdateURL)}
+		if c.ProvisioningURL != "" {
+			updateOpts = append(updateOpts, phone.WithProvisioningServer(c.ProvisioningURL))
 		}
 		// The members of a group sign in with the users their pattern
 		// names: the cloud has them.
 		for _, ps := range e.sc.Phones {
 			if ps.Group != "" && !ps.NoAccount {
-				if err := b.AddUser(backend.User{User: ps.User, Password: ps.Password}); err != nil && !errors.Is(err, backend.ErrUserExists) {
+				if err := c.AddUser(backend.User{User: ps.User, Password: ps.Password}); err != nil && !errors.Is(err, backend.ErrUserExists) {
 					return fmt.Errorf("%s: mock cloud: %w", ps.Pos, err)
 				}
 			}
@@ -299,7 +297,6 @@ func (e *env) tearDown() {
 	if e.cloud != nil {
 		e.cloud.Close()
 	}
-	e.stopUpdate()
 	e.engines.Close()
 	os.RemoveAll(e.dir)
 }
@@ -338,15 +335,21 @@ func (e *env) run(ctx context.Context, steps []Step) error {
 // step runs one step; note is what it has to say when it passes.
 func (e *env) step(ctx context.Context, st Step) (note string, err error) {
 	p := e.phones[st.Phone]
+	form := driver.StepNone
+	if v := stepVerb(st.Action); v != nil {
+		form = v.Step
+	}
 	// Like a person who looks before pressing, an action (and an expect)
-	// waits until what the step before set off has arrived.
-	if e.fake != nil && !contains([]string{"wait", "advance", "parallel", "repeat"}, st.Action) {
+	// waits until what the step before set off has arrived; a wait and an
+	// advance settle as they move the clock.
+	timed := form == driver.StepWait || form == driver.StepDuration || st.Action == "parallel" || st.Action == "repeat"
+	if e.fake != nil && !timed {
 		if err := e.settle(); err != nil {
 			return "", err
 		}
 	}
-	switch st.Action {
-	case "wait", "expect":
+	switch {
+	case form == driver.StepWait || form == driver.StepCheck:
 		e.heardMu.Lock()
 		h, ok := e.heard[st.Phone]
 		e.heardMu.Unlock()
@@ -354,7 +357,7 @@ func (e *env) step(ctx context.Context, st Step) (note string, err error) {
 			h = driver.Heard{Set: true} // no action yet: all since the start
 		}
 		st.Cond.Since = h
-	case "advance", "parallel", "repeat":
+	case timed:
 	default:
 		if err := e.markHeard(); err != nil {
 			return "", err
@@ -412,18 +415,18 @@ func (e *env) act(ctx context.Context, st Step, p *phone.Phone) (string, error) 
 		return "", nil
 	}
 	// Every other step is a verb of the driver.
-	v, ok := driver.Lookup(st.Action)
-	if !ok {
+	v := stepVerb(st.Action)
+	if v == nil {
 		return "", fmt.Errorf("unknown step %q", st.Action)
 	}
-	a, err := stepArgs(v, st)
+	a, err := st.args(v)
 	if err != nil {
 		return "", err
 	}
 	t := &driver.Target{Phone: p, Clock: stepClock{e}, Dir: filepath.Dir(e.sc.File), Pace: e.pace(p), Browser: idp.Approve}
 	_, err = v.Run(ctx, t, a)
 	var te *driver.TimeoutError
-	if st.Action == "wait" && errors.As(err, &te) {
+	if v.Step == driver.StepWait && errors.As(err, &te) {
 		if te.Stalled {
 			return "", fmt.Errorf("timed out after %v; %s", st.Timeout, te.Why)
 		}
@@ -478,10 +481,12 @@ func (e *env) policyStep(c *PolicyChange) (string, error) {
 	if c.Tenant != "" && c.Tenant != e.cloud.Domain() {
 		return "", fmt.Errorf("unknown tenant %q: the embedded cloud's tenant is %s", c.Tenant, e.cloud.Domain())
 	}
-	info, err := e.cloud.SetPolicy(c.User, c.Set)
+	act, _, _ := backend.LookupAction([]string{"policy", "set"})
+	ans, err := act.Run(e.cloud.Backend, backend.PolicySetInput(c.User, c.Set))
 	if err != nil {
 		return "", err
 	}
+	info, _ := ans.Value.(backend.PolicyInfo)
 	return fmt.Sprintf("policy version %d", info.Version), nil
 }
 
@@ -510,23 +515,17 @@ func (e *env) expectCount(st Step) error {
 	return nil
 }
 
-// stepArgs are the driver arguments of a phone step.
-func stepArgs(v *driver.Verb, st Step) (driver.Args, error) {
-	switch st.Action {
-	case "wait", "expect":
+// args are the driver arguments of a step, by its verb's step form: the
+// condition and duration read from the file, or the argument text as the
+// verb parses it.
+func (st Step) args(v *driver.Verb) (driver.Args, error) {
+	switch v.Step {
+	case driver.StepWait, driver.StepCheck:
 		return driver.Args{Cond: st.Cond, Duration: st.Timeout}, nil
-	case "advance":
+	case driver.StepDuration:
 		return driver.Args{Duration: st.Timeout}, nil
-	case "press":
-		return v.Parse(st.Arg)
-	case "browser_signin":
-		d := "allow"
-		if !st.Browser.Allow {
-			d = "deny"
-		}
-		return v.Parse(st.Browser.User + " " + st.Browser.Password + " " + d)
 	}
-	return driver.Args{Text: st.Arg}, nil
+	return v.Parse(st.Arg)
 }
 
 // hearsAudio reports whether a step waits on or expects a tone or DTMF.
@@ -564,41 +563,30 @@ type stepClock struct{ e *env }
 
 func (c stepClock) Advance(d time.Duration) { c.e.advance(d) }
 
+// backendStep does a backend: step: an action of the cloud's table, as
+// its admin API would, or a command of an update authority.
 func (e *env) backendStep(a BackendAction) error {
 	if e.cloud == nil {
 		return errors.New("backend steps need the embedded mock cloud")
 	}
-	switch {
-	case a.AddUser != nil:
-		u := a.AddUser
-		return e.cloud.AddUser(backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension})
-	case a.Rotate != "":
-		return e.cloud.RotateCertificate(a.Rotate)
-	case a.Voicemail != "":
-		return e.cloud.LeaveVoicemail(a.Voicemail)
-	case a.Firmware != "":
-		return firmwareStep(e.update.inBand, a.Firmware)
-	case a.Provisioning != "":
-		return firmwareStep(e.update.provisioning, a.Provisioning)
-	case a.BlockLegacyAuth != "":
-		e.cloud.IdP().SetBlockLegacyAuth(a.BlockLegacyAuth == "on")
-	case a.VendorCutoff == "none":
-		e.cloud.IdP().SetVendorClientCutoff(time.Time{})
-	case a.VendorCutoff != "":
-		t, err := time.Parse("2006-01-02", a.VendorCutoff)
-		if err != nil {
-			if t, err = time.Parse(time.RFC3339, a.VendorCutoff); err != nil {
-				return fmt.Errorf("vendor_cutoff: %w", err)
-			}
-		}
-		e.cloud.IdP().SetVendorClientCutoff(t)
-	case a.Consent != "":
-		return e.cloud.IdP().Consent(a.Consent, true)
-	case a.RevokeTokens != "":
-		_, err := e.cloud.IdP().RevokeUser(a.RevokeTokens)
-		return err
+	switch a.Key {
+	case "firmware":
+		return firmwareStep(e.cloud.Update, a.Value)
+	case "provisioning":
+		return firmwareStep(e.cloud.Provisioning, a.Value)
 	}
-	return nil
+	act, ok := backend.StepAction(a.Key)
+	if !ok {
+		return fmt.Errorf("unknown backend step %q", a.Key)
+	}
+	var in backend.Input
+	if u := a.User; u != nil {
+		in = backend.UserInput(backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension})
+	} else {
+		in = act.StepInput(a.Value)
+	}
+	_, err := act.Run(e.cloud.Backend, in)
+	return err
 }
 
 // settled reports whether nothing is in flight and no phone or the cloud

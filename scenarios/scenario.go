@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/internal/yamlpos"
 )
 
 // Scenario is one parsed and validated scenario file.
@@ -73,7 +75,7 @@ type PhoneSpec struct {
 // Step is one thing the runner does.
 type Step struct {
 	Pos     Pos
-	Action  string // a key of stepKinds
+	Action  string // one of actions: a driver verb or a runner step
 	Phone   string
 	Arg     string
 	Cond    Condition
@@ -81,8 +83,7 @@ type Step struct {
 	Steps   []Step // parallel, repeat
 	Times   int    // repeat
 	Backend BackendAction
-	Policy  *PolicyChange  // policy
-	Browser *BrowserSignIn // browser_signin
+	Policy  *PolicyChange // policy
 	// Count is what expect_count checks, with Cond.
 	Count *CountCheck
 	// ExpectError, when set, says the action must be refused with an
@@ -98,13 +99,6 @@ type CountCheck struct {
 	Group   string
 	AtLeast int
 	AtMost  int // -1: no bound
-}
-
-// BrowserSignIn is the person who opens the phone's web sign-in address,
-// enters its code, signs in and allows or denies.
-type BrowserSignIn struct {
-	Phone, User, Password string
-	Allow                 bool
 }
 
 // PolicyChange is a policy step: fields of the tenant's in-band policy
@@ -140,19 +134,15 @@ func (c *PolicyChange) describe() string {
 	return whose + ": " + strings.Join(fields, ", ")
 }
 
-// BackendAction is what a backend step does to the embedded cloud.
+// BackendAction is what a backend step does to the embedded cloud: an
+// action of the cloud's table (backend.Actions) by its step key, or a
+// command of an update authority (firmware, provisioning).
 type BackendAction struct {
-	AddUser   *User
-	Rotate    string
-	Voicemail string
-	// Firmware and Provisioning are update service commands (approve,
-	// restore, pending, rotate, down, up) for the embedded cloud's update
-	// service and the provisioning server.
-	Firmware, Provisioning string
-	// The identity provider's policies: BlockLegacyAuth on or off,
-	// VendorCutoff a date or none, Consent a vendor app's client ID,
-	// RevokeTokens a user.
-	BlockLegacyAuth, VendorCutoff, Consent, RevokeTokens string
+	// Key is the step's key: add_user, rotate, firmware...
+	Key string
+	// Value is its value; User, add_user's user.
+	Value string
+	User  *User
 }
 
 // Condition is what wait and expect check on a phone: the driver's
@@ -163,12 +153,7 @@ type Condition = driver.Cond
 const ToneTolerance = driver.ToneTolerance
 
 // Pos is a place in a scenario file.
-type Pos struct {
-	File      string
-	Line, Col int
-}
-
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+type Pos = yamlpos.Pos
 
 // Describe is the step as a progress line shows it, with the refusal it
 // expects.
@@ -185,9 +170,10 @@ func (s Step) describe() string {
 	if s.Phone != "" {
 		who = s.Phone + ": "
 	}
-	switch s.Action {
-	case "wait", "expect":
+	if v := stepVerb(s.Action); v != nil && (v.Step == driver.StepWait || v.Step == driver.StepCheck) {
 		return who + s.Action + " " + s.Cond.String()
+	}
+	switch s.Action {
 	case "expect_count":
 		d := fmt.Sprintf("expect_count %s: %s at least %d", s.Count.Group, s.Cond.String(), s.Count.AtLeast)
 		if s.Count.AtMost >= 0 {
@@ -204,37 +190,25 @@ func (s Step) describe() string {
 	case "repeat":
 		return fmt.Sprintf("repeat %d× (%d steps)", s.Times, len(s.Steps))
 	case "backend":
-		switch {
-		case s.Backend.AddUser != nil:
-			return "backend: add user " + s.Backend.AddUser.User
-		case s.Backend.Rotate != "":
-			return "backend: rotate to " + s.Backend.Rotate
-		case s.Backend.Voicemail != "":
-			return "backend: voicemail for " + s.Backend.Voicemail
-		case s.Backend.Firmware != "":
-			return "backend: firmware " + s.Backend.Firmware
-		case s.Backend.Provisioning != "":
-			return "backend: provisioning " + s.Backend.Provisioning
-		case s.Backend.BlockLegacyAuth != "":
-			return "backend: block legacy auth " + s.Backend.BlockLegacyAuth
-		case s.Backend.VendorCutoff != "":
-			return "backend: vendor client ID cutoff " + s.Backend.VendorCutoff
-		case s.Backend.Consent != "":
-			return "backend: consent to " + s.Backend.Consent
-		case s.Backend.RevokeTokens != "":
-			return "backend: revoke the tokens of " + s.Backend.RevokeTokens
+		if s.Backend.User != nil {
+			return "backend: add user " + s.Backend.User.User
 		}
+		if a, ok := backend.StepAction(s.Backend.Key); ok {
+			return "backend: " + fmt.Sprintf(a.Describe, s.Backend.Value)
+		}
+		return "backend: " + s.Backend.Key + " " + s.Backend.Value
 	case "policy":
 		if c := s.Policy; c != nil {
 			return "policy " + c.describe()
 		}
 	case "browser_signin":
-		if b := s.Browser; b != nil {
+		// USER PASSWORD [allow|deny]; the password stays out of reports.
+		if f := strings.Fields(s.Arg); len(f) >= 2 {
 			d := "allow"
-			if !b.Allow {
-				d = "deny"
+			if len(f) == 3 {
+				d = f[2]
 			}
-			return who + "browser sign-in as " + b.User + ", " + d
+			return who + "browser sign-in as " + f[0] + ", " + d
 		}
 	case "signin":
 		// The password stays out of reports.

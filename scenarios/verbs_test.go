@@ -1,21 +1,85 @@
 package scenarios
 
 import (
+	"context"
 	"testing"
 
 	"github.com/deskphone/deskphone/driver"
 )
 
-// Every phone step of the format is a verb of the driver; only the steps
-// that shape the run itself are the runner's own.
+// The steps of the format are the driver's verbs with a step form, then
+// the runner's own: a verb added to the driver's table is a step without a
+// word here, and a runner step never hides a verb that is one.
 func TestStepsAreDriverVerbs(t *testing.T) {
-	runner := []string{"backend", "parallel", "repeat", "include", "expect_count"}
-	for _, k := range stepKinds {
-		if contains(runner, k) {
-			continue
+	for _, v := range driver.Verbs {
+		switch {
+		case v.Step == driver.StepNone:
+		case contains(runnerSteps, v.Name):
+			t.Errorf("runner step %q hides the driver verb with a step form", v.Name)
+		case !contains(actions, v.Name):
+			t.Errorf("driver verb %q has a step form but is no step", v.Name)
+		case v.Step == driver.StepFields && len(v.Fields) == 0:
+			t.Errorf("driver verb %q is a step of fields without fields", v.Name)
 		}
-		if _, ok := driver.Lookup(k); !ok {
-			t.Errorf("step %q has no driver verb", k)
+	}
+	for _, k := range actions {
+		if stepVerb(k) == nil && !contains(runnerSteps, k) {
+			t.Errorf("step %q is neither a driver verb nor the runner's", k)
 		}
+	}
+}
+
+// mute is a verb of the driver's table only, and a scenario step by it:
+// it sets the call's mute whatever it was, and refuses without a call.
+func TestMuteStep(t *testing.T) {
+	src := `name: mute
+phones:
+  - {name: alice, model: vvx501}
+steps:
+  - wait: {registered: yes}
+  - {mute: "on", expect_error: "no call to mute"}
+  - call: echo
+  - wait: {call: connected}
+  - mute: "on"
+  - expect: {status: {mute: "on"}}
+  - mute: "on"
+  - expect: {status: {mute: "on"}}
+  - mute: "off"
+  - expect: {status: {mute: "off"}}
+`
+	c := cat(t)
+	sc, err := Parse("mute.yaml", []byte(src), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := Run(context.Background(), sc, Options{Catalog: c}); !res.Passed {
+		t.Fatalf("failed: %s", res.Failure)
+	}
+}
+
+// A backend: step is an action of the cloud's table, run as its admin API
+// runs it: its refusals are the API's.
+func TestBackendStepIsCloudAction(t *testing.T) {
+	src := `name: cloud
+phones:
+  - {name: alice, model: vvx501}
+steps:
+  - backend: {add_user: {user: erin, extension: "1005"}}
+  - {backend: {add_user: {user: erin}}, expect_error: "user exists"}
+  - backend: {voicemail: erin}
+  - {backend: {voicemail: nobody}, expect_error: "unknown user"}
+  - backend: {block_legacy_auth: "yes"}
+`
+	c := cat(t)
+	sc, err := Parse("cloud.yaml", []byte(src), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(context.Background(), sc, Options{Catalog: c})
+	if !res.Passed {
+		t.Fatalf("failed: %s", res.Failure)
+	}
+	if d := res.Steps[4].Desc; d != "backend: block legacy auth yes" {
+		t.Errorf("description %q", d)
 	}
 }

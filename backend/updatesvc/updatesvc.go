@@ -595,15 +595,6 @@ func (c *countingWriter) Flush() {
 }
 
 // adminRequest is the body of the admin verbs.
-type adminRequest struct {
-	Model   string   `json:"model"`
-	Version string   `json:"version"`
-	MACs    []string `json:"macs"`
-	Vendor  string   `json:"vendor"`
-	Root    string   `json:"root"`
-	Down    bool     `json:"down"`
-}
-
 func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if !isLoopback(r.RemoteAddr) {
 		jsonhttp.Error(w, http.StatusForbidden, errors.New("admin API on loopback only"))
@@ -628,28 +619,17 @@ func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Write(w, http.StatusOK, map[string]string{"published": m.TargetName(), "vendor": m.Vendor})
 		return
 	}
-	var req adminRequest
+	c := commandOf(verb)
+	if c == nil {
+		jsonhttp.Error(w, http.StatusNotFound, fmt.Errorf("no admin verb %q (approve, restore, pending, publish, rotate, down)", verb))
+		return
+	}
+	var req Request
 	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
 		jsonhttp.Error(w, http.StatusBadRequest, fmt.Errorf("%s: %w", verb, err))
 		return
 	}
-	var err error
-	switch verb {
-	case "approve":
-		err = s.Approve(req.Model, req.Version)
-	case "restore":
-		err = s.Restore(req.Model, req.Version)
-	case "pending":
-		err = s.Pending(req.Model, req.Version, req.MACs)
-	case "rotate":
-		err = s.RotateRoot(req.Vendor, req.Root)
-	case "down":
-		s.SetDown(req.Down)
-	default:
-		jsonhttp.Error(w, http.StatusNotFound, fmt.Errorf("no admin verb %q (approve, restore, pending, publish, rotate, down)", verb))
-		return
-	}
-	if err != nil {
+	if err := c.Do(s, req); err != nil {
 		jsonhttp.Error(w, http.StatusBadRequest, err)
 		return
 	}

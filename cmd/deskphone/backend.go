@@ -3,27 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/backend/idp"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/media"
-	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 func backendCommand() command {
@@ -95,31 +90,7 @@ Flags:
                    log to stderr from this level: error, warn (default), info, debug
 
 Admin commands (against --admin, default 127.0.0.1:8061):
-  users                          list users and services
-  add-user USER PASSWORD [EXT]   add a user
-  registrations                  list registered contacts
-  rotate ROOT                    switch the server certificate to a chain from ROOT
-                                 (lab-2022 reproduces seed 002's root rotation)
-  voicemail USER                 leave a voicemail for USER (message waiting on)
-  health                         the SIP listeners: accepting, connections, refused,
-                                 accept errors (exit 1 when one is not accepting)
-  idp                            the identity provider: endpoints, clients, policy
-  block-legacy-auth on|off       refuse the password grant ("User Credentials"
-                                 sign-in) as a federated IdP's policy does (seed 003)
-  vendor-cutoff DATE|none        from DATE (YYYY-MM-DD, UTC) refuse the shared
-                                 client ID; vendor apps need consent (seed 000)
-  consent CLIENT_ID              the tenant consents to a vendor's app
-  revoke-consent CLIENT_ID       withdraw that consent
-  disable-user USER              USER can no longer sign in; tokens stop working
-  enable-user USER               undo disable-user
-  revoke-tokens USER             revoke every access and refresh token of USER
-  approve CODE USER PASSWORD     play the person at the browser: enter CODE on the
-                                 verification page, sign in, press Continue
-  deny CODE                      the same, pressing Deny
-  policy [user NAME]             the tenant's (or a user's) in-band policy
-  policy set [user NAME] Field=value...
-                                 change it; every subscribed phone gets it at once
-
+` + backend.HelpActions(2, 33) + `
 Firmware commands (against the update service, --update, default 127.0.0.1:8062):
   firmware approve MODEL VERSION every phone of MODEL runs VERSION (the service
                                  builds and signs the catalog image)
@@ -276,54 +247,28 @@ func backendAdmin(c *command, args []string, stdout, stderr io.Writer) error {
 	if rest[0] == "firmware" {
 		return firmwareAdmin(*update, rest[1:], stdout)
 	}
-	base := "http://" + *addr + "/admin/"
-	var method, path string
-	var body []byte
-	var err error
-	switch {
-	case rest[0] == "users" && len(rest) == 1:
-		method, path = http.MethodGet, "users"
-	case rest[0] == "registrations" && len(rest) == 1:
-		method, path = http.MethodGet, "registrations"
-	case rest[0] == "health" && len(rest) == 1:
-		method, path = http.MethodGet, "health"
-	case rest[0] == "add-user" && (len(rest) == 3 || len(rest) == 4):
-		u := backend.User{User: rest[1], Password: rest[2]}
-		if len(rest) == 4 {
-			u.Extension = rest[3]
-		}
-		body, _ = json.Marshal(u)
-		method, path = http.MethodPost, "users"
-	case rest[0] == "rotate" && len(rest) == 2:
-		method, path = http.MethodPost, "rotate?root="+url.QueryEscape(rest[1])
-	case rest[0] == "voicemail" && len(rest) == 2:
-		method, path = http.MethodPost, "voicemail?user="+url.QueryEscape(rest[1])
-	case rest[0] == "idp" && len(rest) == 1:
-		method, path = http.MethodGet, "idp"
-	case rest[0] == "block-legacy-auth" && len(rest) == 2 && (rest[1] == "on" || rest[1] == "off"):
-		method, path = http.MethodPost, "idp/legacy-auth?block="+strconv.FormatBool(rest[1] == "on")
-	case rest[0] == "vendor-cutoff" && len(rest) == 2:
-		method, path = http.MethodPost, "idp/vendor-cutoff?date="+url.QueryEscape(rest[1])
-	case rest[0] == "consent" && len(rest) == 2:
-		method, path = http.MethodPost, "idp/consent?client="+url.QueryEscape(rest[1])
-	case rest[0] == "revoke-consent" && len(rest) == 2:
-		method, path = http.MethodPost, "idp/consent?revoke=true&client="+url.QueryEscape(rest[1])
-	case rest[0] == "disable-user" && len(rest) == 2:
-		method, path = http.MethodPost, "idp/disable?user="+url.QueryEscape(rest[1])
-	case rest[0] == "enable-user" && len(rest) == 2:
-		method, path = http.MethodPost, "idp/disable?enable=true&user="+url.QueryEscape(rest[1])
-	case rest[0] == "revoke-tokens" && len(rest) == 2:
-		method, path = http.MethodPost, "idp/revoke?user="+url.QueryEscape(rest[1])
-	case rest[0] == "approve" && len(rest) == 4, rest[0] == "deny" && len(rest) == 2:
-		return backendApprove(*addr, rest, stdout)
-	case rest[0] == "policy":
-		if method, path, body, err = policyRequest(rest[1:]); err != nil {
-			return err
-		}
-	default:
+	a, args, ok := backend.LookupAction(rest)
+	if !ok {
 		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
 	}
-	return adminCall("admin", method, base+path, "application/json", bytes.NewReader(body), 10*time.Second, stdout)
+	if a.Browser {
+		if a.Name == "approve" && len(args) != 3 || a.Name == "deny" && len(args) != 1 {
+			return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
+		}
+		return backendApprove(*addr, rest, stdout)
+	}
+	in, err := a.Input(args)
+	if errors.Is(err, backend.ErrActionUsage) {
+		return fmt.Errorf("admin: unknown command or wrong arguments: %s", strings.Join(rest, " "))
+	}
+	if err != nil {
+		return err
+	}
+	u := "http://" + *addr + a.Path
+	if q := in.Query.Encode(); q != "" {
+		u += "?" + q
+	}
+	return adminCall("admin", a.Method, u, "application/json", bytes.NewReader(in.Body), 10*time.Second, stdout)
 }
 
 // adminCall sends one request of an admin command, its body of media type
@@ -372,48 +317,6 @@ func backendApprove(addr string, rest []string, stdout io.Writer) error {
 	return nil
 }
 
-// startEmbeddedBackend runs the mock cloud inside `deskphone run` on a free
-// loopback port, on the phone's clock, and returns the account of alice.
-func startEmbeddedBackend(ctx context.Context, clk clock.Clock) (io.Closer, statedir.Account, error) {
-	dir, err := os.MkdirTemp("", "deskphone-cloud-")
-	if err != nil {
-		return nil, statedir.Account{}, err
-	}
-	engine, err := cloudMedia()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, statedir.Account{}, err
-	}
-	// The admin listener serves the identity provider (--signin).
-	b, err := backend.New(backend.Config{Listen: []string{"tls:127.0.0.1:0"}, AdminListen: "127.0.0.1:0", StateDir: dir, Clock: clk,
-		Media: backend.EngineMedia(engine, filepath.Join(dir, "voicemail"))})
-	if err != nil {
-		engine.Close()
-		os.RemoveAll(dir)
-		return nil, statedir.Account{}, err
-	}
-	if err := b.Start(ctx); err != nil {
-		engine.Close()
-		os.RemoveAll(dir)
-		return nil, statedir.Account{}, fmt.Errorf("embedded backend: %w", err)
-	}
-	var alice backend.User
-	for _, u := range b.Users() {
-		if u.User == "alice" {
-			alice = u
-		}
-	}
-	if alice.User == "" {
-		b.Close()
-		return nil, statedir.Account{}, errors.New("embedded backend has no user alice")
-	}
-	account := statedir.Account{
-		Server: "sips:" + b.Addr("tls"), User: alice.User, Password: alice.Password,
-		Domain: b.Domain(), DisplayName: alice.DisplayName,
-	}
-	return &embedded{Backend: b, engine: engine, dir: dir}, account, nil
-}
-
 // cloudMedia is the mock cloud's media engine: SRTP when the caller offers
 // it, plain RTP otherwise, the policy's codecs.
 func cloudMedia() (*media.Engine, error) {
@@ -422,21 +325,6 @@ func cloudMedia() (*media.Engine, error) {
 		return nil, err
 	}
 	return md.Engine, nil
-}
-
-// embedded is the mock cloud of one `deskphone run`; closing it removes its
-// temporary state.
-type embedded struct {
-	*backend.Backend
-	engine *media.Engine
-	dir    string
-}
-
-func (e *embedded) Close() error {
-	err := e.Backend.Close()
-	e.engine.Close()
-	os.RemoveAll(e.dir)
-	return err
 }
 
 // backendFlags are the flags of `deskphone backend` that set each

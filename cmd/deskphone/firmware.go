@@ -22,7 +22,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/deskphone/deskphone/backend/updatesvc"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/firmware"
 	"github.com/deskphone/deskphone/phone"
@@ -199,48 +198,6 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// startUpdateService runs an update service (or provisioning server) for
-// the catalog on addr, falling back to a free port when addr is taken.
-func startUpdateService(clk clock.Clock, cat *catalog.Catalog, name, addr, dir string, size, rate int64) (*updatesvc.Service, *updatesvc.Server, error) {
-	svc, err := updatesvc.New(updatesvc.Config{Dir: dir, Name: name, Clock: clk, Describe: driver.FirmwareDescriber(cat), ImageSize: size, RateLimit: rate})
-	if err != nil {
-		return nil, nil, err
-	}
-	srv, err := svc.Listen(addr)
-	if err != nil && addr != "" {
-		srv, err = svc.Listen("127.0.0.1:0")
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return svc, srv, nil
-}
-
-// embeddedUpdate is the update service of one `deskphone run`.
-type embeddedUpdate struct {
-	srv *updatesvc.Server
-	dir string
-}
-
-func (e *embeddedUpdate) Close() error {
-	err := e.srv.Close()
-	os.RemoveAll(e.dir)
-	return err
-}
-
-func startEmbeddedUpdate(_ context.Context, clk clock.Clock, cat *catalog.Catalog) (*embeddedUpdate, error) {
-	dir, err := os.MkdirTemp("", "deskphone-update-")
-	if err != nil {
-		return nil, err
-	}
-	_, srv, err := startUpdateService(clk, cat, "", defaultUpdateAddr, filepath.Join(dir, "svc"), 0, 0)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("embedded update service: %w", err)
-	}
-	return &embeddedUpdate{srv: srv, dir: dir}, nil
-}
-
 // firmwareAdmin runs `backend admin firmware ...` against the update
 // service at addr.
 func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
@@ -260,14 +217,6 @@ func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
 		method, path = http.MethodGet, "rules"
 	case verb == "stats" && len(rest) == 0:
 		method, path = http.MethodGet, "stats"
-	case (verb == "approve" || verb == "restore") && len(rest) == 2:
-		method, path, body = http.MethodPost, verb, jsonBody(map[string]string{"model": rest[0], "version": rest[1]})
-	case verb == "pending" && len(rest) >= 3:
-		method, path, body = http.MethodPost, verb, jsonBody(map[string]any{"model": rest[0], "version": rest[1], "macs": rest[2:]})
-	case verb == "rotate" && len(rest) == 2:
-		method, path, body = http.MethodPost, verb, jsonBody(map[string]string{"vendor": rest[0], "root": rest[1]})
-	case (verb == "down" || verb == "up") && len(rest) == 0:
-		method, path, body = http.MethodPost, "down", jsonBody(map[string]bool{"down": verb == "down"})
 	case verb == "publish" && len(rest) == 1:
 		f, err := os.Open(rest[0])
 		if err != nil {
@@ -276,7 +225,11 @@ func firmwareAdmin(addr string, args []string, stdout io.Writer) error {
 		defer f.Close()
 		method, path, body, ctype = http.MethodPost, verb, f, updatesvc.PublishType
 	default:
-		return fmt.Errorf("admin firmware: unknown command or wrong arguments: %s", strings.Join(args, " "))
+		c, req, err := updatesvc.ParseCommand(args)
+		if err != nil {
+			return fmt.Errorf("admin firmware: unknown command or wrong arguments: %s", strings.Join(args, " "))
+		}
+		method, path, body = http.MethodPost, c.Verb, jsonBody(req)
 	}
 	// Building an image on approve takes a moment; a large publish longer.
 	return adminCall("admin firmware", method, base+path, ctype, body, 5*time.Minute, stdout)

@@ -157,16 +157,7 @@ A fleet file (YAML):
 			cfg.StateRoot = *stateRoot
 		}
 		cfg.Ephemeral = cfg.Ephemeral || *ephemeral
-		if *rate >= 0 {
-			cfg.Rate = *rate
-		} else if cfg.Rate == 0 {
-			cfg.Rate = 500
-		}
-		if *jitter >= 0 {
-			cfg.Jitter = *jitter
-		} else if cfg.Jitter == 0 {
-			cfg.Jitter = 0.5
-		}
+		cfg.Pace(*rate, *jitter)
 		switch {
 		case *connecting < 0:
 			return fmt.Errorf("--connecting %d: want at least 1", *connecting)

@@ -1,26 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/backend/idp"
-	"github.com/deskphone/deskphone/driver"
-	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/btoe"
 )
-
-// PCSocket is where, in a running phone's state directory, the Better
-// Together link to the user's PC listens: `deskphone pc` is that PC.
-const PCSocket = "btoe.sock"
 
 func pcCommand() command {
 	c := command{
@@ -55,65 +45,14 @@ to call. The phone must allow it (EnableBetterTogetherOverEthernet).
 			fs.Usage()
 			return errUsage
 		}
-		line := strings.Join(fs.Args(), " ")
-		conn, err := net.DialTimeout("unix", filepath.Join(*state, PCSocket), 5*time.Second)
-		if err != nil {
-			return fmt.Errorf("pc: no phone running on %s: %w", *state, err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-		if _, err := fmt.Fprintln(conn, line); err != nil {
-			return fmt.Errorf("pc: %w", err)
-		}
-		reply, err := bufio.NewReader(conn).ReadString('\n')
+		reply, err := btoe.Send(*state, strings.Join(fs.Args(), " "))
 		if err != nil {
 			return fmt.Errorf("pc: %w", err)
-		}
-		reply = strings.TrimSpace(reply)
-		if msg, failed := strings.CutPrefix(reply, "error: "); failed {
-			return errors.New("pc: " + msg)
 		}
 		fmt.Fprintln(stdout, reply)
 		return nil
 	}
 	return c
-}
-
-// servePC listens on the phone's PC socket until ctx ends; each
-// connection carries one pc command ("pair CODE", "lock", ...) and gets
-// "ok" or "error: REASON".
-func servePC(ctx context.Context, p *phone.Phone) (func(), error) {
-	path := filepath.Join(p.StateDir(), PCSocket)
-	_ = os.Remove(path) // a socket left by a phone that was killed
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("pc link: %w", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-				line, err := bufio.NewReader(conn).ReadString('\n')
-				if err != nil {
-					return
-				}
-				t := &driver.Target{Phone: p}
-				if _, err := driver.Exec(ctx, t, "pc "+strings.TrimSpace(line)); err != nil {
-					fmt.Fprintf(conn, "error: %v\n", err)
-					return
-				}
-				fmt.Fprintln(conn, "ok")
-			}()
-		}
-	}()
-	return func() { ln.Close(); <-done; os.Remove(path) }, nil
 }
 
 // setPolicyFlags sets the embedded cloud's tenant policy from --policy

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend/idp"
+	"github.com/deskphone/deskphone/btoe"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/atomicfile"
@@ -240,30 +242,37 @@ Without --server the phone registers as alice to an embedded mock cloud
 		case *server != "":
 			spec.Account = &statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}
 		case !*noBackend && *idpURL == "":
-			b, account, err := startEmbeddedBackend(ctx, clk)
+			dir, err := os.MkdirTemp("", "deskphone-cloud-")
 			if err != nil {
 				return err
 			}
-			defer b.Close()
-			if e, ok := b.(*embedded); ok {
-				if err := setPolicyFlags(e.Backend, policyFlags); err != nil {
-					return err
-				}
+			defer os.RemoveAll(dir)
+			// The admin listener serves the identity provider (--signin).
+			cfg := cloud.Config{Dir: dir, Clock: clk, Admin: true, Catalog: cat}
+			if *updateURL == "" {
+				cfg.Update = &cloud.Update{Addr: defaultUpdateAddr}
+			}
+			c, err := cloud.Start(ctx, cfg)
+			if err != nil {
+				return fmt.Errorf("embedded backend: %w", err)
+			}
+			defer c.Close()
+			if err := setPolicyFlags(c.Backend, policyFlags); err != nil {
+				return err
+			}
+			account, err := c.Account("alice")
+			if err != nil {
+				return err
 			}
 			spec.Account = &account
-			if *updateURL == "" {
-				u, err := startEmbeddedUpdate(ctx, clk, cat)
-				if err != nil {
-					return err
-				}
-				defer u.Close()
-				*updateURL = u.srv.URL()
+			if c.UpdateURL != "" {
+				*updateURL = c.UpdateURL
 			}
 			if *signinMethod != "" {
 				// Signed out until the cloud's identity provider signs
 				// alice (or another user) in.
 				spec.Account.Password = ""
-				signIn.Issuer = b.(*embedded).IdP().Issuer()
+				signIn.Issuer = c.IdP().Issuer()
 			}
 		}
 		if signIn.Issuer != "" {
@@ -283,8 +292,8 @@ Without --server the phone registers as alice to an embedded mock cloud
 			return err
 		}
 		defer closePhone()
-		if stopPC, err := servePC(ctx, p); err == nil {
-			defer stopPC()
+		if pcLink, err := btoe.Listen(ctx, p); err == nil {
+			defer pcLink.Close()
 		} else {
 			fmt.Fprintf(stderr, "deskphone: %v\n", err)
 		}

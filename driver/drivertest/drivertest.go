@@ -4,13 +4,13 @@ package drivertest
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -73,38 +73,30 @@ func Cloud(t testing.TB, clk clock.Clock) *backend.Backend {
 	if clk == nil {
 		clk = clock.NewFake(Start)
 	}
-	md, err := driver.CloudMedia()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(md.Close)
-	dir := t.TempDir()
-	return CloudWith(t, backend.Config{StateDir: dir, Clock: clk,
-		Media: backend.EngineMedia(md.Engine, filepath.Join(dir, "voicemail"))})
+	return start(t, cloud.Config{Clock: clk})
 }
 
-// CloudWith starts the mock cloud configured by cfg for the test and stops
-// it at the end; without Listen it serves TLS on a free loopback port,
-// without StateDir it keeps its state in the test's temporary folder.
+// CloudWith starts the mock cloud configured by cfg for the test, its
+// service users without audio unless cfg has media, and stops it at the
+// end; without Listen it serves TLS on a free loopback port, without
+// StateDir it keeps its state in the test's temporary folder.
 func CloudWith(t testing.TB, cfg backend.Config) *backend.Backend {
 	t.Helper()
-	if len(cfg.Listen) == 0 {
-		cfg.Listen = []string{"tls:127.0.0.1:0"}
-	}
-	if cfg.StateDir == "" {
-		cfg.StateDir = t.TempDir()
-	}
-	b, err := backend.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return start(t, cloud.Config{Backend: cfg, Clock: cfg.Clock, Silent: true})
+}
+
+// start starts the cloud of cfg in the test's temporary folder.
+func start(t testing.TB, cfg cloud.Config) *backend.Backend {
+	t.Helper()
+	cfg.Dir = t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := b.Start(ctx); err != nil {
+	c, err := cloud.Start(ctx, cfg)
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); b.Close() })
-	return b
+	t.Cleanup(func() { cancel(); c.Close() })
+	return c.Backend
 }
 
 // Account is user's account on the cloud (password "secret").

@@ -28,6 +28,8 @@ var forbidden = map[string][]string{
 	"scenarios": {"ui", "headless", "cmd", "fleet"},
 	"fleet":     {"ui", "scenarios", "backend", "cmd"},
 	"firmware":  {"phone", "backend", "driver"},
+	"cloud":     {"ui", "headless", "scenarios", "fleet", "cmd"},
+	"btoe":      {"ui", "headless", "scenarios", "backend", "fleet", "cmd"},
 	// The tests' helpers are leaves every package's tests may import.
 	"internal/testwait": {"phone", "backend", "driver", "media", "fleet", "scenarios", "headless", "ui", "cmd"},
 	"internal/golden":   {"phone", "backend", "driver", "media", "fleet", "scenarios", "headless", "ui", "cmd"},
