@@ -9,10 +9,13 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/driver"
@@ -153,4 +156,61 @@ func TestCheckAskedDuringACheckIsMadeAfterIt(t *testing.T) {
 	}
 	release()
 	testwait.Until(t, "the sign-in check made after the power-on one", func() bool { return checks.Load() == 2 })
+}
+
+// A phone closed in the middle of a firmware download leaves nothing
+// running: Close ends the download and waits for it, so no goroutine of
+// the phone writes into its state directory after Close returns.
+func TestCloseDuringDownloadLeavesNothingRunning(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	cloud := drivertest.Cloud(t, clk)
+	svc, real := updateService(t, clk, "")
+	if err := svc.Approve("c450hd", "UCC450HD_3.4.6.537"); err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	started := make(chan struct{})
+	var once sync.Once
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) }) // before the server's Close, which waits for the handler
+	front := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/images/") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		// A stalled image: a first chunk, then nothing until the test ends.
+		w.Header().Set("Content-Length", "1048576")
+		w.Write(make([]byte, 4096))
+		w.(http.Flusher).Flush()
+		once.Do(func() { close(started) })
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}))
+	p := drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
+		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(front.URL)}})
+	drivertest.Status(t, p, "registered", "yes")
+	if err := run(t, p, "update now"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the download never started")
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, g := range strings.Split(stacks, "\n\n") {
+		if strings.Contains(g, "deskphone/phone.(*Phone).startDownload") {
+			t.Fatalf("a download goroutine outlived Close:\n%s", g)
+		}
+	}
 }

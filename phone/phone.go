@@ -64,6 +64,14 @@ type Phone struct {
 	noDeviceUpdate             bool
 	stateLimit                 int64
 
+	// work is what the phone runs off its loop (update checks and
+	// downloads, identity-provider requests): each runs under workCtx,
+	// which shutdown cancels before it waits for them, so nothing of a
+	// closed phone runs or writes.
+	work       sync.WaitGroup
+	workCtx    context.Context
+	workCancel context.CancelFunc
+
 	tasks  chan task
 	queued atomic.Int32             // tasks handed to the loop and not yet run
 	ua     atomic.Pointer[sipua.UA] // the line's UA, nil without one
@@ -166,6 +174,7 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		closed:      make(chan struct{}),
 		subs:        map[int]subscriber{},
 	}
+	p.workCtx, p.workCancel = context.WithCancel(context.Background())
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, fmt.Errorf("phone: %w", err)
@@ -289,7 +298,20 @@ func (p *Phone) loop(ctx context.Context) {
 func (p *Phone) shutdown() {
 	p.stopLine(true)
 	p.stopTimers()
+	p.workCancel()
+	p.work.Wait()
 	p.releaseState()
+}
+
+// goWork runs f off the loop under the phone's lifetime: f's requests take
+// ctx, and the phone's end cancels it and waits for f. It is called from
+// the loop only, so no goroutine is added once shutdown waits.
+func (p *Phone) goWork(f func(ctx context.Context)) {
+	p.work.Add(1)
+	go func() {
+		defer p.work.Done()
+		f(p.workCtx)
+	}()
 }
 
 // Close stops the phone and waits for its loop to end. A phone never
@@ -300,6 +322,7 @@ func (p *Phone) Close() error {
 		p.closing = true
 		close(p.closed)
 		if !p.started.Load() {
+			p.workCancel()
 			p.releaseState()
 			close(p.done)
 		}
@@ -345,6 +368,15 @@ func (p *Phone) run(t task) error {
 		return nil
 	case <-p.done:
 		return ErrClosed
+	case <-p.closed:
+		// A closing loop runs no more tasks, and its shutdown waits for
+		// the work that may be calling here.
+		select {
+		case <-t.done:
+			return nil
+		default:
+			return ErrClosed
+		}
 	}
 }
 

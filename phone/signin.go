@@ -105,8 +105,8 @@ func (p *Phone) oauthConfig(ep oauth2.Endpoint) *oauth2.Config {
 func (p *Phone) idpDo(f func(ctx context.Context) (any, error), done func(any, error)) {
 	gen := p.s.session.gen
 	release := p.inflight.Hold()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), idpTimeout)
+	p.goWork(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, idpTimeout)
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: idpTimeout})
 		v, err := f(ctx)
 		cancel()
@@ -118,7 +118,7 @@ func (p *Phone) idpDo(f func(ctx context.Context) (any, error), done func(any, e
 		}) {
 			release()
 		}
-	}()
+	})
 }
 
 // discover reads the provider's OpenID configuration.

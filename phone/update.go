@@ -400,11 +400,11 @@ func (p *Phone) runCheck() {
 		clients[i] = p.updateClient(s[1])
 	}
 	release := p.inflight.Hold()
-	go func() {
+	p.goWork(func(ctx context.Context) {
 		defer release()
 		results := make([]checkResult, 0, len(sources))
 		for i, s := range sources {
-			res, err := postCheck(clients[i], s[1], req)
+			res, err := postCheck(ctx, clients[i], s[1], req)
 			clients[i].CloseIdleConnections()
 			results = append(results, checkResult{source: s[0], base: s[1], res: res, err: err})
 		}
@@ -413,7 +413,7 @@ func (p *Phone) runCheck() {
 				p.onCheck(results)
 			}
 		})
-	}()
+	})
 }
 
 // updateTimeout bounds one exchange with an update authority, in wall
@@ -426,20 +426,67 @@ const updateTimeout = 30 * time.Second
 func (p *Phone) updateClient(base string) *http.Client {
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme != "https" {
-		return &http.Client{Timeout: updateTimeout}
+		return &http.Client{Timeout: updateTimeout, Transport: lifeBound{ctx: p.workCtx, base: http.DefaultTransport}}
 	}
 	conf := p.s.cas.ClientConfig(u.Hostname(), tlsVersions[p.s.fw.TLSMin], tlsVersions[p.s.fw.TLSMax])
 	conf.Time = p.clock.Now
-	return &http.Client{Timeout: updateTimeout, Transport: &http.Transport{TLSClientConfig: conf}}
+	return &http.Client{Timeout: updateTimeout, Transport: lifeBound{ctx: p.workCtx, base: &http.Transport{TLSClientConfig: conf}}}
 }
 
-func postCheck(hc *http.Client, base string, req firmware.CheckRequest) (firmware.CheckResponse, error) {
+// lifeBound ends every request it carries when ctx (the phone's life)
+// ends, whoever builds the request: the TUF updater makes its own.
+type lifeBound struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+func (l lifeBound) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(l.ctx, cancel)
+	res, err := l.base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
+	}
+	// The body is read after RoundTrip returns: the request's context must
+	// live until it is closed.
+	res.Body = &cancelOnClose{ReadCloser: res.Body, cancel: func() { stop(); cancel() }}
+	return res, nil
+}
+
+// cancelOnClose releases a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// CloseIdleConnections passes through, so the clients' idle connections
+// still close after each check.
+func (l lifeBound) CloseIdleConnections() {
+	if c, ok := l.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func postCheck(ctx context.Context, hc *http.Client, base string, req firmware.CheckRequest) (firmware.CheckResponse, error) {
 	var out firmware.CheckResponse
 	body, err := json.Marshal(req)
 	if err != nil {
 		return out, err
 	}
-	res, err := hc.Post(base+firmware.CheckPath, "application/json", bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, base+firmware.CheckPath, bytes.NewReader(body))
+	if err != nil {
+		return out, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	res, err := hc.Do(hreq)
 	if err != nil {
 		return out, err
 	}
@@ -662,7 +709,7 @@ func (p *Phone) startDownload() {
 	model, gen := p.model.ID, p.s.reboots
 	p.logf("update", "notice", "update", "downloading firmware %s from the %s", o.version, o.source)
 	release := p.inflight.Hold()
-	go func() {
+	p.goWork(func(ctx context.Context) {
 		defer release()
 		post := func(f func()) bool {
 			return p.do(func() {
@@ -682,7 +729,7 @@ func (p *Phone) startDownload() {
 		part := filepath.Join(dir, "download.part")
 		if err == nil {
 			last := -1
-			err = firmware.Download(context.Background(), client.HTTP, imageURL, part, tf.files, room, func(done, total int64) {
+			err = firmware.Download(ctx, client.HTTP, imageURL, part, tf.files, room, func(done, total int64) {
 				pct := int(done * 100 / max(total, 1))
 				if pct != last {
 					last = pct
@@ -703,7 +750,7 @@ func (p *Phone) startDownload() {
 		}
 		client.HTTP.CloseIdleConnections()
 		post(func() { p.onDownloaded(part, err) })
-	}()
+	})
 }
 
 type firmwareTarget struct {
