@@ -150,7 +150,9 @@ func TestCheckAskedDuringACheckIsMadeAfterIt(t *testing.T) {
 	p := drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
 		Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(front.URL)}})
 	drivertest.Status(t, p, "registered", "yes")
-	testwait.Until(t, "the sign-in check logged", func() bool { return logged(p, "checking for firmware (sign-in)") })
+	testwait.Until(t, "the sign-in check logged and the power-on one at the service", func() bool {
+		return logged(p, "checking for firmware (sign-in)") && checks.Load() >= 1
+	})
 	if n := checks.Load(); n != 1 {
 		t.Fatalf("%d checks reached the service while the first waits, want 1", n)
 	}

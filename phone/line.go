@@ -8,12 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
-	"strings"
-	"syscall"
 	"time"
 
-	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/sipua"
@@ -419,116 +415,6 @@ const (
 	reasonTimeout          = "Timeout"
 	reasonHandshake        = "TLS handshake failed"
 )
-
-// RegistrationReasons are the registration_error values in the phone's own
-// words, known before any registration fails: a fleet's metrics start
-// each at zero.
-func RegistrationReasons() []string {
-	return []string{reasonWrongPassword401, reasonWrongPassword407, reasonForbidden, reasonUnknownUser,
-		reasonConnectionLost, reasonNoResponse, reasonBadResponse, reasonNotKept, reasonDNS,
-		reasonUnreachable, reasonTimeout, reasonHandshake}
-}
-
-func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
-	if ev.TokenError != "" && p.tokenRefused(ev.TokenError) {
-		l.registered, l.regError = false, "Token refused: "+ev.TokenError
-		return
-	}
-	l.registered = false
-	p.s.session.lost()
-	reason := ""
-	switch {
-	case ev.Code == 401 || ev.Code == 407:
-		reason = reasonWrongPassword401
-		if ev.Code == 407 {
-			reason = reasonWrongPassword407
-		}
-	case ev.Code == 403 && ev.Reason != "" && !strings.EqualFold(ev.Reason, "Forbidden"):
-		// The server says why (a lockout after wrong passwords, a
-		// disabled account): its words are the reason.
-		reason = fmt.Sprintf("%s (403)", ev.Reason)
-	case ev.Code == 403:
-		reason = reasonForbidden
-	case ev.Code == 404:
-		reason = reasonUnknownUser
-	case ev.Code != 0:
-		reason = fmt.Sprintf("%s (%d)", ev.Reason, ev.Code)
-	default:
-		reason = p.transportFailure(ev.Err)
-	}
-	wait := l.retry - p.jitter(l.retry)
-	p.logf("sip", "err", "sip", "registration failed: %s (retry in %v)", reason, wait)
-	l.regError = reason
-	p.after("register", wait, func() {
-		if p.s.line == l {
-			p.logf("sip", "info", "sip", "registration retry after %v", wait)
-			l.ua.Register(registerExpires)
-		}
-	})
-	l.retry = min(l.retry*2, retryMax)
-}
-
-// transportFailure names a failure to reach the server and logs it the way
-// the vendor's firmware does (seed 002's AudioCodes lines come from the
-// catalog's syslog events).
-func (p *Phone) transportFailure(err error) string {
-	if err == nil {
-		return reasonNoResponse
-	}
-	var netErr net.Error
-	var dnsErr *net.DNSError
-	switch f := certs.Classify(err); {
-	case errors.Is(err, sipua.ErrBadResponse):
-		p.logf("sip", "err", "sip", "the server's reply could not be read as SIP, or it closed the connection: %v", err)
-		return reasonBadResponse
-	case errors.Is(err, sipua.ErrNoBinding):
-		p.logf("sip", "err", "sip", "the server answered 200 but kept no binding (Expires: 0)")
-		return reasonNotKept
-	case errors.As(err, &dnsErr):
-		// Before any TLS: the server's name does not resolve.
-		p.logf("sip", "err", "sip", "server %s not found: %v", dnsErr.Name, err)
-		return reasonDNS
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return reasonUnreachable
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return reasonTimeout
-	case f.IsVerify():
-		vars := map[string]string{"code": fmt.Sprint(f.OpenSSLCode()), "text": f.OpenSSLText(), "reason": f.Reason()}
-		p.log.event(p.clock.Now(), "tls_verify_failed", "err", "tls", fmt.Sprintf("server certificate rejected: %s (%v)", f.Reason(), err), vars)
-		p.log.event(p.clock.Now(), "tls_failed", "warn", "tls", "TLS connection failed", vars)
-		return "TLS: " + f.Reason()
-	case f == certs.FailureProtocolVersion:
-		p.log.event(p.clock.Now(), "tls_version", "err", "tls", fmt.Sprintf("TLS handshake failed: %v", err), nil)
-		return "TLS: " + f.Reason()
-	case f == certs.FailureHandshake:
-		return reasonHandshake
-	}
-	return "Error: " + err.Error()
-}
-
-// failureReason is the screen text for a failed outgoing call.
-func failureReason(code int, reason string, err error) string {
-	switch code {
-	case 486, 600:
-		return "Busy"
-	case 404, 604:
-		return "Not found"
-	case 480:
-		return "Unavailable"
-	case 408:
-		return "No answer"
-	case 603:
-		return "Declined"
-	case 488, 606:
-		return "Not acceptable"
-	case 0:
-		if err != nil {
-			return "Call failed: " + err.Error()
-		}
-		return "Call failed"
-	}
-	return fmt.Sprintf("%s (%d)", reason, code)
-}
 
 func (p *Phone) incoming(l *line, ev sipua.IncomingCall) {
 	who := ev.From

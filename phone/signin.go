@@ -1,14 +1,11 @@
 package phone
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,49 +118,6 @@ func (p *Phone) idpDo(f func(ctx context.Context) (any, error), done func(any, e
 	})
 }
 
-// discover reads the provider's OpenID configuration.
-func discover(ctx context.Context, issuer string) (oauth2.Endpoint, error) {
-	var ep oauth2.Endpoint
-	u := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return ep, fmt.Errorf("discovery: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	c, _ := ctx.Value(oauth2.HTTPClient).(*http.Client)
-	res, err := c.Do(req)
-	if err != nil {
-		return ep, fmt.Errorf("discovery: %w", err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxIdPResponse))
-	if err != nil {
-		return ep, fmt.Errorf("discovery: %w", err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return ep, fmt.Errorf("discovery: %s answered %s", u, res.Status)
-	}
-	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "application/json" {
-		return ep, fmt.Errorf("discovery: %s answered %q, not JSON", u, mt)
-	}
-	var doc struct {
-		Issuer       string `json:"issuer"`
-		Device       string `json:"device_authorization_endpoint"`
-		Token        string `json:"token_endpoint"`
-		Authorizaton string `json:"authorization_endpoint"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return ep, fmt.Errorf("discovery: %w", err)
-	}
-	if strings.TrimRight(doc.Issuer, "/") != strings.TrimRight(issuer, "/") {
-		return ep, fmt.Errorf("discovery: the provider names issuer %q, not %q", doc.Issuer, issuer)
-	}
-	if doc.Token == "" {
-		return ep, errors.New("discovery: no token_endpoint")
-	}
-	return oauth2.Endpoint{AuthURL: doc.Authorizaton, DeviceAuthURL: doc.Device, TokenURL: doc.Token}, nil
-}
-
 // signInStart begins an interactive sign-in: a new attempt, older answers
 // dropped.
 func (p *Phone) signInStart(method signInMethod) error {
@@ -189,142 +143,6 @@ func (p *Phone) stopSignInTimers() {
 	p.stop("signin_poll")
 	p.stop("signin_expiry")
 	p.stop("signin_refresh")
-}
-
-// signInWeb starts web sign-in (and sign-in via PC, whose pairing code is
-// the same device code, entered in the PC app): discovery, then the device
-// authorization request.
-func (p *Phone) signInWeb(method signInMethod) error {
-	if err := p.signInStart(method); err != nil {
-		return err
-	}
-	issuer, vendor, model := p.signin.Issuer, p.model.Vendor.Name, p.model.Name
-	cfg := p.oauthConfig(oauth2.Endpoint{})
-	p.logf("signin", "info", "signin", "%s sign-in at %s with client ID %s", method, issuer, cfg.ClientID)
-	p.idpDo(func(ctx context.Context) (any, error) {
-		ep, err := discover(ctx, issuer)
-		if err != nil {
-			return nil, err
-		}
-		if ep.DeviceAuthURL == "" {
-			return nil, errors.New("the provider offers no device authorization (RFC 8628)")
-		}
-		cfg.Endpoint.DeviceAuthURL, cfg.Endpoint.TokenURL = ep.DeviceAuthURL, ep.TokenURL
-		var next http.RoundTripper = http.DefaultTransport
-		if cfg.ClientSecret != "" {
-			// oauth2's DeviceAuth sends client_id alone; a confidential
-			// client authenticates there too (RFC 8628 §3.1), by HTTP
-			// Basic as at the token endpoint.
-			next = basicAuth{url: ep.DeviceAuthURL, id: cfg.ClientID, secret: cfg.ClientSecret}
-		}
-		life := &lifeReader{url: ep.DeviceAuthURL, next: next}
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: idpTimeout, Transport: life})
-		da, err := cfg.DeviceAuth(ctx, oauth2.SetAuthURLParam("manufacturer", vendor), oauth2.SetAuthURLParam("model", model))
-		if err != nil {
-			return nil, err
-		}
-		if life.life <= 0 {
-			return nil, errors.New("the device authorization response has no expires_in (RFC 8628 §3.2)")
-		}
-		return deviceAuthResult{cfg: cfg, da: da, life: life.life}, nil
-	}, func(v any, err error) {
-		p.s.session.busy = false
-		if err != nil {
-			p.signInFailed(err)
-			return
-		}
-		p.showCode(v.(deviceAuthResult))
-	})
-	return nil
-}
-
-type deviceAuthResult struct {
-	cfg  *oauth2.Config
-	da   *oauth2.DeviceAuthResponse
-	life time.Duration
-}
-
-// showCode puts the code on the screen and starts polling and the expiry,
-// both on the phone's clock. oauth2 computed the expiry on the host's
-// clock; the phone takes only its length.
-func (p *Phone) showCode(r deviceAuthResult) {
-	if r.da.DeviceCode == "" || r.da.UserCode == "" || r.da.VerificationURI == "" {
-		p.signInFailed(errors.New("the provider's device authorization lacks a code or an address"))
-		return
-	}
-	life := r.life
-	if r.da.Expiry.IsZero() || life <= 0 {
-		life = 15 * time.Minute
-	}
-	interval := time.Duration(r.da.Interval) * time.Second
-	if interval <= 0 {
-		interval = pollDefault
-	}
-	dc := &deviceCode{deviceCode: r.da.DeviceCode, userCode: r.da.UserCode, url: r.da.VerificationURI, expiry: p.clock.Now().Add(life), interval: interval}
-	p.s.session.web = dc
-	p.logf("signin", "notice", "signin", "sign-in code %s at %s, expires in %v", dc.userCode, dc.url, life)
-	p.after("signin_expiry", life, func() {
-		if p.s.session.web == dc {
-			p.stop("signin_poll")
-			dc.expired = true
-			p.logf("signin", "warn", "signin", "sign-in code %s expired", dc.userCode)
-		}
-	})
-	p.schedulePoll(r.cfg, dc, dc.interval)
-}
-
-func (p *Phone) schedulePoll(cfg *oauth2.Config, dc *deviceCode, wait time.Duration) {
-	p.after("signin_poll", wait, func() {
-		if p.s.session.web != dc || dc.expired {
-			return
-		}
-		p.poll(cfg, dc)
-	})
-}
-
-// poll asks the token endpoint once whether the code was approved. oauth2's
-// DeviceAccessToken runs its own loop on the host's clock; the phone polls
-// on its own clock instead, each poll one token request made with Exchange
-// carrying RFC 8628's grant type, so oauth2 still does the client
-// authentication, the error parsing and the token.
-func (p *Phone) poll(cfg *oauth2.Config, dc *deviceCode) {
-	code := dc.deviceCode
-	p.idpDo(func(ctx context.Context) (any, error) {
-		return cfg.Exchange(ctx, "",
-			oauth2.SetAuthURLParam("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-			oauth2.SetAuthURLParam("device_code", code),
-			oauth2.SetAuthURLParam("client_id", cfg.ClientID))
-	}, func(v any, err error) {
-		if p.s.session.web != dc || dc.expired {
-			return
-		}
-		var re *oauth2.RetrieveError
-		switch {
-		case err == nil:
-			p.s.session.web = nil
-			p.stop("signin_expiry")
-			p.tokenSignedIn(cfg, v.(*oauth2.Token))
-		case errors.As(err, &re) && re.ErrorCode == "authorization_pending":
-			p.schedulePoll(cfg, dc, dc.interval)
-		case errors.As(err, &re) && re.ErrorCode == "slow_down":
-			dc.interval += slowDownStep
-			p.logf("signin", "info", "signin", "the provider asks to slow down: polling every %v", dc.interval)
-			p.schedulePoll(cfg, dc, dc.interval)
-		case errors.As(err, &re) && re.ErrorCode == "expired_token":
-			p.stop("signin_expiry")
-			dc.expired = true
-			p.logf("signin", "warn", "signin", "sign-in code %s expired", dc.userCode)
-		case errors.As(err, &re) && re.ErrorCode != "":
-			p.s.session.web = nil
-			p.stop("signin_expiry")
-			p.signInFailed(err)
-		default:
-			// Down, or not OAuth: say so and try again later, never at once.
-			p.s.session.err, p.s.session.why = idpReason(err), idpProblem(err)
-			p.logf("signin", "warn", "signin", "polling the provider failed: %s; next try in %v", p.s.session.err, idpRetry)
-			p.schedulePoll(cfg, dc, max(idpRetry, dc.interval))
-		}
-	})
 }
 
 // signInRetry asks for a new code after the last one expired.
@@ -431,67 +249,6 @@ func (p *Phone) signInFailed(err error) {
 	p.endSession(idpProblem(err), reason)
 	p.logf("signin", "err", "signin", "sign-in failed: %s", reason)
 	p.showAlert(p.model.Vendor.SignIn.Failed)
-}
-
-// idpReason words a provider error for the screen: its error and
-// description, or what went wrong on the way. It never includes the
-// request (codes, passwords, tokens).
-func idpReason(err error) string {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		switch {
-		case re.ErrorCode == "access_denied" || re.ErrorCode == "authorization_declined":
-			return "Sign-in denied"
-		case re.ErrorCode != "" && re.ErrorDescription != "":
-			return re.ErrorCode + ": " + re.ErrorDescription
-		case re.ErrorCode != "":
-			return re.ErrorCode
-		case re.Response != nil:
-			return fmt.Sprintf("the provider answered %s without an OAuth error", re.Response.Status)
-		}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return "identity provider unreachable: " + ue.Err.Error()
-	}
-	return err.Error()
-}
-
-// idpProblem is the reason (a key of catalog.SignInReasons) a provider
-// error stands for, which the screen words in the vendor's way: from the
-// OAuth error code, and for a refused password grant whether the provider
-// says legacy authentication is blocked.
-func idpProblem(err error) string {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return "unreachable"
-		}
-		return "refused"
-	}
-	desc := strings.ToLower(re.ErrorDescription)
-	switch {
-	case re.ErrorCode == "access_denied" || re.ErrorCode == "authorization_declined":
-		return "denied"
-	case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
-		return "client_refused"
-	case re.ErrorCode == "invalid_grant" && (strings.Contains(desc, "legacy") || strings.Contains(desc, "resource owner password")):
-		return "legacy_auth"
-	case re.ErrorCode == "":
-		return "unreachable" // an answer that is not OAuth
-	}
-	return "refused"
-}
-
-// sessionProblem is the reason a refused refresh ends a session for: the
-// client ID refused (the cutoff) says so; anything else ended the
-// sign-in (revoked, expired, a disabled user).
-func sessionProblem(err error) string {
-	if why := idpProblem(err); why == "client_refused" {
-		return why
-	}
-	return whyEnded
 }
 
 // tokenSignedIn keeps the tokens and goes on to SIP. The access token's expiry
@@ -742,71 +499,6 @@ func (p *Phone) signInBoot() bool {
 	return false
 }
 
-// signInScreen is the sign-in screen to show, "" when none: the code, its
-// expiry, or the methods while signed out. A vendor without sign-in
-// screens in its catalog shows its idle screen.
-func (p *Phone) signInScreen() string {
-	if p.signin == nil || p.s.call != CallIdle {
-		return ""
-	}
-	name := ""
-	switch s := &p.s.session; {
-	case s.web != nil && s.web.expired:
-		name = "signin_expired"
-	case s.web != nil:
-		name = "signin_code"
-	case s.tok == nil && !s.busy:
-		name = "signin"
-	}
-	if _, ok := p.model.Vendor.Softkeys[name]; !ok {
-		return ""
-	}
-	return name
-}
-
-// signInOffered reports whether a sign-in softkey's method is offered by
-// the firmware (other softkeys always are).
-func (p *Phone) signInOffered(k string) bool {
-	m, ok := map[string]string{"signin_web": "web", "signin_user": "user", "signin_pin": "pin", "signin_pc": "pc"}[k]
-	return !ok || p.s.session.offers(m)
-}
-
-// renderSignIn fills the sign-in screen.
-func (p *Phone) renderSignIn(s *Screen) {
-	ui := p.model.Vendor.SignIn
-	s.Title = ui.Title
-	lines := []string{}
-	switch ss := &p.s.session; p.signInScreen() {
-	case "signin_code":
-		lines = ui.Code
-	case "signin_expired":
-		lines = ui.Expired
-	default:
-		// The vendor's wording of the reason: the provider's raw text
-		// stays in the syslog and signin_error.
-		if words := ui.Reasons[ss.why]; words != "" {
-			lines = []string{words}
-			if catalog.SignInReasons[ss.why].Failure {
-				lines = []string{ui.Failed + ":", words}
-			}
-		}
-	}
-	for _, l := range lines {
-		for _, w := range wrapText(p.expand(l), s.Columns-2) {
-			s.Lines = append(s.Lines, Line{Text: w})
-		}
-	}
-}
-
-// signInCode is the code on the screen, its address and time left.
-func (p *Phone) signInCode() (code, u string, left time.Duration) {
-	dc := p.s.session.web
-	if dc == nil || dc.expired {
-		return "", "", 0
-	}
-	return dc.userCode, dc.url, max(dc.expiry.Sub(p.clock.Now()), 0)
-}
-
 // askPIN types the extension and PIN on the keypad.
 func (p *Phone) askPIN() {
 	p.closeMenu()
@@ -842,69 +534,9 @@ func (p *Phone) SignInRetry() error { return p.do(p.signInRetry) }
 // SignOut signs out: tokens cleared, registration removed.
 func (p *Phone) SignOut() error { return p.do(func() { p.signOut(whySignedOut, reasonSignedOut) }) }
 
-// wrapText breaks text into lines of at most width runes, at spaces where
-// it can.
-func wrapText(text string, width int) []string {
-	if width < 8 {
-		width = 8
-	}
-	var out []string
-	for len([]rune(text)) > width {
-		r := []rune(text)
-		cut := strings.LastIndex(string(r[:width]), " ")
-		if cut <= 0 {
-			cut = len(string(r[:width]))
-		}
-		out = append(out, strings.TrimSpace(text[:cut]))
-		text = strings.TrimSpace(text[cut:])
-	}
-	return append(out, text)
-}
-
-// lifeReader reads expires_in off the device authorization response at url.
-// oauth2 turns it into an instant on the host's clock; the phone needs the
-// length, to count it down on its own clock.
-type lifeReader struct {
-	url  string
-	next http.RoundTripper
-	life time.Duration
-}
-
-func (l *lifeReader) RoundTrip(r *http.Request) (*http.Response, error) {
-	res, err := l.next.RoundTrip(r)
-	if err != nil || r.URL.String() != l.url || res.StatusCode != http.StatusOK {
-		return res, err
-	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxIdPResponse))
-	res.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("device authorization response: %w", err)
-	}
-	var v struct {
-		ExpiresIn int64 `json:"expires_in"`
-	}
-	if json.Unmarshal(body, &v) == nil && v.ExpiresIn > 0 {
-		l.life = time.Duration(v.ExpiresIn) * time.Second
-	}
-	res.Body = io.NopCloser(bytes.NewReader(body))
-	return res, nil
-}
-
 // maxIdPResponse bounds what the phone reads of one answer of the identity
 // provider.
 const maxIdPResponse = 1 << 20
-
-// basicAuth adds a confidential client's credentials (RFC 6749 §2.3.1:
-// form-encoded, then Basic) to the requests it sends to url.
-type basicAuth struct{ url, id, secret string }
-
-func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.String() == b.url {
-		r = r.Clone(r.Context())
-		r.SetBasicAuth(url.QueryEscape(b.id), url.QueryEscape(b.secret))
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
 
 // addSignInActions puts the sign-in part's actions into the action table.
 func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
