@@ -11,7 +11,6 @@ import (
 	"github.com/deskphone/deskphone/driver/drivertest"
 	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/deskphone/deskphone/phone"
-	"github.com/deskphone/deskphone/phone/catalog"
 )
 
 // Issue 19 item 3, in one process: the phone and the cloud each take
@@ -30,25 +29,13 @@ func TestCloudOfAnotherLab(t *testing.T) {
 	clk := clock.NewFake(drivertest.Start)
 	cloud := drivertest.CloudWith(t, backend.Config{Clock: clk, Lab: labA})
 	cloudB := drivertest.CloudWith(t, backend.Config{Clock: clk, Lab: labB})
-	cat, err := catalog.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := updatesvc.New(updatesvc.Config{Dir: t.TempDir(), Clock: clk, Describe: driver.FirmwareDescriber(cat), ImageSize: 256 << 10, Lab: labA})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := svc.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	svc, svcURL := drivertest.UpdateService(t, updatesvc.Config{Clock: clk, Lab: labA})
 	if err := svc.Approve("c450hd", "UCC450HD_3.4.6.537"); err != nil {
 		t.Fatal(err)
 	}
 	newPhone := func(lab *labdir.Dir, b *backend.Backend) *phone.Phone {
 		return drivertest.Phone(t, driver.Spec{Model: "c450hd", Firmware: "UCC450HD_3.2.0.1003.61", Clock: clk,
-			Account: drivertest.Account(b, "alice"), Options: []phone.Option{phone.WithLab(lab), phone.WithUpdateService(srv.URL())}})
+			Account: drivertest.Account(b, "alice"), Options: []phone.Option{phone.WithLab(lab), phone.WithUpdateService(svcURL)}})
 	}
 
 	other := newPhone(labB, cloud)

@@ -110,6 +110,17 @@ func TestUpdateImageFromAnotherHost(t *testing.T) {
 	}
 }
 
+// proxyTo is a reverse proxy to the update service at base, for test
+// fronts that change or hold what it answers.
+func proxyTo(t *testing.T, base string) *httputil.ReverseProxy {
+	t.Helper()
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httputil.NewSingleHostReverseProxy(target)
+}
+
 // loopbackServer serves h on 127.0.0.1 for the test.
 func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
@@ -131,13 +142,9 @@ func TestCheckAskedDuringACheckIsMadeAfterIt(t *testing.T) {
 	clk := clock.NewFake(drivertest.Start)
 	cloud := drivertest.Cloud(t, clk)
 	_, real := updateService(t, clk, "")
-	target, err := url.Parse(real)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var checks atomic.Int64
 	gate := make(chan struct{})
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy := proxyTo(t, real)
 	front := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == firmware.CheckPath && checks.Add(1) == 1 {
 			<-gate // the power-on check waits until the phone signed in
@@ -170,11 +177,7 @@ func TestCloseDuringDownloadLeavesNothingRunning(t *testing.T) {
 	if err := svc.Approve("c450hd", "UCC450HD_3.4.6.537"); err != nil {
 		t.Fatal(err)
 	}
-	target, err := url.Parse(real)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy := proxyTo(t, real)
 	started := make(chan struct{})
 	var once sync.Once
 	hold := make(chan struct{})

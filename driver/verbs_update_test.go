@@ -22,20 +22,7 @@ import (
 // updateService starts an update service on clk for the test.
 func updateService(t *testing.T, clk clock.Clock, name string) (*updatesvc.Service, string) {
 	t.Helper()
-	cat, err := catalog.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := updatesvc.New(updatesvc.Config{Dir: t.TempDir(), Name: name, Clock: clk, Describe: driver.FirmwareDescriber(cat), ImageSize: 256 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := s.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return s, srv.URL()
+	return drivertest.UpdateService(t, updatesvc.Config{Name: name, Clock: clk})
 }
 
 func logged(p *phone.Phone, text string) bool {

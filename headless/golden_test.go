@@ -15,7 +15,6 @@ import (
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/golden"
 	"github.com/deskphone/deskphone/phone"
-	"github.com/deskphone/deskphone/phone/catalog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden sessions in testdata/")
@@ -232,24 +231,12 @@ var online = []step{
 func TestGoldenUpdatePending(t *testing.T) {
 	clk := clock.NewFake(drivertest.Start)
 	cloud := drivertest.Cloud(t, clk)
-	cat, err := catalog.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := updatesvc.New(updatesvc.Config{Dir: t.TempDir(), Clock: clk, Describe: driver.FirmwareDescriber(cat), ImageSize: 256 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := svc.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	svc, svcURL := drivertest.UpdateService(t, updatesvc.Config{Clock: clk})
 	if err := svc.Approve("vvx501", "5.5.1.11526"); err != nil {
 		t.Fatal(err)
 	}
 	under := &headless.Session{Target: driver.Target{Clock: clk, Phone: drivertest.Phone(t, driver.Spec{Model: "vvx501", Firmware: "5.4.0A",
-		Clock: clk, Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(srv.URL())}})}}
+		Clock: clk, Account: drivertest.Account(cloud, "alice"), Options: []phone.Option{phone.WithUpdateService(svcURL)}})}}
 	got := play(t, under, nil, []step{
 		{line: "wait registered=yes 20s", quiet: true},
 		{line: "wait policy_version=1 20s", quiet: true},

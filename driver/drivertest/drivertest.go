@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/backend/updatesvc"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -116,4 +118,38 @@ func Wait(t testing.TB, p *phone.Phone, cond driver.Cond) {
 func Status(t testing.TB, p *phone.Phone, key, want string) {
 	t.Helper()
 	Wait(t, p, driver.Cond{Status: map[string]string{key: want}})
+}
+
+// UpdateService starts an update service for the test: cfg with, where it
+// leaves them unset, a folder of the test, a fake clock at Start, the
+// builtin catalog's images and a small image size. It returns the service
+// and its URL; it stops when the test ends.
+func UpdateService(t testing.TB, cfg updatesvc.Config) (*updatesvc.Service, string) {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.NewFake(Start)
+	}
+	if cfg.Describe == nil {
+		cat, err := catalog.Builtin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Describe = driver.FirmwareDescriber(cat)
+	}
+	if cfg.ImageSize == 0 {
+		cfg.ImageSize = 256 << 10
+	}
+	s, err := updatesvc.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return s, srv.URL()
 }
