@@ -24,7 +24,7 @@ type image struct {
 // from its traits, the settings survive.
 func (p *Phone) boot() {
 	p.stopLine(true)
-	p.stopTimers()
+	p.tm.stopAll()
 	upd := p.updateAtBoot()
 	img, problems := p.loadImage()
 	cfg := p.s.cfg

@@ -18,6 +18,8 @@ type appearance struct {
 	remoteName string
 	muted      bool
 	audio      AudioPath
+	// dialTimer dials the digits when no key comes (UserDialTimeoutMS).
+	dialTimer timer
 }
 
 // keypad handles a dial key on the idle and call screens: it starts or
@@ -80,7 +82,7 @@ func (p *Phone) addDigit(c byte) {
 // armDialTimer (re)starts UserDialTimeoutMS: the number is dialled when no
 // key comes for that long.
 func (p *Phone) armDialTimer() {
-	p.after("dial", p.s.policy.dialTimeout, func() {
+	p.tm.start(&p.s.dialTimer, p.s.policy.dialTimeout, func() {
 		if p.s.call == CallDialing && p.s.digits != "" {
 			p.placeCall(p.s.digits)
 		}
@@ -92,7 +94,7 @@ func (p *Phone) placeCall(target string) {
 	if !p.mayCall(target) {
 		return
 	}
-	p.stop("dial")
+	p.s.dialTimer.stop()
 	p.s.cfg.LastDialed = target
 	p.saveConfig()
 	p.s.call = CallCalling
@@ -124,7 +126,7 @@ func (p *Phone) callFailed(reason string) {
 }
 
 func (p *Phone) endCall() {
-	p.stop("dial")
+	p.s.dialTimer.stop()
 	if l := p.s.line; l != nil {
 		l.callID, l.progress, l.transfer = "", "", false
 		if l.waiting != "" {
@@ -229,7 +231,7 @@ func (p *Phone) backspace() {
 	}
 	p.s.digits = p.s.digits[:len(p.s.digits)-1]
 	if p.s.digits == "" {
-		p.stop("dial")
+		p.s.dialTimer.stop()
 	} else {
 		p.armDialTimer()
 	}

@@ -51,6 +51,10 @@ type line struct {
 	waitFrom  string
 	waitName  string // waitFrom's display name
 	transfer  bool   // collecting the transfer target in digits
+
+	// reg refreshes or retries the registration; keepalive pings the
+	// server while registered.
+	reg, keepalive timer
 }
 
 // WithAccount sets the SIP account the phone registers with, saved in its
@@ -223,8 +227,8 @@ func (p *Phone) stopLine(unregister bool) {
 	}
 	p.s.line = nil
 	p.ua.Store(nil)
-	p.stop("register")
-	p.stop("keepalive")
+	l.reg.stop()
+	l.keepalive.stop()
 	close(l.stop)
 	unregister = unregister && l.registered
 	release := p.inflight.Hold()
@@ -293,7 +297,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		}
 		p.signedIn(l)
 		refresh := ev.Expires * 4 / 5
-		p.after("register", refresh, func() {
+		p.tm.start(&l.reg, refresh, func() {
 			if p.s.line == l {
 				l.ua.Register(registerExpires)
 			}
@@ -447,7 +451,7 @@ func (p *Phone) tick() {
 	if p.s.call == CallConnected || p.s.call == CallHeld {
 		next = now.Truncate(time.Second).Add(time.Second).Sub(now)
 	}
-	p.after("tick", next, p.tick)
+	p.tm.start(&p.s.tick, next, p.tick)
 }
 
 // keepAliveEvery is the wait before the next ping: the registrar's
@@ -465,7 +469,7 @@ func (p *Phone) keepAliveEvery(l *line) time.Duration {
 
 // keepAlive pings the server every keepAliveEvery while registered.
 func (p *Phone) keepAlive(l *line) {
-	p.after("keepalive", p.keepAliveEvery(l), func() {
+	p.tm.start(&l.keepalive, p.keepAliveEvery(l), func() {
 		if p.s.line != l || !l.registered {
 			return
 		}
@@ -476,7 +480,7 @@ func (p *Phone) keepAlive(l *line) {
 			l.registered, l.regError = false, reasonConnectionLost
 			p.s.session.lost()
 			if d := p.jitter(retryFirst); d > 0 {
-				p.after("register", d, func() {
+				p.tm.start(&l.reg, d, func() {
 					if p.s.line == l {
 						l.ua.Register(registerExpires)
 					}

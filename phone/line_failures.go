@@ -52,7 +52,7 @@ func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 	wait := l.retry - p.jitter(l.retry)
 	p.logf("sip", "err", "sip", "registration failed: %s (retry in %v)", reason, wait)
 	l.regError = reason
-	p.after("register", wait, func() {
+	p.tm.start(&l.reg, wait, func() {
 		if p.s.line == l {
 			p.logf("sip", "info", "sip", "registration retry after %v", wait)
 			l.ua.Register(registerExpires)

@@ -51,6 +51,8 @@ var idpMethods = []signInMethod{"web", "user", "password", "pin", "pc"}
 // across any firmware change until the PIN it had is entered (kept), and a
 // lock record that cannot be read keeps the phone locked (damaged).
 type lock struct {
+	// idle locks the phone after the policy's idle time.
+	idle      timer
 	state     LockState
 	kind      string // the firmware's lock type, from the catalog
 	rec       *lockRecord
@@ -256,10 +258,10 @@ func (p *Phone) saveLock() bool {
 // locks after that long without a key, on its own clock.
 func (p *Phone) armIdleLock() {
 	if p.s.lock.state != Unlocked || p.s.lock.rec == nil || p.s.lock.kind != lockPhone {
-		p.stop("lock-idle")
+		p.s.lock.idle.stop()
 		return
 	}
-	p.after("lock-idle", p.s.policy.lockTimeout, func() {
+	p.tm.start(&p.s.lock.idle, p.s.policy.lockTimeout, func() {
 		switch p.s.call {
 		case CallIdle:
 		case CallDialing: // an abandoned number goes
@@ -287,7 +289,7 @@ func (p *Phone) lockNow(why string) {
 	if lk.rec == nil || lk.state == Locked {
 		return
 	}
-	p.stop("lock-idle")
+	p.s.lock.idle.stop()
 	p.closeMenu()
 	p.s.prompt = nil
 	lk.state, lk.entry = Locked, ""
@@ -419,7 +421,7 @@ func (p *Phone) signOutUser() {
 	p.saveConfig()
 	p.s.lock.state, p.s.lock.adminCode = LockNone, false
 	p.dropLockRecord()
-	p.stop("lock-idle")
+	p.s.lock.idle.stop()
 }
 
 // lockRefuses is why the lock does not let target be called, nil when it

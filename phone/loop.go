@@ -51,7 +51,7 @@ func (p *Phone) loop(ctx context.Context) {
 
 func (p *Phone) shutdown() {
 	p.stopLine(true)
-	p.stopTimers()
+	p.tm.stopAll()
 	p.workCancel()
 	p.work.Wait()
 	p.releaseState()

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
-	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -42,71 +41,11 @@ type machine struct {
 
 	bootAt  time.Time
 	reboots int
-	timers  map[string]*phoneTimer
+	// tick turns the screen's clock over; alertTimer clears alert.
+	tick, alertTimer timer
 	// damaged names the state files this boot found damaged and worked
 	// around (status state_damaged).
 	damaged []string
-}
-
-// phoneTimer is a named timer on the phone's clock. A timer that was stopped
-// or replaced after it fired but before its callback ran is recognised by its
-// generation and ignored.
-type phoneTimer struct {
-	t   clock.Timer
-	gen int
-}
-
-// after (re)starts the named timer; f runs on the loop goroutine.
-func (p *Phone) after(name string, d time.Duration, f func()) {
-	if p.s.timers == nil {
-		p.s.timers = map[string]*phoneTimer{}
-	}
-	gen := 1
-	if old, ok := p.s.timers[name]; ok {
-		old.t.Stop()
-		gen = old.gen + 1
-	}
-	pt := &phoneTimer{gen: gen}
-	p.s.timers[name] = pt
-	pt.t = p.clock.AfterFunc(d, func() {
-		// Hand the work to the loop. A fake clock's Advance waits for it
-		// before it moves on, so it returns only once everything that fell
-		// due has been handled, while other phones' timers of the same
-		// instant run beside it.
-		done := clock.Handoff(p.clock)
-		t := task{f: func() {
-			if cur, ok := p.s.timers[name]; ok && cur.gen == gen {
-				delete(p.s.timers, name)
-				f()
-			}
-		}, done: make(chan struct{})}
-		if err := p.enqueue(t); err != nil || done == nil {
-			if done != nil {
-				done()
-			}
-			return
-		}
-		go func() {
-			select {
-			case <-t.done:
-			case <-p.done:
-			}
-			done()
-		}()
-	})
-}
-
-func (p *Phone) stop(name string) {
-	if t, ok := p.s.timers[name]; ok {
-		t.t.Stop()
-		delete(p.s.timers, name)
-	}
-}
-
-func (p *Phone) stopTimers() {
-	for name := range p.s.timers {
-		p.stop(name)
-	}
 }
 
 // logf writes a syslog line for a named event.
@@ -124,7 +63,7 @@ func (p *Phone) saveConfig() {
 
 func (p *Phone) showAlert(msg string) {
 	p.s.alert = msg
-	p.after("alert", alertTime, func() { p.s.alert = "" })
+	p.tm.start(&p.s.alertTimer, alertTime, func() { p.s.alert = "" })
 }
 
 func (p *Phone) timeFormat() int {

@@ -93,6 +93,9 @@ type Phone struct {
 	// changes tells drivers when a Status value may have changed.
 	changes changeHub
 
+	// tm runs the parts' timers; loop-owned.
+	tm timers
+
 	// Everything below is owned by the loop goroutine.
 	s machine
 }
@@ -180,6 +183,7 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 			return nil, fmt.Errorf("phone: %w", err)
 		}
 	}
+	p.tm = timers{clock: p.clock, enqueue: p.enqueue, done: p.done}
 	if p.state == nil {
 		tmp, err := memdir.MkdirTemp("deskphone-" + model.ID + "-")
 		if err != nil {

@@ -33,8 +33,10 @@ const policyExpires = time.Hour
 // the cloud pushes. Each field is checked on its own: a bad one is logged
 // and the previous value stays.
 type policy struct {
-	version int
-	fields  map[string]string // what was accepted, as pushed; kept on disk
+	// powerSave turns the display off after the idle time.
+	saverTimer timer
+	version    int
+	fields     map[string]string // what was accepted, as pushed; kept on disk
 
 	dialTimeout      time.Duration // UserDialTimeoutMS
 	enforceLock      bool          // EnforcePhoneLock

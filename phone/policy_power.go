@@ -29,7 +29,7 @@ func inOfficeHours(t time.Time) bool {
 func (p *Phone) armPowerSave() {
 	pol := p.s.policy
 	if !pol.powerSave {
-		p.stop("power-save")
+		p.s.policy.saverTimer.stop()
 		p.s.policy.dimmed = false
 		return
 	}
@@ -37,7 +37,7 @@ func (p *Phone) armPowerSave() {
 	if inOfficeHours(p.clock.Now()) {
 		d = pol.powerSaveOffice
 	}
-	p.after("power-save", d, func() {
+	p.tm.start(&p.s.policy.saverTimer, d, func() {
 		if p.s.call != CallIdle {
 			p.armPowerSave()
 			return

@@ -48,6 +48,9 @@ type session struct {
 	// refreshedForSIP: the registrar refused the token once and the phone
 	// refreshed it; a second refusal signs out.
 	refreshedForSIP bool
+	// poll asks the provider whether the web sign-in is done; expiry
+	// ends its code; refresh renews the tokens.
+	poll, expiry, refresh timer
 }
 
 // deviceCode is a web sign-in code on the screen (RFC 8628).

@@ -140,9 +140,9 @@ func (p *Phone) signInStart(method signInMethod) error {
 }
 
 func (p *Phone) stopSignInTimers() {
-	p.stop("signin_poll")
-	p.stop("signin_expiry")
-	p.stop("signin_refresh")
+	p.s.session.poll.stop()
+	p.s.session.expiry.stop()
+	p.s.session.refresh.stop()
 }
 
 // signInRetry asks for a new code after the last one expired.
@@ -351,7 +351,7 @@ func (p *Phone) scheduleRefresh(cfg *oauth2.Config) {
 		return
 	}
 	wait := max(t.Expiry.Sub(p.clock.Now())-refreshBefore, time.Second)
-	p.after("signin_refresh", wait, func() { p.refresh(cfg, nil) })
+	p.tm.start(&p.s.session.refresh, wait, func() { p.refresh(cfg, nil) })
 }
 
 // refresh renews the tokens with the refresh-token grant (oauth2's
@@ -417,7 +417,7 @@ func (p *Phone) refresh(cfg *oauth2.Config, then func()) {
 				p.s.session.err, p.s.session.why = reason, idpProblem(err)
 			}
 			p.logf("signin", "warn", "signin", "token refresh failed: %s; next try in %v", reason, idpRetry)
-			p.after("signin_refresh", idpRetry, func() { p.refresh(cfg, then) })
+			p.tm.start(&p.s.session.refresh, idpRetry, func() { p.refresh(cfg, then) })
 		}
 	})
 }

@@ -133,9 +133,9 @@ func (p *Phone) showCode(r deviceAuthResult) {
 	dc := &deviceCode{deviceCode: r.da.DeviceCode, userCode: r.da.UserCode, url: r.da.VerificationURI, expiry: p.clock.Now().Add(life), interval: interval}
 	p.s.session.web = dc
 	p.logf("signin", "notice", "signin", "sign-in code %s at %s, expires in %v", dc.userCode, dc.url, life)
-	p.after("signin_expiry", life, func() {
+	p.tm.start(&p.s.session.expiry, life, func() {
 		if p.s.session.web == dc {
-			p.stop("signin_poll")
+			p.s.session.poll.stop()
 			dc.expired = true
 			p.logf("signin", "warn", "signin", "sign-in code %s expired", dc.userCode)
 		}
@@ -144,7 +144,7 @@ func (p *Phone) showCode(r deviceAuthResult) {
 }
 
 func (p *Phone) schedulePoll(cfg *oauth2.Config, dc *deviceCode, wait time.Duration) {
-	p.after("signin_poll", wait, func() {
+	p.tm.start(&p.s.session.poll, wait, func() {
 		if p.s.session.web != dc || dc.expired {
 			return
 		}
@@ -172,7 +172,7 @@ func (p *Phone) poll(cfg *oauth2.Config, dc *deviceCode) {
 		switch {
 		case err == nil:
 			p.s.session.web = nil
-			p.stop("signin_expiry")
+			p.s.session.expiry.stop()
 			p.tokenSignedIn(cfg, v.(*oauth2.Token))
 		case errors.As(err, &re) && re.ErrorCode == "authorization_pending":
 			p.schedulePoll(cfg, dc, dc.interval)
@@ -181,12 +181,12 @@ func (p *Phone) poll(cfg *oauth2.Config, dc *deviceCode) {
 			p.logf("signin", "info", "signin", "the provider asks to slow down: polling every %v", dc.interval)
 			p.schedulePoll(cfg, dc, dc.interval)
 		case errors.As(err, &re) && re.ErrorCode == "expired_token":
-			p.stop("signin_expiry")
+			p.s.session.expiry.stop()
 			dc.expired = true
 			p.logf("signin", "warn", "signin", "sign-in code %s expired", dc.userCode)
 		case errors.As(err, &re) && re.ErrorCode != "":
 			p.s.session.web = nil
-			p.stop("signin_expiry")
+			p.s.session.expiry.stop()
 			p.signInFailed(err)
 		default:
 			// Down, or not OAuth: say so and try again later, never at once.

@@ -51,9 +51,13 @@ const (
 
 // update is the update part of the machine.
 type update struct {
-	state    UpdateState
-	offer    *offer
-	progress int
+	// poll checks for firmware; trial ends a new firmware's trial boot;
+	// idle waits for the phone to be idle to install; postpone ends a
+	// postponement.
+	poll, trial, idle, postpone timer
+	state                       UpdateState
+	offer                       *offer
+	progress                    int
 	// err is what went wrong last, raw (update_error and the syslog);
 	// why its key in catalog.UpdateReasons, which the screen words.
 	err, why  string
@@ -261,14 +265,14 @@ func (p *Phone) startUpdate() {
 	u.notes = nil
 	if t := u.rec.Trial; t != nil {
 		p.logf("update", "notice", "update", "firmware %s on trial in slot %s: it must register within %v", t.Version, u.rec.Slot, p.model.Vendor.Update.TrialFor)
-		p.after("update-trial", p.model.Vendor.Update.TrialFor, p.trialExpired)
+		p.tm.start(&p.s.update.trial, p.model.Vendor.Update.TrialFor, p.trialExpired)
 	}
 	p.updateCheck("power-on")
 	p.scheduleCheck()
 }
 
 func (p *Phone) scheduleCheck() {
-	p.after("update-poll", checkEvery, func() {
+	p.tm.start(&p.s.update.poll, checkEvery, func() {
 		p.updateCheck("daily")
 		p.scheduleCheck()
 	})
@@ -289,7 +293,7 @@ func (p *Phone) updateObserve() {
 			if err := p.saveUpdateRecord(u.rec); err != nil {
 				p.logf("update", "err", "update", "%v", err)
 			}
-			p.stop("update-trial")
+			p.s.update.trial.stop()
 			p.logf("update", "notice", "update", "firmware %s came up in slot %s: marked good, %s kept as the backup", t.Version, u.rec.Slot, t.Previous)
 		}
 		if !u.signedIn {
@@ -349,7 +353,7 @@ func (p *Phone) armIdleInstall() {
 		p.startDownload()
 		return
 	}
-	p.after("update-idle", wait, func() {
+	p.tm.start(&p.s.update.idle, wait, func() {
 		if p.s.update.state == UpdateAvailable && p.s.update.offer != nil {
 			p.armIdleInstall()
 		}
@@ -469,9 +473,9 @@ func (p *Phone) updatePostpone() error {
 		p.logf("update", "err", "update", "%v", err)
 	}
 	u.state = UpdatePostponed
-	p.stop("update-idle")
+	p.s.update.idle.stop()
 	p.logf("update", "info", "update", "update to %s postponed (%d of %d) for %v", u.offer.version, u.rec.Postpones, up.MaxPostpones, up.PostponeFor)
-	p.after("update-postpone", up.PostponeFor, func() {
+	p.tm.start(&p.s.update.postpone, up.PostponeFor, func() {
 		if p.s.update.state == UpdatePostponed {
 			p.s.update.state = UpdateAvailable
 			p.s.update.offeredAt = p.clock.Now()

@@ -29,7 +29,7 @@ func (p *Phone) startDownload() {
 		p.armIdleInstall()
 		return
 	}
-	p.stop("update-idle")
+	p.s.update.idle.stop()
 	u.working, u.state, u.progress = true, UpdateDownloading, 0
 	root, rootName, err := p.updateRoot()
 	if err != nil {
