@@ -82,6 +82,8 @@ const (
 	KindStatus
 	// KindLog: syslog lines.
 	KindLog
+	// KindCalls: the phone's calls.
+	KindCalls
 )
 
 // Result is what a verb returns.
@@ -90,6 +92,7 @@ type Result struct {
 	Screen phone.Screen
 	Status [][2]string
 	Logs   []phone.LogLine
+	Calls  []phone.CallInfo
 }
 
 // Verb is one command of the driver.
@@ -208,6 +211,8 @@ var Verbs = []*Verb{
 		Parse: noArgs, Run: func(_ context.Context, t *Target, _ Args) (Result, error) { return screen(t), nil }},
 	{Name: "status", Help: "print the phone's state as key=value lines",
 		Parse: noArgs, Run: status},
+	{Name: "calls", Help: "list the phone's calls, one line each (id, state, far party,\nduration, held, focused, codec, SRTP)",
+		Parse: noArgs, Run: callsVerb},
 	{Name: "log", Usage: "[N]", Help: fmt.Sprintf("print the last N syslog lines (default %d)", LogLines),
 		Parse: parseLog, Run: logs},
 	{Name: "advance", Usage: "DURATION", Help: "move the phone's clock forward (5s, 15m, 1h30m)",
@@ -727,4 +732,12 @@ func expect(_ context.Context, t *Target, a Args) (Result, error) {
 		return Result{}, fmt.Errorf("expected %s; %s", a.Cond, why)
 	}
 	return screen(t), nil
+}
+
+func callsVerb(_ context.Context, t *Target, _ Args) (Result, error) {
+	calls, err := t.Phone.Calls()
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Kind: KindCalls, Calls: calls}, nil
 }

@@ -26,6 +26,8 @@ var volatile = []golden.Rule{
 	{Pattern: regexp.MustCompile(`(?m)^((?:rtp_rx|rtp_tx|rtp_lost|jitter_ms|mos|tone_hz|srtp_auth_fail|srtp_replayed|dtmf_heard)=).*$`), With: "${1}*"},
 	{Pattern: regexp.MustCompile(`(serial(?:=| ))[A-Za-z0-9-]{6,}`), With: "${1}SERIAL"},
 	{Pattern: regexp.MustCompile(`(?m)^(signin_code=).+$`), With: "${1}CODE"},
+	// A call's id is its SIP dialog's, drawn at random.
+	{Pattern: regexp.MustCompile(`(?m)^id=\S*`), With: "id=ID"},
 	golden.MAC,
 	golden.Port,
 	golden.CallStats,
@@ -151,7 +153,7 @@ var offline = []step{
 
 // online covers the verbs of a registered phone, in and out of calls.
 var online = []step{
-	{line: "status"}, {line: "screen"},
+	{line: "status"}, {line: "screen"}, {line: "calls"},
 	{line: "press menu"}, {line: "press down"}, {line: "press back"}, {line: "press bogus"}, {line: "press"},
 	{line: "softkey 9"}, {line: "softkey NoSuchLabel"}, {line: "softkey"},
 	// Dialing: digits on the keypad, then cancelled.
@@ -162,14 +164,14 @@ var online = []step{
 	// Ringing: the peer calls.
 	{line: "call alice", who: "peer"},
 	{line: "wait call=ringing 20s", quiet: true},
-	{line: "status"}, {line: "screen"},
+	{line: "status"}, {line: "screen"}, {line: "calls"},
 	{line: "answer"},
 	{line: "wait call=connected 20s", who: "peer"},
-	{line: "status"},
+	{line: "status"}, {line: "calls"},
 	{line: "dtmf 12#"}, {line: "dtmf"}, {line: "play tone 800"}, {line: "play silence"},
 	{line: "hold"},
 	{line: "wait call=held 20s", quiet: true},
-	{line: "status"}, {line: "screen"},
+	{line: "status"}, {line: "screen"}, {line: "calls"},
 	{line: "resume"},
 	{line: "wait call=connected 20s", quiet: true},
 	{line: "screen"},

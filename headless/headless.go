@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/deskphone/deskphone/driver"
@@ -212,6 +213,16 @@ func render(res driver.Result) string {
 		for _, kv := range res.Status {
 			fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
 		}
+	case driver.KindCalls:
+		for _, c := range res.Calls {
+			for i, kv := range c.Pairs() {
+				if i > 0 {
+					b.WriteString(" ")
+				}
+				b.WriteString(kv[0] + "=" + quoteValue(kv[1]))
+			}
+			b.WriteString("\n")
+		}
 	case driver.KindLog:
 		for _, l := range res.Logs {
 			b.WriteString(l.Text)
@@ -230,4 +241,13 @@ func Reply(verb string, a driver.Args, res driver.Result, err error) (string, er
 		return "", replyError(verb, a, err)
 	}
 	return render(res), nil
+}
+
+// quoteValue quotes a value of a calls line that holds a space, a quote
+// or an equals sign (a display name), so each line splits on spaces.
+func quoteValue(v string) string {
+	if strings.ContainsAny(v, " \"=\t") {
+		return strconv.Quote(v)
+	}
+	return v
 }

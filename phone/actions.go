@@ -17,23 +17,23 @@ func init() {
 		catalog.ActionOK:             (*Phone).ok,
 		catalog.ActionUp:             func(p *Phone) { p.moveCursor(-1) },
 		catalog.ActionDown:           func(p *Phone) { p.moveCursor(+1) },
-		catalog.ActionDial:           (*Phone).dial,
-		catalog.ActionBackspace:      (*Phone).backspace,
-		catalog.ActionCancel:         func(p *Phone) { p.endCallBy(catalog.ActionCancel) },
-		catalog.ActionHangup:         func(p *Phone) { p.endCallBy(catalog.ActionHangup) },
-		catalog.ActionReject:         func(p *Phone) { p.endCallBy(catalog.ActionReject) },
-		catalog.ActionRedial:         (*Phone).redial,
+		catalog.ActionDial:           func(p *Phone) { p.s.calls.dial() },
+		catalog.ActionBackspace:      func(p *Phone) { p.s.calls.backspace() },
+		catalog.ActionCancel:         func(p *Phone) { p.s.calls.endBy(catalog.ActionCancel) },
+		catalog.ActionHangup:         func(p *Phone) { p.s.calls.endBy(catalog.ActionHangup) },
+		catalog.ActionReject:         func(p *Phone) { p.s.calls.endBy(catalog.ActionReject) },
+		catalog.ActionRedial:         func(p *Phone) { p.s.calls.redial() },
 		catalog.ActionDND:            (*Phone).toggleDND,
-		catalog.ActionMute:           (*Phone).toggleMute,
-		catalog.ActionMessage:        (*Phone).callVoicemail,
+		catalog.ActionMute:           func(p *Phone) { p.s.calls.toggleMute() },
+		catalog.ActionMessage:        func(p *Phone) { p.s.calls.voicemail() },
 		catalog.ActionMore:           func(p *Phone) { p.s.page++ },
 		catalog.ActionReboot:         (*Phone).reboot,
 		catalog.ActionCAImport:       (*Phone).importCA,
 		catalog.ActionTimeFormat:     (*Phone).toggleTimeFormat,
-		catalog.ActionAnswer:         (*Phone).answer,
-		catalog.ActionHold:           func(p *Phone) { p.hold(true) },
-		catalog.ActionResume:         func(p *Phone) { p.hold(false) },
-		catalog.ActionTransfer:       (*Phone).startTransfer,
+		catalog.ActionAnswer:         func(p *Phone) { p.s.calls.answer() },
+		catalog.ActionHold:           func(p *Phone) { p.s.calls.hold(true) },
+		catalog.ActionResume:         func(p *Phone) { p.s.calls.hold(false) },
+		catalog.ActionTransfer:       func(p *Phone) { p.s.calls.startTransfer() },
 		catalog.ActionLock:           (*Phone).lockAction,
 		catalog.ActionUnlock:         (*Phone).lockSubmit,
 		catalog.ActionEmergency:      (*Phone).emergencyAction,
@@ -67,7 +67,7 @@ func (p *Phone) ok() {
 		p.selectItem()
 		return
 	}
-	p.callOK()
+	p.s.calls.ok()
 }
 
 // back is Back: up a menu level, else a digit less.
@@ -76,7 +76,7 @@ func (p *Phone) back() {
 		p.menuBack()
 		return
 	}
-	p.callBack()
+	p.s.calls.back()
 }
 
 // pressSoftkey presses softkey n of the current screen.

@@ -68,11 +68,11 @@ func badSource(src media.Source, err error) (media.Source, error) {
 
 // callMedia is the media session of the current call (loop goroutine).
 func (p *Phone) callMedia() (*media.Session, error) {
-	l := p.s.line
-	if l == nil || l.callID == "" || (p.s.call != CallConnected && p.s.call != CallHeld) {
+	f, ua := p.s.calls.focus, p.s.calls.ua()
+	if ua == nil || f == nil || f.id == "" || !f.up() {
 		return nil, ErrNoCall
 	}
-	ms, err := l.ua.Media(l.callID)
+	ms, err := ua.Media(f.id)
 	if err != nil {
 		return nil, errorf(ErrNoCall, "%w", err)
 	}

@@ -30,16 +30,16 @@ func (p *Phone) boot() {
 	cfg := p.s.cfg
 	reboots := p.s.reboots
 	p.s = machine{
-		cfg:        cfg,
-		fw:         img.fw,
-		cas:        img.cas,
-		session:    newSession(img.fw),
-		lock:       newLock(img.fw),
-		policy:     p.newPolicy(),
-		update:     upd,
-		appearance: appearance{call: CallIdle},
-		bootAt:     p.clock.Now(),
-		reboots:    reboots,
+		cfg:     cfg,
+		fw:      img.fw,
+		cas:     img.cas,
+		session: newSession(img.fw),
+		lock:    newLock(img.fw),
+		policy:  p.newPolicy(),
+		update:  upd,
+		calls:   calls{p: p},
+		bootAt:  p.clock.Now(),
+		reboots: reboots,
 	}
 	p.booted.Store(&img)
 	if upd.damaged {

@@ -1,363 +1,180 @@
+// A call is an object: its own state, digits, far party, timers, and one
+// handler per state for what the SIP side reports.
+
 package phone
 
 import (
 	"fmt"
+	"time"
 
-	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/sipua"
 )
 
-// appearance is the line part's call appearance: the phone's one call as the
-// user sees it, with the digits being typed and the audio path. The SIP side
-// of the call (its dialog, progress, a waiting call) is in line.
-type appearance struct {
-	call   CallState
-	digits string // digits collected while dialing (or for a transfer)
-	remote string // the far party of the current call (its user)
-	// remoteName is the far party's display name, when the call brought one.
-	remoteName string
-	muted      bool
-	audio      AudioPath
-	// dialTimer dials the digits when no key comes (UserDialTimeoutMS).
-	dialTimer timer
+// call is one call on the line. It is created when the user starts
+// dialling or an INVITE arrives, and removed from the line's calls when it
+// ends; the UA knows it by id (its dialog).
+type call struct {
+	cs    *calls
+	id    string // the UA's id; "" while the number is being dialled
+	state CallState
+	// digits are the number being dialled, or the transfer target being
+	// typed while transfer is set.
+	digits   string
+	transfer bool
+	// remote is the far party (its user or URI), remoteName its display
+	// name when the call brought one.
+	remote, remoteName string
+	progress           string    // "Ringing" once the far end rings
+	start              time.Time // when it was answered; zero before
+	// dial dials the digits when no key comes for UserDialTimeoutMS.
+	dial timer
 }
 
-// keypad handles a dial key on the idle and call screens: it starts or
-// extends a number, collects a transfer target, or sends DTMF in a call.
-func (p *Phone) keypad(c byte) {
-	switch p.s.call {
-	case CallIdle:
-		if c == '#' {
+// label is the far party as the screen names it: the display name, else
+// the user.
+func (c *call) label() string {
+	if c.remoteName != "" {
+		return c.remoteName
+	}
+	return c.remote
+}
+
+// up reports whether the call is established (connected or held).
+func (c *call) up() bool { return c.state == CallConnected || c.state == CallHeld }
+
+// duration is the time since the call was answered, on the phone's clock.
+func (c *call) duration(now time.Time) time.Duration {
+	if c.start.IsZero() {
+		return 0
+	}
+	return now.Sub(c.start).Truncate(time.Second)
+}
+
+// handlers are the call's reactions to what the UA reports, one per state
+// (sipgo's transaction state machines are written the same way). A state
+// without a handler (dialing: no dialog yet) hears nothing.
+var handlers = map[CallState]func(*call, sipua.Event){
+	CallCalling:   (*call).calling,
+	CallRinging:   (*call).ringing,
+	CallConnected: (*call).connected,
+	CallHeld:      (*call).held,
+}
+
+// onSIP hands ev to the handler of the call's state.
+func (c *call) onSIP(ev sipua.Event) {
+	if h := handlers[c.state]; h != nil {
+		h(c, ev)
+	}
+}
+
+// calling: our INVITE is out. The far end rings (180/183), answers (2xx),
+// refuses (a final status; 487 after our CANCEL) or transfers us on.
+func (c *call) calling(ev sipua.Event) {
+	p := c.cs.p
+	switch ev := ev.(type) {
+	case sipua.CallProgress:
+		if ev.Code == 180 || ev.Code == 183 {
+			c.progress = "Ringing"
+		}
+	case sipua.CallAnswered:
+		c.answered(ev.Remote)
+	case sipua.CallFailed:
+		if ev.Code == 487 {
+			p.logf("call", "info", "call", "call to %s cancelled", c.remote)
+			c.cs.remove(c)
 			return
 		}
-		p.startDialing()
-		p.addDigit(c)
-	case CallDialing:
-		if c == '#' && p.s.digits != "" {
-			p.placeCall(p.s.digits)
+		c.cs.failed(c, failureReason(ev.Code, ev.Reason, ev.Err))
+	case sipua.CallEnded:
+		c.endedByFar()
+	}
+}
+
+// ringing: an INVITE came in and 180 went back. The user answers (the UA
+// then reports the call established), or the caller gives up.
+func (c *call) ringing(ev sipua.Event) {
+	p := c.cs.p
+	switch ev := ev.(type) {
+	case sipua.CallAnswered:
+		c.answered(ev.Remote)
+	case sipua.IncomingCancelled:
+		if c != c.cs.focus {
+			// A waiting call the user never picked up goes quietly.
+			c.cs.remove(c)
 			return
 		}
-		p.addDigit(c)
-	case CallConnected, CallHeld:
-		if l := p.s.line; l != nil && l.transfer {
-			if c == '#' && p.s.digits != "" {
-				p.transferTo(p.s.digits)
-				return
-			}
-			p.s.digits += string(c)
+		who := c.label()
+		c.cs.remove(c)
+		p.showAlert("Missed call: " + who)
+		p.logf("call", "info", "call", "missed call from %s", who)
+	case sipua.CallEnded:
+		if c != c.cs.focus {
+			c.cs.remove(c)
 			return
 		}
-		p.logf("dtmf", "info", "call", "DTMF %c", c)
-		if ms, err := p.callMedia(); err == nil {
-			if err := ms.SendDTMF(string(c)); err != nil {
-				p.logf("dtmf", "warn", "call", "DTMF %c: %v", c, err)
-			}
-		}
+		c.endedByFar()
 	}
 }
 
-// transferTo sends the current call to target once the user has entered it.
-func (p *Phone) transferTo(target string) {
-	l := p.s.line
-	l.transfer = false
-	p.s.digits = ""
-	p.logf("call", "info", "call", "transferring %s to %s", p.s.remote, target)
-	if err := l.ua.Transfer(l.callID, target); err != nil {
-		p.showAlert("Transfer failed")
-	}
-}
-
-func (p *Phone) startDialing() {
-	p.closeMenu()
-	p.s.call = CallDialing
-	p.s.digits = ""
-	p.s.page = 0
-}
-
-func (p *Phone) addDigit(c byte) {
-	p.s.digits += string(c)
-	p.armDialTimer()
-}
-
-// armDialTimer (re)starts UserDialTimeoutMS: the number is dialled when no
-// key comes for that long.
-func (p *Phone) armDialTimer() {
-	p.tm.start(&p.s.dialTimer, p.s.policy.dialTimeout, func() {
-		if p.s.call == CallDialing && p.s.digits != "" {
-			p.placeCall(p.s.digits)
-		}
-	})
-}
-
-// placeCall starts an outgoing call to target.
-func (p *Phone) placeCall(target string) {
-	if !p.mayCall(target) {
-		return
-	}
-	p.s.dialTimer.stop()
-	p.s.cfg.LastDialed = target
-	p.saveConfig()
-	p.s.call = CallCalling
-	p.s.remote, p.s.remoteName = target, ""
-	p.s.page = 0
-	if p.s.audio == AudioNone {
-		p.s.audio = AudioSpeaker
-	}
-	p.logf("call", "info", "call", "dialing %s", target)
-	l := p.s.line
-	if l == nil || !l.registered {
-		p.callFailed("No service: not registered")
-		return
-	}
-	l.progress = ""
-	id, err := l.ua.Invite(target)
-	if err != nil {
-		p.callFailed(err.Error())
-		return
-	}
-	l.callID = id
-}
-
-// callFailed ends the current call attempt with a reason on the screen.
-func (p *Phone) callFailed(reason string) {
-	p.logf("call", "warn", "call", "call to %s failed: %s", p.s.remote, reason)
-	p.endCall()
-	p.showAlert(reason)
-}
-
-func (p *Phone) endCall() {
-	p.s.dialTimer.stop()
-	if l := p.s.line; l != nil {
-		l.callID, l.progress, l.transfer = "", "", false
-		if l.waiting != "" {
-			// The waiting call now rings on its own.
-			p.s.call = CallRinging
-			l.callID, p.s.remote, p.s.remoteName, l.waiting = l.waiting, l.waitFrom, l.waitName, ""
-			p.s.audio = AudioNone
-			p.s.muted = false
+// connected: the call is up. It can be held, transferred (by us, or by the
+// far end, which REFERs us on) or ended by the far end.
+func (c *call) connected(ev sipua.Event) {
+	p := c.cs.p
+	switch ev := ev.(type) {
+	case sipua.CallHoldChanged:
+		if ev.Err != nil {
+			p.logf("call", "warn", "call", "hold/resume failed: %v", ev.Err)
+			p.showAlert("Hold failed")
 			return
 		}
-	}
-	p.s.call = CallIdle
-	p.s.digits = ""
-	p.s.remote, p.s.remoteName = "", ""
-	p.s.muted = false
-	p.s.audio = AudioNone
-	p.s.page = 0
-}
-
-// offHookToggle handles the hook switch, the speaker and the headset key:
-// the same path again goes on-hook; another path takes the audio over.
-func (p *Phone) offHookToggle(path AudioPath) {
-	if p.s.audio == path {
-		p.onHook()
-		return
-	}
-	p.s.audio = path
-	switch p.s.call {
-	case CallIdle:
-		p.startDialing()
-	case CallRinging:
-		p.answer()
-	}
-}
-
-func (p *Phone) onHook() {
-	switch p.s.call {
-	case CallDialing, CallCalling, CallConnected, CallHeld:
-		p.logf("call", "info", "call", "on hook")
-		p.endCall()
-	default:
-		p.s.audio = AudioNone
-	}
-}
-
-// callOK is OK on the idle and call screens: dial the digits, answer, or
-// send the call to the transfer target.
-func (p *Phone) callOK() {
-	switch {
-	case p.s.call == CallDialing && p.s.digits != "":
-		p.placeCall(p.s.digits)
-	case p.s.call == CallRinging:
-		p.answer()
-	case p.s.line != nil && p.s.line.transfer && p.s.digits != "":
-		p.transferTo(p.s.digits)
-	}
-}
-
-// callBack is Back on the idle and call screens: delete a digit, or leave
-// the transfer entry.
-func (p *Phone) callBack() {
-	switch {
-	case p.s.call == CallDialing:
-		p.backspace()
-	case p.s.line != nil && p.s.line.transfer:
-		if p.s.digits == "" {
-			p.s.line.transfer = false
-		} else {
-			p.s.digits = p.s.digits[:len(p.s.digits)-1]
+		c.state = CallConnected
+		if ev.Hold {
+			c.state = CallHeld
 		}
-	}
-}
-
-// dial is the Dial/Send/New Call softkey.
-func (p *Phone) dial() {
-	switch p.s.call {
-	case CallIdle:
-		p.s.audio = AudioSpeaker
-		p.startDialing()
-	case CallDialing:
-		if p.s.digits != "" {
-			p.placeCall(p.s.digits)
-		}
-	case CallConnected, CallHeld:
-		if l := p.s.line; l != nil && l.transfer && p.s.digits != "" {
-			p.transferTo(p.s.digits)
-		}
-	}
-}
-
-func (p *Phone) backspace() {
-	if p.transferEntry() {
-		p.callBack()
-		return
-	}
-	if p.s.call != CallDialing {
-		return
-	}
-	if p.s.digits == "" {
-		p.endCall()
-		return
-	}
-	p.s.digits = p.s.digits[:len(p.s.digits)-1]
-	if p.s.digits == "" {
-		p.s.dialTimer.stop()
-	} else {
-		p.armDialTimer()
-	}
-}
-
-func (p *Phone) redial() {
-	if p.s.call != CallIdle {
-		return
-	}
-	if p.s.cfg.LastDialed == "" {
-		p.showAlert("No number to redial")
-		return
-	}
-	p.closeMenu()
-	p.placeCall(p.s.cfg.LastDialed)
-}
-
-// callVoicemail is the message key: a call to the voicemail number.
-func (p *Phone) callVoicemail() {
-	if p.s.call == CallIdle {
-		p.closeMenu()
-		if !p.s.policy.oneTouchVM {
-			// Without one-touch voicemail the key shows the count.
-			p.showAlert(fmt.Sprintf("Voicemail: %d new", p.s.mwi))
+	case sipua.TransferResult:
+		if ev.Err != nil || ev.Code >= 300 {
+			why := transferProblem(ev)
+			p.logf("call", "warn", "call", "transfer of %s to %s failed: %s", c.remote, ev.Target, why)
+			p.showAlert("Transfer failed: " + why)
 			return
 		}
-		p.placeCall(p.s.cfg.Voicemail)
+		p.logf("call", "info", "call", "transferred %s", c.remote)
+		c.cs.hangup(c)
+		c.cs.remove(c)
+		p.showAlert("Call transferred")
+	case sipua.Transferred:
+		// The transferor hangs up on us once the new call is answered; the
+		// new call takes the old one's place now.
+		p.logf("call", "info", "call", "transferred by %s to %s", c.remote, ev.Target)
+		c.id, c.progress, c.start = ev.NewID, "", time.Time{}
+		c.state = CallCalling
+		c.remote, c.remoteName = ev.Target, ""
+	case sipua.CallEnded:
+		c.endedByFar()
 	}
 }
 
-func (p *Phone) toggleMute() {
-	if p.s.call == CallConnected || p.s.call == CallHeld {
-		p.s.muted = !p.s.muted
-	}
+// held: the call is on hold by us; it reacts as a connected call does
+// (resume, transfer, the far end hanging up).
+func (c *call) held(ev sipua.Event) { c.connected(ev) }
+
+// answered: the call is established, outgoing or incoming.
+func (c *call) answered(remote string) {
+	p := c.cs.p
+	c.state, c.remote, c.start = CallConnected, remote, p.clock.Now()
+	p.logf("call", "info", "call", "connected to %s", remote)
+	p.tick()
 }
 
-// hold puts the connected call on hold (on) or takes the held one back.
-func (p *Phone) hold(on bool) {
-	if l := p.s.line; l != nil && l.callID != "" {
-		if on && p.s.call == CallConnected || !on && p.s.call == CallHeld {
-			l.ua.Hold(l.callID, on)
-		}
+// endedByFar: the far end hung up (BYE).
+func (c *call) endedByFar() {
+	p := c.cs.p
+	p.logf("call", "info", "call", "call with %s ended by the far end", c.remote)
+	focused := c == c.cs.focus
+	c.cs.remove(c)
+	if focused {
+		p.showAlert("Call ended")
 	}
-}
-
-// startTransfer opens the transfer entry: the digits typed next are the
-// target. Transfer again in the entry sends the call to the digits typed,
-// as on the phones, and never clears them.
-func (p *Phone) startTransfer() {
-	l := p.s.line
-	switch {
-	case p.transferEntry():
-		if p.s.digits != "" {
-			p.transferTo(p.s.digits)
-		}
-	case l != nil && (p.s.call == CallConnected || p.s.call == CallHeld):
-		l.transfer = true
-		p.s.digits = ""
-		p.s.page = 0
-	}
-}
-
-// answer picks up the ringing call, or the waiting one (ending the current
-// call, as "end and answer" does on the real phones).
-func (p *Phone) answer() {
-	l := p.s.line
-	if l == nil {
-		return
-	}
-	if l.waiting != "" && (p.s.call == CallConnected || p.s.call == CallHeld) {
-		l.ua.Hangup(l.callID)
-		l.callID = ""
-		p.endCall() // the waiting call becomes the ringing one
-	}
-	if p.s.call != CallRinging {
-		return
-	}
-	if err := l.ua.Answer(l.callID); err != nil {
-		p.logf("call", "warn", "call", "answer: %v", err)
-		return
-	}
-	if p.s.audio == AudioNone {
-		p.s.audio = AudioSpeaker
-	}
-	p.logf("call", "info", "call", "answering %s", p.s.remote)
-}
-
-// endCallBy ends the call the way the user asked (cancel, hangup or
-// reject): CANCEL while it rings at the far end, 603 Decline for an
-// incoming one, BYE when established.
-func (p *Phone) endCallBy(how catalog.Action) {
-	l := p.s.line
-	if l != nil && l.transfer {
-		l.transfer = false
-		p.s.digits = ""
-		return
-	}
-	if l != nil && l.waiting != "" && how == catalog.ActionReject {
-		l.ua.Reject(l.waiting, 486)
-		l.waiting = ""
-		return
-	}
-	if p.s.call == CallIdle {
-		return
-	}
-	p.logf("call", "info", "call", "%s", how)
-	if l != nil && l.callID != "" {
-		switch p.s.call {
-		case CallCalling:
-			l.ua.Cancel(l.callID)
-		case CallRinging:
-			l.ua.Reject(l.callID, 603)
-		case CallConnected, CallHeld:
-			l.ua.Hangup(l.callID)
-		}
-	}
-	p.endCall()
-}
-
-// remoteLabel is the far party as the screen names it: the display name,
-// else the user.
-func (p *Phone) remoteLabel() string {
-	if p.s.remoteName != "" {
-		return p.s.remoteName
-	}
-	return p.s.remote
 }
 
 // transferProblem words why a transfer failed: the far end's status as

@@ -28,7 +28,7 @@ func settledSame(now, old *Status) bool {
 	auth, replayed, jitter, mos := now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS
 	now.Time, now.RTPSent, now.RTPReceived, now.RTPLost = old.Time, old.RTPSent, old.RTPReceived, old.RTPLost
 	now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS = old.SRTPAuthFail, old.SRTPReplayed, old.JitterMS, old.MOS
-	same := *now == *old
+	same := now.Equal(old)
 	now.Time, now.RTPSent, now.RTPReceived, now.RTPLost = t, sent, recv, lost
 	now.SRTPAuthFail, now.SRTPReplayed, now.JitterMS, now.MOS = auth, replayed, jitter, mos
 	return same

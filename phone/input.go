@@ -33,19 +33,19 @@ var callKeys map[Key]func(*Phone)
 
 func init() {
 	callKeys = map[Key]func(*Phone){
-		KeyOK:       (*Phone).callOK,
-		KeyRight:    (*Phone).callOK,
-		KeyBack:     (*Phone).callBack,
-		KeyLeft:     (*Phone).callBack,
+		KeyOK:       func(p *Phone) { p.s.calls.ok() },
+		KeyRight:    func(p *Phone) { p.s.calls.ok() },
+		KeyBack:     func(p *Phone) { p.s.calls.back() },
+		KeyLeft:     func(p *Phone) { p.s.calls.back() },
 		KeyMenu:     (*Phone).toggleMenu,
 		KeyHome:     (*Phone).goHome,
-		KeyHook:     func(p *Phone) { p.offHookToggle(AudioHandset) },
-		KeySpeaker:  func(p *Phone) { p.offHookToggle(AudioSpeaker) },
-		KeyHeadset:  func(p *Phone) { p.offHookToggle(AudioHeadset) },
-		KeyMute:     (*Phone).toggleMute,
-		KeyHold:     func(p *Phone) { p.hold(p.s.call != CallHeld) },
-		KeyTransfer: (*Phone).startTransfer,
-		KeyMessage:  (*Phone).callVoicemail,
+		KeyHook:     func(p *Phone) { p.s.calls.offHook(AudioHandset) },
+		KeySpeaker:  func(p *Phone) { p.s.calls.offHook(AudioSpeaker) },
+		KeyHeadset:  func(p *Phone) { p.s.calls.offHook(AudioHeadset) },
+		KeyMute:     func(p *Phone) { p.s.calls.toggleMute() },
+		KeyHold:     func(p *Phone) { p.s.calls.hold(p.s.calls.state() != CallHeld) },
+		KeyTransfer: func(p *Phone) { p.s.calls.startTransfer() },
+		KeyMessage:  func(p *Phone) { p.s.calls.voicemail() },
 		KeyVolUp:    func(p *Phone) { p.volume(+1) },
 		KeyVolDown:  func(p *Phone) { p.volume(-1) },
 	}
@@ -55,7 +55,7 @@ func init() {
 // take the dial keys and the phone's function keys.
 func (p *Phone) callKey(k Key) bool {
 	if c, ok := k.Digit(); ok {
-		p.keypad(c)
+		p.s.calls.keypad(c)
 		return true
 	}
 	f, ok := callKeys[k]

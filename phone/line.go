@@ -44,14 +44,6 @@ type line struct {
 	retry      time.Duration
 	flowTimer  time.Duration // the registrar's Flow-Timer, 0 when it gave none
 
-	callID    string // the UA's id of the current call
-	callStart time.Time
-	progress  string // "Ringing" once the far end rings
-	waiting   string // id of a second incoming call (call waiting)
-	waitFrom  string
-	waitName  string // waitFrom's display name
-	transfer  bool   // collecting the transfer target in digits
-
 	// reg refreshes or retries the registration; keepalive pings the
 	// server while registered.
 	reg, keepalive timer
@@ -306,93 +298,10 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.registerFailed(l, ev)
 	case sipua.PolicyPushed:
 		p.onPolicy(ev.Body)
-	case sipua.CallProgress:
-		if ev.ID == l.callID && (ev.Code == 180 || ev.Code == 183) {
-			l.progress = "Ringing"
-		}
-	case sipua.CallAnswered:
-		if ev.ID != l.callID {
-			return
-		}
-		p.s.call = CallConnected
-		p.s.remote = ev.Remote
-		l.callStart = p.clock.Now()
-		p.logf("call", "info", "call", "connected to %s", ev.Remote)
-		p.tick()
-	case sipua.CallFailed:
-		if ev.ID != l.callID {
-			return
-		}
-		reason := failureReason(ev.Code, ev.Reason, ev.Err)
-		if ev.Code == 487 {
-			// We cancelled it ourselves.
-			p.logf("call", "info", "call", "call to %s cancelled", p.s.remote)
-			p.endCall()
-			return
-		}
-		p.callFailed(reason)
-	case sipua.CallEnded:
-		if ev.ID == l.waiting {
-			l.waiting = ""
-			return
-		}
-		if ev.ID != l.callID {
-			return
-		}
-		p.logf("call", "info", "call", "call with %s ended by the far end", p.s.remote)
-		p.endCall()
-		p.showAlert("Call ended")
-	case sipua.IncomingCall:
-		p.incoming(l, ev)
-	case sipua.IncomingCancelled:
-		if ev.ID == l.waiting {
-			l.waiting = ""
-			return
-		}
-		if ev.ID == l.callID && p.s.call == CallRinging {
-			who := p.remoteLabel()
-			p.endCall()
-			p.showAlert("Missed call: " + who)
-			p.logf("call", "info", "call", "missed call from %s", who)
-		}
-	case sipua.CallHoldChanged:
-		if ev.ID != l.callID {
-			return
-		}
-		if ev.Err != nil {
-			p.logf("call", "warn", "call", "hold/resume failed: %v", ev.Err)
-			p.showAlert("Hold failed")
-			return
-		}
-		if ev.Hold {
-			p.s.call = CallHeld
-		} else {
-			p.s.call = CallConnected
-		}
-	case sipua.TransferResult:
-		if ev.ID != l.callID {
-			return
-		}
-		if ev.Err != nil || ev.Code >= 300 {
-			why := transferProblem(ev)
-			p.logf("call", "warn", "call", "transfer of %s to %s failed: %s", p.s.remote, ev.Target, why)
-			p.showAlert("Transfer failed: " + why)
-			return
-		}
-		p.logf("call", "info", "call", "transferred %s", p.s.remote)
-		l.ua.Hangup(l.callID)
-		p.endCall()
-		p.showAlert("Call transferred")
-	case sipua.Transferred:
-		if ev.ID != l.callID {
-			return
-		}
-		// The transferor hangs up on us once the new call is answered; the
-		// new call takes the old one's place now.
-		p.logf("call", "info", "call", "transferred by %s to %s", p.s.remote, ev.Target)
-		l.callID, l.progress, l.callStart = ev.NewID, "", time.Time{}
-		p.s.call = CallCalling
-		p.s.remote, p.s.remoteName = ev.Target, ""
+	case sipua.CallProgress, sipua.CallAnswered, sipua.CallFailed, sipua.CallEnded,
+		sipua.IncomingCall, sipua.IncomingCancelled, sipua.CallHoldChanged,
+		sipua.TransferResult, sipua.Transferred:
+		p.s.calls.onSIP(ev)
 	case sipua.MessageWaiting:
 		p.s.mwi = ev.New
 		if !ev.Waiting {
@@ -420,35 +329,12 @@ const (
 	reasonHandshake        = "TLS handshake failed"
 )
 
-func (p *Phone) incoming(l *line, ev sipua.IncomingCall) {
-	who := ev.From
-	if ev.DisplayName != "" {
-		who = ev.DisplayName
-	}
-	switch {
-	case p.s.cfg.DND:
-		p.logf("call", "info", "call", "call from %s rejected: do not disturb", who)
-		l.ua.Reject(ev.ID, 486)
-	case p.s.call == CallIdle:
-		p.closeMenu()
-		p.s.call = CallRinging
-		p.s.remote, p.s.remoteName = ev.From, ev.DisplayName
-		l.callID = ev.ID
-		p.logf("call", "info", "call", "incoming call from %s", who)
-	case l.waiting == "" && (p.s.call == CallConnected || p.s.call == CallHeld):
-		l.waiting, l.waitFrom, l.waitName = ev.ID, ev.From, ev.DisplayName
-		p.logf("call", "info", "call", "call waiting: %s", who)
-	default:
-		l.ua.Reject(ev.ID, 486)
-	}
-}
-
 // tick keeps the clock in the status bar and the call timer current: every
 // second in a call, else on the minute.
 func (p *Phone) tick() {
 	now := p.clock.Now().Add(-p.tickOffset)
 	next := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
-	if p.s.call == CallConnected || p.s.call == CallHeld {
+	if f := p.s.calls.focus; f != nil && f.up() {
 		next = now.Truncate(time.Second).Add(time.Second).Sub(now)
 	}
 	p.tm.start(&p.s.tick, next, p.tick)

@@ -262,10 +262,10 @@ func (p *Phone) armIdleLock() {
 		return
 	}
 	p.tm.start(&p.s.lock.idle, p.s.policy.lockTimeout, func() {
-		switch p.s.call {
+		switch p.s.calls.state() {
 		case CallIdle:
 		case CallDialing: // an abandoned number goes
-			p.endCall()
+			p.s.calls.endFocused()
 		default:
 			p.armIdleLock()
 			return
@@ -447,7 +447,7 @@ func (p *Phone) mayCall(target string) bool {
 		return true
 	}
 	p.logf("lock", "warn", "lock", "call to %s refused: the phone is locked", target)
-	p.endCall()
+	p.s.calls.endFocused()
 	p.showAlert("Phone locked: emergency calls only")
 	return false
 }
@@ -458,7 +458,7 @@ func (p *Phone) mayCall(target string) bool {
 // in progress go on, so calls ring and can be answered.
 func (p *Phone) lockKey(k Key) bool {
 	lk := &p.s.lock
-	if lk.state != Locked || (p.s.call != CallIdle && p.s.call != CallDialing) {
+	if lk.state != Locked || (p.s.calls.state() != CallIdle && p.s.calls.state() != CallDialing) {
 		return false
 	}
 	if c, ok := k.Digit(); ok {
@@ -488,7 +488,7 @@ func (p *Phone) enteringPIN() bool {
 	if p.s.prompt != nil {
 		return p.s.prompt.secret
 	}
-	return p.s.lock.state == Locked && (p.s.call == CallIdle || p.s.call == CallDialing)
+	return p.s.lock.state == Locked && (p.s.calls.state() == CallIdle || p.s.calls.state() == CallDialing)
 }
 
 // lockSubmit acts on the lock screen's entry.
@@ -496,7 +496,7 @@ func (p *Phone) lockSubmit() {
 	entry := p.s.lock.entry
 	p.s.lock.entry = ""
 	if slices.Contains(p.s.policy.emergency, entry) {
-		p.placeCall(entry)
+		p.s.calls.place(entry)
 		return
 	}
 	_ = p.unlockWith(entry)
@@ -511,7 +511,7 @@ func (p *Phone) emergencyAction() {
 	}
 	p.s.lock.entry = ""
 	p.closeMenu()
-	p.placeCall(target)
+	p.s.calls.place(target)
 }
 
 // renderLock draws the lock screen.

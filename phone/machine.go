@@ -12,7 +12,7 @@ import (
 
 // machine is the phone's state, owned by the loop goroutine. It is made of
 // parts, each with its own state (and its own named timers), reset at boot:
-// session (sign-in), line (registration and the call appearance), lock,
+// session (sign-in), line (registration), the line's calls, lock,
 // policy and update. Keys reach the parts through one input router
 // (input.go): a text prompt, the lock screen, the menu, then the idle and
 // call screens. Softkeys and menu entries name typed catalog actions, each
@@ -30,8 +30,11 @@ type machine struct {
 	policy  policy
 	update  update
 	line    *line // the SIP account; nil without one
-	appearance
-	mwi int // new voice messages on the account
+	calls   calls // the line's calls (calls.go)
+	// audio is where the phone's audio goes; muted: the microphone is off.
+	audio AudioPath
+	muted bool
+	mwi   int // new voice messages on the account
 
 	// The input router's screens.
 	menu   []menuLevel // the open menu levels; empty when the menu is closed

@@ -50,7 +50,7 @@ func (p *Phone) menuKey(k Key) bool {
 func (p *Phone) toggleMenu() {
 	if p.menuOpen() {
 		p.closeMenu()
-	} else if p.s.call == CallIdle {
+	} else if p.s.calls.state() == CallIdle {
 		p.openMenu()
 	}
 }

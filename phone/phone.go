@@ -408,15 +408,15 @@ func (p *Phone) Hangup() error { return p.do(func() { p.action(catalog.ActionHan
 // Call places a call to target at once: digits, a user name or a SIP URI.
 func (p *Phone) Call(target string) error {
 	return p.doErr(func() error {
-		if p.s.call != CallIdle && p.s.call != CallDialing {
-			return errorf(ErrBusy, "cannot call %s: the phone is %s", target, p.s.call)
+		if p.s.calls.state() != CallIdle && p.s.calls.state() != CallDialing {
+			return errorf(ErrBusy, "cannot call %s: the phone is %s", target, p.s.calls.state())
 		}
 		if err := p.lockRefuses(target); err != nil {
 			p.mayCall(target) // logs and shows the refusal
 			return err
 		}
 		p.closeMenu()
-		p.placeCall(target)
+		p.s.calls.place(target)
 		return nil
 	})
 }
@@ -424,12 +424,12 @@ func (p *Phone) Call(target string) error {
 // Transfer sends the current call to target (blind transfer).
 func (p *Phone) Transfer(target string) error {
 	return p.doErr(func() error {
-		l := p.s.line
-		if l == nil || (p.s.call != CallConnected && p.s.call != CallHeld) {
+		f, ua := p.s.calls.focus, p.s.calls.ua()
+		if ua == nil || f == nil || !f.up() {
 			return errorf(ErrNoCall, "no call to transfer")
 		}
-		p.logf("call", "info", "call", "transferring %s to %s", p.s.remote, target)
-		if err := l.ua.Transfer(l.callID, target); err != nil {
+		p.logf("call", "info", "call", "transferring %s to %s", f.remote, target)
+		if err := ua.Transfer(f.id, target); err != nil {
 			return fmt.Errorf("transfer to %s: %w", target, err)
 		}
 		return nil
@@ -496,7 +496,7 @@ func (p *Phone) publish() {
 	}
 	p.stateChanged(&next.status, oldStatus)
 	screenChanged := old == nil || !old.screen.Equal(next.screen)
-	if !screenChanged && old.status == next.status {
+	if !screenChanged && old.status.Equal(&next.status) {
 		snapshots.Put(next) // a task that changed nothing: nothing to tell
 		return
 	}
@@ -523,7 +523,7 @@ func (p *Phone) publish() {
 func sameState(a, b *Status) bool {
 	t := b.Time
 	b.Time = a.Time
-	same := *a == *b
+	same := a.Equal(b)
 	b.Time = t
 	return same
 }

@@ -38,7 +38,7 @@ func (p *Phone) armPowerSave() {
 		d = pol.powerSaveOffice
 	}
 	p.tm.start(&p.s.policy.saverTimer, d, func() {
-		if p.s.call != CallIdle {
+		if p.s.calls.state() != CallIdle {
 			p.armPowerSave()
 			return
 		}

@@ -1,7 +1,6 @@
 package phone
 
 import (
-	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -17,13 +16,13 @@ func (p *Phone) screenName() string {
 	if name := p.signInScreen(); name != "" {
 		return name
 	}
-	if p.s.lock.state == Locked && (p.s.call == CallIdle || p.s.call == CallDialing) {
+	if p.s.lock.state == Locked && (p.s.calls.state() == CallIdle || p.s.calls.state() == CallDialing) {
 		return "locked"
 	}
-	if p.transferEntry() {
+	if p.s.calls.transferEntry() {
 		return "transfer"
 	}
-	switch p.s.call {
+	switch p.s.calls.state() {
 	case CallDialing:
 		return "dialing"
 	case CallCalling:
@@ -114,7 +113,7 @@ func (p *Phone) render() Screen {
 		p.renderSignIn(&s)
 		return s
 	}
-	switch p.s.call {
+	switch p.s.calls.state() {
 	case CallIdle:
 		if p.registering() && s.Prompt == "" {
 			// The boot screen: the vendor's boot lines until the first
@@ -130,41 +129,14 @@ func (p *Phone) render() Screen {
 		}
 		s.Lines = append(s.Lines, p.idleLockLines()...)
 		s.Lines = append(s.Lines, p.updateLines()...)
-	case CallDialing:
-		s.Title = "Dialing"
-		s.Lines = []Line{{Text: p.s.digits + "_"}}
-	case CallCalling:
-		s.Title = "Calling"
-		if l := p.s.line; l != nil && l.progress != "" {
-			s.Title = l.progress
-		}
-		s.Lines = []Line{{Text: p.s.remote}}
-	case CallRinging:
-		s.Title = "Incoming call"
-		s.Lines = []Line{{Text: p.remoteLabel()}}
-	case CallConnected, CallHeld:
-		s.Title = "Connected"
-		if p.s.call == CallHeld {
-			s.Title = "On hold"
-		}
-		s.Lines = append([]Line{{Text: p.remoteLabel()}, {Text: p.callDuration()}}, p.mediaLines()...)
-		if l := p.s.line; l != nil && l.transfer {
-			s.Lines = append(s.Lines, Line{Text: "Transfer to: " + p.s.digits + "_"})
-		}
-		if l := p.s.line; l != nil && l.waiting != "" {
-			s.Lines = append(s.Lines, Line{Text: "Call waiting: " + cmp.Or(l.waitName, l.waitFrom)})
-		}
+	default:
+		p.s.calls.render(&s)
 	}
 	return s
 }
 
-// callDuration is the call timer, mm:ss or h:mm:ss.
-func (p *Phone) callDuration() string {
-	l := p.s.line
-	if l == nil || l.callStart.IsZero() {
-		return ""
-	}
-	d := p.clock.Now().Sub(l.callStart).Truncate(time.Second)
+// formatDuration is the call timer, mm:ss or h:mm:ss.
+func formatDuration(d time.Duration) string {
 	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
 	if h > 0 {
 		return fmt.Sprintf("%d:%02d:%02d", h, m, sec)
@@ -177,12 +149,6 @@ func (p *Phone) callDuration() string {
 func (p *Phone) registering() bool {
 	l := p.s.line
 	return p.s.cfg.Account.Server != "" && l != nil && !l.registered && l.regError == ""
-}
-
-// transferEntry reports whether the transfer target is being typed.
-func (p *Phone) transferEntry() bool {
-	l := p.s.line
-	return l != nil && l.transfer && (p.s.call == CallConnected || p.s.call == CallHeld)
 }
 
 // registration describes the line for the idle screen.
@@ -261,7 +227,7 @@ func (p *Phone) leds() LEDs {
 	if p.s.mwi > 0 {
 		l.Message = LEDOn
 	}
-	switch p.s.call {
+	switch p.s.calls.state() {
 	case CallRinging:
 		l.Line = LEDBlink
 	case CallHeld:

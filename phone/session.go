@@ -109,8 +109,8 @@ func (p *Phone) endSession(why, err string) {
 		p.s.prompt = nil
 	}
 	if p.s.line == nil {
-		if p.s.call != CallIdle {
-			p.endCall()
+		if p.s.calls.state() != CallIdle {
+			p.s.calls.endFocused()
 		}
 		p.s.mwi = 0
 	}

@@ -78,7 +78,7 @@ func sessionProblem(err error) string {
 // expiry, or the methods while signed out. A vendor without sign-in
 // screens in its catalog shows its idle screen.
 func (p *Phone) signInScreen() string {
-	if p.signin == nil || p.s.call != CallIdle {
+	if p.signin == nil || p.s.calls.state() != CallIdle {
 		return ""
 	}
 	name := ""

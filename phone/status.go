@@ -80,6 +80,9 @@ type Status struct {
 	// worked around (the lock record boots the phone locked), comma
 	// separated; empty when all read back fine.
 	StateDamaged string
+	// Calls is how many calls the phone has (the `calls` command lists
+	// them); the call keys above are about the focused one.
+	Calls int
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -155,7 +158,18 @@ func (s Status) Pairs() [][2]string {
 		{"signin_expires_in", expiresIn},
 		{"signin_error", s.SignInError},
 		{"state_damaged", s.StateDamaged},
+		{"calls", strconv.Itoa(s.Calls)},
 	}
+}
+
+// Calls lists the phone's calls, oldest first; Status's call keys are
+// about the one marked Focused.
+func (p *Phone) Calls() ([]CallInfo, error) {
+	var out []CallInfo
+	if err := p.query(func() { out = p.s.calls.info() }); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // status reads the phone's state (loop goroutine).
@@ -180,7 +194,7 @@ func (p *Phone) fillStatus(s *Status) {
 		User:              p.s.cfg.Account.User,
 		Server:            p.s.cfg.Account.Server,
 		TLS:               tlsName(l.tlsVersion),
-		CallDuration:      p.callDuration(),
+		CallDuration:      p.s.calls.duration(),
 		Model:             p.model.ID,
 		Vendor:            p.model.Vendor.Name,
 		Firmware:          p.s.fw.Version,
@@ -188,10 +202,8 @@ func (p *Phone) fillStatus(s *Status) {
 		Serial:            p.id.Serial,
 		Session:           p.s.session.state,
 		Lock:              p.s.lock.state,
-		Call:              p.s.call,
-		Remote:            p.s.remote,
-		RemoteName:        p.s.remoteName,
-		Digits:            p.s.digits,
+		Call:              p.s.calls.state(),
+		Calls:             len(p.s.calls.list),
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,
@@ -205,8 +217,11 @@ func (p *Phone) fillStatus(s *Status) {
 		UpdateError:       p.s.update.err,
 		FirmwareSlot:      p.s.update.rec.Slot,
 	}
-	if l.waiting != "" {
-		s.CallWaiting = l.waitFrom
+	if f := p.s.calls.focus; f != nil {
+		s.Remote, s.RemoteName, s.Digits = f.remote, f.remoteName, f.digits
+	}
+	if w := p.s.calls.waiting(); w != nil {
+		s.CallWaiting = w.remote
 	}
 	p.lockStatus(s)
 	p.policyStatus(s)

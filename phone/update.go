@@ -282,7 +282,7 @@ func (p *Phone) scheduleCheck() {
 // registered is marked good, and a sign-in triggers a check.
 func (p *Phone) updateObserve() {
 	u := &p.s.update
-	if p.s.call != CallIdle {
+	if p.s.calls.state() != CallIdle {
 		// A call is activity: the idle time counts from its end.
 		u.lastInput = p.clock.Now()
 	}
@@ -340,7 +340,7 @@ const updateTimeout = 30 * time.Second
 func (p *Phone) armIdleInstall() {
 	idle := p.model.Vendor.Update.IdleFor
 	wait := idle
-	if p.s.call == CallIdle && !p.menuOpen() {
+	if p.s.calls.state() == CallIdle && !p.menuOpen() {
 		since := p.s.bootAt
 		for _, t := range []time.Time{p.s.update.lastInput, p.s.update.offeredAt} {
 			if t.After(since) {
@@ -430,8 +430,8 @@ func (p *Phone) UpdateNow() error { return p.doErr(p.updateNow) }
 
 func (p *Phone) updateNow() error {
 	u := &p.s.update
-	if p.s.call != CallIdle {
-		return errorf(ErrBusy, "cannot update: the phone is %s", p.s.call)
+	if p.s.calls.state() != CallIdle {
+		return errorf(ErrBusy, "cannot update: the phone is %s", p.s.calls.state())
 	}
 	if u.state == UpdateLoopStopped {
 		return errorf(ErrNoUpdate, "%s", u.err)
@@ -488,7 +488,7 @@ func (p *Phone) updatePostpone() error {
 // updateOffered tells the render to show the offer screen: a vendor that
 // asks, an offer not put off, nothing else on the screen.
 func (p *Phone) updateOffered() bool {
-	return p.model.Vendor.Update.Ask && p.s.update.state == UpdateAvailable && p.s.call == CallIdle && p.s.prompt == nil
+	return p.model.Vendor.Update.Ask && p.s.update.state == UpdateAvailable && p.s.calls.state() == CallIdle && p.s.prompt == nil
 }
 
 // updateLines are the idle screen's lines about the update.

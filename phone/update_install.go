@@ -24,7 +24,7 @@ func (p *Phone) startDownload() {
 	if o == nil || u.working {
 		return
 	}
-	if p.s.call != CallIdle {
+	if p.s.calls.state() != CallIdle {
 		// Never during a call: try again when idle.
 		p.armIdleInstall()
 		return
@@ -132,7 +132,7 @@ func (p *Phone) onDownloaded(part string, err error) {
 		return
 	}
 	o := u.offer
-	if p.s.call != CallIdle {
+	if p.s.calls.state() != CallIdle {
 		// A call came in while downloading: install when idle again.
 		u.working, u.state = false, UpdateAvailable
 		p.armIdleInstall()
@@ -234,8 +234,8 @@ func (p *Phone) installFirmware(version string) (*catalog.Firmware, error) {
 // installAndReboot installs version and boots it at once, as a technician
 // would: a call in progress refuses it.
 func (p *Phone) installAndReboot(version string) error {
-	if p.s.call != CallIdle {
-		return errorf(ErrBusy, "cannot install firmware %s: the phone is %s", version, p.s.call)
+	if p.s.calls.state() != CallIdle {
+		return errorf(ErrBusy, "cannot install firmware %s: the phone is %s", version, p.s.calls.state())
 	}
 	p.s.update.state = UpdateInstalling
 	fw, err := p.installFirmware(version)

@@ -406,7 +406,12 @@ type Reply struct {
 	Screen  *Screen           `json:"screen,omitempty"`
 	Status  map[string]string `json:"status,omitempty"`
 	Log     []string          `json:"log,omitempty"`
+	Calls   []Call            `json:"calls,omitempty"`
 }
+
+// Call is one call of a phone, as the calls command lists it: the keys of
+// its headless line.
+type Call map[string]string
 
 // readCommand decodes and checks a commands body; the verb must exist.
 func readCommand(w http.ResponseWriter, r *http.Request) (Command, *driver.Verb, driver.Args, bool) {
@@ -455,6 +460,15 @@ func (s *Server) run(ctx context.Context, p Phone, c Command, v *driver.Verb, a 
 		rep.Kind, rep.Status = "status", map[string]string{}
 		for _, kv := range res.Status {
 			rep.Status[kv[0]] = kv[1]
+		}
+	case driver.KindCalls:
+		rep.Kind, rep.Calls = "calls", []Call{}
+		for _, c := range res.Calls {
+			m := Call{}
+			for _, kv := range c.Pairs() {
+				m[kv[0]] = kv[1]
+			}
+			rep.Calls = append(rep.Calls, m)
 		}
 	case driver.KindLog:
 		rep.Kind, rep.Log = "log", []string{}

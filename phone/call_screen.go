@@ -1,0 +1,114 @@
+// What the call screens show of the focused call, and the list of calls.
+
+package phone
+
+import (
+	"cmp"
+	"time"
+)
+
+// render draws the focused call's screen: the number being dialled, the
+// far party, the call timer and its audio, a transfer target being typed
+// and a call waiting.
+func (cs *calls) render(s *Screen) {
+	f := cs.focus
+	if f == nil {
+		return
+	}
+	switch f.state {
+	case CallDialing:
+		s.Title = "Dialing"
+		s.Lines = []Line{{Text: f.digits + "_"}}
+	case CallCalling:
+		s.Title = cmp.Or(f.progress, "Calling")
+		s.Lines = []Line{{Text: f.remote}}
+	case CallRinging:
+		s.Title = "Incoming call"
+		s.Lines = []Line{{Text: f.label()}}
+	case CallConnected, CallHeld:
+		s.Title = "Connected"
+		if f.state == CallHeld {
+			s.Title = "On hold"
+		}
+		s.Lines = append([]Line{{Text: f.label()}, {Text: cs.duration()}}, cs.p.mediaLines()...)
+		if f.transfer {
+			s.Lines = append(s.Lines, Line{Text: "Transfer to: " + f.digits + "_"})
+		}
+		if w := cs.waiting(); w != nil {
+			s.Lines = append(s.Lines, Line{Text: "Call waiting: " + w.label()})
+		}
+	}
+}
+
+// duration is the focused call's timer, "" before it is answered.
+func (cs *calls) duration() string {
+	f := cs.focus
+	if f == nil || f.start.IsZero() {
+		return ""
+	}
+	return formatDuration(f.duration(cs.p.clock.Now()))
+}
+
+// CallInfo is one call of the phone as the `calls` command lists it.
+type CallInfo struct {
+	// ID is the call's dialog as the phone's UA knows it, empty while
+	// the number is being dialled.
+	ID    string
+	State CallState
+	// Remote is the far party (user or URI), RemoteName its display name.
+	Remote, RemoteName string
+	// Duration is the time since it was answered.
+	Duration time.Duration
+	Held     bool
+	// Focused: the call the screen, the keys and status's call keys are
+	// about.
+	Focused bool
+	// Codec and SRTP (the suite, empty when not encrypted) of its audio,
+	// once it is up.
+	Codec, SRTP string
+}
+
+// info lists the calls, oldest first.
+func (cs *calls) info() []CallInfo {
+	now, ua := cs.p.clock.Now(), cs.ua()
+	out := make([]CallInfo, 0, len(cs.list))
+	for _, c := range cs.list {
+		ci := CallInfo{
+			ID: c.id, State: c.state, Remote: c.remote, RemoteName: c.remoteName,
+			Duration: c.duration(now), Held: c.state == CallHeld, Focused: c == cs.focus,
+		}
+		if ua != nil && c.id != "" && c.up() {
+			if ms, err := ua.Media(c.id); err == nil && ms != nil {
+				st := ms.Stats()
+				ci.Codec, ci.SRTP = st.Codec, st.SRTPSuite
+			}
+		}
+		out = append(out, ci)
+	}
+	return out
+}
+
+// Pairs lists the call as ordered key=value pairs, as the `calls` command
+// prints them.
+func (ci CallInfo) Pairs() [][2]string {
+	yesno := map[bool]string{true: "yes", false: "no"}
+	srtp := ci.SRTP
+	if srtp == "" {
+		srtp = "off"
+	}
+	duration := ""
+	if ci.State == CallConnected || ci.State == CallHeld {
+		duration = formatDuration(ci.Duration)
+	}
+	return [][2]string{
+		{"id", ci.ID},
+		{"state", ci.State.String()},
+		{"remote", ci.Remote},
+		{"remote_name", ci.RemoteName},
+		{"duration", duration},
+		{"held", yesno[ci.Held]},
+		{"focused", yesno[ci.Focused]},
+		{"codec", ci.Codec},
+		{"srtp", srtp},
+	}
+}
