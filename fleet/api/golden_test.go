@@ -146,6 +146,7 @@ func TestGoldenEndpoints(t *testing.T) {
 		{method: "GET", path: "/v1/phones/alice/screen?format=html"},
 		{method: "GET", path: "/v1/phones/nobody/screen"},
 		{method: "POST", path: "/v1/phones/alice/commands", body: cmd("status")},
+		{method: "POST", path: "/v1/phones/alice/commands", body: cmd("calls")},
 		{method: "POST", path: "/v1/phones/alice/commands", body: cmd("press menu")},
 		{method: "POST", path: "/v1/phones/alice/commands", body: cmd("press cancel")},
 		{method: "POST", path: "/v1/phones/bob/commands", body: cmd("log 3")},
