@@ -99,7 +99,7 @@ func (cs *calls) endFocused() {
 }
 
 // ua is the line's UA, nil without a line.
-func (cs *calls) ua() *sipua.UA {
+func (cs *calls) ua() SIPLine {
 	if l := cs.p.s.line; l != nil {
 		return l.ua
 	}

@@ -32,7 +32,7 @@ const (
 
 // line is the phone's SIP account and the UA that serves it; loop-owned.
 type line struct {
-	ua *sipua.UA
+	ua SIPLine
 	// stop ends event delivery from this UA before it is closed, so a UA
 	// goroutine blocked on handing over an event never waits on a loop that
 	// is waiting for it.
@@ -180,7 +180,7 @@ func (p *Phone) startLine() {
 		cfg.TLS = conf
 	}
 	stop := make(chan struct{})
-	ua, err := sipua.New(cfg, func(ev sipua.Event) {
+	ua, err := p.newLine(cfg, func(ev sipua.Event) {
 		// Held from the UA's hand-over until the loop has run it.
 		release := p.inflight.Hold()
 		if !p.post(stop, func() { defer release(); p.onSIP(ev) }) {
@@ -194,7 +194,7 @@ func (p *Phone) startLine() {
 	// The policy's codec order from the first call on, as status shows it.
 	ua.SetCodecOrder(p.s.policy.codecs)
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
-	p.ua.Store(ua)
+	p.ua.Store(&ua)
 	if bearer == "" {
 		p.s.session.start(signInProvisioned)
 	} else {

@@ -187,5 +187,5 @@ func (p *Phone) Settled() bool {
 		return false
 	}
 	ua := p.ua.Load()
-	return ua == nil || !ua.Busy()
+	return ua == nil || !(*ua).Busy()
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
-	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -58,6 +57,7 @@ type Phone struct {
 	tempState   bool
 	noStateLock bool        // see WithoutStateLock
 	lab         *labdir.Dir // see WithLab
+	newLine     NewSIPLine  // see WithSIPLine
 
 	// The update agent's configuration (update.go).
 	updateURL, provisioningURL string
@@ -73,8 +73,8 @@ type Phone struct {
 	workCancel context.CancelFunc
 
 	tasks  chan task
-	queued atomic.Int32             // tasks handed to the loop and not yet run
-	ua     atomic.Pointer[sipua.UA] // the line's UA, nil without one
+	queued atomic.Int32            // tasks handed to the loop and not yet run
+	ua     atomic.Pointer[SIPLine] // the line's UA, nil without one
 	done   chan struct{}
 	closed chan struct{}
 
@@ -172,6 +172,7 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		model:       model,
 		clock:       clock.Real{},
 		dialTimeout: DefaultDialTimeout,
+		newLine:     newUA,
 		tasks:       make(chan task, taskQueue),
 		done:        make(chan struct{}),
 		closed:      make(chan struct{}),

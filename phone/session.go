@@ -109,9 +109,7 @@ func (p *Phone) endSession(why, err string) {
 		p.s.prompt = nil
 	}
 	if p.s.line == nil {
-		if p.s.calls.state() != CallIdle {
-			p.s.calls.endFocused()
-		}
+		p.s.calls.endAll()
 		p.s.mwi = 0
 	}
 }

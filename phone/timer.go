@@ -80,9 +80,6 @@ func (t *timer) stop() {
 	delete(t.ts.live, t)
 }
 
-// running reports whether t is started and has not yet fired.
-func (t *timer) running() bool { return t.t != nil }
-
 // stopAll stops every running timer (a boot, the phone's end).
 func (ts *timers) stopAll() {
 	for t := range ts.live {
