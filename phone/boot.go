@@ -34,8 +34,7 @@ func (p *Phone) boot() {
 		fw:         img.fw,
 		cas:        img.cas,
 		session:    newSession(img.fw),
-		lock:       newLock(img.fw),
-		policy:     p.newPolicy(),
+		policy:     newPolicy(p.partEnv(), p, p.dialTimeout),
 		update:     upd,
 		appearance: appearance{call: CallIdle},
 		bootAt:     p.clock.Now(),
@@ -45,9 +44,10 @@ func (p *Phone) boot() {
 	if upd.damaged {
 		p.stateDamaged(updateFile)
 	}
-	p.loadPolicy()
-	p.startLock()
-	p.armPowerSave()
+	p.s.policy.load()
+	p.s.lock = newLock(p.partEnv(), p, img.fw, p.model.Vendor, p.s.policy.lock)
+	p.s.lock.booted()
+	p.s.policy.armPowerSave()
 	for _, line := range p.model.Vendor.Boot {
 		p.logf("boot", "info", "boot", "%s", p.expand(line))
 	}

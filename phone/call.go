@@ -91,7 +91,7 @@ func (p *Phone) armDialTimer() {
 
 // placeCall starts an outgoing call to target.
 func (p *Phone) placeCall(target string) {
-	if !p.mayCall(target) {
+	if !p.s.lock.mayCall(target) {
 		return
 	}
 	p.s.dialTimer.stop()

@@ -411,8 +411,8 @@ func (p *Phone) Call(target string) error {
 		if p.s.call != CallIdle && p.s.call != CallDialing {
 			return errorf(ErrBusy, "cannot call %s: the phone is %s", target, p.s.call)
 		}
-		if err := p.lockRefuses(target); err != nil {
-			p.mayCall(target) // logs and shows the refusal
+		if err := p.s.lock.refuses(target); err != nil {
+			p.s.lock.mayCall(target) // logs and shows the refusal
 			return err
 		}
 		p.closeMenu()

@@ -208,8 +208,8 @@ func (p *Phone) fillStatus(s *Status) {
 	if l.waiting != "" {
 		s.CallWaiting = l.waitFrom
 	}
-	p.lockStatus(s)
-	p.policyStatus(s)
+	p.s.lock.status(s)
+	p.s.policy.status(s, p.media)
 	s.StateDamaged = strings.Join(p.s.damaged, ",")
 	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
 	if t := p.s.session.tok; t != nil && s.User == "" {
