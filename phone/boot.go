@@ -30,24 +30,24 @@ func (p *Phone) boot() {
 	cfg := p.s.cfg
 	reboots := p.s.reboots
 	p.s = machine{
-		cfg:     cfg,
-		fw:      img.fw,
-		cas:     img.cas,
-		session: newSession(img.fw),
-		lock:    newLock(img.fw),
-		policy:  p.newPolicy(),
-		update:  upd,
-		calls:   calls{p: p},
-		bootAt:  p.clock.Now(),
-		reboots: reboots,
+		cfg:        cfg,
+		fw:         img.fw,
+		cas:        img.cas,
+		session:    newSession(img.fw),
+		policy:     newPolicy(p.partEnv(), p, p.dialTimeout),
+		update:     upd,
+		calls:      calls{p: p},
+		bootAt:     p.clock.Now(),
+		reboots:    reboots,
 	}
 	p.booted.Store(&img)
 	if upd.damaged {
 		p.stateDamaged(updateFile)
 	}
-	p.loadPolicy()
-	p.startLock()
-	p.armPowerSave()
+	p.s.policy.load()
+	p.s.lock = newLock(p.partEnv(), p, img.fw, p.model.Vendor, p.s.policy.lock)
+	p.s.lock.booted()
+	p.s.policy.armPowerSave()
 	for _, line := range p.model.Vendor.Boot {
 		p.logf("boot", "info", "boot", "%s", p.expand(line))
 	}

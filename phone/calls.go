@@ -238,7 +238,7 @@ func (cs *calls) armDial(c *call) {
 // new call.
 func (cs *calls) place(target string) {
 	p := cs.p
-	if !p.mayCall(target) {
+	if !p.s.lock.mayCall(target) {
 		return
 	}
 	c := cs.focus

@@ -6,7 +6,7 @@ package phone
 // takes keys (a sign-in code entry, the lock screen's PIN) is a stage here.
 var inputStages = [...]func(*Phone, Key) bool{
 	(*Phone).promptKey,
-	(*Phone).lockKey,
+	func(p *Phone, k Key) bool { return p.s.lock.key(k) },
 	(*Phone).menuKey,
 	(*Phone).callKey,
 }

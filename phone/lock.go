@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -50,7 +49,18 @@ var idpMethods = []signInMethod{"web", "user", "password", "pin", "pc"}
 // runs unsecured until its user creates a PIN. A locked phone stays locked
 // across any firmware change until the PIN it had is entered (kept), and a
 // lock record that cannot be read keeps the phone locked (damaged).
+//
+// The phone tells the lock its events: booted, signedIn, keyPressed,
+// policyChanged; the lock asks the rest of the phone through its host.
 type lock struct {
+	env  partEnv
+	host lockHost
+	// w is the vendor's lock wording, tooManyPINs its words for a user
+	// signed out by wrong PINs; rules the policy in force.
+	w           catalog.Lock
+	tooManyPINs string
+	rules       lockRules
+
 	// idle locks the phone after the policy's idle time.
 	idle      timer
 	state     LockState
@@ -73,19 +83,41 @@ type lock struct {
 	pairCode string
 }
 
+// lockHost is what the lock asks of the rest of the phone: the screens it
+// takes over or opens, the calls it places or refuses, the session it
+// ends, and two facts of other parts (the call's state, the sign-in
+// method). *Phone is the host.
+type lockHost interface {
+	callState() CallState
+	signInMethod() signInMethod
+	// askSecret opens a PIN entry; closeMenu closes the menu, closeInput
+	// the menu and any entry (the lock screen takes over), closePINEntry
+	// an open PIN entry (its PIN was set another way).
+	askSecret(label string, submit func(string))
+	closeMenu()
+	closeInput()
+	closePINEntry()
+	placeCall(target string)
+	endCall()
+	// signOutUser ends the session and forgets the account (too many
+	// wrong PINs).
+	signOutUser()
+}
+
 // newLock is the lock part at boot, before the state directory is read.
-func newLock(fw *catalog.Firmware) lock { return lock{state: LockNone, kind: fw.Lock} }
+func newLock(env partEnv, host lockHost, fw *catalog.Firmware, v *catalog.Vendor, rules lockRules) lock {
+	return lock{
+		env: env, host: host, w: v.Lock, tooManyPINs: v.SignIn.Reasons[whyTooManyPINs], rules: rules,
+		state: LockNone, kind: fw.Lock,
+	}
+}
 
-// wording is the vendor's lock wording.
-func (p *Phone) wording() catalog.Lock { return p.model.Vendor.Lock }
-
-// startLock reads the lock from the state directory (boot).
-func (p *Phone) startLock() {
-	lk := &p.s.lock
-	defer p.startPairing()
-	rec, err := loadLockRecord(p.state)
+// booted reads the lock from the state directory.
+func (lk *lock) booted() {
+	defer lk.startPairing()
+	rec, err := loadLockRecord(lk.env.state)
 	if err != nil {
-		p.lockDamaged(err)
+		lk.failClosed(err)
 		return
 	}
 	if rec == nil {
@@ -95,18 +127,18 @@ func (p *Phone) startLock() {
 		// A firmware change never opens a locked phone: only the PIN it
 		// had does, whatever lock the new firmware has.
 		lk.rec, lk.state, lk.kept = rec, Locked, true
-		p.logf("lock", "warn", "lock", "the phone was locked before the firmware change: it stays locked until the %s PIN it had is entered", rec.Kind)
-		p.showAlert(p.wording().KeptLocked)
-		p.restoreAdminCode()
+		lk.env.logf("lock", "warn", "lock", "the phone was locked before the firmware change: it stays locked until the %s PIN it had is entered", rec.Kind)
+		lk.env.alert(lk.w.KeptLocked)
+		lk.restoreAdminCode()
 		return
 	}
 	if lk.kind == "none" {
 		return
 	}
 	if rec.Kind != lk.kind {
-		p.logf("lock", "warn", "lock", "the %s code set on earlier firmware is not carried over to %s: the phone is unsecured until a PIN is created", rec.Kind, lk.kind)
-		if err := saveLockRecord(p.state.Path, nil); err != nil {
-			p.logf("lock", "err", "lock", "%v", err)
+		lk.env.logf("lock", "warn", "lock", "the %s code set on earlier firmware is not carried over to %s: the phone is unsecured until a PIN is created", rec.Kind, lk.kind)
+		if err := saveLockRecord(lk.env.state.Path, nil); err != nil {
+			lk.env.logf("lock", "err", "lock", "%v", err)
 		}
 		lk.unsecured = true
 		return
@@ -119,26 +151,25 @@ func (p *Phone) startLock() {
 		lk.state = Locked
 		if !rec.Locked {
 			rec.Locked = true
-			p.saveLock()
+			lk.save()
 		}
-		p.logf("lock", "notice", "lock", "booting locked")
-		p.restoreAdminCode()
+		lk.env.logf("lock", "notice", "lock", "booting locked")
+		lk.restoreAdminCode()
 	}
-	p.armIdleLock()
+	lk.armIdle()
 }
 
-// lockDamaged fails closed on a lock record that cannot be read: the phone
+// failClosed fails closed on a lock record that cannot be read: the phone
 // boots locked, says so on its screen, and names the file in the syslog
 // and status. No PIN matches; the ways out are the administrator's code
 // (asked at once where the vendor has one), the vendor's retry action
 // after the wrong tries, or state repair with the phone stopped.
-func (p *Phone) lockDamaged(err error) {
-	lk := &p.s.lock
+func (lk *lock) failClosed(err error) {
 	lk.rec, lk.state, lk.damaged = &lockRecord{Kind: lk.kind, Locked: true}, Locked, true
-	p.stateDamaged(LockFile)
-	p.logf("lock", "err", "lock", "%v; the phone stays locked", err)
-	p.showAlert(p.wording().Damaged)
-	if p.wording().RetryAction == "admin_code" {
+	lk.env.damaged(LockFile)
+	lk.env.logf("lock", "err", "lock", "%v; the phone stays locked", err)
+	lk.env.alert(lk.w.Damaged)
+	if lk.w.RetryAction == "admin_code" {
 		lk.adminCode = true
 	}
 }
@@ -146,67 +177,71 @@ func (p *Phone) lockDamaged(err error) {
 // restoreAdminCode: a locked phone whose PIN tries ran out before the
 // reboot still asks for the administrator's code, so a reboot never gives
 // the PIN another try.
-func (p *Phone) restoreAdminCode() {
-	if p.triesLeft() == 0 && p.wording().RetryAction == "admin_code" {
-		p.s.lock.adminCode = true
+func (lk *lock) restoreAdminCode() {
+	if lk.triesLeft() == 0 && lk.w.RetryAction == "admin_code" {
+		lk.adminCode = true
 	}
 }
 
-// dropLockRecord forgets the PIN. A damaged record is moved aside (kept
-// for inspection, as state repair does) rather than deleted.
-func (p *Phone) dropLockRecord() {
-	lk := &p.s.lock
+// dropRecord forgets the PIN. A damaged record is moved aside (kept for
+// inspection, as state repair does) rather than deleted.
+func (lk *lock) dropRecord() {
 	lk.rec, lk.kept = nil, false
 	if !lk.damaged {
-		p.saveLock()
+		lk.save()
 		return
 	}
 	lk.damaged = false
-	to, err := statedir.MoveAside(filepath.Join(p.state.Path, LockFile), p.clock.Now())
+	to, err := statedir.MoveAside(filepath.Join(lk.env.state.Path, LockFile), lk.env.clock.Now())
 	if err != nil {
-		p.logf("lock", "err", "lock", "%v", err)
+		lk.env.logf("lock", "err", "lock", "%v", err)
 		return
 	}
-	p.stateRepaired(LockFile)
-	p.logf("lock", "notice", "lock", "the damaged lock record is kept as %s", to)
+	lk.env.repaired(LockFile)
+	lk.env.logf("lock", "notice", "lock", "the damaged lock record is kept as %s", to)
 }
 
-// signedIn runs once the line is registered: the policy subscription.
-func (p *Phone) signedIn(l *line) {
-	l.ua.SubscribeProvisioning(policyExpires)
-}
-
-// askPINAfterSignIn is the PIN prompt EnforcePhoneLock asks for after an
-// identity-provider sign-in.
-func (p *Phone) askPINAfterSignIn() {
-	if p.needsPINAfterSignIn() {
-		p.logf("lock", "notice", "lock", "EnforcePhoneLock: asking for a new PIN after %s sign-in", p.s.session.method)
-		p.askNewPIN()
+// policyChanged takes the rules of a policy just applied; a new idle time
+// re-arms the idle lock.
+func (lk *lock) policyChanged(rules lockRules) {
+	before := lk.rules
+	lk.rules = rules
+	if before.timeout != rules.timeout {
+		lk.armIdle()
 	}
 }
 
-// needsPINAfterSignIn: EnforcePhoneLock asks for a PIN after an
-// identity-provider sign-in on a Phone-Lock firmware without one.
-func (p *Phone) needsPINAfterSignIn() bool {
-	return p.s.policy.enforceLock && p.s.lock.kind == lockPhone && p.s.lock.rec == nil &&
-		slices.Contains(idpMethods, p.s.session.method)
+// signedIn is the user signed in by an interactive method: EnforcePhoneLock
+// asks for a PIN after an identity-provider sign-in.
+func (lk *lock) signedIn() {
+	if lk.needsPIN() {
+		lk.env.logf("lock", "notice", "lock", "EnforcePhoneLock: asking for a new PIN after %s sign-in", lk.host.signInMethod())
+		lk.askNewPIN()
+	}
+}
+
+// needsPIN: EnforcePhoneLock asks for a PIN after an identity-provider
+// sign-in on a Phone-Lock firmware without one.
+func (lk *lock) needsPIN() bool {
+	return lk.rules.enforce && lk.kind == lockPhone && lk.rec == nil &&
+		slices.Contains(idpMethods, lk.host.signInMethod())
 }
 
 // triesLeft are the wrong PINs the phone still takes.
-func (p *Phone) triesLeft() int {
-	if p.s.lock.rec == nil {
+func (lk *lock) triesLeft() int {
+	if lk.rec == nil {
 		return 0
 	}
-	return max(p.tryLimit()-p.s.lock.rec.Failures, 0)
+	return max(lk.tryLimit()-lk.rec.Failures, 0)
 }
 
 // tryLimit is how many wrong PINs (or administrator codes, before each
 // further one waits) the lock takes.
-func (p *Phone) tryLimit() int {
-	if p.s.lock.kind == lockDevice {
-		return p.wording().DeviceLockRetries
+func (lk *lock) tryLimit() int {
+	if lk.kind == lockDevice {
+		return lk.w.DeviceLockRetries
 	}
-	return p.s.policy.maxRetry
+	return lk.rules.maxRetry
 }
 
 // Administrator codes past the limit wait: a minute after the first,
@@ -227,134 +262,141 @@ func adminWaitAfter(over int) time.Duration {
 
 // adminWait is how long the next administrator code must still wait. A
 // clock set back never makes it longer than the longest wait.
-func (p *Phone) adminWait() time.Duration {
-	rec := p.s.lock.rec
+func (lk *lock) adminWait() time.Duration {
+	rec := lk.rec
 	if rec == nil || rec.AdminWait.IsZero() {
 		return 0
 	}
-	now := p.clock.Now()
+	now := lk.env.clock.Now()
 	if rec.AdminWait.Sub(now) > adminMaxWait {
 		rec.AdminWait = now.Add(adminMaxWait)
-		p.saveLock()
+		lk.save()
 	}
 	return max(rec.AdminWait.Sub(now), 0)
 }
 
-// saveLock writes the lock record; a failure is on the screen and in the
-// log. A damaged record is left as it is: its stand-in lives in memory.
-func (p *Phone) saveLock() bool {
-	if p.s.lock.damaged {
+// save writes the lock record; a failure is on the screen and in the log.
+// A damaged record is left as it is: its stand-in lives in memory.
+func (lk *lock) save() bool {
+	if lk.damaged {
 		return true
 	}
-	if err := saveLockRecord(p.state.Path, p.s.lock.rec); err != nil {
-		p.logf("lock", "err", "lock", "%v", err)
-		p.showAlert("Cannot save the phone lock")
+	if err := saveLockRecord(lk.env.state.Path, lk.rec); err != nil {
+		lk.env.logf("lock", "err", "lock", "%v", err)
+		lk.env.alert("Cannot save the phone lock")
 		return false
 	}
 	return true
 }
 
-// armIdleLock (re)starts PhoneLockTimeout: an unlocked phone with a PIN
-// locks after that long without a key, on its own clock.
-func (p *Phone) armIdleLock() {
-	if p.s.lock.state != Unlocked || p.s.lock.rec == nil || p.s.lock.kind != lockPhone {
-		p.s.lock.idle.stop()
+// armIdle (re)starts PhoneLockTimeout: an unlocked phone with a PIN locks
+// after that long without a key, on its own clock.
+func (lk *lock) armIdle() {
+	if lk.state != Unlocked || lk.rec == nil || lk.kind != lockPhone {
+		lk.idle.stop()
 		return
 	}
-	p.tm.start(&p.s.lock.idle, p.s.policy.lockTimeout, func() {
-		switch p.s.calls.state() {
+	lk.env.tm.start(&lk.idle, lk.rules.timeout, func() {
+		switch lk.host.callState() {
 		case CallIdle:
 		case CallDialing: // an abandoned number goes
-			p.s.calls.endFocused()
+			lk.host.endCall()
 		default:
-			p.armIdleLock()
+			lk.armIdle()
 			return
 		}
-		p.lockNow(fmt.Sprintf("idle for %v", p.s.policy.lockTimeout))
+		lk.lockNow(fmt.Sprintf("idle for %v", lk.rules.timeout))
 	})
 }
 
-// userActivity is any key or softkey: it wakes the screen and re-arms the
-// idle lock.
-func (p *Phone) userActivity() {
-	p.wake()
-	if p.s.lock.state == Unlocked {
-		p.armIdleLock()
+// keyPressed is any key or softkey: it re-arms the idle lock.
+func (lk *lock) keyPressed() {
+	if lk.state == Unlocked {
+		lk.armIdle()
 	}
 }
 
 // lockNow locks the phone, saying why in the log.
-func (p *Phone) lockNow(why string) {
-	lk := &p.s.lock
+func (lk *lock) lockNow(why string) {
 	if lk.rec == nil || lk.state == Locked {
 		return
 	}
-	p.s.lock.idle.stop()
-	p.closeMenu()
-	p.s.prompt = nil
+	lk.idle.stop()
+	lk.host.closeInput()
 	lk.state, lk.entry = Locked, ""
 	lk.rec.Locked = true
-	p.saveLock()
-	p.logf("lock", "notice", "lock", "phone locked: %s", why)
+	lk.save()
+	lk.env.logf("lock", "notice", "lock", "phone locked: %s", why)
 }
 
-// lockAction is the lock menu entry or softkey.
-func (p *Phone) lockAction() {
-	if p.s.lock.rec == nil {
-		p.showAlert("Create a PIN first")
-		p.askNewPIN()
+// action is the lock menu entry or softkey.
+func (lk *lock) action() {
+	if lk.rec == nil {
+		lk.env.alert("Create a PIN first")
+		lk.askNewPIN()
 		return
 	}
-	p.lockNow("by the user")
+	lk.lockNow("by the user")
 }
 
-// adminCode is the administrator's code that unlocks a phone after too
-// many wrong PINs: the policy's AdminPassword, else the catalog's.
-func (p *Phone) adminCode() string {
-	if c := p.s.policy.adminCode; c != "" {
+// byUser is Lock: the phone locks as the menu entry does, or says why not.
+func (lk *lock) byUser() error {
+	if lk.rec == nil {
+		return errorf(ErrNoPIN, "no PIN set: create one first (pin set PIN)")
+	}
+	if lk.state == Locked {
+		return errorf(ErrLocked, "the phone is already locked")
+	}
+	lk.lockNow("by the user")
+	return nil
+}
+
+// adminCodeValue is the administrator's code that unlocks a phone after
+// too many wrong PINs: the policy's AdminPassword, else the catalog's.
+func (lk *lock) adminCodeValue() string {
+	if c := lk.rules.adminCode; c != "" {
 		return c
 	}
-	return p.wording().AdminCodeValue
+	return lk.w.AdminCodeValue
 }
 
-// unlockWith tries pin (or the admin code) on the locked phone.
-func (p *Phone) unlockWith(pin string) error {
-	lk := &p.s.lock
+// unlock tries pin (or the admin code) on the locked phone.
+func (lk *lock) unlock(pin string) error {
 	if lk.state != Locked {
 		return errorf(ErrLocked, "the phone is not locked")
 	}
 	lk.entry = ""
 	if lk.adminCode {
-		return p.unlockWithAdminCode(pin)
+		return lk.unlockWithAdminCode(pin)
 	}
 	if lk.rec.matches(pin) {
 		if lk.kept {
-			p.unlockKept()
+			lk.unlockKept()
 			return nil
 		}
 		lk.state, lk.rec.Locked, lk.rec.Failures = Unlocked, false, 0
-		p.saveLock()
-		p.logf("lock", "notice", "lock", "phone unlocked")
-		p.armIdleLock()
+		lk.save()
+		lk.env.logf("lock", "notice", "lock", "phone unlocked")
+		lk.armIdle()
 		return nil
 	}
 	lk.rec.Failures++
-	p.saveLock()
-	left := p.triesLeft()
-	p.logf("lock", "warn", "lock", "wrong PIN, %s left", count(left, "try", "tries"))
+	lk.save()
+	left := lk.triesLeft()
+	lk.env.logf("lock", "warn", "lock", "wrong PIN, %s left", count(left, "try", "tries"))
 	if left > 0 {
-		p.showAlert(fmt.Sprintf("Wrong PIN: %s left", count(left, "attempt", "attempts")))
+		lk.env.alert(fmt.Sprintf("Wrong PIN: %s left", count(left, "attempt", "attempts")))
 		return errorf(ErrWrongPIN, "wrong PIN: %s left", count(left, "try", "tries"))
 	}
-	if p.wording().RetryAction == "admin_code" {
+	if lk.w.RetryAction == "admin_code" {
 		lk.adminCode = true
-		p.logf("lock", "warn", "lock", "too many wrong PINs: the administrator code is needed")
-		p.showAlert("Too many wrong PINs: enter the administrator code")
+		lk.env.logf("lock", "warn", "lock", "too many wrong PINs: the administrator code is needed")
+		lk.env.alert("Too many wrong PINs: enter the administrator code")
 		return errorf(ErrWrongPIN, "wrong PIN: too many tries, the administrator code is needed")
 	}
-	p.logf("lock", "warn", "lock", "too many wrong PINs (%d): signing the user out", lk.rec.Failures)
-	p.signOutUser()
-	p.showAlert(p.model.Vendor.SignIn.Reasons[whyTooManyPINs])
+	lk.env.logf("lock", "warn", "lock", "too many wrong PINs (%d): signing the user out", lk.rec.Failures)
+	lk.signOut()
+	lk.env.alert(lk.tooManyPINs)
 	return errorf(ErrWrongPIN, "wrong PIN: too many tries, the user is signed out")
 }
 
@@ -363,34 +405,33 @@ func (p *Phone) unlockWith(pin string) error {
 // kill does not reset them); past the PIN's limit each further one waits,
 // longer every time, on the phone's clock, and a code sent during the
 // wait is not checked.
-func (p *Phone) unlockWithAdminCode(code string) error {
-	lk := &p.s.lock
-	if wait := p.adminWait(); wait > 0 {
+func (lk *lock) unlockWithAdminCode(code string) error {
+	if wait := lk.adminWait(); wait > 0 {
 		wait = wait.Round(time.Second)
-		p.showAlert(fmt.Sprintf("Too many wrong codes: try again in %v", wait))
+		lk.env.alert(fmt.Sprintf("Too many wrong codes: try again in %v", wait))
 		return errorf(ErrTryLater, "too many wrong administrator codes: try again in %v", wait)
 	}
-	if subtle.ConstantTimeCompare([]byte(code), []byte(p.adminCode())) != 1 {
+	if subtle.ConstantTimeCompare([]byte(code), []byte(lk.adminCodeValue())) != 1 {
 		lk.rec.AdminFailures++
-		over := lk.rec.AdminFailures - p.tryLimit()
+		over := lk.rec.AdminFailures - lk.tryLimit()
 		if over >= 0 {
-			lk.rec.AdminWait = p.clock.Now().Add(adminWaitAfter(over))
+			lk.rec.AdminWait = lk.env.clock.Now().Add(adminWaitAfter(over))
 		}
-		p.saveLock()
+		lk.save()
 		if over >= 0 {
 			wait := adminWaitAfter(over)
-			p.logf("lock", "warn", "lock", "wrong administrator code (%d): the next one waits %v", lk.rec.AdminFailures, wait)
-			p.showAlert(fmt.Sprintf("Wrong administrator code: try again in %v", wait))
+			lk.env.logf("lock", "warn", "lock", "wrong administrator code (%d): the next one waits %v", lk.rec.AdminFailures, wait)
+			lk.env.alert(fmt.Sprintf("Wrong administrator code: try again in %v", wait))
 			return errorf(ErrWrongPIN, "wrong administrator code: the next try waits %v", wait)
 		}
-		p.logf("lock", "warn", "lock", "wrong administrator code")
-		p.showAlert("Wrong administrator code")
+		lk.env.logf("lock", "warn", "lock", "wrong administrator code")
+		lk.env.alert("Wrong administrator code")
 		return errorf(ErrWrongPIN, "wrong administrator code")
 	}
-	p.logf("lock", "notice", "lock", "unlocked with the administrator code; the PIN is cleared")
+	lk.env.logf("lock", "notice", "lock", "unlocked with the administrator code; the PIN is cleared")
 	lk.adminCode, lk.state = false, LockNone
-	p.dropLockRecord()
-	p.askNewPIN()
+	lk.dropRecord()
+	lk.askNewPIN()
 	return nil
 }
 
@@ -398,182 +439,82 @@ func (p *Phone) unlockWithAdminCode(code string) error {
 // was entered. Its code was set by another lock type and is not carried
 // over (as for an unlocked phone, seed 001): the phone says it is
 // unsecured and asks for a PIN of its own lock.
-func (p *Phone) unlockKept() {
-	lk := &p.s.lock
+func (lk *lock) unlockKept() {
 	old := lk.rec.Kind
 	lk.state = LockNone
-	p.dropLockRecord()
+	lk.dropRecord()
 	if lk.kind == "none" {
-		p.logf("lock", "notice", "lock", "phone unlocked with the %s PIN it had; this firmware has no phone lock", old)
+		lk.env.logf("lock", "notice", "lock", "phone unlocked with the %s PIN it had; this firmware has no phone lock", old)
 		return
 	}
 	lk.unsecured = true
-	p.logf("lock", "notice", "lock", "phone unlocked with the %s PIN it had; it is not carried over to %s: the phone is unsecured until a PIN is created", old, lk.kind)
-	p.askNewPIN()
+	lk.env.logf("lock", "notice", "lock", "phone unlocked with the %s PIN it had; it is not carried over to %s: the phone is unsecured until a PIN is created", old, lk.kind)
+	lk.askNewPIN()
 }
 
-// signOutUser signs the user out: the registration ends, the account, its
-// tokens and its PIN are forgotten.
+// signOut signs the user out after too many wrong PINs: the phone ends the
+// session and forgets the account, the lock its PIN.
+func (lk *lock) signOut() {
+	lk.host.signOutUser()
+	lk.state, lk.adminCode = LockNone, false
+	lk.dropRecord()
+	lk.idle.stop()
+}
+
+// status fills the lock keys of the status.
+func (lk *lock) status(s *Status) {
+	s.LockType = lk.kind
+	s.PINSet = lk.rec != nil
+	s.PINTriesLeft = strconv.Itoa(lk.triesLeft())
+	s.Paired = lk.paired
+}
+
+// The phone as the lock's host, and the lock's events as the phone tells
+// them.
+
+// callState is the state of the call on the line, for the parts that
+// leave a call in progress alone (the idle lock, power save).
+func (p *Phone) callState() CallState { return p.s.calls.state() }
+
+// placeCall calls target, for the lock's Emergency key.
+func (p *Phone) placeCall(target string) { p.s.calls.place(target) }
+
+// endCall ends the focused call: a number abandoned on a phone that
+// locks, a call the lock refuses.
+func (p *Phone) endCall() { p.s.calls.endFocused() }
+
+// signInMethod is how the session signs in (or signed in).
+func (p *Phone) signInMethod() signInMethod { return p.s.session.method }
+
+// closeInput closes the menu and any entry: the lock screen takes over.
+func (p *Phone) closeInput() {
+	p.closeMenu()
+	p.s.prompt = nil
+}
+
+// signOutUser signs the user out: the registration ends, the account and
+// its tokens are forgotten (the lock forgets its PIN).
 func (p *Phone) signOutUser() {
 	p.stopLine(true)
 	p.signOut(whyTooManyPINs, "Too many wrong PINs: signed out")
 	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
 	p.saveConfig()
-	p.s.lock.state, p.s.lock.adminCode = LockNone, false
-	p.dropLockRecord()
-	p.s.lock.idle.stop()
 }
 
-// lockRefuses is why the lock does not let target be called, nil when it
-// does.
-func (p *Phone) lockRefuses(target string) error {
-	if p.s.lock.state != Locked || p.s.policy.callsWhileLocked || slices.Contains(p.s.policy.emergency, target) {
-		return nil
-	}
-	return errorf(ErrLocked, "cannot call %s: the phone is locked (emergency calls only)", target)
-}
-
-// mayCall says whether the lock lets target be called; a refused call
-// ends with the reason on the screen. Emergency numbers always go.
-func (p *Phone) mayCall(target string) bool {
-	if p.s.lock.state != Locked {
-		return true
-	}
-	if slices.Contains(p.s.policy.emergency, target) {
-		p.logf("lock", "notice", "lock", "emergency call to %s while locked", target)
-		return true
-	}
-	if p.s.policy.callsWhileLocked {
-		return true
-	}
-	p.logf("lock", "warn", "lock", "call to %s refused: the phone is locked", target)
-	p.s.calls.endFocused()
-	p.showAlert("Phone locked: emergency calls only")
-	return false
-}
-
-// lockKey is the lock screen's stage of the input router. A locked phone
-// takes digits into its PIN entry (OK or # submits: an emergency number
-// is called, anything else is tried as the PIN); the hook keys and a call
-// in progress go on, so calls ring and can be answered.
-func (p *Phone) lockKey(k Key) bool {
-	lk := &p.s.lock
-	if lk.state != Locked || (p.s.calls.state() != CallIdle && p.s.calls.state() != CallDialing) {
-		return false
-	}
-	if c, ok := k.Digit(); ok {
-		if c == '#' {
-			p.lockSubmit()
-		} else if len(lk.entry) < 32 {
-			lk.entry += string(c)
-		}
-		return true
-	}
-	switch k {
-	case KeyOK, KeyRight:
-		p.lockSubmit()
-	case KeyBack, KeyLeft:
-		if lk.entry != "" {
-			lk.entry = lk.entry[:len(lk.entry)-1]
-		}
-	case KeyHook, KeySpeaker, KeyHeadset, KeyVolUp, KeyVolDown:
-		return false
-	}
-	return true
-}
-
-// enteringPIN reports whether the keypad is typing a PIN: a PIN entry, or
-// the lock screen.
-func (p *Phone) enteringPIN() bool {
-	if p.s.prompt != nil {
-		return p.s.prompt.secret
-	}
-	return p.s.lock.state == Locked && (p.s.calls.state() == CallIdle || p.s.calls.state() == CallDialing)
-}
-
-// lockSubmit acts on the lock screen's entry.
-func (p *Phone) lockSubmit() {
-	entry := p.s.lock.entry
-	p.s.lock.entry = ""
-	if slices.Contains(p.s.policy.emergency, entry) {
-		p.s.calls.place(entry)
-		return
-	}
-	_ = p.unlockWith(entry)
-}
-
-// emergencyAction is the lock screen's Emergency softkey: the number typed,
-// or the first emergency number.
-func (p *Phone) emergencyAction() {
-	target := p.s.lock.entry
-	if !slices.Contains(p.s.policy.emergency, target) {
-		target = p.s.policy.emergency[0]
-	}
-	p.s.lock.entry = ""
-	p.closeMenu()
-	p.s.calls.place(target)
-}
-
-// renderLock draws the lock screen.
-func (p *Phone) renderLock(s *Screen) {
-	w := p.wording()
-	s.Title = w.Title
-	lines := []string{w.EnterPIN, strings.Repeat("*", len(p.s.lock.entry)) + "_"}
-	if p.s.lock.adminCode {
-		lines[0] = w.AdminCode
-	}
-	switch {
-	case p.s.lock.damaged:
-		lines = append(lines, w.Damaged)
-	case p.s.lock.kept:
-		lines = append(lines, w.KeptLocked)
-	}
-	lines = append(lines, "Emergency: "+strings.Join(p.s.policy.emergency, ", "))
-	for _, l := range lines {
-		s.Lines = append(s.Lines, Line{Text: l})
-	}
-}
-
-// idleLockLines are what the idle screen adds about the lock and the PC.
-func (p *Phone) idleLockLines() []Line {
-	var out []Line
-	if p.s.lock.unsecured {
-		out = append(out, Line{Text: p.wording().Unsecured})
-	}
-	switch {
-	case p.s.lock.paired:
-		out = append(out, Line{Text: "Paired with PC"})
-	case p.s.lock.pairCode != "":
-		out = append(out, Line{Text: "PC pairing code: " + p.s.lock.pairCode})
-	}
-	return out
+// userActivity is any key or softkey: it wakes the screen and re-arms the
+// idle lock.
+func (p *Phone) userActivity() {
+	p.s.policy.keyPressed()
+	p.s.lock.keyPressed()
 }
 
 // Lock locks the phone, as the menu entry does; it needs a PIN.
 func (p *Phone) Lock() error {
-	return p.doErr(func() error {
-		if p.s.lock.rec == nil {
-			return errorf(ErrNoPIN, "no PIN set: create one first (pin set PIN)")
-		}
-		if p.s.lock.state == Locked {
-			return errorf(ErrLocked, "the phone is already locked")
-		}
-		p.lockNow("by the user")
-		return nil
-	})
+	return p.doErr(func() error { return p.s.lock.byUser() })
 }
 
 // Unlock unlocks the phone with pin (or the administrator's code once the
 // phone asks for it).
 func (p *Phone) Unlock(pin string) error {
-	return p.doErr(func() error { return p.unlockWith(pin) })
-}
-
-// lockStatus fills the lock keys of the status.
-func (p *Phone) lockStatus(s *Status) {
-	lk := p.s.lock
-	s.LockType = lk.kind
-	s.PINSet = lk.rec != nil
-	s.PINTriesLeft = strconv.Itoa(p.triesLeft())
-	s.Paired = lk.paired
+	return p.doErr(func() error { return p.s.lock.unlock(pin) })
 }

@@ -6,16 +6,15 @@ import "crypto/rand"
 
 // startPairing prepares Better Together over Ethernet at boot: in Manual
 // mode the phone shows a pairing code the PC must give.
-func (p *Phone) startPairing() {
-	lk := &p.s.lock
+func (lk *lock) startPairing() {
 	lk.paired, lk.pairCode = false, ""
-	if !p.s.policy.btoe || p.s.policy.btoeMode != "Manual" {
+	if !lk.rules.btoe || lk.rules.btoeMode != "Manual" {
 		return
 	}
 	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
-		p.logf("btoe", "err", "btoe", "pairing code: %v", err)
+		lk.env.logf("btoe", "err", "btoe", "pairing code: %v", err)
 		return
 	}
 	for i := range b {
@@ -24,61 +23,69 @@ func (p *Phone) startPairing() {
 	lk.pairCode = string(b)
 }
 
+// pair pairs the PC; Manual mode needs the code the phone shows.
+func (lk *lock) pair(code string) error {
+	switch {
+	case !lk.rules.btoe:
+		return errorf(ErrNotPaired, "Better Together over Ethernet is disabled by policy")
+	case lk.rules.btoeMode == "Manual" && lk.pairCode == "":
+		lk.startPairing()
+		return errorf(ErrNotPaired, "pairing code shown on the phone; give it to pc pair")
+	case lk.rules.btoeMode == "Manual" && code != lk.pairCode:
+		lk.env.logf("btoe", "warn", "btoe", "pairing refused: wrong code")
+		return errorf(ErrNotPaired, "wrong pairing code")
+	}
+	lk.paired, lk.pairCode = true, ""
+	lk.env.logf("btoe", "notice", "btoe", "paired with the PC (%s mode)", lk.rules.btoeMode)
+	return nil
+}
+
+// pcLock is the paired PC locking: the phone locks with it.
+func (lk *lock) pcLock() error {
+	if !lk.paired {
+		return errorf(ErrNotPaired, "no PC paired")
+	}
+	if lk.rec == nil {
+		return errorf(ErrNoPIN, "no PIN set: the phone cannot lock")
+	}
+	lk.lockNow("the paired PC locked")
+	return nil
+}
+
+// pcUnlock is the paired PC unlocking: the phone unlocks with it, but for
+// a lock only its keypad opens (kept across a firmware change, damaged).
+func (lk *lock) pcUnlock() error {
+	if !lk.paired {
+		return errorf(ErrNotPaired, "no PC paired")
+	}
+	if lk.state != Locked {
+		return nil
+	}
+	if lk.kept || lk.damaged {
+		return errorf(ErrLocked, "the phone must be unlocked on its keypad")
+	}
+	lk.state, lk.entry = Unlocked, ""
+	lk.rec.Locked, lk.rec.Failures = false, 0
+	lk.save()
+	lk.env.logf("lock", "notice", "lock", "phone unlocked: the paired PC unlocked")
+	lk.armIdle()
+	return nil
+}
+
 // PCPair pairs the PC (Better Together over Ethernet); Manual mode needs
 // the code the phone shows.
 func (p *Phone) PCPair(code string) error {
-	return p.doErr(func() error {
-		lk := &p.s.lock
-		switch {
-		case !p.s.policy.btoe:
-			return errorf(ErrNotPaired, "Better Together over Ethernet is disabled by policy")
-		case p.s.policy.btoeMode == "Manual" && lk.pairCode == "":
-			p.startPairing()
-			return errorf(ErrNotPaired, "pairing code shown on the phone; give it to pc pair")
-		case p.s.policy.btoeMode == "Manual" && code != lk.pairCode:
-			p.logf("btoe", "warn", "btoe", "pairing refused: wrong code")
-			return errorf(ErrNotPaired, "wrong pairing code")
-		}
-		lk.paired, lk.pairCode = true, ""
-		p.logf("btoe", "notice", "btoe", "paired with the PC (%s mode)", p.s.policy.btoeMode)
-		return nil
-	})
+	return p.doErr(func() error { return p.s.lock.pair(code) })
 }
 
 // PCLock is the paired PC locking: the phone locks with it.
 func (p *Phone) PCLock() error {
-	return p.doErr(func() error {
-		if !p.s.lock.paired {
-			return errorf(ErrNotPaired, "no PC paired")
-		}
-		if p.s.lock.rec == nil {
-			return errorf(ErrNoPIN, "no PIN set: the phone cannot lock")
-		}
-		p.lockNow("the paired PC locked")
-		return nil
-	})
+	return p.doErr(func() error { return p.s.lock.pcLock() })
 }
 
 // PCUnlock is the paired PC unlocking: the phone unlocks with it.
 func (p *Phone) PCUnlock() error {
-	return p.doErr(func() error {
-		lk := &p.s.lock
-		if !lk.paired {
-			return errorf(ErrNotPaired, "no PC paired")
-		}
-		if lk.state != Locked {
-			return nil
-		}
-		if lk.kept || lk.damaged {
-			return errorf(ErrLocked, "the phone must be unlocked on its keypad")
-		}
-		lk.state, lk.entry = Unlocked, ""
-		lk.rec.Locked, lk.rec.Failures = false, 0
-		p.saveLock()
-		p.logf("lock", "notice", "lock", "phone unlocked: the paired PC unlocked")
-		p.armIdleLock()
-		return nil
-	})
+	return p.doErr(func() error { return p.s.lock.pcUnlock() })
 }
 
 // PCCall is click-to-call from the paired PC.

@@ -3,93 +3,133 @@
 package phone
 
 // minPIN is the shortest PIN the lock takes.
-func (p *Phone) minPIN() int {
-	if p.s.lock.kind == lockDevice {
+func (lk *lock) minPIN() int {
+	if lk.kind == lockDevice {
 		return 4
 	}
-	return p.s.policy.minPIN
+	return lk.rules.minPIN
 }
 
 // askNewPIN opens the create-PIN entry, then the confirmation; a refused
 // PIN says why and starts again.
-func (p *Phone) askNewPIN() {
-	w := p.wording()
-	p.closeMenu()
-	p.askSecret(w.CreatePIN, func(first string) {
-		if err := checkPIN(first, p.minPIN()); err != nil {
-			p.pinRefused(err)
-			p.askNewPIN()
+func (lk *lock) askNewPIN() {
+	lk.host.closeMenu()
+	lk.host.askSecret(lk.w.CreatePIN, func(first string) {
+		if err := checkPIN(first, lk.minPIN()); err != nil {
+			lk.pinRefused(err)
+			lk.askNewPIN()
 			return
 		}
-		p.askSecret(w.ConfirmPIN, func(second string) {
+		lk.host.askSecret(lk.w.ConfirmPIN, func(second string) {
 			if second != first {
-				p.pinRefused(errorf(ErrBadPIN, "the PINs do not match"))
-				p.askNewPIN()
+				lk.pinRefused(errorf(ErrBadPIN, "the PINs do not match"))
+				lk.askNewPIN()
 				return
 			}
-			_ = p.storePIN(first)
+			_ = lk.storePIN(first)
 		})
 	})
 }
 
-func (p *Phone) pinRefused(err error) {
-	p.logf("lock", "warn", "lock", "PIN refused: %v", err)
-	p.showAlert(err.Error())
+func (lk *lock) pinRefused(err error) {
+	lk.env.logf("lock", "warn", "lock", "PIN refused: %v", err)
+	lk.env.alert(err.Error())
 }
 
 // pinAction is the PIN menu entry: create a PIN, or change it (old first).
-func (p *Phone) pinAction() {
-	if p.s.lock.rec == nil {
-		p.askNewPIN()
+func (lk *lock) pinAction() {
+	if lk.rec == nil {
+		lk.askNewPIN()
 		return
 	}
-	if err := p.mayChangePIN(); err != nil {
-		p.showAlert(err.Error())
+	if err := lk.mayChangePIN(); err != nil {
+		lk.env.alert(err.Error())
 		return
 	}
-	p.closeMenu()
-	p.askSecret(p.wording().OldPIN, func(old string) {
-		if !p.s.lock.rec.matches(old) {
-			p.pinRefused(errorf(ErrWrongPIN, "wrong PIN"))
+	lk.host.closeMenu()
+	lk.host.askSecret(lk.w.OldPIN, func(old string) {
+		if !lk.rec.matches(old) {
+			lk.pinRefused(errorf(ErrWrongPIN, "wrong PIN"))
 			return
 		}
-		p.askNewPIN()
+		lk.askNewPIN()
 	})
 }
 
 // mayChangePIN refuses a web-sign-in user the Device-Lock code, which only
 // the administrator sets.
-func (p *Phone) mayChangePIN() error {
-	if p.s.lock.kind == lockDevice && p.s.session.method == "web" {
+func (lk *lock) mayChangePIN() error {
+	if lk.kind == lockDevice && lk.host.signInMethod() == "web" {
 		return errorf(ErrLocked, "the Device-Lock code cannot be changed on the phone after web sign-in")
 	}
 	return nil
 }
 
 // storePIN keeps pin as the phone's PIN, unlocked.
-func (p *Phone) storePIN(pin string) error {
-	if p.s.lock.kind == "none" {
+func (lk *lock) storePIN(pin string) error {
+	if lk.kind == "none" {
 		return errorf(ErrNoPIN, "this firmware has no phone lock")
 	}
-	rec, err := hashPIN(p.s.lock.kind, pin)
+	rec, err := hashPIN(lk.kind, pin)
 	if err != nil {
-		p.logf("lock", "err", "lock", "%v", err)
+		lk.env.logf("lock", "err", "lock", "%v", err)
 		return err
 	}
-	old := p.s.lock.rec
-	p.s.lock.rec = rec
-	if !p.saveLock() {
-		p.s.lock.rec = old
+	old := lk.rec
+	lk.rec = rec
+	if !lk.save() {
+		lk.rec = old
 		return errorf(ErrNoPIN, "the PIN could not be saved")
 	}
-	p.s.lock.state, p.s.lock.unsecured = Unlocked, false
-	if p.s.prompt != nil && p.s.prompt.secret {
-		p.s.prompt = nil
-	}
-	p.logf("lock", "notice", "lock", "%s PIN set", p.s.lock.kind)
-	p.showAlert("PIN saved")
-	p.armIdleLock()
+	lk.state, lk.unsecured = Unlocked, false
+	lk.host.closePINEntry()
+	lk.env.logf("lock", "notice", "lock", "%s PIN set", lk.kind)
+	lk.env.alert("PIN saved")
+	lk.armIdle()
 	return nil
+}
+
+// setPIN is SetPIN: a phone without a PIN may always create one; a refused
+// PIN leaves the entry open (opening it if need be) with the reason on
+// the screen.
+func (lk *lock) setPIN(pin string, entryOpen bool) error {
+	if lk.rec != nil {
+		return errorf(ErrBadPIN, "a PIN is set: change it with pin change OLD NEW")
+	}
+	if err := lk.mayChangePIN(); err != nil {
+		return err
+	}
+	if err := checkPIN(pin, lk.minPIN()); err != nil {
+		lk.pinRefused(err)
+		if !entryOpen {
+			lk.askNewPIN()
+		}
+		return err
+	}
+	return lk.storePIN(pin)
+}
+
+// changePIN is ChangePIN: the old PIN first, on an unlocked phone.
+func (lk *lock) changePIN(old, pin string) error {
+	if lk.rec == nil {
+		return errorf(ErrNoPIN, "no PIN set: create one with pin set PIN")
+	}
+	if lk.state == Locked {
+		return errorf(ErrLocked, "unlock the phone first")
+	}
+	if err := lk.mayChangePIN(); err != nil {
+		return err
+	}
+	if !lk.rec.matches(old) {
+		err := errorf(ErrWrongPIN, "wrong PIN")
+		lk.pinRefused(err)
+		return err
+	}
+	if err := checkPIN(pin, lk.minPIN()); err != nil {
+		lk.pinRefused(err)
+		return err
+	}
+	return lk.storePIN(pin)
 }
 
 // askSecret opens a PIN entry: the screen masks its text, and it belongs
@@ -99,49 +139,21 @@ func (p *Phone) askSecret(label string, submit func(string)) {
 	p.s.prompt.secret, p.s.prompt.ofSession = true, true
 }
 
+// closePINEntry closes an open PIN entry: its PIN was set another way.
+func (p *Phone) closePINEntry() {
+	if p.s.prompt != nil && p.s.prompt.secret {
+		p.s.prompt = nil
+	}
+}
+
 // SetPIN creates the PIN, as entering and confirming it at the create-PIN
 // prompt does; a phone without a PIN may always create one. A refused PIN
 // leaves the prompt open with the reason on the screen.
 func (p *Phone) SetPIN(pin string) error {
-	return p.doErr(func() error {
-		if p.s.lock.rec != nil {
-			return errorf(ErrBadPIN, "a PIN is set: change it with pin change OLD NEW")
-		}
-		if err := p.mayChangePIN(); err != nil {
-			return err
-		}
-		if err := checkPIN(pin, p.minPIN()); err != nil {
-			p.pinRefused(err)
-			if p.s.prompt == nil {
-				p.askNewPIN()
-			}
-			return err
-		}
-		return p.storePIN(pin)
-	})
+	return p.doErr(func() error { return p.s.lock.setPIN(pin, p.s.prompt != nil) })
 }
 
 // ChangePIN replaces the PIN; the old one comes first.
 func (p *Phone) ChangePIN(old, pin string) error {
-	return p.doErr(func() error {
-		if p.s.lock.rec == nil {
-			return errorf(ErrNoPIN, "no PIN set: create one with pin set PIN")
-		}
-		if p.s.lock.state == Locked {
-			return errorf(ErrLocked, "unlock the phone first")
-		}
-		if err := p.mayChangePIN(); err != nil {
-			return err
-		}
-		if !p.s.lock.rec.matches(old) {
-			err := errorf(ErrWrongPIN, "wrong PIN")
-			p.pinRefused(err)
-			return err
-		}
-		if err := checkPIN(pin, p.minPIN()); err != nil {
-			p.pinRefused(err)
-			return err
-		}
-		return p.storePIN(pin)
-	})
+	return p.doErr(func() error { return p.s.lock.changePIN(old, pin) })
 }

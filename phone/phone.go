@@ -412,8 +412,8 @@ func (p *Phone) Call(target string) error {
 		if p.s.calls.state() != CallIdle && p.s.calls.state() != CallDialing {
 			return errorf(ErrBusy, "cannot call %s: the phone is %s", target, p.s.calls.state())
 		}
-		if err := p.lockRefuses(target); err != nil {
-			p.mayCall(target) // logs and shows the refusal
+		if err := p.s.lock.refuses(target); err != nil {
+			p.s.lock.mayCall(target) // logs and shows the refusal
 			return err
 		}
 		p.closeMenu()

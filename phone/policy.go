@@ -31,30 +31,26 @@ const policyExpires = time.Hour
 // starts from the documented defaults and what the phone was provisioned
 // with, then takes the last policy kept in the state directory, then what
 // the cloud pushes. Each field is checked on its own: a bad one is logged
-// and the previous value stays.
+// and the previous value stays. Power save is its own: it dims the screen
+// after the idle time the policy sets.
 type policy struct {
-	// powerSave turns the display off after the idle time.
+	env  partEnv
+	host policyHost
+
+	// saverTimer turns the display off after the idle time.
 	saverTimer timer
 	version    int
 	fields     map[string]string // what was accepted, as pushed; kept on disk
 
-	dialTimeout      time.Duration // UserDialTimeoutMS
-	enforceLock      bool          // EnforcePhoneLock
-	lockTimeout      time.Duration // PhoneLockTimeout
-	minPIN           int           // MinPhonePinLength
-	maxRetry         int           // KeyboardLockMaxPinRetry
-	callsWhileLocked bool
-	emergency        []string
-	codecs           string // PrioritizedCodecsList, in the policy's spelling, as the phone applies it
-	timeFormat       int    // DateTimeFormat; 0 leaves the phone's own
-	deviceUpdate     bool   // EnableDeviceUpdate: the update agent polls only when set
-	powerSave        bool
-	powerSaveOffice  time.Duration
-	powerSavePost    time.Duration
-	oneTouchVM       bool
-	btoe             bool
-	btoeMode         string // Auto or Manual
-	adminCode        string // AdminPassword; empty: the catalog's admin_code
+	dialTimeout     time.Duration // UserDialTimeoutMS
+	lock            lockRules     // what the lock part acts on
+	codecs          string        // PrioritizedCodecsList, in the policy's spelling, as the phone applies it
+	timeFormat      int           // DateTimeFormat; 0 leaves the phone's own
+	deviceUpdate    bool          // EnableDeviceUpdate: the update agent polls only when set
+	powerSave       bool
+	powerSaveOffice time.Duration
+	powerSavePost   time.Duration
+	oneTouchVM      bool
 	// updateService is the device update service the in-band
 	// provisioning names; WithUpdateService overrides it.
 	updateService string
@@ -62,34 +58,58 @@ type policy struct {
 	dimmed bool // power save has dimmed the screen
 }
 
-// newPolicy is the policy part at boot: the defaults, then the policy kept
-// in the state directory.
-func (p *Phone) newPolicy() policy {
-	pol := policy{
-		fields:          map[string]string{},
-		dialTimeout:     p.dialTimeout,
-		enforceLock:     true,
-		lockTimeout:     10 * time.Minute,
-		minPIN:          6,
-		maxRetry:        5,
-		emergency:       []string{"911", "112"},
+// lockRules are the policy's settings the lock part acts on. The phone
+// hands the lock a copy at boot and after every policy it applies, so the
+// lock never reads the policy part.
+type lockRules struct {
+	enforce          bool          // EnforcePhoneLock
+	timeout          time.Duration // PhoneLockTimeout
+	minPIN           int           // MinPhonePinLength
+	maxRetry         int           // KeyboardLockMaxPinRetry
+	callsWhileLocked bool
+	emergency        []string // replaced, never changed in place: copies share it
+	btoe             bool
+	btoeMode         string // Auto or Manual
+	adminCode        string // AdminPassword; empty: the catalog's admin_code
+}
+
+// policyHost is what the policy part asks of the rest of the phone: power
+// save keeps the screen lit while a call is up.
+type policyHost interface {
+	callState() CallState
+}
+
+// newPolicy is the policy part at boot: the defaults, with the dial timeout
+// the phone was provisioned with, before the kept policy is loaded.
+func newPolicy(env partEnv, host policyHost, dialTimeout time.Duration) policy {
+	return policy{
+		env:         env,
+		host:        host,
+		fields:      map[string]string{},
+		dialTimeout: dialTimeout,
+		lock: lockRules{
+			enforce:   true,
+			timeout:   10 * time.Minute,
+			minPIN:    6,
+			maxRetry:  5,
+			emergency: []string{"911", "112"},
+			btoe:      true,
+			btoeMode:  "Auto",
+		},
 		codecs:          "G722_8000;PCMU;PCMA",
 		deviceUpdate:    true,
 		powerSave:       true,
 		powerSaveOffice: 15 * time.Minute,
 		powerSavePost:   5 * time.Minute,
 		oneTouchVM:      true,
-		btoe:            true,
-		btoeMode:        "Auto",
 	}
-	return pol
 }
 
 // policyField checks one field's value and sets it.
 type policyField func(pol *policy, v string) error
 
 var policyFields = map[string]policyField{
-	"EnforcePhoneLock": boolField(func(pol *policy, b bool) { pol.enforceLock = b }),
+	"EnforcePhoneLock": boolField(func(pol *policy, b bool) { pol.lock.enforce = b }),
 	"PhoneLockTimeout": func(pol *policy, v string) error {
 		d, err := parseTimeSpan(v)
 		if err != nil {
@@ -98,12 +118,12 @@ var policyFields = map[string]policyField{
 		if d <= 0 || d >= time.Hour {
 			return fmt.Errorf("%v is out of range: more than zero and under 1 h", d)
 		}
-		pol.lockTimeout = d
+		pol.lock.timeout = d
 		return nil
 	},
-	"MinPhonePinLength":       intField(4, 15, func(pol *policy, n int) { pol.minPIN = n }),
-	"KeyboardLockMaxPinRetry": intField(1, 20, func(pol *policy, n int) { pol.maxRetry = n }),
-	"CallsWhileLocked":        boolField(func(pol *policy, b bool) { pol.callsWhileLocked = b }),
+	"MinPhonePinLength":       intField(4, 15, func(pol *policy, n int) { pol.lock.minPIN = n }),
+	"KeyboardLockMaxPinRetry": intField(1, 20, func(pol *policy, n int) { pol.lock.maxRetry = n }),
+	"CallsWhileLocked":        boolField(func(pol *policy, b bool) { pol.lock.callsWhileLocked = b }),
 	"EmergencyNumbers": func(pol *policy, v string) error {
 		var nums []string
 		for _, n := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' }) {
@@ -116,7 +136,7 @@ var policyFields = map[string]policyField{
 		if len(nums) == 0 {
 			return fmt.Errorf("no emergency number")
 		}
-		pol.emergency = nums
+		pol.lock.emergency = nums
 		return nil
 	},
 	"UserDialTimeoutMS": func(pol *policy, v string) error {
@@ -152,13 +172,13 @@ var policyFields = map[string]policyField{
 	"PowerSavePostOfficeHoursTimeoutMS":   msField(func(pol *policy, d time.Duration) { pol.powerSavePost = d }),
 	"EnableOneTouchVoicemail":             boolField(func(pol *policy, b bool) { pol.oneTouchVM = b }),
 	"EnableExchangeCalendaring":           boolField(func(*policy, bool) {}),
-	"EnableBetterTogetherOverEthernet":    boolField(func(pol *policy, b bool) { pol.btoe = b }),
+	"EnableBetterTogetherOverEthernet":    boolField(func(pol *policy, b bool) { pol.lock.btoe = b }),
 	"BetterTogetherOverEthernetPairingMode": func(pol *policy, v string) error {
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "auto":
-			pol.btoeMode = "Auto"
+			pol.lock.btoeMode = "Auto"
 		case "manual":
-			pol.btoeMode = "Manual"
+			pol.lock.btoeMode = "Manual"
 		default:
 			return fmt.Errorf("%q is neither Auto nor Manual", v)
 		}
@@ -169,7 +189,7 @@ var policyFields = map[string]policyField{
 		if v = strings.TrimSpace(v); len(v) < 4 || len(v) > 15 || strings.Trim(v, "0123456789") != "" {
 			return fmt.Errorf("not a code of 4 to 15 digits")
 		}
-		pol.adminCode = v
+		pol.lock.adminCode = v
 		return nil
 	},
 	"LocalProvisioningServerAddress":  func(*policy, string) error { return nil },
@@ -280,126 +300,146 @@ var policyFileSpec = statedir.File{
 	New:      func() any { return &policyDocument{} },
 }
 
-// loadPolicy applies the policy kept in the state directory (boot). A
-// damaged file stopped the power-on (Phone.open); one damaged while the
-// phone ran is reported by name at the reboot, which runs on the defaults
-// until the cloud sends the policy again.
-func (p *Phone) loadPolicy() {
+// load applies the policy kept in the state directory (boot). A damaged
+// file stopped the power-on (Phone.open); one damaged while the phone ran
+// is reported by name at the reboot, which runs on the defaults until the
+// cloud sends the policy again.
+func (pol *policy) load() {
 	var doc policyDocument
-	found, err := p.state.Load(policyFileSpec, &doc)
+	found, err := pol.env.state.Load(policyFileSpec, &doc)
 	if err != nil {
-		p.stateDamaged(PolicyFile)
-		p.logf("policy", "err", "policy", "kept policy unreadable, using the defaults: %v", err)
+		pol.env.damaged(PolicyFile)
+		pol.env.logf("policy", "err", "policy", "kept policy unreadable, using the defaults: %v", err)
 		return
 	}
 	if !found {
 		return
 	}
-	for _, pr := range p.s.policy.applyFields(doc.Policy) {
-		p.logf("policy", "warn", "policy", "kept policy: %s", pr)
+	for _, pr := range pol.applyFields(doc.Policy) {
+		pol.env.logf("policy", "warn", "policy", "kept policy: %s", pr)
 	}
-	p.s.policy.version = doc.Version
-	p.s.policy.updateService = doc.UpdateService
-	p.logf("policy", "info", "policy", "applied kept policy version %d", doc.Version)
+	pol.version = doc.Version
+	pol.updateService = doc.UpdateService
+	pol.env.logf("policy", "info", "policy", "applied kept policy version %d", doc.Version)
 }
 
-// onPolicy is the phone's reaction to a provisioning NOTIFY: every field
-// it accepts takes effect at once, the rest is logged and ignored.
-func (p *Phone) onPolicy(body []byte) {
+// policyNews is what a provisioning NOTIFY changed, for the phone to tell
+// the parts that depend on it.
+type policyNews struct {
+	applied bool // a new version was applied (the lock, codecs, power save)
+	service bool // the update service moved
+}
+
+// notified is the part's reaction to a provisioning NOTIFY: every field it
+// accepts takes effect at once and is kept, the rest is logged and
+// ignored.
+func (pol *policy) notified(body []byte) policyNews {
 	var doc policyDocument
 	if err := json.Unmarshal(body, &doc); err != nil || doc.Policy == nil {
 		if err == nil {
 			err = fmt.Errorf("no policy object")
 		}
-		p.logf("policy", "err", "policy", "policy NOTIFY ignored: not a policy document: %v", err)
-		p.showAlert("Policy update ignored: unreadable")
-		return
+		pol.env.logf("policy", "err", "policy", "policy NOTIFY ignored: not a policy document: %v", err)
+		pol.env.alert("Policy update ignored: unreadable")
+		return policyNews{}
 	}
 	// The update service may move with the same policy (a cloud
 	// restarted on another port): it is taken whatever the version.
-	newService := doc.UpdateService != p.s.policy.updateService
-	if newService {
-		p.s.policy.updateService = doc.UpdateService
-		p.logf("policy", "info", "update", "the in-band provisioning names the update service %q", doc.UpdateService)
+	var news policyNews
+	if doc.UpdateService != pol.updateService {
+		news.service = true
+		pol.updateService = doc.UpdateService
+		pol.env.logf("policy", "info", "update", "the in-band provisioning names the update service %q", doc.UpdateService)
 	}
-	if doc.Version != 0 && doc.Version == p.s.policy.version {
+	if doc.Version != 0 && doc.Version == pol.version {
 		// A subscription refresh brings the policy the phone has: nothing
 		// to apply, nothing to write (but a new update service).
-		if newService {
-			p.savePolicy()
-			p.updateServiceChanged()
+		if news.service {
+			pol.save()
 		}
-		return
+		return news
 	}
-	before := p.s.policy
-	problems := p.s.policy.applyFields(doc.Policy)
+	problems := pol.applyFields(doc.Policy)
 	for _, pr := range problems {
-		p.logf("policy", "warn", "policy", "policy version %d: %s", doc.Version, pr)
+		pol.env.logf("policy", "warn", "policy", "policy version %d: %s", doc.Version, pr)
 	}
 	if len(problems) > 0 {
-		p.showAlert(fmt.Sprintf("Policy: %s ignored, see the log", count(len(problems), "setting", "settings")))
+		pol.env.alert(fmt.Sprintf("Policy: %s ignored, see the log", count(len(problems), "setting", "settings")))
 	}
-	p.s.policy.version = doc.Version
-	p.logf("policy", "notice", "policy", "policy version %d applied", doc.Version)
-	p.savePolicy()
-	p.policyChanged(before)
-	if newService {
+	pol.version = doc.Version
+	pol.env.logf("policy", "notice", "policy", "policy version %d applied", doc.Version)
+	pol.save()
+	news.applied = true
+	return news
+}
+
+// save keeps the accepted fields for the next boot.
+func (pol *policy) save() {
+	doc := policyDocument{Version: pol.version, Policy: pol.fields, UpdateService: pol.updateService}
+	data, err := json.Marshal(doc)
+	if err == nil {
+		err = atomicfile.Write(filepath.Join(pol.env.state.Path, PolicyFile), data, 0o600)
+	}
+	if err != nil {
+		pol.env.logf("policy", "err", "policy", "saving the policy failed: %v", err)
+	}
+}
+
+// onPolicy is the phone's reaction to a provisioning NOTIFY: the policy
+// part takes it, then the phone tells the parts that act on it, in the
+// order they always re-armed (the lock's idle timer, the codecs of the
+// next offer, power save), and the update agent of a new service.
+func (p *Phone) onPolicy(body []byte) {
+	news := p.s.policy.notified(body)
+	if news.applied {
+		p.s.lock.policyChanged(p.s.policy.lock)
+		if p.s.line != nil {
+			p.s.line.ua.SetCodecOrder(p.s.policy.codecs)
+		}
+		p.s.policy.armPowerSave()
+	}
+	if news.service {
 		p.updateServiceChanged()
 	}
 }
 
-// savePolicy keeps the accepted fields for the next boot.
-func (p *Phone) savePolicy() {
-	doc := policyDocument{Version: p.s.policy.version, Policy: p.s.policy.fields, UpdateService: p.s.policy.updateService}
-	data, err := json.Marshal(doc)
-	if err == nil {
-		err = atomicfile.Write(filepath.Join(p.state.Path, PolicyFile), data, 0o600)
-	}
-	if err != nil {
-		p.logf("policy", "err", "policy", "saving the policy failed: %v", err)
-	}
+// signedIn runs once the line is registered: the policy subscription.
+func (p *Phone) signedIn(l *line) {
+	l.ua.SubscribeProvisioning(policyExpires)
 }
 
-// policyChanged re-arms what depends on the policy.
-func (p *Phone) policyChanged(before policy) {
-	if before.lockTimeout != p.s.policy.lockTimeout {
-		p.armIdleLock()
+// lines is the policy in force as the headless `policy` command prints it:
+// version first, then each field as the phone applies it.
+func (pol *policy) lines() [][2]string {
+	tf := "phone"
+	if pol.timeFormat != 0 {
+		tf = strconv.Itoa(pol.timeFormat)
 	}
-	if p.s.line != nil {
-		p.s.line.ua.SetCodecOrder(p.s.policy.codecs)
+	return [][2]string{
+		{"policy_version", strconv.Itoa(pol.version)},
+		{"EnforcePhoneLock", strconv.FormatBool(pol.lock.enforce)},
+		{"PhoneLockTimeout", pol.lock.timeout.String()},
+		{"MinPhonePinLength", strconv.Itoa(pol.lock.minPIN)},
+		{"KeyboardLockMaxPinRetry", strconv.Itoa(pol.lock.maxRetry)},
+		{"CallsWhileLocked", strconv.FormatBool(pol.lock.callsWhileLocked)},
+		{"EmergencyNumbers", strings.Join(pol.lock.emergency, ";")},
+		{"UserDialTimeoutMS", strconv.FormatInt(pol.dialTimeout.Milliseconds(), 10)},
+		{"PrioritizedCodecsList", pol.codecs},
+		{"DateTimeFormat", tf},
+		{"EnableDeviceUpdate", strconv.FormatBool(pol.deviceUpdate)},
+		{"EnablePowerSaveMode", strconv.FormatBool(pol.powerSave)},
+		{"PowerSaveDuringOfficeHoursTimeoutMS", strconv.FormatInt(pol.powerSaveOffice.Milliseconds(), 10)},
+		{"PowerSavePostOfficeHoursTimeoutMS", strconv.FormatInt(pol.powerSavePost.Milliseconds(), 10)},
+		{"EnableOneTouchVoicemail", strconv.FormatBool(pol.oneTouchVM)},
+		{"EnableBetterTogetherOverEthernet", strconv.FormatBool(pol.lock.btoe)},
+		{"BetterTogetherOverEthernetPairingMode", pol.lock.btoeMode},
 	}
-	p.armPowerSave()
 }
 
 // PolicyLines is the policy in force as the headless `policy` command
 // prints it: version first, then each field as the phone applies it.
 func (p *Phone) PolicyLines() ([][2]string, error) {
 	var out [][2]string
-	err := p.do(func() {
-		pol := p.s.policy
-		tf := "phone"
-		if pol.timeFormat != 0 {
-			tf = strconv.Itoa(pol.timeFormat)
-		}
-		out = [][2]string{
-			{"policy_version", strconv.Itoa(pol.version)},
-			{"EnforcePhoneLock", strconv.FormatBool(pol.enforceLock)},
-			{"PhoneLockTimeout", pol.lockTimeout.String()},
-			{"MinPhonePinLength", strconv.Itoa(pol.minPIN)},
-			{"KeyboardLockMaxPinRetry", strconv.Itoa(pol.maxRetry)},
-			{"CallsWhileLocked", strconv.FormatBool(pol.callsWhileLocked)},
-			{"EmergencyNumbers", strings.Join(pol.emergency, ";")},
-			{"UserDialTimeoutMS", strconv.FormatInt(pol.dialTimeout.Milliseconds(), 10)},
-			{"PrioritizedCodecsList", pol.codecs},
-			{"DateTimeFormat", tf},
-			{"EnableDeviceUpdate", strconv.FormatBool(pol.deviceUpdate)},
-			{"EnablePowerSaveMode", strconv.FormatBool(pol.powerSave)},
-			{"PowerSaveDuringOfficeHoursTimeoutMS", strconv.FormatInt(pol.powerSaveOffice.Milliseconds(), 10)},
-			{"PowerSavePostOfficeHoursTimeoutMS", strconv.FormatInt(pol.powerSavePost.Milliseconds(), 10)},
-			{"EnableOneTouchVoicemail", strconv.FormatBool(pol.oneTouchVM)},
-			{"EnableBetterTogetherOverEthernet", strconv.FormatBool(pol.btoe)},
-			{"BetterTogetherOverEthernetPairingMode", pol.btoeMode},
-		}
-	})
+	err := p.do(func() { out = p.s.policy.lines() })
 	return out, err
 }

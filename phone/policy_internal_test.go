@@ -19,20 +19,20 @@ func TestPolicyFieldsOneByOne(t *testing.T) {
 		problem string
 		check   func(policy) bool
 	}{
-		{"pin length 3", map[string]string{"MinPhonePinLength": "3"}, "MinPhonePinLength", func(p policy) bool { return p.minPIN == 6 }},
-		{"lock timeout 2 h", map[string]string{"PhoneLockTimeout": "02:00:00"}, "out of range", func(p policy) bool { return p.lockTimeout == 10*time.Minute }},
-		{"lock timeout zero", map[string]string{"PhoneLockTimeout": "00:00:00"}, "out of range", func(p policy) bool { return p.lockTimeout == 10*time.Minute }},
+		{"pin length 3", map[string]string{"MinPhonePinLength": "3"}, "MinPhonePinLength", func(p policy) bool { return p.lock.minPIN == 6 }},
+		{"lock timeout 2 h", map[string]string{"PhoneLockTimeout": "02:00:00"}, "out of range", func(p policy) bool { return p.lock.timeout == 10*time.Minute }},
+		{"lock timeout zero", map[string]string{"PhoneLockTimeout": "00:00:00"}, "out of range", func(p policy) bool { return p.lock.timeout == 10*time.Minute }},
 		{"unknown field", map[string]string{"EnableTeleport": "true"}, "unknown field EnableTeleport", func(policy) bool { return true }},
 		{"bad bool beside a good field", map[string]string{"EnforcePhoneLock": "maybe", "UserDialTimeoutMS": "2500"}, "EnforcePhoneLock", func(p policy) bool {
-			return p.enforceLock && p.dialTimeout == 2500*time.Millisecond
+			return p.lock.enforce && p.dialTimeout == 2500*time.Millisecond
 		}},
 		{"codecs none known", map[string]string{"PrioritizedCodecsList": "G729;SILK"}, "names no codec", func(p policy) bool { return p.codecs == "G722_8000;PCMU;PCMA" }},
 		{"good values", map[string]string{"PhoneLockTimeout": "00:05:00", "MinPhonePinLength": "8", "DateTimeFormat": "12", "PrioritizedCodecsList": "PCMA;PCMU"}, "", func(p policy) bool {
-			return p.lockTimeout == 5*time.Minute && p.minPIN == 8 && p.timeFormat == 12 && p.codecs == "PCMA;PCMU"
+			return p.lock.timeout == 5*time.Minute && p.lock.minPIN == 8 && p.timeFormat == 12 && p.codecs == "PCMA;PCMU"
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pol := (&Phone{dialTimeout: DefaultDialTimeout}).newPolicy()
+			pol := newPolicy(partEnv{}, nil, DefaultDialTimeout)
 			problems := pol.applyFields(tc.fields)
 			got := strings.Join(problems, "; ")
 			if (tc.problem == "") != (got == "") || !strings.Contains(got, tc.problem) {
@@ -63,11 +63,8 @@ func TestPINPromptAfterIdPSignIn(t *testing.T) {
 		method signInMethod
 		asked  bool
 	}{{"web", true}, {"user", true}, {"pc", true}, {signInProvisioned, false}} {
-		p := &Phone{}
-		p.s.lock = lock{state: LockNone, kind: lockPhone}
-		p.s.policy = policy{enforceLock: true}
-		p.s.session.method = tc.method
-		if got := p.needsPINAfterSignIn(); got != tc.asked {
+		lk := lock{host: &fakeLockHost{method: tc.method}, state: LockNone, kind: lockPhone, rules: lockRules{enforce: true}}
+		if got := lk.needsPIN(); got != tc.asked {
 			t.Errorf("%s sign-in: asked for a PIN = %v, want %v", tc.method, got, tc.asked)
 		}
 	}
@@ -111,8 +108,8 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 	p = boot()
 	defer p.Close()
 	_ = p.do(func() { pol = p.s.policy })
-	if pol.version != 7 || pol.dialTimeout != 1500*time.Millisecond || pol.lockTimeout != 10*time.Minute {
-		t.Fatalf("kept policy at boot: version %d, dial %v, lock %v", pol.version, pol.dialTimeout, pol.lockTimeout)
+	if pol.version != 7 || pol.dialTimeout != 1500*time.Millisecond || pol.lock.timeout != 10*time.Minute {
+		t.Fatalf("kept policy at boot: version %d, dial %v, lock %v", pol.version, pol.dialTimeout, pol.lock.timeout)
 	}
 	// The policy acted on: 12 h on a 24 h vendor's status bar, the message
 	// key without one-touch voicemail.
@@ -133,17 +130,35 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 // A web-sign-in user cannot set or change the Device-Lock code on the
 // phone: only the administrator does.
 func TestDeviceLockCodeNotForWebSignIn(t *testing.T) {
-	p := &Phone{}
-	p.s.lock = lock{state: LockNone, kind: lockDevice}
-	p.s.session.method = "web"
-	if err := p.mayChangePIN(); err == nil {
+	host := &fakeLockHost{method: "web"}
+	lk := lock{host: host, state: LockNone, kind: lockDevice}
+	if err := lk.mayChangePIN(); err == nil {
 		t.Fatal("a web-sign-in user may change the Device-Lock code")
 	}
-	p.s.session.method = signInProvisioned
-	if err := p.mayChangePIN(); err != nil {
+	host.method = signInProvisioned
+	if err := lk.mayChangePIN(); err != nil {
 		t.Fatalf("a provisioned phone's code: %v", err)
 	}
 }
+
+// fakeLockHost is the rest of the phone as the lock sees it, for tests of
+// the lock alone: it knows a sign-in method and counts what it is asked.
+type fakeLockHost struct {
+	method signInMethod
+	call   CallState
+	asked  []string // the PIN entries opened, by label
+	placed []string // the calls placed
+}
+
+func (h *fakeLockHost) callState() CallState                   { return h.call }
+func (h *fakeLockHost) signInMethod() signInMethod             { return h.method }
+func (h *fakeLockHost) askSecret(label string, _ func(string)) { h.asked = append(h.asked, label) }
+func (h *fakeLockHost) closeMenu()                             {}
+func (h *fakeLockHost) closeInput()                            {}
+func (h *fakeLockHost) closePINEntry()                         {}
+func (h *fakeLockHost) placeCall(target string)                { h.placed = append(h.placed, target) }
+func (h *fakeLockHost) endCall()                               {}
+func (h *fakeLockHost) signOutUser()                           {}
 
 // Manual pairing: the phone shows a code, and only that code pairs.
 func TestManualPairingCode(t *testing.T) {

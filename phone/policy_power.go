@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/codecs"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/sipua"
 )
 
@@ -26,40 +27,39 @@ func inOfficeHours(t time.Time) bool {
 // the screen dims after PowerSaveDuringOfficeHoursTimeoutMS without a key
 // in office hours, PowerSavePostOfficeHoursTimeoutMS outside them. A call
 // keeps it lit.
-func (p *Phone) armPowerSave() {
-	pol := p.s.policy
+func (pol *policy) armPowerSave() {
 	if !pol.powerSave {
-		p.s.policy.saverTimer.stop()
-		p.s.policy.dimmed = false
+		pol.saverTimer.stop()
+		pol.dimmed = false
 		return
 	}
 	d := pol.powerSavePost
-	if inOfficeHours(p.clock.Now()) {
+	if inOfficeHours(pol.env.clock.Now()) {
 		d = pol.powerSaveOffice
 	}
-	p.tm.start(&p.s.policy.saverTimer, d, func() {
-		if p.s.calls.state() != CallIdle {
-			p.armPowerSave()
+	pol.env.tm.start(&pol.saverTimer, d, func() {
+		if pol.host.callState() != CallIdle {
+			pol.armPowerSave()
 			return
 		}
-		p.s.policy.dimmed = true
+		pol.dimmed = true
 	})
 }
 
-// wake lights the screen up again and restarts the power-save timer.
-func (p *Phone) wake() {
-	p.s.policy.dimmed = false
-	p.armPowerSave()
+// keyPressed lights the screen up again and restarts the power-save timer.
+func (pol *policy) keyPressed() {
+	pol.dimmed = false
+	pol.armPowerSave()
 }
 
-// policyStatus fills the policy keys of the status.
-func (p *Phone) policyStatus(s *Status) {
-	pol := p.s.policy
+// status fills the policy keys of the status; media is what the phone's
+// media can send.
+func (pol *policy) status(s *Status, media *media.Engine) {
 	s.PolicyVersion = pol.version
 	s.DialTimeoutMS = pol.dialTimeout.Milliseconds()
 	// What the next offer carries: the policy's order over the codecs the
 	// phone's media has (--codecs), in the policy's spelling.
-	s.Codecs = codecs.PolicyList(sipua.OfferCodecs(p.media, pol.codecs))
+	s.Codecs = codecs.PolicyList(sipua.OfferCodecs(media, pol.codecs))
 	s.Display = "on"
 	if pol.dimmed {
 		s.Display = "dim"

@@ -102,7 +102,7 @@ func (p *Phone) render() Screen {
 	}
 	s.Dimmed = p.s.policy.dimmed
 	if p.screenName() == "locked" {
-		p.renderLock(&s)
+		p.s.lock.render(&s)
 		return s
 	}
 	if len(p.s.menu) > 0 {
@@ -127,7 +127,7 @@ func (p *Phone) render() Screen {
 		for _, l := range m.Vendor.IdleLines {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
-		s.Lines = append(s.Lines, p.idleLockLines()...)
+		s.Lines = append(s.Lines, p.s.lock.idleLines()...)
 		s.Lines = append(s.Lines, p.updateLines()...)
 	default:
 		p.s.calls.render(&s)

@@ -305,7 +305,7 @@ func (p *Phone) signedInGoOn() {
 // the parts that act on a fresh sign-in do so here (the lock asks for its
 // PIN).
 func (p *Phone) afterSignIn() {
-	p.askPINAfterSignIn()
+	p.s.lock.signedIn()
 }
 
 // tokenUser reads the user a JWT access token is for (preferred_username,

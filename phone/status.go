@@ -223,8 +223,8 @@ func (p *Phone) fillStatus(s *Status) {
 	if w := p.s.calls.waiting(); w != nil {
 		s.CallWaiting = w.remote
 	}
-	p.lockStatus(s)
-	p.policyStatus(s)
+	p.s.lock.status(s)
+	p.s.policy.status(s, p.media)
 	s.StateDamaged = strings.Join(p.s.damaged, ",")
 	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
 	if t := p.s.session.tok; t != nil && s.User == "" {
