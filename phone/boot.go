@@ -10,6 +10,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/update"
 )
 
 // image is the firmware a boot brought up and the CA store it opened with
@@ -25,7 +26,7 @@ type image struct {
 func (p *Phone) boot() {
 	p.stopLine(true)
 	p.tm.stopAll()
-	upd := p.updateAtBoot()
+	updDamaged := p.upd.Boot()
 	img, problems := p.loadImage()
 	cfg := p.s.cfg
 	reboots := p.s.reboots
@@ -36,14 +37,13 @@ func (p *Phone) boot() {
 		session:    newSession(img.fw),
 		lock:       newLock(img.fw),
 		policy:     p.newPolicy(),
-		update:     upd,
 		appearance: appearance{call: CallIdle},
 		bootAt:     p.clock.Now(),
 		reboots:    reboots,
 	}
 	p.booted.Store(&img)
-	if upd.damaged {
-		p.stateDamaged(updateFile)
+	if updDamaged {
+		p.stateDamaged(update.File)
 	}
 	p.loadPolicy()
 	p.startLock()
@@ -62,7 +62,7 @@ func (p *Phone) boot() {
 		p.logf("media", "notice", "media", "%s", note)
 	}
 	p.startLine()
-	p.startUpdate()
+	p.upd.Booted(p.s.fw, p.s.bootAt)
 	p.tick()
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
+	"github.com/deskphone/deskphone/phone/update"
 )
 
 // alertTime is how long a transient alert stays on the screen.
@@ -59,10 +60,10 @@ type Phone struct {
 	noStateLock bool        // see WithoutStateLock
 	lab         *labdir.Dir // see WithLab
 
-	// The update agent's configuration (update.go).
-	updateURL, provisioningURL string
-	noDeviceUpdate             bool
-	stateLimit                 int64
+	// updateCfg is the update agent's configuration, as the options left
+	// it; upd is the agent (phone/update), made once the state is open.
+	updateCfg update.Config
+	upd       *update.Agent
 
 	// work is what the phone runs off its loop (update checks and
 	// downloads, identity-provider requests): each runs under workCtx,
@@ -196,6 +197,7 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		return nil, fmt.Errorf("phone: %w", err)
 	}
 	p.log = newSyslog(model.Vendor.Syslog, model.Hostname)
+	p.upd = newUpdateAgent(p)
 	return p, nil
 }
 
@@ -223,7 +225,7 @@ func (p *Phone) open(firmware string) error {
 			return err
 		}
 	}
-	fw, err := p.installFirmware(firmware)
+	fw, err := update.Activate(st, p.model, firmware)
 	if err != nil {
 		return err
 	}
@@ -485,7 +487,7 @@ var snapshots = sync.Pool{New: func() any { return new(snapshot) }}
 // subscribers what changed. It drafts the snapshot on the heap, so that
 // the loop's stack holds no copies of the screen and status.
 func (p *Phone) publish() {
-	p.updateObserve()
+	p.upd.AfterTask((p.s.line != nil && p.s.line.registered) || p.s.session.state == SignedIn)
 	next := snapshots.Get().(*snapshot)
 	next.screen = p.render()
 	p.fillStatus(&next.status)

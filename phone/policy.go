@@ -327,7 +327,7 @@ func (p *Phone) onPolicy(body []byte) {
 		// to apply, nothing to write (but a new update service).
 		if newService {
 			p.savePolicy()
-			p.updateServiceChanged()
+			p.upd.PolicyChanged()
 		}
 		return
 	}
@@ -344,7 +344,7 @@ func (p *Phone) onPolicy(body []byte) {
 	p.savePolicy()
 	p.policyChanged(before)
 	if newService {
-		p.updateServiceChanged()
+		p.upd.PolicyChanged()
 	}
 }
 
