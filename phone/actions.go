@@ -38,11 +38,11 @@ func init() {
 		catalog.ActionUnlock:         func(p *Phone) { p.s.lock.submit() },
 		catalog.ActionEmergency:      func(p *Phone) { p.s.lock.emergency() },
 		catalog.ActionPIN:            func(p *Phone) { p.s.lock.pinAction() },
-		catalog.ActionUpdateNow:      func(p *Phone) { p.reportUpdate(p.updateNow()) },
-		catalog.ActionUpdatePostpone: func(p *Phone) { p.reportUpdate(p.updatePostpone()) },
+		catalog.ActionUpdateNow:      func(p *Phone) { p.upd.Report(p.upd.Now()) },
+		catalog.ActionUpdatePostpone: func(p *Phone) { p.upd.Report(p.upd.Postpone()) },
 		catalog.ActionUpdateCheck: func(p *Phone) {
-			p.noteInput()
-			p.updateCheck("manual")
+			p.upd.Input()
+			p.upd.Check("manual")
 		},
 	}
 	addSignInActions(&actions)
@@ -89,7 +89,7 @@ func (p *Phone) pressSoftkey(n int) error {
 		return errorf(ErrNoSuchSoftkey, "softkey %d is blank on this screen", n)
 	}
 	k := keys[n-1]
-	p.noteInput()
+	p.upd.Input()
 	p.logf("key", "debug", "key", "softkey %d %q", n, k.Label)
 	p.userActivity()
 	if k.Action == catalog.ActionOpen {

@@ -10,6 +10,7 @@ import (
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/update"
 )
 
 // image is the firmware a boot brought up and the CA store it opened with
@@ -25,24 +26,23 @@ type image struct {
 func (p *Phone) boot() {
 	p.stopLine(true)
 	p.tm.stopAll()
-	upd := p.updateAtBoot()
+	updDamaged := p.upd.Boot()
 	img, problems := p.loadImage()
 	cfg := p.s.cfg
 	reboots := p.s.reboots
 	p.s = machine{
-		cfg:        cfg,
-		fw:         img.fw,
-		cas:        img.cas,
-		session:    newSession(img.fw),
-		policy:     newPolicy(p.partEnv(), p, p.dialTimeout),
-		update:     upd,
-		calls:      calls{p: p},
-		bootAt:     p.clock.Now(),
-		reboots:    reboots,
+		cfg:     cfg,
+		fw:      img.fw,
+		cas:     img.cas,
+		session: newSession(img.fw),
+		policy:  newPolicy(p.partEnv(), p, p.dialTimeout),
+		calls:   calls{p: p},
+		bootAt:  p.clock.Now(),
+		reboots: reboots,
 	}
 	p.booted.Store(&img)
-	if upd.damaged {
-		p.stateDamaged(updateFile)
+	if updDamaged {
+		p.stateDamaged(update.File)
 	}
 	p.s.policy.load()
 	p.s.lock = newLock(p.partEnv(), p, img.fw, p.model.Vendor, p.s.policy.lock)
@@ -62,7 +62,7 @@ func (p *Phone) boot() {
 		p.logf("media", "notice", "media", "%s", note)
 	}
 	p.startLine()
-	p.startUpdate()
+	p.upd.Booted(p.s.fw, p.s.bootAt)
 	p.tick()
 }
 

@@ -19,7 +19,7 @@ func (p *Phone) handleKey(k Key) {
 		p.logf("key", "debug", "key", "key %s", k)
 	}
 	p.userActivity()
-	p.noteInput()
+	p.upd.Input()
 	for _, stage := range inputStages {
 		if stage(p, k) {
 			return

@@ -5,5 +5,5 @@ package phone
 // has decides what becomes of the PIN (a Device-Lock code does not carry
 // over to Phone-Lock). A call in progress refuses it.
 func (p *Phone) ChangeFirmware(version string) error {
-	return p.doErr(func() error { return p.installAndReboot(version) })
+	return p.doErr(func() error { return agentErr(p.upd.Install(version)) })
 }

@@ -12,8 +12,9 @@ import (
 
 // machine is the phone's state, owned by the loop goroutine. It is made of
 // parts, each with its own state (and its own named timers), reset at boot:
-// session (sign-in), line (registration), the line's calls, lock,
-// policy and update. Keys reach the parts through one input router
+// session (sign-in), line (registration), the line's calls, lock and
+// policy; the update agent (phone/update) keeps its own and is told of the
+// boot. Keys reach the parts through one input router
 // (input.go): a text prompt, the lock screen, the menu, then the idle and
 // call screens. Softkeys and menu entries name typed catalog actions, each
 // handled by the part it belongs to (actions.go).
@@ -28,7 +29,6 @@ type machine struct {
 	session session
 	lock    lock
 	policy  policy
-	update  update
 	line    *line // the SIP account; nil without one
 	calls   calls // the line's calls (calls.go)
 	// audio is where the phone's audio goes; muted: the microphone is off.

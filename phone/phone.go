@@ -24,6 +24,7 @@ import (
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
+	"github.com/deskphone/deskphone/phone/update"
 )
 
 // alertTime is how long a transient alert stays on the screen.
@@ -59,10 +60,10 @@ type Phone struct {
 	lab         *labdir.Dir // see WithLab
 	newLine     NewSIPLine  // see WithSIPLine
 
-	// The update agent's configuration (update.go).
-	updateURL, provisioningURL string
-	noDeviceUpdate             bool
-	stateLimit                 int64
+	// updateCfg is the update agent's configuration, as the options left
+	// it; upd is the agent (phone/update), made once the state is open.
+	updateCfg update.Config
+	upd       *update.Agent
 
 	// work is what the phone runs off its loop (update checks and
 	// downloads, identity-provider requests): each runs under workCtx,
@@ -197,6 +198,7 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		return nil, fmt.Errorf("phone: %w", err)
 	}
 	p.log = newSyslog(model.Vendor.Syslog, model.Hostname)
+	p.upd = newUpdateAgent(p)
 	return p, nil
 }
 
@@ -224,7 +226,7 @@ func (p *Phone) open(firmware string) error {
 			return err
 		}
 	}
-	fw, err := p.installFirmware(firmware)
+	fw, err := update.Activate(st, p.model, firmware)
 	if err != nil {
 		return err
 	}
@@ -486,7 +488,7 @@ var snapshots = sync.Pool{New: func() any { return new(snapshot) }}
 // subscribers what changed. It drafts the snapshot on the heap, so that
 // the loop's stack holds no copies of the screen and status.
 func (p *Phone) publish() {
-	p.updateObserve()
+	p.upd.AfterTask((p.s.line != nil && p.s.line.registered) || p.s.session.state == SignedIn)
 	next := snapshots.Get().(*snapshot)
 	next.screen = p.render()
 	p.fillStatus(&next.status)

@@ -399,7 +399,7 @@ func (p *Phone) onPolicy(body []byte) {
 		p.s.policy.armPowerSave()
 	}
 	if news.service {
-		p.updateServiceChanged()
+		p.upd.PolicyChanged()
 	}
 }
 

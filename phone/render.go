@@ -34,7 +34,7 @@ func (p *Phone) screenName() string {
 	case CallHeld:
 		return "held"
 	}
-	if p.updateOffered() {
+	if p.upd.Offered() && p.s.prompt == nil {
 		return "update"
 	}
 	return "idle"
@@ -44,7 +44,7 @@ func (p *Phone) screenName() string {
 // softkeys than the phone has keys, the last key becomes More and pages.
 func (p *Phone) softkeys() []catalog.Softkey {
 	all := p.model.Vendor.Softkeys.For(p.screenName())
-	if p.updateOffered() {
+	if p.upd.Offered() && p.s.prompt == nil {
 		all = p.model.Vendor.Update.Softkeys
 	}
 	if p.signInScreen() != "" {
@@ -128,7 +128,7 @@ func (p *Phone) render() Screen {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
 		s.Lines = append(s.Lines, p.s.lock.idleLines()...)
-		s.Lines = append(s.Lines, p.updateLines()...)
+		s.Lines = append(s.Lines, updateLines(p.upd.Lines())...)
 	default:
 		p.s.calls.render(&s)
 	}

@@ -65,28 +65,6 @@ var callNames = []string{"unknown", "idle", "dialing", "calling", "ringing", "co
 
 func (s CallState) String() string { return stateName(callNames, int(s)) }
 
-// UpdateState is the firmware self-update agent's progress.
-type UpdateState int
-
-// Update states.
-const (
-	UpdateUnknown UpdateState = iota
-	UpdateNone
-	UpdateAvailable
-	UpdateDownloading
-	UpdateInstalling
-	UpdatePostponed
-	UpdateVerifying
-	UpdateRebooting
-	UpdateFailed
-	UpdateRolledBack
-	UpdateLoopStopped
-)
-
-var updateNames = []string{"unknown", "none", "available", "downloading", "installing", "postponed", "verifying", "rebooting", "failed", "rolled-back", "loop-stopped"}
-
-func (s UpdateState) String() string { return stateName(updateNames, int(s)) }
-
 // AudioPath is where the phone's audio goes; any path but AudioNone is off-hook.
 type AudioPath int
 

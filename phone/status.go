@@ -188,6 +188,7 @@ func (p *Phone) fillStatus(s *Status) {
 	if l == nil {
 		l = &line{}
 	}
+	upd := p.upd.Status()
 	*s = Status{
 		Registered:        l.registered,
 		RegistrationError: l.regError,
@@ -208,14 +209,14 @@ func (p *Phone) fillStatus(s *Status) {
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,
 		MWI:               p.s.mwi,
-		Update:            p.s.update.state,
+		Update:            upd.State,
 		Screen:            p.screenName(),
 		Menu:              p.menuPath(),
 		Time:              p.clock.Now(),
-		UpdateVersion:     p.updateVersion(),
-		UpdateProgress:    p.s.update.progress,
-		UpdateError:       p.s.update.err,
-		FirmwareSlot:      p.s.update.rec.Slot,
+		UpdateVersion:     upd.Version,
+		UpdateProgress:    upd.Progress,
+		UpdateError:       upd.Error,
+		FirmwareSlot:      upd.Slot,
 	}
 	if f := p.s.calls.focus; f != nil {
 		s.Remote, s.RemoteName, s.Digits = f.remote, f.remoteName, f.digits

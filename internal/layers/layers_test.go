@@ -33,6 +33,9 @@ var forbidden = map[string][]string{
 	// The tests' helpers are leaves every package's tests may import.
 	"internal/testwait": {"phone", "backend", "driver", "media", "fleet", "scenarios", "headless", "ui", "cmd"},
 	"internal/golden":   {"phone", "backend", "driver", "media", "fleet", "scenarios", "headless", "ui", "cmd"},
+	// The update agent reaches the phone through its Env only, never the
+	// SIP side.
+	"phone/update": {"phone/sipua"},
 }
 
 // direct maps a package tree to trees it may reach only through others: a
