@@ -40,6 +40,7 @@ func (p *Phone) boot() {
 		bootAt:  p.clock.Now(),
 		reboots: reboots,
 	}
+	p.s.settings = settings{cfg: &p.s.cfg, env: p.partEnv()}
 	p.booted.Store(&img)
 	if updDamaged {
 		p.stateDamaged(update.File)

@@ -247,7 +247,7 @@ func (cs *calls) place(target string) {
 	}
 	c.dial.stop()
 	p.s.cfg.LastDialed = target
-	p.saveConfig()
+	p.s.settings.save()
 	c.state = CallCalling
 	c.remote, c.remoteName = target, ""
 	p.s.page = 0

@@ -46,8 +46,8 @@ func init() {
 		KeyHold:     func(p *Phone) { p.s.calls.hold(p.s.calls.state() != CallHeld) },
 		KeyTransfer: func(p *Phone) { p.s.calls.startTransfer() },
 		KeyMessage:  func(p *Phone) { p.s.calls.voicemail() },
-		KeyVolUp:    func(p *Phone) { p.volume(+1) },
-		KeyVolDown:  func(p *Phone) { p.volume(-1) },
+		KeyVolUp:    func(p *Phone) { p.s.settings.volume(+1) },
+		KeyVolDown:  func(p *Phone) { p.s.settings.volume(-1) },
 	}
 }
 

@@ -47,6 +47,27 @@ type line struct {
 	// reg refreshes or retries the registration; keepalive pings the
 	// server while registered.
 	reg, keepalive timer
+
+	env partEnv
+	// jitter is the phone's register jitter (WithRegisterJitter).
+	jitter float64
+	// retired: the phone has let this line go; its timers do nothing.
+	retired bool
+	on      lineEvents
+}
+
+// lineEvents are what the line tells the phone: the registration is up
+// (first: for the first time on this line) or lost, the registrar refused
+// the access token (the phone says whether it tries a fresh one), and what
+// the UA reports that belongs to other parts: a pushed policy, the voice
+// messages, a call's event.
+type lineEvents struct {
+	up           func(first bool)
+	lost         func()
+	tokenRefused func(reason string) bool
+	policy       func(body []byte)
+	mwi          func(ev sipua.MessageWaiting)
+	call         func(ev sipua.Event)
 }
 
 // WithAccount sets the SIP account the phone registers with, saved in its
@@ -111,12 +132,12 @@ func WithRegisterJitter(frac float64) Option {
 	}
 }
 
-// jitter is a random part of d of up to the phone's register jitter.
-func (p *Phone) jitter(d time.Duration) time.Duration {
-	if p.regJitter <= 0 {
+// jitterOf is a random part of d of up to frac.
+func jitterOf(frac float64, d time.Duration) time.Duration {
+	if frac <= 0 {
 		return 0
 	}
-	return time.Duration(rand.Float64() * p.regJitter * float64(d)).Round(time.Millisecond)
+	return time.Duration(rand.Float64() * frac * float64(d)).Round(time.Millisecond)
 }
 
 var tlsVersions = map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
@@ -179,11 +200,11 @@ func (p *Phone) startLine() {
 		}
 		cfg.TLS = conf
 	}
-	stop := make(chan struct{})
+	l := &line{stop: make(chan struct{}), retry: retryFirst, env: p.partEnv(), jitter: p.regJitter, on: p.lineEvents()}
 	ua, err := p.newLine(cfg, func(ev sipua.Event) {
 		// Held from the UA's hand-over until the loop has run it.
 		release := p.inflight.Hold()
-		if !p.post(stop, func() { defer release(); p.onSIP(ev) }) {
+		if !p.post(l.stop, func() { defer release(); l.onSIP(ev) }) {
 			release()
 		}
 	})
@@ -193,7 +214,8 @@ func (p *Phone) startLine() {
 	}
 	// The policy's codec order from the first call on, as status shows it.
 	ua.SetCodecOrder(p.s.policy.codecs)
-	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
+	l.ua = ua
+	p.s.line = l
 	p.ua.Store(&ua)
 	if bearer == "" {
 		p.s.session.start(signInProvisioned)
@@ -219,6 +241,7 @@ func (p *Phone) stopLine(unregister bool) {
 	}
 	p.s.line = nil
 	p.ua.Store(nil)
+	l.retired = true
 	l.reg.stop()
 	l.keepalive.stop()
 	close(l.stop)
@@ -266,49 +289,74 @@ func (p *Phone) post(stop chan struct{}, f func()) bool {
 	return false
 }
 
-// onSIP is the state machine's reaction to the UA.
-func (p *Phone) onSIP(ev sipua.Event) {
-	l := p.s.line
-	if l == nil {
+// lineEvents is how the phone hears of its line.
+func (p *Phone) lineEvents() lineEvents {
+	return lineEvents{
+		up: func(first bool) {
+			signingIn := p.s.session.state != SignedIn
+			p.s.session.established()
+			if signingIn && p.s.session.signedInBy() != "" {
+				p.afterSignIn()
+			}
+		},
+		lost:         p.s.session.lost,
+		tokenRefused: p.tokenRefused,
+		policy:       p.onPolicy,
+		mwi: func(ev sipua.MessageWaiting) {
+			p.s.mwi = ev.New
+			if !ev.Waiting {
+				p.s.mwi = 0
+			}
+		},
+		call: p.s.calls.onSIP,
+	}
+}
+
+// onSIP is the line's reaction to its UA; what belongs to other parts goes
+// on to them.
+func (l *line) onSIP(ev sipua.Event) {
+	if l.retired {
 		return
 	}
 	switch ev := ev.(type) {
 	case sipua.Registered:
-		first := !l.registered
-		l.registered, l.regError, l.retry = true, "", retryFirst
-		l.tlsVersion, l.flowTimer = ev.TLSVersion, ev.FlowTimer
-		signingIn := p.s.session.state != SignedIn
-		p.s.session.established()
-		if signingIn && p.s.session.signedInBy() != "" {
-			p.afterSignIn()
-		}
-		if first {
-			p.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
-			l.ua.SubscribeMWI(mwiExpires)
-			p.keepAlive(l)
-		}
-		p.signedIn(l)
-		refresh := ev.Expires * 4 / 5
-		p.tm.start(&l.reg, refresh, func() {
-			if p.s.line == l {
-				l.ua.Register(registerExpires)
-			}
-		})
+		l.registeredFor(ev)
 	case sipua.RegisterFailed:
-		p.registerFailed(l, ev)
+		l.registerFailed(ev)
 	case sipua.PolicyPushed:
-		p.onPolicy(ev.Body)
-	case sipua.CallProgress, sipua.CallAnswered, sipua.CallFailed, sipua.CallEnded,
-		sipua.IncomingCall, sipua.IncomingCancelled, sipua.CallHoldChanged,
-		sipua.TransferResult, sipua.Transferred:
-		p.s.calls.onSIP(ev)
+		l.on.policy(ev.Body)
 	case sipua.MessageWaiting:
-		p.s.mwi = ev.New
-		if !ev.Waiting {
-			p.s.mwi = 0
-		}
-		p.logf("sip", "info", "mwi", "voice messages: %d new, %d old", ev.New, ev.Old)
+		l.on.mwi(ev)
+		l.env.logf("sip", "info", "mwi", "voice messages: %d new, %d old", ev.New, ev.Old)
+	default:
+		l.on.call(ev)
 	}
+}
+
+// registeredFor: the registrar took the binding for ev.Expires; it is
+// refreshed at 80 % of that.
+func (l *line) registeredFor(ev sipua.Registered) {
+	first := !l.registered
+	l.registered, l.regError, l.retry = true, "", retryFirst
+	l.tlsVersion, l.flowTimer = ev.TLSVersion, ev.FlowTimer
+	l.on.up(first)
+	if first {
+		l.env.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
+		l.ua.SubscribeMWI(mwiExpires)
+		l.keepAlive()
+	}
+	// The policy subscription, renewed with every refresh.
+	l.ua.SubscribeProvisioning(policyExpires)
+	l.registerIn(ev.Expires * 4 / 5)
+}
+
+// registerIn sends the next REGISTER after d.
+func (l *line) registerIn(d time.Duration) {
+	l.env.tm.start(&l.reg, d, func() {
+		if !l.retired {
+			l.ua.Register(registerExpires)
+		}
+	})
 }
 
 // The reasons a failed registration shows (registration_error) in the
@@ -345,37 +393,33 @@ func (p *Phone) tick() {
 // takes a random point of the last fifth below it, as RFC 5626 asks, so
 // phones that registered together do not ping together; without jitter the
 // wait is the bound itself, so runs on virtual time repeat exactly.
-func (p *Phone) keepAliveEvery(l *line) time.Duration {
+func (l *line) keepAliveEvery() time.Duration {
 	d := cmp.Or(l.flowTimer, keepAliveBound)
-	if p.regJitter > 0 {
+	if l.jitter > 0 {
 		d -= time.Duration(rand.Float64() * float64(d) / 5).Round(time.Millisecond)
 	}
 	return d
 }
 
 // keepAlive pings the server every keepAliveEvery while registered.
-func (p *Phone) keepAlive(l *line) {
-	p.tm.start(&l.keepalive, p.keepAliveEvery(l), func() {
-		if p.s.line != l || !l.registered {
+func (l *line) keepAlive() {
+	l.env.tm.start(&l.keepalive, l.keepAliveEvery(), func() {
+		if l.retired || !l.registered {
 			return
 		}
 		if err := l.ua.KeepAlive(); err != nil {
 			// The flow is gone: register again at once (a new connection);
 			// failures from here on back off as usual.
-			p.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
+			l.env.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
 			l.registered, l.regError = false, reasonConnectionLost
-			p.s.session.lost()
-			if d := p.jitter(retryFirst); d > 0 {
-				p.tm.start(&l.reg, d, func() {
-					if p.s.line == l {
-						l.ua.Register(registerExpires)
-					}
-				})
+			l.on.lost()
+			if d := jitterOf(l.jitter, retryFirst); d > 0 {
+				l.registerIn(d)
 				return
 			}
 			l.ua.Register(registerExpires)
 			return
 		}
-		p.keepAlive(l)
+		l.keepAlive()
 	})
 }

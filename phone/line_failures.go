@@ -22,13 +22,15 @@ func RegistrationReasons() []string {
 		reasonUnreachable, reasonTimeout, reasonHandshake}
 }
 
-func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
-	if ev.TokenError != "" && p.tokenRefused(ev.TokenError) {
+// registerFailed: the registration did not go through; it is retried
+// with a doubling back-off.
+func (l *line) registerFailed(ev sipua.RegisterFailed) {
+	if ev.TokenError != "" && l.on.tokenRefused(ev.TokenError) {
 		l.registered, l.regError = false, "Token refused: "+ev.TokenError
 		return
 	}
 	l.registered = false
-	p.s.session.lost()
+	l.on.lost()
 	reason := ""
 	switch {
 	case ev.Code == 401 || ev.Code == 407:
@@ -47,14 +49,14 @@ func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 	case ev.Code != 0:
 		reason = fmt.Sprintf("%s (%d)", ev.Reason, ev.Code)
 	default:
-		reason = p.transportFailure(ev.Err)
+		reason = l.transportFailure(ev.Err)
 	}
-	wait := l.retry - p.jitter(l.retry)
-	p.logf("sip", "err", "sip", "registration failed: %s (retry in %v)", reason, wait)
+	wait := l.retry - jitterOf(l.jitter, l.retry)
+	l.env.logf("sip", "err", "sip", "registration failed: %s (retry in %v)", reason, wait)
 	l.regError = reason
-	p.tm.start(&l.reg, wait, func() {
-		if p.s.line == l {
-			p.logf("sip", "info", "sip", "registration retry after %v", wait)
+	l.env.tm.start(&l.reg, wait, func() {
+		if !l.retired {
+			l.env.logf("sip", "info", "sip", "registration retry after %v", wait)
 			l.ua.Register(registerExpires)
 		}
 	})
@@ -64,7 +66,8 @@ func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
 // transportFailure names a failure to reach the server and logs it the way
 // the vendor's firmware does (seed 002's AudioCodes lines come from the
 // catalog's syslog events).
-func (p *Phone) transportFailure(err error) string {
+func (l *line) transportFailure(err error) string {
+	now := l.env.clock.Now()
 	if err == nil {
 		return reasonNoResponse
 	}
@@ -72,14 +75,14 @@ func (p *Phone) transportFailure(err error) string {
 	var dnsErr *net.DNSError
 	switch f := certs.Classify(err); {
 	case errors.Is(err, sipua.ErrBadResponse):
-		p.logf("sip", "err", "sip", "the server's reply could not be read as SIP, or it closed the connection: %v", err)
+		l.env.logf("sip", "err", "sip", "the server's reply could not be read as SIP, or it closed the connection: %v", err)
 		return reasonBadResponse
 	case errors.Is(err, sipua.ErrNoBinding):
-		p.logf("sip", "err", "sip", "the server answered 200 but kept no binding (Expires: 0)")
+		l.env.logf("sip", "err", "sip", "the server answered 200 but kept no binding (Expires: 0)")
 		return reasonNotKept
 	case errors.As(err, &dnsErr):
 		// Before any TLS: the server's name does not resolve.
-		p.logf("sip", "err", "sip", "server %s not found: %v", dnsErr.Name, err)
+		l.env.logf("sip", "err", "sip", "server %s not found: %v", dnsErr.Name, err)
 		return reasonDNS
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return reasonUnreachable
@@ -87,11 +90,11 @@ func (p *Phone) transportFailure(err error) string {
 		return reasonTimeout
 	case f.IsVerify():
 		vars := map[string]string{"code": fmt.Sprint(f.OpenSSLCode()), "text": f.OpenSSLText(), "reason": f.Reason()}
-		p.log.event(p.clock.Now(), "tls_verify_failed", "err", "tls", fmt.Sprintf("server certificate rejected: %s (%v)", f.Reason(), err), vars)
-		p.log.event(p.clock.Now(), "tls_failed", "warn", "tls", "TLS connection failed", vars)
+		l.env.log.event(now, "tls_verify_failed", "err", "tls", fmt.Sprintf("server certificate rejected: %s (%v)", f.Reason(), err), vars)
+		l.env.log.event(now, "tls_failed", "warn", "tls", "TLS connection failed", vars)
 		return "TLS: " + f.Reason()
 	case f == certs.FailureProtocolVersion:
-		p.log.event(p.clock.Now(), "tls_version", "err", "tls", fmt.Sprintf("TLS handshake failed: %v", err), nil)
+		l.env.log.event(now, "tls_version", "err", "tls", fmt.Sprintf("TLS handshake failed: %v", err), nil)
 		return "TLS: " + f.Reason()
 	case f == certs.FailureHandshake:
 		return reasonHandshake

@@ -498,7 +498,7 @@ func (p *Phone) signOutUser() {
 	p.stopLine(true)
 	p.signOut(whyTooManyPINs, "Too many wrong PINs: signed out")
 	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
-	p.saveConfig()
+	p.s.settings.save()
 }
 
 // userActivity is any key or softkey: it wakes the screen and re-arms the

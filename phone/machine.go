@@ -2,7 +2,6 @@ package phone
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/certs"
@@ -26,11 +25,12 @@ type machine struct {
 	cas *certs.Store
 
 	// The parts.
-	session session
-	lock    lock
-	policy  policy
-	line    *line // the SIP account; nil without one
-	calls   calls // the line's calls (calls.go)
+	settings settings // saves cfg
+	session  session
+	lock     lock
+	policy   policy
+	line     *line // the SIP account; nil without one
+	calls    calls // the line's calls (calls.go)
 	// audio is where the phone's audio goes; muted: the microphone is off.
 	audio AudioPath
 	muted bool
@@ -56,14 +56,6 @@ func (p *Phone) logf(event, level, tag, format string, args ...any) {
 	p.log.event(p.clock.Now(), event, level, tag, fmt.Sprintf(format, args...), nil)
 }
 
-func (p *Phone) saveConfig() {
-	p.s.cfg.Revision++
-	if err := p.state.SaveConfig(p.s.cfg); err != nil {
-		p.logf("config", "err", "config", "saving configuration failed: %v", err)
-		p.showAlert("Cannot save settings")
-	}
-}
-
 func (p *Phone) showAlert(msg string) {
 	p.s.alert = msg
 	p.tm.start(&p.s.alertTimer, alertTime, func() { p.s.alert = "" })
@@ -77,27 +69,4 @@ func (p *Phone) timeFormat() int {
 		return p.s.cfg.TimeFormat
 	}
 	return p.model.Vendor.TimeFormat
-}
-
-func (p *Phone) toggleTimeFormat() {
-	if p.timeFormat() == 24 {
-		p.s.cfg.TimeFormat = 12
-	} else {
-		p.s.cfg.TimeFormat = 24
-	}
-	p.saveConfig()
-	p.showAlert(fmt.Sprintf("Time format: %d h", p.s.cfg.TimeFormat))
-}
-
-func (p *Phone) toggleDND() {
-	p.s.cfg.DND = !p.s.cfg.DND
-	p.saveConfig()
-	p.showAlert(map[bool]string{true: "Do Not Disturb on", false: "Do Not Disturb off"}[p.s.cfg.DND])
-}
-
-func (p *Phone) volume(delta int) {
-	v := min(max(p.s.cfg.Volume+delta, 0), 10)
-	p.s.cfg.Volume = v
-	p.saveConfig()
-	p.showAlert(fmt.Sprintf("Volume %s%s %d", strings.Repeat("#", v), strings.Repeat(".", 10-v), v))
 }

@@ -403,11 +403,6 @@ func (p *Phone) onPolicy(body []byte) {
 	}
 }
 
-// signedIn runs once the line is registered: the policy subscription.
-func (p *Phone) signedIn(l *line) {
-	l.ua.SubscribeProvisioning(policyExpires)
-}
-
 // lines is the policy in force as the headless `policy` command prints it:
 // version first, then each field as the phone applies it.
 func (pol *policy) lines() [][2]string {
