@@ -222,20 +222,67 @@ func TestCloseDuringDownloadLeavesNothingRunning(t *testing.T) {
 // agentGoroutines are the stacks of the goroutines running the update
 // agent's code (package phone/update).
 func agentGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range goroutines() {
 		if strings.Contains(g, "deskphone/phone/update.") {
 			out = append(out, g)
 		}
 	}
 	return out
+}
+
+// Phones closed in the middle of a call leave nothing of theirs running:
+// no loop, no SIP user agent, no media session of the call.
+func TestCloseDuringCallLeavesNothingRunning(t *testing.T) {
+	clk := clock.NewFake(drivertest.Start)
+	cloud := drivertest.Cloud(t, clk)
+	alice := drivertest.Phone(t, driver.Spec{Model: "vvx601", Clock: clk, Account: drivertest.Account(cloud, "alice")})
+	bob := drivertest.Phone(t, driver.Spec{Model: "t48g", Clock: clk, Account: drivertest.Account(cloud, "bob")})
+	drivertest.Status(t, alice, "registered", "yes")
+	drivertest.Status(t, bob, "registered", "yes")
+	if err := alice.Call("bob"); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Status(t, bob, "call", "ringing")
+	if err := bob.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Status(t, alice, "call", "connected")
+	drivertest.Status(t, bob, "call", "connected")
+	if len(phoneGoroutines()) == 0 {
+		t.Fatal("no goroutine of the phones found before Close: the check below would pass for nothing")
+	}
+	for _, p := range []*phone.Phone{alice, bob} {
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gs := phoneGoroutines(); len(gs) > 0 {
+		t.Fatalf("%d goroutines of the phones outlived Close, the first:\n%s", len(gs), gs[0])
+	}
+}
+
+// phoneGoroutines are the stacks of the goroutines running a phone's own
+// code: its loop, its SIP user agent, its calls' media sessions.
+func phoneGoroutines() []string {
+	var out []string
+	for _, g := range goroutines() {
+		if strings.Contains(g, "deskphone/phone.") || strings.Contains(g, "deskphone/phone/sipua.") ||
+			strings.Contains(g, "deskphone/media.(*Session)") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// goroutines are the stacks of every goroutine.
+func goroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Split(string(buf[:n]), "\n\n")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }

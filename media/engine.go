@@ -32,6 +32,9 @@ type Engine struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{} // open sessions
 	shards   [][]*Session          // started sessions, one list per sender
+	// ticking[k] is held while sender k sends a round, so forget can wait
+	// until no sender has a closed session in hand.
+	ticking []sync.Mutex
 	next     int                   // the shard the next started session joins
 	closed   bool
 
@@ -62,6 +65,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.nextPair = int(random32() % uint32(pairs))
 	e.epoch = e.now()
 	e.shards = make([][]*Session, cfg.Senders)
+	e.ticking = make([]sync.Mutex, cfg.Senders)
 	for k := range e.shards {
 		e.wg.Add(1)
 		go e.run(k)
@@ -113,9 +117,11 @@ func (e *Engine) run(k int) {
 		e.mu.Lock()
 		list = append(list[:0], e.shards[k]...)
 		e.mu.Unlock()
+		e.ticking[k].Lock()
 		for _, s := range list {
 			s.tick(frame, now)
 		}
+		e.ticking[k].Unlock()
 		clear(list) // let closed sessions go
 	}
 }
@@ -193,11 +199,26 @@ func (e *Engine) activate(s *Session) {
 }
 
 // forget takes a closing session off the engine's lists.
+// Once it returns no sender touches s again: it waits for a round that
+// may have s in hand.
 func (e *Engine) forget(s *Session) {
+	shard := e.drop(s)
+	if shard >= 0 {
+		e.ticking[shard].Lock()
+		//lint:ignore SA2001 an empty critical section: a wait for the round in progress
+		e.ticking[shard].Unlock()
+	}
+}
+
+// drop takes s out of the engine's lists; it returns the sender that had
+// it, -1 when it was not sending.
+func (e *Engine) drop(s *Session) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.sessions, s)
+	shard := -1
 	if i := s.activeIndex; i >= 0 {
+		shard = s.shard
 		list := e.shards[s.shard]
 		last := len(list) - 1
 		list[i] = list[last]
@@ -206,6 +227,7 @@ func (e *Engine) forget(s *Session) {
 		e.shards[s.shard] = list[:last]
 		s.activeIndex = -1
 	}
+	return shard
 }
 
 // Serve runs the media of a call that a service answers itself (the

@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"context"
 	"sync"
 
 	"github.com/deskphone/deskphone/media"
@@ -68,12 +69,20 @@ func (p *Phone) SubscribeChanges(f func()) func() {
 func (p *Phone) stateChanged(now, old *Status) {
 	if ms, err := p.callMedia(); err == nil && ms != p.changes.watched {
 		p.changes.watched = ms
-		go func() {
+		p.goWork(func(ctx context.Context) {
 			// The session closes its event channel when the call ends.
-			for range ms.Events() {
-				p.changes.notify()
+			for {
+				select {
+				case _, ok := <-ms.Events():
+					if !ok {
+						return
+					}
+					p.changes.notify()
+				case <-ctx.Done():
+					return
+				}
 			}
-		}()
+		})
 	}
 	if old == nil || !settledSame(now, old) {
 		p.changes.notify()

@@ -19,14 +19,14 @@ import (
 // the phone's hold on the event overlaps.
 func (u *UA) handle() {
 	held := func(h sipgo.RequestHandler) sipgo.RequestHandler {
-		return func(req *sip.Request, tx sip.ServerTransaction) {
+		return u.owned(func(req *sip.Request, tx sip.ServerTransaction) {
 			u.cfg.Inflight.Delay()
 			release := u.hold()
 			defer release()
 			h(req, tx)
-		}
+		})
 	}
-	u.srv.OnInvite(u.onInvite) // holds for itself: it waits for a person
+	u.srv.OnInvite(u.owned(u.onInvite)) // holds for itself: it waits for a person
 	u.srv.OnAck(held(u.onAck))
 	u.srv.OnBye(held(u.onBye))
 	u.srv.OnNotify(held(u.onNotify))
@@ -39,6 +39,25 @@ func (u *UA) handle() {
 	u.srv.OnNoRoute(held(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 501, "Not Implemented", nil))
 	}))
+}
+
+// owned runs a request's handler as the UA's own work: Close waits for
+// it, and once the UA is closing a request is refused (503) untouched.
+// The handlers run on the SIP stack's goroutines, which the UA does not
+// start, so this is how it keeps them.
+func (u *UA) owned(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		u.life.Lock()
+		if u.closing {
+			u.life.Unlock()
+			tx.Respond(sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil))
+			return
+		}
+		u.handlers.Add(1)
+		u.life.Unlock()
+		defer u.handlers.Done()
+		h(req, tx)
+	}
 }
 
 // findDialog finds the call a request belongs to by its Call-ID.

@@ -80,6 +80,11 @@ type UA struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// handlers counts the request handlers running (owned); closing,
+	// under life, refuses new ones once Close has begun.
+	handlers sync.WaitGroup
+	life     sync.Mutex
+	closing  bool
 	// busy counts this UA's holds (requests waiting for their answer,
 	// messages being acted on); each is counted in cfg.Inflight too.
 	busy atomic.Int32
@@ -208,11 +213,26 @@ func New(cfg Config, emit func(Event)) (*UA, error) {
 	return u, nil
 }
 
-// Close ends the UA's work and waits for its goroutines. It does not
-// unregister; call Unregister first for a clean sign-out.
+// Close ends the UA's work and waits for its goroutines, and closes the
+// media of the calls it still has: nothing of the UA runs once it returns.
+// It does not unregister or hang up; call Unregister first for a clean
+// sign-out.
 func (u *UA) Close() error {
+	u.life.Lock()
+	u.closing = true
+	u.life.Unlock()
 	u.cancel()
+	u.handlers.Wait()
 	u.wg.Wait()
+	u.mu.Lock()
+	ids := make([]string, 0, len(u.calls))
+	for id := range u.calls {
+		ids = append(ids, id)
+	}
+	u.mu.Unlock()
+	for _, id := range ids {
+		u.dropCall(id)
+	}
 	u.srv.Close()
 	u.client.Close()
 	return u.ua.Close()
