@@ -35,8 +35,8 @@ type Engine struct {
 	// ticking[k] is held while sender k sends a round, so forget can wait
 	// until no sender has a closed session in hand.
 	ticking []sync.Mutex
-	next     int                   // the shard the next started session joins
-	closed   bool
+	next    int // the shard the next started session joins
+	closed  bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
