@@ -61,8 +61,9 @@ type Phone struct {
 	updateCfg update.Config
 	upd       *update.Agent
 
-	// loop is the goroutine that owns the phone's state: its tasks, timers
-	// and work off the loop (loop.go).
+	// loop is the goroutine that owns the phone's state (loop.go). Its
+	// ways in are the phone's: p.do, p.query, p.doErr, p.post, p.goWork
+	// and the timers p.tm.
 	loop
 
 	ua atomic.Pointer[SIPLine] // the line's UA, nil without one
