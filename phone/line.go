@@ -273,22 +273,6 @@ func (p *Phone) lineFailed(reason string) {
 	p.endSession(whyLineFailed, reason)
 }
 
-// post hands f to the loop without waiting for it; it gives up when stop
-// closes or the phone ends, and reports whether f was queued.
-func (p *Phone) post(stop chan struct{}, f func()) bool {
-	t := task{f: f, done: make(chan struct{})}
-	p.queued.Add(1)
-	select {
-	case p.tasks <- t:
-		return true
-	case <-stop:
-	case <-p.done:
-	case <-p.closed:
-	}
-	p.queued.Add(-1)
-	return false
-}
-
 // lineEvents is how the phone hears of its line.
 func (p *Phone) lineEvents() lineEvents {
 	return lineEvents{

@@ -5,7 +5,6 @@
 package phone
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -29,9 +28,6 @@ import (
 
 // alertTime is how long a transient alert stays on the screen.
 const alertTime = 3 * time.Second
-
-// closeWait bounds how long Close waits for a loop stuck in a task.
-const closeWait = 5 * time.Second
 
 // Phone is one virtual desk phone.
 type Phone struct {
@@ -65,23 +61,12 @@ type Phone struct {
 	updateCfg update.Config
 	upd       *update.Agent
 
-	// work is what the phone runs off its loop (update checks and
-	// downloads, identity-provider requests): each runs under workCtx,
-	// which shutdown cancels before it waits for them, so nothing of a
-	// closed phone runs or writes.
-	work       sync.WaitGroup
-	workCtx    context.Context
-	workCancel context.CancelFunc
+	// loop is the goroutine that owns the phone's state (loop.go). Its
+	// ways in are the phone's: p.do, p.query, p.doErr, p.post, p.goWork
+	// and the timers p.tm.
+	loop
 
-	tasks  chan task
-	queued atomic.Int32            // tasks handed to the loop and not yet run
-	ua     atomic.Pointer[SIPLine] // the line's UA, nil without one
-	done   chan struct{}
-	closed chan struct{}
-
-	life    sync.Mutex // orders Start and Close
-	started atomic.Bool
-	closing bool
+	ua atomic.Pointer[SIPLine] // the line's UA, nil without one
 
 	// What other goroutines may read, published by the loop: the image a
 	// boot brought up, and the screen and status after every task.
@@ -93,9 +78,6 @@ type Phone struct {
 
 	// changes tells drivers when a Status value may have changed.
 	changes changeHub
-
-	// tm runs the parts' timers; loop-owned.
-	tm timers
 
 	// Everything below is owned by the loop goroutine.
 	s machine
@@ -113,10 +95,6 @@ type subscriber struct {
 	f          func(Screen, Status)
 	screenOnly bool
 }
-
-// taskQueue is how many tasks may wait for the loop before a sender waits:
-// the loop takes them at once, and ten thousand phones each keep the queue.
-const taskQueue = 16
 
 // Option configures a Phone.
 type Option func(*Phone) error
@@ -174,18 +152,18 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		clock:       clock.Real{},
 		dialTimeout: DefaultDialTimeout,
 		newLine:     newUA,
-		tasks:       make(chan task, taskQueue),
-		done:        make(chan struct{}),
-		closed:      make(chan struct{}),
 		subs:        map[int]subscriber{},
 	}
-	p.workCtx, p.workCancel = context.WithCancel(context.Background())
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, fmt.Errorf("phone: %w", err)
 		}
 	}
-	p.tm = timers{clock: p.clock, enqueue: p.enqueue, done: p.done}
+	p.loop.init(p.clock, loopHooks{
+		afterTask: p.publish,
+		stop:      func() { p.stopLine(true) },
+		release:   p.releaseState,
+	})
 	if p.state == nil {
 		tmp, err := memdir.MkdirTemp("deskphone-" + model.ID + "-")
 		if err != nil {
@@ -271,9 +249,6 @@ func (p *Phone) SIPAddr() string {
 	})
 	return addr
 }
-
-// Done is closed when the phone's loop has ended (Close, or its context).
-func (p *Phone) Done() <-chan struct{} { return p.done }
 
 // Model is the phone's catalog model.
 func (p *Phone) Model() *catalog.Model { return p.model }
