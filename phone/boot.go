@@ -40,6 +40,7 @@ func (p *Phone) boot() {
 		bootAt:  p.clock.Now(),
 		reboots: reboots,
 	}
+	p.s.menu, p.s.entry = inputParts(p)
 	p.booted.Store(&img)
 	if updDamaged {
 		p.stateDamaged(update.File)

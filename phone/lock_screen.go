@@ -131,8 +131,8 @@ func (lk *lock) idleLines() []Line {
 // enteringPIN reports whether the keypad is typing a PIN: a PIN entry, or
 // the lock screen.
 func (p *Phone) enteringPIN() bool {
-	if p.s.prompt != nil {
-		return p.s.prompt.secret
+	if p.s.entry.isOpen() {
+		return p.s.entry.secret()
 	}
 	return p.s.lock.onScreen()
 }
