@@ -41,8 +41,11 @@ func inputParts(p *Phone) (menu, entry) {
 
 // handleKey is the phone's reaction to a hard key.
 func (p *Phone) handleKey(k Key) {
-	if _, digit := k.Digit(); digit && p.enteringPIN() {
-		p.logf("key", "debug", "key", "key *") // a PIN never reaches the log
+	// A PIN never reaches the log: the keypad types one into a secret
+	// entry, or on the lock screen when no entry is open over it.
+	pin := p.s.entry.secret() || !p.s.entry.isOpen() && p.s.lock.onScreen()
+	if _, digit := k.Digit(); digit && pin {
+		p.logf("key", "debug", "key", "key *")
 	} else {
 		p.logf("key", "debug", "key", "key %s", k)
 	}
