@@ -11,12 +11,10 @@ var actions [catalog.ActionCount]func(*Phone)
 
 func init() {
 	actions = [catalog.ActionCount]func(*Phone){
-		catalog.ActionMenu:           (*Phone).toggleMenu,
-		catalog.ActionHome:           (*Phone).goHome,
-		catalog.ActionBack:           (*Phone).back,
-		catalog.ActionOK:             (*Phone).ok,
-		catalog.ActionUp:             func(p *Phone) { p.moveCursor(-1) },
-		catalog.ActionDown:           func(p *Phone) { p.moveCursor(+1) },
+		catalog.ActionMenu:           func(p *Phone) { p.s.menu.toggle(p.s.calls.state() == CallIdle) },
+		catalog.ActionHome:           func(p *Phone) { p.s.menu.close(); p.s.alert = "" },
+		catalog.ActionUp:             func(p *Phone) { p.s.menu.move(-1) },
+		catalog.ActionDown:           func(p *Phone) { p.s.menu.move(+1) },
 		catalog.ActionDial:           func(p *Phone) { p.s.calls.dial() },
 		catalog.ActionBackspace:      func(p *Phone) { p.s.calls.backspace() },
 		catalog.ActionCancel:         func(p *Phone) { p.s.calls.endBy(catalog.ActionCancel) },
@@ -28,7 +26,7 @@ func init() {
 		catalog.ActionMessage:        func(p *Phone) { p.s.calls.voicemail() },
 		catalog.ActionMore:           func(p *Phone) { p.s.page++ },
 		catalog.ActionReboot:         (*Phone).reboot,
-		catalog.ActionCAImport:       (*Phone).importCA,
+		catalog.ActionCAImport:       func(p *Phone) { importCA(&p.s.entry, p.s.cas, p.partEnv()) },
 		catalog.ActionTimeFormat:     func(p *Phone) { p.s.settings.toggleTimeFormat(p.timeFormat()) },
 		catalog.ActionAnswer:         func(p *Phone) { p.s.calls.answer() },
 		catalog.ActionHold:           func(p *Phone) { p.s.calls.hold(true) },
@@ -44,6 +42,19 @@ func init() {
 			p.upd.Input()
 			p.upd.Check("manual")
 		},
+		// OK submits an open text entry, else selects in the menu, else
+		// dials or answers on the idle and call screens.
+		catalog.ActionOK: func(p *Phone) {
+			if !p.s.entry.ok() && !p.s.menu.ok() {
+				p.s.calls.ok()
+			}
+		},
+		// Back goes up a menu level, else takes a digit back.
+		catalog.ActionBack: func(p *Phone) {
+			if !p.s.menu.back() {
+				p.s.calls.back()
+			}
+		},
 	}
 	addSignInActions(&actions)
 }
@@ -54,29 +65,6 @@ func (p *Phone) action(a catalog.Action) {
 	if a > catalog.ActionNone && a < catalog.ActionCount && actions[a] != nil {
 		actions[a](p)
 	}
-}
-
-// ok is OK: an open text entry is submitted, the menu selects, the idle and
-// call screens dial or answer.
-func (p *Phone) ok() {
-	if p.s.prompt != nil {
-		p.submitPrompt()
-		return
-	}
-	if p.menuOpen() {
-		p.selectItem()
-		return
-	}
-	p.s.calls.ok()
-}
-
-// back is Back: up a menu level, else a digit less.
-func (p *Phone) back() {
-	if p.menuOpen() {
-		p.menuBack()
-		return
-	}
-	p.s.calls.back()
 }
 
 // pressSoftkey presses softkey n of the current screen.
@@ -93,7 +81,7 @@ func (p *Phone) pressSoftkey(n int) error {
 	p.logf("key", "debug", "key", "softkey %d %q", n, k.Label)
 	p.userActivity()
 	if k.Action == catalog.ActionOpen {
-		p.openPath(k.Open)
+		p.s.menu.openPath(k.Open)
 		return nil
 	}
 	p.action(k.Action)

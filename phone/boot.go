@@ -41,6 +41,7 @@ func (p *Phone) boot() {
 		reboots: reboots,
 	}
 	p.s.settings = settings{cfg: &p.s.cfg, env: p.partEnv()}
+	p.s.menu, p.s.entry = inputParts(p)
 	p.booted.Store(&img)
 	if updDamaged {
 		p.stateDamaged(update.File)

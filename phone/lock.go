@@ -489,7 +489,7 @@ func (p *Phone) signInMethod() signInMethod { return p.s.session.method }
 // closeInput closes the menu and any entry: the lock screen takes over.
 func (p *Phone) closeInput() {
 	p.closeMenu()
-	p.s.prompt = nil
+	p.s.entry.close()
 }
 
 // signOutUser signs the user out: the registration ends, the account and

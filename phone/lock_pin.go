@@ -135,22 +135,19 @@ func (lk *lock) changePIN(old, pin string) error {
 // askSecret opens a PIN entry: the screen masks its text, and it belongs
 // to the session (endSession closes it).
 func (p *Phone) askSecret(label string, submit func(string)) {
-	p.ask(label, submit)
-	p.s.prompt.secret, p.s.prompt.ofSession = true, true
+	p.s.entry.askSecret(label, submit)
 }
 
 // closePINEntry closes an open PIN entry: its PIN was set another way.
 func (p *Phone) closePINEntry() {
-	if p.s.prompt != nil && p.s.prompt.secret {
-		p.s.prompt = nil
-	}
+	p.s.entry.closeSecret()
 }
 
 // SetPIN creates the PIN, as entering and confirming it at the create-PIN
 // prompt does; a phone without a PIN may always create one. A refused PIN
 // leaves the prompt open with the reason on the screen.
 func (p *Phone) SetPIN(pin string) error {
-	return p.doErr(func() error { return p.s.lock.setPIN(pin, p.s.prompt != nil) })
+	return p.doErr(func() error { return p.s.lock.setPIN(pin, p.s.entry.isOpen()) })
 }
 
 // ChangePIN replaces the PIN; the old one comes first.

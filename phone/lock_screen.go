@@ -127,12 +127,3 @@ func (lk *lock) idleLines() []Line {
 	}
 	return out
 }
-
-// enteringPIN reports whether the keypad is typing a PIN: a PIN entry, or
-// the lock screen.
-func (p *Phone) enteringPIN() bool {
-	if p.s.prompt != nil {
-		return p.s.prompt.secret
-	}
-	return p.s.lock.onScreen()
-}

@@ -37,10 +37,10 @@ type machine struct {
 	mwi   int // new voice messages on the account
 
 	// The input router's screens.
-	menu   []menuLevel // the open menu levels; empty when the menu is closed
-	prompt *prompt
-	alert  string
-	page   int // softkey page when a screen has more softkeys than keys
+	menu  menu  // menu.go
+	entry entry // the text entry, prompt.go
+	alert string
+	page  int // softkey page when a screen has more softkeys than keys
 
 	bootAt  time.Time
 	reboots int

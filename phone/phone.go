@@ -417,10 +417,9 @@ func (p *Phone) Transfer(target string) error {
 // Type enters text into the open text entry (Screen.Prompt).
 func (p *Phone) Type(text string) error {
 	return p.doErr(func() error {
-		if p.s.prompt == nil {
+		if !p.s.entry.typeText(text) {
 			return ErrNotAsking
 		}
-		p.s.prompt.text += text
 		return nil
 	})
 }

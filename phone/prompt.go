@@ -1,11 +1,8 @@
+// The text entry: the first stage of the input router.
+
 package phone
 
-import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"strings"
-)
+import "strings"
 
 // prompt is a text entry the phone is waiting for.
 type prompt struct {
@@ -21,32 +18,90 @@ type prompt struct {
 	ofSession bool
 }
 
-// ask opens a text entry.
-func (p *Phone) ask(label string, submit func(string)) {
-	p.s.prompt = &prompt{label: label, submit: submit, depth: len(p.s.menu)}
+// entry is the text entry part: the one entry open, if any, on top of
+// whatever screen opened it. It needs one thing of its phone: how deep the
+// menu under it is, so that leaving that menu level closes it.
+type entry struct {
+	open *prompt
+	// menuDepth is how many menu levels are open.
+	menuDepth func() int
 }
 
-// submitPrompt closes the text entry and hands it what was typed.
-func (p *Phone) submitPrompt() {
-	pr := p.s.prompt
-	p.s.prompt = nil
-	pr.submit(pr.text)
+// ask opens a text entry, in place of one already open; the caller may
+// mark the entry it returns secret or of the session.
+func (e *entry) ask(label string, submit func(string)) *prompt {
+	e.open = &prompt{label: label, submit: submit, depth: e.menuDepth()}
+	return e.open
 }
 
-// leftMenu closes a text entry opened in a menu level that has just been
-// left (Back, Exit, Home, the menu key, a call): it never stays behind on
-// another screen taking keys.
-func (p *Phone) leftMenu() {
-	if pr := p.s.prompt; pr != nil && pr.depth > len(p.s.menu) {
-		p.s.prompt = nil
+// askSecret opens a PIN entry: the screen masks its text, and it belongs
+// to the session (its end closes it).
+func (e *entry) askSecret(label string, submit func(string)) {
+	pr := e.ask(label, submit)
+	pr.secret, pr.ofSession = true, true
+}
+
+// isOpen reports whether an entry is on the screen.
+func (e *entry) isOpen() bool { return e.open != nil }
+
+// secret reports whether the open entry is a PIN or a password.
+func (e *entry) secret() bool { return e.open != nil && e.open.secret }
+
+// close closes the open entry, if any, without submitting it.
+func (e *entry) close() { e.open = nil }
+
+// closeSecret closes an open PIN or password entry: its PIN was set
+// another way.
+func (e *entry) closeSecret() {
+	if e.secret() {
+		e.open = nil
 	}
 }
 
-// promptKey is the text entry's stage of the input router, first in line:
+// sessionEnded closes an entry that belongs to the session that ended (a
+// PIN typed after it would be saved for nobody).
+func (e *entry) sessionEnded() {
+	if e.open != nil && e.open.ofSession {
+		e.open = nil
+	}
+}
+
+// left closes an entry opened in a menu level that has just been left
+// (Back, Exit, Home, the menu key, a call), the menu being down to depth
+// levels: an entry never stays behind on another screen taking keys.
+func (e *entry) left(depth int) {
+	if e.open != nil && e.open.depth > depth {
+		e.open = nil
+	}
+}
+
+// ok is OK: it closes the open entry and hands it what was typed; it
+// reports false when no entry is open.
+func (e *entry) ok() bool {
+	pr := e.open
+	if pr == nil {
+		return false
+	}
+	e.open = nil
+	pr.submit(pr.text)
+	return true
+}
+
+// typeText types text into the open entry; it reports false when none is
+// open.
+func (e *entry) typeText(text string) bool {
+	if e.open == nil {
+		return false
+	}
+	e.open.text += text
+	return true
+}
+
+// key is the text entry's stage of the input router, first in line:
 // digits type, OK submits, Back deletes or cancels; Home and Menu cancel
 // the entry and go on to the next stage.
-func (p *Phone) promptKey(k Key) bool {
-	pr := p.s.prompt
+func (e *entry) key(k Key) bool {
+	pr := e.open
 	if pr == nil {
 		return false
 	}
@@ -56,16 +111,16 @@ func (p *Phone) promptKey(k Key) bool {
 	}
 	switch k {
 	case KeyOK:
-		p.submitPrompt()
+		e.ok()
 	case KeyBack, KeyLeft:
 		if pr.text == "" {
-			p.s.prompt = nil
+			e.open = nil
 		} else {
 			r := []rune(pr.text)
 			pr.text = string(r[:len(r)-1])
 		}
 	case KeyHome, KeyMenu:
-		p.s.prompt = nil
+		e.open = nil
 		return false
 	default:
 		return false
@@ -73,35 +128,14 @@ func (p *Phone) promptKey(k Key) bool {
 	return true
 }
 
-// importCA asks for a certificate file and imports it into the CA store;
-// like the real phones, it is trusted from the next boot on.
-func (p *Phone) importCA() {
-	p.ask("Certificate file:", func(path string) {
-		if strings.TrimSpace(path) == "" {
-			p.showAlert("Import failed: no file given")
-			return
-		}
-		entries, err := p.s.cas.ImportFile(path)
-		if err != nil {
-			p.logf("ca", "err", "ca", "import of %s failed: %v", path, err)
-			p.showAlert("Import failed: " + importProblem(path, err))
-			return
-		}
-		for _, e := range entries {
-			p.logf("ca", "notice", "ca", "imported root %s (%s), active after reboot", e.Subject, e.Fingerprint[:16])
-		}
-		p.showAlert(fmt.Sprintf("Imported %s. Reboot to apply", count(len(entries), "certificate", "certificates")))
-	})
-}
-
-// importProblem words a failed import for the LCD; the syslog has the error
-// in full.
-func importProblem(path string, err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "no file " + path
-	case errors.Is(err, fs.ErrPermission):
-		return "cannot read " + path
+// render shows the open entry's label and text, a secret one as stars.
+func (e *entry) render(s *Screen) {
+	pr := e.open
+	if pr == nil {
+		return
 	}
-	return err.Error()
+	s.Prompt, s.Input = pr.label, pr.text
+	if pr.secret {
+		s.Input = strings.Repeat("*", len([]rune(pr.text)))
+	}
 }

@@ -2,7 +2,6 @@ package phone
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -10,7 +9,7 @@ import (
 
 // screenName is the catalog screen whose softkeys apply now.
 func (p *Phone) screenName() string {
-	if len(p.s.menu) > 0 {
+	if p.s.menu.isOpen() {
 		return "menu"
 	}
 	if name := p.signInScreen(); name != "" {
@@ -34,7 +33,7 @@ func (p *Phone) screenName() string {
 	case CallHeld:
 		return "held"
 	}
-	if p.upd.Offered() && p.s.prompt == nil {
+	if p.upd.Offered() && !p.s.entry.isOpen() {
 		return "update"
 	}
 	return "idle"
@@ -44,7 +43,7 @@ func (p *Phone) screenName() string {
 // softkeys than the phone has keys, the last key becomes More and pages.
 func (p *Phone) softkeys() []catalog.Softkey {
 	all := p.model.Vendor.Softkeys.For(p.screenName())
-	if p.upd.Offered() && p.s.prompt == nil {
+	if p.upd.Offered() && !p.s.entry.isOpen() {
 		all = p.model.Vendor.Update.Softkeys
 	}
 	if p.signInScreen() != "" {
@@ -94,19 +93,14 @@ func (p *Phone) render() Screen {
 		s.SoftkeyNames = append(s.SoftkeyNames, k.Label)
 	}
 	s.LEDs = p.leds()
-	if pr := p.s.prompt; pr != nil {
-		s.Prompt, s.Input = pr.label, pr.text
-		if pr.secret {
-			s.Input = strings.Repeat("*", len([]rune(pr.text)))
-		}
-	}
+	p.s.entry.render(&s)
 	s.Dimmed = p.s.policy.dimmed
 	if p.screenName() == "locked" {
 		p.s.lock.render(&s)
 		return s
 	}
-	if len(p.s.menu) > 0 {
-		p.renderMenu(&s)
+	if p.s.menu.isOpen() {
+		p.s.menu.render(&s)
 		return s
 	}
 	if p.signInScreen() != "" {
@@ -165,26 +159,6 @@ func (p *Phone) registration() string {
 		return "Failed: " + l.regError
 	}
 	return "Registering..."
-}
-
-func (p *Phone) renderMenu(s *Screen) {
-	lvl := p.s.menu[len(p.s.menu)-1]
-	s.Title = lvl.title
-	if lvl.show != nil {
-		for _, l := range lvl.show {
-			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
-		}
-		return
-	}
-	// Scroll so that the cursor stays in the rows under the title.
-	rows := max(s.Rows-3, 1)
-	first := 0
-	if lvl.cursor >= rows {
-		first = lvl.cursor - rows + 1
-	}
-	for i := first; i < len(lvl.items) && i < first+rows; i++ {
-		s.Lines = append(s.Lines, Line{Text: fmt.Sprintf("%d %s", i+1, lvl.items[i].Label), Selected: i == lvl.cursor})
-	}
 }
 
 func (p *Phone) formatTime(t time.Time) string {
@@ -308,14 +282,6 @@ func (p *Phone) variable(name string) (string, bool) {
 		return fmt.Sprint(countActive(p.s.cas.List())), true
 	}
 	return "", false
-}
-
-func (p *Phone) menuPath() string {
-	titles := make([]string, 0, len(p.s.menu))
-	for _, l := range p.s.menu {
-		titles = append(titles, l.title)
-	}
-	return strings.Join(titles, " > ")
 }
 
 func (p *Phone) tlsInfo() string {

@@ -105,9 +105,7 @@ const (
 func (p *Phone) endSession(why, err string) {
 	p.stopSignInTimers()
 	p.s.session.end(why, err)
-	if pr := p.s.prompt; pr != nil && pr.ofSession {
-		p.s.prompt = nil
-	}
+	p.s.entry.sessionEnded()
 	if p.s.line == nil {
 		p.s.calls.endAll()
 		p.s.mwi = 0

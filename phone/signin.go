@@ -206,13 +206,12 @@ func (p *Phone) askCredentials() {
 		return
 	}
 	p.closeMenu()
-	p.ask("User name (UPN):", func(user string) {
-		p.ask("Password:", func(password string) {
+	p.s.entry.ask("User name (UPN):", func(user string) {
+		p.s.entry.ask("Password:", func(password string) {
 			if err := p.signInPassword(strings.TrimSpace(user), password); err != nil {
 				p.logf("signin", "warn", "signin", "%v", err)
 			}
-		})
-		p.s.prompt.secret = true
+		}).secret = true
 	})
 }
 
@@ -502,9 +501,8 @@ func (p *Phone) signInBoot() bool {
 // askPIN types the extension and PIN on the keypad.
 func (p *Phone) askPIN() {
 	p.closeMenu()
-	p.ask("Extension:", func(ext string) {
-		p.ask("PIN:", func(pin string) { _ = p.signInPIN(ext, pin) })
-		p.s.prompt.secret = true
+	p.s.entry.ask("Extension:", func(ext string) {
+		p.s.entry.ask("PIN:", func(pin string) { _ = p.signInPIN(ext, pin) }).secret = true
 	})
 }
 

@@ -211,7 +211,7 @@ func (p *Phone) fillStatus(s *Status) {
 		MWI:               p.s.mwi,
 		Update:            upd.State,
 		Screen:            p.screenName(),
-		Menu:              p.menuPath(),
+		Menu:              p.s.menu.path(),
 		Time:              p.clock.Now(),
 		UpdateVersion:     upd.Version,
 		UpdateProgress:    upd.Progress,

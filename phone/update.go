@@ -90,7 +90,7 @@ func newUpdateAgent(p *Phone) *update.Agent {
 			}
 			return p.s.calls.state().String()
 		},
-		Idle:   func() bool { return p.s.calls.state() == CallIdle && !p.menuOpen() },
+		Idle:   func() bool { return p.s.calls.state() == CallIdle && !p.s.menu.isOpen() },
 		Policy: func() (bool, string) { return p.s.policy.deviceUpdate, p.s.policy.updateService },
 		TLS: func(host string) *tls.Config {
 			conf := p.s.cas.ClientConfig(host, tlsVersions[p.s.fw.TLSMin], tlsVersions[p.s.fw.TLSMax])
