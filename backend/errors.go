@@ -8,7 +8,7 @@ var (
 	ErrConfig = errors.New("invalid configuration")
 
 	// ErrUsersFile means the users file could not be read or is invalid;
-	// the message names the line where it can.
+	// the message gives every problem at its FILE:LINE:COL.
 	ErrUsersFile = errors.New("invalid users file")
 
 	// ErrInvalidUser means a User fails validation (empty name or

@@ -1,18 +1,9 @@
 package backend
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"github.com/deskphone/deskphone/internal/spelling"
-	"io"
-	"io/fs"
-	"os"
-	"regexp"
 	"strconv"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/deskphone/deskphone/internal/numbered"
 )
@@ -30,25 +21,32 @@ type User struct {
 // '_' or '-' (at most 64) that is not a service name, a non-empty password
 // and an extension of 1 to 15 digits or none.
 func (u User) Validate() error {
+	_, err := u.check()
+	return err
+}
+
+// check is Validate, with the key of the field at fault (for the users
+// file's error placement).
+func (u User) check() (field string, err error) {
 	switch {
 	case u.User == "":
-		return fmt.Errorf("%w: empty user name", ErrInvalidUser)
+		return "user", fmt.Errorf("%w: empty user name", ErrInvalidUser)
 	case len(u.User) > 64:
-		return fmt.Errorf("%w: user name longer than 64", ErrInvalidUser)
+		return "user", fmt.Errorf("%w: user name longer than 64", ErrInvalidUser)
 	case strings.IndexFunc(u.User, func(r rune) bool { return !isNameRune(r) }) >= 0:
-		return fmt.Errorf("%w: user name %q: only letters, digits, '.', '_' and '-'", ErrInvalidUser, u.User)
+		return "user", fmt.Errorf("%w: user name %q: only letters, digits, '.', '_' and '-'", ErrInvalidUser, u.User)
 	case u.Password == "":
-		return fmt.Errorf("%w: user %q: empty password", ErrInvalidUser, u.User)
+		return "password", fmt.Errorf("%w: user %q: empty password", ErrInvalidUser, u.User)
 	case u.Extension != "" && (len(u.Extension) > 15 || strings.Trim(u.Extension, "0123456789") != ""):
-		return fmt.Errorf("%w: user %q: extension %q is not 1-15 digits", ErrInvalidUser, u.User, u.Extension)
+		return "extension", fmt.Errorf("%w: user %q: extension %q is not 1-15 digits", ErrInvalidUser, u.User, u.Extension)
 	}
 	if s, ok := lookupService(u.User); ok {
-		return fmt.Errorf("%w: %q is the %s service", ErrInvalidUser, u.User, s.Name)
+		return "user", fmt.Errorf("%w: %q is the %s service", ErrInvalidUser, u.User, s.Name)
 	}
 	if s, ok := lookupService(u.Extension); ok {
-		return fmt.Errorf("%w: extension %s belongs to the %s service", ErrInvalidUser, u.Extension, s.Name)
+		return "extension", fmt.Errorf("%w: extension %s belongs to the %s service", ErrInvalidUser, u.Extension, s.Name)
 	}
-	return nil
+	return "", nil
 }
 
 func isNameRune(r rune) bool {
@@ -65,207 +63,6 @@ func DefaultUsers() []User {
 		{User: "carol", Password: "secret", DisplayName: "Carol White", Extension: "1003"},
 		{User: "dave", Password: "secret", DisplayName: "Dave Brown", Extension: "1004"},
 	}
-}
-
-// usersFile is the YAML document:
-//
-//	users:
-//	  - user: alice
-//	    password: secret
-//	    display_name: Alice Smith
-//	    extension: "1001"
-type usersFile struct {
-	Users []User `yaml:"users"`
-}
-
-// MaxUsersFileSize bounds a users file.
-const MaxUsersFileSize = 1 << 20
-
-// UsersFileError is what is wrong with a users file, where: File (set by
-// LoadUsers) and Line (0 when no line applies). It matches ErrUsersFile.
-type UsersFileError struct {
-	File string
-	Line int
-	Msg  string
-	Err  error // the cause, when there is one
-}
-
-func (e *UsersFileError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteString(": ")
-	} else {
-		b.WriteString("users file: ")
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Unwrap gives ErrUsersFile and the cause.
-func (e *UsersFileError) Unwrap() []error {
-	if e.Err != nil {
-		return []error{ErrUsersFile, e.Err}
-	}
-	return []error{ErrUsersFile}
-}
-
-// LoadUsers reads and validates a users file; see ParseUsers.
-func LoadUsers(path string) ([]User, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		msg := "cannot open it"
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			msg = "no such file"
-		case errors.Is(err, fs.ErrPermission):
-			msg = "permission denied"
-		}
-		return nil, &UsersFileError{File: path, Msg: msg, Err: err}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxUsersFileSize+1))
-	if err != nil {
-		return nil, &UsersFileError{File: path, Msg: "cannot read it", Err: err}
-	}
-	users, err := ParseUsers(data)
-	var ue *UsersFileError
-	if errors.As(err, &ue) {
-		ue.File = path
-	}
-	return users, err
-}
-
-// usersKeys are the keys of one user in a users file.
-var usersKeys = []string{"user", "password", "display_name", "extension"}
-
-// ParseUsers parses a users file: a YAML mapping with one key, users, a
-// list of mappings with the keys user, password, display_name and
-// extension. Unknown keys, invalid users and duplicate names or extensions
-// (names compare case-insensitively) are errors (*UsersFileError) that
-// name the line.
-func ParseUsers(data []byte) ([]User, error) {
-	if len(data) > MaxUsersFileSize {
-		return nil, &UsersFileError{Msg: fmt.Sprintf("larger than %d bytes", MaxUsersFileSize)}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var f usersFile
-	if err := dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &UsersFileError{Msg: "empty: want a list of users under the key users"}
-		}
-		return nil, yamlProblem(err)
-	}
-	if len(f.Users) == 0 {
-		return nil, &UsersFileError{Msg: "no users: want a list of users under the key users"}
-	}
-	lines := userLines(data)
-	line := func(i int) int {
-		if i < len(lines) {
-			return lines[i]
-		}
-		return 0
-	}
-	seen := newDirectory()
-	for i, u := range f.Users {
-		if err := u.Validate(); err != nil {
-			return nil, &UsersFileError{Line: line(i), Msg: userProblem(err), Err: err}
-		}
-		if err := seen.add(u); err != nil {
-			return nil, &UsersFileError{Line: line(i), Msg: userProblem(err), Err: err}
-		}
-	}
-	return f.Users, nil
-}
-
-// userProblem is a user's validation error; "invalid user" goes without
-// saying in a users file.
-func userProblem(err error) string {
-	msg := err.Error()
-	return strings.TrimPrefix(msg, ErrInvalidUser.Error()+": ")
-}
-
-var (
-	yamlLine         = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	yamlUnknownField = regexp.MustCompile(`^field (\S+) not found in type`)
-	yamlWrongKind    = regexp.MustCompile(`^cannot unmarshal !!(\w+)(?: .*)? into `)
-)
-
-// yamlProblem words the YAML decoder's first complaint for the user: the
-// line, and what is wrong there in the file's terms, not Go's.
-func yamlProblem(err error) *UsersFileError {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	m := yamlLine.FindStringSubmatch(msg)
-	if m == nil {
-		return &UsersFileError{Msg: strings.TrimPrefix(msg, "yaml: "), Err: err}
-	}
-	n, _ := strconv.Atoi(m[1])
-	what := m[2]
-	if f := yamlUnknownField.FindStringSubmatch(what); f != nil {
-		keys := usersKeys
-		if strings.Contains(what, "usersFile") {
-			keys = []string{"users"}
-		}
-		what = "unknown field " + f[1]
-		if near := closest(f[1], keys); near != "" {
-			what += " (did you mean " + near + "?)"
-		} else {
-			what += " (fields: " + strings.Join(keys, ", ") + ")"
-		}
-	} else if k := yamlWrongKind.FindStringSubmatch(what); k != nil {
-		what = fmt.Sprintf("found a %s where the file wants the key users with a list of users, each with %s", kindName(k[1]), strings.Join(usersKeys, ", "))
-	}
-	return &UsersFileError{Line: n, Msg: what, Err: err}
-}
-
-func kindName(tag string) string {
-	switch tag {
-	case "seq":
-		return "list"
-	case "map":
-		return "mapping"
-	}
-	return "value"
-}
-
-// closest is the word of words nearest to w, if it is a likely misspelling
-// (at most two edits).
-func closest(w string, words []string) string {
-	best, bestD := "", 3
-	for _, c := range words {
-		if d := spelling.Distance(strings.ToLower(w), c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// userLines returns the line of each entry of the users list, for error
-// messages. It is best effort: the document has already decoded.
-func userLines(data []byte) []int {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return nil
-	}
-	m := doc.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "users" {
-			var lines []int
-			for _, n := range m.Content[i+1].Content {
-				lines = append(lines, n.Line)
-			}
-			return lines
-		}
-	}
-	return nil
 }
 
 // directory indexes users by lower-cased name and by extension. It is not

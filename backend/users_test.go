@@ -2,8 +2,10 @@ package backend
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,18 +19,19 @@ func TestParseUsers(t *testing.T) {
 		errPart string // substring of the error, when not
 	}{
 		{"valid", "users:\n  - user: alice\n    password: secret\n    display_name: Alice Smith\n    extension: \"1001\"\n  - user: bob\n    password: pw\n", 2, ""},
-		{"unknown key", "users:\n  - user: alice\n    password: secret\n    pasword: x\n", 0, "line 4"},
-		{"unknown top-level key", "people: []\n", 0, "line 1"},
-		{"duplicate extension", "users:\n  - user: alice\n    password: a\n    extension: \"1001\"\n  - user: bob\n    password: b\n    extension: \"1001\"\n", 0, "line 5"},
-		{"duplicate name, other case", "users:\n  - user: alice\n    password: a\n  - user: Alice\n    password: b\n", 0, "line 4"},
-		{"bad name", "users:\n  - user: al ice\n    password: a\n", 0, "line 2"},
+		{"unknown key", "users:\n  - user: alice\n    password: secret\n    pasword: x\n", 0, "users file:4:5: unknown key \"pasword\""},
+		{"unknown top-level key", "people: []\n", 0, "users file:1:1: unknown key \"people\""},
+		{"duplicate extension", "users:\n  - user: alice\n    password: a\n    extension: \"1001\"\n  - user: bob\n    password: b\n    extension: \"1001\"\n", 0, "users file:7:16: user exists: extension 1001"},
+		{"duplicate name, other case", "users:\n  - user: alice\n    password: a\n  - user: Alice\n    password: b\n", 0, "users file:4:11: user exists"},
+		{"bad name", "users:\n  - user: al ice\n    password: a\n", 0, "users file:2:11: user name"},
 		{"no password", "users:\n  - user: alice\n", 0, "empty password"},
 		{"service name", "users:\n  - user: echo\n    password: a\n", 0, "echo service"},
 		{"service extension", "users:\n  - user: eve\n    password: a\n    extension: \"8000\"\n", 0, "voicemail service"},
 		{"non-numeric extension", "users:\n  - user: eve\n    password: a\n    extension: x1\n", 0, "extension"},
 		{"empty", "", 0, "empty"},
 		{"no users", "users: []\n", 0, "no users"},
-		{"not yaml", "users: [\n", 0, "line 1"},
+		{"not yaml", "users: [\n", 0, "users file:1:1: not valid YAML"},
+		{"a mapping for a key, merged", "users:\n  - &d {0}\n  - {<<,*d}\n", 0, "users file:3:9: found a mapping where a key is wanted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +111,8 @@ func TestConfigErrors(t *testing.T) {
 // that what it accepts is valid.
 func FuzzParseUsers(f *testing.F) {
 	f.Add([]byte("users:\n  - user: alice\n    password: secret\n    extension: \"1001\"\n"))
+	f.Add([]byte("users:\n  - &alice {user: alice, password: secret}\n  - {<<: *alice, user: bob, extension: 1002}\n"))
+	f.Add([]byte("users:\n  - &d {0}\n  - {<<,*d}\n")) // once a panic in yaml.v3's merge
 	f.Fuzz(func(t *testing.T, data []byte) {
 		users, err := ParseUsers(data)
 		if err != nil {
@@ -127,13 +132,13 @@ func TestUsersFileMessages(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
-		{"misspelt key", "users:\n  - user: zed\n    pasword: x\n", `users.yaml: line 3: unknown field pasword (did you mean password?)`},
-		{"misspelt top key", "user:\n  - user: zed\n", `users.yaml: line 1: unknown field user (did you mean users?)`},
-		{"unknown key", "users:\n  - user: zed\n    colour: red\n", `users.yaml: line 3: unknown field colour (fields: user, password, display_name, extension)`},
-		{"a bare list", "- user: zed\n  password: x\n", `users.yaml: line 1: found a list where the file wants the key users`},
-		{"duplicate", "users:\n  - user: zed\n    password: a\n  - user: Zed\n    password: b\n", `users.yaml: line 4: user exists: name "Zed"`},
-		{"no password", "users:\n  - user: zed\n", `users.yaml: line 2: user "zed": empty password`},
-		{"syntax", "users: [\n", `users.yaml: line 1: did not find expected node content`},
+		{"misspelt key", "users:\n  - user: zed\n    pasword: x\n", `users.yaml:3:5: unknown key "pasword" (did you mean "password"?)`},
+		{"misspelt top key", "user:\n  - user: zed\n", `users.yaml:1:1: unknown key "user" (did you mean "users"?)`},
+		{"unknown key", "users:\n  - user: zed\n    colour: red\n", `users.yaml:3:5: unknown key "colour" (the keys: user, password, display_name, extension)`},
+		{"a bare list", "- user: zed\n  password: x\n", `users.yaml:1:1: found a list where the file wants the key users`},
+		{"duplicate", "users:\n  - user: zed\n    password: a\n  - user: Zed\n    password: b\n", `users.yaml:4:11: user exists: name "Zed"`},
+		{"no password", "users:\n  - user: zed\n", `users.yaml:2:5: user "zed": empty password`},
+		{"syntax", "users: [\n", `users.yaml:1:1: not valid YAML: did not find expected node content`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,5 +213,47 @@ func TestParseLoadUsers(t *testing.T) {
 		if _, err := ParseLoadUsers(bad); err == nil {
 			t.Errorf("ParseLoadUsers(%q) accepted", bad)
 		}
+	}
+}
+
+// A users file's problems are reported together, each at its line and
+// column, each matching ErrUsersFile and its cause; the first is a
+// *UsersFileError.
+func TestUsersFileEveryProblem(t *testing.T) {
+	_, err := ParseUsers([]byte("users:\n  - user: zed\n    pasword: x\n  - user: amy\n    password: [a, b]\n  - user: bo\n    password: x\n    password: y\n"))
+	want := "users file:3:5: unknown key \"pasword\" (did you mean \"password\"?)\n" +
+		"users file:5:15: found a list where a single value is wanted\n" +
+		"users file:8:5: key \"password\" given twice"
+	var first *UsersFileError
+	if err == nil || err.Error() != want || !errors.Is(err, ErrUsersFile) || !errors.As(err, &first) || first.Line != 3 || first.Col != 5 {
+		t.Fatalf("got\n%v\nwant\n%s", err, want)
+	}
+	_, err = ParseUsers([]byte("users:\n  - {user: zed, password: x}\n  - {user: amy, password: x, extension: \"12a\"}\n  - {user: Zed, password: x}\n"))
+	want = "users file:3:41: user \"amy\": extension \"12a\" is not 1-15 digits\n" +
+		"users file:4:12: user exists: name \"Zed\""
+	if err == nil || err.Error() != want || !errors.Is(err, ErrInvalidUser) || !errors.Is(err, ErrUserExists) {
+		t.Fatalf("got\n%v\nwant\n%s", err, want)
+	}
+	_, err = LoadUsers(filepath.Join(t.TempDir(), "none.yaml"))
+	if err == nil || !strings.HasSuffix(err.Error(), "none.yaml: no such file") || !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, ErrUsersFile) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// Anchors, aliases, merges and tags read as the YAML decoder always read
+// them; a misspelt key in a mapping merged into many users is reported
+// once, where it is.
+func TestUsersFileAnchors(t *testing.T) {
+	users, err := ParseUsers([]byte("users:\n  - &alice {user: alice, password: secret, extension: \"1001\"}\n  - <<: *alice\n    user: bob\n    extension: 1002\n  - {user: carol, password: !!binary c2VjcmV0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []User{{User: "alice", Password: "secret", Extension: "1001"}, {User: "bob", Password: "secret", Extension: "1002"}, {User: "carol", Password: "secret"}}
+	if !slices.Equal(users, want) {
+		t.Fatalf("users %+v\nwant %+v", users, want)
+	}
+	_, err = ParseUsers([]byte("users:\n  - &d {user: a, pasword: x}\n  - {<<: *d, user: b}\n  - {<<: *d, user: c}\n"))
+	if err == nil || err.Error() != `users file:2:18: unknown key "pasword" (did you mean "password"?)` {
+		t.Fatalf("merged misspelling: %v", err)
 	}
 }

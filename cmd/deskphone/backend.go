@@ -342,7 +342,6 @@ var backendFlags = map[string]string{
 // the user typed (exit 2, as any bad flag value); others pass unchanged.
 func backendFlagError(err error) error {
 	var ce *backend.ConfigError
-	var ue *backend.UsersFileError
 	switch {
 	case errors.As(err, &ce):
 		name, ok := backendFlags[ce.Field]
@@ -353,8 +352,9 @@ func backendFlagError(err error) error {
 			return badFlag("%s: %s", name, ce.Msg)
 		}
 		return badFlag("%s %q: %s", name, ce.Value, ce.Msg)
-	case errors.As(err, &ue):
-		return badFlag("--users %v", ue)
+	case errors.Is(err, backend.ErrUsersFile):
+		// Every problem of the file, each at FILE:LINE:COL.
+		return badFlag("--users %v", err)
 	}
 	return err
 }

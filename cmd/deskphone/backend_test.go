@@ -209,7 +209,7 @@ func TestBackendFlagErrors(t *testing.T) {
 		{[]string{"--admin", "0.0.0.0:8061"}, `--admin "0.0.0.0:8061": the admin API has no authentication and listens on loopback only`},
 		{[]string{"--admin", "foo"}, `--admin "foo": want HOST:PORT`},
 		{[]string{"--listen", "bogus"}, `--listen "bogus": want tls:, tcp: or udp:HOST:PORT`},
-		{[]string{"--users", users}, `--users ` + users + `: line 3: unknown field pasword (did you mean password?)`},
+		{[]string{"--users", users}, `--users ` + users + `:3:5: unknown key "pasword" (did you mean "password"?)`},
 		{[]string{"--users", filepath.Join(dir, "none.yaml")}, `: no such file`},
 		{[]string{"--flow-timer", "1500ms"}, `--flow-timer "1.5s": want whole seconds, e.g. 2m or 90s`},
 		{[]string{"--session-expires", "30s"}, `--session-expires "30s": want whole seconds, at least 90s`},

@@ -17,23 +17,35 @@ import (
 	"github.com/deskphone/deskphone/internal/spelling"
 )
 
-// Pos is a place in a file.
+// Pos is a place in a file; Line 0 is the file as a whole (it cannot be
+// read, it is empty).
 type Pos struct {
 	File      string
 	Line, Col int
 }
 
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
 
 // At is the place of node n in file.
 func At(file string, n *yaml.Node) Pos { return Pos{File: file, Line: n.Line, Col: n.Column} }
 
 // Error is a problem at a place in a file, with the word probably meant.
+// Err, when set, is what errors.Is matches: a package's sentinel (the
+// users file's ErrUsersFile) and the cause.
 type Error struct {
 	Pos
 	Msg     string
 	Suggest string
+	Err     error
 }
+
+// Unwrap gives Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	s := e.Pos.String() + ": " + e.Msg
@@ -54,6 +66,15 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Unwrap gives each error, so that errors.Is and errors.As see them.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // Sort orders the errors by file, line and column.
 func (es Errors) Sort() {
 	sort.SliceStable(es, func(i, j int) bool {
@@ -63,16 +84,17 @@ func (es Errors) Sort() {
 }
 
 // Reporter collects the errors of one file instead of stopping at the
-// first.
+// first; each wraps Cause, when set.
 type Reporter struct {
-	File string
-	Errs Errors
+	File  string
+	Cause error
+	Errs  Errors
 }
 
 // Errorf reports a problem at node n; when known is not nil, the error
 // suggests the word of known that got probably means.
 func (r *Reporter) Errorf(n *yaml.Node, known []string, got string, format string, args ...any) {
-	e := &Error{Pos: At(r.File, n), Msg: fmt.Sprintf(format, args...)}
+	e := &Error{Pos: At(r.File, n), Msg: fmt.Sprintf(format, args...), Err: r.Cause}
 	if known != nil {
 		e.Suggest = Suggest(got, known)
 	}

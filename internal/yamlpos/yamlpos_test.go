@@ -1,6 +1,7 @@
 package yamlpos
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -32,5 +33,23 @@ func TestErrors(t *testing.T) {
 	const want = "x.yaml:1:1: unknown key \"modle\" (did you mean \"model\"?)\nx.yaml:2:1: second"
 	if got := r.Errs.Error(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A file's errors match its cause, each error on its own; a place without
+// a line is the file.
+func TestCause(t *testing.T) {
+	cause := errors.New("invalid thing file")
+	r := Reporter{File: "x.yaml", Cause: cause}
+	root, _ := Parse("x.yaml", []byte("a: 1\n"))
+	r.Errorf(root, nil, "", "bad")
+	var err error = r.Errs
+	var e *Error
+	if !errors.Is(err, cause) || !errors.As(err, &e) || e.Line != 1 {
+		t.Errorf("errors.Is/As through Errors: %v %+v", errors.Is(err, cause), e)
+	}
+	whole := &Error{Pos: Pos{File: "x.yaml"}, Msg: "no such file"}
+	if got := whole.Error(); got != "x.yaml: no such file" {
+		t.Errorf("whole-file error %q", got)
 	}
 }
