@@ -33,7 +33,7 @@ func (p *Phone) boot() {
 		cfg:        cfg,
 		fw:         img.fw,
 		cas:        img.cas,
-		session:    newSession(img.fw),
+		session:    p.bootSession(img.fw),
 		lock:       newLock(img.fw),
 		policy:     p.newPolicy(),
 		update:     upd,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -144,11 +145,11 @@ func (p *Phone) startLine() {
 	p.stopLine(false)
 	a := p.s.cfg.Account
 	bearer := ""
-	if p.signin != nil {
-		if p.s.session.tok == nil && !p.signInBoot() {
+	if s := p.s.session; s.Configured() {
+		if s.Tokens() == nil && !s.Restore(a.Server != "") {
 			return
 		}
-		a.User, a.Password, bearer = p.s.session.tok.User, "", p.s.session.tok.Access
+		a.User, a.Password, bearer = s.Tokens().User, "", s.Tokens().Access
 	}
 	if a.Server == "" || a.User == "" {
 		return
@@ -204,9 +205,9 @@ func (p *Phone) startLine() {
 	p.s.line = &line{ua: ua, stop: stop, retry: retryFirst}
 	p.ua.Store(ua)
 	if bearer == "" {
-		p.s.session.start(signInProvisioned)
+		p.s.session.Start(signin.Provisioned)
 	} else {
-		p.s.session.start(p.s.session.method)
+		p.s.session.Start(p.s.session.Method())
 	}
 	p.logf("sip", "info", "sip", "registering %s at %s", a.User, a.Server)
 	ua.Register(registerExpires)
@@ -255,7 +256,7 @@ func (p *Phone) stopLine(unregister bool) {
 
 func (p *Phone) lineFailed(reason string) {
 	p.logf("sip", "err", "sip", "%s", reason)
-	p.endSession(whyLineFailed, reason)
+	p.s.session.End(signin.WhyLineFailed, reason)
 }
 
 // post hands f to the loop without waiting for it; it gives up when stop
@@ -285,10 +286,8 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		first := !l.registered
 		l.registered, l.regError, l.retry = true, "", retryFirst
 		l.tlsVersion, l.flowTimer = ev.TLSVersion, ev.FlowTimer
-		signingIn := p.s.session.state != SignedIn
-		p.s.session.established()
-		if signingIn && p.s.session.signedInBy() != "" {
-			p.afterSignIn()
+		if p.s.session.Established() {
+			p.askPINAfterSignIn()
 		}
 		if first {
 			p.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
@@ -478,7 +477,7 @@ func (p *Phone) keepAlive(l *line) {
 			// failures from here on back off as usual.
 			p.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
 			l.registered, l.regError = false, reasonConnectionLost
-			p.s.session.lost()
+			p.s.session.Lost()
 			if d := p.jitter(retryFirst); d > 0 {
 				p.tm.start(&l.reg, d, func() {
 					if p.s.line == l {

@@ -23,12 +23,12 @@ func RegistrationReasons() []string {
 }
 
 func (p *Phone) registerFailed(l *line, ev sipua.RegisterFailed) {
-	if ev.TokenError != "" && p.tokenRefused(ev.TokenError) {
+	if ev.TokenError != "" && p.s.session.TokenRefused(ev.TokenError) {
 		l.registered, l.regError = false, "Token refused: "+ev.TokenError
 		return
 	}
 	l.registered = false
-	p.s.session.lost()
+	p.s.session.Lost()
 	reason := ""
 	switch {
 	case ev.Code == 401 || ev.Code == 407:

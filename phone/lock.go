@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -41,7 +42,7 @@ const (
 // idpMethods are the sign-in methods that go through the identity
 // provider: after them EnforcePhoneLock asks for a new PIN at once. A
 // provisioned digest account is not asked.
-var idpMethods = []signInMethod{"web", "user", "password", "pin", "pc"}
+var idpMethods = []signin.Method{"web", "user", "password", "pin", "pc"}
 
 // lock is the phone-lock part. The firmware decides which lock it has
 // (none, device-lock, phone-lock); the PIN, whether the phone is locked
@@ -180,7 +181,7 @@ func (p *Phone) signedIn(l *line) {
 // identity-provider sign-in.
 func (p *Phone) askPINAfterSignIn() {
 	if p.needsPINAfterSignIn() {
-		p.logf("lock", "notice", "lock", "EnforcePhoneLock: asking for a new PIN after %s sign-in", p.s.session.method)
+		p.logf("lock", "notice", "lock", "EnforcePhoneLock: asking for a new PIN after %s sign-in", p.s.session.Method())
 		p.askNewPIN()
 	}
 }
@@ -189,7 +190,7 @@ func (p *Phone) askPINAfterSignIn() {
 // identity-provider sign-in on a Phone-Lock firmware without one.
 func (p *Phone) needsPINAfterSignIn() bool {
 	return p.s.policy.enforceLock && p.s.lock.kind == lockPhone && p.s.lock.rec == nil &&
-		slices.Contains(idpMethods, p.s.session.method)
+		slices.Contains(idpMethods, p.s.session.Method())
 }
 
 // triesLeft are the wrong PINs the phone still takes.
@@ -354,7 +355,7 @@ func (p *Phone) unlockWith(pin string) error {
 	}
 	p.logf("lock", "warn", "lock", "too many wrong PINs (%d): signing the user out", lk.rec.Failures)
 	p.signOutUser()
-	p.showAlert(p.model.Vendor.SignIn.Reasons[whyTooManyPINs])
+	p.showAlert(p.model.Vendor.SignIn.Reasons[signin.WhyTooManyPINs])
 	return errorf(ErrWrongPIN, "wrong PIN: too many tries, the user is signed out")
 }
 
@@ -416,7 +417,7 @@ func (p *Phone) unlockKept() {
 // tokens and its PIN are forgotten.
 func (p *Phone) signOutUser() {
 	p.stopLine(true)
-	p.signOut(whyTooManyPINs, "Too many wrong PINs: signed out")
+	p.s.session.SignOut(signin.WhyTooManyPINs, "Too many wrong PINs: signed out")
 	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
 	p.saveConfig()
 	p.s.lock.state, p.s.lock.adminCode = LockNone, false

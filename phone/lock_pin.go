@@ -60,7 +60,7 @@ func (p *Phone) pinAction() {
 // mayChangePIN refuses a web-sign-in user the Device-Lock code, which only
 // the administrator sets.
 func (p *Phone) mayChangePIN() error {
-	if p.s.lock.kind == lockDevice && p.s.session.method == "web" {
+	if p.s.lock.kind == lockDevice && p.s.session.Method() == "web" {
 		return errorf(ErrLocked, "the Device-Lock code cannot be changed on the phone after web sign-in")
 	}
 	return nil
@@ -93,7 +93,7 @@ func (p *Phone) storePIN(pin string) error {
 }
 
 // askSecret opens a PIN entry: the screen masks its text, and it belongs
-// to the session (endSession closes it).
+// to the session (its end closes it).
 func (p *Phone) askSecret(label string, submit func(string)) {
 	p.ask(label, submit)
 	p.s.prompt.secret, p.s.prompt.ofSession = true, true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -25,7 +26,7 @@ type machine struct {
 	cas *certs.Store
 
 	// The parts.
-	session session
+	session *signin.Session
 	lock    lock
 	policy  policy
 	update  update

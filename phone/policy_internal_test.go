@@ -8,6 +8,7 @@ import (
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/signin"
 )
 
 // Each field is judged on its own: a bad one is reported and the value
@@ -60,13 +61,14 @@ func TestParseTimeSpan(t *testing.T) {
 // provisioned digest account is not asked.
 func TestPINPromptAfterIdPSignIn(t *testing.T) {
 	for _, tc := range []struct {
-		method signInMethod
+		method signin.Method
 		asked  bool
-	}{{"web", true}, {"user", true}, {"pc", true}, {signInProvisioned, false}} {
+	}{{"web", true}, {"user", true}, {"pc", true}, {signin.Provisioned, false}} {
 		p := &Phone{}
 		p.s.lock = lock{state: LockNone, kind: lockPhone}
 		p.s.policy = policy{enforceLock: true}
-		p.s.session.method = tc.method
+		p.s.session = signin.New(signin.Env{}, nil)
+		p.s.session.Start(tc.method)
 		if got := p.needsPINAfterSignIn(); got != tc.asked {
 			t.Errorf("%s sign-in: asked for a PIN = %v, want %v", tc.method, got, tc.asked)
 		}
@@ -135,11 +137,12 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 func TestDeviceLockCodeNotForWebSignIn(t *testing.T) {
 	p := &Phone{}
 	p.s.lock = lock{state: LockNone, kind: lockDevice}
-	p.s.session.method = "web"
+	p.s.session = signin.New(signin.Env{}, nil)
+	p.s.session.Start("web")
 	if err := p.mayChangePIN(); err == nil {
 		t.Fatal("a web-sign-in user may change the Device-Lock code")
 	}
-	p.s.session.method = signInProvisioned
+	p.s.session.Start(signin.Provisioned)
 	if err := p.mayChangePIN(); err != nil {
 		t.Fatalf("a provisioned phone's code: %v", err)
 	}

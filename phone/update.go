@@ -287,7 +287,7 @@ func (p *Phone) updateObserve() {
 		u.lastInput = p.clock.Now()
 	}
 	registered := p.s.line != nil && p.s.line.registered
-	if registered || p.s.session.state == SignedIn {
+	if registered || p.s.session.State() == SignedIn {
 		if t := u.rec.Trial; t != nil {
 			u.rec.Trial = nil
 			if err := p.saveUpdateRecord(u.rec); err != nil {
