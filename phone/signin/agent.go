@@ -77,11 +77,7 @@ func (s *Session) Password(user, password string) error {
 			return nil, err
 		}
 		cfg.Endpoint.TokenURL = ep.TokenURL
-		tok, err := cfg.PasswordCredentialsToken(ctx, user, password)
-		if err != nil {
-			return nil, err
-		}
-		return tok, nil
+		return cfg.PasswordCredentialsToken(ctx, user, password)
 	}, func(v any, err error) {
 		s.busy = false
 		if err != nil {

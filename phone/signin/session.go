@@ -9,7 +9,8 @@ import (
 )
 
 // Env is what a Session needs of the phone it signs in for. The Session is
-// called on the phone's loop, and every func here but Go is called there.
+// called on the phone's loop, and calls these funcs there, but for Post,
+// which the work Go runs calls to hand its result back.
 type Env struct {
 	Clock clock.Clock
 	// Log writes a syslog line of the sign-in part at level.
