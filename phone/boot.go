@@ -34,7 +34,7 @@ func (p *Phone) boot() {
 		cfg:     cfg,
 		fw:      img.fw,
 		cas:     img.cas,
-		session: newSession(img.fw),
+		session: p.bootSession(img.fw),
 		policy:  newPolicy(p.partEnv(), p, p.dialTimeout),
 		calls:   calls{p: p},
 		bootAt:  p.clock.Now(),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -157,11 +158,11 @@ func (p *Phone) startLine() {
 	p.stopLine(false)
 	a := p.s.cfg.Account
 	bearer := ""
-	if p.signin != nil {
-		if p.s.session.tok == nil && !p.signInBoot() {
+	if s := p.s.session; s.Configured() {
+		if s.Tokens() == nil && !s.Restore(a.Server != "") {
 			return
 		}
-		a.User, a.Password, bearer = p.s.session.tok.User, "", p.s.session.tok.Access
+		a.User, a.Password, bearer = s.Tokens().User, "", s.Tokens().Access
 	}
 	if a.Server == "" || a.User == "" {
 		return
@@ -218,9 +219,9 @@ func (p *Phone) startLine() {
 	p.s.line = l
 	p.ua.Store(&ua)
 	if bearer == "" {
-		p.s.session.start(signInProvisioned)
+		p.s.session.Start(signin.Provisioned)
 	} else {
-		p.s.session.start(p.s.session.method)
+		p.s.session.Start(p.s.session.Method())
 	}
 	p.logf("sip", "info", "sip", "registering %s at %s", a.User, a.Server)
 	ua.Register(registerExpires)
@@ -270,21 +271,19 @@ func (p *Phone) stopLine(unregister bool) {
 
 func (p *Phone) lineFailed(reason string) {
 	p.logf("sip", "err", "sip", "%s", reason)
-	p.endSession(whyLineFailed, reason)
+	p.s.session.End(signin.WhyLineFailed, reason)
 }
 
 // lineEvents is how the phone hears of its line.
 func (p *Phone) lineEvents() lineEvents {
 	return lineEvents{
-		up: func(first bool) {
-			signingIn := p.s.session.state != SignedIn
-			p.s.session.established()
-			if signingIn && p.s.session.signedInBy() != "" {
-				p.afterSignIn()
+		up: func(bool) {
+			if p.s.session.Established() {
+				p.s.lock.signedIn()
 			}
 		},
-		lost:         p.s.session.lost,
-		tokenRefused: p.tokenRefused,
+		lost:         p.s.session.Lost,
+		tokenRefused: p.s.session.TokenRefused,
 		policy:       p.onPolicy,
 		mwi: func(ev sipua.MessageWaiting) {
 			p.s.mwi = ev.New

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -40,7 +41,7 @@ const (
 // idpMethods are the sign-in methods that go through the identity
 // provider: after them EnforcePhoneLock asks for a new PIN at once. A
 // provisioned digest account is not asked.
-var idpMethods = []signInMethod{"web", "user", "password", "pin", "pc"}
+var idpMethods = []signin.Method{"web", "user", "password", "pin", "pc"}
 
 // lock is the phone-lock part. The firmware decides which lock it has
 // (none, device-lock, phone-lock); the PIN, whether the phone is locked
@@ -89,7 +90,7 @@ type lock struct {
 // method). *Phone is the host.
 type lockHost interface {
 	callState() CallState
-	signInMethod() signInMethod
+	signInMethod() signin.Method
 	// askSecret opens a PIN entry; closeMenu closes the menu, closeInput
 	// the menu and any entry (the lock screen takes over), closePINEntry
 	// an open PIN entry (its PIN was set another way).
@@ -107,7 +108,7 @@ type lockHost interface {
 // newLock is the lock part at boot, before the state directory is read.
 func newLock(env partEnv, host lockHost, fw *catalog.Firmware, v *catalog.Vendor, rules lockRules) lock {
 	return lock{
-		env: env, host: host, w: v.Lock, tooManyPINs: v.SignIn.Reasons[whyTooManyPINs], rules: rules,
+		env: env, host: host, w: v.Lock, tooManyPINs: v.SignIn.Reasons[signin.WhyTooManyPINs], rules: rules,
 		state: LockNone, kind: fw.Lock,
 	}
 }
@@ -484,7 +485,7 @@ func (p *Phone) placeCall(target string) { p.s.calls.place(target) }
 func (p *Phone) endCall() { p.s.calls.endFocused() }
 
 // signInMethod is how the session signs in (or signed in).
-func (p *Phone) signInMethod() signInMethod { return p.s.session.method }
+func (p *Phone) signInMethod() signin.Method { return p.s.session.Method() }
 
 // closeInput closes the menu and any entry: the lock screen takes over.
 func (p *Phone) closeInput() {
@@ -496,7 +497,7 @@ func (p *Phone) closeInput() {
 // its tokens are forgotten (the lock forgets its PIN).
 func (p *Phone) signOutUser() {
 	p.stopLine(true)
-	p.signOut(whyTooManyPINs, "Too many wrong PINs: signed out")
+	p.s.session.SignOut(signin.WhyTooManyPINs, "Too many wrong PINs: signed out")
 	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
 	p.s.settings.save()
 }

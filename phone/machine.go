@@ -6,6 +6,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -26,7 +27,7 @@ type machine struct {
 
 	// The parts.
 	settings settings // saves cfg
-	session  session
+	session  *signin.Session
 	lock     lock
 	policy   policy
 	line     *line // the SIP account; nil without one

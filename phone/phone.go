@@ -462,7 +462,7 @@ var snapshots = sync.Pool{New: func() any { return new(snapshot) }}
 // subscribers what changed. It drafts the snapshot on the heap, so that
 // the loop's stack holds no copies of the screen and status.
 func (p *Phone) publish() {
-	p.upd.AfterTask((p.s.line != nil && p.s.line.registered) || p.s.session.state == SignedIn)
+	p.upd.AfterTask((p.s.line != nil && p.s.line.registered) || p.s.session.State() == SignedIn)
 	next := snapshots.Get().(*snapshot)
 	next.screen = p.render()
 	p.fillStatus(&next.status)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/signin"
 )
 
 // Each field is judged on its own: a bad one is reported and the value
@@ -60,9 +61,9 @@ func TestParseTimeSpan(t *testing.T) {
 // provisioned digest account is not asked.
 func TestPINPromptAfterIdPSignIn(t *testing.T) {
 	for _, tc := range []struct {
-		method signInMethod
+		method signin.Method
 		asked  bool
-	}{{"web", true}, {"user", true}, {"pc", true}, {signInProvisioned, false}} {
+	}{{"web", true}, {"user", true}, {"pc", true}, {signin.Provisioned, false}} {
 		lk := lock{host: &fakeLockHost{method: tc.method}, state: LockNone, kind: lockPhone, rules: lockRules{enforce: true}}
 		if got := lk.needsPIN(); got != tc.asked {
 			t.Errorf("%s sign-in: asked for a PIN = %v, want %v", tc.method, got, tc.asked)
@@ -135,7 +136,7 @@ func TestDeviceLockCodeNotForWebSignIn(t *testing.T) {
 	if err := lk.mayChangePIN(); err == nil {
 		t.Fatal("a web-sign-in user may change the Device-Lock code")
 	}
-	host.method = signInProvisioned
+	host.method = signin.Provisioned
 	if err := lk.mayChangePIN(); err != nil {
 		t.Fatalf("a provisioned phone's code: %v", err)
 	}
@@ -144,14 +145,14 @@ func TestDeviceLockCodeNotForWebSignIn(t *testing.T) {
 // fakeLockHost is the rest of the phone as the lock sees it, for tests of
 // the lock alone: it knows a sign-in method and counts what it is asked.
 type fakeLockHost struct {
-	method signInMethod
+	method signin.Method
 	call   CallState
 	asked  []string // the PIN entries opened, by label
 	placed []string // the calls placed
 }
 
 func (h *fakeLockHost) callState() CallState                   { return h.call }
-func (h *fakeLockHost) signInMethod() signInMethod             { return h.method }
+func (h *fakeLockHost) signInMethod() signin.Method            { return h.method }
 func (h *fakeLockHost) askSecret(label string, _ func(string)) { h.asked = append(h.asked, label) }
 func (h *fakeLockHost) closeMenu()                             {}
 func (h *fakeLockHost) closeInput()                            {}

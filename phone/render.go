@@ -49,7 +49,7 @@ func (p *Phone) softkeys() []catalog.Softkey {
 	if p.signInScreen() != "" {
 		var offered []catalog.Softkey
 		for _, k := range all {
-			if p.signInOffered(k.Action.String()) {
+			if signInOffered(p.s.session, k.Action.String()) {
 				offered = append(offered, k)
 			}
 		}
@@ -247,12 +247,12 @@ func (p *Phone) variable(name string) (string, bool) {
 		if u := p.s.cfg.Account.User; u != "" {
 			return u, true
 		}
-		if t := p.s.session.tok; t != nil {
+		if t := p.s.session.Tokens(); t != nil {
 			return t.User, true
 		}
 		return "Not signed in", true
 	case "signin_code", "signin_url", "signin_expires":
-		code, u, left := p.signInCode()
+		code, u, left := p.s.session.Code()
 		switch name {
 		case "signin_code":
 			return code, true

@@ -1,9 +1,13 @@
 package phone
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/deskphone/deskphone/phone/signin"
+)
 
 // The phone's state is split into independent dimensions, each held by the
-// part of the firmware that owns it (session.go, lock.go, update.go, the
+// part of the firmware that owns it (phone/signin, lock.go, update.go, the
 // line's call appearance), so that later capabilities add a dimension or a
 // value instead of multiplying the states of one big machine.
 
@@ -16,20 +20,17 @@ func stateName(names []string, v int) string {
 	return names[v]
 }
 
-// Session is where the phone stands with its account.
-type Session int
+// Session is where the phone stands with its account (the sign-in part's
+// state, phone/signin).
+type Session = signin.State
 
 // Session states.
 const (
-	SessionUnknown Session = iota
-	SignedOut
-	SigningIn
-	SignedIn
+	SessionUnknown = signin.Unknown
+	SignedOut      = signin.SignedOut
+	SigningIn      = signin.SigningIn
+	SignedIn       = signin.SignedIn
 )
-
-var sessionNames = []string{"unknown", "signed-out", "signing-in", "signed-in"}
-
-func (s Session) String() string { return stateName(sessionNames, int(s)) }
 
 // LockState is the phone lock (Device-Lock or Phone-Lock by firmware).
 type LockState int

@@ -201,7 +201,7 @@ func (p *Phone) fillStatus(s *Status) {
 		Firmware:          p.s.fw.Version,
 		MAC:               p.id.MAC,
 		Serial:            p.id.Serial,
-		Session:           p.s.session.state,
+		Session:           p.s.session.State(),
 		Lock:              p.s.lock.state,
 		Call:              p.s.calls.state(),
 		Calls:             len(p.s.calls.list),
@@ -227,11 +227,11 @@ func (p *Phone) fillStatus(s *Status) {
 	p.s.lock.status(s)
 	p.s.policy.status(s, p.media)
 	s.StateDamaged = strings.Join(p.s.damaged, ",")
-	s.SignInMethod, s.SignInError = string(p.s.session.method), p.s.session.err
-	if t := p.s.session.tok; t != nil && s.User == "" {
+	s.SignInMethod, s.SignInError = string(p.s.session.Method()), p.s.session.Err()
+	if t := p.s.session.Tokens(); t != nil && s.User == "" {
 		s.User = t.User
 	}
-	if code, u, left := p.signInCode(); code != "" {
+	if code, u, left := p.s.session.Code(); code != "" {
 		s.SignInCode, s.SignInURL, s.SignInExpiresIn = code, u, int(left/time.Second)
 	}
 	if ms, err := p.callMedia(); err == nil {

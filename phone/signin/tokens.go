@@ -1,4 +1,4 @@
-package phone
+package signin
 
 import (
 	"encoding/json"
@@ -17,10 +17,10 @@ import (
 // sign-in and nothing else on the host reads them.
 const TokensFile = "signin/tokens.json"
 
-// storedTokens are the signed-in user's tokens. Expiry is on the phone's
-// clock (computed from expires_in when they came), so a host clock that is
+// Tokens are the signed-in user's tokens. Expiry is on the phone's clock
+// (computed from expires_in when they came), so a host clock that is
 // minutes off, or virtual time, does not matter.
-type storedTokens struct {
+type Tokens struct {
 	Issuer   string    `json:"issuer"`
 	ClientID string    `json:"client_id"`
 	Method   string    `json:"method"`
@@ -30,18 +30,18 @@ type storedTokens struct {
 	Expiry   time.Time `json:"expiry"`
 }
 
-func (p *Phone) tokensPath() string { return filepath.Join(p.state.Path, TokensFile) }
+func tokensPath(dir string) string { return filepath.Join(dir, TokensFile) }
 
-// loadTokens reads the stored tokens; none stored is (nil, nil).
-func (p *Phone) loadTokens() (*storedTokens, error) {
-	data, err := os.ReadFile(p.tokensPath())
+// loadTokens reads the tokens kept in dir; none kept is (nil, nil).
+func loadTokens(dir string) (*Tokens, error) {
+	data, err := os.ReadFile(tokensPath(dir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
-	var t storedTokens
+	var t Tokens
 	if err := json.Unmarshal(data, &t); err != nil {
 		return nil, fmt.Errorf("tokens: %s: %w", TokensFile, err)
 	}
@@ -51,27 +51,27 @@ func (p *Phone) loadTokens() (*storedTokens, error) {
 	return &t, nil
 }
 
-func (p *Phone) saveTokens(t *storedTokens) error {
+func saveTokens(dir string, t *Tokens) error {
 	data, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("tokens: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(p.tokensPath()), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(tokensPath(dir)), 0o700); err != nil {
 		return fmt.Errorf("tokens: %w", err)
 	}
-	if err := atomicfile.Write(p.tokensPath(), data, 0o600); err != nil {
+	if err := atomicfile.Write(tokensPath(dir), data, 0o600); err != nil {
 		return fmt.Errorf("tokens: %w", err)
 	}
 	return nil
 }
 
-func (p *Phone) clearTokens() error {
-	err := os.Remove(p.tokensPath())
+func clearTokens(dir string) error {
+	err := os.Remove(tokensPath(dir))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
 		return fmt.Errorf("tokens: %w", err)
 	}
-	return atomicfile.SyncDir(filepath.Dir(p.tokensPath()))
+	return atomicfile.SyncDir(filepath.Dir(tokensPath(dir)))
 }
