@@ -1,7 +1,6 @@
 package phone
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -66,22 +65,6 @@ func badSource(src media.Source, err error) (media.Source, error) {
 	return src, nil
 }
 
-// callMedia is the media session of the current call (loop goroutine).
-func (p *Phone) callMedia() (*media.Session, error) {
-	f, ua := p.s.calls.focus, p.s.calls.ua()
-	if ua == nil || f == nil || f.id == "" || !f.up() {
-		return nil, ErrNoCall
-	}
-	ms, err := ua.Media(f.id)
-	if err != nil {
-		return nil, errorf(ErrNoCall, "%w", err)
-	}
-	if ms == nil {
-		return nil, errorf(ErrNoMedia, "this phone carries no audio (no media engine)")
-	}
-	return ms, nil
-}
-
 // Play changes what the current call sends: tone:HZ, wav:FILE, silence or
 // echo.
 func (p *Phone) Play(spec string) error {
@@ -90,7 +73,7 @@ func (p *Phone) Play(spec string) error {
 		return err
 	}
 	return p.doErr(func() error {
-		ms, err := p.callMedia()
+		ms, err := p.s.calls.media()
 		if err != nil {
 			return err
 		}
@@ -104,7 +87,7 @@ func (p *Phone) Play(spec string) error {
 // the call ends.
 func (p *Phone) Record(path string) error {
 	return p.doErr(func() error {
-		ms, err := p.callMedia()
+		ms, err := p.s.calls.media()
 		if err != nil {
 			return err
 		}
@@ -119,31 +102,10 @@ func (p *Phone) Record(path string) error {
 // SendDTMF sends digits in the current call (RFC 4733 events).
 func (p *Phone) SendDTMF(digits string) error {
 	return p.doErr(func() error {
-		ms, err := p.callMedia()
+		ms, err := p.s.calls.media()
 		if err != nil {
 			return err
 		}
 		return ms.SendDTMF(digits)
 	})
-}
-
-// mediaLines are the call screen's audio lines: codec, encryption, packets
-// and the estimated MOS.
-func (p *Phone) mediaLines() []Line {
-	ms, err := p.callMedia()
-	if err != nil {
-		return nil
-	}
-	st := ms.Stats()
-	if st.Codec == "" {
-		return nil
-	}
-	lock := "RTP (unencrypted)"
-	if st.SRTPSuite != "" {
-		lock = "[LOCK] SRTP " + st.SRTPSuite
-	}
-	return []Line{
-		{Text: st.Codec + "  " + lock},
-		{Text: fmt.Sprintf("tx %d rx %d lost %d  MOS %.1f", st.PacketsSent, st.PacketsReceived, st.Lost, st.MOS)},
-	}
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/internal/labdir"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/statedir"
 	"github.com/deskphone/deskphone/phone/update"
 )
 
@@ -27,7 +29,7 @@ func (p *Phone) boot() {
 	p.stopLine(true)
 	p.tm.stopAll()
 	updDamaged := p.upd.Boot()
-	img, problems := p.loadImage()
+	img, problems := loadImage(*p.booted.Load(), p.state, p.model, p.lab)
 	cfg := p.s.cfg
 	reboots := p.s.reboots
 	p.s = machine{
@@ -35,19 +37,19 @@ func (p *Phone) boot() {
 		fw:      img.fw,
 		cas:     img.cas,
 		session: p.bootSession(img.fw),
-		policy:  newPolicy(p.partEnv(), p, p.dialTimeout),
+		policy:  newPolicy(p.env, policyHost{callState: p.s.calls.state}, p.dialTimeout),
 		calls:   calls{p: p},
 		bootAt:  p.clock.Now(),
 		reboots: reboots,
 	}
-	p.s.settings = settings{cfg: &p.s.cfg, env: p.partEnv()}
+	p.s.settings = settings{cfg: &p.s.cfg, env: p.env}
 	p.s.menu, p.s.entry = inputParts(p)
 	p.booted.Store(&img)
 	if updDamaged {
-		p.stateDamaged(update.File)
+		p.s.damaged.add(update.File)
 	}
 	p.s.policy.load()
-	p.s.lock = newLock(p.partEnv(), p, img.fw, p.model.Vendor, p.s.policy.lock)
+	p.s.lock = newLock(p.env, lockHostOf(p), img.fw, p.model.Vendor, p.s.policy.lock)
 	p.s.lock.booted()
 	p.s.policy.armPowerSave()
 	for _, line := range p.model.Vendor.Boot {
@@ -56,7 +58,7 @@ func (p *Phone) boot() {
 	for _, pr := range problems {
 		p.logf(pr.event, "err", pr.event, "%s", pr.msg)
 	}
-	if err := p.recordBootedRoots(); err != nil {
+	if err := recordBootedRoots(p.state, p.s.cas); err != nil {
 		p.logf("ca", "warn", "ca", "%v", err)
 	}
 	p.logf("ca", "info", "ca", "%s", count(countActive(p.s.cas.List()), "trusted root certificate", "trusted root certificates"))
@@ -68,17 +70,20 @@ func (p *Phone) boot() {
 	p.tick()
 }
 
-// stateDamaged records that this boot found the state file name damaged,
-// for status; the caller says so in the syslog.
-func (p *Phone) stateDamaged(name string) {
-	if !slices.Contains(p.s.damaged, name) {
-		p.s.damaged = append(p.s.damaged, name)
+// damagedFiles are the state files this boot found damaged and worked
+// around (status state_damaged); whoever finds one says so in the syslog.
+type damagedFiles []string
+
+// add records that the state file name is damaged.
+func (d *damagedFiles) add(name string) {
+	if !slices.Contains(*d, name) {
+		*d = append(*d, name)
 	}
 }
 
-// stateRepaired is the end of stateDamaged: the file was set aside.
-func (p *Phone) stateRepaired(name string) {
-	p.s.damaged = slices.DeleteFunc(p.s.damaged, func(n string) bool { return n == name })
+// repaired is the end of add: the file was set aside.
+func (d *damagedFiles) repaired(name string) {
+	*d = slices.DeleteFunc(*d, func(n string) bool { return n == name })
 }
 
 func (p *Phone) reboot() {
@@ -92,25 +97,24 @@ func (p *Phone) reboot() {
 // since the last boot are trusted from this boot on. What goes wrong is
 // returned for the syslog: an active slot the catalog does not know boots
 // the backup, and failing that the image already running.
-func (p *Phone) loadImage() (image, []bootProblem) {
+func loadImage(cur image, state *statedir.Dir, model *catalog.Model, lab *labdir.Dir) (image, []bootProblem) {
 	var problems []bootProblem
 	fwProblem := func(format string, args ...any) {
 		problems = append(problems, bootProblem{"firmware", fmt.Sprintf(format, args...)})
 	}
-	cur := *p.booted.Load()
 	img := cur
-	slots, err := p.state.LoadFirmware()
+	slots, err := state.LoadFirmware()
 	if err != nil {
 		fwProblem("firmware slots: %v; booting %s", err, cur.fw.Version)
-	} else if fw, err := p.model.FirmwareVersion(slots.Active); err == nil {
+	} else if fw, err := model.FirmwareVersion(slots.Active); err == nil {
 		img.fw = fw
-	} else if fw, berr := p.model.FirmwareVersion(slots.Backup); slots.Backup != "" && berr == nil {
+	} else if fw, berr := model.FirmwareVersion(slots.Backup); slots.Backup != "" && berr == nil {
 		fwProblem("active firmware: %v; booting the backup %s", err, fw.Version)
 		img.fw = fw
 	} else {
 		fwProblem("active firmware: %v; booting %s", err, cur.fw.Version)
 	}
-	cas, err := certs.OpenStoreIn(p.lab, p.state.Path, img.fw.FactoryRoots)
+	cas, err := certs.OpenStoreIn(lab, state.Path, img.fw.FactoryRoots)
 	switch {
 	case cas == nil:
 		problems = append(problems, bootProblem{"ca", fmt.Sprintf("CA store: %v; keeping the roots of %s", err, cur.fw.Version)})
@@ -143,9 +147,9 @@ func countActive(entries []certs.Entry) int {
 // that waits for a reboot from one in use.
 const BootedRootsFile = "ca/booted.json"
 
-func (p *Phone) recordBootedRoots() error {
+func recordBootedRoots(state *statedir.Dir, cas *certs.Store) error {
 	var fps []string
-	for _, e := range p.s.cas.List() {
+	for _, e := range cas.List() {
 		if e.Active {
 			fps = append(fps, e.Fingerprint)
 		}
@@ -154,7 +158,7 @@ func (p *Phone) recordBootedRoots() error {
 	if err != nil {
 		return fmt.Errorf("booted roots: %w", err)
 	}
-	path := filepath.Join(p.state.Path, BootedRootsFile)
+	path := filepath.Join(state.Path, BootedRootsFile)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("booted roots: %w", err)
 	}

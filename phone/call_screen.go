@@ -4,7 +4,10 @@ package phone
 
 import (
 	"cmp"
+	"fmt"
 	"time"
+
+	"github.com/deskphone/deskphone/media"
 )
 
 // render draws the focused call's screen: the number being dialled, the
@@ -30,7 +33,7 @@ func (cs *calls) render(s *Screen) {
 		if f.state == CallHeld {
 			s.Title = "On hold"
 		}
-		s.Lines = append([]Line{{Text: f.label()}, {Text: cs.duration()}}, cs.p.mediaLines()...)
+		s.Lines = append([]Line{{Text: f.label()}, {Text: cs.duration()}}, cs.mediaLines()...)
 		if f.transfer {
 			s.Lines = append(s.Lines, Line{Text: "Transfer to: " + f.digits + "_"})
 		}
@@ -110,5 +113,42 @@ func (ci CallInfo) Pairs() [][2]string {
 		{"focused", yesno[ci.Focused]},
 		{"codec", ci.Codec},
 		{"srtp", srtp},
+	}
+}
+
+// media is the media session of the focused call once it is up.
+func (cs *calls) media() (*media.Session, error) {
+	f, ua := cs.focus, cs.ua()
+	if ua == nil || f == nil || f.id == "" || !f.up() {
+		return nil, ErrNoCall
+	}
+	ms, err := ua.Media(f.id)
+	if err != nil {
+		return nil, errorf(ErrNoCall, "%w", err)
+	}
+	if ms == nil {
+		return nil, errorf(ErrNoMedia, "this phone carries no audio (no media engine)")
+	}
+	return ms, nil
+}
+
+// mediaLines are the call screen's audio lines: codec, encryption, packets
+// and the estimated MOS.
+func (cs *calls) mediaLines() []Line {
+	ms, err := cs.media()
+	if err != nil {
+		return nil
+	}
+	st := ms.Stats()
+	if st.Codec == "" {
+		return nil
+	}
+	lock := "RTP (unencrypted)"
+	if st.SRTPSuite != "" {
+		lock = "[LOCK] SRTP " + st.SRTPSuite
+	}
+	return []Line{
+		{Text: st.Codec + "  " + lock},
+		{Text: fmt.Sprintf("tx %d rx %d lost %d  MOS %.1f", st.PacketsSent, st.PacketsReceived, st.Lost, st.MOS)},
 	}
 }

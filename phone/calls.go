@@ -156,7 +156,7 @@ func (cs *calls) incoming(ev sipua.IncomingCall) {
 		p.logf("call", "info", "call", "call from %s rejected: do not disturb", who)
 		ua.Reject(ev.ID, 486)
 	case cs.focus == nil:
-		p.closeMenu()
+		p.s.menu.close()
 		cs.add(c, true)
 		p.logf("call", "info", "call", "incoming call from %s", who)
 	case cs.focus.up() && cs.countRinging() < maxWaiting:
@@ -204,7 +204,7 @@ func (cs *calls) keypad(d byte) {
 			return
 		}
 		p.logf("dtmf", "info", "call", "DTMF %c", d)
-		if ms, err := p.callMedia(); err == nil {
+		if ms, err := p.s.calls.media(); err == nil {
 			if err := ms.SendDTMF(string(d)); err != nil {
 				p.logf("dtmf", "warn", "call", "DTMF %c: %v", d, err)
 			}
@@ -214,7 +214,7 @@ func (cs *calls) keypad(d byte) {
 
 // startDialing opens a new call that collects digits.
 func (cs *calls) startDialing() {
-	cs.p.closeMenu()
+	cs.p.s.menu.close()
 	cs.add(&call{state: CallDialing}, true)
 	cs.p.s.page = 0
 }
@@ -390,7 +390,7 @@ func (cs *calls) redial() {
 		p.showAlert("No number to redial")
 		return
 	}
-	p.closeMenu()
+	p.s.menu.close()
 	cs.place(p.s.cfg.LastDialed)
 }
 
@@ -400,7 +400,7 @@ func (cs *calls) voicemail() {
 	if !cs.idle() {
 		return
 	}
-	p.closeMenu()
+	p.s.menu.close()
 	if !p.s.policy.oneTouchVM {
 		// Without one-touch voicemail the key shows the count.
 		p.showAlert(fmt.Sprintf("Voicemail: %d new", p.s.mwi))

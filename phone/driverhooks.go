@@ -67,7 +67,7 @@ func (p *Phone) SubscribeChanges(f func()) func() {
 // The published status stands for the one the subscribers were last told
 // of: every change that counts was told when it was published.
 func (p *Phone) stateChanged(now, old *Status) {
-	if ms, err := p.callMedia(); err == nil && ms != p.changes.watched {
+	if ms, err := p.s.calls.media(); err == nil && ms != p.changes.watched {
 		p.changes.watched = ms
 		p.goWork(func(ctx context.Context) {
 			// The session closes its event channel when the call ends.

@@ -58,9 +58,6 @@ func (p *Phone) handleKey(k Key) {
 	}
 }
 
-// closeMenu closes the menu, and a text entry opened in it.
-func (p *Phone) closeMenu() { p.s.menu.close() }
-
 // callKeys are what the hard keys do on the idle and call screens, where
 // they are not dial keys.
 var callKeys map[Key]func(*Phone)

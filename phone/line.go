@@ -12,6 +12,7 @@ import (
 
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/media"
+	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -169,7 +170,8 @@ func (p *Phone) startLine() {
 	}
 	uri, transport, err := sipua.ParseServer(a.Server)
 	if err != nil {
-		p.lineFailed(err.Error())
+		p.logf("sip", "err", "sip", "%s", err)
+		p.s.session.End(signin.WhyLineFailed, err.Error())
 		return
 	}
 	cfg := sipua.Config{
@@ -201,7 +203,7 @@ func (p *Phone) startLine() {
 		}
 		cfg.TLS = conf
 	}
-	l := &line{stop: make(chan struct{}), retry: retryFirst, env: p.partEnv(), jitter: p.regJitter, on: p.lineEvents()}
+	l := &line{stop: make(chan struct{}), retry: retryFirst, env: p.env, jitter: p.regJitter, on: lineEventsOf(p)}
 	ua, err := p.newLine(cfg, func(ev sipua.Event) {
 		// Held from the UA's hand-over until the loop has run it.
 		release := p.inflight.Hold()
@@ -210,7 +212,8 @@ func (p *Phone) startLine() {
 		}
 	})
 	if err != nil {
-		p.lineFailed(err.Error())
+		p.logf("sip", "err", "sip", "%s", err)
+		p.s.session.End(signin.WhyLineFailed, err.Error())
 		return
 	}
 	// The policy's codec order from the first call on, as status shows it.
@@ -269,13 +272,8 @@ func (p *Phone) stopLine(unregister bool) {
 	}
 }
 
-func (p *Phone) lineFailed(reason string) {
-	p.logf("sip", "err", "sip", "%s", reason)
-	p.s.session.End(signin.WhyLineFailed, reason)
-}
-
 // lineEvents is how the phone hears of its line.
-func (p *Phone) lineEvents() lineEvents {
+func lineEventsOf(p *Phone) lineEvents {
 	return lineEvents{
 		up: func(bool) {
 			if p.s.session.Established() {
@@ -405,4 +403,35 @@ func (l *line) keepAlive() {
 		}
 		l.keepAlive()
 	})
+}
+
+// registering reports whether the phone has booted with an account on
+// server and its line (nil: none) has had no registration outcome yet:
+// the boot screen shows.
+func (l *line) registering(server string) bool {
+	return server != "" && l != nil && !l.registered && l.regError == ""
+}
+
+// registration describes the line (nil: none) for the idle screen.
+func (l *line) registration(server string) string {
+	switch {
+	case server == "":
+		return "No account"
+	case l == nil:
+		return "Not registered"
+	case l.registered:
+		return "Registered"
+	case l.regError != "":
+		return "Failed: " + l.regError
+	}
+	return "Registering..."
+}
+
+// tlsInfo is the connection's TLS version for the status screen, else the
+// versions fw speaks.
+func (l *line) tlsInfo(fw *catalog.Firmware) string {
+	if l != nil && l.tlsVersion != 0 {
+		return "TLS " + tlsName(l.tlsVersion)
+	}
+	return "TLS " + fw.TLSMin + "-" + fw.TLSMax + " (not connected)"
 }

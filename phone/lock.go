@@ -87,22 +87,45 @@ type lock struct {
 // lockHost is what the lock asks of the rest of the phone: the screens it
 // takes over or opens, the calls it places or refuses, the session it
 // ends, and two facts of other parts (the call's state, the sign-in
-// method). *Phone is the host.
-type lockHost interface {
-	callState() CallState
-	signInMethod() signin.Method
+// method). The phone gives it at boot (lockHostOf); a test gives its own.
+type lockHost struct {
+	callState    func() CallState
+	signInMethod func() signin.Method
 	// askSecret opens a PIN entry; closeMenu closes the menu, closeInput
 	// the menu and any entry (the lock screen takes over), closePINEntry
 	// an open PIN entry (its PIN was set another way).
-	askSecret(label string, submit func(string))
-	closeMenu()
-	closeInput()
-	closePINEntry()
-	placeCall(target string)
-	endCall()
+	askSecret                            func(label string, submit func(string))
+	closeMenu, closeInput, closePINEntry func()
+	placeCall                            func(target string)
+	endCall                              func()
 	// signOutUser ends the session and forgets the account (too many
 	// wrong PINs).
-	signOutUser()
+	signOutUser func()
+}
+
+// lockHostOf is the phone as its lock's host.
+func lockHostOf(p *Phone) lockHost {
+	return lockHost{
+		// The state of the call on the line: the idle lock leaves a call
+		// in progress alone.
+		callState:     p.s.calls.state,
+		signInMethod:  func() signin.Method { return p.s.session.Method() },
+		askSecret:     p.s.entry.askSecret,
+		closeMenu:     p.s.menu.close,
+		closeInput:    func() { p.s.menu.close(); p.s.entry.close() },
+		closePINEntry: p.s.entry.closeSecret,
+		// Emergency calls, and a number abandoned on a phone that locks.
+		placeCall: p.s.calls.place,
+		endCall:   p.s.calls.endFocused,
+		// The registration ends, the account and its tokens are forgotten
+		// (the lock forgets its PIN).
+		signOutUser: func() {
+			p.stopLine(true)
+			p.s.session.SignOut(signin.WhyTooManyPINs, "Too many wrong PINs: signed out")
+			p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
+			p.s.settings.save()
+		},
+	}
 }
 
 // newLock is the lock part at boot, before the state directory is read.
@@ -470,37 +493,7 @@ func (lk *lock) status(s *Status) {
 	s.Paired = lk.paired
 }
 
-// The phone as the lock's host, and the lock's events as the phone tells
-// them.
-
-// callState is the state of the call on the line, for the parts that
-// leave a call in progress alone (the idle lock, power save).
-func (p *Phone) callState() CallState { return p.s.calls.state() }
-
-// placeCall calls target, for the lock's Emergency key.
-func (p *Phone) placeCall(target string) { p.s.calls.place(target) }
-
-// endCall ends the focused call: a number abandoned on a phone that
-// locks, a call the lock refuses.
-func (p *Phone) endCall() { p.s.calls.endFocused() }
-
-// signInMethod is how the session signs in (or signed in).
-func (p *Phone) signInMethod() signin.Method { return p.s.session.Method() }
-
-// closeInput closes the menu and any entry: the lock screen takes over.
-func (p *Phone) closeInput() {
-	p.closeMenu()
-	p.s.entry.close()
-}
-
-// signOutUser signs the user out: the registration ends, the account and
-// its tokens are forgotten (the lock forgets its PIN).
-func (p *Phone) signOutUser() {
-	p.stopLine(true)
-	p.s.session.SignOut(signin.WhyTooManyPINs, "Too many wrong PINs: signed out")
-	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
-	p.s.settings.save()
-}
+// The lock's events as the phone tells them.
 
 // userActivity is any key or softkey: it wakes the screen and re-arms the
 // idle lock.

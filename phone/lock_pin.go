@@ -132,17 +132,6 @@ func (lk *lock) changePIN(old, pin string) error {
 	return lk.storePIN(pin)
 }
 
-// askSecret opens a PIN entry: the screen masks its text, and it belongs
-// to the session (endSession closes it).
-func (p *Phone) askSecret(label string, submit func(string)) {
-	p.s.entry.askSecret(label, submit)
-}
-
-// closePINEntry closes an open PIN entry: its PIN was set another way.
-func (p *Phone) closePINEntry() {
-	p.s.entry.closeSecret()
-}
-
 // SetPIN creates the PIN, as entering and confirming it at the create-PIN
 // prompt does; a phone without a PIN may always create one. A refused PIN
 // leaves the prompt open with the reason on the screen.

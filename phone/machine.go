@@ -49,7 +49,7 @@ type machine struct {
 	tick, alertTimer timer
 	// damaged names the state files this boot found damaged and worked
 	// around (status state_damaged).
-	damaged []string
+	damaged damagedFiles
 }
 
 // logf writes a syslog line for a named event.
@@ -62,12 +62,14 @@ func (p *Phone) showAlert(msg string) {
 	p.tm.start(&p.s.alertTimer, alertTime, func() { p.s.alert = "" })
 }
 
-func (p *Phone) timeFormat() int {
-	if p.s.policy.timeFormat != 0 {
-		return p.s.policy.timeFormat
+// timeFormat is the clock's format in hours, 12 or 24: the policy's, else
+// the user's, else the vendor's.
+func timeFormat(pol *policy, cfg *statedir.Config, v *catalog.Vendor) int {
+	if pol.timeFormat != 0 {
+		return pol.timeFormat
 	}
-	if p.s.cfg.TimeFormat != 0 {
-		return p.s.cfg.TimeFormat
+	if cfg.TimeFormat != 0 {
+		return cfg.TimeFormat
 	}
-	return p.model.Vendor.TimeFormat
+	return v.TimeFormat
 }

@@ -25,14 +25,6 @@ type partEnv struct {
 	damaged, repaired func(name string)
 }
 
-// partEnv is the environment of the parts of this boot.
-func (p *Phone) partEnv() partEnv {
-	return partEnv{
-		clock: p.clock, tm: &p.tm, state: p.state, log: p.log,
-		alert: p.showAlert, damaged: p.stateDamaged, repaired: p.stateRepaired,
-	}
-}
-
 // logf writes a syslog line for a named event.
 func (e partEnv) logf(event, level, tag, format string, args ...any) {
 	e.log.event(e.clock.Now(), event, level, tag, fmt.Sprintf(format, args...), nil)

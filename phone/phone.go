@@ -60,6 +60,8 @@ type Phone struct {
 	// it; upd is the agent (phone/update), made once the state is open.
 	updateCfg update.Config
 	upd       *update.Agent
+	// env is what the phone lends its parts (part.go).
+	env partEnv
 
 	// loop is the goroutine that owns the phone's state (loop.go). Its
 	// ways in are the phone's: p.do, p.query, p.doErr, p.post, p.goWork
@@ -177,6 +179,10 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 	}
 	p.log = newSyslog(model.Vendor.Syslog, model.Hostname)
 	p.upd = newUpdateAgent(p)
+	p.env = partEnv{
+		clock: p.clock, tm: &p.tm, state: p.state, log: p.log,
+		alert: p.showAlert, damaged: p.s.damaged.add, repaired: p.s.damaged.repaired,
+	}
 	return p, nil
 }
 
@@ -338,7 +344,7 @@ func (p *Phone) Published() Status {
 // State returns the phone's state once it has handled every input so far.
 func (p *Phone) State() (Status, error) {
 	var st Status
-	err := p.query(func() { st = p.status() })
+	err := p.query(func() { p.fillStatus(&st) })
 	return st, err
 }
 
@@ -393,7 +399,7 @@ func (p *Phone) Call(target string) error {
 			p.s.lock.mayCall(target) // logs and shows the refusal
 			return err
 		}
-		p.closeMenu()
+		p.s.menu.close()
 		p.s.calls.place(target)
 		return nil
 	})

@@ -75,8 +75,8 @@ type lockRules struct {
 
 // policyHost is what the policy part asks of the rest of the phone: power
 // save keeps the screen lit while a call is up.
-type policyHost interface {
-	callState() CallState
+type policyHost struct {
+	callState func() CallState
 }
 
 // newPolicy is the policy part at boot: the defaults, with the dial timeout

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 // screenName is the catalog screen whose softkeys apply now.
@@ -80,9 +81,9 @@ func (p *Phone) render() Screen {
 		Alert:   p.s.alert,
 	}
 	s.Status = StatusBar{
-		Time:  p.formatTime(now),
+		Time:  formatClock(now, timeFormat(&p.s.policy, &p.s.cfg, m.Vendor)),
 		Date:  now.Format(m.Vendor.DateFormat),
-		Label: p.lineLabel(),
+		Label: accountLabel(p.s.cfg.Account),
 		Icons: p.icons(),
 	}
 	width := SoftkeyWidth(m.Display.Columns, m.Display.Softkeys)
@@ -109,7 +110,7 @@ func (p *Phone) render() Screen {
 	}
 	switch p.s.calls.state() {
 	case CallIdle:
-		if p.registering() && s.Prompt == "" {
+		if p.s.line.registering(p.s.cfg.Account.Server) && s.Prompt == "" {
 			// The boot screen: the vendor's boot lines until the first
 			// registration outcome.
 			for _, l := range m.Vendor.Boot {
@@ -138,38 +139,16 @@ func formatDuration(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", m, sec)
 }
 
-// registering reports whether the phone has booted with an account and its
-// line has had no registration outcome yet: the boot screen shows.
-func (p *Phone) registering() bool {
-	l := p.s.line
-	return p.s.cfg.Account.Server != "" && l != nil && !l.registered && l.regError == ""
-}
-
-// registration describes the line for the idle screen.
-func (p *Phone) registration() string {
-	l := p.s.line
-	switch {
-	case p.s.cfg.Account.Server == "":
-		return "No account"
-	case l == nil:
-		return "Not registered"
-	case l.registered:
-		return "Registered"
-	case l.regError != "":
-		return "Failed: " + l.regError
-	}
-	return "Registering..."
-}
-
-func (p *Phone) formatTime(t time.Time) string {
-	if p.timeFormat() == 12 {
+// formatClock is the status bar's time in the clock's format (12 or 24).
+func formatClock(t time.Time, hours int) string {
+	if hours == 12 {
 		return t.Format("3:04 PM")
 	}
 	return t.Format("15:04")
 }
 
-func (p *Phone) lineLabel() string {
-	a := p.s.cfg.Account
+// accountLabel is the line's label in the status bar.
+func accountLabel(a statedir.Account) string {
 	switch {
 	case a.DisplayName != "":
 		return a.DisplayName
@@ -269,24 +248,17 @@ func (p *Phone) variable(name string) (string, bool) {
 		}
 		return "none", true
 	case "registration":
-		return p.registration(), true
+		return p.s.line.registration(p.s.cfg.Account.Server), true
 	case "hostname":
 		return p.model.Hostname, true
 	case "tls":
-		return p.tlsInfo(), true
+		return p.s.line.tlsInfo(p.s.fw), true
 	case "uptime":
 		return p.clock.Now().Sub(p.s.bootAt).Truncate(time.Second).String(), true
 	case "time_format":
-		return fmt.Sprintf("%d h", p.timeFormat()), true
+		return fmt.Sprintf("%d h", timeFormat(&p.s.policy, &p.s.cfg, p.model.Vendor)), true
 	case "ca_count":
 		return fmt.Sprint(countActive(p.s.cas.List())), true
 	}
 	return "", false
-}
-
-func (p *Phone) tlsInfo() string {
-	if l := p.s.line; l != nil && l.tlsVersion != 0 {
-		return "TLS " + tlsName(l.tlsVersion)
-	}
-	return "TLS " + p.s.fw.TLSMin + "-" + p.s.fw.TLSMax + " (not connected)"
 }

@@ -60,7 +60,7 @@ func (p *Phone) bootSession(fw *catalog.Firmware) *signin.Session {
 			Model:        p.model.Name,
 			Alert:        p.showAlert,
 			FailedAlert:  p.model.Vendor.SignIn.Failed,
-			CloseMenu:    p.closeMenu,
+			CloseMenu:    p.s.menu.close,
 			User:         func() string { return p.s.cfg.Account.User },
 			SignedIn: func() {
 				// Register with the token where there is a SIP server; the
@@ -134,7 +134,7 @@ func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
 		if !p.s.session.MayAskCredentials() {
 			return
 		}
-		p.closeMenu()
+		p.s.menu.close()
 		p.s.entry.ask("User name (UPN):", func(user string) {
 			p.s.entry.ask("Password:", func(password string) {
 				if err := p.s.session.Password(strings.TrimSpace(user), password); err != nil {
@@ -145,7 +145,7 @@ func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
 	}
 	t[catalog.ActionSignInPIN] = func(p *Phone) {
 		// The extension and PIN, typed on the keypad.
-		p.closeMenu()
+		p.s.menu.close()
 		p.s.entry.ask("Extension:", func(ext string) {
 			p.s.entry.ask("PIN:", func(pin string) { _ = p.s.session.PIN(ext, pin) }).secret = true
 		})
@@ -153,7 +153,7 @@ func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
 	t[catalog.ActionSignInRetry] = func(p *Phone) { p.s.session.Retry() }
 	t[catalog.ActionSignInCancel] = func(p *Phone) { p.s.session.Cancel() }
 	t[catalog.ActionSignOut] = func(p *Phone) {
-		p.closeMenu()
+		p.s.menu.close()
 		p.s.session.SignOut(signin.WhySignedOut, signin.ReasonSignedOut)
 	}
 }

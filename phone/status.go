@@ -172,13 +172,6 @@ func (p *Phone) Calls() ([]CallInfo, error) {
 	return out, nil
 }
 
-// status reads the phone's state (loop goroutine).
-func (p *Phone) status() Status {
-	var s Status
-	p.fillStatus(&s)
-	return s
-}
-
 // fillStatus writes the phone's state into s. It fills in place rather
 // than returning a value so that the loop, which does it after every task,
 // keeps a small stack: ten thousand phones' loops each keep whatever their
@@ -234,7 +227,7 @@ func (p *Phone) fillStatus(s *Status) {
 	if code, u, left := p.s.session.Code(); code != "" {
 		s.SignInCode, s.SignInURL, s.SignInExpiresIn = code, u, int(left/time.Second)
 	}
-	if ms, err := p.callMedia(); err == nil {
+	if ms, err := p.s.calls.media(); err == nil {
 		s.setMedia(ms.Stats())
 	}
 }
