@@ -36,7 +36,7 @@ func (p *Phone) boot() {
 		cfg:     cfg,
 		fw:      img.fw,
 		cas:     img.cas,
-		session: p.bootSession(img.fw),
+		session: bootSession(p, img.fw),
 		policy:  newPolicy(p.env, policyHost{callState: p.s.calls.state}, p.dialTimeout),
 		calls:   calls{p: p},
 		bootAt:  p.clock.Now(),

@@ -60,32 +60,38 @@ func (p *Phone) SubscribeChanges(f func()) func() {
 	}
 }
 
-// stateChanged runs on the loop after every task with the status it left
-// and the one published before it (nil at first): it tells the
-// subscribers when the status changed, and follows the call's media
-// session, whose tone and DTMF events change the status without a task.
-// The published status stands for the one the subscribers were last told
-// of: every change that counts was told when it was published.
-func (p *Phone) stateChanged(now, old *Status) {
-	if ms, err := p.s.calls.media(); err == nil && ms != p.changes.watched {
-		p.changes.watched = ms
-		p.goWork(func(ctx context.Context) {
-			// The session closes its event channel when the call ends.
-			for {
-				select {
-				case _, ok := <-ms.Events():
-					if !ok {
-						return
-					}
-					p.changes.notify()
-				case <-ctx.Done():
+// follow drains the events of the focused call's media session ms, whose
+// tone and DTMF events change the status without a task, on work the
+// phone owns (goWork); it runs on the loop after every task.
+func (h *changeHub) follow(ms *media.Session, goWork func(func(context.Context))) {
+	if ms == h.watched {
+		return
+	}
+	h.watched = ms
+	goWork(func(ctx context.Context) {
+		// The session closes its event channel when the call ends.
+		for {
+			select {
+			case _, ok := <-ms.Events():
+				if !ok {
 					return
 				}
+				h.notify()
+			case <-ctx.Done():
+				return
 			}
-		})
-	}
+		}
+	})
+}
+
+// changed runs on the loop after every task with the status it left and
+// the one published before it (nil at first): it tells the subscribers
+// when the status changed. The published status stands for the one the
+// subscribers were last told of: every change that counts was told when
+// it was published.
+func (h *changeHub) changed(now, old *Status) {
 	if old == nil || !settledSame(now, old) {
-		p.changes.notify()
+		h.notify()
 	}
 }
 

@@ -74,9 +74,7 @@ type Phone struct {
 	// boot brought up, and the screen and status after every task.
 	booted    atomic.Pointer[image]
 	published atomic.Pointer[snapshot]
-	subMu     sync.Mutex
-	subs      map[int]subscriber
-	subID     int
+	subs      subscribers
 
 	// changes tells drivers when a Status value may have changed.
 	changes changeHub
@@ -154,7 +152,6 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 		clock:       clock.Real{},
 		dialTimeout: DefaultDialTimeout,
 		newLine:     newUA,
-		subs:        map[int]subscriber{},
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
@@ -291,7 +288,7 @@ func (p *Phone) Screen() Screen {
 // Subscribe calls f (from the phone's goroutine; f must not block or call
 // back into the phone) after every screen change. It returns a cancel func.
 func (p *Phone) Subscribe(f func()) func() {
-	return p.subscribe(subscriber{f: func(Screen, Status) { f() }, screenOnly: true})
+	return p.subs.add(subscriber{f: func(Screen, Status) { f() }, screenOnly: true})
 }
 
 // Watch calls f with the screen and the status the phone published, after
@@ -299,19 +296,46 @@ func (p *Phone) Subscribe(f func()) func() {
 // goroutine: f must not block or call back into the phone. It returns a
 // cancel func. Watching from before Start sees the phone from its boot on.
 func (p *Phone) Watch(f func(Screen, Status)) func() {
-	return p.subscribe(subscriber{f: f})
+	return p.subs.add(subscriber{f: f})
 }
 
-func (p *Phone) subscribe(s subscriber) func() {
-	p.subMu.Lock()
-	defer p.subMu.Unlock()
-	id := p.subID
-	p.subID++
-	p.subs[id] = s
+// subscribers are the Watch and Subscribe callbacks.
+type subscribers struct {
+	mu   sync.Mutex
+	subs map[int]subscriber
+	next int
+}
+
+// add adds s; the func it returns removes it.
+func (ss *subscribers) add(s subscriber) func() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.subs == nil {
+		ss.subs = map[int]subscriber{}
+	}
+	id := ss.next
+	ss.next++
+	ss.subs[id] = s
 	return func() {
-		p.subMu.Lock()
-		defer p.subMu.Unlock()
-		delete(p.subs, id)
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		delete(ss.subs, id)
+	}
+}
+
+// tell calls the subscribers of a change (only the screen's, unless
+// stateChanged) with the snapshot.
+func (ss *subscribers) tell(next *snapshot, screenChanged bool) {
+	ss.mu.Lock()
+	subs := make([]subscriber, 0, len(ss.subs))
+	for _, s := range ss.subs {
+		if screenChanged || !s.screenOnly {
+			subs = append(subs, s)
+		}
+	}
+	ss.mu.Unlock()
+	for _, s := range subs {
+		s.f(next.screen, next.status)
 	}
 }
 
@@ -477,7 +501,10 @@ func (p *Phone) publish() {
 	if old != nil {
 		oldStatus = &old.status
 	}
-	p.stateChanged(&next.status, oldStatus)
+	if ms, err := p.s.calls.media(); err == nil {
+		p.changes.follow(ms, p.goWork)
+	}
+	p.changes.changed(&next.status, oldStatus)
 	screenChanged := old == nil || !old.screen.Equal(next.screen)
 	if !screenChanged && old.status.Equal(&next.status) {
 		snapshots.Put(next) // a task that changed nothing: nothing to tell
@@ -488,17 +515,7 @@ func (p *Phone) publish() {
 	if !stateChanged {
 		return
 	}
-	p.subMu.Lock()
-	subs := make([]subscriber, 0, len(p.subs))
-	for _, s := range p.subs {
-		if screenChanged || !s.screenOnly {
-			subs = append(subs, s)
-		}
-	}
-	p.subMu.Unlock()
-	for _, s := range subs {
-		s.f(next.screen, next.status)
-	}
+	p.subs.tell(next, screenChanged)
 }
 
 // sameState compares two statuses but for the time. b is the loop's own

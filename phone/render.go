@@ -13,7 +13,7 @@ func (p *Phone) screenName() string {
 	if p.s.menu.isOpen() {
 		return "menu"
 	}
-	if name := p.signInScreen(); name != "" {
+	if name := signInScreen(p.s.session, !p.s.calls.idle(), p.model.Vendor); name != "" {
 		return name
 	}
 	if p.s.lock.state == Locked && (p.s.calls.state() == CallIdle || p.s.calls.state() == CallDialing) {
@@ -47,7 +47,7 @@ func (p *Phone) softkeys() []catalog.Softkey {
 	if p.upd.Offered() && !p.s.entry.isOpen() {
 		all = p.model.Vendor.Update.Softkeys
 	}
-	if p.signInScreen() != "" {
+	if signInScreen(p.s.session, !p.s.calls.idle(), p.model.Vendor) != "" {
 		var offered []catalog.Softkey
 		for _, k := range all {
 			if signInOffered(p.s.session, k.Action.String()) {
@@ -104,8 +104,8 @@ func (p *Phone) render() Screen {
 		p.s.menu.render(&s)
 		return s
 	}
-	if p.signInScreen() != "" {
-		p.renderSignIn(&s)
+	if name := signInScreen(p.s.session, !p.s.calls.idle(), m.Vendor); name != "" {
+		renderSignIn(&s, name, p.s.session, m.Vendor, p.expand)
 		return s
 	}
 	switch p.s.calls.state() {

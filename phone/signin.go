@@ -39,7 +39,7 @@ func WithSignIn(s SignIn) Option {
 // bootSession is the sign-in part for a booted firmware. The phone keeps
 // one for its life, so an answer of the provider to a request made before
 // a reboot is dropped like any stale one.
-func (p *Phone) bootSession(fw *catalog.Firmware) *signin.Session {
+func bootSession(p *Phone, fw *catalog.Firmware) *signin.Session {
 	s := p.s.session
 	if s == nil {
 		s = signin.New(signin.Env{

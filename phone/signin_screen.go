@@ -10,11 +10,10 @@ import (
 )
 
 // signInScreen is the sign-in screen to show, "" when none: the code, its
-// expiry, or the methods while signed out. A vendor without sign-in
-// screens in its catalog shows its idle screen.
-func (p *Phone) signInScreen() string {
-	s := p.s.session
-	if !s.Configured() || p.s.calls.state() != CallIdle {
+// expiry, or the methods while signed out, when no call is up (inCall). A
+// vendor without sign-in screens in its catalog shows its idle screen.
+func signInScreen(s *signin.Session, inCall bool, v *catalog.Vendor) string {
+	if !s.Configured() || inCall {
 		return ""
 	}
 	name := ""
@@ -26,7 +25,7 @@ func (p *Phone) signInScreen() string {
 	case s.Tokens() == nil && !s.Busy():
 		name = "signin"
 	}
-	if _, ok := p.model.Vendor.Softkeys[name]; !ok {
+	if _, ok := v.Softkeys[name]; !ok {
 		return ""
 	}
 	return name
@@ -39,12 +38,13 @@ func signInOffered(s *signin.Session, k string) bool {
 	return !ok || s.Offers(m)
 }
 
-// renderSignIn fills the sign-in screen.
-func (p *Phone) renderSignIn(s *Screen) {
-	ui := p.model.Vendor.SignIn
+// renderSignIn fills the sign-in screen name of the session, in the
+// vendor's words with the phone's {placeholders} (expand).
+func renderSignIn(s *Screen, name string, sess *signin.Session, v *catalog.Vendor, expand func(string) string) {
+	ui := v.SignIn
 	s.Title = ui.Title
 	lines := []string{}
-	switch why := p.s.session.Why(); p.signInScreen() {
+	switch why := sess.Why(); name {
 	case "signin_code":
 		lines = ui.Code
 	case "signin_expired":
@@ -60,7 +60,7 @@ func (p *Phone) renderSignIn(s *Screen) {
 		}
 	}
 	for _, l := range lines {
-		for _, w := range wrapText(p.expand(l), s.Columns-2) {
+		for _, w := range wrapText(expand(l), s.Columns-2) {
 			s.Lines = append(s.Lines, Line{Text: w})
 		}
 	}
