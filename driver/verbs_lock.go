@@ -100,13 +100,13 @@ func pc(_ context.Context, t *Target, a Args) (Result, error) {
 	var err error
 	switch sub {
 	case "pair":
-		err = t.Phone.PCPair(rest)
+		err = t.Phone.PC().Pair(rest)
 	case "lock":
-		err = t.Phone.PCLock()
+		err = t.Phone.PC().Lock()
 	case "unlock":
-		err = t.Phone.PCUnlock()
+		err = t.Phone.PC().Unlock()
 	case "call":
-		err = t.Phone.PCCall(rest)
+		err = t.Phone.PC().Call(rest)
 	default:
 		err = errors.New("pc needs: pair [CODE], lock, unlock or call TARGET")
 	}

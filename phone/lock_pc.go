@@ -72,24 +72,35 @@ func (lk *lock) pcUnlock() error {
 	return nil
 }
 
-// PCPair pairs the PC (Better Together over Ethernet); Manual mode needs
-// the code the phone shows.
-func (p *Phone) PCPair(code string) error {
+// PC is the PC of the phone's user as Better Together over Ethernet
+// (BToE) sees it: it pairs with the phone, locks and unlocks with it, and
+// places calls on it.
+type PC struct{ p *Phone }
+
+// PC is the user's PC, paired or not.
+func (p *Phone) PC() PC { return PC{p} }
+
+// Pair pairs the PC; Manual mode needs the code the phone shows.
+func (pc PC) Pair(code string) error {
+	p := pc.p
 	return p.doErr(func() error { return p.s.lock.pair(code) })
 }
 
-// PCLock is the paired PC locking: the phone locks with it.
-func (p *Phone) PCLock() error {
+// Lock is the paired PC locking: the phone locks with it.
+func (pc PC) Lock() error {
+	p := pc.p
 	return p.doErr(func() error { return p.s.lock.pcLock() })
 }
 
-// PCUnlock is the paired PC unlocking: the phone unlocks with it.
-func (p *Phone) PCUnlock() error {
+// Unlock is the paired PC unlocking: the phone unlocks with it.
+func (pc PC) Unlock() error {
+	p := pc.p
 	return p.doErr(func() error { return p.s.lock.pcUnlock() })
 }
 
-// PCCall is click-to-call from the paired PC.
-func (p *Phone) PCCall(target string) error {
+// Call is click-to-call from the paired PC.
+func (pc PC) Call(target string) error {
+	p := pc.p
 	paired := false
 	if err := p.do(func() { paired = p.s.lock.paired }); err != nil {
 		return err

@@ -187,16 +187,16 @@ func TestDeviceLockComesBackAndIsNotCarriedOver(t *testing.T) {
 
 func TestBetterTogetherLockFollowsThePC(t *testing.T) {
 	p, _ := newPhone(t, "t48g", "")
-	if err := p.PCLock(); !errors.Is(err, phone.ErrNotPaired) {
+	if err := p.PC().Lock(); !errors.Is(err, phone.ErrNotPaired) {
 		t.Fatalf("PC lock unpaired: %v", err)
 	}
-	must(t, p.PCPair(""))
+	must(t, p.PC().Pair(""))
 	must(t, p.SetPIN("8080808"))
-	must(t, p.PCLock())
+	must(t, p.PC().Lock())
 	if got := status(t, p, "lock") + " " + status(t, p, "paired"); got != "locked yes" {
 		t.Fatalf("after PC lock: %s", got)
 	}
-	must(t, p.PCUnlock())
+	must(t, p.PC().Unlock())
 	if got := status(t, p, "lock"); got != "unlocked" {
 		t.Fatalf("after PC unlock: %s", got)
 	}

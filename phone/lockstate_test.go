@@ -62,7 +62,7 @@ func TestLockedPhoneStaysLockedAcrossFirmwareChange(t *testing.T) {
 			if got := status(t, p, "lock"); got != "locked" {
 				t.Fatalf("lock=%s after a reboot on %s", got, tc.to)
 			}
-			if err := p.PCUnlock(); err == nil && status(t, p, "lock") != "locked" {
+			if err := p.PC().Unlock(); err == nil && status(t, p, "lock") != "locked" {
 				t.Fatal("an unpaired PC unlocked the phone")
 			}
 			if err := p.Unlock("11112222"); !errors.Is(err, phone.ErrWrongPIN) {

@@ -184,7 +184,7 @@ func TestManualPairingCode(t *testing.T) {
 	_ = p.do(func() {
 		p.onPolicy([]byte(`{"version":2,"policy":{"BetterTogetherOverEthernetPairingMode":"Manual"}}`))
 	})
-	if err := p.PCPair(""); err == nil {
+	if err := p.PC().Pair(""); err == nil {
 		t.Fatal("Manual mode paired without a code")
 	}
 	var code string
@@ -192,10 +192,10 @@ func TestManualPairingCode(t *testing.T) {
 	if len(code) != 8 || !p.Screen().Contains("PC pairing code: "+code) {
 		t.Fatalf("pairing code %q not shown:\n%s", code, p.Screen().Text())
 	}
-	if err := p.PCPair("wrongcod"); err == nil {
+	if err := p.PC().Pair("wrongcod"); err == nil {
 		t.Fatal("a wrong code paired")
 	}
-	if err := p.PCPair(code); err != nil {
+	if err := p.PC().Pair(code); err != nil {
 		t.Fatal(err)
 	}
 	if !p.Screen().Contains("Paired with PC") {
