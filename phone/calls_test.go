@@ -22,6 +22,18 @@ import (
 // line and a fake clock: no server, no TLS, no waiting on the wall clock.
 func onFakeLine(t *testing.T, model string) (*phone.Phone, *phonetest.Line, *clock.Fake) {
 	t.Helper()
+	p, line, clk := bootOnFakeLine(t, model)
+	line.Send(sipua.Registered{Expires: time.Hour})
+	if got := status(t, p, "registered"); got != "yes" {
+		t.Fatalf("registered=%s after the registrar's 200", got)
+	}
+	return p, line, clk
+}
+
+// bootOnFakeLine is onFakeLine up to the phone's first REGISTER, which
+// has no answer yet.
+func bootOnFakeLine(t *testing.T, model string) (*phone.Phone, *phonetest.Line, *clock.Fake) {
+	t.Helper()
 	cat, err := catalog.Builtin()
 	must(t, err)
 	m, err := cat.Model(model)
@@ -39,10 +51,6 @@ func onFakeLine(t *testing.T, model string) (*phone.Phone, *phonetest.Line, *clo
 	t.Cleanup(func() { p.Close() })
 	if !line.Has("REGISTER 1h0m0s") {
 		t.Fatalf("the phone did not register: %v", line.Ops())
-	}
-	line.Send(sipua.Registered{Expires: time.Hour})
-	if got := status(t, p, "registered"); got != "yes" {
-		t.Fatalf("registered=%s after the registrar's 200", got)
 	}
 	return p, line, clk
 }

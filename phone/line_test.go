@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/pem"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -114,30 +113,6 @@ func TestRegisterAndCallBetweenVendors(t *testing.T) {
 	waitStatus(t, alice, "call", "idle")
 }
 
-func TestCallFailureReasons(t *testing.T) {
-	b := cloud(t)
-	p := signedIn(t, b, "430hd", "", "dave", "secret")
-	waitStatus(t, p, "registered", "yes")
-	tests := []struct{ target, alert string }{
-		{"busy", "Busy"},
-		{"nobody", "Not found"},
-		{"carol", "Unavailable"}, // a user with no registration
-	}
-	for _, tt := range tests {
-		must(t, p.Call(tt.target))
-		waitStatus(t, p, "call", "idle")
-		if a := p.Screen().Alert; a != tt.alert {
-			t.Errorf("call %s: alert %q, want %q", tt.target, a, tt.alert)
-		}
-	}
-	// noanswer rings until we give up: Cancel sends CANCEL.
-	must(t, p.Call("noanswer"))
-	waitStatus(t, p, "call", "calling")
-	testwait.Poll(5*time.Second, func() bool { return p.Screen().Contains("Ringing") })
-	must(t, p.Hangup())
-	waitStatus(t, p, "call", "idle")
-}
-
 func TestDNDAndVoicemailMWI(t *testing.T) {
 	b := cloud(t)
 	alice := signedIn(t, b, "vvx501", "", "alice", "secret")
@@ -154,40 +129,6 @@ func TestDNDAndVoicemailMWI(t *testing.T) {
 	waitStatus(t, bob, "mwi", "1")
 	if s := bob.Screen(); s.LEDs.Message != phone.LEDOn {
 		t.Fatalf("message LED off with 1 message:\n%s", s.Text())
-	}
-}
-
-func TestWrongPasswordBacksOff(t *testing.T) {
-	b := cloud(t)
-	cat, _ := catalog.Builtin()
-	m, _ := cat.Model("c450hd")
-	clk := clock.NewFake(start)
-	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()),
-		phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: "alice", Password: "wrong"}))
-	must(t, err)
-	p.Start(context.Background())
-	defer p.Close()
-	waitStatus(t, p, "registration_error", "Wrong password (401)")
-	if !p.Screen().Contains("Failed: Wrong password (401)") {
-		t.Fatalf("screen:\n%s", p.Screen().Text())
-	}
-	// Retries follow a doubling back-off on the phone's clock: 5 s, 10 s, ...
-	retries := func() int { return strings.Count(strings.Join(logTexts(p), "\n"), "registration retry after") }
-	for i, wait := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second} {
-		clk.Advance(wait - time.Millisecond)
-		if n := retries(); n != i {
-			t.Fatalf("%d retries before %v of back-off, want %d", n, wait, i)
-		}
-		clk.Advance(time.Millisecond)
-		if n := retries(); n != i+1 {
-			t.Fatalf("%d retries after %v of back-off, want %d", n, wait, i+1)
-		}
-		// Let the retry's 401 come back (and the next retry be armed)
-		// before moving time again.
-		next := (2 * wait).String()
-		if !testwait.Poll(5*time.Second, func() bool { return logged(p, "(retry in "+next+")") }) {
-			t.Fatalf("no failure with retry in %s:\n%s", next, strings.Join(logTexts(p), "\n"))
-		}
 	}
 }
 
@@ -261,56 +202,6 @@ func TestServerNameDoesNotResolve(t *testing.T) {
 	p.Start(context.Background())
 	defer p.Close()
 	waitStatus(t, p, "registration_error", "Server not found (DNS)")
-}
-
-// While registered, the phone pings the server (RFC 5626 CRLF keep-alive)
-// on the connection it registered over: every 120 s of its clock, or at the
-// registrar's Flow-Timer when it gives one. The ping that finds the
-// connection gone says so, at an instant of that period.
-func TestKeepAlive(t *testing.T) {
-	for _, tc := range []struct {
-		flow, every time.Duration
-	}{{0, 120 * time.Second}, {50 * time.Second, 50 * time.Second}} {
-		t.Run(fmt.Sprintf("flow-timer=%v", tc.flow), func(t *testing.T) {
-			b := cloudWith(t, backend.Config{FlowTimer: tc.flow})
-			cat, _ := catalog.Builtin()
-			m, _ := cat.Model("t46g")
-			clk := clock.NewFake(start)
-			p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(t.TempDir()),
-				phone.WithAccount(statedir.Account{Server: "sips:" + b.Addr("tls"), User: "alice", Password: "secret", Domain: b.Domain()}))
-			must(t, err)
-			p.Start(context.Background())
-			defer p.Close()
-			waitStatus(t, p, "registered", "yes")
-			clk.Advance(3 * tc.every)
-			if logged(p, "keep-alive") {
-				t.Fatalf("keep-alive failed:\n%s", strings.Join(logTexts(p), "\n"))
-			}
-			b.Close() // the connection goes away: the next ping says so
-			testwait.Poll(5*time.Second, func() bool {
-				if logged(p, "connection to the server lost") {
-					return true
-				}
-				clk.Advance(10 * time.Second)
-				return false
-			})
-			waitStatus(t, p, "registered", "no")
-			var lost time.Time
-			for _, l := range p.Logs(0) {
-				if strings.Contains(l.Text, "connection to the server lost") {
-					lost = l.Time
-				}
-			}
-			if lost.IsZero() {
-				t.Fatalf("lost connection not logged:\n%s", strings.Join(logTexts(p), "\n"))
-			}
-			// 50 s and 120 s first meet at 600 s: a ping at a multiple of
-			// one period and not the other tells them apart.
-			if d := lost.Sub(start); d%tc.every != 0 || d%(170*time.Second-tc.every) == 0 || d >= 600*time.Second {
-				t.Fatalf("the lost connection was found %v after registering, want a multiple of %v under 600 s", d, tc.every)
-			}
-		})
-	}
 }
 
 // The phone presents its client certificate (mutual TLS) and writes its TLS
