@@ -37,19 +37,19 @@ func (p *Phone) boot() {
 		fw:      img.fw,
 		cas:     img.cas,
 		session: bootSession(p, img.fw),
-		policy:  newPolicy(p.env, policyHost{callState: p.s.calls.state}, p.dialTimeout),
+		policy:  newPolicy(&p.env, (*phoneHost)(p), p.dialTimeout),
 		calls:   calls{p: p},
 		bootAt:  p.clock.Now(),
 		reboots: reboots,
 	}
-	p.s.settings = settings{cfg: &p.s.cfg, env: p.env}
+	p.s.settings = settings{cfg: &p.s.cfg, env: &p.env}
 	p.s.menu, p.s.entry = inputParts(p)
 	p.booted.Store(&img)
 	if updDamaged {
 		p.s.damaged.add(update.File)
 	}
 	p.s.policy.load()
-	p.s.lock = newLock(p.env, lockHostOf(p), img.fw, p.model.Vendor, p.s.policy.lock)
+	p.s.lock = newLock(&p.env, (*phoneHost)(p), img.fw, p.model.Vendor, p.s.policy.lock)
 	p.s.lock.booted()
 	p.s.policy.armPowerSave()
 	for _, line := range p.model.Vendor.Boot {

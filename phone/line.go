@@ -50,7 +50,7 @@ type line struct {
 	// server while registered.
 	reg, keepalive timer
 
-	env partEnv
+	env *partEnv
 	// jitter is the phone's register jitter (WithRegisterJitter).
 	jitter float64
 	// retired: the phone has let this line go; its timers do nothing.
@@ -203,7 +203,7 @@ func (p *Phone) startLine() {
 		}
 		cfg.TLS = conf
 	}
-	l := &line{stop: make(chan struct{}), retry: retryFirst, env: p.env, jitter: p.regJitter, on: lineEventsOf(p)}
+	l := &line{stop: make(chan struct{}), retry: retryFirst, env: &p.env, jitter: p.regJitter, on: lineEventsOf(p)}
 	ua, err := p.newLine(cfg, func(ev sipua.Event) {
 		// Held from the UA's hand-over until the loop has run it.
 		release := p.inflight.Hold()

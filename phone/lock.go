@@ -54,11 +54,11 @@ var idpMethods = []signin.Method{"web", "user", "password", "pin", "pc"}
 // The phone tells the lock its events: booted, signedIn, keyPressed,
 // policyChanged; the lock asks the rest of the phone through its host.
 type lock struct {
-	env  partEnv
+	env  *partEnv
 	host lockHost
 	// w is the vendor's lock wording, tooManyPINs its words for a user
 	// signed out by wrong PINs; rules the policy in force.
-	w           catalog.Lock
+	w           *catalog.Lock
 	tooManyPINs string
 	rules       lockRules
 
@@ -87,51 +87,58 @@ type lock struct {
 // lockHost is what the lock asks of the rest of the phone: the screens it
 // takes over or opens, the calls it places or refuses, the session it
 // ends, and two facts of other parts (the call's state, the sign-in
-// method). The phone gives it at boot (lockHostOf); a test gives its own.
-type lockHost struct {
-	callState    func() CallState
-	signInMethod func() signin.Method
+// method). The phone is the host (phoneHost); a test gives its own.
+type lockHost interface {
+	callState() CallState
+	signInMethod() signin.Method
 	// askSecret opens a PIN entry; closeMenu closes the menu, closeInput
 	// the menu and any entry (the lock screen takes over), closePINEntry
 	// an open PIN entry (its PIN was set another way).
-	askSecret                            func(label string, submit func(string))
-	closeMenu, closeInput, closePINEntry func()
-	placeCall                            func(target string)
-	endCall                              func()
+	askSecret(label string, submit func(string))
+	closeMenu()
+	closeInput()
+	closePINEntry()
+	placeCall(target string)
+	endCall()
 	// signOutUser ends the session and forgets the account (too many
 	// wrong PINs).
-	signOutUser func()
+	signOutUser()
 }
 
-// lockHostOf is the phone as its lock's host.
-func lockHostOf(p *Phone) lockHost {
-	return lockHost{
-		// The state of the call on the line: the idle lock leaves a call
-		// in progress alone.
-		callState:     p.s.calls.state,
-		signInMethod:  func() signin.Method { return p.s.session.Method() },
-		askSecret:     p.s.entry.askSecret,
-		closeMenu:     p.s.menu.close,
-		closeInput:    func() { p.s.menu.close(); p.s.entry.close() },
-		closePINEntry: p.s.entry.closeSecret,
-		// Emergency calls, and a number abandoned on a phone that locks.
-		placeCall: p.s.calls.place,
-		endCall:   p.s.calls.endFocused,
-		// The registration ends, the account and its tokens are forgotten
-		// (the lock forgets its PIN).
-		signOutUser: func() {
-			p.stopLine(true)
-			p.s.session.SignOut(signin.WhyTooManyPINs, "Too many wrong PINs: signed out")
-			p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
-			p.s.settings.save()
-		},
-	}
+// phoneHost is the phone as its parts' host: *Phone seen through the
+// methods the parts' host interfaces ask for (lockHost, policyHost), so
+// that the phone's own methods stay the phone's and a part costs no
+// allocation to wire.
+type phoneHost Phone
+
+// callState is the state of the focused call: the idle lock and power
+// save leave a call in progress alone.
+func (h *phoneHost) callState() CallState                        { return h.s.calls.state() }
+func (h *phoneHost) signInMethod() signin.Method                 { return h.s.session.Method() }
+func (h *phoneHost) askSecret(label string, submit func(string)) { h.s.entry.askSecret(label, submit) }
+func (h *phoneHost) closeMenu()                                  { h.s.menu.close() }
+func (h *phoneHost) closeInput()                                 { h.s.menu.close(); h.s.entry.close() }
+func (h *phoneHost) closePINEntry()                              { h.s.entry.closeSecret() }
+
+// placeCall places an emergency call; endCall ends a number abandoned on
+// a phone that locks.
+func (h *phoneHost) placeCall(target string) { h.s.calls.place(target) }
+func (h *phoneHost) endCall()                { h.s.calls.endFocused() }
+
+// signOutUser: the registration ends, the account and its tokens are
+// forgotten (the lock forgets its PIN).
+func (h *phoneHost) signOutUser() {
+	p := (*Phone)(h)
+	p.stopLine(true)
+	p.s.session.SignOut(signin.WhyTooManyPINs, "Too many wrong PINs: signed out")
+	p.s.cfg.Account.User, p.s.cfg.Account.Password = "", ""
+	p.s.settings.save()
 }
 
 // newLock is the lock part at boot, before the state directory is read.
-func newLock(env partEnv, host lockHost, fw *catalog.Firmware, v *catalog.Vendor, rules lockRules) lock {
+func newLock(env *partEnv, host lockHost, fw *catalog.Firmware, v *catalog.Vendor, rules lockRules) lock {
 	return lock{
-		env: env, host: host, w: v.Lock, tooManyPINs: v.SignIn.Reasons[signin.WhyTooManyPINs], rules: rules,
+		env: env, host: host, w: &v.Lock, tooManyPINs: v.SignIn.Reasons[signin.WhyTooManyPINs], rules: rules,
 		state: LockNone, kind: fw.Lock,
 	}
 }

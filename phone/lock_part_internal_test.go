@@ -37,7 +37,7 @@ func TestLockPartAlone(t *testing.T) {
 	}
 	host := &fakeLockHost{method: "web", call: CallConnected}
 	rules := lockRules{enforce: true, timeout: time.Minute, minPIN: 6, maxRetry: 3, emergency: []string{"911"}}
-	lk := newLock(env, host.host(), &catalog.Firmware{Lock: lockPhone}, m.Vendor, rules)
+	lk := newLock(&env, host, &catalog.Firmware{Lock: lockPhone}, m.Vendor, rules)
 	lk.booted()
 	lk.signedIn()
 	if lk.state != LockNone || len(host.asked) != 1 || host.asked[0] != m.Vendor.Lock.CreatePIN {

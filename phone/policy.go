@@ -34,7 +34,7 @@ const policyExpires = time.Hour
 // and the previous value stays. Power save is its own: it dims the screen
 // after the idle time the policy sets.
 type policy struct {
-	env  partEnv
+	env  *partEnv
 	host policyHost
 
 	// saverTimer turns the display off after the idle time.
@@ -75,13 +75,13 @@ type lockRules struct {
 
 // policyHost is what the policy part asks of the rest of the phone: power
 // save keeps the screen lit while a call is up.
-type policyHost struct {
-	callState func() CallState
+type policyHost interface {
+	callState() CallState
 }
 
 // newPolicy is the policy part at boot: the defaults, with the dial timeout
 // the phone was provisioned with, before the kept policy is loaded.
-func newPolicy(env partEnv, host policyHost, dialTimeout time.Duration) policy {
+func newPolicy(env *partEnv, host policyHost, dialTimeout time.Duration) policy {
 	return policy{
 		env:         env,
 		host:        host,

@@ -33,7 +33,7 @@ func TestPolicyFieldsOneByOne(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pol := newPolicy(partEnv{}, policyHost{}, DefaultDialTimeout)
+			pol := newPolicy(&partEnv{}, nil, DefaultDialTimeout)
 			problems := pol.applyFields(tc.fields)
 			got := strings.Join(problems, "; ")
 			if (tc.problem == "") != (got == "") || !strings.Contains(got, tc.problem) {
@@ -64,7 +64,7 @@ func TestPINPromptAfterIdPSignIn(t *testing.T) {
 		method signin.Method
 		asked  bool
 	}{{"web", true}, {"user", true}, {"pc", true}, {signin.Provisioned, false}} {
-		lk := lock{host: (&fakeLockHost{method: tc.method}).host(), state: LockNone, kind: lockPhone, rules: lockRules{enforce: true}}
+		lk := lock{host: &fakeLockHost{method: tc.method}, state: LockNone, kind: lockPhone, rules: lockRules{enforce: true}}
 		if got := lk.needsPIN(); got != tc.asked {
 			t.Errorf("%s sign-in: asked for a PIN = %v, want %v", tc.method, got, tc.asked)
 		}
@@ -132,7 +132,7 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 // phone: only the administrator does.
 func TestDeviceLockCodeNotForWebSignIn(t *testing.T) {
 	host := &fakeLockHost{method: "web"}
-	lk := lock{host: host.host(), state: LockNone, kind: lockDevice}
+	lk := lock{host: host, w: &catalog.Lock{}, state: LockNone, kind: lockDevice}
 	if err := lk.mayChangePIN(); err == nil {
 		t.Fatal("a web-sign-in user may change the Device-Lock code")
 	}
@@ -151,20 +151,15 @@ type fakeLockHost struct {
 	placed []string // the calls placed
 }
 
-// host is the fake as the lock's host.
-func (h *fakeLockHost) host() lockHost {
-	return lockHost{
-		callState:     func() CallState { return h.call },
-		signInMethod:  func() signin.Method { return h.method },
-		askSecret:     func(label string, _ func(string)) { h.asked = append(h.asked, label) },
-		closeMenu:     func() {},
-		closeInput:    func() {},
-		closePINEntry: func() {},
-		placeCall:     func(target string) { h.placed = append(h.placed, target) },
-		endCall:       func() {},
-		signOutUser:   func() {},
-	}
-}
+func (h *fakeLockHost) callState() CallState                   { return h.call }
+func (h *fakeLockHost) signInMethod() signin.Method            { return h.method }
+func (h *fakeLockHost) askSecret(label string, _ func(string)) { h.asked = append(h.asked, label) }
+func (h *fakeLockHost) closeMenu()                             {}
+func (h *fakeLockHost) closeInput()                            {}
+func (h *fakeLockHost) closePINEntry()                         {}
+func (h *fakeLockHost) placeCall(target string)                { h.placed = append(h.placed, target) }
+func (h *fakeLockHost) endCall()                               {}
+func (h *fakeLockHost) signOutUser()                           {}
 
 // Manual pairing: the phone shows a code, and only that code pairs.
 func TestManualPairingCode(t *testing.T) {

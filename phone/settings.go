@@ -14,7 +14,7 @@ import (
 // every change the user makes is saved at once.
 type settings struct {
 	cfg *statedir.Config // the machine's
-	env partEnv
+	env *partEnv
 }
 
 // save writes the configuration; a failure is logged and shown, and the
