@@ -4,9 +4,11 @@
 package phone
 
 import (
+	"context"
 	"strings"
 	"time"
 
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/signin"
 )
@@ -43,57 +45,11 @@ func bootSession(p *Phone, fw *catalog.Firmware) *signin.Session {
 	s := p.s.session
 	if s == nil {
 		s = signin.New(signin.Env{
-			Clock: p.clock,
-			Log: func(level, format string, args ...any) {
-				p.logf("signin", level, "signin", format, args...)
-			},
-			Go:   p.goWork,
-			Post: func(f func()) bool { return p.post(nil, f) },
-			Hold: func() func() { return p.inflight.Hold() },
-			AfterFunc: func(d time.Duration, f func()) func() {
-				t := new(timer)
-				p.tm.start(t, d, f)
-				return t.stop
-			},
+			Host:         (*signInHost)(p),
 			Dir:          p.state.Path,
 			Manufacturer: p.model.Vendor.Name,
 			Model:        p.model.Name,
-			Alert:        p.showAlert,
 			FailedAlert:  p.model.Vendor.SignIn.Failed,
-			CloseMenu:    p.s.menu.close,
-			User:         func() string { return p.s.cfg.Account.User },
-			SignedIn: func() {
-				// Register with the token where there is a SIP server; the
-				// session is signed in once registered, or at once without.
-				if p.s.cfg.Account.Server != "" {
-					p.startLine()
-					return
-				}
-				p.s.session.Established()
-				p.s.lock.signedIn()
-			},
-			Bearer: func(access string) {
-				if l := p.s.line; l != nil {
-					l.ua.SetBearer(access)
-				}
-			},
-			Register: func() {
-				if l := p.s.line; l != nil {
-					l.ua.Register(registerExpires)
-				}
-			},
-			StopLine: func() { p.stopLine(true) },
-			// What belongs to the session ends with it: an open PIN entry
-			// (a PIN typed after the session ended would be saved for
-			// nobody), a call or a number being dialled whose line is
-			// gone, the voice messages of the user's mailbox.
-			Ended: func() {
-				p.s.entry.sessionEnded()
-				if p.s.line == nil {
-					p.s.calls.endAll()
-					p.s.mwi = 0
-				}
-			},
 		}, p.signin)
 	}
 	s.Boot(signin.Firmware{Version: fw.Version, Offered: fw.SignIn, ClientID: p.model.Vendor.SignIn.ClientIDs[fw.ClientID]})
@@ -155,5 +111,61 @@ func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
 	t[catalog.ActionSignOut] = func(p *Phone) {
 		p.s.menu.close()
 		p.s.session.SignOut(signin.WhySignedOut, signin.ReasonSignedOut)
+	}
+}
+
+// signInHost is the phone as its sign-in session's host (signin.Host).
+type signInHost Phone
+
+func (h *signInHost) Clock() clock.Clock { return h.clock }
+func (h *signInHost) Log(level, format string, args ...any) {
+	(*Phone)(h).logf("signin", level, "signin", format, args...)
+}
+func (h *signInHost) Go(f func(context.Context)) { h.goWork(f) }
+func (h *signInHost) Post(f func()) bool         { return h.post(nil, f) }
+func (h *signInHost) Hold() func()               { return h.inflight.Hold() }
+func (h *signInHost) AfterFunc(d time.Duration, f func()) func() {
+	t := new(timer)
+	h.tm.start(t, d, f)
+	return t.stop
+}
+func (h *signInHost) Alert(msg string) { (*Phone)(h).showAlert(msg) }
+func (h *signInHost) CloseMenu()       { h.s.menu.close() }
+func (h *signInHost) User() string     { return h.s.cfg.Account.User }
+
+// SignedIn registers with the token where there is a SIP server; the
+// session is signed in once registered, or at once without.
+func (h *signInHost) SignedIn() {
+	if h.s.cfg.Account.Server != "" {
+		(*Phone)(h).startLine()
+		return
+	}
+	h.s.session.Established()
+	h.s.lock.signedIn()
+}
+
+func (h *signInHost) Bearer(access string) {
+	if l := h.s.line; l != nil {
+		l.ua.SetBearer(access)
+	}
+}
+
+func (h *signInHost) Register() {
+	if l := h.s.line; l != nil {
+		l.ua.Register(registerExpires)
+	}
+}
+
+func (h *signInHost) StopLine() { (*Phone)(h).stopLine(true) }
+
+// Ended: what belongs to the session ends with it: an open PIN entry (a
+// PIN typed after the session ended would be saved for nobody), a call or
+// a number being dialled whose line is gone, the voice messages of the
+// user's mailbox.
+func (h *signInHost) Ended() {
+	h.s.entry.sessionEnded()
+	if h.s.line == nil {
+		h.s.calls.endAll()
+		h.s.mwi = 0
 	}
 }

@@ -3,11 +3,13 @@
 package phone
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone/update"
 )
 
@@ -71,33 +73,45 @@ func WithStateLimit(bytes int64) Option {
 func newUpdateAgent(p *Phone) *update.Agent {
 	cfg := p.updateCfg
 	cfg.Model, cfg.State, cfg.Identity, cfg.Lab = p.model, p.state, p.id, p.lab
-	return update.New(cfg, update.Env{
-		Clock: p.clock,
-		Log:   func(level, msg string) { p.logf("update", level, "update", "%s", msg) },
-		Do:    p.do,
-		Go:    p.goWork,
-		After: func(d time.Duration, f func()) func() {
-			t := new(timer)
-			p.tm.start(t, d, f)
-			return t.stop
-		},
-		Hold:   p.inflight.Hold,
-		Reboot: p.reboot,
-		Alert:  p.showAlert,
-		Call: func() string {
-			if p.s.calls.state() == CallIdle {
-				return ""
-			}
-			return p.s.calls.state().String()
-		},
-		Idle:   func() bool { return p.s.calls.state() == CallIdle && !p.s.menu.isOpen() },
-		Policy: func() (bool, string) { return p.s.policy.deviceUpdate, p.s.policy.updateService },
-		TLS: func(host string) *tls.Config {
-			conf := p.s.cas.ClientConfig(host, tlsVersions[p.s.fw.TLSMin], tlsVersions[p.s.fw.TLSMax])
-			conf.Time = p.clock.Now
-			return conf
-		},
-	})
+	return update.New(cfg, (*updateHost)(p))
+}
+
+// updateHost is the phone as its update agent's environment (update.Env).
+type updateHost Phone
+
+func (h *updateHost) Clock() clock.Clock         { return h.clock }
+func (h *updateHost) Do(f func()) error          { return h.do(f) }
+func (h *updateHost) Go(f func(context.Context)) { h.goWork(f) }
+func (h *updateHost) Hold() func()               { return h.inflight.Hold() }
+func (h *updateHost) Reboot()                    { (*Phone)(h).reboot() }
+func (h *updateHost) Alert(msg string)           { (*Phone)(h).showAlert(msg) }
+func (h *updateHost) Log(level, msg string) {
+	(*Phone)(h).logf("update", level, "update", "%s", msg)
+}
+
+func (h *updateHost) After(d time.Duration, f func()) func() {
+	t := new(timer)
+	h.tm.start(t, d, f)
+	return t.stop
+}
+
+func (h *updateHost) Call() string {
+	if st := h.s.calls.state(); st != CallIdle {
+		return st.String()
+	}
+	return ""
+}
+
+func (h *updateHost) Idle() bool { return h.s.calls.state() == CallIdle && !h.s.menu.isOpen() }
+
+func (h *updateHost) Policy() (bool, string) {
+	return h.s.policy.deviceUpdate, h.s.policy.updateService
+}
+
+func (h *updateHost) TLS(host string) *tls.Config {
+	conf := h.s.cas.ClientConfig(host, tlsVersions[h.s.fw.TLSMin], tlsVersions[h.s.fw.TLSMax])
+	conf.Time = h.clock.Now
+	return conf
 }
 
 // agentErr tags the agent's refusal during a call with ErrBusy, as every

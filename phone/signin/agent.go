@@ -158,7 +158,7 @@ func (s *Session) tokensCame(cfg *oauth2.Config, tok *oauth2.Token) {
 	}
 	t := &Tokens{
 		Issuer: s.cfg.Issuer, ClientID: cfg.ClientID, Method: string(s.method), User: user,
-		Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: s.env.Clock.Now().Add(life),
+		Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: s.env.Clock().Now().Add(life),
 	}
 	if err := saveTokens(s.env.Dir, t); err != nil {
 		s.env.Log("err", "%v", err)
@@ -185,7 +185,7 @@ func (s *Session) scheduleRefresh(cfg *oauth2.Config) {
 	if t == nil || t.Refresh == "" {
 		return
 	}
-	wait := max(t.Expiry.Sub(s.env.Clock.Now())-refreshBefore, time.Second)
+	wait := max(t.Expiry.Sub(s.env.Clock().Now())-refreshBefore, time.Second)
 	s.start(&s.refresh, wait, func() { s.renew(cfg, nil) })
 }
 
@@ -225,7 +225,7 @@ func (s *Session) renew(cfg *oauth2.Config, then func()) {
 			tok := v.(*oauth2.Token)
 			life := tokenLife(tok)
 			nt := *t
-			nt.Access, nt.Expiry = tok.AccessToken, s.env.Clock.Now().Add(life)
+			nt.Access, nt.Expiry = tok.AccessToken, s.env.Clock().Now().Add(life)
 			if tok.RefreshToken != "" {
 				nt.Refresh = tok.RefreshToken
 			}
@@ -243,7 +243,7 @@ func (s *Session) renew(cfg *oauth2.Config, then func()) {
 			s.SignOut(sessionProblem(err), "refresh refused: "+idpReason(err))
 		default:
 			reason := idpReason(err)
-			if s.env.Clock.Now().After(t.Expiry) {
+			if s.env.Clock().Now().After(t.Expiry) {
 				s.err, s.why = reason, idpProblem(err)
 			}
 			s.env.Log("warn", "token refresh failed: %s; next try in %v", reason, idpRetry)
@@ -301,7 +301,7 @@ func (s *Session) Restore(hasServer bool) bool {
 		s.tok = t
 		s.method = Method(t.Method)
 		s.env.Log("info", "signed in as %s (kept from before the restart)", t.User)
-		if !s.env.Clock.Now().Before(t.Expiry.Add(-refreshBefore)) {
+		if !s.env.Clock().Now().Before(t.Expiry.Add(-refreshBefore)) {
 			s.renew(nil, s.env.SignedIn)
 			return false
 		}

@@ -8,50 +8,55 @@ import (
 	"github.com/deskphone/deskphone/clock"
 )
 
-// Env is what a Session needs of the phone it signs in for. The Session is
-// called on the phone's loop, and calls these funcs there, but for Post,
-// which the work Go runs calls to hand its result back.
+// Env is what a Session needs of the phone it signs in for: the phone
+// itself (Host) and the facts it names the device by.
 type Env struct {
-	Clock clock.Clock
-	// Log writes a syslog line of the sign-in part at level.
-	Log func(level, format string, args ...any)
-	// Go runs f off the loop under the phone's lifetime: the phone's end
-	// cancels ctx and waits for f. Called on the loop only.
-	Go func(f func(ctx context.Context))
-	// Post hands f to the loop, reporting false when the loop has ended
-	// (f never runs). Called from Go's goroutines.
-	Post func(f func()) bool
-	// Hold keeps virtual time from jumping over an exchange until release
-	// is called (the phone's in-flight tracker).
-	Hold func() (release func())
-	// AfterFunc runs f on the loop after d on the phone's clock, unless
-	// stop is called first.
-	AfterFunc func(d time.Duration, f func()) (stop func())
+	Host
 	// Dir is the phone's state directory, where the tokens are kept.
 	Dir string
 	// Manufacturer and Model name the phone to the provider.
 	Manufacturer, Model string
-
-	// Alert shows a transient message; FailedAlert is the vendor's words
-	// for a failed sign-in.
-	Alert       func(msg string)
+	// FailedAlert is the vendor's words for a failed sign-in.
 	FailedAlert string
+}
+
+// Host is the phone a Session signs in for. The Session is called on the
+// phone's loop, and calls these methods there, but for Post, which the
+// work Go runs calls to hand its result back.
+type Host interface {
+	Clock() clock.Clock
+	// Log writes a syslog line of the sign-in part at level.
+	Log(level, format string, args ...any)
+	// Go runs f off the loop under the phone's lifetime: the phone's end
+	// cancels ctx and waits for f. Called on the loop only.
+	Go(f func(ctx context.Context))
+	// Post hands f to the loop, reporting false when the loop has ended
+	// (f never runs). Called from Go's goroutines.
+	Post(f func()) bool
+	// Hold keeps virtual time from jumping over an exchange until release
+	// is called (the phone's in-flight tracker).
+	Hold() (release func())
+	// AfterFunc runs f on the loop after d on the phone's clock, unless
+	// stop is called first.
+	AfterFunc(d time.Duration, f func()) (stop func())
+	// Alert shows a transient message.
+	Alert(msg string)
 	// CloseMenu leaves the menu when an interactive sign-in starts.
-	CloseMenu func()
+	CloseMenu()
 	// User is the configured account's user, for tokens that name none.
-	User func() string
+	User() string
 	// SignedIn: the tokens came; the phone goes on to register with them
 	// (and calls Established once registered, or at once without a SIP
 	// server).
-	SignedIn func()
+	SignedIn()
 	// Bearer hands a refreshed access token to the line; Register
 	// registers again with it.
-	Bearer   func(access string)
-	Register func()
+	Bearer(access string)
+	Register()
 	// StopLine ends the line, unregistering (a sign-out).
-	StopLine func()
+	StopLine()
 	// Ended: the session ended; the phone ends what belongs to it.
-	Ended func()
+	Ended()
 }
 
 // Session is the sign-in part of one phone: whether the phone has a
@@ -133,7 +138,7 @@ func (s *Session) Code() (code, u string, left time.Duration) {
 	if dc == nil || dc.expired {
 		return "", "", 0
 	}
-	return dc.userCode, dc.url, max(dc.expiry.Sub(s.env.Clock.Now()), 0)
+	return dc.userCode, dc.url, max(dc.expiry.Sub(s.env.Clock().Now()), 0)
 }
 
 // Expired reports whether the web sign-in code expired (the screen offers
@@ -168,9 +173,7 @@ func (s *Session) End(why, err string) {
 	s.state, s.method, s.why, s.err = SignedOut, "", why, err
 	s.gen++
 	s.web, s.busy = nil, false
-	if s.env.Ended != nil {
-		s.env.Ended()
-	}
+	s.env.Ended()
 }
 
 // Offers reports whether the firmware offers method.

@@ -23,6 +23,7 @@ var epoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // what the session posts; the work off the loop runs under ctx, which the
 // test's end cancels and waits for.
 type loop struct {
+	ctx      context.Context
 	t        *testing.T
 	clk      *clock.Fake
 	tasks    chan func()
@@ -35,40 +36,40 @@ func newLoop(t *testing.T) (*loop, signin.Env) {
 	l := &loop{t: t, clk: clock.NewFake(epoch), tasks: make(chan func(), 16)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); l.work.Wait() })
-	env := signin.Env{
-		Clock: l.clk,
-		Log: func(level, format string, args ...any) {
-			t.Logf("signin %s: "+format, append([]any{level}, args...)...)
-		},
-		Go: func(f func(context.Context)) {
-			l.work.Add(1)
-			go func() { defer l.work.Done(); f(ctx) }()
-		},
-		Post: func(f func()) bool {
-			select {
-			case l.tasks <- f:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		},
-		Hold: func() func() { return func() {} },
-		AfterFunc: func(d time.Duration, f func()) func() {
-			tm := l.clk.AfterFunc(d, f) // run by Advance, on the test goroutine
-			return func() { tm.Stop() }
-		},
-		Dir:       t.TempDir(),
-		Alert:     func(string) {},
-		CloseMenu: func() {},
-		User:      func() string { return "" },
-		SignedIn:  func() { l.signedIn++ },
-		Bearer:    func(string) {},
-		Register:  func() {},
-		StopLine:  func() {},
-		Ended:     func() { l.ended++ },
-	}
+	l.ctx = ctx
+	env := signin.Env{Host: l, Dir: t.TempDir()}
 	return l, env
 }
+
+func (l *loop) Clock() clock.Clock { return l.clk }
+func (l *loop) Log(level, format string, args ...any) {
+	l.t.Logf("signin %s: "+format, append([]any{level}, args...)...)
+}
+func (l *loop) Go(f func(context.Context)) {
+	l.work.Add(1)
+	go func() { defer l.work.Done(); f(l.ctx) }()
+}
+func (l *loop) Post(f func()) bool {
+	select {
+	case l.tasks <- f:
+		return true
+	case <-l.ctx.Done():
+		return false
+	}
+}
+func (l *loop) Hold() func() { return func() {} }
+func (l *loop) AfterFunc(d time.Duration, f func()) func() {
+	tm := l.clk.AfterFunc(d, f) // run by Advance, on the test goroutine
+	return func() { tm.Stop() }
+}
+func (l *loop) Alert(string)  {}
+func (l *loop) CloseMenu()    {}
+func (l *loop) User() string  { return "" }
+func (l *loop) SignedIn()     { l.signedIn++ }
+func (l *loop) Bearer(string) {}
+func (l *loop) Register()     {}
+func (l *loop) StopLine()     {}
+func (l *loop) Ended()        { l.ended++ }
 
 // next runs the next task the session posted to the loop.
 func (l *loop) next() {

@@ -94,7 +94,7 @@ func (s *Session) showCode(cfg *oauth2.Config, r deviceAuth) {
 	if interval <= 0 {
 		interval = pollDefault
 	}
-	dc := &deviceCode{deviceCode: r.da.DeviceCode, userCode: r.da.UserCode, url: r.da.VerificationURI, expiry: s.env.Clock.Now().Add(life), interval: interval}
+	dc := &deviceCode{deviceCode: r.da.DeviceCode, userCode: r.da.UserCode, url: r.da.VerificationURI, expiry: s.env.Clock().Now().Add(life), interval: interval}
 	s.web = dc
 	s.env.Log("notice", "sign-in code %s at %s, expires in %v", dc.userCode, dc.url, life)
 	s.start(&s.expiry, life, func() {

@@ -41,37 +41,37 @@ const (
 
 // Env is what the agent needs of the phone it runs in. The agent runs on
 // the phone's loop, and every func but Do and Go is called there.
-type Env struct {
-	Clock clock.Clock
+type Env interface {
+	Clock() clock.Clock
 	// Log writes a syslog line of the update event.
-	Log func(level, msg string)
+	Log(level, msg string)
 	// Do runs f on the loop and returns once it ran; it fails once the
 	// phone is closing. The agent's work hands its results back with it.
-	Do func(f func()) error
+	Do(f func()) error
 	// Go runs f off the loop under the phone's lifetime: ctx ends when the
 	// phone closes, and Close waits for f.
-	Go func(f func(ctx context.Context))
+	Go(f func(ctx context.Context))
 	// After runs f on the loop after d, unless stop is called first (or
 	// the phone boots or ends).
-	After func(d time.Duration, f func()) (stop func())
+	After(d time.Duration, f func()) (stop func())
 	// Hold counts work in flight, so a runner on virtual time waits for it.
-	Hold func() (release func())
+	Hold() (release func())
 	// Reboot boots the firmware in the active slot; the boot calls Boot
 	// and Booted again, so the agent does nothing more after it.
-	Reboot func()
+	Reboot()
 	// Alert shows a transient message on the screen.
-	Alert func(msg string)
+	Alert(msg string)
 	// Call is the state of the call in progress, "" with none.
-	Call func() string
+	Call() string
 	// Idle reports the phone idle enough to install: no call, no menu.
-	Idle func() bool
+	Idle() bool
 	// Policy is what the in-band policy says: EnableDeviceUpdate, and the
 	// update service the in-band provisioning names.
-	Policy func() (enabled bool, service string)
+	Policy() (enabled bool, service string)
 	// TLS is the client configuration for an authority at host: the
 	// phone's CA store, the firmware's TLS versions, validity on the
 	// phone's clock, as for SIP.
-	TLS func(host string) *tls.Config
+	TLS(host string) *tls.Config
 }
 
 // Config is the agent's part of the phone's configuration, fixed for the
@@ -230,7 +230,7 @@ func (a *Agent) scheduleCheck() {
 func (a *Agent) AfterTask(up bool) {
 	u := &a.s
 	if a.env.Call() != "" {
-		u.lastInput = a.env.Clock.Now()
+		u.lastInput = a.env.Clock().Now()
 	}
 	if !up {
 		return
@@ -250,7 +250,7 @@ func (a *Agent) AfterTask(up bool) {
 }
 
 // Input records a key or softkey for the idle rule.
-func (a *Agent) Input() { a.s.lastInput = a.env.Clock.Now() }
+func (a *Agent) Input() { a.s.lastInput = a.env.Clock().Now() }
 
 // PolicyChanged checks for firmware at the update service the in-band
 // provisioning just named, unless one given at start wins.
@@ -290,7 +290,7 @@ func (a *Agent) armIdleInstall() {
 				since = t
 			}
 		}
-		wait = idle - a.env.Clock.Now().Sub(since)
+		wait = idle - a.env.Clock().Now().Sub(since)
 	}
 	if wait <= 0 {
 		a.startDownload()

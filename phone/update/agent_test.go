@@ -36,33 +36,31 @@ type fakePhone struct {
 	reboots int
 }
 
-func (f *fakePhone) env() Env {
-	return Env{
-		Clock: f.clk,
-		Log: func(level, msg string) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			f.logs = append(f.logs, level+": "+msg)
-		},
-		Do: func(g func()) error { g(); return nil },
-		Go: func(g func(context.Context)) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			f.work = append(f.work, g)
-		},
-		After: func(d time.Duration, g func()) func() {
-			t := f.clk.AfterFunc(d, g) // the tests never advance the clock
-			return func() { t.Stop() }
-		},
-		Hold:   func() func() { return func() {} },
-		Reboot: func() { f.reboots++ },
-		Alert:  func(msg string) { f.alerts = append(f.alerts, msg) },
-		Call:   func() string { return f.call },
-		Idle:   func() bool { return f.call == "" },
-		Policy: func() (bool, string) { return true, f.policy },
-		TLS:    func(string) *tls.Config { return &tls.Config{} },
-	}
+func (f *fakePhone) env() Env { return f }
+
+func (f *fakePhone) Clock() clock.Clock { return f.clk }
+func (f *fakePhone) Log(level, msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, level+": "+msg)
 }
+func (f *fakePhone) Do(g func()) error { g(); return nil }
+func (f *fakePhone) Go(g func(context.Context)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.work = append(f.work, g)
+}
+func (f *fakePhone) After(d time.Duration, g func()) func() {
+	t := f.clk.AfterFunc(d, g) // the tests never advance the clock
+	return func() { t.Stop() }
+}
+func (f *fakePhone) Hold() func()           { return func() {} }
+func (f *fakePhone) Reboot()                { f.reboots++ }
+func (f *fakePhone) Alert(msg string)       { f.alerts = append(f.alerts, msg) }
+func (f *fakePhone) Call() string           { return f.call }
+func (f *fakePhone) Idle() bool             { return f.call == "" }
+func (f *fakePhone) Policy() (bool, string) { return true, f.policy }
+func (f *fakePhone) TLS(string) *tls.Config { return &tls.Config{} }
 
 // newAgent makes an agent of model id on a fresh state directory, booted
 // on firmware version ("" for the model's default).

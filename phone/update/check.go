@@ -281,7 +281,7 @@ func (a *Agent) onCheck(results []checkResult) {
 	u.offer, u.err = chosen, ""
 	if u.state != Postponed || u.rec.Postponed != chosen.version {
 		if u.state != Available {
-			u.offeredAt = a.env.Clock.Now()
+			u.offeredAt = a.env.Clock().Now()
 		}
 		u.state = Available
 	}
@@ -299,7 +299,7 @@ func (a *Agent) onCheck(results []checkResult) {
 // has since installed another version from another source.
 func (a *Agent) detectLoop(o *offer, offers map[string]string) (string, bool) {
 	h := a.s.rec.History
-	since := a.env.Clock.Now().Add(-loopWindow)
+	since := a.env.Clock().Now().Add(-loopWindow)
 	for i := len(h) - 1; i >= 0 && h[i].At.After(since); i-- {
 		if h[i].Version != o.version || h[i].Source != o.source {
 			continue

@@ -44,7 +44,7 @@ func (a *Agent) startDownload() {
 	}
 	dir := a.dir()
 	conf := a.tlsFor(o.base)
-	now := a.env.Clock.Now()
+	now := a.env.Clock().Now()
 	model := a.cfg.Model.ID
 	a.logf("notice", "downloading firmware %s from the %s", o.version, o.source)
 	a.work(func(ctx context.Context, post func(func())) {
@@ -148,7 +148,7 @@ func (a *Agent) onDownloaded(part string, err error) {
 	rec.Trial = &trial{Version: o.version, Previous: running, PreviousSlot: rec.Slot}
 	rec.Slot = slot
 	rec.Result, rec.Error, rec.Postponed, rec.Postpones = "", "", "", 0
-	rec.History = append(rec.History, installed{Version: o.version, Source: o.source, At: a.env.Clock.Now()})
+	rec.History = append(rec.History, installed{Version: o.version, Source: o.source, At: a.env.Clock().Now()})
 	if len(rec.History) > 20 {
 		rec.History = rec.History[len(rec.History)-20:]
 	}

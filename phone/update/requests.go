@@ -70,7 +70,7 @@ func (a *Agent) Postpone() error {
 	a.start(&u.postpone, up.PostponeFor, func() {
 		if u.state == Postponed {
 			u.state = Available
-			u.offeredAt = a.env.Clock.Now()
+			u.offeredAt = a.env.Clock().Now()
 			a.armIdleInstall()
 		}
 	})
