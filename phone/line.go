@@ -59,17 +59,17 @@ type line struct {
 }
 
 // lineEvents are what the line tells the phone: the registration is up
-// (first: for the first time on this line) or lost, the registrar refused
-// the access token (the phone says whether it tries a fresh one), and what
-// the UA reports that belongs to other parts: a pushed policy, the voice
-// messages, a call's event.
-type lineEvents struct {
-	up           func(first bool)
-	lost         func()
-	tokenRefused func(reason string) bool
-	policy       func(body []byte)
-	mwi          func(ev sipua.MessageWaiting)
-	call         func(ev sipua.Event)
+// or lost, the registrar refused the access token (the phone says whether
+// it tries a fresh one), and what the UA reports that belongs to other
+// parts: a pushed policy, the voice messages, a call's event. The phone
+// hears them as its parts' host (phoneHost).
+type lineEvents interface {
+	lineUp()
+	lineLost()
+	tokenRefused(reason string) bool
+	policyPushed(body []byte)
+	messageWaiting(ev sipua.MessageWaiting)
+	callEvent(ev sipua.Event)
 }
 
 // WithAccount sets the SIP account the phone registers with, saved in its
@@ -203,7 +203,7 @@ func (p *Phone) startLine() {
 		}
 		cfg.TLS = conf
 	}
-	l := &line{stop: make(chan struct{}), retry: retryFirst, env: &p.env, jitter: p.regJitter, on: lineEventsOf(p)}
+	l := &line{stop: make(chan struct{}), retry: retryFirst, env: &p.env, jitter: p.regJitter, on: (*phoneHost)(p)}
 	ua, err := p.newLine(cfg, func(ev sipua.Event) {
 		// Held from the UA's hand-over until the loop has run it.
 		release := p.inflight.Hold()
@@ -272,24 +272,20 @@ func (p *Phone) stopLine(unregister bool) {
 	}
 }
 
-// lineEvents is how the phone hears of its line.
-func lineEventsOf(p *Phone) lineEvents {
-	return lineEvents{
-		up: func(bool) {
-			if p.s.session.Established() {
-				p.s.lock.signedIn()
-			}
-		},
-		lost:         p.s.session.Lost,
-		tokenRefused: p.s.session.TokenRefused,
-		policy:       p.onPolicy,
-		mwi: func(ev sipua.MessageWaiting) {
-			p.s.mwi = ev.New
-			if !ev.Waiting {
-				p.s.mwi = 0
-			}
-		},
-		call: p.s.calls.onSIP,
+// The phone as the line's listener.
+
+func (h *phoneHost) lineUp() {
+	if h.s.session.Established() {
+		h.s.lock.signedIn()
+	}
+}
+func (h *phoneHost) lineLost()                       { h.s.session.Lost() }
+func (h *phoneHost) tokenRefused(reason string) bool { return h.s.session.TokenRefused(reason) }
+func (h *phoneHost) callEvent(ev sipua.Event)        { h.s.calls.onSIP(ev) }
+func (h *phoneHost) messageWaiting(ev sipua.MessageWaiting) {
+	h.s.mwi = ev.New
+	if !ev.Waiting {
+		h.s.mwi = 0
 	}
 }
 
@@ -305,12 +301,12 @@ func (l *line) onSIP(ev sipua.Event) {
 	case sipua.RegisterFailed:
 		l.registerFailed(ev)
 	case sipua.PolicyPushed:
-		l.on.policy(ev.Body)
+		l.on.policyPushed(ev.Body)
 	case sipua.MessageWaiting:
-		l.on.mwi(ev)
+		l.on.messageWaiting(ev)
 		l.env.logf("sip", "info", "mwi", "voice messages: %d new, %d old", ev.New, ev.Old)
 	default:
-		l.on.call(ev)
+		l.on.callEvent(ev)
 	}
 }
 
@@ -320,7 +316,7 @@ func (l *line) registeredFor(ev sipua.Registered) {
 	first := !l.registered
 	l.registered, l.regError, l.retry = true, "", retryFirst
 	l.tlsVersion, l.flowTimer = ev.TLSVersion, ev.FlowTimer
-	l.on.up(first)
+	l.on.lineUp()
 	if first {
 		l.env.logf("sip", "notice", "sip", "registered, expires in %v", ev.Expires)
 		l.ua.SubscribeMWI(mwiExpires)
@@ -393,7 +389,7 @@ func (l *line) keepAlive() {
 			// failures from here on back off as usual.
 			l.env.logf("sip", "warn", "sip", "connection to the server lost (%v); registering again", err)
 			l.registered, l.regError = false, reasonConnectionLost
-			l.on.lost()
+			l.on.lineLost()
 			if d := jitterOf(l.jitter, retryFirst); d > 0 {
 				l.registerIn(d)
 				return

@@ -30,7 +30,7 @@ func (l *line) registerFailed(ev sipua.RegisterFailed) {
 		return
 	}
 	l.registered = false
-	l.on.lost()
+	l.on.lineLost()
 	reason := ""
 	switch {
 	case ev.Code == 401 || ev.Code == 407:

@@ -385,11 +385,12 @@ func (pol *policy) save() {
 	}
 }
 
-// onPolicy is the phone's reaction to a provisioning NOTIFY: the policy
-// part takes it, then the phone tells the parts that act on it, in the
-// order they always re-armed (the lock's idle timer, the codecs of the
+// policyPushed is the phone's reaction to a provisioning NOTIFY: the
+// policy part takes it, then the phone tells the parts that act on it, in
+// the order they always re-armed (the lock's idle timer, the codecs of the
 // next offer, power save), and the update agent of a new service.
-func (p *Phone) onPolicy(body []byte) {
+func (h *phoneHost) policyPushed(body []byte) {
+	p := (*Phone)(h)
 	news := p.s.policy.notified(body)
 	if news.applied {
 		p.s.lock.policyChanged(p.s.policy.lock)

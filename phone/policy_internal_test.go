@@ -93,7 +93,7 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 	p := boot()
 	var pol policy
 	_ = p.do(func() {
-		p.onPolicy([]byte("<<garbage>>"))
+		(*phoneHost)(p).policyPushed([]byte("<<garbage>>"))
 		pol = p.s.policy
 	})
 	if pol.version != 0 || pol.dialTimeout != DefaultDialTimeout {
@@ -103,7 +103,7 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 		t.Fatalf("garbage not logged: %s", p.Logs(1)[0].Text)
 	}
 	_ = p.do(func() {
-		p.onPolicy([]byte(`{"version":7,"policy":{"UserDialTimeoutMS":"1500","PhoneLockTimeout":"0","Bogus":"1"}}`))
+		(*phoneHost)(p).policyPushed([]byte(`{"version":7,"policy":{"UserDialTimeoutMS":"1500","PhoneLockTimeout":"0","Bogus":"1"}}`))
 	})
 	p.Close()
 	p = boot()
@@ -115,7 +115,7 @@ func TestPolicyNotifyGarbageAndBoot(t *testing.T) {
 	// The policy acted on: 12 h on a 24 h vendor's status bar, the message
 	// key without one-touch voicemail.
 	_ = p.do(func() {
-		p.onPolicy([]byte(`{"version":8,"policy":{"DateTimeFormat":"12","EnableOneTouchVoicemail":"false"}}`))
+		(*phoneHost)(p).policyPushed([]byte(`{"version":8,"policy":{"DateTimeFormat":"12","EnableOneTouchVoicemail":"false"}}`))
 	})
 	if got := p.Screen().Status.Time; got != "9:00 AM" {
 		t.Errorf("status bar time %q under DateTimeFormat 12", got)
@@ -177,7 +177,7 @@ func TestManualPairingCode(t *testing.T) {
 	}
 	defer p.Close()
 	_ = p.do(func() {
-		p.onPolicy([]byte(`{"version":2,"policy":{"BetterTogetherOverEthernetPairingMode":"Manual"}}`))
+		(*phoneHost)(p).policyPushed([]byte(`{"version":2,"policy":{"BetterTogetherOverEthernetPairingMode":"Manual"}}`))
 	})
 	if err := p.PC().Pair(""); err == nil {
 		t.Fatal("Manual mode paired without a code")
