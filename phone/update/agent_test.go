@@ -160,3 +160,32 @@ func TestCallRefusesUpdate(t *testing.T) {
 		t.Errorf("a refused request rebooted %d times, alerted %q", f.reboots, f.alerts)
 	}
 }
+
+// A check that was queued behind an install answers with the same offer
+// after the install failed: the offer stands again, and why its install
+// failed stays in update_error until the next attempt (a script waiting
+// for the reason must see it). A new version clears it.
+func TestSameOfferKeepsTheFailure(t *testing.T) {
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(firmware.CheckResponse{Version: "UCC450HD_3.4.6.537", Target: "t", MetadataURL: "/metadata/", ImageURL: "/images/x"})
+	}))
+	defer svc.Close()
+	f := &fakePhone{clk: clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)), policy: svc.URL}
+	a, _ := newAgent(t, "c450hd", "UCC450HD_3.2.0.1003.61", f)
+	f.work[0](context.Background())
+	if st := a.Status(); st.State != Available {
+		t.Fatalf("after the check: %+v, want available", st)
+	}
+	a.failed(errors.New("update metadata: not trusted"))
+	a.Check("manual")
+	f.work[len(f.work)-1](context.Background())
+	if st := a.Status(); st.State != Available || !strings.Contains(st.Error, "not trusted") {
+		t.Fatalf("after the same offer again: %+v, want it available with the install's error", st)
+	}
+	a.s.offer.version = "UCC450HD_3.4.0.1"
+	a.Check("manual")
+	f.work[len(f.work)-1](context.Background())
+	if st := a.Status(); st.Error != "" {
+		t.Fatalf("a new offer kept the old error %q", st.Error)
+	}
+}

@@ -278,7 +278,14 @@ func (a *Agent) onCheck(results []checkResult) {
 	if u.offer == nil || u.offer.version != chosen.version {
 		a.logf("notice", "firmware %s offered by the %s (running %s)", chosen.version, chosen.source, running)
 	}
-	u.offer, u.err = chosen, ""
+	if u.offer == nil || u.offer.version != chosen.version {
+		// A new offer: what went wrong with the last one is history. The
+		// same offer again keeps the error of its failed install until
+		// the next attempt, so a check that was queued behind the install
+		// does not wipe why it failed.
+		u.err, u.why = "", ""
+	}
+	u.offer = chosen
 	if u.state != Postponed || u.rec.Postponed != chosen.version {
 		if u.state != Available {
 			u.offeredAt = a.env.Clock().Now()
