@@ -28,6 +28,8 @@ type call struct {
 	start              time.Time // when it was answered; zero before
 	// dial dials the digits when no key comes for UserDialTimeoutMS.
 	dial timer
+	// xfer is the attended transfer the call is part of, nil when none.
+	xfer *consultation
 }
 
 // label is the far party as the screen names it: the display name, else
@@ -132,6 +134,9 @@ func (c *call) connected(ev sipua.Event) {
 			c.state = CallHeld
 		}
 	case sipua.TransferResult:
+		if c.consulted(ev) {
+			return
+		}
 		if ev.Err != nil || ev.Code >= 300 {
 			why := transferProblem(ev)
 			p.logf("call", "warn", "call", "transfer of %s to %s failed: %s", c.remote, ev.Target, why)
@@ -149,6 +154,8 @@ func (c *call) connected(ev sipua.Event) {
 		c.id, c.progress, c.start = ev.NewID, "", time.Time{}
 		c.state = CallCalling
 		c.remote, c.remoteName = ev.Target, ""
+	case sipua.Replaced:
+		c.replaced(ev)
 	case sipua.CallEnded:
 		c.endedByFar()
 	}
