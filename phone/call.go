@@ -148,6 +148,10 @@ func (c *call) connected(ev sipua.Event) {
 		c.cs.remove(c)
 		p.showAlert("Call transferred")
 	case sipua.Transferred:
+		if ev.Replaces {
+			c.transferredReplacing(ev)
+			return
+		}
 		// The transferor hangs up on us once the new call is answered; the
 		// new call takes the old one's place now.
 		p.logf("call", "info", "call", "transferred by %s to %s", c.remote, ev.Target)

@@ -121,6 +121,16 @@ func (a *call) consulted(ev sipua.TransferResult) bool {
 	return true
 }
 
+// transferredReplacing: the far end of c REFERred us to the party it
+// consulted (we are the transferee of an attended transfer). The new call
+// takes the focus; c stays until the transferor ends it, so a transfer
+// that fails leaves us in the call we had (RFC 5589 §7.1).
+func (c *call) transferredReplacing(ev sipua.Transferred) {
+	p := c.cs.p
+	p.logf("call", "info", "call", "transferred by %s to %s (attended)", c.remote, ev.Target)
+	c.cs.add(&call{id: ev.NewID, state: CallCalling, remote: ev.Target}, true)
+}
+
 // leaveConsultation unlinks c's consultation when c ends: the other call
 // stays as it is (a held call stays held).
 func (c *call) leaveConsultation() {

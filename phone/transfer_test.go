@@ -167,3 +167,28 @@ func logLines(t *testing.T, p *phone.Phone) []string {
 	}
 	return out
 }
+
+// The phone as transferee of an attended transfer: the call to the target
+// comes beside the transferor's, which stays until the transferor ends it,
+// so a transfer that fails leaves the phone in the call it had.
+func TestTransfereeOfAnAttendedTransfer(t *testing.T) {
+	t.Run("completed", func(t *testing.T) {
+		p, line, _ := onFakeLine(t, "vvx601")
+		connectedTo(t, p, line, "in-1", "alice")
+		line.Send(sipua.Transferred{ID: "in-1", NewID: "c9", Target: "carol", Replaces: true})
+		expectStatus(t, p, map[string]string{"call": "calling", "remote": "carol", "calls": "2"})
+		line.Send(sipua.CallAnswered{ID: "c9", Remote: "carol"})
+		line.Send(sipua.CallEnded{ID: "in-1", ByRemote: true})
+		expectStatus(t, p, map[string]string{"call": "connected", "remote": "carol", "calls": "1"})
+		if a := p.Screen().Alert; a != "" {
+			t.Errorf("alert %q when the transferor left", a)
+		}
+	})
+	t.Run("failed", func(t *testing.T) {
+		p, line, _ := onFakeLine(t, "t48g")
+		connectedTo(t, p, line, "in-1", "alice")
+		line.Send(sipua.Transferred{ID: "in-1", NewID: "c9", Target: "carol", Replaces: true})
+		line.Send(sipua.CallFailed{ID: "c9", Code: 481, Reason: "Call/Transaction Does Not Exist"})
+		expectStatus(t, p, map[string]string{"call": "connected", "remote": "alice", "calls": "1"})
+	})
+}

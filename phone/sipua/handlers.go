@@ -452,7 +452,7 @@ func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// The phone learns of the transfer before the 202 goes out, so the
 	// transferor's BYE, which follows the 202, finds the new call in place.
-	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User})
+	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User, Replaces: replaces != ""})
 	tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
 }
 

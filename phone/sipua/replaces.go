@@ -19,9 +19,11 @@ import (
 // Replaced: an INVITE with Replaces took over call ID (the transfer
 // target's side of an attended transfer): the call goes on as NewID with
 // Remote, already answered, and the UA has ended ID's dialog with BYE.
+// ReferredBy is the transferor the INVITE names (RFC 3892), "" when none.
 type Replaced struct {
 	ID, NewID           string
 	Remote, DisplayName string
+	ReferredBy          string
 }
 
 func (Replaced) event() {}
@@ -231,7 +233,7 @@ func (u *UA) onReplacingInvite(req *sip.Request, tx sip.ServerTransaction, repla
 	c.mu.Unlock()
 	// The phone moves its call to the new dialog before anything of the
 	// old one's end can reach it.
-	u.emit(Replaced{ID: old.id, NewID: c.id, Remote: c.remote, DisplayName: callerName(req)})
+	u.emit(Replaced{ID: old.id, NewID: c.id, Remote: c.remote, DisplayName: callerName(req), ReferredBy: referredBy(req)})
 	if err := sess.RespondSDP(answer.Marshal()); err != nil {
 		u.dropCall(c.id)
 		u.emit(CallEnded{ID: c.id})
@@ -244,4 +246,21 @@ func (u *UA) onReplacingInvite(req *sip.Request, tx sip.ServerTransaction, repla
 	_ = u.Hangup(old.id)
 	release()
 	u.watchEnd(c, sess.Context())
+}
+
+// referredBy is the user (or URI) of a request's Referred-By header.
+func referredBy(req *sip.Request) string {
+	h := req.GetHeader("Referred-By")
+	if h == nil {
+		return ""
+	}
+	var uri sip.Uri
+	params := sip.NewParams()
+	if _, err := sip.ParseAddressValue(h.Value(), &uri, &params); err != nil {
+		return h.Value()
+	}
+	if uri.User != "" {
+		return uri.User
+	}
+	return uri.String()
 }
