@@ -5,7 +5,12 @@
 
 package phone
 
-import "github.com/deskphone/deskphone/phone/sipua"
+import (
+	"errors"
+	"time"
+
+	"github.com/deskphone/deskphone/phone/sipua"
+)
 
 // consultation is an attended transfer under way: held is the call to
 // transfer (A), target the consultation call (C). Both calls point at it
@@ -13,9 +18,18 @@ import "github.com/deskphone/deskphone/phone/sipua"
 // carries nothing of it.
 type consultation struct {
 	held, target *call
-	// completing is set from the REFER until its outcome is in.
+	// completing is set from the REFER until its outcome is in; notify
+	// gives up on an outcome that never comes.
 	completing bool
+	notify     timer
 }
+
+// notifyTimeout bounds the wait for the NOTIFY that reports the
+// transferee's call to the target (Timer F of its INVITE, 64*T1, and some).
+const notifyTimeout = 40 * time.Second
+
+// errNoNotify is why a transfer whose outcome never came failed.
+var errNoNotify = errors.New("no answer from the transferee")
 
 // Consultation drives the phone's attended transfer, as scripts do
 // (transfer consult TARGET, transfer complete).
@@ -90,6 +104,12 @@ func (cs *calls) completeTransfer() error {
 		return errorf(ErrNoCall, "transfer %s to %s: %w", x.held.label(), x.target.label(), err)
 	}
 	x.completing = true
+	a := x.held
+	p.tm.start(&x.notify, notifyTimeout, func() {
+		if a.xfer == x && x.completing {
+			a.consulted(sipua.TransferResult{ID: a.id, Err: errNoNotify})
+		}
+	})
 	p.logf("call", "info", "call", "transferring %s to %s (attended)", x.held.remote, x.target.remote)
 	return nil
 }
@@ -104,6 +124,7 @@ func (a *call) consulted(ev sipua.TransferResult) bool {
 	}
 	cs, p := a.cs, a.cs.p
 	x.completing = false
+	x.notify.stop()
 	if ev.Err != nil || ev.Code >= 300 {
 		why := transferProblem(ev)
 		p.logf("call", "warn", "call", "transfer of %s to %s failed: %s", a.remote, x.target.remote, why)
@@ -135,6 +156,7 @@ func (c *call) transferredReplacing(ev sipua.Transferred) {
 // stays as it is (a held call stays held).
 func (c *call) leaveConsultation() {
 	if x := c.xfer; x != nil {
+		x.notify.stop()
 		x.held.xfer, x.target.xfer = nil, nil
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/phonetest"
 	"github.com/deskphone/deskphone/phone/sipua"
@@ -12,9 +14,9 @@ import (
 
 // consulting connects the phone to bob (in-1), then consults carol: bob is
 // held and carol (call-1) answers.
-func consulting(t *testing.T, model string) (*phone.Phone, *phonetest.Line) {
+func consulting(t *testing.T, model string) (*phone.Phone, *phonetest.Line, *clock.Fake) {
 	t.Helper()
-	p, line, _ := onFakeLine(t, model)
+	p, line, clk := onFakeLine(t, model)
 	connectedTo(t, p, line, "in-1", "bob")
 	must(t, p.Consultation().Start("carol"))
 	if !line.Has("HOLD in-1 on") || !line.Has("INVITE carol call-1") {
@@ -27,7 +29,7 @@ func consulting(t *testing.T, model string) (*phone.Phone, *phonetest.Line) {
 	if cs := calls(t, p); len(cs) != 2 || cs[0].State != phone.CallHeld || !cs[1].Focused {
 		t.Fatalf("calls %+v: want bob held and carol focused", cs)
 	}
-	return p, line
+	return p, line, clk
 }
 
 // A completed attended transfer REFERs the held call with Replaces naming
@@ -37,7 +39,7 @@ func TestConsultativeTransferCompleted(t *testing.T) {
 	for _, byeFirst := range []bool{false, true} {
 		name := map[bool]string{false: "notify first", true: "target's bye first"}[byeFirst]
 		t.Run(name, func(t *testing.T) {
-			p, line := consulting(t, "vvx601")
+			p, line, _ := consulting(t, "vvx601")
 			must(t, p.Consultation().Complete())
 			if !line.Has("REFER-REPLACES in-1 call-1") {
 				t.Fatalf("no REFER with Replaces: %v", line.Ops())
@@ -75,7 +77,7 @@ func TestConsultativeTransferFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, line := consulting(t, "t48g")
+			p, line, _ := consulting(t, "t48g")
 			must(t, p.Consultation().Complete())
 			line.Send(tt.ev)
 			if got := p.Screen().Alert; got != tt.alert {
@@ -191,4 +193,24 @@ func TestTransfereeOfAnAttendedTransfer(t *testing.T) {
 		line.Send(sipua.CallFailed{ID: "c9", Code: 481, Reason: "Call/Transaction Does Not Exist"})
 		expectStatus(t, p, map[string]string{"call": "connected", "remote": "alice", "calls": "1"})
 	})
+}
+
+// A transfer whose NOTIFY never comes fails after notifyTimeout on the
+// phone's clock, and can be tried again.
+func TestConsultativeTransferNoNotify(t *testing.T) {
+	p, line, clk := consulting(t, "vvx601")
+	must(t, p.Consultation().Complete())
+	clk.Advance(39 * time.Second)
+	if a := p.Screen().Alert; a != "" {
+		t.Fatalf("alert %q before the timeout", a)
+	}
+	clk.Advance(time.Second)
+	if a := p.Screen().Alert; a != "Transfer failed: no answer from the transferee" {
+		t.Errorf("alert %q", a)
+	}
+	expectStatus(t, p, map[string]string{"call": "connected", "remote": "carol", "calls": "2"})
+	must(t, p.Consultation().Complete())
+	if n := countOps(line, "REFER-REPLACES in-1 call-1"); n != 2 {
+		t.Errorf("%d REFERs, want 2", n)
+	}
 }
