@@ -29,9 +29,9 @@ func transfer(_ context.Context, t *Target, a Args) (Result, error) {
 	var err error
 	switch word {
 	case "consult":
-		err = t.Phone.Consultation().Start(strings.TrimSpace(rest))
+		err = t.Phone.Line().Consult(strings.TrimSpace(rest))
 	case "complete":
-		err = t.Phone.Consultation().Complete()
+		err = t.Phone.Line().CompleteTransfer()
 	default:
 		err = t.Phone.Transfer(a.Text)
 	}

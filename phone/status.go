@@ -81,8 +81,10 @@ type Status struct {
 	// separated; empty when all read back fine.
 	StateDamaged string
 	// Calls is how many calls the phone has (the `calls` command lists
-	// them); the call keys above are about the focused one.
-	Calls int
+	// them); the call keys above are about the focused one. HeldCalls is
+	// how many of them are held.
+	Calls     int
+	HeldCalls int
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -159,6 +161,7 @@ func (s Status) Pairs() [][2]string {
 		{"signin_error", s.SignInError},
 		{"state_damaged", s.StateDamaged},
 		{"calls", strconv.Itoa(s.Calls)},
+		{"held_calls", strconv.Itoa(s.HeldCalls)},
 	}
 }
 
@@ -198,6 +201,7 @@ func (p *Phone) fillStatus(s *Status) {
 		Lock:              p.s.lock.state,
 		Call:              p.s.calls.state(),
 		Calls:             len(p.s.calls.list),
+		HeldCalls:         p.s.calls.heldCount(),
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,

@@ -31,24 +31,17 @@ const notifyTimeout = 40 * time.Second
 // errNoNotify is why a transfer whose outcome never came failed.
 var errNoNotify = errors.New("no answer from the transferee")
 
-// Consultation drives the phone's attended transfer, as scripts do
-// (transfer consult TARGET, transfer complete).
-type Consultation struct{ p *Phone }
-
-// Consultation is the phone's attended transfer.
-func (p *Phone) Consultation() Consultation { return Consultation{p} }
-
-// Start holds the focused call and calls target in a new call, the
-// consultation; the held call stays.
-func (c Consultation) Start(target string) error {
-	return c.p.doErr(func() error { return c.p.s.calls.consult(target) })
+// Consult holds the focused call and calls target in a new call, the
+// consultation of an attended transfer; the held call stays.
+func (l Calls) Consult(target string) error {
+	return l.p.doErr(func() error { return l.p.s.calls.consult(target) })
 }
 
-// Complete hands the held call over to the consultation's far end (REFER
-// with Replaces); the phone leaves both calls once the target reports the
-// transfer done.
-func (c Consultation) Complete() error {
-	return c.p.doErr(func() error { return c.p.s.calls.completeTransfer() })
+// CompleteTransfer hands the held call over to the consultation's far end
+// (REFER with Replaces); the phone leaves both calls once the target
+// reports the transfer done.
+func (l Calls) CompleteTransfer() error {
+	return l.p.doErr(func() error { return l.p.s.calls.completeTransfer() })
 }
 
 // consult holds the focused call and places the consultation call.

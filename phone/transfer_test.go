@@ -18,7 +18,7 @@ func consulting(t *testing.T, model string) (*phone.Phone, *phonetest.Line, *clo
 	t.Helper()
 	p, line, clk := onFakeLine(t, model)
 	connectedTo(t, p, line, "in-1", "bob")
-	must(t, p.Consultation().Start("carol"))
+	must(t, p.Line().Consult("carol"))
 	if !line.Has("HOLD in-1 on") || !line.Has("INVITE carol call-1") {
 		t.Fatalf("consult did not hold bob and call carol: %v", line.Ops())
 	}
@@ -40,7 +40,7 @@ func TestConsultativeTransferCompleted(t *testing.T) {
 		name := map[bool]string{false: "notify first", true: "target's bye first"}[byeFirst]
 		t.Run(name, func(t *testing.T) {
 			p, line, _ := consulting(t, "vvx601")
-			must(t, p.Consultation().Complete())
+			must(t, p.Line().CompleteTransfer())
 			if !line.Has("REFER-REPLACES in-1 call-1") {
 				t.Fatalf("no REFER with Replaces: %v", line.Ops())
 			}
@@ -78,7 +78,7 @@ func TestConsultativeTransferFailed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, line, _ := consulting(t, "t48g")
-			must(t, p.Consultation().Complete())
+			must(t, p.Line().CompleteTransfer())
 			line.Send(tt.ev)
 			if got := p.Screen().Alert; got != tt.alert {
 				t.Errorf("alert %q, want %q", got, tt.alert)
@@ -93,7 +93,7 @@ func TestConsultativeTransferFailed(t *testing.T) {
 			if !strings.Contains(strings.Join(logLines(t, p), "\n"), "transfer of bob to carol failed") {
 				t.Errorf("no syslog line for the failure: %v", logLines(t, p))
 			}
-			must(t, p.Consultation().Complete())
+			must(t, p.Line().CompleteTransfer())
 			if n := countOps(line, "REFER-REPLACES in-1 call-1"); n != 2 {
 				t.Errorf("%d REFERs after a retry, want 2", n)
 			}
@@ -105,39 +105,39 @@ func TestConsultativeTransferFailed(t *testing.T) {
 // fails or ends leaves the held call held and focused.
 func TestConsultativeTransferRefusals(t *testing.T) {
 	p, line, _ := onFakeLine(t, "c450hd")
-	if err := p.Consultation().Start("carol"); !errors.Is(err, phone.ErrNoCall) {
+	if err := p.Line().Consult("carol"); !errors.Is(err, phone.ErrNoCall) {
 		t.Errorf("consult without a call: %v", err)
 	}
-	if err := p.Consultation().Complete(); err == nil || !strings.Contains(err.Error(), "no consultation call") {
+	if err := p.Line().CompleteTransfer(); err == nil || !strings.Contains(err.Error(), "no consultation call") {
 		t.Errorf("complete without a consultation: %v", err)
 	}
 	connectedTo(t, p, line, "in-1", "bob")
-	if err := p.Consultation().Complete(); err == nil || !strings.Contains(err.Error(), "no consultation call") {
+	if err := p.Line().CompleteTransfer(); err == nil || !strings.Contains(err.Error(), "no consultation call") {
 		t.Errorf("complete with one call: %v", err)
 	}
-	must(t, p.Consultation().Start("carol"))
-	if err := p.Consultation().Start("dave"); !errors.Is(err, phone.ErrBusy) {
+	must(t, p.Line().Consult("carol"))
+	if err := p.Line().Consult("dave"); !errors.Is(err, phone.ErrBusy) {
 		t.Errorf("a second consultation: %v", err)
 	}
-	if err := p.Consultation().Complete(); err == nil || !strings.Contains(err.Error(), "not answered") {
+	if err := p.Line().CompleteTransfer(); err == nil || !strings.Contains(err.Error(), "not answered") {
 		t.Errorf("complete before carol answered: %v", err)
 	}
 	line.Send(sipua.CallHoldChanged{ID: "in-1", Hold: true})
 	line.Send(sipua.CallFailed{ID: "call-1", Code: 486, Reason: "Busy Here"})
 	expectStatus(t, p, map[string]string{"call": "held", "remote": "bob", "calls": "1"})
-	if err := p.Consultation().Complete(); err == nil {
+	if err := p.Line().CompleteTransfer(); err == nil {
 		t.Error("complete after the consultation failed")
 	}
 
 	// A consultation from a held call does not hold it again; a REFER the
 	// line cannot send is the verb's error.
 	line.Fail = map[string]error{"REFER-REPLACES": errors.New("dialog gone")}
-	must(t, p.Consultation().Start("carol"))
+	must(t, p.Line().Consult("carol"))
 	line.Send(sipua.CallAnswered{ID: "call-2", Remote: "carol"})
 	if n := countOps(line, "HOLD in-1 on"); n != 1 {
 		t.Errorf("held %d times", n)
 	}
-	if err := p.Consultation().Complete(); err == nil || !strings.Contains(err.Error(), "dialog gone") {
+	if err := p.Line().CompleteTransfer(); err == nil || !strings.Contains(err.Error(), "dialog gone") {
 		t.Errorf("complete with a failing line: %v", err)
 	}
 	line.Send(sipua.CallEnded{ID: "call-2", ByRemote: true})
@@ -199,7 +199,7 @@ func TestTransfereeOfAnAttendedTransfer(t *testing.T) {
 // phone's clock, and can be tried again.
 func TestConsultativeTransferNoNotify(t *testing.T) {
 	p, line, clk := consulting(t, "vvx601")
-	must(t, p.Consultation().Complete())
+	must(t, p.Line().CompleteTransfer())
 	clk.Advance(39 * time.Second)
 	if a := p.Screen().Alert; a != "" {
 		t.Fatalf("alert %q before the timeout", a)
@@ -209,7 +209,7 @@ func TestConsultativeTransferNoNotify(t *testing.T) {
 		t.Errorf("alert %q", a)
 	}
 	expectStatus(t, p, map[string]string{"call": "connected", "remote": "carol", "calls": "2"})
-	must(t, p.Consultation().Complete())
+	must(t, p.Line().CompleteTransfer())
 	if n := countOps(line, "REFER-REPLACES in-1 call-1"); n != 2 {
 		t.Errorf("%d REFERs, want 2", n)
 	}

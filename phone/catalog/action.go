@@ -54,6 +54,11 @@ const (
 	ActionSignInRetry
 	ActionSignInCancel
 	ActionSignOut
+	// The line's calls: let a waiting call ring out unanswered, hold the
+	// call and dial another, move between two calls.
+	ActionIgnore
+	ActionNewCall
+	ActionSwap
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -76,6 +81,7 @@ var actionNames = [ActionCount]string{
 	ActionSignInPIN: "signin_pin", ActionSignInPC: "signin_pc",
 	ActionSignInRetry: "signin_retry", ActionSignInCancel: "signin_cancel",
 	ActionSignOut: "signout",
+	ActionIgnore:  "ignore", ActionNewCall: "new_call", ActionSwap: "swap",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the
