@@ -49,7 +49,7 @@ func TestConsultativeTransferEndToEnd(t *testing.T) {
 
 	do(t, alice, "transfer consult carol")
 	answer(carol)
-	drivertest.Wait(t, alice, driver.Cond{Call: "connected", Status: map[string]string{"remote": "carol", "calls": "2"}})
+	drivertest.Wait(t, alice, driver.Cond{Call: "connected", Status: map[string]string{"remote": "carol", "calls": "2", "held_calls": "1"}})
 	cs, err := alice.Calls()
 	if err != nil || len(cs) != 2 || cs[0].State != phone.CallHeld || cs[0].Remote != "bob" {
 		t.Fatalf("alice's calls %+v %v: want bob held beside carol", cs, err)
