@@ -161,6 +161,7 @@ var online = []step{
 	// No call yet.
 	{line: "answer"}, {line: "hold"}, {line: "resume"}, {line: "transfer 1002"}, {line: "dtmf 12"}, {line: "record"},
 	{line: "type abc"}, {line: "play bogus"}, {line: "dial"}, {line: "call"},
+	{line: "transfer consult 1002"}, {line: "transfer complete"}, {line: "transfer consult"}, {line: "transfer complete now"},
 	// Ringing: the peer calls.
 	{line: "call alice", who: "peer"},
 	{line: "wait call=ringing 20s", quiet: true},

@@ -30,6 +30,8 @@ type call struct {
 	start   time.Time // when it was answered; zero before
 	// dial dials the digits when no key comes for UserDialTimeoutMS.
 	dial timer
+	// xfer is the attended transfer the call is part of, nil when none.
+	xfer *consultation
 }
 
 // label is the far party as the screen names it: the display name, else
@@ -134,6 +136,9 @@ func (c *call) connected(ev sipua.Event) {
 			c.state = CallHeld
 		}
 	case sipua.TransferResult:
+		if c.consulted(ev) {
+			return
+		}
 		if ev.Err != nil || ev.Code >= 300 {
 			why := transferProblem(ev)
 			p.logf("call", "warn", "call", "transfer of %s to %s failed: %s", c.remote, ev.Target, why)
@@ -145,12 +150,18 @@ func (c *call) connected(ev sipua.Event) {
 		c.cs.remove(c)
 		p.showAlert("Call transferred")
 	case sipua.Transferred:
+		if ev.Replaces {
+			c.transferredReplacing(ev)
+			return
+		}
 		// The transferor hangs up on us once the new call is answered; the
 		// new call takes the old one's place now.
 		p.logf("call", "info", "call", "transferred by %s to %s", c.remote, ev.Target)
 		c.id, c.progress, c.start = ev.NewID, "", time.Time{}
 		c.state = CallCalling
 		c.remote, c.remoteName = ev.Target, ""
+	case sipua.Replaced:
+		c.replaced(ev)
 	case sipua.CallEnded:
 		c.endedByFar()
 	}

@@ -66,6 +66,7 @@ func (cs *calls) add(c *call, focus bool) *call {
 // back on hook.
 func (cs *calls) remove(c *call) {
 	c.dial.stop()
+	c.leaveConsultation()
 	cs.list = slices.DeleteFunc(cs.list, func(o *call) bool { return o == c })
 	if c != cs.focus {
 		return
@@ -134,6 +135,8 @@ func callEventID(ev sipua.Event) string {
 	case sipua.TransferResult:
 		return ev.ID
 	case sipua.Transferred:
+		return ev.ID
+	case sipua.Replaced:
 		return ev.ID
 	}
 	return ""

@@ -30,6 +30,9 @@ type SIPLine interface {
 	Hangup(id string) error
 	Hold(id string, hold bool) error
 	Transfer(id, target string) error
+	// TransferReplacing REFERs call id's far end to call other's, replacing
+	// other (attended transfer).
+	TransferReplacing(id, other string) error
 	Media(id string) (*media.Session, error)
 	LocalAddr() string
 	// Busy reports a request waiting for its answer (Settled reads it).

@@ -32,8 +32,9 @@ type Line struct {
 	calls  int
 	closed bool
 	phone  *phone.Phone
-	// Fail makes the named request (INVITE, ANSWER, HOLD, TRANSFER, ...)
-	// fail with its error, as a UA whose dialog is gone does.
+	// Fail makes the named request (INVITE, ANSWER, HOLD, REFER,
+	// REFER-REPLACES, ...) fail with its error, as a UA whose dialog is
+	// gone does.
 	Fail map[string]error
 }
 
@@ -158,6 +159,12 @@ func (l *Line) Hold(id string, on bool) error {
 
 // Transfer records a REFER.
 func (l *Line) Transfer(id, target string) error { return l.record("REFER", id, target) }
+
+// TransferReplacing records a REFER whose Refer-To replaces call other
+// (attended transfer), as "REFER-REPLACES call-1 call-2".
+func (l *Line) TransferReplacing(id, other string) error {
+	return l.record("REFER-REPLACES", id, other)
+}
 
 // Media is no audio: the scripted line carries none.
 func (l *Line) Media(string) (*media.Session, error) { return nil, nil }

@@ -103,7 +103,9 @@ func (u *UA) Invite(target string) (string, error) {
 	return u.invite(target, nil)
 }
 
-func (u *UA) invite(target string, referrer *call) (string, error) {
+// invite places a call; a transferee's carries the headers extra
+// (Replaces, Referred-By) and reports to referrer.
+func (u *UA) invite(target string, referrer *call, extra ...sip.Header) (string, error) {
 	uri, err := u.target(target)
 	if err != nil {
 		return "", err
@@ -120,7 +122,7 @@ func (u *UA) invite(target string, referrer *call) (string, error) {
 	done := u.hold()
 	u.goOwned(func() {
 		defer cancel()
-		u.runInvite(ctx, c, uri, offer, done)
+		u.runInvite(ctx, c, uri, offer, done, extra)
 	})
 	return c.id, nil
 }
@@ -128,7 +130,7 @@ func (u *UA) invite(target string, referrer *call) (string, error) {
 // runInvite places an outgoing call. It is held until the far end rings
 // (from then on the call waits for a person), and again from the final
 // response until the outcome is reported.
-func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Session, done func()) {
+func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Session, done func(), extra []sip.Header) {
 	defer done()
 	final := func() {}
 	defer func() { final() }()
@@ -136,6 +138,9 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	req := u.newRequest(sip.INVITE, uri)
 	req.SetBody(offer.Marshal())
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	for _, h := range extra {
+		req.AppendHeader(h)
+	}
 	if err := u.connect(ctx, req); err != nil {
 		u.dropCall(c.id)
 		u.emit(CallFailed{ID: c.id, Err: err})
@@ -185,11 +190,11 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	if err != nil {
 		u.dropCall(c.id)
 		var dr *sipgo.ErrDialogResponse
-		code := 500
+		code, reason := 500, "Server Internal Error"
 		if errors.As(err, &dr) {
-			code = dr.Res.StatusCode
+			code, reason = dr.Res.StatusCode, dr.Res.Reason
 		}
-		u.notifyReferrer(c, code)
+		u.notifyReferrer(c, code, reason)
 		switch {
 		case errors.As(err, &dr):
 			u.emit(CallFailed{ID: c.id, Code: dr.Res.StatusCode, Reason: dr.Res.Reason})
@@ -212,7 +217,7 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		u.emit(CallFailed{ID: c.id, Code: 488, Reason: "Not Acceptable Here", Err: err})
 		return
 	}
-	u.notifyReferrer(c, 200)
+	u.notifyReferrer(c, 200, "OK")
 	u.emit(CallAnswered{ID: c.id, Remote: c.remote})
 	u.finishInvite(c)
 	done()
@@ -397,6 +402,17 @@ func sipfragStatus(body []byte) (int, bool) {
 	return code, true
 }
 
+// sipfragReason is the reason phrase of a message/sipfrag status line
+// ("Busy Here" of "SIP/2.0 486 Busy Here"), "" when it has none.
+func sipfragReason(body []byte) string {
+	line, _, _ := strings.Cut(string(body), "\n")
+	f := strings.SplitN(strings.TrimSpace(line), " ", 3)
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.TrimSpace(f[2])
+}
+
 // ringTimeout bounds how long an unanswered incoming call rings before we
 // answer 480 ourselves, on the UA's clock.
 const ringTimeout = 3 * time.Minute
@@ -437,8 +453,9 @@ func (u *UA) ack(c *call, to sip.Uri) error {
 }
 
 // notifyReferrer tells the transferor how the call it asked for went: a
-// NOTIFY with a message/sipfrag status line in the REFER's dialog.
-func (u *UA) notifyReferrer(c *call, code int) {
+// NOTIFY with a message/sipfrag status line in the REFER's dialog, with
+// the reason the target gave (the transferor shows it).
+func (u *UA) notifyReferrer(c *call, code int, reason string) {
 	r := c.referrer
 	if r == nil {
 		return
@@ -449,8 +466,7 @@ func (u *UA) notifyReferrer(c *call, code int) {
 	req.AppendHeader(sip.NewHeader("Event", "refer"))
 	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
 	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	reason := "OK"
-	if code >= 300 {
+	if reason == "" {
 		reason = "Failed"
 	}
 	req.SetBody([]byte(fmt.Sprintf("SIP/2.0 %d %s\r\n", code, reason)))

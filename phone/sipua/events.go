@@ -91,10 +91,13 @@ type TransferResult struct {
 
 // Transferred: the far end of call ID transferred us (REFER): a new
 // outgoing call NewID to Target has started in its place.
+// Replaces is set for an attended transfer (the Refer-To carried
+// Replaces): call ID stays until the transferor ends it.
 type Transferred struct {
-	ID     string
-	NewID  string
-	Target string
+	ID       string
+	NewID    string
+	Target   string
+	Replaces bool
 }
 
 // MessageWaiting: a message-summary NOTIFY (RFC 3842).

@@ -99,6 +99,10 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
+	if h := req.GetHeader("Replaces"); h != nil {
+		u.onReplacingInvite(req, tx, h.Value(), release)
+		return
+	}
 	offer, err := sdp.Parse(req.Body())
 	if err != nil {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad SDP", nil))
@@ -318,7 +322,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	case "refer":
 		if code, ok := sipfragStatus(req.Body()); ok && code >= 200 {
 			if c := u.findDialog(req); c != nil {
-				u.emit(TransferResult{ID: c.id, Code: code})
+				u.emit(TransferResult{ID: c.id, Code: code, Reason: sipfragReason(req.Body())})
 			}
 		}
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
@@ -421,8 +425,9 @@ func reasonFor(code int) string {
 	return "Error"
 }
 
-// onRefer takes a blind transfer (RFC 3515): 202 Accepted, then a new call
-// to the Refer-To target whose outcome goes back in NOTIFYs.
+// onRefer takes a transfer (RFC 3515): 202 Accepted, then a new call to
+// the Refer-To target, with the Replaces it carries (an attended
+// transfer), whose outcome goes back in NOTIFYs.
 func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	c := u.findDialog(req)
 	if c == nil {
@@ -434,24 +439,20 @@ func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Missing Refer-To", nil))
 		return
 	}
-	target := strings.TrimSpace(h.Value())
-	target = strings.TrimSuffix(strings.TrimPrefix(target, "<"), ">")
-	if i := strings.IndexAny(target, ">?"); i >= 0 {
-		target = target[:i]
-	}
+	target, replaces := referTarget(h.Value())
 	var uri sip.Uri
 	if err := sip.ParseUri(target, &uri); err != nil {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Refer-To", nil))
 		return
 	}
-	newID, err := u.invite(uri.String(), c)
+	newID, err := u.invite(uri.String(), c, referHeaders(req, replaces)...)
 	if err != nil {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Refer-To", nil))
 		return
 	}
 	// The phone learns of the transfer before the 202 goes out, so the
 	// transferor's BYE, which follows the 202, finds the new call in place.
-	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User})
+	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User, Replaces: replaces != ""})
 	tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
 }
 
