@@ -64,6 +64,9 @@ type Session struct {
 	recording atomic.Bool
 
 	echo echoRing
+	// conf is this session's leg of a Conference, nil outside one: the
+	// reader hands it what it decodes.
+	conf atomic.Pointer[confLeg]
 
 	tx sender       // sender goroutine only
 	rx receiver     // RTP reader goroutine only
