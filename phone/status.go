@@ -49,7 +49,11 @@ type Status struct {
 	JitterMS     float64
 	MOS          float64
 	ToneHz       float64 // the steady tone heard last, zero when none
-	DTMFHeard    string
+	// ToneHz2 is the higher tone when the phone last heard a steady pair
+	// (a conference's mix of two parties), ToneHz then the lower; tone_hz
+	// shows both, "440+600".
+	ToneHz2   float64
+	DTMFHeard string
 
 	// RemoteName is the far party's display name, when the call brought
 	// one (Remote stays its user).
@@ -97,6 +101,9 @@ func (s Status) Pairs() [][2]string {
 	tone := ""
 	if s.ToneHz > 0 {
 		tone = strconv.Itoa(int(s.ToneHz + 0.5))
+		if s.ToneHz2 > 0 {
+			tone += "+" + strconv.Itoa(int(s.ToneHz2+0.5))
+		}
 	}
 	expiresIn := ""
 	if s.SignInCode != "" {
@@ -237,6 +244,6 @@ func (s *Status) setMedia(st media.Stats) {
 	s.SRTP = st.SRTPSuite
 	s.RTPSent, s.RTPReceived, s.RTPLost = st.PacketsSent, st.PacketsReceived, st.Lost
 	s.SRTPAuthFail, s.SRTPReplayed = st.SRTPAuthFailed, st.SRTPReplayed
-	s.JitterMS, s.MOS, s.ToneHz = st.JitterMS, st.MOS, st.ToneHz
+	s.JitterMS, s.MOS, s.ToneHz, s.ToneHz2 = st.JitterMS, st.MOS, st.ToneHz, st.ToneHz2
 	s.DTMFHeard = st.DTMFHeard
 }
