@@ -28,6 +28,8 @@ type call struct {
 	start              time.Time // when it was answered; zero before
 	// dial dials the digits when no key comes for UserDialTimeoutMS.
 	dial timer
+	// conf is the conference the call is part of, nil outside one.
+	conf *conference
 }
 
 // label is the far party as the screen names it: the display name, else

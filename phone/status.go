@@ -87,6 +87,9 @@ type Status struct {
 	// Calls is how many calls the phone has (the `calls` command lists
 	// them); the call keys above are about the focused one.
 	Calls int
+	// Conference: the focused call is joined with another in a
+	// three-way conference on the phone (the `conference` verb).
+	Conference bool
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -166,6 +169,7 @@ func (s Status) Pairs() [][2]string {
 		{"signin_error", s.SignInError},
 		{"state_damaged", s.StateDamaged},
 		{"calls", strconv.Itoa(s.Calls)},
+		{"conference", yesno[s.Conference]},
 	}
 }
 
@@ -205,6 +209,7 @@ func (p *Phone) fillStatus(s *Status) {
 		Lock:              p.s.lock.state,
 		Call:              p.s.calls.state(),
 		Calls:             len(p.s.calls.list),
+		Conference:        p.s.calls.conference() != nil,
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,
@@ -236,6 +241,10 @@ func (p *Phone) fillStatus(s *Status) {
 	}
 	if ms, err := p.s.calls.media(); err == nil {
 		s.setMedia(ms.Stats())
+	}
+	if mix := p.s.calls.confMix(); mix != nil {
+		// The user hears both far ends: the tones of their mix.
+		s.ToneHz, s.ToneHz2 = mix.Tones()
 	}
 }
 

@@ -41,6 +41,7 @@ func (s *Status) Equal(o *Status) bool {
 		s.MOS == o.MOS &&
 		s.ToneHz == o.ToneHz &&
 		s.ToneHz2 == o.ToneHz2 &&
+		s.Conference == o.Conference &&
 		s.DTMFHeard == o.DTMFHeard &&
 		s.RemoteName == o.RemoteName &&
 		s.LockType == o.LockType &&
