@@ -41,9 +41,8 @@ type Conference struct {
 	ear   [mixFrame]int16
 	det   detector
 
-	statsMu  sync.Mutex
-	hz, hz2  float64
-	earTones int // tone decisions, for tests
+	statsMu sync.Mutex
+	hz, hz2 float64
 }
 
 // Join makes a and b one conference, sending user's audio to both far
@@ -152,11 +151,16 @@ func (c *Conference) mixLocked() {
 		c.ear[k] = sat(a + b)
 	}
 	c.taken = [2]bool{}
-	if hz, hz2, _, ok := c.det.tone(c.ear[:]); ok {
+	if hz, hz2, changed, ok := c.det.tone(c.ear[:]); ok {
 		c.statsMu.Lock()
 		c.hz, c.hz2 = hz, hz2
-		c.earTones++
 		c.statsMu.Unlock()
+		if changed {
+			// Whoever follows a leg's events learns the user heard it.
+			for _, s := range c.legs {
+				s.emitOpen(ToneHeard{Hz: hz})
+			}
+		}
 	}
 }
 

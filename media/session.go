@@ -335,6 +335,17 @@ func (s *Session) emit(ev Event) {
 	}
 }
 
+// emitOpen emits ev unless the session is closed: for a goroutine other
+// than the session's own (a conference's mix), which Close does not wait
+// for. s.mu keeps Close from closing the channel meanwhile.
+func (s *Session) emitOpen(ev Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.emit(ev)
+	}
+}
+
 // latch records where a valid packet came from (symmetric RTP).
 func (s *Session) latch(from netip.AddrPort, rtcp bool) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())

@@ -4,6 +4,8 @@
 package phone
 
 import (
+	"slices"
+
 	"github.com/deskphone/deskphone/media"
 )
 
@@ -67,8 +69,11 @@ func (cs *calls) join() error {
 	case f.state == CallHeld:
 		return errorf(ErrNoCall, "the current call is on hold: resume it first")
 	}
-	cf := &conference{legs: [2]*call{f, held}}
-	mix, err := cs.joinMedia(f, held)
+	cf := &conference{legs: [2]*call{held, f}} // oldest first, as calls lists them
+	if slices.Index(cs.list, f) < slices.Index(cs.list, held) {
+		cf.legs = [2]*call{f, held}
+	}
+	mix, err := cs.joinMedia(cf.legs[0], cf.legs[1])
 	if err != nil {
 		return err
 	}

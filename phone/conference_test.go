@@ -42,6 +42,9 @@ func TestConferenceJoinSplitHangup(t *testing.T) {
 	}
 	line.Send(sipua.CallHoldChanged{ID: "call-1", Hold: false})
 	expectStatus(t, p, map[string]string{"conference": "yes", "calls": "2", "call": "connected"})
+	if sc := p.Screen(); sc.Title != "Conference" || len(sc.Lines) < 2 || sc.Lines[0].Text != "bob" || sc.Lines[1].Text != "carol" {
+		t.Errorf("conference screen %q %v, want both parties under Conference", sc.Title, sc.Lines)
+	}
 	wantErr(t, "conference twice", p.Conference(), "already in a conference")
 
 	must(t, p.Split())
