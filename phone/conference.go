@@ -172,3 +172,17 @@ func (cs *calls) confMix() *media.Conference {
 	}
 	return nil
 }
+
+// joinKey is the Conference softkey: join, or say on the screen why not.
+func (cs *calls) joinKey() {
+	if err := cs.join(); err != nil {
+		cs.p.showAlert(err.Error())
+	}
+}
+
+// splitKey is the Split softkey.
+func (cs *calls) splitKey() {
+	if err := cs.split(); err != nil {
+		cs.p.showAlert(err.Error())
+	}
+}

@@ -47,7 +47,8 @@ func TestConferenceJoinSplitHangup(t *testing.T) {
 	}
 	wantErr(t, "conference twice", p.Conference(), "already in a conference")
 
-	must(t, p.Split())
+	expectStatus(t, p, map[string]string{"screen": "conference"})
+	must(t, p.SoftkeyLabel("Split")) // the catalog's softkey
 	if !line.Has("HOLD call-1 on") {
 		t.Fatalf("split did not hold the other call: %v", line.Ops())
 	}

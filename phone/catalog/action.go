@@ -54,6 +54,10 @@ const (
 	ActionSignInRetry
 	ActionSignInCancel
 	ActionSignOut
+	// The conference's: join the held call and the current one, split
+	// them back into two calls.
+	ActionConference
+	ActionSplit
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -75,7 +79,7 @@ var actionNames = [ActionCount]string{
 	ActionSignInWeb:   "signin_web", ActionSignInUser: "signin_user",
 	ActionSignInPIN: "signin_pin", ActionSignInPC: "signin_pc",
 	ActionSignInRetry: "signin_retry", ActionSignInCancel: "signin_cancel",
-	ActionSignOut: "signout",
+	ActionSignOut: "signout", ActionConference: "conference", ActionSplit: "split",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

@@ -207,7 +207,7 @@ var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "he
 // OptionalScreens may be left out of a vendor's softkeys; each then shows
 // the softkeys of the screen it names (the transfer target is entered like
 // a number being dialled), or none when it names none (the lock screen).
-var OptionalScreens = map[string]string{"transfer": "dialing", "locked": "",
+var OptionalScreens = map[string]string{"transfer": "dialing", "locked": "", "conference": "connected",
 	"signin": "", "signin_code": "", "signin_expired": ""}
 
 // AllScreens are Screens and then the optional screens not among them, in
