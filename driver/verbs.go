@@ -183,18 +183,22 @@ var Verbs = []*Verb{
 		Parse: needTarget("dial"), Run: onPhone((*phone.Phone).DialTarget), Step: StepText},
 	{Name: "call", Usage: "TARGET", Help: "call digits, a user name or a SIP URI at once",
 		Parse: needTarget("call"), Run: onPhone((*phone.Phone).Call), Step: StepText},
-	{Name: "answer", Help: "answer the ringing (or waiting) call; replies once it\nstops ringing",
-		Parse: noArgs, Run: answer, Step: StepPhone},
+	{Name: "answer", Usage: "[ID]", Help: "answer the ringing (or waiting) call, or call ID; a call\nthat is up goes on hold; replies once it stops ringing",
+		Parse: optionalID, Run: answer, Step: StepPhone},
+	{Name: "reject", Usage: "[ID]", Help: "turn away the ringing (or waiting) call, or call ID",
+		Parse: optionalID, Run: onCall((phone.Calls).Reject), Step: StepPhone},
 	{Name: "hangup", Help: "end, cancel or decline the call",
 		Parse: noArgs, Run: simple((*phone.Phone).Hangup), Step: StepPhone},
-	{Name: "hold", Help: "put the call on hold",
-		Parse: noArgs, Run: inCall("hold", (*phone.Phone).Hold), Step: StepPhone},
-	{Name: "resume", Help: "take the held call back",
-		Parse: noArgs, Run: inCall("resume", (*phone.Phone).Resume), Step: StepPhone},
+	{Name: "hold", Usage: "[ID]", Help: "put the call, or call ID, on hold",
+		Parse: optionalID, Run: byID(inCall("hold", (*phone.Phone).Hold), (phone.Calls).Hold), Step: StepPhone},
+	{Name: "resume", Usage: "[ID]", Help: "take the held call, or call ID, back (the call that is up\ngoes on hold)",
+		Parse: optionalID, Run: byID(inCall("resume", (*phone.Phone).Resume), (phone.Calls).Resume), Step: StepPhone},
+	{Name: "swap", Help: "move between two calls: the one on the screen goes on hold,\nthe other comes back",
+		Parse: noArgs, Run: simple(func(p *phone.Phone) error { return p.Line().Swap() }), Step: StepPhone},
 	{Name: "conference", Help: "join the held call and the current one in a three-way\nconference mixed on the phone",
-		Parse: noArgs, Run: simple((*phone.Phone).Conference), Step: StepPhone},
+		Parse: noArgs, Run: simple(func(p *phone.Phone) error { return p.Line().Conference() }), Step: StepPhone},
 	{Name: "split", Help: "split the conference into two calls: the current one stays,\nthe other is held",
-		Parse: noArgs, Run: simple((*phone.Phone).Split), Step: StepPhone},
+		Parse: noArgs, Run: simple(func(p *phone.Phone) error { return p.Line().Split() }), Step: StepPhone},
 	{Name: "transfer", Usage: "TARGET", Help: "blind-transfer the call to TARGET",
 		Parse: needText("transfer needs a target"), Run: onPhone((*phone.Phone).Transfer), Step: StepText},
 	{Name: "type", Usage: "TEXT", Help: "type text into the phone's open text entry",
@@ -414,8 +418,14 @@ func softkey(_ context.Context, t *Target, a Args) (Result, error) {
 
 // answer answers and waits for the call to stop ringing, so the reply
 // shows the call as the phone now has it.
-func answer(ctx context.Context, t *Target, _ Args) (Result, error) {
+func answer(ctx context.Context, t *Target, a Args) (Result, error) {
 	p := t.Phone
+	if a.Text != "" {
+		if err := p.Line().Answer(a.Text); err != nil {
+			return Result{}, err
+		}
+		return waitAnswered(ctx, t)
+	}
 	st, err := p.Status()
 	if err != nil {
 		return Result{}, err
@@ -432,9 +442,16 @@ func answer(ctx context.Context, t *Target, _ Args) (Result, error) {
 	if call != "ringing" && waiting == "" {
 		return Result{}, fmt.Errorf("no call to answer (the phone is %s)", call)
 	}
-	if err := p.Answer(); err != nil {
+	if err := p.Line().Answer(""); err != nil {
 		return Result{}, err
 	}
+	return waitAnswered(ctx, t)
+}
+
+// waitAnswered waits until the focused call, the one just answered, stops
+// ringing.
+func waitAnswered(ctx context.Context, t *Target) (Result, error) {
+	p := t.Phone
 	notRinging := func(p *phone.Phone) (bool, string, error) {
 		c, err := statusValue(p, "call")
 		return c != "ringing", "call=" + c, err
@@ -744,4 +761,35 @@ func callsVerb(_ context.Context, t *Target, _ Args) (Result, error) {
 		return Result{}, err
 	}
 	return Result{Kind: KindCalls, Calls: calls}, nil
+}
+
+// optionalID parses the call id a verb may name (the calls command lists
+// them); none means the call on the screen.
+func optionalID(text string) (Args, error) {
+	if strings.ContainsAny(text, " \t") {
+		return Args{}, fmt.Errorf("one call id, not %q (the calls command lists them)", text)
+	}
+	return Args{Text: text}, nil
+}
+
+// onCall runs a verb on the call the arguments name.
+func onCall(f func(phone.Calls, string) error) func(context.Context, *Target, Args) (Result, error) {
+	return func(_ context.Context, t *Target, a Args) (Result, error) {
+		if err := f(t.Phone.Line(), a.Text); err != nil {
+			return Result{}, err
+		}
+		return screen(t), nil
+	}
+}
+
+// byID runs focused without an id, as the verb always did, and f on the
+// call an id names.
+func byID(focused func(context.Context, *Target, Args) (Result, error), f func(phone.Calls, string) error) func(context.Context, *Target, Args) (Result, error) {
+	named := onCall(f)
+	return func(ctx context.Context, t *Target, a Args) (Result, error) {
+		if a.Text == "" {
+			return focused(ctx, t, a)
+		}
+		return named(ctx, t, a)
+	}
 }

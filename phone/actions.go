@@ -58,6 +58,9 @@ func init() {
 			}
 		},
 	}
+	actions[catalog.ActionIgnore] = func(p *Phone) { p.s.calls.ignore() }
+	actions[catalog.ActionNewCall] = func(p *Phone) { _ = p.s.calls.newCall() }
+	actions[catalog.ActionSwap] = func(p *Phone) { _ = p.s.calls.swap() }
 	addSignInActions(&actions)
 }
 

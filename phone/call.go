@@ -24,8 +24,10 @@ type call struct {
 	// remote is the far party (its user or URI), remoteName its display
 	// name when the call brought one.
 	remote, remoteName string
-	progress           string    // "Ringing" once the far end rings
-	start              time.Time // when it was answered; zero before
+	progress           string // "Ringing" once the far end rings
+	// ignored: a waiting call the user chose to let ring out.
+	ignored bool
+	start   time.Time // when it was answered; zero before
 	// dial dials the digits when no key comes for UserDialTimeoutMS.
 	dial timer
 	// conf is the conference the call is part of, nil outside one.

@@ -45,6 +45,11 @@ func (cs *calls) render(s *Screen) {
 		if w := cs.waiting(); w != nil {
 			s.Lines = append(s.Lines, Line{Text: "Call waiting: " + w.label()})
 		}
+		for _, o := range cs.list {
+			if o != f && o.state == CallHeld {
+				s.Lines = append(s.Lines, Line{Text: "On hold: " + o.label()})
+			}
+		}
 	}
 }
 

@@ -20,9 +20,6 @@ type calls struct {
 	focus *call
 }
 
-// maxWaiting is how many calls may ring beside a call that is up.
-const maxWaiting = 1
-
 // state is the focused call's state; idle without one.
 func (cs *calls) state() CallState {
 	if cs.focus == nil {
@@ -160,22 +157,12 @@ func (cs *calls) incoming(ev sipua.IncomingCall) {
 		p.s.menu.close()
 		cs.add(c, true)
 		p.logf("call", "info", "call", "incoming call from %s", who)
-	case cs.focus.up() && cs.countRinging() < maxWaiting:
+	case cs.focus.up() && len(cs.list) < p.model.Vendor.Calls.Max:
 		cs.add(c, false)
 		p.logf("call", "info", "call", "call waiting: %s", who)
 	default:
 		ua.Reject(ev.ID, 486)
 	}
-}
-
-func (cs *calls) countRinging() int {
-	n := 0
-	for _, c := range cs.list {
-		if c != cs.focus && c.state == CallRinging {
-			n++
-		}
-	}
-	return n
 }
 
 // keypad handles a dial key on the idle and call screens: it starts or
@@ -457,30 +444,16 @@ func (cs *calls) transferTo(target string) {
 	}
 }
 
-// answer picks up the ringing call, or the waiting one (ending the current
-// call, as "end and answer" does on the real phones).
+// answer picks up the ringing call, or the waiting one: the current call
+// goes on hold, as the vendors' call waiting does.
 func (cs *calls) answer() {
-	p, ua := cs.p, cs.ua()
-	if ua == nil {
-		return
-	}
 	if w := cs.waiting(); w != nil && cs.focus.up() {
-		cs.hangup(cs.focus)
-		cs.remove(cs.focus)
-		cs.focus = w
-	}
-	f := cs.focus
-	if f == nil || f.state != CallRinging {
+		_ = cs.answerCall(w)
 		return
 	}
-	if err := ua.Answer(f.id); err != nil {
-		p.logf("call", "warn", "call", "answer: %v", err)
-		return
+	if f := cs.focus; f != nil && f.state == CallRinging {
+		_ = cs.answerCall(f)
 	}
-	if p.s.audio == AudioNone {
-		p.s.audio = AudioSpeaker
-	}
-	p.logf("call", "info", "call", "answering %s", f.remote)
 }
 
 // endBy ends the focused call the way the user asked (cancel, hangup or
@@ -494,10 +467,7 @@ func (cs *calls) endBy(how catalog.Action) {
 		return
 	}
 	if w := cs.waiting(); w != nil && how == catalog.ActionReject {
-		if ua := cs.ua(); ua != nil {
-			ua.Reject(w.id, 486)
-		}
-		cs.remove(w)
+		_ = cs.rejectCall(w)
 		return
 	}
 	if f == nil {

@@ -28,11 +28,11 @@ func (cf *conference) other(c *call) *call {
 // Conference joins the focused call and the held one into a three-way
 // conference mixed on the phone: the held call is resumed, each far end
 // hears the other and the user, and the user hears both.
-func (p *Phone) Conference() error { return p.doErr(p.s.calls.join) }
+func (l Calls) Conference() error { return l.p.doErr(l.p.s.calls.join) }
 
 // Split ends the conference and leaves its two calls: the focused one
 // connected, the other held.
-func (p *Phone) Split() error { return p.doErr(p.s.calls.split) }
+func (l Calls) Split() error { return l.p.doErr(l.p.s.calls.split) }
 
 // conference is the focused call's conference, nil outside one.
 func (cs *calls) conference() *conference {

@@ -17,7 +17,8 @@ func twoCalls(t *testing.T, p *phone.Phone, line *phonetest.Line) {
 	line.Send(sipua.CallAnswered{ID: "call-1", Remote: "bob"})
 	must(t, p.Hold())
 	line.Send(sipua.CallHoldChanged{ID: "call-1", Hold: true})
-	must(t, phone.PlaceBeside(p, "carol"))
+	must(t, p.Line().NewCall())
+	must(t, p.Call("carol"))
 	line.Send(sipua.CallAnswered{ID: "call-2", Remote: "carol"})
 	expectStatus(t, p, map[string]string{"calls": "2", "call": "connected", "remote": "carol", "conference": "no"})
 }
@@ -36,7 +37,7 @@ func TestConferenceJoinSplitHangup(t *testing.T) {
 	p, line, _ := onFakeLine(t, "vvx601")
 	twoCalls(t, p, line)
 
-	must(t, p.Conference())
+	must(t, p.Line().Conference())
 	if !line.Has("HOLD call-1 off") {
 		t.Fatalf("the held call was not resumed: %v", line.Ops())
 	}
@@ -45,7 +46,8 @@ func TestConferenceJoinSplitHangup(t *testing.T) {
 	if sc := p.Screen(); sc.Title != "Conference" || len(sc.Lines) < 2 || sc.Lines[0].Text != "bob" || sc.Lines[1].Text != "carol" {
 		t.Errorf("conference screen %q %v, want both parties under Conference", sc.Title, sc.Lines)
 	}
-	wantErr(t, "conference twice", p.Conference(), "already in a conference")
+	wantErr(t, "conference twice", p.Line().Conference(), "already in a conference")
+	wantErr(t, "swap in a conference", p.Line().Swap(), "split it first")
 
 	expectStatus(t, p, map[string]string{"screen": "conference"})
 	must(t, p.SoftkeyLabel("Split")) // the catalog's softkey
@@ -54,9 +56,9 @@ func TestConferenceJoinSplitHangup(t *testing.T) {
 	}
 	line.Send(sipua.CallHoldChanged{ID: "call-1", Hold: true})
 	expectStatus(t, p, map[string]string{"conference": "no", "calls": "2", "remote": "carol"})
-	wantErr(t, "split twice", p.Split(), "no conference")
+	wantErr(t, "split twice", p.Line().Split(), "no conference")
 
-	must(t, p.Conference())
+	must(t, p.Line().Conference())
 	line.Send(sipua.CallHoldChanged{ID: "call-1", Hold: false})
 	must(t, p.Hangup())
 	for _, op := range []string{"BYE call-1", "BYE call-2"} {
@@ -72,7 +74,7 @@ func TestConferenceJoinSplitHangup(t *testing.T) {
 func TestConferenceFarEndLeaves(t *testing.T) {
 	p, line, _ := onFakeLine(t, "t48g")
 	twoCalls(t, p, line)
-	must(t, p.Conference())
+	must(t, p.Line().Conference())
 	line.Send(sipua.CallHoldChanged{ID: "call-1", Hold: false})
 	line.Send(sipua.CallEnded{ID: "call-1", ByRemote: true})
 	expectStatus(t, p, map[string]string{"conference": "no", "calls": "1", "call": "connected", "remote": "carol"})
@@ -84,10 +86,10 @@ func TestConferenceFarEndLeaves(t *testing.T) {
 // TestConferenceRefusals: conference and split say why they cannot apply.
 func TestConferenceRefusals(t *testing.T) {
 	p, line, _ := onFakeLine(t, "c450hd")
-	wantErr(t, "conference without a call", p.Conference(), "no call to conference")
-	wantErr(t, "split without a conference", p.Split(), "no conference to split")
+	wantErr(t, "conference without a call", p.Line().Conference(), "no call to conference")
+	wantErr(t, "split without a conference", p.Line().Split(), "no conference to split")
 	must(t, p.Call("bob"))
 	line.Send(sipua.CallAnswered{ID: "call-1", Remote: "bob"})
-	wantErr(t, "conference with one call", p.Conference(), "one call only")
+	wantErr(t, "conference with one call", p.Line().Conference(), "one call only")
 	expectStatus(t, p, map[string]string{"conference": "no"})
 }

@@ -46,7 +46,11 @@ func (p *Phone) screenName() string {
 // softkeys returns the softkeys in their positions. When a screen has more
 // softkeys than the phone has keys, the last key becomes More and pages.
 func (p *Phone) softkeys() []catalog.Softkey {
-	all := p.model.Vendor.Softkeys.For(p.screenName())
+	name := p.screenName()
+	all := p.model.Vendor.Softkeys.For(name)
+	if set := p.s.calls.softkeySet(name); set != "" {
+		all = p.model.Vendor.Softkeys.For(set)
+	}
 	if p.upd.Offered() && !p.s.entry.isOpen() {
 		all = p.model.Vendor.Update.Softkeys
 	}

@@ -85,8 +85,10 @@ type Status struct {
 	// separated; empty when all read back fine.
 	StateDamaged string
 	// Calls is how many calls the phone has (the `calls` command lists
-	// them); the call keys above are about the focused one.
-	Calls int
+	// them); the call keys above are about the focused one. HeldCalls is
+	// how many of them are held.
+	Calls     int
+	HeldCalls int
 	// Conference: the focused call is joined with another in a
 	// three-way conference on the phone (the `conference` verb).
 	Conference bool
@@ -169,6 +171,7 @@ func (s Status) Pairs() [][2]string {
 		{"signin_error", s.SignInError},
 		{"state_damaged", s.StateDamaged},
 		{"calls", strconv.Itoa(s.Calls)},
+		{"held_calls", strconv.Itoa(s.HeldCalls)},
 		{"conference", yesno[s.Conference]},
 	}
 }
@@ -209,6 +212,7 @@ func (p *Phone) fillStatus(s *Status) {
 		Lock:              p.s.lock.state,
 		Call:              p.s.calls.state(),
 		Calls:             len(p.s.calls.list),
+		HeldCalls:         p.s.calls.heldCount(),
 		Conference:        p.s.calls.conference() != nil,
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,

@@ -62,5 +62,6 @@ func (s *Status) Equal(o *Status) bool {
 		s.SignInExpiresIn == o.SignInExpiresIn &&
 		s.SignInError == o.SignInError &&
 		s.StateDamaged == o.StateDamaged &&
-		s.Calls == o.Calls
+		s.Calls == o.Calls &&
+		s.HeldCalls == o.HeldCalls
 }

@@ -54,6 +54,11 @@ const (
 	ActionSignInRetry
 	ActionSignInCancel
 	ActionSignOut
+	// The line's calls: let a waiting call ring out unanswered, hold the
+	// call and dial another, move between two calls.
+	ActionIgnore
+	ActionNewCall
+	ActionSwap
 	// The conference's: join the held call and the current one, split
 	// them back into two calls.
 	ActionConference
@@ -79,7 +84,9 @@ var actionNames = [ActionCount]string{
 	ActionSignInWeb:   "signin_web", ActionSignInUser: "signin_user",
 	ActionSignInPIN: "signin_pin", ActionSignInPC: "signin_pc",
 	ActionSignInRetry: "signin_retry", ActionSignInCancel: "signin_cancel",
-	ActionSignOut: "signout", ActionConference: "conference", ActionSplit: "split",
+	ActionSignOut: "signout",
+	ActionIgnore:  "ignore", ActionNewCall: "new_call", ActionSwap: "swap",
+	ActionConference: "conference", ActionSplit: "split",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

@@ -54,7 +54,23 @@ type Vendor struct {
 	Update Update `yaml:"update"`
 	// SignIn is how the vendor's sign-in screens read.
 	SignIn SignInUI `yaml:"sign_in"`
+	// Calls is how the line takes several calls.
+	Calls Calls `yaml:"calls"`
 }
+
+// Calls is how a vendor's line takes several calls; missing entries take
+// DefaultCalls'.
+type Calls struct {
+	// Max is how many calls the line holds at once (the current, held and
+	// waiting ones); a call beyond gets 486 Busy Here.
+	Max int `yaml:"max"`
+	// RejectCode is what Reject answers a waiting call: 486 Busy Here or
+	// 603 Decline.
+	RejectCode int `yaml:"reject_code"`
+}
+
+// DefaultCalls is a line of two calls whose Reject is busy.
+var DefaultCalls = Calls{Max: 2, RejectCode: 486}
 
 // SignInUI is the wording of a vendor's sign-in screens. The softkeys of
 // the screens signin (signed out: the methods), signin_code (the web
@@ -207,8 +223,16 @@ var Screens = []string{"idle", "dialing", "calling", "ringing", "connected", "he
 // OptionalScreens may be left out of a vendor's softkeys; each then shows
 // the softkeys of the screen it names (the transfer target is entered like
 // a number being dialled), or none when it names none (the lock screen).
-var OptionalScreens = map[string]string{"transfer": "dialing", "locked": "", "conference": "connected",
-	"signin": "", "signin_code": "", "signin_expired": ""}
+var OptionalScreens = map[string]string{"transfer": "dialing", "locked": "",
+	// A call rings while one is up (call waiting): its status screen
+	// stays the current call's, its softkeys are these.
+	"waiting": "connected",
+	// The focused call is in a conference on the phone.
+	"conference": "connected",
+	// Two calls are up (one held): the focused one's status screen, these
+	// softkeys.
+	"two_calls": "connected",
+	"signin":    "", "signin_code": "", "signin_expired": ""}
 
 // AllScreens are Screens and then the optional screens not among them, in
 // a fixed order.

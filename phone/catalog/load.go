@@ -145,6 +145,9 @@ func (v *Vendor) validate() *Error {
 	if err := v.Lock.validate(); err != nil {
 		return err
 	}
+	if err := v.Calls.validate(); err != nil {
+		return err
+	}
 	if err := fillReasons("sign_in.reasons", &v.SignIn.Reasons, SignInReasons); err != nil {
 		return err
 	}
@@ -353,6 +356,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// validate fills in what a vendor left out and checks the rest.
+func (c *Calls) validate() *Error {
+	if c.Max == 0 {
+		c.Max = DefaultCalls.Max
+	}
+	if c.RejectCode == 0 {
+		c.RejectCode = DefaultCalls.RejectCode
+	}
+	switch {
+	case c.Max < 1 || c.Max > 8:
+		return &Error{Field: "calls.max", Msg: fmt.Sprintf("%d: must be 1..8", c.Max)}
+	case c.RejectCode != 486 && c.RejectCode != 603:
+		return &Error{Field: "calls.reject_code", Msg: fmt.Sprintf("%d: must be 486 (Busy Here) or 603 (Decline)", c.RejectCode)}
+	}
+	return nil
 }
 
 // validate fills in the wording a vendor left out and checks the rest.
