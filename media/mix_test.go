@@ -25,7 +25,6 @@ func near5(got, want float64) bool { return got > want-5 && got < want+5 }
 // on its own engine as on its own phone.
 type threeWay struct {
 	a1, a2, b, c *Session
-	conf         *Conference
 }
 
 func newThreeWay(t *testing.T) *threeWay {

@@ -32,11 +32,15 @@ type Status struct {
 	Audio             AudioPath
 	DND               bool
 	Mute              bool
-	MWI               int // new voice messages
-	Update            UpdateState
-	Screen            string // the catalog screen: idle, dialing, ..., menu
-	Menu              string // the open menu path
-	Time              time.Time
+	// Conference: the focused call is joined with another in a
+	// three-way conference on the phone (the `conference` verb); here
+	// beside the other flags, where it takes no room of its own.
+	Conference bool
+	MWI        int // new voice messages
+	Update     UpdateState
+	Screen     string // the catalog screen: idle, dialing, ..., menu
+	Menu       string // the open menu path
+	Time       time.Time
 
 	// The call's audio; zero without a call or a media engine.
 	Codec        string
@@ -89,9 +93,6 @@ type Status struct {
 	// how many of them are held.
 	Calls     int
 	HeldCalls int
-	// Conference: the focused call is joined with another in a
-	// three-way conference on the phone (the `conference` verb).
-	Conference bool
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
