@@ -221,14 +221,13 @@ func (c Cond) needsLogs() bool {
 // already showed the tone, it counts only once FreshPackets more packets
 // were received, so a tone left from before a hold does not pass at once.
 func (c Cond) toneWhy(status map[string]string) string {
-	hz, _ := strconv.Atoi(status["tone_hz"])
-	if !near(hz, c.Tone) {
+	if !hearsTone(status["tone_hz"], c.Tone) {
 		return "tone_hz=" + status["tone_hz"]
 	}
 	if !c.Since.Set {
 		return ""
 	}
-	if was, _ := strconv.Atoi(c.Since.Tone); !near(was, c.Tone) {
+	if !hearsTone(c.Since.Tone, c.Tone) {
 		return "" // it changed to the tone after the mark
 	}
 	rx, _ := strconv.ParseUint(status["rtp_rx"], 10, 64)
@@ -236,6 +235,17 @@ func (c Cond) toneWhy(status map[string]string) string {
 		return fmt.Sprintf("tone_hz=%s heard before the step began, %d packets received since", status["tone_hz"], rx-min(rx, c.Since.RX))
 	}
 	return ""
+}
+
+// hearsTone reports whether a tone_hz value holds want: a single tone
+// ("1000") or either tone of a pair ("440+600", a conference's mix).
+func hearsTone(value string, want int) bool {
+	for part := range strings.SplitSeq(value, "+") {
+		if hz, err := strconv.Atoi(part); err == nil && near(hz, want) {
+			return true
+		}
+	}
+	return false
 }
 
 func near(hz, want int) bool { return hz >= want-ToneTolerance && hz <= want+ToneTolerance }

@@ -104,3 +104,25 @@ func TestNotCondition(t *testing.T) {
 		t.Error("an unknown status key inside not: is no error")
 	}
 }
+
+// TestToneInAPair: a tone condition holds on either tone of a pair, as
+// a party of a conference hears the other two ("440+600").
+func TestToneInAPair(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int
+		ok    bool
+	}{
+		{"1000", 1000, true},
+		{"1010", 1000, true},
+		{"440+600", 440, true},
+		{"440+600", 600, true},
+		{"440+600", 1000, false},
+		{"", 1000, false},
+	} {
+		why := Cond{Tone: tc.want}.toneWhy(map[string]string{"tone_hz": tc.value})
+		if (why == "") != tc.ok {
+			t.Errorf("tone %d in tone_hz=%q: why %q, want holds=%v", tc.want, tc.value, why, tc.ok)
+		}
+	}
+}

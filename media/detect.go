@@ -24,6 +24,7 @@ type detector struct {
 	size   int // window length at rate
 	toneOn bool
 	hz     float64
+	hz2    float64 // the second tone of a pair, 0 for a single tone
 	cand   [1]float64
 	dtmfD  *codecs.DTMFDetector
 	keys   [8]rune
@@ -49,11 +50,12 @@ func (d *detector) dtmf(pcm []int16) []rune {
 }
 
 // tone feeds pcm to the tone window. When a window completes it reports
-// the steady tone in it (ok) and whether it differs from the last one
-// reported (changed).
-func (d *detector) tone(pcm []int16) (hz float64, changed, ok bool) {
+// the steady tone in it (ok), the second one when the window holds a
+// steady pair (hz2, the higher; a conference mixes two far ends' tones),
+// and whether they differ from the last ones reported (changed).
+func (d *detector) tone(pcm []int16) (hz, hz2 float64, changed, ok bool) {
 	if d.size == 0 {
-		return 0, false, false
+		return 0, 0, false, false
 	}
 	for len(pcm) > 0 {
 		k := copy(d.win[d.n:d.size], pcm)
@@ -63,16 +65,35 @@ func (d *detector) tone(pcm []int16) (hz float64, changed, ok bool) {
 			continue
 		}
 		d.n = 0
-		f, found := d.steadyTone(d.win[:d.size])
+		f, f2, found := d.steadyTones(d.win[:d.size])
 		if !found {
 			d.toneOn = false
 			continue
 		}
-		changed = changed || !d.toneOn || math.Abs(f-d.hz) > toneSlackHz
-		hz, ok = f, true
-		d.toneOn, d.hz = true, f
+		changed = changed || !d.toneOn || math.Abs(f-d.hz) > toneSlackHz || math.Abs(f2-d.hz2) > toneSlackHz
+		hz, hz2, ok = f, f2, true
+		d.toneOn, d.hz, d.hz2 = true, f, f2
 	}
-	return hz, changed, ok
+	return hz, hz2, changed, ok
+}
+
+// soloShare is the share of the power a single tone carries when it is
+// alone; below it, a tone DetectTone accepted (half the power suffices)
+// may be one of a pair of equal tones, which the pair test then decides.
+const soloShare = 0.8
+
+// steadyTones finds one steady tone, else a steady pair.
+func (d *detector) steadyTones(pcm []int16) (hz, hz2 float64, ok bool) {
+	f, ok := d.steadyTone(pcm)
+	if !ok {
+		return steadyPair(pcm, d.rate)
+	}
+	if ms := meanSquare(pcm); ms > 0 && goertzelPower(pcm, f, d.rate)/ms < soloShare {
+		if lo, hi, ok := steadyPair(pcm, d.rate); ok {
+			return lo, hi, true
+		}
+	}
+	return f, 0, true
 }
 
 // steadyTone estimates the frequency of a single tone from its rising
@@ -115,4 +136,119 @@ func crossingFrequency(pcm []int16, rate int) float64 {
 		return 0
 	}
 	return float64(count-1) * float64(rate) / (last - first)
+}
+
+// Two-tone detection limits. A pair is two tones at least pairMinGapHz
+// apart that together carry pairShare of the power in every quarter of
+// the window, each at least pairEachShare: a conference's mix of two
+// test tones passes; speech, noise and a tone with its echo do not.
+const (
+	pairStepHz    = 25  // coarse probes; the 20 ms block resolves 50 Hz
+	pairRefineHz  = 2   // fine probes over 100 ms (10 Hz resolution)
+	pairMinGapHz  = 100 // closer tones (ringback's 440+480) are not a pair
+	pairShare     = 0.7
+	pairEachShare = 0.15
+	pairFloorDBFS = -60
+)
+
+// steadyPair looks for two steady tones in pcm (200 ms at rate). It costs
+// about three times the single-tone test and runs only when that test
+// failed on audio above the floor: a coarse Goertzel scan of one 20 ms
+// block, a refinement of the two highest peaks over 100 ms, and the
+// confirmation per quarter. It allocates nothing.
+func steadyPair(pcm []int16, rate int) (lo, hi float64, ok bool) {
+	if rate <= 0 || len(pcm) < rate/10 || codecs.PowerDBFS(meanSquare(pcm)) < pairFloorDBFS {
+		return 0, 0, false
+	}
+	block := pcm[:rate/50]
+	top := min(4000, float64(rate)/2-pairStepHz)
+	p1, p2 := 0.0, 0.0
+	pow1, pow2 := -1.0, -1.0
+	for f := 100.0; f <= top; f += pairStepHz {
+		p := goertzelPower(block, f, rate)
+		switch {
+		case p > pow1:
+			if math.Abs(f-p1) >= pairMinGapHz {
+				p2, pow2 = p1, pow1
+			}
+			p1, pow1 = f, p
+		case p > pow2 && math.Abs(f-p1) >= pairMinGapHz:
+			p2, pow2 = f, p
+		}
+	}
+	if pow2 <= 0 {
+		return 0, 0, false
+	}
+	fine := pcm[:rate/10]
+	f1, f2 := refine(fine, p1, rate), refine(fine, p2, rate)
+	if math.Abs(f1-f2) < pairMinGapHz {
+		return 0, 0, false
+	}
+	q := len(pcm) / 4
+	for i := range 4 {
+		part := pcm[i*q : (i+1)*q]
+		ms := meanSquare(part)
+		if ms == 0 {
+			return 0, 0, false
+		}
+		s1, s2 := goertzelPower(part, f1, rate)/ms, goertzelPower(part, f2, rate)/ms
+		if s1 < pairEachShare || s2 < pairEachShare || s1+s2 < pairShare {
+			return 0, 0, false
+		}
+	}
+	lo, hi = math.Round(min(f1, f2)), math.Round(max(f1, f2))
+	if dtmfPair(lo, hi) {
+		return 0, 0, false // a key: the DTMF detector's, not a pair of tones
+	}
+	return lo, hi, true
+}
+
+// dtmfKeys lists the keys whose frequency pairs dtmfPair knows.
+const dtmfKeys = "123A456B789C*0#D"
+
+// dtmfPair reports whether lo and hi are a DTMF key's row and column
+// (within 2%, the detectors' tolerance).
+func dtmfPair(lo, hi float64) bool {
+	for _, k := range dtmfKeys {
+		r, c, _ := codecs.DTMFFrequencies(k)
+		if math.Abs(lo-r) <= r/50 && math.Abs(hi-c) <= c/50 {
+			return true
+		}
+	}
+	return false
+}
+
+// refine finds the strongest frequency within a coarse step of f.
+func refine(pcm []int16, f float64, rate int) float64 {
+	best, bestP := f, -1.0
+	for g := f - pairStepHz; g <= f+pairStepHz; g += pairRefineHz {
+		if g <= 0 || g >= float64(rate)/2 {
+			continue
+		}
+		if p := goertzelPower(pcm, g, rate); p > bestP {
+			best, bestP = g, p
+		}
+	}
+	return best
+}
+
+// goertzelPower is the power of f over the whole of pcm.
+func goertzelPower(pcm []int16, f float64, rate int) float64 {
+	g, err := codecs.NewGoertzel(f, rate, len(pcm))
+	if err != nil {
+		return 0
+	}
+	g.Add(pcm)
+	return g.Power()
+}
+
+func meanSquare(pcm []int16) float64 {
+	if len(pcm) == 0 {
+		return 0
+	}
+	sum := 0.0
+	for _, s := range pcm {
+		sum += float64(s) * float64(s)
+	}
+	return sum / float64(len(pcm))
 }

@@ -271,6 +271,9 @@ func (s *Session) play(p *jbPacket, lost int) {
 		s.analyze(pcm)
 		s.recordFrame(pcm, rx.codec.SampleRate)
 		s.echo.write(pcm)
+		if l := s.conf.Load(); l != nil {
+			l.write(pcm, rx.codec.SampleRate)
+		}
 	}
 }
 
@@ -295,9 +298,9 @@ func (s *Session) analyze(pcm []int16) {
 			s.heardDigit(key, true)
 		}
 	}
-	if hz, changed, ok := rx.det.tone(pcm); ok {
+	if hz, hz2, changed, ok := rx.det.tone(pcm); ok {
 		s.statsMu.Lock()
-		s.rs.toneHz = hz
+		s.rs.toneHz, s.rs.toneHz2 = hz, hz2
 		s.statsMu.Unlock()
 		if changed {
 			s.emit(ToneHeard{Hz: hz})

@@ -82,8 +82,9 @@ type recvStats struct {
 	lsrAt time.Time // when it came
 	rtt   time.Duration
 
-	toneHz float64
-	digits []rune
+	toneHz  float64
+	toneHz2 float64 // the higher of a steady pair, 0 for a single tone
+	digits  []rune
 }
 
 // track updates loss and jitter for a valid packet.

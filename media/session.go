@@ -64,6 +64,9 @@ type Session struct {
 	recording atomic.Bool
 
 	echo echoRing
+	// conf is this session's leg of a Conference, nil outside one: the
+	// reader hands it what it decodes.
+	conf atomic.Pointer[confLeg]
 
 	tx sender       // sender goroutine only
 	rx receiver     // RTP reader goroutine only
@@ -329,6 +332,17 @@ func (s *Session) emit(ev Event) {
 	case s.events <- ev:
 	default:
 		s.dropped.Add(1)
+	}
+}
+
+// emitOpen emits ev unless the session is closed: for a goroutine other
+// than the session's own (a conference's mix), which Close does not wait
+// for. s.mu keeps Close from closing the channel meanwhile.
+func (s *Session) emitOpen(ev Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.emit(ev)
 	}
 }
 

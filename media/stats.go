@@ -24,8 +24,12 @@ type Stats struct {
 	RTTMS    float64 // from RTCP LSR/DLSR; 0 until measured
 	MOS      float64 // E-model estimate, 1 to 4.5; 0 before any audio
 
-	ToneHz    float64 // last steady tone heard; 0 when none yet
-	DTMFHeard string  // digits heard so far
+	ToneHz float64 // last steady tone heard; 0 when none yet
+	// ToneHz2 is the higher tone when the last steady sound heard was a
+	// pair of tones (a conference's mix of two far ends), ToneHz then the
+	// lower; 0 for a single tone.
+	ToneHz2   float64
+	DTMFHeard string // digits heard so far
 
 	EventsDropped uint64 // events the application did not take in time
 }
@@ -58,7 +62,7 @@ func (s *Session) Stats() Stats {
 		}
 	}
 	st.RTTMS = float64(s.rs.rtt) / float64(time.Millisecond)
-	st.ToneHz = s.rs.toneHz
+	st.ToneHz, st.ToneHz2 = s.rs.toneHz, s.rs.toneHz2
 	st.DTMFHeard = string(s.rs.digits)
 	s.statsMu.Unlock()
 	if expected > 0 && neg != nil {

@@ -113,7 +113,7 @@ func TestCrossingFrequencyAndDetector(t *testing.T) {
 		var changes int
 		for _, sig := range [][]int16{tone, dual, silence, tone} {
 			for f := sig; len(f) > 0; f = f[min(len(f), rate/50):] {
-				if hz, changed, ok := d.tone(f[:min(len(f), rate/50)]); ok {
+				if hz, _, changed, ok := d.tone(f[:min(len(f), rate/50)]); ok {
 					got = append(got, hz)
 					if changed {
 						changes++

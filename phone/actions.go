@@ -32,6 +32,8 @@ func init() {
 		catalog.ActionHold:           func(p *Phone) { p.s.calls.hold(true) },
 		catalog.ActionResume:         func(p *Phone) { p.s.calls.hold(false) },
 		catalog.ActionTransfer:       func(p *Phone) { p.s.calls.startTransfer() },
+		catalog.ActionConference:     func(p *Phone) { p.s.calls.joinKey() },
+		catalog.ActionSplit:          func(p *Phone) { p.s.calls.splitKey() },
 		catalog.ActionLock:           func(p *Phone) { p.s.lock.action() },
 		catalog.ActionUnlock:         func(p *Phone) { p.s.lock.submit() },
 		catalog.ActionEmergency:      func(p *Phone) { p.s.lock.emergency() },

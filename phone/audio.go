@@ -77,7 +77,14 @@ func (p *Phone) Play(spec string) error {
 		if err != nil {
 			return err
 		}
-		ms.SetSource(src)
+		if mix := p.s.calls.confMix(); mix != nil {
+			// In a conference the user's audio goes into the mix.
+			if err := mix.SetSource(src); err != nil {
+				return errorf(ErrBadSource, "%w", err)
+			}
+		} else {
+			ms.SetSource(src)
+		}
 		p.logf("media", "info", "media", "playing %s", spec)
 		return nil
 	})

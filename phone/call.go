@@ -32,6 +32,8 @@ type call struct {
 	dial timer
 	// xfer is the attended transfer the call is part of, nil when none.
 	xfer *consultation
+	// conf is the conference the call is part of, nil outside one.
+	conf *conference
 }
 
 // label is the far party as the screen names it: the display name, else

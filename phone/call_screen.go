@@ -34,6 +34,11 @@ func (cs *calls) render(s *Screen) {
 			s.Title = "On hold"
 		}
 		s.Lines = append([]Line{{Text: f.label()}, {Text: cs.duration()}}, cs.mediaLines()...)
+		if cf := f.conf; cf != nil {
+			// Both parties, as the phones list a conference's members.
+			s.Title = "Conference"
+			s.Lines = append([]Line{{Text: cf.legs[0].label()}, {Text: cf.legs[1].label()}}, s.Lines[1:]...)
+		}
 		if f.transfer {
 			s.Lines = append(s.Lines, Line{Text: "Transfer to: " + f.digits + "_"})
 		}

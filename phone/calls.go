@@ -67,6 +67,7 @@ func (cs *calls) add(c *call, focus bool) *call {
 func (cs *calls) remove(c *call) {
 	c.dial.stop()
 	c.leaveConsultation()
+	cs.leave(c)
 	cs.list = slices.DeleteFunc(cs.list, func(o *call) bool { return o == c })
 	if c != cs.focus {
 		return
@@ -287,6 +288,9 @@ func (cs *calls) onHook() {
 	switch cs.state() {
 	case CallDialing, CallCalling, CallConnected, CallHeld:
 		cs.p.logf("call", "info", "call", "on hook")
+		if cs.hangupConference() {
+			return
+		}
 		cs.hangup(cs.focus)
 		cs.endFocused()
 	default:
@@ -473,6 +477,9 @@ func (cs *calls) endBy(how catalog.Action) {
 		return
 	}
 	p.logf("call", "info", "call", "%s", how)
+	if cs.hangupConference() {
+		return
+	}
 	cs.hangup(f)
 	cs.endFocused()
 }

@@ -145,6 +145,9 @@ func (cs *calls) holdCall(c *call, on bool) error {
 // swap moves between the two calls that are up: the focused one is held,
 // the other resumed and focused.
 func (cs *calls) swap() error {
+	if cs.conference() != nil {
+		return errorf(ErrNoCall, "the calls are in a conference: split it first")
+	}
 	o := cs.other()
 	if o == nil || cs.focus == nil || !cs.focus.up() {
 		return errorf(ErrNoCall, "swap needs two calls (the phone has %d up)", cs.upCount())

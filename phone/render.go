@@ -30,6 +30,9 @@ func (p *Phone) screenName() string {
 	case CallRinging:
 		return "ringing"
 	case CallConnected:
+		if p.s.calls.conference() != nil {
+			return "conference"
+		}
 		return "connected"
 	case CallHeld:
 		return "held"

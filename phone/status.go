@@ -32,11 +32,15 @@ type Status struct {
 	Audio             AudioPath
 	DND               bool
 	Mute              bool
-	MWI               int // new voice messages
-	Update            UpdateState
-	Screen            string // the catalog screen: idle, dialing, ..., menu
-	Menu              string // the open menu path
-	Time              time.Time
+	// Conference: the focused call is joined with another in a
+	// three-way conference on the phone (the `conference` verb); here
+	// beside the other flags, where it takes no room of its own.
+	Conference bool
+	MWI        int // new voice messages
+	Update     UpdateState
+	Screen     string // the catalog screen: idle, dialing, ..., menu
+	Menu       string // the open menu path
+	Time       time.Time
 
 	// The call's audio; zero without a call or a media engine.
 	Codec        string
@@ -49,7 +53,11 @@ type Status struct {
 	JitterMS     float64
 	MOS          float64
 	ToneHz       float64 // the steady tone heard last, zero when none
-	DTMFHeard    string
+	// ToneHz2 is the higher tone when the phone last heard a steady pair
+	// (a conference's mix of two parties), ToneHz then the lower; tone_hz
+	// shows both, "440+600".
+	ToneHz2   float64
+	DTMFHeard string
 
 	// RemoteName is the far party's display name, when the call brought
 	// one (Remote stays its user).
@@ -99,6 +107,9 @@ func (s Status) Pairs() [][2]string {
 	tone := ""
 	if s.ToneHz > 0 {
 		tone = strconv.Itoa(int(s.ToneHz + 0.5))
+		if s.ToneHz2 > 0 {
+			tone += "+" + strconv.Itoa(int(s.ToneHz2+0.5))
+		}
 	}
 	expiresIn := ""
 	if s.SignInCode != "" {
@@ -162,6 +173,7 @@ func (s Status) Pairs() [][2]string {
 		{"state_damaged", s.StateDamaged},
 		{"calls", strconv.Itoa(s.Calls)},
 		{"held_calls", strconv.Itoa(s.HeldCalls)},
+		{"conference", yesno[s.Conference]},
 	}
 }
 
@@ -202,6 +214,7 @@ func (p *Phone) fillStatus(s *Status) {
 		Call:              p.s.calls.state(),
 		Calls:             len(p.s.calls.list),
 		HeldCalls:         p.s.calls.heldCount(),
+		Conference:        p.s.calls.conference() != nil,
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,
@@ -234,6 +247,10 @@ func (p *Phone) fillStatus(s *Status) {
 	if ms, err := p.s.calls.media(); err == nil {
 		s.setMedia(ms.Stats())
 	}
+	if mix := p.s.calls.confMix(); mix != nil {
+		// The user hears both far ends: the tones of their mix.
+		s.ToneHz, s.ToneHz2 = mix.Tones()
+	}
 }
 
 func (s *Status) setMedia(st media.Stats) {
@@ -241,6 +258,6 @@ func (s *Status) setMedia(st media.Stats) {
 	s.SRTP = st.SRTPSuite
 	s.RTPSent, s.RTPReceived, s.RTPLost = st.PacketsSent, st.PacketsReceived, st.Lost
 	s.SRTPAuthFail, s.SRTPReplayed = st.SRTPAuthFailed, st.SRTPReplayed
-	s.JitterMS, s.MOS, s.ToneHz = st.JitterMS, st.MOS, st.ToneHz
+	s.JitterMS, s.MOS, s.ToneHz, s.ToneHz2 = st.JitterMS, st.MOS, st.ToneHz, st.ToneHz2
 	s.DTMFHeard = st.DTMFHeard
 }

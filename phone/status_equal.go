@@ -40,6 +40,8 @@ func (s *Status) Equal(o *Status) bool {
 		s.JitterMS == o.JitterMS &&
 		s.MOS == o.MOS &&
 		s.ToneHz == o.ToneHz &&
+		s.ToneHz2 == o.ToneHz2 &&
+		s.Conference == o.Conference &&
 		s.DTMFHeard == o.DTMFHeard &&
 		s.RemoteName == o.RemoteName &&
 		s.LockType == o.LockType &&

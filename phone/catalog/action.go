@@ -59,6 +59,10 @@ const (
 	ActionIgnore
 	ActionNewCall
 	ActionSwap
+	// The conference's: join the held call and the current one, split
+	// them back into two calls.
+	ActionConference
+	ActionSplit
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -82,6 +86,7 @@ var actionNames = [ActionCount]string{
 	ActionSignInRetry: "signin_retry", ActionSignInCancel: "signin_cancel",
 	ActionSignOut: "signout",
 	ActionIgnore:  "ignore", ActionNewCall: "new_call", ActionSwap: "swap",
+	ActionConference: "conference", ActionSplit: "split",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

@@ -227,6 +227,8 @@ var OptionalScreens = map[string]string{"transfer": "dialing", "locked": "",
 	// A call rings while one is up (call waiting): its status screen
 	// stays the current call's, its softkeys are these.
 	"waiting": "connected",
+	// The focused call is in a conference on the phone.
+	"conference": "connected",
 	// Two calls are up (one held): the focused one's status screen, these
 	// softkeys.
 	"two_calls": "connected",
