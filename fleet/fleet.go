@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -119,6 +120,18 @@ func (f *Fleet) Progress() Progress {
 		}
 	}
 	return p
+}
+
+// NotRegistered counts the running phones not registered now by why: their
+// registration error, or "no answer yet".
+func (f *Fleet) NotRegistered() map[string]int {
+	m := map[string]int{}
+	for _, ph := range f.Phones() {
+		if st := ph.Phone.Published(); !st.Registered {
+			m[cmp.Or(st.RegistrationError, "no answer yet")]++
+		}
+	}
+	return m
 }
 
 // Start builds and starts every member, paced by Rate with Jitter, and

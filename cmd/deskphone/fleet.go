@@ -1,14 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -225,6 +229,9 @@ A fleet file (YAML):
 			p := f.Progress()
 			fmt.Fprintf(stdout, "fleet: started in %v: %d phones, %d registered, %d failed to start\n",
 				time.Since(started).Round(time.Millisecond), p.Built, p.Registered, p.Failed)
+			if p.Registered < p.Built {
+				fmt.Fprintf(stdout, "fleet: not registered: %s\n", countsByReason(f.NotRegistered()))
+			}
 			<-ctx.Done()
 		}
 		stopProgress()
@@ -370,4 +377,15 @@ func serveOnePhone(addr, token, filesDir string, p *phone.Phone, clk driver.Adva
 	go srv.Serve(ln)
 	fmt.Fprintf(stderr, "api http://%s/v1/phones/%s\n", ln.Addr(), id)
 	return func() { srv.Close(); files.Close() }, nil
+}
+
+// countsByReason reads "reason ×n" for each reason, the most common first.
+func countsByReason(m map[string]int) string {
+	reasons := slices.Collect(maps.Keys(m))
+	slices.SortFunc(reasons, func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%s ×%d", r, m[r])
+	}
+	return strings.Join(parts, ", ")
 }

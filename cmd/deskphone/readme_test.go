@@ -169,11 +169,27 @@ func runPageExamples(t *testing.T, rel string) int {
 		t.Run(fmt.Sprintf("line%d", b.line), func(t *testing.T) {
 			got := runExample(t, work, bin, script)
 			if err := matchOutput(want, got); err != nil {
-				t.Errorf("%s:%d: %v\n--- script:\n%s\n--- output:\n%s", rel, b.line, err, script, got)
+				t.Errorf("%s:%d: %v\n--- script:\n%s\n--- output:\n%s%s", rel, b.line, err, script, got, logTails(work))
 			}
 		})
 	}
 	return ran
+}
+
+// logTails is the end of each *.log file in dir: what the example's
+// background processes said, to tell why an example failed.
+func logTails(dir string) string {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	var b strings.Builder
+	for _, name := range logs {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		fmt.Fprintf(&b, "--- %s (last lines):\n%s\n", filepath.Base(name), strings.Join(lines[max(0, len(lines)-20):], "\n"))
+	}
+	return b.String()
 }
 
 func repoRoot(t *testing.T) string {

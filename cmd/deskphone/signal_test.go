@@ -85,3 +85,18 @@ func TestSIGTERMUnregistersAtOnce(t *testing.T) {
 		t.Errorf("the fleet exited leaving %v registered", left)
 	}
 }
+
+// A fleet that starts with phones unregistered says why, counted by reason.
+func TestFleetSaysWhyPhonesAreNotRegistered(t *testing.T) {
+	cloud := startProc(t, "backend", "--listen", "tls:127.0.0.1:0", "--state", t.TempDir(), "--admin", "",
+		"--update", "", "--load-users", "load{n:05d}:secret:3")
+	server := "sips:" + strings.TrimPrefix(cloud.line("listening tls "), "listening tls ")
+	fleet := startProc(t, "fleet", "--phones", "3", "--server", server, "--user", "load{n:05d}",
+		"--password", "wrong", "--progress", "none")
+	if got := fleet.line("fleet: started in "); !strings.HasSuffix(got, ": 3 phones, 0 registered, 0 failed to start") {
+		t.Errorf("started line %q, want 3 phones, 0 registered", got)
+	}
+	if got, want := fleet.line("fleet: not registered: "), "fleet: not registered: Wrong password (401) ×3"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
