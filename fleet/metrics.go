@@ -21,10 +21,12 @@ type Metrics struct {
 	// states counts the phones in each state the gauge shows.
 	states  [numStates]atomic.Int64
 	running atomic.Int64
+	// calls counts the fleet's calls in each call state.
+	calls [len(callStateLabels)]atomic.Int64
 
 	registrations *prometheus.CounterVec
 	regFailures   *prometheus.CounterVec
-	calls         *prometheus.CounterVec
+	callOutcomes  *prometheus.CounterVec
 	srtpFailures  *prometheus.CounterVec
 	updates       *prometheus.CounterVec
 	mos           prometheus.Histogram
@@ -45,6 +47,9 @@ const (
 
 var stateLabels = [numStates]string{"registered", "signed_in", "locked", "in_call", "updating"}
 
+// callStateLabels are the call states deskphone_active_calls shows.
+var callStateLabels = [...]phone.CallState{phone.CallDialing, phone.CallCalling, phone.CallRinging, phone.CallConnected, phone.CallHeld}
+
 // NewMetrics makes the metrics and registers them, with the Go and process
 // collectors, in a registry of their own.
 func NewMetrics() *Metrics {
@@ -53,7 +58,7 @@ func NewMetrics() *Metrics {
 		Name: "deskphone_registrations_total", Help: "Successful registrations (first and after a loss; refreshes not counted)."}, []string{"group"})
 	m.regFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "deskphone_registration_failures_total", Help: "Failed registrations by the reason the phone shows."}, []string{"reason"})
-	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.callOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "deskphone_calls_total", Help: "Calls by outcome, counted per phone: placed (by this phone), answered (this phone connected; a call between two phones of the fleet counts twice), failed (placed, ended before connecting)."}, []string{"outcome"})
 	m.srtpFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "deskphone_srtp_failures_total", Help: "SRTP packets refused: authentication failures and replays."}, []string{"kind"})
@@ -69,13 +74,13 @@ func NewMetrics() *Metrics {
 		Name: "deskphone_build_failures_total", Help: "Phones that could not be built (bad model, state directory, CA file)."})
 	phones := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "deskphone_fleet_phones", Help: "Phones running in this process."},
 		func() float64 { return float64(m.running.Load()) })
-	m.reg.MustRegister(m.registrations, m.regFailures, m.calls, m.srtpFailures, m.updates, m.mos, m.jitter, m.boot,
+	m.reg.MustRegister(m.registrations, m.regFailures, m.callOutcomes, m.srtpFailures, m.updates, m.mos, m.jitter, m.boot,
 		m.buildFailures, phones, stateCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every series whose label is known beforehand exists from the start,
 	// at zero, so a rate or an alert sees the first event.
 	for _, o := range []string{"placed", "answered", "failed"} {
-		m.calls.WithLabelValues(o)
+		m.callOutcomes.WithLabelValues(o)
 	}
 	for _, k := range []string{"auth", "replay"} {
 		m.srtpFailures.WithLabelValues(k)
@@ -104,13 +109,19 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // stateCollector reports deskphone_phones{state} from the running counts.
 type stateCollector struct{ m *Metrics }
 
-var phonesDesc = prometheus.NewDesc("deskphone_phones", "Phones by state (a phone may be in several: registered and in_call).", []string{"state"}, nil)
+var (
+	phonesDesc = prometheus.NewDesc("deskphone_phones", "Phones by state (a phone may be in several: registered and in_call).", []string{"state"}, nil)
+	callsDesc  = prometheus.NewDesc("deskphone_active_calls", "Calls up now across the fleet by state (a phone with a held call and a connected one counts in both).", []string{"state"}, nil)
+)
 
-func (c stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- phonesDesc }
+func (c stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- phonesDesc; ch <- callsDesc }
 
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for i, l := range stateLabels {
 		ch <- prometheus.MustNewConstMetric(phonesDesc, prometheus.GaugeValue, float64(c.m.states[i].Load()), l)
+	}
+	for i, s := range callStateLabels {
+		ch <- prometheus.MustNewConstMetric(callsDesc, prometheus.GaugeValue, float64(c.m.calls[i].Load()), s.String())
 	}
 }
 
@@ -154,6 +165,7 @@ type seen struct {
 	Registered                 bool
 	RegistrationError          string
 	Call                       phone.CallState
+	CallStates                 phone.CallCounts
 	Update                     phone.UpdateState
 	Firmware                   string
 	SRTPAuthFail, SRTPReplayed uint64
@@ -162,7 +174,7 @@ type seen struct {
 
 func (w *watcher) apply(st *phone.Status) {
 	m, prev := w.m, w.last
-	w.last = seen{Registered: st.Registered, RegistrationError: st.RegistrationError, Call: st.Call, Update: st.Update,
+	w.last = seen{Registered: st.Registered, RegistrationError: st.RegistrationError, Call: st.Call, CallStates: st.CallStates, Update: st.Update,
 		Firmware: st.Firmware, SRTPAuthFail: st.SRTPAuthFail, SRTPReplayed: st.SRTPReplayed, MOS: st.MOS, JitterMS: st.JitterMS}
 	now := [numStates]bool{
 		stRegistered: st.Registered,
@@ -181,6 +193,11 @@ func (w *watcher) apply(st *phone.Status) {
 			}
 		}
 	}
+	for i, s := range callStateLabels {
+		if d := st.CallStates.Of(s) - prev.CallStates.Of(s); d != 0 {
+			m.calls[i].Add(int64(d))
+		}
+	}
 	if st.Registered && !prev.Registered {
 		m.registrations.WithLabelValues(w.group).Inc()
 		if !w.booted {
@@ -194,10 +211,10 @@ func (w *watcher) apply(st *phone.Status) {
 	switch {
 	case st.Call == phone.CallCalling && prev.Call != phone.CallCalling:
 		w.placed, w.connect = true, false
-		m.calls.WithLabelValues("placed").Inc()
+		m.callOutcomes.WithLabelValues("placed").Inc()
 	case st.Call == phone.CallConnected && prev.Call != phone.CallConnected && prev.Call != phone.CallHeld:
 		w.connect = true
-		m.calls.WithLabelValues("answered").Inc()
+		m.callOutcomes.WithLabelValues("answered").Inc()
 	}
 	if a, b := st.SRTPAuthFail, prev.SRTPAuthFail; a > b {
 		m.srtpFailures.WithLabelValues("auth").Add(float64(a - b))
@@ -207,7 +224,7 @@ func (w *watcher) apply(st *phone.Status) {
 	}
 	if st.Call == phone.CallIdle && prev.Call != phone.CallIdle && prev.Call != phone.CallUnknown {
 		if w.placed && !w.connect {
-			m.calls.WithLabelValues("failed").Inc()
+			m.callOutcomes.WithLabelValues("failed").Inc()
 		}
 		if prev.MOS > 0 {
 			m.mos.Observe(prev.MOS)
@@ -235,4 +252,8 @@ func (w *watcher) gone() {
 			w.flags[i] = false
 		}
 	}
+	for i, s := range callStateLabels {
+		w.m.calls[i].Add(-int64(w.last.CallStates.Of(s)))
+	}
+	w.last.CallStates = phone.CallCounts{}
 }

@@ -99,3 +99,40 @@ func TestMetricsStartAtZero(t *testing.T) {
 		}
 	}
 }
+
+// deskphone_active_calls follows the calls of two phones by state, and a
+// closed phone's calls leave it.
+func TestActiveCallsByState(t *testing.T) {
+	m := NewMetrics()
+	counts := func(kv map[phone.CallState]uint8) phone.CallCounts {
+		var c phone.CallCounts
+		for s, n := range kv {
+			c[s] = n
+		}
+		return c
+	}
+	a := &watcher{m: m, built: time.Now()}
+	b := &watcher{m: m, built: time.Now()}
+	a.observe(&phone.Status{Call: phone.CallConnected, CallStates: counts(map[phone.CallState]uint8{phone.CallConnected: 1})})
+	// b: a held call and a second call connected, and a third ringing in.
+	b.observe(&phone.Status{Call: phone.CallConnected, CallStates: counts(map[phone.CallState]uint8{
+		phone.CallConnected: 1, phone.CallHeld: 1, phone.CallRinging: 1})})
+	want := func(lines ...string) {
+		t.Helper()
+		body := scrapeText(t, m)
+		for _, l := range lines {
+			if !strings.Contains(body, l+"\n") {
+				t.Errorf("metrics lack %s", l)
+			}
+		}
+	}
+	want(`deskphone_active_calls{state="connected"} 2`, `deskphone_active_calls{state="held"} 1`,
+		`deskphone_active_calls{state="ringing"} 1`, `deskphone_active_calls{state="dialing"} 0`,
+		`deskphone_active_calls{state="calling"} 0`)
+	// b rejects the waiting call and resumes: one connected.
+	b.observe(&phone.Status{Call: phone.CallConnected, CallStates: counts(map[phone.CallState]uint8{phone.CallConnected: 1})})
+	want(`deskphone_active_calls{state="connected"} 2`, `deskphone_active_calls{state="held"} 0`,
+		`deskphone_active_calls{state="ringing"} 0`)
+	a.gone()
+	want(`deskphone_active_calls{state="connected"} 1`)
+}

@@ -30,6 +30,17 @@ func (cs *calls) heldCount() int {
 	return n
 }
 
+// counts counts the calls by state.
+func (cs *calls) counts() CallCounts {
+	var n CallCounts
+	for _, c := range cs.list {
+		if int(c.state) < len(n) && n[c.state] < 255 {
+			n[c.state]++
+		}
+	}
+	return n
+}
+
 // other is the first call up that is not the focused one, nil when none.
 func (cs *calls) other() *call {
 	for _, c := range cs.list {

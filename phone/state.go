@@ -60,6 +60,7 @@ const (
 	CallRinging
 	CallConnected
 	CallHeld
+	numCallStates
 )
 
 var callNames = []string{"unknown", "idle", "dialing", "calling", "ringing", "connected", "held"}

@@ -93,6 +93,20 @@ type Status struct {
 	// how many of them are held.
 	Calls     int
 	HeldCalls int
+	// CallStates counts the calls in each state (a fleet's gauge of
+	// calls by state); no key of its own, `calls` lists them.
+	CallStates CallCounts
+}
+
+// CallCounts counts calls by CallState.
+type CallCounts [numCallStates]uint8
+
+// Of is how many calls are in state s.
+func (c CallCounts) Of(s CallState) int {
+	if s < 0 || int(s) >= len(c) {
+		return 0
+	}
+	return int(c[s])
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -214,6 +228,7 @@ func (p *Phone) fillStatus(s *Status) {
 		Call:              p.s.calls.state(),
 		Calls:             len(p.s.calls.list),
 		HeldCalls:         p.s.calls.heldCount(),
+		CallStates:        p.s.calls.counts(),
 		Conference:        p.s.calls.conference() != nil,
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
