@@ -21,6 +21,8 @@ type detector struct {
 	rate   int
 	win    [toneWindowSamples]int16
 	n      int // samples in win
+	// heard: a window of audio has completed since the last reset.
+	heard bool
 	size   int // window length at rate
 	toneOn bool
 	hz     float64
@@ -37,7 +39,7 @@ func (d *detector) reset(rate int) error {
 	}
 	d.rate, d.dtmfD = rate, det
 	d.size = rate / 5
-	d.n, d.toneOn = 0, false
+	d.n, d.toneOn, d.heard = 0, false, false
 	return nil
 }
 
@@ -64,7 +66,7 @@ func (d *detector) tone(pcm []int16) (hz, hz2 float64, changed, ok bool) {
 		if d.n < d.size {
 			continue
 		}
-		d.n = 0
+		d.n, d.heard = 0, true
 		f, f2, found := d.steadyTones(d.win[:d.size])
 		if !found {
 			d.toneOn = false

@@ -51,6 +51,7 @@ type receiver struct {
 	// the detector costs more than decoding G.711.
 	inBand bool
 	det    detector
+	cue    cuePlayer
 }
 
 func (s *Session) readRTP() {
@@ -268,12 +269,15 @@ func (s *Session) play(p *jbPacket, lost int) {
 			return
 		}
 		pcm := rx.pcm[:n]
-		s.analyze(pcm)
-		s.recordFrame(pcm, rx.codec.SampleRate)
+		// What goes on to others first, then what the user hears: the
+		// far end's audio with the cue over it.
 		s.echo.write(pcm)
 		if l := s.conf.Load(); l != nil {
 			l.write(pcm, rx.codec.SampleRate)
 		}
+		rx.cue.mix(s.cue.Load(), pcm, rx.codec.SampleRate, rx.det.heard && rx.det.n == 0)
+		s.analyze(pcm)
+		s.recordFrame(pcm, rx.codec.SampleRate)
 	}
 }
 

@@ -67,6 +67,8 @@ type Session struct {
 	// conf is this session's leg of a Conference, nil outside one: the
 	// reader hands it what it decodes.
 	conf atomic.Pointer[confLeg]
+	// cue is the tone played into the user's audio (SetCue), nil when none.
+	cue atomic.Pointer[Cue]
 
 	tx sender       // sender goroutine only
 	rx receiver     // RTP reader goroutine only

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/sipua"
 )
@@ -18,6 +19,8 @@ type calls struct {
 	p     *Phone
 	list  []*call
 	focus *call
+	// cued is the media session playing the waiting tone, nil when none.
+	cued *media.Session
 }
 
 // state is the focused call's state; idle without one.

@@ -6,6 +6,9 @@ package phone
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/deskphone/deskphone/media"
 )
 
 // up is how many calls are up (connected or held).
@@ -28,6 +31,28 @@ func (cs *calls) heldCount() int {
 		}
 	}
 	return n
+}
+
+// cueWaiting plays the vendor's waiting tone to the user over the focused
+// call while a call waits behind it (until Ignore), and stops it
+// otherwise. It runs after every task: the calls' states and focus change
+// in many places, and the cue follows them here.
+func (cs *calls) cueWaiting() {
+	var want *media.Session
+	if w := cs.waiting(); w != nil && !w.ignored {
+		want, _ = cs.media()
+	}
+	if want == cs.cued {
+		return
+	}
+	if cs.cued != nil {
+		cs.cued.SetCue(media.Cue{})
+	}
+	if want != nil {
+		t := cs.p.model.Vendor.Calls.WaitingTone
+		want.SetCue(media.Cue{Hz: float64(t.Hz), On: time.Duration(t.OnMS) * time.Millisecond, Off: time.Duration(t.OffMS) * time.Millisecond})
+	}
+	cs.cued = want
 }
 
 // counts counts the calls by state.

@@ -504,6 +504,7 @@ func (p *Phone) publish() {
 	if ms, err := p.s.calls.media(); err == nil {
 		p.changes.follow(ms, p.goWork)
 	}
+	p.s.calls.cueWaiting()
 	p.changes.changed(&next.status, oldStatus)
 	screenChanged := old == nil || !old.screen.Equal(next.screen)
 	if !screenChanged && old.status.Equal(&next.status) {

@@ -67,10 +67,22 @@ type Calls struct {
 	// RejectCode is what Reject answers a waiting call: 486 Busy Here or
 	// 603 Decline.
 	RejectCode int `yaml:"reject_code"`
+	// WaitingTone is what the user hears over the current call while a
+	// call waits.
+	WaitingTone Tone `yaml:"waiting_tone"`
 }
 
-// DefaultCalls is a line of two calls whose Reject is busy.
-var DefaultCalls = Calls{Max: 2, RejectCode: 486}
+// Tone is a cadenced tone: Hz for OnMS, silence for OffMS, again.
+type Tone struct {
+	Hz    int `yaml:"hz"`
+	OnMS  int `yaml:"on_ms"`
+	OffMS int `yaml:"off_ms"`
+}
+
+// DefaultCalls is a line of two calls whose Reject is busy and whose
+// waiting tone is the common one: a 300 ms beep of 440 Hz every ten
+// seconds.
+var DefaultCalls = Calls{Max: 2, RejectCode: 486, WaitingTone: Tone{Hz: 440, OnMS: 300, OffMS: 9700}}
 
 // SignInUI is the wording of a vendor's sign-in screens. The softkeys of
 // the screens signin (signed out: the methods), signin_code (the web

@@ -186,6 +186,9 @@ func TestBadCatalogs(t *testing.T) {
 		{"unknown sign-in reason", "time_format: 24", "time_format: 24\n    sign_in: {reasons: {legacy: Use the web}}", `sign_in.reasons.legacy: unknown reason`},
 		{"unknown update reason", "time_format: 24", "time_format: 24\n    update: {reasons: {x509: Bad certificate}}", `update.reasons.x509: unknown reason`},
 		{"short label not shorter", "{label: Answer, action: answer}", "{label: Answer, short: Answers, action: answer}", `softkeys.ringing[0].short: "Answers" must be shorter than the label "Answer"`},
+		{"waiting tone out of range", "time_format: 24", "time_format: 24\n    calls: {waiting_tone: {hz: 20000, on_ms: 300}}", `calls.waiting_tone.hz: 20000: must be 100..4000`},
+		{"waiting tone too short", "time_format: 24", "time_format: 24\n    calls: {waiting_tone: {hz: 440, on_ms: 5}}", `calls.waiting_tone: on 5 ms`},
+		{"reject code", "time_format: 24", "time_format: 24\n    calls: {reject_code: 404}", `calls.reject_code: 404`},
 		{"blank short label", "{label: Answer, action: answer}", `{label: Answer, short: " ", action: answer}`, `softkeys.ringing[0].short: blank`},
 	}
 	for _, tt := range tests {

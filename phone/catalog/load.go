@@ -366,6 +366,16 @@ func (c *Calls) validate() *Error {
 	if c.RejectCode == 0 {
 		c.RejectCode = DefaultCalls.RejectCode
 	}
+	if c.WaitingTone == (Tone{}) {
+		c.WaitingTone = DefaultCalls.WaitingTone
+	}
+	w := c.WaitingTone
+	switch {
+	case w.Hz < 100 || w.Hz > 4000:
+		return &Error{Field: "calls.waiting_tone.hz", Msg: fmt.Sprintf("%d: must be 100..4000", w.Hz)}
+	case w.OnMS < 50 || w.OnMS > 10000 || w.OffMS < 0 || w.OffMS > 60000:
+		return &Error{Field: "calls.waiting_tone", Msg: fmt.Sprintf("on %d ms, off %d ms: on must be 50..10000, off 0..60000", w.OnMS, w.OffMS)}
+	}
 	switch {
 	case c.Max < 1 || c.Max > 8:
 		return &Error{Field: "calls.max", Msg: fmt.Sprintf("%d: must be 1..8", c.Max)}
