@@ -18,11 +18,11 @@ const toneSlackHz = 3
 // detector finds steady tones and in-band DTMF in decoded audio. It
 // allocates nothing per frame.
 type detector struct {
-	rate   int
-	win    [toneWindowSamples]int16
-	n      int // samples in win
+	rate int
+	win  [toneWindowSamples]int16
+	n    int // samples in win
 	// heard: a window of audio has completed since the last reset.
-	heard bool
+	heard  bool
 	size   int // window length at rate
 	toneOn bool
 	hz     float64
