@@ -429,6 +429,7 @@ func (cs *calls) hold(on bool) {
 func (cs *calls) startTransfer() {
 	f := cs.focus
 	switch {
+	case cs.completeKey():
 	case cs.transferEntry():
 		if f.digits != "" {
 			cs.transferTo(f.digits)

@@ -77,6 +77,32 @@ func (cs *calls) consult(target string) error {
 	return nil
 }
 
+// completeKey is Transfer on two calls, a consultation or a held call
+// beside a connected one: the vendors hand the held call to the current
+// one, as `transfer complete` does. It reports whether Transfer meant
+// that; what failed is on the screen.
+func (cs *calls) completeKey() bool {
+	f, o := cs.focus, cs.other()
+	paired := false
+	switch {
+	case f == nil:
+		return false
+	case f.xfer != nil:
+	case o != nil && o.xfer == nil && f.state == CallConnected && o.state == CallHeld && cs.conference() == nil:
+		x := &consultation{held: o, target: f}
+		o.xfer, f.xfer, paired = x, x, true
+	default:
+		return false
+	}
+	if err := cs.completeTransfer(); err != nil {
+		if paired {
+			o.xfer, f.xfer = nil, nil
+		}
+		cs.p.showAlert(err.Error())
+	}
+	return true
+}
+
 // completeTransfer REFERs the held call to the consultation's far end,
 // replacing our dialog with it.
 func (cs *calls) completeTransfer() error {

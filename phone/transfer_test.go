@@ -214,3 +214,47 @@ func TestConsultativeTransferNoNotify(t *testing.T) {
 		t.Errorf("%d REFERs, want 2", n)
 	}
 }
+
+// The vendors' softkeys on two calls: Transfer completes a consultation
+// and hands a held call to the current one (REFER with Replaces); each
+// vendor's conference softkey joins them.
+func TestTwoCallsSoftkeys(t *testing.T) {
+	t.Run("transfer completes a consultation", func(t *testing.T) {
+		p, line, _ := consulting(t, "t48g")
+		must(t, p.SoftkeyLabel("Transfer"))
+		if !line.Has("REFER-REPLACES in-1 call-1") {
+			t.Fatalf("Transfer on a consultation sent no REFER with Replaces: %v", line.Ops())
+		}
+	})
+	t.Run("transfer hands the held call to the current one", func(t *testing.T) {
+		p, line, _ := onFakeLine(t, "c450hd")
+		twoCalls(t, p, line)
+		must(t, p.SoftkeyLabel("Transfer"))
+		if !line.Has("REFER-REPLACES call-1 call-2") {
+			t.Fatalf("Transfer on two calls sent no REFER with Replaces: %v", line.Ops())
+		}
+		line.Send(sipua.TransferResult{ID: "call-1", Code: 200, Reason: "OK"})
+		expectStatus(t, p, map[string]string{"call": "idle", "calls": "0"})
+	})
+	t.Run("a refused transfer leaves two calls", func(t *testing.T) {
+		p, line, _ := onFakeLine(t, "vvx601")
+		twoCalls(t, p, line)
+		must(t, p.SoftkeyLabel("Transfer"))
+		line.Send(sipua.TransferResult{ID: "call-1", Code: 603, Reason: "Decline"})
+		expectStatus(t, p, map[string]string{"calls": "2", "held_calls": "1", "remote": "carol"})
+		// The transfer can be tried again.
+		must(t, p.SoftkeyLabel("Transfer"))
+		if n := countOps(line, "REFER-REPLACES call-1 call-2"); n != 2 {
+			t.Errorf("%d REFERs after Transfer twice, want 2: %v", n, line.Ops())
+		}
+	})
+	for model, key := range map[string]string{"c450hd": "Conf", "vvx601": "Join", "t48g": "Conference"} {
+		t.Run(model+" "+key, func(t *testing.T) {
+			p, line, _ := onFakeLine(t, model)
+			twoCalls(t, p, line)
+			must(t, p.SoftkeyLabel(key))
+			line.Send(sipua.CallHoldChanged{ID: "call-1", Hold: false})
+			expectStatus(t, p, map[string]string{"conference": "yes"})
+		})
+	}
+}
