@@ -69,9 +69,9 @@ func init() {
 	actions[catalog.ActionIgnore] = func(p *Phone) { p.s.calls.ignore() }
 	actions[catalog.ActionNewCall] = func(p *Phone) { _ = p.s.calls.newCall() }
 	actions[catalog.ActionSwap] = func(p *Phone) { _ = p.s.calls.swap() }
-	actions[catalog.ActionHistoryMissed] = func(p *Phone) { showHistory(p, HistoryMissed) }
-	actions[catalog.ActionHistoryReceived] = func(p *Phone) { showHistory(p, HistoryReceived) }
-	actions[catalog.ActionHistoryPlaced] = func(p *Phone) { showHistory(p, HistoryPlaced) }
+	actions[catalog.ActionHistoryMissed] = func(p *Phone) { showHistory(p, HistoryMissed, catalog.ActionHistoryMissed) }
+	actions[catalog.ActionHistoryReceived] = func(p *Phone) { showHistory(p, HistoryReceived, catalog.ActionHistoryReceived) }
+	actions[catalog.ActionHistoryPlaced] = func(p *Phone) { showHistory(p, HistoryPlaced, catalog.ActionHistoryPlaced) }
 	addSignInActions(&actions)
 }
 

@@ -287,7 +287,10 @@ func historyLines(p *Phone) []Line {
 // showHistory opens a list's screen from the menu: one entry per call,
 // whose OK (or Select softkey, or digit) is dial: it calls its number. Viewing the
 // missed calls clears the notice.
-func showHistory(p *Phone, list string) {
+func showHistory(p *Phone, list string, action catalog.Action) {
+	if !p.s.calls.idle() {
+		return
+	}
 	user := historyUser(p)
 	entries := p.s.history.entries(user, list)
 	now, hours := p.clock.Now(), timeFormat(&p.s.policy, &p.s.cfg, p.model.Vendor)
@@ -305,10 +308,28 @@ func showHistory(p *Phone, list string) {
 		items[i] = &catalog.Item{Label: who + "  " + when, Action: catalog.ActionDial}
 		numbers[i] = e.Number
 	}
-	p.s.menu.openList(items, numbers, p.model.Vendor.History.Empty)
+	title := historyTitle(p.model.Vendor.Menu, action)
+	if title == "" {
+		title = strings.ToUpper(list[:1]) + list[1:] + " Calls"
+	}
+	p.s.menu.openList(title, items, numbers, p.model.Vendor.History.Empty)
 	if list == HistoryMissed {
 		p.s.history.viewed(user)
 	}
+}
+
+// historyTitle is the label of the menu entry bound to action, the list's
+// title in the vendor's words.
+func historyTitle(items []*catalog.Item, action catalog.Action) string {
+	for _, it := range items {
+		if it.Action == action {
+			return it.Label
+		}
+		if t := historyTitle(it.Items, action); t != "" {
+			return t
+		}
+	}
+	return ""
 }
 
 // History lists the call history of the account in use, the newest first:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/phonetest"
 	"github.com/deskphone/deskphone/phone/sipua"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -200,5 +201,28 @@ func TestHistoryIsPerAccount(t *testing.T) {
 	expectStatus(t, p, map[string]string{"missed_calls": "0"})
 	if h := history(t, p, ""); len(h) != 0 {
 		t.Errorf("alice sees zoe's history: %+v", h)
+	}
+}
+
+// A history action bound to a softkey (Yealink's idle History key, in a
+// catalog that has one) opens the list with the menu closed; Back closes
+// it, and OK on an entry calls it.
+func TestHistoryFromASoftkey(t *testing.T) {
+	p, line, _ := onFakeLine(t, "t46g")
+	line.Send(sipua.IncomingCall{ID: "in-1", From: "bob"})
+	line.Send(sipua.IncomingCancelled{ID: "in-1"})
+	must(t, p.Line().RunAction(catalog.ActionHistoryMissed))
+	expectStatus(t, p, map[string]string{"menu": "Missed Calls", "missed_calls": "0"})
+	must(t, p.Press(phone.KeyBack))
+	expectStatus(t, p, map[string]string{"menu": "", "screen": "idle"})
+	must(t, p.Line().RunAction(catalog.ActionHistoryReceived))
+	if txt := p.Screen().Text(); !strings.Contains(txt, "None") {
+		t.Fatalf("an empty list without the vendor's line:\n%s", txt)
+	}
+	must(t, p.Press(phone.KeyMenu))
+	must(t, p.Line().RunAction(catalog.ActionHistoryMissed))
+	must(t, p.Press(phone.KeyOK))
+	if !line.Has("INVITE bob call-1") {
+		t.Fatalf("OK on the entry did not call it: %v", line.Ops())
 	}
 }

@@ -152,14 +152,12 @@ func (m *menu) openPath(path []string) {
 	}
 }
 
-// openList opens a call list under the entry selected (its title): one
-// item per call, each bound to dial (listNumber); a list without an entry
-// shows empty.
-func (m *menu) openList(items []*catalog.Item, numbers []string, empty string) {
-	lvl := m.top()
-	title := ""
-	if len(lvl.items) > 0 {
-		title = lvl.items[lvl.cursor].Label
+// openList opens a call list titled title: one item per call, each bound
+// to dial (listNumber); a list without an entry shows empty. From a
+// softkey, with the menu closed, the list is the menu's one level.
+func (m *menu) openList(title string, items []*catalog.Item, numbers []string, empty string) {
+	if !m.isOpen() {
+		m.env.firstPage()
 	}
 	if len(items) == 0 {
 		m.levels = append(m.levels, menuLevel{title: title, show: []string{empty}})
