@@ -1,6 +1,7 @@
 package phone_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/phonetest"
@@ -23,12 +25,24 @@ func history(t *testing.T, p *phone.Phone, list string) []phone.HistoryEntry {
 	return h
 }
 
-// rebooted reboots p and registers it again on its scripted line.
-func rebooted(t *testing.T, p *phone.Phone, line *phonetest.Line) {
+// restarted powers p off and a new phone on on its state directory and
+// clock, registered on a new scripted line: what survives is what the
+// state directory kept. (A Reboot on a scripted line races with the old
+// line's retirement, which closes the same Line.)
+func restarted(t *testing.T, p *phone.Phone, clk *clock.Fake) (*phone.Phone, *phonetest.Line) {
 	t.Helper()
-	must(t, p.Reboot())
+	dir, m := p.StateDir(), p.Model()
+	must(t, p.Close())
+	line := phonetest.New()
+	p, err := phone.New(m, "", phone.WithClock(clk), phone.WithStateDir(dir), line.Option(),
+		phone.WithAccount(statedir.Account{Server: "sips:pbx.example.com", User: "alice", Password: "secret"}))
+	must(t, err)
+	line.Attach(p)
+	must(t, p.Start(context.Background()))
+	t.Cleanup(func() { p.Close() })
 	line.Send(sipua.Registered{Expires: time.Hour})
 	expectStatus(t, p, map[string]string{"registered": "yes"})
+	return p, line
 }
 
 // Each list is fed by the calls that ended: a call answered is received
@@ -126,12 +140,12 @@ func TestHistorySurvivesRebootWithTheNotice(t *testing.T) {
 		{"c450hd", "2 Missed Calls", "6 1"},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
-			p, line, _ := onFakeLine(t, tc.model)
+			p, line, clk := onFakeLine(t, tc.model)
 			for _, id := range []string{"in-1", "in-2"} {
 				line.Send(sipua.IncomingCall{ID: id, From: "bob", DisplayName: "Bob"})
 				line.Send(sipua.IncomingCancelled{ID: id})
 			}
-			rebooted(t, p, line)
+			p, line = restarted(t, p, clk)
 			expectStatus(t, p, map[string]string{"missed_calls": "2", "screen": "idle"})
 			if txt := p.Screen().Text(); !strings.Contains(txt, tc.notice) {
 				t.Fatalf("idle screen without %q:\n%s", tc.notice, txt)
@@ -151,7 +165,7 @@ func TestHistorySurvivesRebootWithTheNotice(t *testing.T) {
 			}
 			expectStatus(t, p, map[string]string{"call": "calling", "remote": "bob", "menu": ""})
 			must(t, p.Hangup())
-			rebooted(t, p, line)
+			p, _ = restarted(t, p, clk)
 			if txt := p.Screen().Text(); strings.Contains(txt, "Missed") {
 				t.Fatalf("the notice is back after the reboot:\n%s", txt)
 			}
@@ -165,10 +179,10 @@ func TestHistorySurvivesRebootWithTheNotice(t *testing.T) {
 // A damaged history file is reported by name and never written over: the
 // phone keeps this boot's calls in memory only.
 func TestDamagedHistoryIsReportedAndKept(t *testing.T) {
-	p, line, _ := onFakeLine(t, "vvx501")
+	p, _, clk := onFakeLine(t, "vvx501")
 	path := filepath.Join(p.StateDir(), phone.HistoryFile)
 	must(t, os.WriteFile(path, []byte(`{"version": 1, "accounts": {"alice": {"missed": 3}}}`), 0o600))
-	rebooted(t, p, line)
+	p, line := restarted(t, p, clk)
 	expectStatus(t, p, map[string]string{"state_damaged": phone.HistoryFile})
 	line.Send(sipua.IncomingCall{ID: "in-1", From: "bob"})
 	line.Send(sipua.IncomingCancelled{ID: "in-1"})
@@ -188,7 +202,7 @@ func TestDamagedHistoryIsReportedAndKept(t *testing.T) {
 // The history is the signed-in user's: another account on the phone
 // starts its own.
 func TestHistoryIsPerAccount(t *testing.T) {
-	p, line, _ := onFakeLine(t, "t46g")
+	p, line, clk := onFakeLine(t, "t46g")
 	line.Send(sipua.IncomingCall{ID: "in-1", From: "bob"})
 	line.Send(sipua.IncomingCancelled{ID: "in-1"})
 	data, err := os.ReadFile(filepath.Join(p.StateDir(), phone.HistoryFile))
@@ -197,7 +211,7 @@ func TestHistoryIsPerAccount(t *testing.T) {
 		t.Fatalf("history not kept under the account alice: %s", data)
 	}
 	must(t, os.WriteFile(filepath.Join(p.StateDir(), phone.HistoryFile), []byte(strings.ReplaceAll(string(data), `"alice"`, `"zoe"`)), 0o600))
-	rebooted(t, p, line)
+	p, _ = restarted(t, p, clk)
 	expectStatus(t, p, map[string]string{"missed_calls": "0"})
 	if h := history(t, p, ""); len(h) != 0 {
 		t.Errorf("alice sees zoe's history: %+v", h)
