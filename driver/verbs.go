@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,8 @@ const (
 	KindLog
 	// KindCalls: the phone's calls.
 	KindCalls
+	// KindHistory: the phone's call history.
+	KindHistory
 )
 
 // Result is what a verb returns.
@@ -93,6 +96,8 @@ type Result struct {
 	Status [][2]string
 	Logs   []phone.LogLine
 	Calls  []phone.CallInfo
+	// History is the call history's entries, list by list.
+	History []phone.HistoryEntry
 }
 
 // Verb is one command of the driver.
@@ -221,6 +226,8 @@ var Verbs = []*Verb{
 		Parse: noArgs, Run: status},
 	{Name: "calls", Help: "list the phone's calls, one line each (id, state, far party,\nduration, held, focused, codec, SRTP)",
 		Parse: noArgs, Run: callsVerb},
+	{Name: "history", Usage: "[missed|received|placed]", Help: "list the call history, newest first, one line per call (list,\nnumber, name, time, duration); all lists by default. Listing\nthe missed calls marks them viewed (missed_calls=0)",
+		Parse: parseHistory, Run: historyVerb, Step: StepText},
 	{Name: "log", Usage: "[N]", Help: fmt.Sprintf("print the last N syslog lines (default %d)", LogLines),
 		Parse: parseLog, Run: logs},
 	{Name: "advance", Usage: "DURATION", Help: "move the phone's clock forward (5s, 15m, 1h30m)",
@@ -761,6 +768,23 @@ func callsVerb(_ context.Context, t *Target, _ Args) (Result, error) {
 		return Result{}, err
 	}
 	return Result{Kind: KindCalls, Calls: calls}, nil
+}
+
+// parseHistory reads the list history shows, none for all of them.
+func parseHistory(text string) (Args, error) {
+	if text != "" && !slices.Contains(phone.HistoryLists, text) {
+		return Args{}, &ArgError{Msg: fmt.Sprintf("history lists %s, not %q", strings.Join(phone.HistoryLists, ", "), text),
+			Got: text, Known: phone.HistoryLists}
+	}
+	return Args{Text: text}, nil
+}
+
+func historyVerb(_ context.Context, t *Target, a Args) (Result, error) {
+	entries, err := t.Phone.Line().History(a.Text)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Kind: KindHistory, History: entries}, nil
 }
 
 // optionalID parses the call id a verb may name (the calls command lists

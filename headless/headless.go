@@ -215,13 +215,11 @@ func render(res driver.Result) string {
 		}
 	case driver.KindCalls:
 		for _, c := range res.Calls {
-			for i, kv := range c.Pairs() {
-				if i > 0 {
-					b.WriteString(" ")
-				}
-				b.WriteString(kv[0] + "=" + quoteValue(kv[1]))
-			}
-			b.WriteString("\n")
+			writePairs(&b, c.Pairs())
+		}
+	case driver.KindHistory:
+		for _, e := range res.History {
+			writePairs(&b, e.Pairs())
 		}
 	case driver.KindLog:
 		for _, l := range res.Logs {
@@ -241,6 +239,17 @@ func Reply(verb string, a driver.Args, res driver.Result, err error) (string, er
 		return "", replyError(verb, a, err)
 	}
 	return render(res), nil
+}
+
+// writePairs writes one line of key=value pairs (calls, history).
+func writePairs(b *strings.Builder, pairs [][2]string) {
+	for i, kv := range pairs {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(kv[0] + "=" + quoteValue(kv[1]))
+	}
+	b.WriteString("\n")
 }
 
 // quoteValue quotes a value of a calls line that holds a space, a quote

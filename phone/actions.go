@@ -11,11 +11,19 @@ var actions [catalog.ActionCount]func(*Phone)
 
 func init() {
 	actions = [catalog.ActionCount]func(*Phone){
-		catalog.ActionMenu:           func(p *Phone) { p.s.menu.toggle(p.s.calls.state() == CallIdle) },
-		catalog.ActionHome:           func(p *Phone) { p.s.menu.close(); p.s.alert = "" },
-		catalog.ActionUp:             func(p *Phone) { p.s.menu.move(-1) },
-		catalog.ActionDown:           func(p *Phone) { p.s.menu.move(+1) },
-		catalog.ActionDial:           func(p *Phone) { p.s.calls.dial() },
+		catalog.ActionMenu: func(p *Phone) { p.s.menu.toggle(p.s.calls.state() == CallIdle) },
+		catalog.ActionHome: func(p *Phone) { p.s.menu.close(); p.s.alert = "" },
+		catalog.ActionUp:   func(p *Phone) { p.s.menu.move(-1) },
+		catalog.ActionDown: func(p *Phone) { p.s.menu.move(+1) },
+		catalog.ActionDial: func(p *Phone) {
+			// On a call list's entry: call its number.
+			if n := p.s.menu.listNumber(); n != "" {
+				p.s.menu.close()
+				p.s.calls.place(n)
+				return
+			}
+			p.s.calls.dial()
+		},
 		catalog.ActionBackspace:      func(p *Phone) { p.s.calls.backspace() },
 		catalog.ActionCancel:         func(p *Phone) { p.s.calls.endBy(catalog.ActionCancel) },
 		catalog.ActionHangup:         func(p *Phone) { p.s.calls.endBy(catalog.ActionHangup) },
@@ -61,6 +69,9 @@ func init() {
 	actions[catalog.ActionIgnore] = func(p *Phone) { p.s.calls.ignore() }
 	actions[catalog.ActionNewCall] = func(p *Phone) { _ = p.s.calls.newCall() }
 	actions[catalog.ActionSwap] = func(p *Phone) { _ = p.s.calls.swap() }
+	actions[catalog.ActionHistoryMissed] = func(p *Phone) { showHistory(p, HistoryMissed, catalog.ActionHistoryMissed) }
+	actions[catalog.ActionHistoryReceived] = func(p *Phone) { showHistory(p, HistoryReceived, catalog.ActionHistoryReceived) }
+	actions[catalog.ActionHistoryPlaced] = func(p *Phone) { showHistory(p, HistoryPlaced, catalog.ActionHistoryPlaced) }
 	addSignInActions(&actions)
 }
 

@@ -49,6 +49,7 @@ func (p *Phone) boot() {
 		p.s.damaged.add(update.File)
 	}
 	p.s.policy.load()
+	p.s.history = loadHistory(&p.env, p.model.Vendor)
 	p.s.lock = newLock(&p.env, (*phoneHost)(p), img.fw, p.model.Vendor, p.s.policy.lock)
 	p.s.lock.booted()
 	p.s.policy.armPowerSave()

@@ -34,7 +34,23 @@ type call struct {
 	xfer *consultation
 	// conf is the conference the call is part of, nil outside one.
 	conf *conference
+	// dir is whether it came in or went out (the history list it ends
+	// in), at when it rang or was dialled; declined: the user turned it
+	// away, so the missed call is not news.
+	dir      callDir
+	declined bool
+	at       time.Time
 }
+
+// callDir is a call's direction; none while a number is only typed.
+type callDir uint8
+
+// The directions of a call.
+const (
+	callNone callDir = iota
+	callIn
+	callOut
+)
 
 // label is the far party as the screen names it: the display name, else
 // the user.
@@ -159,6 +175,8 @@ func (c *call) connected(ev sipua.Event) {
 		// The transferor hangs up on us once the new call is answered; the
 		// new call takes the old one's place now.
 		p.logf("call", "info", "call", "transferred by %s to %s", c.remote, ev.Target)
+		c.cs.logCall(c)
+		c.dir, c.at = callOut, p.clock.Now()
 		c.id, c.progress, c.start = ev.NewID, "", time.Time{}
 		c.state = CallCalling
 		c.remote, c.remoteName = ev.Target, ""

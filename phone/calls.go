@@ -68,6 +68,7 @@ func (cs *calls) add(c *call, focus bool) *call {
 // takes it (a waiting call now rings on its own), and the audio path goes
 // back on hook.
 func (cs *calls) remove(c *call) {
+	cs.logCall(c)
 	c.dial.stop()
 	c.leaveConsultation()
 	cs.leave(c)
@@ -154,11 +155,12 @@ func (cs *calls) incoming(ev sipua.IncomingCall) {
 	if ev.DisplayName != "" {
 		who = ev.DisplayName
 	}
-	c := &call{id: ev.ID, state: CallRinging, remote: ev.From, remoteName: ev.DisplayName}
+	c := &call{id: ev.ID, state: CallRinging, remote: ev.From, remoteName: ev.DisplayName, dir: callIn, at: p.clock.Now()}
 	switch {
 	case p.s.cfg.DND:
 		p.logf("call", "info", "call", "call from %s rejected: do not disturb", who)
 		ua.Reject(ev.ID, 486)
+		cs.logCall(c) // a missed call, as the vendors log it under DND
 	case cs.focus == nil:
 		p.s.menu.close()
 		cs.add(c, true)
@@ -242,7 +244,7 @@ func (cs *calls) place(target string) {
 	c.dial.stop()
 	p.s.cfg.LastDialed = target
 	p.s.settings.save()
-	c.state = CallCalling
+	c.state, c.dir, c.at = CallCalling, callOut, p.clock.Now()
 	c.remote, c.remoteName = target, ""
 	p.s.page = 0
 	if p.s.audio == AudioNone {
@@ -498,6 +500,7 @@ func (cs *calls) hangup(c *call) {
 	case CallCalling:
 		ua.Cancel(c.id)
 	case CallRinging:
+		c.declined = true
 		ua.Reject(c.id, 603)
 	case CallConnected, CallHeld:
 		ua.Hangup(c.id)

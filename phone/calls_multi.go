@@ -141,6 +141,7 @@ func (cs *calls) rejectCall(c *call) error {
 	if c != cs.focus {
 		code = cs.p.model.Vendor.Calls.RejectCode
 	}
+	c.declined = true
 	if ua := cs.ua(); ua != nil {
 		ua.Reject(c.id, code)
 	}

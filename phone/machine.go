@@ -32,6 +32,9 @@ type machine struct {
 	policy   policy
 	line     *line // the SIP account; nil without one
 	calls    calls // the line's calls (calls.go)
+	// history is the call history (history.go); nil until a call is
+	// logged or the boot finds one kept.
+	history *history
 	// audio is where the phone's audio goes; muted: the microphone is off.
 	audio AudioPath
 	muted bool

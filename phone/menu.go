@@ -16,6 +16,9 @@ type menuLevel struct {
 	items  []*catalog.Item
 	show   []string
 	cursor int
+	// dial are the numbers of a call list's entries (openList), whose
+	// action is dial.
+	dial []string
 }
 
 // menu is the menu part: the open levels of the vendor's menu tree from
@@ -147,6 +150,29 @@ func (m *menu) openPath(path []string) {
 		}
 		m.selectItem()
 	}
+}
+
+// openList opens a call list titled title: one item per call, each bound
+// to dial (listNumber); a list without an entry shows empty. From a
+// softkey, with the menu closed, the list is the menu's one level.
+func (m *menu) openList(title string, items []*catalog.Item, numbers []string, empty string) {
+	if !m.isOpen() {
+		m.env.firstPage()
+	}
+	if len(items) == 0 {
+		m.levels = append(m.levels, menuLevel{title: title, show: []string{empty}})
+		return
+	}
+	m.levels = append(m.levels, menuLevel{title: title, items: items, dial: numbers})
+}
+
+// listNumber is the number of the call list entry under the cursor, ""
+// outside a call list.
+func (m *menu) listNumber() string {
+	if !m.isOpen() || m.top().dial == nil {
+		return ""
+	}
+	return m.top().dial[m.top().cursor]
 }
 
 // move moves the cursor d entries, round the ends.

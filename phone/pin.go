@@ -115,7 +115,7 @@ func saveLockRecord(dir string, r *lockRecord) error {
 // StateFiles are the phone's own state files, for the tools that check
 // and repair a state directory (statedir.Check, statedir.Repair).
 func StateFiles() []statedir.File {
-	return []statedir.File{lockFileSpec, policyFileSpec, updateFileSpec}
+	return []statedir.File{lockFileSpec, policyFileSpec, updateFileSpec, historyFileSpec}
 }
 
 // checkPIN says why pin cannot be a PIN with at least min digits.

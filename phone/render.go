@@ -130,6 +130,7 @@ func (p *Phone) render() Screen {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
 		s.Lines = append(s.Lines, p.s.lock.idleLines()...)
+		s.Lines = append(s.Lines, historyLines(p)...)
 		s.Lines = append(s.Lines, updateLines(p.upd.Lines())...)
 	default:
 		p.s.calls.render(&s)

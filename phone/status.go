@@ -36,11 +36,15 @@ type Status struct {
 	// three-way conference on the phone (the `conference` verb); here
 	// beside the other flags, where it takes no room of its own.
 	Conference bool
-	MWI        int // new voice messages
-	Update     UpdateState
-	Screen     string // the catalog screen: idle, dialing, ..., menu
-	Menu       string // the open menu path
-	Time       time.Time
+	// MissedCalls is how many missed calls the account has not viewed
+	// (the idle notice); an int32 beside the flags, where it takes no
+	// room of its own.
+	MissedCalls int32
+	MWI         int // new voice messages
+	Update      UpdateState
+	Screen      string // the catalog screen: idle, dialing, ..., menu
+	Menu        string // the open menu path
+	Time        time.Time
 
 	// The call's audio; zero without a call or a media engine.
 	Codec        string
@@ -188,6 +192,7 @@ func (s Status) Pairs() [][2]string {
 		{"calls", strconv.Itoa(s.Calls)},
 		{"held_calls", strconv.Itoa(s.HeldCalls)},
 		{"conference", yesno[s.Conference]},
+		{"missed_calls", strconv.Itoa(int(s.MissedCalls))},
 	}
 }
 
@@ -230,6 +235,7 @@ func (p *Phone) fillStatus(s *Status) {
 		HeldCalls:         p.s.calls.heldCount(),
 		CallStates:        p.s.calls.counts(),
 		Conference:        p.s.calls.conference() != nil,
+		MissedCalls:       int32(p.s.history.unviewed(historyUser(p))),
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,

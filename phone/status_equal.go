@@ -64,5 +64,6 @@ func (s *Status) Equal(o *Status) bool {
 		s.StateDamaged == o.StateDamaged &&
 		s.Calls == o.Calls &&
 		s.HeldCalls == o.HeldCalls &&
-		s.CallStates == o.CallStates
+		s.CallStates == o.CallStates &&
+		s.MissedCalls == o.MissedCalls
 }

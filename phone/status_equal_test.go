@@ -23,7 +23,7 @@ func TestStatusEqualComparesEveryField(t *testing.T) {
 			switch v.Kind() {
 			case reflect.Bool:
 				v.SetBool(true)
-			case reflect.Int, reflect.Int64:
+			case reflect.Int, reflect.Int32, reflect.Int64:
 				v.SetInt(1)
 			case reflect.Uint64:
 				v.SetUint(1)

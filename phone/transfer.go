@@ -168,7 +168,7 @@ func (a *call) consulted(ev sipua.TransferResult) bool {
 func (c *call) transferredReplacing(ev sipua.Transferred) {
 	p := c.cs.p
 	p.logf("call", "info", "call", "transferred by %s to %s (attended)", c.remote, ev.Target)
-	c.cs.add(&call{id: ev.NewID, state: CallCalling, remote: ev.Target}, true)
+	c.cs.add(&call{id: ev.NewID, state: CallCalling, remote: ev.Target, dir: callOut, at: p.clock.Now()}, true)
 }
 
 // leaveConsultation unlinks c's consultation when c ends: the other call

@@ -407,6 +407,9 @@ type Reply struct {
 	Status  map[string]string `json:"status,omitempty"`
 	Log     []string          `json:"log,omitempty"`
 	Calls   []Call            `json:"calls,omitempty"`
+	// History is the call history's entries (kind history), each the
+	// keys of its headless line.
+	History []Call `json:"history,omitempty"`
 }
 
 // Call is one call of a phone, as the calls command lists it: the keys of
@@ -469,6 +472,15 @@ func (s *Server) run(ctx context.Context, p Phone, c Command, v *driver.Verb, a 
 				m[kv[0]] = kv[1]
 			}
 			rep.Calls = append(rep.Calls, m)
+		}
+	case driver.KindHistory:
+		rep.Kind, rep.History = "history", []Call{}
+		for _, e := range res.History {
+			m := Call{}
+			for _, kv := range e.Pairs() {
+				m[kv[0]] = kv[1]
+			}
+			rep.History = append(rep.History, m)
 		}
 	case driver.KindLog:
 		rep.Kind, rep.Log = "log", []string{}

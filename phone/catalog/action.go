@@ -63,6 +63,11 @@ const (
 	// them back into two calls.
 	ActionConference
 	ActionSplit
+	// The call history's: open the missed, received or placed calls (the
+	// missed list marks them viewed); OK on an entry dials it.
+	ActionHistoryMissed
+	ActionHistoryReceived
+	ActionHistoryPlaced
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -87,6 +92,8 @@ var actionNames = [ActionCount]string{
 	ActionSignOut: "signout",
 	ActionIgnore:  "ignore", ActionNewCall: "new_call", ActionSwap: "swap",
 	ActionConference: "conference", ActionSplit: "split",
+	ActionHistoryMissed: "history_missed", ActionHistoryReceived: "history_received",
+	ActionHistoryPlaced: "history_placed",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

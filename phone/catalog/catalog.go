@@ -56,7 +56,25 @@ type Vendor struct {
 	SignIn SignInUI `yaml:"sign_in"`
 	// Calls is how the line takes several calls.
 	Calls Calls `yaml:"calls"`
+	// History is the call history's size and wording.
+	History History `yaml:"history"`
 }
+
+// History is how a vendor keeps and words the call history; missing
+// entries take DefaultHistory's. The lists' screens are menu entries
+// (history_missed, history_received, history_placed), titled by them.
+type History struct {
+	// Max is how many entries each list keeps, the newest first.
+	Max int `yaml:"max"`
+	// Notice is the idle screen's line while missed calls are unviewed,
+	// with {n} their number ("{n} Missed Calls").
+	Notice string `yaml:"notice"`
+	// Empty is the line of a list without an entry.
+	Empty string `yaml:"empty"`
+}
+
+// DefaultHistory is a history of 100 calls per list.
+var DefaultHistory = History{Max: 100, Notice: "{n} Missed Calls", Empty: "No calls"}
 
 // Calls is how a vendor's line takes several calls; missing entries take
 // DefaultCalls'.

@@ -148,6 +148,9 @@ func (v *Vendor) validate() *Error {
 	if err := v.Calls.validate(); err != nil {
 		return err
 	}
+	if err := v.History.validate(); err != nil {
+		return err
+	}
 	if err := fillReasons("sign_in.reasons", &v.SignIn.Reasons, SignInReasons); err != nil {
 		return err
 	}
@@ -381,6 +384,27 @@ func (c *Calls) validate() *Error {
 		return &Error{Field: "calls.max", Msg: fmt.Sprintf("%d: must be 1..8", c.Max)}
 	case c.RejectCode != 486 && c.RejectCode != 603:
 		return &Error{Field: "calls.reject_code", Msg: fmt.Sprintf("%d: must be 486 (Busy Here) or 603 (Decline)", c.RejectCode)}
+	}
+	return nil
+}
+
+// validate fills in what a vendor left out and checks the rest.
+func (h *History) validate() *Error {
+	d := DefaultHistory
+	if h.Max == 0 {
+		h.Max = d.Max
+	}
+	if h.Notice == "" {
+		h.Notice = d.Notice
+	}
+	if h.Empty == "" {
+		h.Empty = d.Empty
+	}
+	switch {
+	case h.Max < 1 || h.Max > 500:
+		return &Error{Field: "history.max", Msg: fmt.Sprintf("%d: must be 1..500", h.Max)}
+	case !strings.Contains(h.Notice, "{n}"):
+		return &Error{Field: "history.notice", Msg: fmt.Sprintf("%q: must hold {n}, the number of missed calls", h.Notice)}
 	}
 	return nil
 }
