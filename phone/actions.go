@@ -61,6 +61,12 @@ func init() {
 	actions[catalog.ActionIgnore] = func(p *Phone) { p.s.calls.ignore() }
 	actions[catalog.ActionNewCall] = func(p *Phone) { _ = p.s.calls.newCall() }
 	actions[catalog.ActionSwap] = func(p *Phone) { _ = p.s.calls.swap() }
+	for a, mode := range map[catalog.Action]string{
+		catalog.ActionForwardAlways: "always", catalog.ActionForwardBusy: "busy", catalog.ActionForwardNoAnswer: "noanswer",
+	} {
+		actions[a] = func(p *Phone) { p.s.calls.askForward(mode) }
+	}
+	actions[catalog.ActionForwardOff] = func(p *Phone) { p.s.calls.setForward(nil) }
 	addSignInActions(&actions)
 }
 

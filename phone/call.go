@@ -34,6 +34,13 @@ type call struct {
 	xfer *consultation
 	// conf is the conference the call is part of, nil outside one.
 	conf *conference
+	// noAnswer forwards the call ringing unanswered (forward noanswer).
+	noAnswer timer
+	// redirects counts the 3xx answers the call followed, visited the far
+	// parties it left; forwarded is the screen's word that it went on.
+	redirects int
+	visited   []string
+	forwarded string
 }
 
 // label is the far party as the screen names it: the display name, else
@@ -82,8 +89,12 @@ func (c *call) calling(ev sipua.Event) {
 		if ev.Code == 180 || ev.Code == 183 {
 			c.progress = "Ringing"
 		}
+		c.forwardedTo(ev.ForwardedTo)
 	case sipua.CallAnswered:
+		c.forwardedTo(ev.ForwardedTo)
 		c.answered(ev.Remote)
+	case sipua.CallRedirected:
+		c.redirected(ev)
 	case sipua.CallFailed:
 		if ev.Code == 487 {
 			p.logf("call", "info", "call", "call to %s cancelled", c.remote)

@@ -93,6 +93,9 @@ type Status struct {
 	// how many of them are held.
 	Calls     int
 	HeldCalls int
+	// Forward is the call forwarding in force: off, always:TARGET,
+	// busy:TARGET or noanswer:TARGET:SECONDS.
+	Forward string
 }
 
 // Pairs lists the status as ordered key=value pairs: the stable contract of
@@ -174,6 +177,7 @@ func (s Status) Pairs() [][2]string {
 		{"calls", strconv.Itoa(s.Calls)},
 		{"held_calls", strconv.Itoa(s.HeldCalls)},
 		{"conference", yesno[s.Conference]},
+		{"forward", s.Forward},
 	}
 }
 
@@ -215,6 +219,7 @@ func (p *Phone) fillStatus(s *Status) {
 		Calls:             len(p.s.calls.list),
 		HeldCalls:         p.s.calls.heldCount(),
 		Conference:        p.s.calls.conference() != nil,
+		Forward:           forwardStatus(p.s.cfg.Forward),
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,

@@ -63,5 +63,6 @@ func (s *Status) Equal(o *Status) bool {
 		s.SignInError == o.SignInError &&
 		s.StateDamaged == o.StateDamaged &&
 		s.Calls == o.Calls &&
-		s.HeldCalls == o.HeldCalls
+		s.HeldCalls == o.HeldCalls &&
+		s.Forward == o.Forward
 }

@@ -63,6 +63,12 @@ const (
 	// them back into two calls.
 	ActionConference
 	ActionSplit
+	// Call forwarding: ask for a target and forward every call, calls
+	// while busy, or calls not answered; turn it off.
+	ActionForwardAlways
+	ActionForwardBusy
+	ActionForwardNoAnswer
+	ActionForwardOff
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -87,6 +93,8 @@ var actionNames = [ActionCount]string{
 	ActionSignOut: "signout",
 	ActionIgnore:  "ignore", ActionNewCall: "new_call", ActionSwap: "swap",
 	ActionConference: "conference", ActionSplit: "split",
+	ActionForwardAlways: "forward_always", ActionForwardBusy: "forward_busy",
+	ActionForwardNoAnswer: "forward_noanswer", ActionForwardOff: "forward_off",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the
