@@ -147,12 +147,15 @@ func (cs *calls) armNoAnswer(c *call) {
 	})
 }
 
+// diversionReasons are the Diversion reasons (RFC 5806) of the modes.
+var diversionReasons = map[string]string{"always": "unconditional", "busy": "user-busy", "noanswer": "no-answer"}
+
 // redirect answers the incoming call id with 302 and the target.
 func (cs *calls) redirect(id, from string, f *statedir.Forward) {
 	p := cs.p
 	p.logf("call", "info", "call", "call from %s forwarded (%s) to %s", from, f.Mode, f.Target)
 	if ua := cs.ua(); ua != nil {
-		if err := ua.Redirect(id, f.Target); err != nil {
+		if err := ua.Redirect(id, f.Target, diversionReasons[f.Mode]); err != nil {
 			p.logf("call", "warn", "call", "forwarding the call from %s: %v", from, err)
 		}
 	}

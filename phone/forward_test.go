@@ -28,7 +28,7 @@ func TestForwardAlwaysRedirectsAtOnce(t *testing.T) {
 		t.Errorf("the idle screen does not show Poly's forwarding line: %+v", p.Screen().Lines)
 	}
 	line.Send(sipua.IncomingCall{ID: "in-1", From: "bob"})
-	if !line.Has("REDIRECT in-1 2002") {
+	if !line.Has("REDIRECT in-1 2002 unconditional") {
 		t.Fatalf("no 302 to 2002: %v", line.Ops())
 	}
 	expectStatus(t, p, map[string]string{"call": "idle", "calls": "0"})
@@ -41,13 +41,13 @@ func TestForwardBusy(t *testing.T) {
 	must(t, p.Line().Forward("busy", "2002", 0))
 	line.Send(sipua.IncomingCall{ID: "in-1", From: "bob"})
 	expectStatus(t, p, map[string]string{"call": "ringing", "forward": "busy:2002"})
-	if line.Has("REDIRECT in-1 2002") {
+	if line.Has("REDIRECT in-1 2002 user-busy") {
 		t.Fatalf("an idle phone forwarded on busy: %v", line.Ops())
 	}
 	must(t, p.Answer())
 	line.Send(sipua.CallAnswered{ID: "in-1", Remote: "bob"})
 	line.Send(sipua.IncomingCall{ID: "in-2", From: "carol"})
-	if !line.Has("REDIRECT in-2 2002") {
+	if !line.Has("REDIRECT in-2 2002 user-busy") {
 		t.Fatalf("a busy phone did not forward: %v", line.Ops())
 	}
 	expectStatus(t, p, map[string]string{"call": "connected", "calls": "1", "call_waiting": ""})
@@ -56,7 +56,7 @@ func TestForwardBusy(t *testing.T) {
 	must(t, p.SoftkeyLabel("DND"))
 	expectStatus(t, p, map[string]string{"dnd": "on", "call": "idle"})
 	line.Send(sipua.IncomingCall{ID: "in-3", From: "dave"})
-	if !line.Has("REDIRECT in-3 2002") {
+	if !line.Has("REDIRECT in-3 2002 user-busy") {
 		t.Fatalf("DND did not forward on busy: %v", line.Ops())
 	}
 }
@@ -69,12 +69,12 @@ func TestForwardNoAnswer(t *testing.T) {
 	expectStatus(t, p, map[string]string{"forward": "noanswer:2002:10"})
 	line.Send(sipua.IncomingCall{ID: "in-1", From: "bob"})
 	clk.Advance(9 * time.Second)
-	if line.Has("REDIRECT in-1 2002") {
+	if line.Has("REDIRECT in-1 2002 no-answer") {
 		t.Fatalf("forwarded before 10 s: %v", line.Ops())
 	}
 	expectStatus(t, p, map[string]string{"call": "ringing"})
 	clk.Advance(time.Second)
-	if !line.Has("REDIRECT in-1 2002") {
+	if !line.Has("REDIRECT in-1 2002 no-answer") {
 		t.Fatalf("not forwarded after 10 s: %v", line.Ops())
 	}
 	expectStatus(t, p, map[string]string{"call": "idle", "calls": "0"})
@@ -85,7 +85,7 @@ func TestForwardNoAnswer(t *testing.T) {
 	must(t, p.Answer())
 	line.Send(sipua.CallAnswered{ID: "in-2", Remote: "carol"})
 	clk.Advance(time.Minute)
-	if line.Has("REDIRECT in-2 2002") {
+	if line.Has("REDIRECT in-2 2002 no-answer") {
 		t.Fatalf("an answered call was forwarded: %v", line.Ops())
 	}
 	expectStatus(t, p, map[string]string{"call": "connected"})

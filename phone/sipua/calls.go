@@ -305,8 +305,9 @@ func (c *call) notRinging() error {
 type decision struct {
 	code int
 	done func()
-	// contact is a redirect's (302) target.
-	contact *sip.ContactHeader
+	// extra are the response's own headers: a redirect's (302) Contact
+	// and Diversion.
+	extra []sip.Header
 }
 
 // Hangup ends an established call with BYE, in the background: the phone

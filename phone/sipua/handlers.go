@@ -190,11 +190,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		defer d.done()
 		if d.code != 200 {
 			u.dropCall(c.id)
-			var hdrs []sip.Header
-			if d.contact != nil {
-				hdrs = append(hdrs, d.contact)
-			}
-			sess.Respond(d.code, reasonFor(d.code), nil, hdrs...)
+			sess.Respond(d.code, reasonFor(d.code), nil, d.extra...)
 			// Held until the ACK ends the transaction: the caller, which
 			// no longer holds while it rings, takes over from there.
 			u.awaitEnd(tx.Done())

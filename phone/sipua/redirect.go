@@ -11,8 +11,10 @@ import (
 )
 
 // Redirect answers the ringing incoming call id with 302 Moved
-// Temporarily and target (digits, a user or a SIP URI) in its Contact.
-func (u *UA) Redirect(id, target string) error {
+// Temporarily, target (digits, a user or a SIP URI) in its Contact, and a
+// Diversion (RFC 5806) naming this line and why: unconditional,
+// user-busy or no-answer; a proxy that follows the 302 passes it on.
+func (u *UA) Redirect(id, target, reason string) error {
 	uri, err := u.target(target)
 	if err != nil {
 		return err
@@ -21,7 +23,9 @@ func (u *UA) Redirect(id, target string) error {
 	if err != nil {
 		return err
 	}
-	d := decision{code: 302, done: u.hold(), contact: &sip.ContactHeader{Address: uri}}
+	aor := u.aor()
+	div := sip.NewHeader("Diversion", "<"+aor.String()+">;reason="+reason+";counter=1")
+	d := decision{code: 302, done: u.hold(), extra: []sip.Header{&sip.ContactHeader{Address: uri}, div}}
 	select {
 	case c.answer <- d:
 		return nil
