@@ -437,6 +437,9 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 	in := flowOf(req)
 	invite := req.IsInvite()
 	recordRoute := seed != nil
+	if seed != nil && seed.handOff != nil {
+		defer seed.handOff()
+	}
 	if seed != nil && invite {
 		// Early dialogs of branches that never answered 2xx end with the
 		// INVITE.
@@ -581,6 +584,10 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 					}
 					b.relay(res, req, tx)
 				}
+				if seed != nil && seed.handOff != nil {
+					// The new callee holds the call from here.
+					seed.handOff()
+				}
 			case res.IsSuccess():
 				if invite {
 					// 2xx ends a proxy's INVITE transaction; the ACK
@@ -617,8 +624,20 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 	if finalSent {
 		return
 	}
-	if invite && seed != nil && best != nil && best.StatusCode/100 == 3 && b.followRedirect(req, tx, best, seed) {
-		return
+	if invite && seed != nil && best != nil && best.StatusCode/100 == 3 {
+		// The 3xx stays held until the new callee has the call.
+		handOff := sync.OnceFunc(func() {
+			heldMu.Lock()
+			rel := held
+			held = nil
+			heldMu.Unlock()
+			for _, r := range rel {
+				r()
+			}
+		})
+		if b.followRedirect(req, tx, best, seed, handOff) {
+			return
+		}
 	}
 	if invite {
 		// The caller may not be holding while it rings: keep the final

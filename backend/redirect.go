@@ -22,7 +22,10 @@ const maxRedirects = 5
 // the call (the 3xx then goes back to the caller, who may follow it). A
 // forwarding back to a party the call already went through is a loop
 // (482), and more than maxRedirects end the call (480).
-func (b *Backend) followRedirect(req *sip.Request, tx sip.ServerTransaction, res *sip.Response, seed *dialogSeed) bool {
+//
+// handOff lets go of the 3xx's hold; the new proxying calls it once the
+// new callee answers anything.
+func (b *Backend) followRedirect(req *sip.Request, tx sip.ServerTransaction, res *sip.Response, seed *dialogSeed, handOff func()) bool {
 	ct := res.Contact()
 	if ct == nil || ct.Address.User == "" {
 		return false
@@ -65,7 +68,7 @@ func (b *Backend) followRedirect(req *sip.Request, tx sip.ServerTransaction, res
 		b.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
 		return true
 	}
-	b.proxy(req, tx, hops, &dialogSeed{caller: seed.caller, callee: user.User})
+	b.proxy(req, tx, hops, &dialogSeed{caller: seed.caller, callee: user.User, handOff: handOff})
 	return true
 }
 
