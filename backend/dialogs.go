@@ -42,6 +42,10 @@ type proxiedDialog struct {
 type dialogSeed struct {
 	caller party
 	callee string // the target user
+	// handOff, for a call the cloud forwarded, lets go of what held the
+	// call until then (the callee's 3xx); proxy calls it once the new
+	// callee has taken over (its first provisional or final response).
+	handOff func()
 }
 
 // dialogTable holds the proxied dialogs. Its zero value is ready.

@@ -114,6 +114,9 @@ type testPhone struct {
 	dua     *sipgo.DialogUA
 
 	mode atomic.Int32
+	// redirectTo, when set, answers every INVITE 302 to that user, with
+	// a Diversion as a forwarding desk phone sends it.
+	redirectTo atomic.Pointer[string]
 	// answerGate, when set, holds the 200 until it is closed (after the
 	// caller has seen the 180).
 	answerGate chan struct{}
@@ -178,6 +181,13 @@ func newPhoneOn(t *testing.T, b *Backend, user, password, transport string) *tes
 }
 
 func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := p.redirectTo.Load(); to != nil {
+		res := sip.NewResponseFromRequest(req, sip.StatusMovedTemporarily, "Moved Temporarily", nil)
+		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: *to, Host: p.domain}})
+		res.AppendHeader(sip.NewHeader("Diversion", "<sip:"+p.user+"@"+p.domain+">;reason=user-busy;counter=1"))
+		_ = tx.Respond(res)
+		return
+	}
 	sess, err := p.dsc.ReadInvite(req, tx)
 	if err != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, err.Error(), nil))

@@ -120,18 +120,10 @@ func (b *Backend) routeNew(req *sip.Request, tx sip.ServerTransaction) {
 		b.reply(req, tx, sip.StatusNotFound, "Not Found")
 		return
 	}
-	contacts := b.contactsOf(user.User)
-	if len(contacts) == 0 {
+	hops := b.hopsTo(user.User)
+	if len(hops) == 0 {
 		b.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
 		return
-	}
-	hops := make([]hop, 0, len(contacts))
-	for _, bd := range contacts {
-		var u sip.Uri
-		if err := sip.ParseUri(bd.Contact, &u); err != nil {
-			continue
-		}
-		hops = append(hops, hop{uri: u, flow: bd.flow(), registered: true})
 	}
 	b.log.Info("route", "method", req.Method, "to", user.User, "contacts", len(hops), "call-id", req.CallID().Value())
 	// Dialog-creating requests are record-routed so that in-dialog
@@ -149,6 +141,20 @@ func (b *Backend) routeNew(req *sip.Request, tx sip.ServerTransaction) {
 		seed = &dialogSeed{caller: party{user: caller.User, flow: flowOf(req)}, callee: user.User}
 	}
 	b.proxy(req, tx, hops, seed)
+}
+
+// hopsTo are the registered contacts of user, one hop each.
+func (b *Backend) hopsTo(user string) []hop {
+	contacts := b.contactsOf(user)
+	hops := make([]hop, 0, len(contacts))
+	for _, bd := range contacts {
+		var u sip.Uri
+		if err := sip.ParseUri(bd.Contact, &u); err != nil {
+			continue
+		}
+		hops = append(hops, hop{uri: u, flow: bd.flow(), registered: true})
+	}
+	return hops
 }
 
 // identifyCaller says who sent req. A request over a connection (or, for
@@ -431,6 +437,9 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 	in := flowOf(req)
 	invite := req.IsInvite()
 	recordRoute := seed != nil
+	if seed != nil && seed.handOff != nil {
+		defer seed.handOff()
+	}
 	if seed != nil && invite {
 		// Early dialogs of branches that never answered 2xx end with the
 		// INVITE.
@@ -575,6 +584,10 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 					}
 					b.relay(res, req, tx)
 				}
+				if seed != nil && seed.handOff != nil {
+					// The new callee holds the call from here.
+					seed.handOff()
+				}
 			case res.IsSuccess():
 				if invite {
 					// 2xx ends a proxy's INVITE transaction; the ACK
@@ -610,6 +623,21 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 	}
 	if finalSent {
 		return
+	}
+	if invite && seed != nil && best != nil && best.StatusCode/100 == 3 {
+		// The 3xx stays held until the new callee has the call.
+		handOff := sync.OnceFunc(func() {
+			heldMu.Lock()
+			rel := held
+			held = nil
+			heldMu.Unlock()
+			for _, r := range rel {
+				r()
+			}
+		})
+		if b.followRedirect(req, tx, best, seed, handOff) {
+			return
+		}
 	}
 	if invite {
 		// The caller may not be holding while it rings: keep the final
@@ -734,6 +762,13 @@ func betterFinal(cur, res *sip.Response) *sip.Response {
 func (b *Backend) relay(res *sip.Response, req *sip.Request, tx sip.ServerTransaction) {
 	fwd := res.Clone()
 	fwd.RemoveHeader("Via")
+	if fwd.GetHeader("History-Info") == nil {
+		// A forwarded call's history goes back to the caller too (RFC
+		// 7044 §10.2), so its phone can say where the call went.
+		for _, h := range req.GetHeaders("History-Info") {
+			fwd.AppendHeader(sip.NewHeader("History-Info", h.Value()))
+		}
+	}
 	rewriteContacts(fwd, flowOf(res))
 	fwd.SetTransport(req.Transport())
 	fwd.SetDestination(req.Source())

@@ -206,6 +206,8 @@ var Verbs = []*Verb{
 		Parse: noArgs, Run: simple(func(p *phone.Phone) error { return p.Line().Split() }), Step: StepPhone},
 	{Name: "transfer", Usage: "TARGET", Help: "blind-transfer the call to TARGET\n(transfer consult TARGET holds the call and calls TARGET;\ntransfer complete hands the held call over to it)",
 		Parse: parseTransfer, Run: transfer, Step: StepText},
+	{Name: "forward", Usage: "always|busy|noanswer TARGET [SECONDS]", Help: "forward calls to TARGET: every call, calls while busy, or calls\nnot answered in SECONDS (the vendor's default without); forward off\nends it. Kept across reboots",
+		Parse: parseForward, Run: forward, Step: StepText},
 	{Name: "type", Usage: "TEXT", Help: "type text into the phone's open text entry",
 		Parse: needText("type needs text"), Run: onPhone((*phone.Phone).Type), Step: StepText},
 	{Name: "reboot", Help: "restart the phone's firmware (imported roots become trusted)",

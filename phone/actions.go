@@ -72,6 +72,12 @@ func init() {
 	actions[catalog.ActionHistoryMissed] = func(p *Phone) { showHistory(p, HistoryMissed, catalog.ActionHistoryMissed) }
 	actions[catalog.ActionHistoryReceived] = func(p *Phone) { showHistory(p, HistoryReceived, catalog.ActionHistoryReceived) }
 	actions[catalog.ActionHistoryPlaced] = func(p *Phone) { showHistory(p, HistoryPlaced, catalog.ActionHistoryPlaced) }
+	for a, mode := range map[catalog.Action]string{
+		catalog.ActionForwardAlways: "always", catalog.ActionForwardBusy: "busy", catalog.ActionForwardNoAnswer: "noanswer",
+	} {
+		actions[a] = func(p *Phone) { p.s.calls.askForward(mode) }
+	}
+	actions[catalog.ActionForwardOff] = func(p *Phone) { p.s.calls.setForward(nil) }
 	addSignInActions(&actions)
 }
 

@@ -40,6 +40,13 @@ type call struct {
 	dir      callDir
 	declined bool
 	at       time.Time
+	// noAnswer forwards the call ringing unanswered (forward noanswer).
+	noAnswer timer
+	// redirects counts the 3xx answers the call followed, visited the far
+	// parties it left; forwarded is the screen's word that it went on.
+	redirects int
+	visited   []string
+	forwarded string
 }
 
 // callDir is a call's direction; none while a number is only typed.
@@ -98,8 +105,12 @@ func (c *call) calling(ev sipua.Event) {
 		if ev.Code == 180 || ev.Code == 183 {
 			c.progress = "Ringing"
 		}
+		c.forwardedTo(ev.ForwardedTo)
 	case sipua.CallAnswered:
+		c.forwardedTo(ev.ForwardedTo)
 		c.answered(ev.Remote)
+	case sipua.CallRedirected:
+		c.redirected(ev)
 	case sipua.CallFailed:
 		if ev.Code == 487 {
 			p.logf("call", "info", "call", "call to %s cancelled", c.remote)

@@ -25,6 +25,9 @@ func (cs *calls) render(s *Screen) {
 	case CallCalling:
 		s.Title = cmp.Or(f.progress, "Calling")
 		s.Lines = []Line{{Text: f.remote}}
+		if f.forwarded != "" {
+			s.Lines = append(s.Lines, Line{Text: f.forwarded})
+		}
 	case CallRinging:
 		s.Title = "Incoming call"
 		s.Lines = []Line{{Text: f.label()}}
@@ -34,6 +37,9 @@ func (cs *calls) render(s *Screen) {
 			s.Title = "On hold"
 		}
 		s.Lines = append([]Line{{Text: f.label()}, {Text: cs.duration()}}, cs.mediaLines()...)
+		if f.forwarded != "" {
+			s.Lines = append(s.Lines, Line{Text: f.forwarded})
+		}
 		if cf := f.conf; cf != nil {
 			// Both parties, as the phones list a conference's members.
 			s.Title = "Conference"

@@ -70,6 +70,7 @@ func (cs *calls) add(c *call, focus bool) *call {
 func (cs *calls) remove(c *call) {
 	cs.logCall(c)
 	c.dial.stop()
+	c.noAnswer.stop()
 	c.leaveConsultation()
 	cs.leave(c)
 	cs.list = slices.DeleteFunc(cs.list, func(o *call) bool { return o == c })
@@ -143,6 +144,8 @@ func callEventID(ev sipua.Event) string {
 		return ev.ID
 	case sipua.Replaced:
 		return ev.ID
+	case sipua.CallRedirected:
+		return ev.ID
 	}
 	return ""
 }
@@ -157,6 +160,7 @@ func (cs *calls) incoming(ev sipua.IncomingCall) {
 	}
 	c := &call{id: ev.ID, state: CallRinging, remote: ev.From, remoteName: ev.DisplayName, dir: callIn, at: p.clock.Now()}
 	switch {
+	case cs.forwardNow(ev):
 	case p.s.cfg.DND:
 		p.logf("call", "info", "call", "call from %s rejected: do not disturb", who)
 		ua.Reject(ev.ID, 486)
@@ -164,9 +168,11 @@ func (cs *calls) incoming(ev sipua.IncomingCall) {
 	case cs.focus == nil:
 		p.s.menu.close()
 		cs.add(c, true)
+		cs.armNoAnswer(c)
 		p.logf("call", "info", "call", "incoming call from %s", who)
 	case cs.focus.up() && len(cs.list) < p.model.Vendor.Calls.Max:
 		cs.add(c, false)
+		cs.armNoAnswer(c)
 		p.logf("call", "info", "call", "call waiting: %s", who)
 	default:
 		ua.Reject(ev.ID, 486)

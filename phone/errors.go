@@ -33,6 +33,9 @@ var (
 	ErrNotDialable = errors.New("not on the keypad")
 	// ErrBadSource: an audio source spec that cannot be played.
 	ErrBadSource = errors.New("bad audio source")
+	// ErrBadForward: a call forwarding without a known mode, a target or
+	// a sane no-answer time.
+	ErrBadForward = errors.New("bad call forwarding")
 )
 
 // phoneError keeps the message a user reads (headless replies print it as

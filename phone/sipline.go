@@ -27,6 +27,10 @@ type SIPLine interface {
 	Cancel(id string) error
 	Answer(id string) error
 	Reject(id string, code int) error
+	// Redirect answers the ringing incoming call id with 302 Moved
+	// Temporarily, target in its Contact and a Diversion with reason (RFC
+	// 5806: unconditional, user-busy, no-answer): call forwarding.
+	Redirect(id, target, reason string) error
 	Hangup(id string) error
 	Hold(id string, hold bool) error
 	Transfer(id, target string) error

@@ -97,6 +97,9 @@ type Status struct {
 	// how many of them are held.
 	Calls     int
 	HeldCalls int
+	// Forward is the call forwarding in force: off, always:TARGET,
+	// busy:TARGET or noanswer:TARGET:SECONDS.
+	Forward string
 	// CallStates counts the calls in each state (a fleet's gauge of
 	// calls by state); no key of its own, `calls` lists them.
 	CallStates CallCounts
@@ -192,6 +195,7 @@ func (s Status) Pairs() [][2]string {
 		{"calls", strconv.Itoa(s.Calls)},
 		{"held_calls", strconv.Itoa(s.HeldCalls)},
 		{"conference", yesno[s.Conference]},
+		{"forward", s.Forward},
 		{"missed_calls", strconv.Itoa(int(s.MissedCalls))},
 	}
 }
@@ -236,6 +240,7 @@ func (p *Phone) fillStatus(s *Status) {
 		CallStates:        p.s.calls.counts(),
 		Conference:        p.s.calls.conference() != nil,
 		MissedCalls:       int32(p.s.history.unviewed(historyUser(p))),
+		Forward:           forwardStatus(p.s.cfg.Forward),
 		Audio:             p.s.audio,
 		DND:               p.s.cfg.DND,
 		Mute:              p.s.muted,

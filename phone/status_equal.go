@@ -65,5 +65,6 @@ func (s *Status) Equal(o *Status) bool {
 		s.Calls == o.Calls &&
 		s.HeldCalls == o.HeldCalls &&
 		s.CallStates == o.CallStates &&
-		s.MissedCalls == o.MissedCalls
+		s.MissedCalls == o.MissedCalls &&
+		s.Forward == o.Forward
 }

@@ -68,6 +68,12 @@ const (
 	ActionHistoryMissed
 	ActionHistoryReceived
 	ActionHistoryPlaced
+	// Call forwarding: ask for a target and forward every call, calls
+	// while busy, or calls not answered; turn it off.
+	ActionForwardAlways
+	ActionForwardBusy
+	ActionForwardNoAnswer
+	ActionForwardOff
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -94,6 +100,8 @@ var actionNames = [ActionCount]string{
 	ActionConference: "conference", ActionSplit: "split",
 	ActionHistoryMissed: "history_missed", ActionHistoryReceived: "history_received",
 	ActionHistoryPlaced: "history_placed",
+	ActionForwardAlways: "forward_always", ActionForwardBusy: "forward_busy",
+	ActionForwardNoAnswer: "forward_noanswer", ActionForwardOff: "forward_off",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

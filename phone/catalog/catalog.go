@@ -58,6 +58,40 @@ type Vendor struct {
 	Calls Calls `yaml:"calls"`
 	// History is the call history's size and wording.
 	History History `yaml:"history"`
+	// Forward is how the phone words call forwarding.
+	Forward Forward `yaml:"forward"`
+}
+
+// Forward is a vendor's call forwarding: the no-answer delay its phones
+// ship with and its wording; missing entries take DefaultForward's. The
+// wording takes {target} and {seconds}.
+type Forward struct {
+	// NoAnswerSeconds is how long a call rings before forwarding on no
+	// answer sends it on, when the user gives no other.
+	NoAnswerSeconds int `yaml:"no_answer_seconds"`
+	// Always, Busy and NoAnswer are the idle screen's line while that
+	// forwarding is on.
+	Always   string `yaml:"always"`
+	Busy     string `yaml:"busy"`
+	NoAnswer string `yaml:"no_answer"`
+	// Prompt asks for the target when forwarding is set from the menu.
+	Prompt string `yaml:"prompt"`
+	// Off is the alert when forwarding is turned off.
+	Off string `yaml:"off"`
+	// Forwarded is the caller's call screen line once its call went on to
+	// another party (a 3xx, or the proxy's History-Info or Diversion).
+	Forwarded string `yaml:"forwarded"`
+}
+
+// DefaultForward is forwarding worded plainly, on no answer after 20 s.
+var DefaultForward = Forward{
+	NoAnswerSeconds: 20,
+	Always:          "Forward: {target}",
+	Busy:            "Forward when busy: {target}",
+	NoAnswer:        "Forward after {seconds}s: {target}",
+	Prompt:          "Forward to:",
+	Off:             "Forwarding off",
+	Forwarded:       "Forwarded to {target}",
 }
 
 // History is how a vendor keeps and words the call history; missing

@@ -151,6 +151,9 @@ func (v *Vendor) validate() *Error {
 	if err := v.History.validate(); err != nil {
 		return err
 	}
+	if err := v.Forward.validate(); err != nil {
+		return err
+	}
 	if err := fillReasons("sign_in.reasons", &v.SignIn.Reasons, SignInReasons); err != nil {
 		return err
 	}
@@ -408,6 +411,34 @@ func (h *History) validate() *Error {
 	}
 	return nil
 }
+
+// validate fills in what a vendor left out of its forwarding and checks
+// the delay: below the three minutes an unanswered call rings at most.
+func (f *Forward) validate() *Error {
+	d := DefaultForward
+	if f.NoAnswerSeconds == 0 {
+		f.NoAnswerSeconds = d.NoAnswerSeconds
+	}
+	for _, w := range []struct {
+		v   *string
+		def string
+	}{
+		{&f.Always, d.Always}, {&f.Busy, d.Busy}, {&f.NoAnswer, d.NoAnswer},
+		{&f.Prompt, d.Prompt}, {&f.Off, d.Off}, {&f.Forwarded, d.Forwarded},
+	} {
+		if *w.v == "" {
+			*w.v = w.def
+		}
+	}
+	if f.NoAnswerSeconds < 1 || f.NoAnswerSeconds > MaxNoAnswerSeconds {
+		return &Error{Field: "forward.no_answer_seconds", Msg: fmt.Sprintf("%d: must be 1..%d", f.NoAnswerSeconds, MaxNoAnswerSeconds)}
+	}
+	return nil
+}
+
+// MaxNoAnswerSeconds bounds forwarding on no answer: an incoming call
+// rings three minutes at most.
+const MaxNoAnswerSeconds = 120
 
 // validate fills in the wording a vendor left out and checks the rest.
 func (l *Lock) validate() *Error {

@@ -149,6 +149,12 @@ func (l *Line) Answer(id string) error { return l.record("ANSWER", id) }
 // Reject records a final refusal of an INVITE.
 func (l *Line) Reject(id string, code int) error { return l.record("REJECT", id, code) }
 
+// Redirect records a 302 to an INVITE with target in its Contact and the
+// Diversion reason.
+func (l *Line) Redirect(id, target, reason string) error {
+	return l.record("REDIRECT", id, target, reason)
+}
+
 // Hangup records a BYE.
 func (l *Line) Hangup(id string) error { return l.record("BYE", id) }
 

@@ -177,7 +177,7 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 				u.finals.Claim(callID)
 			}
 			if res.IsProvisional() && res.StatusCode > 100 {
-				u.emit(CallProgress{ID: c.id, Code: res.StatusCode, Reason: res.Reason})
+				u.emit(CallProgress{ID: c.id, Code: res.StatusCode, Reason: res.Reason, ForwardedTo: forwardedTo(res)})
 				// From here on the call waits for a person, not the network.
 				done()
 			}
@@ -196,6 +196,8 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		}
 		u.notifyReferrer(c, code, reason)
 		switch {
+		case errors.As(err, &dr) && dr.Res.StatusCode < 400:
+			u.emit(CallRedirected{ID: c.id, Code: code, Reason: reason, Target: redirectTarget(dr.Res)})
 		case errors.As(err, &dr):
 			u.emit(CallFailed{ID: c.id, Code: dr.Res.StatusCode, Reason: dr.Res.Reason})
 		case errors.Is(err, context.Canceled) && u.ctx.Err() == nil:
@@ -218,7 +220,7 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 		return
 	}
 	u.notifyReferrer(c, 200, "OK")
-	u.emit(CallAnswered{ID: c.id, Remote: c.remote})
+	u.emit(CallAnswered{ID: c.id, Remote: c.remote, ForwardedTo: forwardedTo(sess.InviteResponse)})
 	u.finishInvite(c)
 	done()
 	final()
@@ -290,8 +292,12 @@ func (u *UA) decide(id string, code int) error {
 		return nil
 	default:
 		d.done()
-		return fmt.Errorf("call %s is not ringing: %w", id, ErrCallState)
+		return c.notRinging()
 	}
+}
+
+func (c *call) notRinging() error {
+	return fmt.Errorf("call %s is not ringing: %w", c.id, ErrCallState)
 }
 
 // decision is the user's answer to a ringing call; done ends its hold once
@@ -299,6 +305,9 @@ func (u *UA) decide(id string, code int) error {
 type decision struct {
 	code int
 	done func()
+	// extra are the response's own headers: a redirect's (302) Contact
+	// and Diversion.
+	extra []sip.Header
 }
 
 // Hangup ends an established call with BYE, in the background: the phone

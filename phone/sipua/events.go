@@ -36,6 +36,9 @@ type CallProgress struct {
 	ID     string
 	Code   int
 	Reason string
+	// ForwardedTo is the party the proxy sent the call on to, when the
+	// response says so (History-Info with a cause, or Diversion).
+	ForwardedTo string
 }
 
 // CallAnswered: a call is established (outgoing: 200 received and ACKed;
@@ -43,6 +46,18 @@ type CallProgress struct {
 type CallAnswered struct {
 	ID     string
 	Remote string
+	// ForwardedTo: as CallProgress's, from the 2xx of an outgoing call.
+	ForwardedTo string
+}
+
+// CallRedirected: an outgoing call got a 3xx; Target is its first
+// Contact's URI, "" when it had none. The UA has ended that INVITE; the
+// phone decides whether to call Target.
+type CallRedirected struct {
+	ID     string
+	Code   int
+	Reason string
+	Target string
 }
 
 // CallFailed: an outgoing call ended before it was answered. Code is the
@@ -112,6 +127,7 @@ func (Unregistered) event()      {}
 func (CallProgress) event()      {}
 func (CallAnswered) event()      {}
 func (CallFailed) event()        {}
+func (CallRedirected) event()    {}
 func (CallEnded) event()         {}
 func (IncomingCall) event()      {}
 func (IncomingCancelled) event() {}

@@ -190,7 +190,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		defer d.done()
 		if d.code != 200 {
 			u.dropCall(c.id)
-			sess.Respond(d.code, reasonFor(d.code), nil)
+			sess.Respond(d.code, reasonFor(d.code), nil, d.extra...)
 			// Held until the ACK ends the transaction: the caller, which
 			// no longer holds while it rings, takes over from there.
 			u.awaitEnd(tx.Done())
@@ -421,6 +421,8 @@ func reasonFor(code int) string {
 		return "Decline"
 	case 480:
 		return "Temporarily Unavailable"
+	case 302:
+		return "Moved Temporarily"
 	}
 	return "Error"
 }

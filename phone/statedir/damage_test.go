@@ -23,6 +23,8 @@ func TestDamagedFilesAreNamed(t *testing.T) {
 		{"config without known fields", statedir.ConfigFile, `{"colour": "blue"}`, `"volume" field is missing`},
 		{"config wrong type", statedir.ConfigFile, `{"volume": "loud", "account": {}, "revision": 1}`, `"volume" field holds a string`},
 		{"config array", statedir.ConfigFile, `[1, 2]`, "JSON array, not an object"},
+		{"config forward without target", statedir.ConfigFile, `{"volume": 5, "account": {}, "revision": 1, "forward": {"mode": "always", "target": ""}}`, "forward has no target"},
+		{"config forward unknown mode", statedir.ConfigFile, `{"volume": 5, "account": {}, "revision": 1, "forward": {"mode": "sometimes", "target": "2002"}}`, `forward mode "sometimes"`},
 		{"firmware torn", statedir.FirmwareFile, `{"act`, "not valid JSON"},
 		{"firmware null", statedir.FirmwareFile, "null", "null"},
 		{"identity null", statedir.IdentityFile, "null", "null"},

@@ -123,6 +123,15 @@ func (d *Dir) damaged(files []File) []*DamagedError {
 		_, err := d.Load(f, f.New())
 		if de := (*DamagedError)(nil); errors.As(err, &de) {
 			out = append(out, de)
+			continue
+		}
+		if f.Name == ConfigFile {
+			// What decodes may still not be whole (a forwarding without
+			// its target).
+			var de *DamagedError
+			if _, err := d.LoadConfig(); errors.As(err, &de) {
+				out = append(out, de)
+			}
 		}
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -84,8 +85,39 @@ type Config struct {
 	LastDialed string  `json:"last_dialed,omitempty"`
 	Voicemail  string  `json:"voicemail,omitempty"`
 	Account    Account `json:"account"`
+	// Forward is the call forwarding the user set; nil when off, so a
+	// phone without it keeps nothing for it.
+	Forward *Forward `json:"forward,omitempty"`
 	// Revision counts saves; it tells which of two writes survived.
 	Revision int64 `json:"revision"`
+}
+
+// Forward is the call forwarding in force: every call (always), calls
+// while the phone is busy (busy), or calls not answered within Seconds
+// (noanswer), sent on to Target.
+type Forward struct {
+	Mode    string `json:"mode"`
+	Target  string `json:"target"`
+	Seconds int    `json:"seconds,omitempty"`
+}
+
+// ForwardModes are the modes a Forward may have.
+var ForwardModes = []string{"always", "busy", "noanswer"}
+
+// Check reports what is wrong with a forwarding setting, nil when it is
+// whole: a known mode, a target, and seconds for noanswer only.
+func (f *Forward) Check() error {
+	switch {
+	case !slices.Contains(ForwardModes, f.Mode):
+		return fmt.Errorf("forward mode %q is not one of %s", f.Mode, strings.Join(ForwardModes, ", "))
+	case f.Target == "":
+		return errors.New("forward has no target")
+	case f.Mode == "noanswer" && f.Seconds <= 0:
+		return fmt.Errorf("forward on no answer after %d seconds", f.Seconds)
+	case f.Mode != "noanswer" && f.Seconds != 0:
+		return fmt.Errorf("forward %s takes no seconds", f.Mode)
+	}
+	return nil
 }
 
 // Firmware records the installed images: the one that boots and the previous
@@ -141,8 +173,17 @@ func Open(dir, model, oui string) (*Dir, Identity, error) {
 // saved yet.
 func (d *Dir) LoadConfig() (Config, error) {
 	c := DefaultConfig()
-	_, err := d.read(ConfigFile, &c)
-	return c, err
+	if _, err := d.read(ConfigFile, &c); err != nil {
+		return c, err
+	}
+	if c.Forward != nil {
+		if err := c.Forward.Check(); err != nil {
+			// Written whole, so read back otherwise it is damage: never
+			// a forwarding silently dropped or half applied.
+			return c, &DamagedError{Path: filepath.Join(d.Path, ConfigFile), Reason: err.Error()}
+		}
+	}
+	return c, nil
 }
 
 // SaveConfig replaces the configuration atomically; when it returns nil the
