@@ -640,13 +640,21 @@ func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg
 		st.Arg = p.scalar(arg)
 		p.checkArgs(v, st.Arg, st.ExpectError != "", arg, func(string) *yaml.Node { return arg })
 	case driver.StepPhone:
-		// The value, if any, names the phone: "answer: bob".
+		// The value, if any, names the phone: "answer: bob"; beside
+		// phone:, it is the call's id for the verbs that take one.
 		if arg.Kind != yaml.ScalarNode {
 			p.Errorf(arg, nil, "", "%s takes the phone's name or nothing, e.g. %s: bob", v.Name, v.Name)
 		} else if arg.Tag != "!!null" && arg.Value != "" {
 			named = true
 			name := p.scalar(arg)
+			// A verb that takes a call's id parses it as its text.
+			id, err := v.Parse(name)
+			takesID := err == nil && id.Text == name
 			switch {
+			case st.Phone != "" && f["phone"] != nil && st.Phone != name && !hasPhone(phones, name) && takesID:
+				// With phone: given, the value is a call's id: "phone:
+				// alice, hold: c2".
+				named, st.Arg = false, name
 			case st.Phone != "" && f["phone"] != nil && st.Phone != name:
 				p.Errorf(arg, nil, "", "%s: %s, but phone: %s", v.Name, name, st.Phone)
 			case !hasPhone(phones, name):

@@ -48,6 +48,14 @@ func TestParseGood(t *testing.T) {
 	if st := sc.Steps[5]; st.Times != 3 || len(st.Steps) != 1 {
 		t.Fatalf("repeat: %+v", st)
 	}
+	// Beside phone:, a value that names no phone is the call's id.
+	byID, err := scenarios.Parse("id.yaml", []byte(strings.Replace(goodScenario, "answer: bob", "{phone: bob, answer: c2}", 1)), builtin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := byID.Steps[2]; st.Action != "answer" || st.Phone != "bob" || st.Arg != "c2" {
+		t.Fatalf("{phone: bob, answer: c2}: %+v", st)
+	}
 	if sc.Phones[0].User != "alice" || sc.Phones[0].Password != "secret" {
 		t.Fatalf("account defaults: %+v", sc.Phones[0])
 	}
@@ -82,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"flow colon", "answer: bob", "{answer:}", []string{`"answer:": inside {braces} write answer: with a space`}},
 		{"repeat without times", "    times: 3\n", "", []string{"repeat needs times:"}},
 		{"bad yaml", "phones:", "phones: [", []string{"ok.yaml:2:1: not valid YAML"}},
+		{"answer names another phone", "answer: bob", "{phone: bob, answer: alice}", []string{"ok.yaml:10:26: answer: alice, but phone: bob"}},
+		{"hangup takes no id", "answer: bob", "{phone: bob, hangup: c1}", []string{"hangup: c1, but phone: bob"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
