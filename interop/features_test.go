@@ -1,0 +1,148 @@
+//go:build interop
+
+package interop
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/certs"
+	"github.com/deskphone/deskphone/phone"
+	"github.com/deskphone/deskphone/phone/statedir"
+)
+
+// The call features of issue 21 against peers we did not write: deskphones
+// registered to Kamailio over TLS, with baresip and SIPp as the far
+// parties. Each test starts its own Kamailio, so that no registration of
+// one test's phones is left for another's calls.
+
+// featureLab is a Kamailio with the lab PKI, and the accounts of its
+// subscribers for deskphones.
+type featureLab struct {
+	k       *kamailio
+	newRoot string // the PEM root Kamailio's chain leads to
+}
+
+func startFeatureLab(t *testing.T) *featureLab {
+	t.Helper()
+	kamBin := need(t, toolKamailio)
+	lab := newLab(t)
+	return &featureLab{k: startKamailio(t, kamBin, lab), newRoot: lab.Path(certs.LabNewRootCert)}
+}
+
+// registrar is the host:port of Kamailio's TLS listener.
+func (l *featureLab) registrar() string {
+	return "127.0.0.1:" + strconv.Itoa(l.k.tlsPort)
+}
+
+func (l *featureLab) account(user string) statedir.Account {
+	return statedir.Account{Server: "sips:" + l.registrar(), User: user, Password: kamailioPassword(user), Domain: kamailioDomain}
+}
+
+// phone boots a deskphone without audio registered as user, and waits
+// until it is.
+func (l *featureLab) phone(t *testing.T, model, user string) *phone.Phone {
+	t.Helper()
+	p := bootPhone(t, model, "", l.account(user), l.newRoot)
+	waitStatus(t, p, "registered", "yes")
+	return p
+}
+
+// mediaPhone boots a deskphone with a media engine (SRTP, PCMU) sending
+// source, registered as user, and waits until it is.
+func (l *featureLab) mediaPhone(t *testing.T, model, user, source string) *phone.Phone {
+	t.Helper()
+	p := mediaPhone(t, model, l.account(user), "PCMU", source, l.newRoot)
+	waitStatus(t, p, "registered", "yes")
+	return p
+}
+
+// baresip starts baresip registered as bob: auto-answering, SRTP only,
+// PCMU, playing its 440 Hz WAV.
+func (l *featureLab) baresip(t *testing.T) *baresipUA {
+	t.Helper()
+	bin := need(t, toolBaresip)
+	return startBaresip(t, bin, baresipAccount{
+		user: "bob", password: kamailioPassword("bob"), domain: kamailioDomain,
+		registrar: l.registrar(), caFile: l.newRoot, codec: "PCMU/8000/1", rate: 8000,
+	})
+}
+
+// sippCaller is a SIPp run as bob over UDP through Kamailio.
+func (l *featureLab) sippCaller(name, scenario string, keys map[string]string) sipp {
+	keys["dp_user"], keys["dp_domain"] = "bob", kamailioDomain
+	return sipp{
+		name: name, scenario: scenario, remote: l.k.sipAddr(), udp: true,
+		keys: keys, auth: sippAuth("bob", kamailioPassword("bob")),
+	}
+}
+
+// hearsTone says whether a tone_hz value ("440", or "440+1000" for a pair)
+// has hz within 10 Hz.
+func hearsTone(v string, hz int) bool {
+	for _, f := range strings.Split(v, "+") {
+		if n, err := strconv.Atoi(f); err == nil && math.Abs(float64(n-hz)) <= 10 {
+			return true
+		}
+	}
+	return false
+}
+
+// waitTone waits until the phone hears a steady tone of about hz.
+func waitTone(t *testing.T, p *phone.Phone, hz int) map[string]string {
+	t.Helper()
+	return waitStatusFunc(t, p, "tone_hz", fmt.Sprintf("a tone of about %d Hz", hz), func(v string) bool { return hearsTone(v, hz) })
+}
+
+// TestReferFromSIPp: SIPp, the transferor, calls a deskphone and REFERs it
+// to another deskphone (blind transfer, RFC 3515). The phone accepts, calls
+// the target through Kamailio, reports the outcome to SIPp in NOTIFYs
+// (message/sipfrag, which the scenario checks), and stays with the target
+// when SIPp hangs up.
+func TestReferFromSIPp(t *testing.T) {
+	sippBin := need(t, toolSIPp)
+	l := startFeatureLab(t)
+	alice := l.phone(t, "vvx601", "alice")
+	carol := l.phone(t, "t46g", "carol")
+	dir := t.TempDir()
+
+	ref, _ := startSIPp(t, sippBin, dir, l.sippCaller("refer", "refer.xml",
+		map[string]string{"dp_callee": "alice", "dp_target": "carol"}))
+	st := waitStatus(t, alice, "call", "ringing")
+	if st["remote"] != "bob" {
+		t.Errorf("alice: remote=%q, want bob", st["remote"])
+	}
+	if err := alice.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	// SIPp REFERs once it has the answer: alice calls carol.
+	st = waitStatus(t, carol, "call", "ringing")
+	if st["remote"] != "alice" {
+		t.Errorf("carol: remote=%q, want alice", st["remote"])
+	}
+	waitLog(t, alice, "transferred by bob to carol")
+	if err := carol.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	// The final NOTIFY (200) tells SIPp the transfer is done; it hangs
+	// up (the scenario checks the 200 to its BYE), and alice is left with
+	// carol: the new call took the old one's place.
+	expectSIPpSuccess(t, ref, 30*time.Second)
+	st = waitStatusFunc(t, alice, "calls", "1 call", func(v string) bool { return v == "1" })
+	if st["call"] != "connected" || st["remote"] != "carol" {
+		t.Errorf("alice: call=%s remote=%s, want connected to carol", st["call"], st["remote"])
+	}
+	st = waitStatus(t, carol, "call", "connected")
+	if st["remote"] != "alice" {
+		t.Errorf("carol: remote=%q, want alice", st["remote"])
+	}
+	if err := carol.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "call", "idle")
+	waitStatus(t, carol, "call", "idle")
+}
