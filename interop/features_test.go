@@ -146,3 +146,55 @@ func TestReferFromSIPp(t *testing.T) {
 	waitStatus(t, alice, "call", "idle")
 	waitStatus(t, carol, "call", "idle")
 }
+
+// TestConsultTransferSIPpTransferee: a deskphone completes an attended
+// transfer whose transferee is SIPp. SIPp (bob) calls alice; alice
+// consults carol and completes; SIPp gets the REFER with Replaces and
+// Referred-By (the scenario extracts them), calls carol with Replaces
+// through Kamailio and reports the answer in a NOTIFY. carol's
+// consultation call is taken over by bob's, and alice leaves both calls.
+func TestConsultTransferSIPpTransferee(t *testing.T) {
+	sippBin := need(t, toolSIPp)
+	l := startFeatureLab(t)
+	alice := l.phone(t, "vvx601", "alice")
+	carol := l.phone(t, "c450hd", "carol")
+	dir := t.TempDir()
+
+	tee, _ := startSIPp(t, sippBin, dir, l.sippCaller("transferee", "transferee.xml",
+		map[string]string{"dp_callee": "alice", "dp_proxy": l.k.sipAddr()}))
+	waitStatus(t, alice, "call", "ringing")
+	if err := alice.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "call", "connected")
+
+	if err := alice.Line().Consult("carol"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, carol, "call", "ringing")
+	if err := carol.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, alice, "call", "connected")
+	if st["remote"] != "carol" || st["held_calls"] != "1" || st["calls"] != "2" {
+		t.Errorf("alice consulting: remote=%s held_calls=%s calls=%s, want carol, 1, 2", st["remote"], st["held_calls"], st["calls"])
+	}
+	if err := alice.Line().CompleteTransfer(); err != nil {
+		t.Fatal(err)
+	}
+	// carol ends the consultation call that bob's replaced, and the
+	// NOTIFY with 200 tells alice that bob reached carol: she leaves.
+	waitLog(t, alice, "transferred bob")
+	waitStatusFunc(t, alice, "calls", "no call", func(v string) bool { return v == "0" })
+	// carol's call is bob's now, connected, the only one.
+	waitLog(t, carol, "replaced by bob")
+	st = waitStatus(t, carol, "remote", "bob")
+	if st["call"] != "connected" || st["calls"] != "1" {
+		t.Errorf("carol: call=%s calls=%s, want connected, 1", st["call"], st["calls"])
+	}
+	if err := carol.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, carol, "call", "idle")
+	expectSIPpSuccess(t, tee, 30*time.Second)
+}
