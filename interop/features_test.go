@@ -198,3 +198,71 @@ func TestConsultTransferSIPpTransferee(t *testing.T) {
 	waitStatus(t, carol, "call", "idle")
 	expectSIPpSuccess(t, tee, 30*time.Second)
 }
+
+// TestCallWaitingBaresip: a deskphone in a call with baresip gets a second
+// call from another deskphone. It rings as a waiting call; answering it
+// holds baresip's call (re-INVITE a=sendonly, which baresip accepts); when
+// the second call ends, baresip's call is still there, held, and resuming
+// it brings baresip's tone back.
+func TestCallWaitingBaresip(t *testing.T) {
+	l := startFeatureLab(t)
+	b := l.baresip(t)
+	alice := l.mediaPhone(t, "vvx601", "alice", fmt.Sprintf("tone:%d", phoneToneHz))
+	carol := l.mediaPhone(t, "t46g", "carol", "silence")
+
+	if err := alice.Call("bob"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "call", "connected")
+	if ev := b.waitEvent(t, 10*time.Second, "CALL_ESTABLISHED", "CALL_CLOSED"); ev.Type != "CALL_ESTABLISHED" {
+		t.Fatalf("baresip: %s %s, want CALL_ESTABLISHED", ev.Type, ev.Param)
+	}
+	waitTone(t, alice, baresipToneHz)
+
+	if err := carol.Call("alice"); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, alice, "call_waiting", "carol")
+	if st["call"] != "connected" || st["remote"] != "bob" || st["calls"] != "2" {
+		t.Errorf("alice with a waiting call: call=%s remote=%s calls=%s, want connected to bob, 2 calls", st["call"], st["remote"], st["calls"])
+	}
+	waitStatus(t, carol, "call", "calling")
+	if err := alice.Line().Answer(""); err != nil {
+		t.Fatal(err)
+	}
+	st = waitStatus(t, alice, "held_calls", "1")
+	if st["call"] != "connected" || st["remote"] != "carol" {
+		t.Errorf("alice after answering: call=%s remote=%s, want connected to carol", st["call"], st["remote"])
+	}
+	waitStatus(t, carol, "call", "connected")
+	// baresip took the hold: its answer to alice's re-INVITE.
+	l.k.waitDump(t, "answer from baresip to the hold", "SIP/2.0 200", "a=tool:baresip", "a=recvonly")
+
+	// carol hangs up: bob's call is left, held.
+	if err := carol.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	st = waitStatusFunc(t, alice, "calls", "1 call", func(v string) bool { return v == "1" })
+	if st["call"] != "held" || st["remote"] != "bob" {
+		t.Errorf("alice after carol left: call=%s remote=%s, want held with bob", st["call"], st["remote"])
+	}
+	if err := alice.Line().Resume(""); err != nil {
+		t.Fatal(err)
+	}
+	st = waitStatus(t, alice, "call", "connected")
+	if st["remote"] != "bob" {
+		t.Errorf("alice resumed: remote=%q, want bob", st["remote"])
+	}
+	// baresip sends again: a second of its audio arrives.
+	rx, _ := strconv.Atoi(st["rtp_rx"])
+	waitStatusFunc(t, alice, "rtp_rx", fmt.Sprintf("> %d packets", rx+50), func(v string) bool {
+		n, err := strconv.Atoi(v)
+		return err == nil && n > rx+50
+	})
+	waitTone(t, alice, baresipToneHz)
+	if err := alice.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "call", "idle")
+	b.waitEvent(t, 10*time.Second, "CALL_CLOSED")
+}
