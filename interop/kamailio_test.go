@@ -50,8 +50,8 @@ func kamailioPassword(user string) string {
 // kamailio is a Kamailio the test started.
 type kamailio struct {
 	proc    *proc
-	sipPort int // udp and tcp: SIPp
-	tlsPort int // tls: the phones
+	sipPort int    // udp and tcp: SIPp
+	tlsPort int    // tls: the phones
 	dumpDir string // sipdump's files: every SIP message Kamailio saw
 }
 
