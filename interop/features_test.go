@@ -266,3 +266,68 @@ func TestCallWaitingBaresip(t *testing.T) {
 	waitStatus(t, alice, "call", "idle")
 	b.waitEvent(t, 10*time.Second, "CALL_CLOSED")
 }
+
+// TestConferenceBaresip: a deskphone joins a call with baresip and a call
+// with another deskphone into a three-way conference it mixes. baresip
+// plays its 440 Hz WAV (aufile, 8 kHz for PCMU); the other deskphone hears
+// it through the conference (its tone_hz), beside the host's own 1000 Hz.
+// Hanging up on the host ends both legs.
+func TestConferenceBaresip(t *testing.T) {
+	l := startFeatureLab(t)
+	b := l.baresip(t)
+	alice := l.mediaPhone(t, "c450hd", "alice", fmt.Sprintf("tone:%d", phoneToneHz))
+	carol := l.mediaPhone(t, "vvx601", "carol", "silence")
+
+	if err := alice.Call("bob"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "call", "connected")
+	if ev := b.waitEvent(t, 10*time.Second, "CALL_ESTABLISHED", "CALL_CLOSED"); ev.Type != "CALL_ESTABLISHED" {
+		t.Fatalf("baresip: %s %s, want CALL_ESTABLISHED", ev.Type, ev.Param)
+	}
+	if err := alice.Hold(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "call", "held")
+	if err := alice.Line().NewCall(); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Call("carol"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, carol, "call", "ringing")
+	if err := carol.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "remote", "carol")
+	st := waitStatus(t, alice, "call", "connected")
+	if st["held_calls"] != "1" {
+		t.Errorf("alice: held_calls=%s, want 1 (bob)", st["held_calls"])
+	}
+
+	if err := alice.Line().Conference(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, alice, "conference", "yes")
+	// bob's call is resumed into the conference once baresip has
+	// answered the re-INVITE.
+	st = waitStatus(t, alice, "held_calls", "0")
+	if st["calls"] != "2" || st["conference"] != "yes" {
+		t.Errorf("alice in conference: calls=%s conference=%s, want 2, yes", st["calls"], st["conference"])
+	}
+	// carol hears baresip's tone, mixed on alice with alice's own.
+	st = waitTone(t, carol, baresipToneHz)
+	t.Logf("carol hears %s Hz in the conference: codec=%s srtp=%s rtp_rx=%s rtp_lost=%s", st["tone_hz"], st["codec"], st["srtp"], st["rtp_rx"], st["rtp_lost"])
+	// and alice hears baresip.
+	waitTone(t, alice, baresipToneHz)
+
+	if err := alice.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, carol, "call", "idle")
+	b.waitEvent(t, 10*time.Second, "CALL_CLOSED")
+	st = waitStatus(t, alice, "call", "idle")
+	if st["calls"] != "0" || st["conference"] != "no" {
+		t.Errorf("alice after hanging up: calls=%s conference=%s, want 0, no", st["calls"], st["conference"])
+	}
+}
