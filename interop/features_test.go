@@ -61,11 +61,19 @@ func (l *featureLab) mediaPhone(t *testing.T, model, user, source string) *phone
 	return p
 }
 
-// baresip starts baresip registered as bob: auto-answering, SRTP only,
-// PCMU, playing its 440 Hz WAV.
-func (l *featureLab) baresip(t *testing.T) *baresipUA {
+// needBaresip is the baresip program, or skips the test (before any
+// daemon starts) when it or one of its modules is missing.
+func needBaresip(t *testing.T) string {
 	t.Helper()
 	bin := need(t, toolBaresip)
+	baresipModulePath(t)
+	return bin
+}
+
+// baresip starts baresip (bin) registered as bob: auto-answering, SRTP
+// only, PCMU, playing its 440 Hz WAV.
+func (l *featureLab) baresip(t *testing.T, bin string) *baresipUA {
+	t.Helper()
 	return startBaresip(t, bin, baresipAccount{
 		user: "bob", password: kamailioPassword("bob"), domain: kamailioDomain,
 		registrar: l.registrar(), caFile: l.newRoot, codec: "PCMU/8000/1", rate: 8000,
@@ -205,8 +213,9 @@ func TestConsultTransferSIPpTransferee(t *testing.T) {
 // the second call ends, baresip's call is still there, held, and resuming
 // it brings baresip's tone back.
 func TestCallWaitingBaresip(t *testing.T) {
+	baresipBin := needBaresip(t)
 	l := startFeatureLab(t)
-	b := l.baresip(t)
+	b := l.baresip(t, baresipBin)
 	alice := l.mediaPhone(t, "vvx601", "alice", fmt.Sprintf("tone:%d", phoneToneHz))
 	carol := l.mediaPhone(t, "t46g", "carol", "silence")
 
@@ -276,8 +285,9 @@ func TestCallWaitingBaresip(t *testing.T) {
 // it through the conference (its tone_hz), beside the host's own 1000 Hz.
 // Hanging up on the host ends both legs.
 func TestConferenceBaresip(t *testing.T) {
+	baresipBin := needBaresip(t)
 	l := startFeatureLab(t)
-	b := l.baresip(t)
+	b := l.baresip(t, baresipBin)
 	alice := l.mediaPhone(t, "c450hd", "alice", fmt.Sprintf("tone:%d", phoneToneHz))
 	carol := l.mediaPhone(t, "vvx601", "carol", "silence")
 
