@@ -248,7 +248,7 @@ func TestCallWaitingBaresip(t *testing.T) {
 	waitStatus(t, alice, "held_calls", "1")
 	waitStatus(t, carol, "call", "connected")
 	// baresip took the hold: its answer to alice's re-INVITE.
-	l.k.waitDump(t, "answer from baresip to the hold", "SIP/2.0 200", "a=tool:baresip", "a=recvonly")
+	l.k.waitDump(t, "answer from baresip to the hold", "tag: rcv", "SIP/2.0 200", "a=tool:baresip", "a=recvonly")
 
 	// carol hangs up: bob's call is left, held.
 	if err := carol.Hangup(); err != nil {
