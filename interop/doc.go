@@ -3,7 +3,13 @@
 // caller, callee and registering client, stunnel to give SIPp (built
 // without TLS) a way onto TLS listeners, and baresip as an SRTP softphone
 // that deskphones call, through Kamailio and through the backend, with a
-// tone each way; and headless Chromium walking the mock cloud's web
+// tone each way. The call features run against them too (features_test.go):
+// call waiting while a deskphone talks to baresip (answering holds
+// baresip's call), an attended transfer whose transferee is SIPp (REFER
+// with Replaces, then SIPp's INVITE with Replaces to the target), a REFER
+// from SIPp (the phone calls the target and reports in NOTIFY sipfrag), and
+// a conference on a deskphone whose other leg hears baresip's tone. And
+// headless Chromium walking the mock cloud's web
 // sign-in page (TestWebSignInBrowser, screenshots of every page into
 // $DESKPHONE_SCREENSHOTS or the test's temporary folder).
 //

@@ -50,12 +50,40 @@ func kamailioPassword(user string) string {
 // kamailio is a Kamailio the test started.
 type kamailio struct {
 	proc    *proc
-	sipPort int // udp and tcp: SIPp
-	tlsPort int // tls: the phones
+	sipPort int    // udp and tcp: SIPp
+	tlsPort int    // tls: the phones
+	dumpDir string // sipdump's files: every SIP message Kamailio saw
 }
 
 // sipAddr is the address of the TCP (and UDP) listener.
 func (k *kamailio) sipAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(k.sipPort)) }
+
+// waitDump waits until a SIP message in Kamailio's sipdump has every one
+// of parts, and returns it; "tag: rcv" among parts asks for one Kamailio
+// received, "tag: snd" for one it sent.
+func (k *kamailio) waitDump(t *testing.T, what string, parts ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(phoneTimeout)
+	for {
+		files, _ := filepath.Glob(filepath.Join(k.dumpDir, "*"))
+		for _, f := range files {
+			data, _ := os.ReadFile(f)
+			for _, msg := range strings.Split(string(data), "====================") {
+				found := true
+				for _, p := range parts {
+					found = found && strings.Contains(msg, p)
+				}
+				if found {
+					return msg
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Kamailio received no %s (a message with %q) in %v", what, parts, phoneTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // modulePath finds the folder of Kamailio's modules, skipping the test when
 // the TLS module (package kamailio-tls-modules) is not there.
@@ -179,6 +207,7 @@ func startKamailioWith(t *testing.T, bin string, lab *certs.Lab, opts kamailioOp
 		if attempt == 1 {
 			checkKamailioConfig(t, bin, cfg)
 		}
+		k.dumpDir = dump
 		k.proc = start(t, name, dir, daemonTimeout, []string{bin,
 			"-f", cfg, "-Y", run, "-P", filepath.Join(run, "kamailio.pid"),
 			"-DD", "-E", "-m", strconv.Itoa(shm), "-M", "8"},

@@ -147,6 +147,42 @@ func listening(port int) (yes, ok bool) {
 	return false, true
 }
 
+// boundUDP says whether a UDP socket is bound to 127.0.0.1:port, read from
+// /proc/net/udp; ok is false when /proc cannot tell.
+func boundUDP(port int) (yes, ok bool) {
+	data, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return false, false
+	}
+	want := fmt.Sprintf("0100007F:%04X", port)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) > 1 && f[1] == want {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// waitBoundUDP is waitListening for a program that receives on UDP
+// 127.0.0.1:port. Without /proc it waits only for p to stay up.
+func waitBoundUDP(p *proc, port int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		yes, ok := boundUDP(port)
+		if yes || !ok && !p.exited() {
+			return nil
+		}
+		if p.exited() {
+			return fmt.Errorf("%s exited before binding UDP port %d: %v", p.name, port, p.waitErr)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s has not bound UDP port %d after %v", p.name, port, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitListening waits until p listens on TCP 127.0.0.1:port. It fails when
 // p exits first (bindFailed then tells whether it could not bind the port)
 // or the deadline passes.

@@ -26,6 +26,12 @@ type sipp struct {
 	// field0 of its CSV file, "" for none. The whole keyword goes into the
 	// field: SIPp 3.6 garbles username=[field0].
 	auth string
+	// udp runs SIPp over UDP (-t u1) instead of one TCP connection: every
+	// message reaches it on one socket, in the order the proxy sent it,
+	// which a scenario that takes requests and responses from both sides
+	// of a dialog needs (over TCP the proxy opens a second connection to
+	// SIPp's listener for requests).
+	udp bool
 }
 
 // sippAuth is the [authentication] keyword for user and password.
@@ -49,11 +55,15 @@ func startSIPp(t *testing.T, bin, dir string, s sipp) (*proc, int) {
 		if attempt > 1 {
 			name = fmt.Sprintf("%s-try%d", s.name, attempt)
 		}
-		port := freePort(t, false) // -p: SIPp's listener, [local_port]
+		port := freePort(t, s.udp) // -p: SIPp's listener, [local_port]
 		base := filepath.Join(dir, name)
 		p := start(t, "sipp-"+name, dir, sippTimeout, sippArgs(t, bin, scn, base, port, s),
-			base+".errors.log", base+".messages.log", base+".screen.log")
-		err := waitListening(p, port, 15*time.Second)
+			base+".errors.log", base+".messages.log", base+".screen.log", base+".log")
+		wait := waitListening
+		if s.udp {
+			wait = waitBoundUDP
+		}
+		err := wait(p, port, 15*time.Second)
 		if err == nil || !p.exited() {
 			if err != nil {
 				t.Fatal(err)
@@ -77,9 +87,13 @@ func sippArgs(t *testing.T, bin, scenario, base string, port int, s sipp) []stri
 	if s.remote != "" {
 		argv = append(argv, s.remote)
 	}
+	transport := "t1" // TCP, one connection
+	if s.udp {
+		transport = "u1" // UDP, one socket
+	}
 	argv = append(argv,
 		"-sf", scenario,
-		"-t", "t1", // TCP, one connection
+		"-t", transport,
 		"-i", "127.0.0.1", "-ci", "127.0.0.1", // signalling, media and control on loopback
 		"-p", fmt.Sprint(port),
 		"-m", "1", "-r", "1",
@@ -89,6 +103,7 @@ func sippArgs(t *testing.T, bin, scenario, base string, port int, s sipp) []stri
 		"-trace_msg", "-message_file", base+".messages.log",
 		"-trace_err", "-error_file", base+".errors.log",
 		"-trace_screen", "-screen_file", base+".screen.log",
+		"-trace_logs", "-log_file", base+".log",
 	)
 	keys := make([]string, 0, len(s.keys))
 	for k := range s.keys {

@@ -32,6 +32,13 @@ type call struct {
 	// arrives.
 	acked     chan struct{}
 	ackedOnce sync.Once
+	// reported is closed once the phone has been told how the INVITE
+	// ended (answered, or not). A request the far end sends in the dialog
+	// at once (SIPp REFERs right after its ACK) waits for it: the phone
+	// must hear of the answer first, or it takes the request for one to a
+	// call still ringing.
+	reported     chan struct{}
+	reportedOnce sync.Once
 
 	// referrer is the call whose REFER started this one; it gets NOTIFYs
 	// with our progress (RFC 3515).
@@ -52,9 +59,34 @@ func (u *UA) newCall(remote string) *call {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.nextID++
-	c := &call{id: fmt.Sprintf("c%d", u.nextID), remote: remote, answer: make(chan decision, 1), acked: make(chan struct{})}
+	c := &call{id: fmt.Sprintf("c%d", u.nextID), remote: remote, answer: make(chan decision, 1), acked: make(chan struct{}), reported: make(chan struct{})}
 	u.calls[c.id] = c
 	return c
+}
+
+// markReported says the phone has the outcome of the call's INVITE.
+func (c *call) markReported() { c.reportedOnce.Do(func() { close(c.reported) }) }
+
+// reportedWait bounds awaitReported: the outcome follows the final
+// response at once, unless the UA is stuck.
+const reportedWait = 5 * time.Second
+
+// awaitReported waits until the phone has the outcome of c's INVITE (see
+// call.reported), at most reportedWait on the UA's clock.
+func (u *UA) awaitReported(c *call) {
+	select {
+	case <-c.reported:
+		return
+	default:
+	}
+	gaveUp := make(chan struct{})
+	tm := u.cfg.Clock.AfterFunc(reportedWait, func() { close(gaveUp) })
+	defer tm.Stop()
+	select {
+	case <-c.reported:
+	case <-gaveUp:
+	case <-u.ctx.Done():
+	}
 }
 
 func (u *UA) call(id string) (*call, error) {
@@ -221,6 +253,7 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	}
 	u.notifyReferrer(c, 200, "OK")
 	u.emit(CallAnswered{ID: c.id, Remote: c.remote, ForwardedTo: forwardedTo(sess.InviteResponse)})
+	c.markReported()
 	u.finishInvite(c)
 	done()
 	final()

@@ -225,3 +225,31 @@ func TestRetransmitted2xxIsNotWaitedFor(t *testing.T) {
 		t.Fatalf("answered call still in flight: %v", err)
 	}
 }
+
+// A REFER the caller sends as soon as it has the callee's 200 (SIPp sends
+// it right after its ACK) reaches the callee's phone after the answer:
+// the callee's events for the call come in order, CallAnswered before
+// Transferred, else the phone takes the REFER for one to a call still
+// ringing, and ignores it while the UA calls the target.
+func TestReferRightAfterTheAnswerComesAfterIt(t *testing.T) {
+	b := tcpCloud(t)
+	tr := inflight.New()
+	alice, bob := newAgent(t, b, "alice", tr), newAgent(t, b, "bob", tr)
+	id, err := alice.ua.Invite("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := bob.next(t, "sipua.IncomingCall").(sipua.IncomingCall)
+	alice.next(t, "sipua.CallProgress")
+	if err := bob.ua.Answer(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	alice.next(t, "sipua.CallAnswered")
+	if err := alice.ua.Transfer(id, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	bob.next(t, "sipua.CallAnswered")
+	if tf := bob.next(t, "sipua.Transferred").(sipua.Transferred); tf.ID != in.ID {
+		t.Fatalf("Transferred %+v, want it for call %s", tf, in.ID)
+	}
+}

@@ -184,6 +184,7 @@ func (g *ringGuard) stop() {
 
 func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransaction, answer *sdp.Session, g *ringGuard) {
 	defer g.stop()
+	defer c.markReported()
 	select {
 	case d := <-c.answer:
 		g.stop()
@@ -203,6 +204,7 @@ func (u *UA) ring(c *call, sess *sipgo.DialogServerSession, tx sip.ServerTransac
 		}
 		u.startMedia(c)
 		u.emit(CallAnswered{ID: c.id, Remote: c.remote})
+		c.markReported()
 		// Held until the caller's ACK: the caller holds from our 2xx on.
 		u.awaitEnd(c.acked)
 		d.done()
@@ -436,6 +438,7 @@ func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
+	u.awaitReported(c)
 	h := req.GetHeader("Refer-To")
 	if h == nil {
 		tx.Respond(sip.NewResponseFromRequest(req, 400, "Missing Refer-To", nil))

@@ -234,6 +234,7 @@ func (u *UA) onReplacingInvite(req *sip.Request, tx sip.ServerTransaction, repla
 	// The phone moves its call to the new dialog before anything of the
 	// old one's end can reach it.
 	u.emit(Replaced{ID: old.id, NewID: c.id, Remote: c.remote, DisplayName: callerName(req), ReferredBy: referredBy(req)})
+	c.markReported()
 	if err := sess.RespondSDP(answer.Marshal()); err != nil {
 		u.dropCall(c.id)
 		u.emit(CallEnded{ID: c.id})
