@@ -8,7 +8,8 @@
 // baresip's call), an attended transfer whose transferee is SIPp (REFER
 // with Replaces, then SIPp's INVITE with Replaces to the target), a REFER
 // from SIPp (the phone calls the target and reports in NOTIFY sipfrag), and
-// a conference on a deskphone whose other leg hears baresip's tone. And
+// a conference on a deskphone whose other leg hears baresip's tone, and a
+// deskphone's 302 (forward always) that Kamailio follows to the target. And
 // headless Chromium walking the mock cloud's web
 // sign-in page (TestWebSignInBrowser, screenshots of every page into
 // $DESKPHONE_SCREENSHOTS or the test's temporary folder).
