@@ -539,13 +539,13 @@ func callBaresip(t *testing.T, p *phone.Phone, b *baresipUA, callee, codec strin
 	if err := p.Call(callee); err != nil {
 		t.Fatal(err)
 	}
-	st := waitStatus(t, p, "call", "connected")
+	waitStatus(t, p, "call", "connected")
 	if ev := b.waitEvent(t, 10*time.Second, "CALL_ESTABLISHED", "CALL_CLOSED"); ev.Type != "CALL_ESTABLISHED" {
 		t.Fatalf("baresip: %s %s, want CALL_ESTABLISHED", ev.Type, ev.Param)
 	}
 	// The phone's detector reports a tone once it has been steady for a
 	// while: baresip's WAV, through SRTP and the codec.
-	st = waitStatusFunc(t, p, "tone_hz", fmt.Sprintf("about %d Hz", baresipToneHz), func(v string) bool {
+	st := waitStatusFunc(t, p, "tone_hz", fmt.Sprintf("about %d Hz", baresipToneHz), func(v string) bool {
 		hz, err := strconv.Atoi(v)
 		return err == nil && math.Abs(float64(hz-baresipToneHz)) <= 10
 	})
