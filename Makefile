@@ -24,10 +24,12 @@ test: ## run every test with the race detector
 	$(GO) test -race -count=1 ./...
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck (pinned in go.mod's tool directive)
+lint: ## gofmt, go vet and staticcheck (pinned in go.mod's tool directive), the interop tests too
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags interop ./interop/
 	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags interop ./interop/
 
 .PHONY: cover
 cover: ## test coverage per function (coverage.out)
