@@ -20,6 +20,10 @@ import (
 type call struct {
 	id     string
 	remote string
+	// told, for a call a REFER placed, closes once the phone has heard
+	// of it (Transferred): its INVITE waits, so that no outcome of it can
+	// reach the phone before the call does.
+	told chan struct{}
 	out    *sipgo.DialogClientSession
 	in     *sipgo.DialogServerSession
 	// cancel stops an outgoing call still waiting for an answer (sends CANCEL).
@@ -144,6 +148,9 @@ func (u *UA) invite(target string, referrer *call, extra ...sip.Header) (string,
 	}
 	c := u.newCall(uri.User)
 	c.referrer = referrer
+	if referrer != nil {
+		c.told = make(chan struct{})
+	}
 	offer, err := u.offer(c, sdp.SendRecv)
 	if err != nil {
 		u.dropCall(c.id)
@@ -167,6 +174,12 @@ func (u *UA) runInvite(ctx context.Context, c *call, uri sip.Uri, offer *sdp.Ses
 	final := func() {}
 	defer func() { final() }()
 	defer u.finishInvite(c)
+	if c.told != nil {
+		select {
+		case <-c.told:
+		case <-ctx.Done():
+		}
+	}
 	req := u.newRequest(sip.INVITE, uri)
 	req.SetBody(offer.Marshal())
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

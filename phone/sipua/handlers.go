@@ -458,7 +458,19 @@ func (u *UA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	// The phone learns of the transfer before the 202 goes out, so the
 	// transferor's BYE, which follows the 202, finds the new call in place.
 	u.emit(Transferred{ID: c.id, NewID: newID, Target: uri.User, Replaces: replaces != ""})
+	u.tellPlaced(newID)
 	tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
+}
+
+// tellPlaced lets the INVITE of call id go, now that the phone knows of
+// the call.
+func (u *UA) tellPlaced(id string) {
+	u.mu.Lock()
+	c := u.calls[id]
+	u.mu.Unlock()
+	if c != nil && c.told != nil {
+		close(c.told)
+	}
 }
 
 // callerName is the caller's display name: the From header's, else the one
