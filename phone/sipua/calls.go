@@ -24,8 +24,8 @@ type call struct {
 	// of it (Transferred): its INVITE waits, so that no outcome of it can
 	// reach the phone before the call does.
 	told chan struct{}
-	out    *sipgo.DialogClientSession
-	in     *sipgo.DialogServerSession
+	out  *sipgo.DialogClientSession
+	in   *sipgo.DialogServerSession
 	// cancel stops an outgoing call still waiting for an answer (sends CANCEL).
 	cancel context.CancelFunc
 	// answer receives the local decision on an incoming call: 200 or an
