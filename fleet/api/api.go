@@ -465,23 +465,9 @@ func (s *Server) run(ctx context.Context, p Phone, c Command, v *driver.Verb, a 
 			rep.Status[kv[0]] = kv[1]
 		}
 	case driver.KindCalls:
-		rep.Kind, rep.Calls = "calls", []Call{}
-		for _, c := range res.Calls {
-			m := Call{}
-			for _, kv := range c.Pairs() {
-				m[kv[0]] = kv[1]
-			}
-			rep.Calls = append(rep.Calls, m)
-		}
+		rep.Kind, rep.Calls = "calls", pairMaps(res.Calls)
 	case driver.KindHistory:
-		rep.Kind, rep.History = "history", []Call{}
-		for _, e := range res.History {
-			m := Call{}
-			for _, kv := range e.Pairs() {
-				m[kv[0]] = kv[1]
-			}
-			rep.History = append(rep.History, m)
-		}
+		rep.Kind, rep.History = "history", pairMaps(res.History)
 	case driver.KindLog:
 		rep.Kind, rep.Log = "log", []string{}
 		for _, l := range res.Logs {
@@ -673,4 +659,18 @@ func CheckBind(addr, token string) error {
 		return nil
 	}
 	return fmt.Errorf("%w (--api %s: set DESKPHONE_API_TOKEN or --api-token)", ErrToken, addr)
+}
+
+// pairMaps turns entries that list themselves as key=value pairs (calls,
+// history entries) into the API's objects; an empty list is [], not null.
+func pairMaps[T interface{ Pairs() [][2]string }](list []T) []Call {
+	out := make([]Call, 0, len(list))
+	for _, e := range list {
+		m := Call{}
+		for _, kv := range e.Pairs() {
+			m[kv[0]] = kv[1]
+		}
+		out = append(out, m)
+	}
+	return out
 }
