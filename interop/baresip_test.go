@@ -529,13 +529,10 @@ func mediaPhone(t *testing.T, model string, acct statedir.Account, codecList, so
 	return bootPhoneWith(t, model, "", acct, roots, []phone.Option{phone.WithMedia(eng), phone.WithAudioSource(source)})
 }
 
-// callBaresip has the registered phone call callee, baresip, which answers
-// by itself, and checks the audio both ways: the phone hears baresip's
-// 440 Hz over SRTP with codec, and after the hang-up baresip's recording
-// holds the phone's 1000 Hz.
-func callBaresip(t *testing.T, p *phone.Phone, b *baresipUA, callee, codec string) {
+// dialBaresip has p call callee, baresip, and waits until both ends have
+// the call up.
+func dialBaresip(t *testing.T, p *phone.Phone, b *baresipUA, callee string) {
 	t.Helper()
-	waitStatus(t, p, "registered", "yes")
 	if err := p.Call(callee); err != nil {
 		t.Fatal(err)
 	}
@@ -543,6 +540,16 @@ func callBaresip(t *testing.T, p *phone.Phone, b *baresipUA, callee, codec strin
 	if ev := b.waitEvent(t, 10*time.Second, "CALL_ESTABLISHED", "CALL_CLOSED"); ev.Type != "CALL_ESTABLISHED" {
 		t.Fatalf("baresip: %s %s, want CALL_ESTABLISHED", ev.Type, ev.Param)
 	}
+}
+
+// callBaresip has the registered phone call callee, baresip, which answers
+// by itself, and checks the audio both ways: the phone hears baresip's
+// 440 Hz over SRTP with codec, and after the hang-up baresip's recording
+// holds the phone's 1000 Hz.
+func callBaresip(t *testing.T, p *phone.Phone, b *baresipUA, callee, codec string) {
+	t.Helper()
+	waitStatus(t, p, "registered", "yes")
+	dialBaresip(t, p, b, callee)
 	// The phone's detector reports a tone once it has been steady for a
 	// while: baresip's WAV, through SRTP and the codec.
 	st := waitStatusFunc(t, p, "tone_hz", fmt.Sprintf("about %d Hz", baresipToneHz), func(v string) bool {

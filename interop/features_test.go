@@ -219,13 +219,7 @@ func TestCallWaitingBaresip(t *testing.T) {
 	alice := l.mediaPhone(t, "vvx601", "alice", fmt.Sprintf("tone:%d", phoneToneHz))
 	carol := l.mediaPhone(t, "t46g", "carol", "silence")
 
-	if err := alice.Call("bob"); err != nil {
-		t.Fatal(err)
-	}
-	waitStatus(t, alice, "call", "connected")
-	if ev := b.waitEvent(t, 10*time.Second, "CALL_ESTABLISHED", "CALL_CLOSED"); ev.Type != "CALL_ESTABLISHED" {
-		t.Fatalf("baresip: %s %s, want CALL_ESTABLISHED", ev.Type, ev.Param)
-	}
+	dialBaresip(t, alice, b, "bob")
 	waitTone(t, alice, baresipToneHz)
 
 	if err := carol.Call("alice"); err != nil {
@@ -291,13 +285,7 @@ func TestConferenceBaresip(t *testing.T) {
 	alice := l.mediaPhone(t, "c450hd", "alice", fmt.Sprintf("tone:%d", phoneToneHz))
 	carol := l.mediaPhone(t, "vvx601", "carol", "silence")
 
-	if err := alice.Call("bob"); err != nil {
-		t.Fatal(err)
-	}
-	waitStatus(t, alice, "call", "connected")
-	if ev := b.waitEvent(t, 10*time.Second, "CALL_ESTABLISHED", "CALL_CLOSED"); ev.Type != "CALL_ESTABLISHED" {
-		t.Fatalf("baresip: %s %s, want CALL_ESTABLISHED", ev.Type, ev.Param)
-	}
+	dialBaresip(t, alice, b, "bob")
 	if err := alice.Hold(); err != nil {
 		t.Fatal(err)
 	}
