@@ -20,6 +20,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/deskphone/deskphone/backend/gateway"
 	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/inflight"
@@ -78,6 +79,10 @@ type Backend struct {
 	dialogs dialogTable // dialogs the proxy set up; see dialogs.go
 
 	policies policyStore // the in-band policy, tenant and per user; see policy.go
+
+	// gw is the Teams SIP Gateway (nil without Config.Gateway); its SIP
+	// side is gateway_sip.go.
+	gw *gateway.Service
 }
 
 type lifecycle int
