@@ -17,9 +17,6 @@ import (
 	"time"
 )
 
-// Regions are the provisioning paths the gateway serves.
-var Regions = []string{"emea", "noam", "apac"}
-
 // Device states, as the admin's device list and the phone's status show
 // them.
 const (
