@@ -29,7 +29,7 @@ type Errors = yamlpos.Errors
 
 // The keys a scenario file may use.
 var (
-	topKeys     = []string{"name", "description", "backend", "phones", "vars", "steps"}
+	topKeys     = []string{"name", "description", "start", "backend", "phones", "vars", "steps"}
 	backendKeys = []string{"server", "ca", "domain", "users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
 	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin", "count"}
@@ -146,6 +146,13 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		}
 	}
 	sc.Description = p.str(fields["description"])
+	if n := fields["start"]; n != nil {
+		t, err := time.Parse(time.RFC3339, p.str(n))
+		if err != nil {
+			p.Errorf(n, nil, "", "start: want a time like 2023-07-31T09:00:00Z (RFC 3339)")
+		}
+		sc.Start = t.UTC()
+	}
 	if n := fields["backend"]; n != nil {
 		sc.Backend = p.backend(n)
 	}
@@ -157,6 +164,9 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Scenario, error) {
 		}
 	}
 	p.external = sc.Backend.Server != ""
+	if p.external && fields["start"] != nil {
+		p.Errorf(fields["start"], nil, "", "start is for the embedded cloud: an external server's certificate runs on real time")
+	}
 	if n := fields["steps"]; n != nil {
 		sc.Steps = p.steps(n, sc.Phones)
 	} else {

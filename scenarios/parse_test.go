@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/scenarios"
 )
@@ -59,6 +60,16 @@ func TestParseGood(t *testing.T) {
 	if sc.Phones[0].User != "alice" || sc.Phones[0].Password != "secret" {
 		t.Fatalf("account defaults: %+v", sc.Phones[0])
 	}
+	if !sc.Start.IsZero() {
+		t.Fatalf("start without start: %v", sc.Start)
+	}
+	dated, err := scenarios.Parse("dated.yaml", []byte(strings.Replace(goodScenario, "vars:", "start: 2023-07-31T09:00:00+02:00\nvars:", 1)), builtin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2023, 7, 31, 7, 0, 0, 0, time.UTC); !dated.Start.Equal(want) || dated.Start.Location() != time.UTC {
+		t.Fatalf("start: %v, want %v", dated.Start, want)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -91,6 +102,7 @@ func TestParseErrors(t *testing.T) {
 		{"repeat without times", "    times: 3\n", "", []string{"repeat needs times:"}},
 		{"bad yaml", "phones:", "phones: [", []string{"ok.yaml:2:1: not valid YAML"}},
 		{"answer names another phone", "answer: bob", "{phone: bob, answer: alice}", []string{"ok.yaml:10:26: answer: alice, but phone: bob"}},
+		{"bad start", "vars:", "start: 31 July 2023\nvars:", []string{`ok.yaml:5:8: start: want a time like 2023-07-31T09:00:00Z (RFC 3339)`}},
 		{"hangup takes no id", "answer: bob", "{phone: bob, hangup: c1}", []string{"hangup: c1, but phone: bob"}},
 	}
 	for _, tt := range tests {

@@ -193,6 +193,9 @@ func (e *env) setUp(ctx context.Context) error {
 		e.origin = e.skew.Now()
 	} else {
 		e.origin = Start
+		if !e.sc.Start.IsZero() {
+			e.origin = e.sc.Start
+		}
 		if e.sc.Backend.Server != "" {
 			// An external server's certificate was issued in real time,
 			// and phones check it on their own clock.

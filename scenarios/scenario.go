@@ -20,9 +20,12 @@ type Scenario struct {
 	File        string
 	Name        string
 	Description string
-	Backend     Backend
-	Phones      []PhoneSpec
-	Steps       []Step
+	// Start is the instant the virtual clock begins at (Start when
+	// zero): a story set on a date, such as the 3PIP end of life.
+	Start   time.Time
+	Backend Backend
+	Phones  []PhoneSpec
+	Steps   []Step
 }
 
 // Backend says what the phones register to: the embedded mock cloud (the
