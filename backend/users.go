@@ -156,8 +156,36 @@ const MaxLoadUsers = numbered.MaxCount
 // ParseLoadUsers reads PATTERN:PASSWORD:COUNT, such as
 // load{n:05d}:secret:10000, into the users PATTERN names for 1 to COUNT,
 // all with PASSWORD: the accounts of a fleet of phones (which numbers its
-// phones from 1 with the same pattern).
+// phones from 1 with the same pattern). PATTERN:PASSWORD:COUNT:EXT also
+// gives them extensions from EXT up, the phone numbers the SIP Gateway's
+// bulk sign-in needs.
 func ParseLoadUsers(spec string) ([]User, error) {
+	ext := 0
+	if i := strings.LastIndex(spec, ":"); i > 0 {
+		if j := strings.LastIndex(spec[:i], ":"); j > 0 && isDigits(spec[i+1:]) && isDigits(spec[j+1:i]) && strings.Count(spec[strings.Index(spec, "}")+1:], ":") >= 3 {
+			n, err := strconv.Atoi(spec[i+1:])
+			if err != nil || n < 1 || len(spec[i+1:]) > 15 {
+				return nil, fmt.Errorf("%w: load users %q: the first extension must be 1 to 15 digits", ErrInvalidUser, spec)
+			}
+			ext, spec = n, spec[:i]
+		}
+	}
+	users, err := parseLoadUsers(spec)
+	if err != nil || ext == 0 {
+		return users, err
+	}
+	for i := range users {
+		users[i].Extension = strconv.Itoa(ext + i)
+		if err := users[i].Validate(); err != nil {
+			return nil, fmt.Errorf("load users: %w", err)
+		}
+	}
+	return users, nil
+}
+
+func isDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+
+func parseLoadUsers(spec string) ([]User, error) {
 	// The pattern's own colon ({n:05d}) is inside its braces.
 	from := 0
 	if i := strings.Index(spec, "}"); i >= 0 {

@@ -209,7 +209,15 @@ func TestParseLoadUsers(t *testing.T) {
 			t.Errorf("user %d = %+v, want %+v", i, users[i], want[i])
 		}
 	}
-	for _, bad := range []string{"load{n}", "load{n}:secret", "load:secret:3", "load{n}:secret:0", "load{n}::3", "load{x}:s:3", "echo{n}:s:x"} {
+	numbered, err := ParseLoadUsers("bulk{n:03d}:secret:2:5001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(numbered) != 2 || numbered[0] != (User{User: "bulk001", Password: "secret", Extension: "5001"}) || numbered[1].Extension != "5002" {
+		t.Fatalf("with extensions: %+v", numbered)
+	}
+	for _, bad := range []string{"load{n}", "load{n}:secret", "load:secret:3", "load{n}:secret:0", "load{n}::3", "load{x}:s:3", "echo{n}:s:x",
+		"load{n}:s:3:7999", "load{n}:s:3:0", "load{n}:s:3:1234567890123456"} {
 		if _, err := ParseLoadUsers(bad); err == nil {
 			t.Errorf("ParseLoadUsers(%q) accepted", bad)
 		}

@@ -27,7 +27,7 @@ func backendCommand() command {
 		summary: "run the mock cloud (SIP registrar and proxy over TLS), or talk to its admin API",
 		usage: `Usage:
   deskphone backend [--listen TRANSPORT:HOST:PORT]... [--state DIR] [--users FILE]
-                    [--load-users PATTERN:PASSWORD:COUNT]...
+                    [--load-users PATTERN:PASSWORD:COUNT[:EXT]]...
                     [--domain DOMAIN] [--admin HOST:PORT] [--root lab-2019|lab-2022]
                     [--max-connections N] [--max-connections-per-source N]
                     [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
@@ -48,10 +48,12 @@ Flags:
   --users FILE     YAML users file: users: [{user, password, display_name, extension}]
                    (default users alice/1001, bob/1002, carol/1003, dave/1004,
                    password "secret")
-  --load-users PATTERN:PASSWORD:COUNT
+  --load-users PATTERN:PASSWORD:COUNT[:EXT]
                    also create COUNT users named by PATTERN for 1..COUNT, e.g.
                    load{n:05d}:secret:10000 makes load00001 .. load10000, the
                    accounts of 'deskphone fleet --user load{n:05d}'; repeatable.
+                   With :EXT they get extensions from EXT up (phone numbers,
+                   which the SIP Gateway's bulk sign-in needs).
                    A fleet on one machine comes from one address: unless given,
                    both connection caps below are then raised to the load users
                    plus 1000
