@@ -30,7 +30,7 @@ type Errors = yamlpos.Errors
 // The keys a scenario file may use.
 var (
 	topKeys     = []string{"name", "description", "start", "backend", "phones", "vars", "steps"}
-	backendKeys = []string{"server", "ca", "domain", "users", "provisioning"}
+	backendKeys = []string{"server", "ca", "domain", "users", "load_users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
 	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin", "count"}
 	// runnerSteps are the steps of the runner itself: they shape the run
@@ -298,11 +298,24 @@ func (p *parser) backend(n *yaml.Node) Backend {
 			}
 		}
 	}
+	if v := f["load_users"]; v != nil {
+		users, err := backend.ParseLoadUsers(p.scalar(v))
+		if err != nil {
+			p.Errorf(v, nil, "", "load_users: %v", err)
+		}
+		for _, u := range users {
+			b.Users = append(b.Users, User{User: u.User, Password: u.Password, Extension: u.Extension})
+		}
+	}
 	if v := f["provisioning"]; v != nil {
 		b.Provisioning = p.scalar(v) == "true" || p.scalar(v) == "yes"
 	}
 	if b.Server != "" && len(b.Users) > 0 {
-		p.Errorf(f["users"], nil, "", "users are for the embedded cloud, not for an external server")
+		at := f["users"]
+		if at == nil {
+			at = f["load_users"]
+		}
+		p.Errorf(at, nil, "", "users are for the embedded cloud, not for an external server")
 	}
 	return b
 }

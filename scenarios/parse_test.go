@@ -60,6 +60,13 @@ func TestParseGood(t *testing.T) {
 	if sc.Phones[0].User != "alice" || sc.Phones[0].Password != "secret" {
 		t.Fatalf("account defaults: %+v", sc.Phones[0])
 	}
+	loaded, err := scenarios.Parse("load.yaml", []byte(strings.Replace(goodScenario, "vars:", "backend: {load_users: \"bulk{n:03d}:pw:3:5001\"}\nvars:", 1)), builtin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := loaded.Backend.Users; len(u) != 3 || u[2] != (scenarios.User{User: "bulk003", Password: "pw", Extension: "5003"}) {
+		t.Fatalf("load_users: %+v", u)
+	}
 	if !sc.Start.IsZero() {
 		t.Fatalf("start without start: %v", sc.Start)
 	}
@@ -103,6 +110,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad yaml", "phones:", "phones: [", []string{"ok.yaml:2:1: not valid YAML"}},
 		{"answer names another phone", "answer: bob", "{phone: bob, answer: alice}", []string{"ok.yaml:10:26: answer: alice, but phone: bob"}},
 		{"bad start", "vars:", "start: 31 July 2023\nvars:", []string{`ok.yaml:5:8: start: want a time like 2023-07-31T09:00:00Z (RFC 3339)`}},
+		{"bad load_users", "vars:", "backend: {load_users: \"bulk{n}:secret\"}\nvars:", []string{`ok.yaml:5:23: load_users: invalid user: load users "bulk{n}:secret": want PATTERN:PASSWORD:COUNT`}},
 		{"hangup takes no id", "answer: bob", "{phone: bob, hangup: c1}", []string{"hangup: c1, but phone: bob"}},
 	}
 	for _, tt := range tests {
