@@ -737,6 +737,9 @@ func (p *parser) verbStep(st *Step, v *driver.Verb, f map[string]*yaml.Node, arg
 // that is none the verb takes is reported where it is (at), with the word
 // meant.
 func (p *parser) checkArgs(v *driver.Verb, text string, refusalExpected bool, n *yaml.Node, at func(word string) *yaml.Node) {
+	if hasRefs(text) {
+		return // filled in as the scenario runs
+	}
 	a, err := v.Parse(text)
 	if err == nil && v.Check != nil && !refusalExpected {
 		err = v.Check(a)
@@ -982,7 +985,7 @@ func (p *parser) backendAction(n *yaml.Node) BackendAction {
 		} else {
 			check = checkFirmwareStep
 		}
-		if check == nil {
+		if check == nil || hasRefs(a.Value) {
 			continue
 		}
 		var ve *backend.ValueError

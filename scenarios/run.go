@@ -110,6 +110,9 @@ type env struct {
 	// distinct SRTP and codec setting).
 	engines driver.Engines
 	dir     string
+	// answer is the last backend step's answer, for {{answer.FIELD}}.
+	answerMu sync.Mutex
+	answer   map[string]any
 	// origin is where the run's clock began.
 	origin time.Time
 	// tl maps wall time to the run's clock for the SIP trace.
@@ -422,6 +425,13 @@ func (e *env) act(ctx context.Context, st Step, p *phone.Phone) (string, error) 
 	if v == nil {
 		return "", fmt.Errorf("unknown step %q", st.Action)
 	}
+	if hasRefs(st.Arg) {
+		arg, err := e.expand(st.Arg)
+		if err != nil {
+			return "", err
+		}
+		st.Arg = arg
+	}
 	a, err := st.args(v)
 	if err != nil {
 		return "", err
@@ -586,9 +596,14 @@ func (e *env) backendStep(a BackendAction) error {
 	if u := a.User; u != nil {
 		in = backend.UserInput(backend.User{User: u.User, Password: u.Password, DisplayName: u.DisplayName, Extension: u.Extension})
 	} else {
-		in = act.StepInput(a.Value)
+		value, err := e.expand(a.Value)
+		if err != nil {
+			return err
+		}
+		in = act.StepInput(value)
 	}
-	_, err := act.Run(e.cloud.Backend, in)
+	answer, err := act.Run(e.cloud.Backend, in)
+	e.remember(answer.Value)
 	return err
 }
 

@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/deskphone/deskphone/driver"
@@ -81,5 +83,47 @@ steps:
 	}
 	if d := res.Steps[4].Desc; d != "backend: block legacy auth yes" {
 		t.Errorf("description %q", d)
+	}
+}
+
+// A step's {{...}} is filled in as the scenario runs: a phone's MAC, the
+// last backend step's answer, a group's bulk sign-in CSV; a reference to
+// nothing fails the step and names it.
+func TestStepReferences(t *testing.T) {
+	src := `name: refs
+phones:
+  - {name: alice, model: vvx501}
+  - {name: desk, count: 2, model: t46g, user: "desk{n}"}
+steps:
+  - wait: {registered: yes}
+    phone: alice
+  - backend: {add_user: {user: erin, extension: "1005"}}
+  - {phone: alice, forward: "always {{answer.extension}}"}
+  - {phone: alice, expect: {status: {forward: "always:1005"}}}
+  - {backend: {voicemail: "{{answer.nothing}}"}, expect_error: "answered no"}
+  - {backend: {voicemail: "{{csv desk}}"}, expect_error: "desk2,"}
+  - {backend: {voicemail: "{{desk[2].hwid}}"}, expect_error: "-"}
+  - {backend: {voicemail: "{{bob.mac}}"}, expect_error: "no phone named"}
+`
+	c := cat(t)
+	sc, err := Parse("refs.yaml", []byte(src), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{sc: sc}
+	if _, err := e.expand("{{csv desk}}"); err == nil || !strings.Contains(err.Error(), `no group "desk"`) {
+		t.Errorf("csv before the phones exist: %v", err)
+	}
+	res := Run(context.Background(), sc, Options{Catalog: c})
+	if !res.Passed {
+		t.Fatalf("failed: %s", res.Failure)
+	}
+	csv, hwid := res.Steps[len(res.Steps)-3].Note, res.Steps[len(res.Steps)-2].Note
+	if !regexp.MustCompile(`"Username,HardwareId\\ndesk1,([0-9a-f]{2}-){5}[0-9a-f]{2}\\ndesk2,(([0-9a-f]{2}-){5}[0-9a-f]{2})\\n"$`).MatchString(csv) ||
+		!strings.Contains(csv, ","+strings.Trim(strings.TrimPrefix(hwid, "refused: unknown user: "), `"`)+`\n"`) {
+		t.Errorf("csv %s; hwid %s", csv, hwid)
+	}
+	if got := hardwareID("00:90:8F:0A:0B:0C"); got != "00-90-8f-0a-0b-0c" {
+		t.Errorf("hardware ID %q", got)
 	}
 }
