@@ -150,6 +150,9 @@ var Actions = []*Action{
 		Method: http.MethodGet, Path: "/admin/policy", Args: policyArgs, Do: (*Backend).actPolicy},
 	{Name: "policy set", Usage: "[user NAME] Field=value...", Help: "change it; every subscribed phone gets it at once",
 		Method: http.MethodPost, Path: "/admin/policy", Args: policySetArgs, Do: (*Backend).actSetPolicy},
+	{Name: "gateway cutoff", Usage: "DATE|none", Help: "the Skype for Business (3PIP) end of life: from DATE\n(YYYY-MM-DD, UTC) refuse their registration and sign-in",
+		Method: http.MethodPost, Path: "/admin/gateway/cutoff", Params: []string{"date"},
+		Step: "gateway_cutoff", Describe: "3PIP end of life %s", Check: checkGatewayCutoff, Do: (*Backend).actGatewayCutoff},
 }
 
 // LookupAction finds the action of a command line's words: its name (one

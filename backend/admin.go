@@ -24,6 +24,7 @@ import (
 //	POST /admin/idp/consent?client=ID[&revoke=true]    the tenant consents to a vendor's app
 //	POST /admin/idp/disable?user=alice[&enable=true]   disable (enable) a user's sign-in
 //	POST /admin/idp/revoke?user=alice  revoke every token of a user
+//	POST /admin/gateway/cutoff?date=2023-08-01|none    the 3PIP end of life: password REGISTERs and the phones' token grants refused from then
 //
 // The same listener serves the identity provider itself (package idp):
 // discovery, device code, token, JWKS and the verification page.

@@ -174,9 +174,12 @@ const (
 
 // check verifies the credentials in header ("Authorization" or
 // "Proxy-Authorization") of req. lookup returns the password of a user
-// name, or false when the user is unknown. It returns the result and the
-// user name the credentials are for.
-func (a *authenticator) check(req *sip.Request, header string, lookup func(string) (User, bool)) (authResult, User) {
+// name, or false when the user is unknown; extra, when set, the other
+// passwords the user may answer with (the gateway's credentials), each
+// tried in turn. It returns the result, the user name the credentials are
+// for, and whether one of extra's passwords answered (an empty directory
+// password never does).
+func (a *authenticator) check(req *sip.Request, header string, lookup func(string) (User, bool), extra func(string) []string) (authResult, User, bool) {
 	var cred *digest.Credentials
 	for _, h := range req.GetHeaders(header) {
 		c, err := digest.ParseCredentials(h.Value())
@@ -186,51 +189,68 @@ func (a *authenticator) check(req *sip.Request, header string, lookup func(strin
 		}
 	}
 	if cred == nil {
-		return authMissing, User{}
+		return authMissing, User{}, false
 	}
 	ours, fresh, issued := a.nonceState(cred.Nonce)
 	if !ours {
 		// A nonce we never issued (a restart, or a guess): ask again.
-		return authMissing, User{}
+		return authMissing, User{}, false
 	}
 	u, ok := lookup(cred.Username)
 	if !ok {
-		return authMismatch, User{}
+		return authMismatch, User{}, false
 	}
 	if !sameURI(cred.URI, req.Recipient) && !namesServer(cred.URI) {
-		return authOtherURI, u
+		return authOtherURI, u, false
 	}
 	alg := strings.ToUpper(cred.Algorithm)
 	if alg == "" {
 		alg = "MD5"
 	}
 	if !slices.Contains(a.algorithms, alg) {
-		return authWrong, u
+		return authWrong, u, false
 	}
 	chal := &digest.Challenge{Realm: a.realm, Nonce: cred.Nonce, Algorithm: alg}
 	if cred.QOP != "" {
 		if cred.QOP != "auth" {
-			return authWrong, u
+			return authWrong, u, false
 		}
 		chal.QOP = []string{"auth"}
 	}
-	want, err := digest.Digest(chal, digest.Options{
-		Method:   string(req.Method),
-		URI:      cred.URI,
-		Username: cred.Username,
-		Password: u.Password,
-		Cnonce:   cred.Cnonce,
-		Count:    cred.Nc,
-	})
-	if err != nil || subtle.ConstantTimeCompare([]byte(strings.ToLower(cred.Response)), []byte(want.Response)) != 1 {
-		return authWrong, u
+	// The digest is computed per candidate password: the directory's,
+	// then each the gateway issued.
+	candidates := []string{u.Password}
+	if extra != nil {
+		candidates = append(candidates, extra(u.User)...)
 	}
+	match := -1
+	for i, password := range candidates {
+		if password == "" {
+			continue
+		}
+		want, err := digest.Digest(chal, digest.Options{
+			Method:   string(req.Method),
+			URI:      cred.URI,
+			Username: cred.Username,
+			Password: password,
+			Cnonce:   cred.Cnonce,
+			Count:    cred.Nc,
+		})
+		if err == nil && subtle.ConstantTimeCompare([]byte(strings.ToLower(cred.Response)), []byte(want.Response)) == 1 {
+			match = i
+			break
+		}
+	}
+	if match < 0 {
+		return authWrong, u, false
+	}
+	gateway := match > 0
 	if !fresh {
-		return authStale, u
+		return authStale, u, gateway
 	}
 	nc := cred.Nc
 	if cred.QOP == "" {
 		nc = 0 // no nonce count: the nonce is good once
 	}
-	return a.use(cred.Nonce, issued, nc), u
+	return a.use(cred.Nonce, issued, nc), u, gateway
 }

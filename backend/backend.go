@@ -83,6 +83,11 @@ type Backend struct {
 	// gw is the Teams SIP Gateway (nil without Config.Gateway); its SIP
 	// side is gateway_sip.go.
 	gw *gateway.Service
+	// gwHooks, when set, stands in for gw (tests plug a fake in).
+	gwHooks gatewayHooks
+	// cutoff3PIP is the Skype for Business phones' end of life (zero:
+	// none), set by the admin's "gateway cutoff". Guarded by mu.
+	cutoff3PIP time.Time
 }
 
 type lifecycle int
@@ -331,6 +336,15 @@ func (b *Backend) Close() error {
 	}
 	for _, s := range b.subs {
 		s.stop()
+	}
+	for _, c := range b.calls {
+		if c.sessionTimer != nil {
+			c.sessionTimer.Stop()
+		}
+		if c.endTimer != nil {
+			c.endTimer.Stop()
+		}
+		c.letGoAck()
 	}
 	b.mu.Unlock()
 

@@ -3,6 +3,7 @@ package backend
 import (
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -46,6 +47,23 @@ type dialogSeed struct {
 	// call until then (the callee's 3xx); proxy calls it once the new
 	// callee has taken over (its first provisional or final response).
 	handOff func()
+	// noAnswer, when positive, is how long the call rings on the cloud's
+	// clock before its branches are cancelled and onNoAnswer takes the
+	// call, given what lets go of the holds once the next callee has it
+	// (a gateway user's forwarding on no answer).
+	noAnswer   time.Duration
+	onNoAnswer func(handOff func())
+}
+
+// forHop is the seed of the dialog a branch to h sets up: its callee is
+// the user registered there when the call forked to several users.
+func (s *dialogSeed) forHop(h hop) *dialogSeed {
+	if s == nil || h.user == "" || strings.EqualFold(h.user, s.callee) {
+		return s
+	}
+	c := *s
+	c.callee = h.user
+	return &c
 }
 
 // dialogTable holds the proxied dialogs. Its zero value is ready.

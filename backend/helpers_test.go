@@ -123,6 +123,9 @@ type testPhone struct {
 	invites    chan *sipgo.DialogServerSession // answered or ringing sessions, as they arrive
 	notifies   chan *sip.Request
 	byes       chan *sip.Request
+	// unanswered are the INVITEs whose transaction ended while ringing
+	// (answerRing): cancelled.
+	unanswered chan *sip.Request
 
 	mu       sync.Mutex
 	outgoing []*sipgo.DialogClientSession
@@ -141,6 +144,8 @@ func newPhoneOn(t *testing.T, b *Backend, user, password, transport string) *tes
 		invites:  make(chan *sipgo.DialogServerSession, 8),
 		notifies: make(chan *sip.Request, 8),
 		byes:     make(chan *sip.Request, 8),
+
+		unanswered: make(chan *sip.Request, 8),
 	}
 	log := testLogger().With("phone", user)
 	ua, err := sipgo.NewUA(
@@ -199,6 +204,10 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	p.invites <- sess
 	if answerMode(p.mode.Load()) == answerRing {
 		<-tx.Done()
+		select {
+		case p.unanswered <- req:
+		default:
+		}
 		return
 	}
 	if p.answerGate != nil {

@@ -104,6 +104,9 @@ func (b *Backend) routeNew(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
+	if b.gatewayDialled(caller, req, tx) {
+		return
+	}
 	target := req.Recipient.User
 	if svc, ok := lookupService(target); ok {
 		if !req.IsInvite() {
@@ -120,6 +123,9 @@ func (b *Backend) routeNew(req *sip.Request, tx sip.ServerTransaction) {
 		b.reply(req, tx, sip.StatusNotFound, "Not Found")
 		return
 	}
+	if req.IsInvite() && b.routeGatewayUser(caller, user, req, tx) {
+		return
+	}
 	hops := b.hopsTo(user.User)
 	if len(hops) == 0 {
 		b.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
@@ -131,16 +137,20 @@ func (b *Backend) routeNew(req *sip.Request, tx sip.ServerTransaction) {
 	// does not listen. The dialog is recorded so that only its parties
 	// can use it.
 	if req.IsInvite() {
-		// The cloud vouches for who calls (RFC 3325), with the name of its
-		// directory: the callee shows it whatever the caller's phone sent.
-		req.RemoveHeader("P-Asserted-Identity")
-		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", strconv.Quote(caller.DisplayName)+" <sip:"+caller.User+"@"+b.Domain()+">"))
+		b.assertIdentity(req, caller)
 	}
 	var seed *dialogSeed
 	if req.IsInvite() || req.Method == sip.REFER {
 		seed = &dialogSeed{caller: party{user: caller.User, flow: flowOf(req)}, callee: user.User}
 	}
 	b.proxy(req, tx, hops, seed)
+}
+
+// assertIdentity vouches for who calls (RFC 3325), with the name of the
+// cloud's directory: the callee shows it whatever the caller's phone sent.
+func (b *Backend) assertIdentity(req *sip.Request, caller User) {
+	req.RemoveHeader("P-Asserted-Identity")
+	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", strconv.Quote(caller.DisplayName)+" <sip:"+caller.User+"@"+b.Domain()+">"))
 }
 
 // hopsTo are the registered contacts of user, one hop each.
@@ -152,7 +162,7 @@ func (b *Backend) hopsTo(user string) []hop {
 		if err := sip.ParseUri(bd.Contact, &u); err != nil {
 			continue
 		}
-		hops = append(hops, hop{uri: u, flow: bd.flow(), registered: true})
+		hops = append(hops, hop{uri: u, flow: bd.flow(), registered: true, user: bd.AOR})
 	}
 	return hops
 }
@@ -175,6 +185,9 @@ type hop struct {
 	// registered: flow is a phone's connection, which must not be dialled
 	// anew when gone (the phone does not listen).
 	registered bool
+	// user is the user registered at the hop ("" when not known): a
+	// fork to several users (simultaneous ring) records who answered.
+	user string
 }
 
 // forwardInDialog forwards a request of a proxied dialog to h, its next
@@ -492,6 +505,22 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 		}
 	}()
 
+	// A call to a user who forwards unanswered calls (a gateway setting)
+	// rings for seed.noAnswer on the cloud's clock; the firing is held
+	// until the proxying ends, so the clock waits for the CANCEL and the
+	// forwarding.
+	var noAnswer chan struct{}
+	noAnswerFired := false
+	if invite && seed != nil && seed.noAnswer > 0 && seed.onNoAnswer != nil {
+		ch := make(chan struct{})
+		noAnswer = ch
+		t := b.clock.AfterFunc(seed.noAnswer, func() {
+			keep(b.hold())
+			close(ch)
+		})
+		defer t.Stop()
+	}
+
 	var cancelled chan struct{}
 	if invite {
 		cancelled = make(chan struct{})
@@ -580,7 +609,7 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 				}
 				if !finalSent {
 					if invite {
-						b.dialogs.establish(req, res, seed, br.hop.flow, false)
+						b.dialogs.establish(req, res, seed.forHop(br.hop), br.hop.flow, false)
 					}
 					b.relay(res, req, tx)
 				}
@@ -596,7 +625,7 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 				}
 				if !finalSent {
 					finalSent = true
-					b.dialogs.establish(req, res, seed, br.hop.flow, true)
+					b.dialogs.establish(req, res, seed.forHop(br.hop), br.hop.flow, true)
 					b.relay(res, req, tx)
 					endOthers(br)
 				} else if invite {
@@ -609,6 +638,15 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 			cancelled = nil
 			finalSent = true // sipgo has answered 487
 			endOthers(nil)
+		case <-noAnswer:
+			noAnswer = nil
+			if !finalSent {
+				noAnswerFired = true
+				b.log.Info("no answer; cancelling to forward", "call-id", req.CallID().Value())
+				for _, br := range branches {
+					cancel(br)
+				}
+			}
 		case <-ringing:
 			ringing = nil
 			b.log.Info("no answer before Timer C; cancelling", "call-id", req.CallID().Value())
@@ -624,17 +662,22 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 	if finalSent {
 		return
 	}
+	// What holds the call (a 3xx, the no-answer firing and the 487s)
+	// stays held until the new callee has it.
+	handOff := sync.OnceFunc(func() {
+		heldMu.Lock()
+		rel := held
+		held = nil
+		heldMu.Unlock()
+		for _, r := range rel {
+			r()
+		}
+	})
+	if noAnswerFired {
+		seed.onNoAnswer(handOff)
+		return
+	}
 	if invite && seed != nil && best != nil && best.StatusCode/100 == 3 {
-		// The 3xx stays held until the new callee has the call.
-		handOff := sync.OnceFunc(func() {
-			heldMu.Lock()
-			rel := held
-			held = nil
-			heldMu.Unlock()
-			for _, r := range rel {
-				r()
-			}
-		})
 		if b.followRedirect(req, tx, best, seed, handOff) {
 			return
 		}

@@ -30,26 +30,45 @@ func (b *Backend) followRedirect(req *sip.Request, tx sip.ServerTransaction, res
 	if ct == nil || ct.Address.User == "" {
 		return false
 	}
-	user, ok := b.lookupUser(ct.Address.User)
-	if !ok {
+	reason := "unknown"
+	if d := res.GetHeader("Diversion"); d != nil {
+		reason = headerParam(d.Value(), "reason", reason)
+	}
+	return b.forward(req, tx, ct.Address.User, reason, res.StatusCode, seed, handOff, false)
+}
+
+// forward calls target instead of seed's callee, for reason (a Diversion
+// reason: user-busy, no-answer, unconditional) and cause (the status the
+// retargeting stands for, in History-Info). A user of ours is called; a
+// service is answered only when services is set (the gateway's
+// forwarding to voicemail). It reports false when target is neither.
+func (b *Backend) forward(req *sip.Request, tx sip.ServerTransaction, target, reason string, cause int, seed *dialogSeed, handOff func(), services bool) bool {
+	name := ""
+	user, ok := b.lookupUser(target)
+	svc, isService := Service{}, false
+	switch {
+	case ok:
+		name = user.User
+	case services:
+		if svc, isService = lookupService(target); !isService {
+			return false
+		}
+		name = svc.Name
+	default:
 		return false
 	}
 	from := seed.callee
 	visited := append(diverted(req), seed.caller.user, from)
 	callID := req.CallID().Value()
 	switch {
-	case slices.Contains(visited, user.User):
-		b.log.Info("forwarding loop refused", "from", from, "to", user.User, "call-id", callID)
+	case slices.Contains(visited, name):
+		b.log.Info("forwarding loop refused", "from", from, "to", name, "call-id", callID)
 		b.reply(req, tx, sip.StatusLoopDetected, "Loop Detected")
 		return true
 	case len(visited)-2 >= maxRedirects:
-		b.log.Info("too many forwardings", "from", from, "to", user.User, "call-id", callID)
+		b.log.Info("too many forwardings", "from", from, "to", name, "call-id", callID)
 		b.reply(req, tx, sip.StatusTemporarilyUnavailable, "Too Many Forwardings")
 		return true
-	}
-	reason := "unknown"
-	if d := res.GetHeader("Diversion"); d != nil {
-		reason = headerParam(d.Value(), "reason", reason)
 	}
 	domain := b.Domain()
 	n := len(visited) - 1 // this forwarding's count
@@ -60,8 +79,21 @@ func (b *Backend) followRedirect(req *sip.Request, tx sip.ServerTransaction, res
 	} else {
 		index += strings.Repeat(".1", n-1)
 	}
-	req.AppendHeader(sip.NewHeader("History-Info", fmt.Sprintf("<sip:%s@%s;cause=%d>;index=%s.1", user.User, domain, res.StatusCode, index)))
-	req.Recipient = sip.Uri{Scheme: req.Recipient.Scheme, User: user.User, Host: domain}
+	req.AppendHeader(sip.NewHeader("History-Info", fmt.Sprintf("<sip:%s@%s;cause=%d>;index=%s.1", name, domain, cause, index)))
+	req.Recipient = sip.Uri{Scheme: req.Recipient.Scheme, User: name, Host: domain}
+	if isService {
+		b.log.Info("forwarded", "from", from, "to", name, "reason", reason, "call-id", callID)
+		if handOff != nil {
+			// The service answers at once: the call is its from here.
+			defer handOff()
+		}
+		caller, ok := b.lookupUser(seed.caller.user)
+		if !ok {
+			caller = User{User: seed.caller.user}
+		}
+		b.serviceInvite(svc, caller, req, tx)
+		return true
+	}
 	hops := b.hopsTo(user.User)
 	b.log.Info("forwarded", "from", from, "to", user.User, "reason", reason, "contacts", len(hops), "call-id", callID)
 	if len(hops) == 0 {

@@ -31,6 +31,9 @@ type binding struct {
 	contact contactKey // the contact as bindingForContact matches it
 	timer   clock.Timer
 	gen     int // bumped on refresh so a stale timer does nothing
+	// gateway: registered with a credential the Teams SIP Gateway issued
+	// (gateway_sip.go), which may dial feature codes.
+	gateway bool
 }
 
 func (bd *binding) stop() {
@@ -85,7 +88,13 @@ func (b *Backend) userOnFlow(f flow) (User, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if list := b.byFlow[f]; len(list) > 0 {
-		return b.users.lookup(list[0].AOR)
+		if u, ok := b.users.lookup(list[0].AOR); ok {
+			return u, true
+		}
+		if list[0].gateway {
+			// A gateway device's own account is in no directory.
+			return User{User: list[0].AOR, DisplayName: list[0].AOR}, true
+		}
 	}
 	return User{}, false
 }
@@ -144,7 +153,7 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 		b.reply(req, tx, sip.StatusForbidden, "Service users cannot register")
 		return
 	}
-	user, ok := b.lookupUser(aor)
+	user, ok := b.lookupAccount(aor)
 	if !ok {
 		// Unknown users get 404 before any challenge: this is a lab, and
 		// telling a typo from a wrong password helps more than hiding
@@ -152,7 +161,11 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 		b.reply(req, tx, sip.StatusNotFound, "Not Found")
 		return
 	}
-	if _, ok := b.authenticate(req, tx, &user, false); !ok {
+	_, how, ok := b.authenticateHow(req, tx, &user, false)
+	if !ok {
+		return
+	}
+	if how == authByPassword && b.refuse3PIP(req, tx) {
 		return
 	}
 
@@ -209,6 +222,7 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 			bd = &binding{key: bkey}
 			b.bindings[key] = append(b.bindings[key], bd)
 		}
+		bd.gateway = how == authByGateway
 		bd.Registration = Registration{
 			AOR:       user.User,
 			Contact:   c.Address.String(),
@@ -226,6 +240,11 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 	current := slices.Clone(b.bindings[key])
 	b.mu.Unlock()
 
+	if how == authByGateway {
+		if gw := b.gateway(); gw != nil {
+			gw.Seen(user.User)
+		}
+	}
 	b.log.Info("register", "user", user.User, "contacts", len(current), "flow", f.transport+" "+f.addr)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	for _, bd := range current {
@@ -327,14 +346,34 @@ func bindingKey(c *sip.ContactHeader) string {
 // a row. It returns the authenticated
 // user, or false after responding.
 func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want *User, proxy bool) (User, bool) {
+	u, _, ok := b.authenticateHow(req, tx, want, proxy)
+	return u, ok
+}
+
+// authMethod is what authenticated a request.
+type authMethod int
+
+const (
+	authByPassword authMethod = iota // digest with the directory's password
+	authByGateway                    // digest with a credential the gateway issued
+	authByBearer                     // an access token of our IdP (RFC 8898)
+)
+
+// authenticateHow is authenticate, saying how the user authenticated.
+func (b *Backend) authenticateHow(req *sip.Request, tx sip.ServerTransaction, want *User, proxy bool) (User, authMethod, bool) {
 	header, challenge, code, reason := "Authorization", "WWW-Authenticate", sip.StatusUnauthorized, "Unauthorized"
 	if proxy {
 		header, challenge, code, reason = "Proxy-Authorization", "Proxy-Authenticate", sip.StatusProxyAuthRequired, "Proxy Authentication Required"
 	}
 	if raw, ok := bearerToken(req, header); ok {
-		return b.authenticateBearer(req, tx, raw, want, proxy)
+		u, ok := b.authenticateBearer(req, tx, raw, want, proxy)
+		return u, authByBearer, ok
 	}
-	result, user := b.auth.check(req, header, b.lookupUser)
+	result, user, viaGateway := b.auth.check(req, header, b.lookupAccount, b.gatewayCredentials)
+	how := authByPassword
+	if viaGateway {
+		how = authByGateway
+	}
 	if want != nil && result != authMissing && result != authMismatch && !strings.EqualFold(user.User, want.User) {
 		result = authMismatch
 	}
@@ -345,12 +384,12 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		if b.isLockedOut(lockKey) {
 			b.log.Warn("authentication from a locked-out source", "user", user.User, "source", req.Source())
 			b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
-			return User{}, false
+			return User{}, how, false
 		}
 		if b.accountSlowed(key, src) {
 			b.log.Warn("authentication from an unfamiliar source while the user's failure budget is spent", "user", user.User, "source", req.Source())
 			b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
-			return User{}, false
+			return User{}, how, false
 		}
 	}
 	if result == authOK {
@@ -358,20 +397,20 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		b.failures.Reset(lockKey)
 		b.familiar.Add(key, src, b.clock.Now())
 		b.mu.Unlock()
-		return user, true
+		return user, how, true
 	}
 	stale := false
 	switch result {
 	case authMismatch:
 		b.log.Warn("credentials for another or unknown user", "source", req.Source())
 		b.reply(req, tx, sip.StatusForbidden, "Forbidden")
-		return User{}, false
+		return User{}, how, false
 	case authOtherURI:
 		// RFC 2617 §3.2.2.5. Neither this nor a replay counts as a wrong
 		// password: whoever captured a request could lock its user out.
 		b.log.Warn("credentials for another Request-URI", "user", user.User, "source", req.Source())
 		b.reply(req, tx, sip.StatusBadRequest, "Bad Request: digest uri is not the Request-URI")
-		return User{}, false
+		return User{}, how, false
 	case authReplay:
 		b.log.Warn("replayed credentials", "user", user.User, "source", req.Source())
 	case authStale:
@@ -392,7 +431,7 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		if n >= MaxAuthFailures {
 			b.log.Warn("user locked out", "user", user.User, "for", AuthLockout)
 			b.reply(req, tx, sip.StatusForbidden, LockedOutReason)
-			return User{}, false
+			return User{}, how, false
 		}
 	}
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
@@ -407,7 +446,7 @@ func (b *Backend) authenticate(req *sip.Request, tx sip.ServerTransaction, want 
 		}
 	}
 	b.respond(tx, res)
-	return User{}, false
+	return User{}, how, false
 }
 
 // sourceHost is the address a request came from, without its port.

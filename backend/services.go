@@ -81,6 +81,22 @@ type serviceCall struct {
 	cseq         uint32      // our requests in the dialog
 	sessionTimer clock.Timer // RFC 4028 expiry, nil when none
 	sessionGen   int         // bumped on every refresh
+
+	// A confirmation (a gateway feature code) ends on the cloud's clock
+	// (endTimer), and its 200 is held until the ACK (ackHold, nil once
+	// let go), so a runner on virtual time never moves the clock past
+	// the BYE while the ACK is on its way.
+	endTimer clock.Timer
+	ackHold  func()
+}
+
+// letGoAck releases the hold on a confirmation's 200. Called with
+// Backend.mu held.
+func (c *serviceCall) letGoAck() {
+	if c.ackHold != nil {
+		c.ackHold()
+		c.ackHold = nil
+	}
 }
 
 func dialogKey(callID, localTag, remoteTag string) string {
@@ -155,13 +171,15 @@ func (b *Backend) serviceInvite(svc Service, caller User, req *sip.Request, tx s
 		case <-b.ctx.Done():
 		}
 	default:
-		b.answerService(svc, caller, req, tx)
+		b.answerService(svc, caller, req, tx, 0)
 	}
 }
 
 // answerService answers echo, tone and voicemail calls with 200 and SDP.
-// The caller's reservation (reserveService) goes with the call.
-func (b *Backend) answerService(svc Service, caller User, req *sip.Request, tx sip.ServerTransaction) {
+// The caller's reservation (reserveService) goes with the call. A
+// positive end makes it a confirmation: the cloud hangs up that long after
+// the answer, on its clock.
+func (b *Backend) answerService(svc Service, caller User, req *sip.Request, tx sip.ServerTransaction, end time.Duration) {
 	answered := false
 	defer func() {
 		if !answered {
@@ -242,6 +260,12 @@ func (b *Backend) answerService(svc Service, caller User, req *sip.Request, tx s
 	}
 	b.mu.Lock()
 	b.calls[call.key] = call
+	if end > 0 {
+		call.ackHold = b.hold()
+		call.endTimer = b.clock.AfterFunc(end, func() {
+			b.endService(call, `SIP;cause=200;text="confirmed"`, "confirmation played")
+		})
+	}
 	b.mu.Unlock()
 	answered = true
 	b.armSessionTimer(call, timer)
@@ -307,6 +331,11 @@ func (b *Backend) expectsMedia(call *serviceCall) bool {
 // hangUpService ends a service call from the cloud's side with a BYE
 // carrying why (RFC 3326 Reason), unless it has ended already.
 func (b *Backend) hangUpService(call *serviceCall, why string) {
+	b.endService(call, `SIP;cause=408;text="`+why+`"`, why)
+}
+
+// endService sends a service call's BYE with the Reason header reason.
+func (b *Backend) endService(call *serviceCall, reason, why string) {
 	if !b.endServiceCall(call) {
 		return
 	}
@@ -323,7 +352,7 @@ func (b *Backend) hangUpService(call *serviceCall, why string) {
 	bye.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.BYE})
 	mf := sip.MaxForwardsHeader(70)
 	bye.AppendHeader(&mf)
-	bye.AppendHeader(sip.NewHeader("Reason", `SIP;cause=408;text="`+why+`"`))
+	bye.AppendHeader(sip.NewHeader("Reason", reason))
 	bye.SetBody(nil) // Content-Length: 0
 	bye.SetTransport(call.flow.transport)
 	bye.SetDestination(call.flow.addr)
@@ -485,6 +514,10 @@ func (b *Backend) endServiceCall(call *serviceCall) bool {
 		call.sessionTimer = nil
 	}
 	call.sessionGen++
+	if call.endTimer != nil {
+		call.endTimer.Stop()
+	}
+	call.letGoAck()
 	b.mu.Unlock()
 	call.cancel()
 	if ok {
@@ -526,6 +559,9 @@ func (b *Backend) serviceInDialog(call *serviceCall, req *sip.Request, tx sip.Se
 	switch req.Method {
 	case sip.ACK:
 		call.ackOnce.Do(func() { close(call.acked) })
+		b.mu.Lock()
+		call.letGoAck()
+		b.mu.Unlock()
 	case sip.BYE:
 		if b.endServiceCall(call) {
 			b.log.Info("service call ended", "service", call.service, "caller", call.caller)

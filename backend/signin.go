@@ -57,6 +57,9 @@ func (b *Backend) newIdP() error {
 		CodeGuesses:         b.cfg.SignIn.Guesses,
 		CodesPerAddress:     b.cfg.SignIn.CodesPerAddress,
 		Logger:              b.log,
+		// The 3PIP end of life (gateway_sip.go) refuses the phones'
+		// grants; the gateway's own client, exempt, is the lead's to add.
+		EndOfLife: b.GatewayCutoff,
 	})
 	if err != nil {
 		return fmt.Errorf("identity provider: %w", err)

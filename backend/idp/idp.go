@@ -136,6 +136,13 @@ type Config struct {
 	MaxDeviceCodes  int
 	// Logger receives sign-in events. Default: discard.
 	Logger *slog.Logger
+	// EndOfLife, when set, gives the Skype for Business (3PIP) phones'
+	// end of life and whether one is set: from that instant on the
+	// IdP's clock every grant of a client but those in EndOfLifeExempt
+	// (the gateway's own) is refused, unauthorized_client with the
+	// suberror 3pip_end_of_life.
+	EndOfLife       func() (time.Time, bool)
+	EndOfLifeExempt []string
 }
 
 // Server is the identity provider. Its methods are safe for concurrent use.

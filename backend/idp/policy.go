@@ -151,6 +151,30 @@ type oauthError struct {
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
 
+// SubError3PIPEndOfLife is the suberror of a grant refused after the
+// Skype for Business (3PIP) phones' end of life.
+const SubError3PIPEndOfLife = "3pip_end_of_life"
+
+// endOfLife refuses every grant of a phone's client once the 3PIP end of
+// life has come (Config.EndOfLife), with Microsoft's suberror beside the
+// code; the exempt clients (the gateway's) go on. ok is false when it
+// refuses.
+func (s *Server) endOfLife(c Client) (refusal map[string]string, ok bool) {
+	if s.cfg.EndOfLife == nil || slices.Contains(s.cfg.EndOfLifeExempt, c.ID) {
+		return nil, true
+	}
+	t, set := s.cfg.EndOfLife()
+	if !set || s.clock.Now().Before(t) {
+		return nil, true
+	}
+	return map[string]string{
+		"error":    "unauthorized_client",
+		"suberror": SubError3PIPEndOfLife,
+		"error_description": fmt.Sprintf("Skype for Business phones (3PIP) are no longer supported since %s: "+
+			"move the phone to its SIP firmware and sign in through the Teams SIP Gateway", t.UTC().Format(time.DateOnly)),
+	}, false
+}
+
 // checkClient finds the client and applies the client policy at now:
 // unknown IDs are invalid_client; from the cutoff the shared ID is
 // invalid_client too (the description names the deadline) and a vendor

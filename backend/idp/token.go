@@ -95,6 +95,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, oe, basic)
 		return
 	}
+	if refusal, ok := s.endOfLife(client); !ok {
+		s.log.Info("idp token refused", "grant", grant, "client_id", clientID, "error", refusal["error"], "suberror", refusal["suberror"])
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusBadRequest, refusal)
+		return
+	}
 	var res tokenResponse
 	switch grant {
 	case GrantDeviceCode:
