@@ -356,7 +356,12 @@ func TestGatewayCutoff(t *testing.T) {
 	}
 	bob.mustRegister(ctx) // the day before
 
-	e.advance(12 * time.Hour) // 2023-08-01 00:00 UTC
+	e.advance(12*time.Hour - 10*time.Minute)
+	token := tokenFor(t, e.b, "bob")
+	if res := bob.registerBearer(token); res.StatusCode != sip.StatusOK {
+		t.Fatalf("REGISTER by token the day before: %v", res)
+	}
+	e.advance(10 * time.Minute) // 2023-08-01 00:00 UTC
 	res, err := bob.register(ctx, "SHA-256", 3600)
 	if err != nil || res.StatusCode != sip.StatusForbidden || res.Reason != "3PIP End Of Life" {
 		t.Fatalf("REGISTER by password after the cut-off: %v %v, want 403 3PIP End Of Life", res, err)
@@ -364,6 +369,9 @@ func TestGatewayCutoff(t *testing.T) {
 	want := `399 ` + e.b.Domain() + ` "Skype for Business phones (3PIP) are no longer supported since 2023-08-01"`
 	if w := res.GetHeader("Warning"); w == nil || w.Value() != want {
 		t.Errorf("Warning %v, want %s", w, want)
+	}
+	if res := bob.registerBearer(token); res.StatusCode != sip.StatusForbidden || res.Reason != "3PIP End Of Life" {
+		t.Errorf("REGISTER by a token still valid after the cut-off: %v, want 403 3PIP End Of Life", res)
 	}
 	e.phone("alice", "issued") // the gateway's credential passes
 

@@ -165,7 +165,10 @@ func (b *Backend) register(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	if how == authByPassword && b.refuse3PIP(req, tx) {
+	// After the cut-off the Skype for Business service serves no phone:
+	// a password or a token of its sign-in alike; only the gateway's
+	// credentials register.
+	if how != authByGateway && b.refuse3PIP(req, tx) {
 		return
 	}
 
