@@ -128,3 +128,29 @@ func TestSignedInRegisterRefusedEndOfLife(t *testing.T) {
 		t.Errorf("the signed-out screen lacks %q:\n%s", want, p.Screen().Text())
 	}
 }
+
+// The `firmware` verb moves a phone between streams like any change: on
+// its SIP firmware the phone says firmware_mode=sip and offers no Skype
+// for Business sign-in (the gateway signs it in).
+func TestChangeToSIPFirmwareOffersNoSfBSignIn(t *testing.T) {
+	f := newFakeIdP(t)
+	p, _ := signInPhone(t, "430hd", "", t.TempDir(), phone.SignIn{Issuer: f.srv.URL, ClientID: "test"})
+	if got := status(t, p, "firmware_mode"); got != "3pip" {
+		t.Fatalf("firmware_mode=%s on the default firmware", got)
+	}
+	if _, ok := p.Screen().Softkey("Web Sign-in"); !ok {
+		t.Fatalf("the SfB firmware offers no web sign-in:\n%s", p.Screen().Text())
+	}
+	must(t, p.ChangeFirmware("430HD_3.4.6.537"))
+	if got := status(t, p, "firmware_mode"); got != "sip" {
+		t.Fatalf("firmware_mode=%s on the SIP firmware", got)
+	}
+	for _, label := range []string{"Web Sign-in", "Credentials", "PIN", "Via PC"} {
+		if _, ok := p.Screen().Softkey(label); ok {
+			t.Errorf("the SIP firmware offers %q:\n%s", label, p.Screen().Text())
+		}
+	}
+	if err := p.SignInWeb("web"); !errors.Is(err, phone.ErrMethodOffered) {
+		t.Errorf("web sign-in on SIP firmware: %v, want ErrMethodOffered", err)
+	}
+}
