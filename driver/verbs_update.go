@@ -64,6 +64,7 @@ func ManifestOf(m *catalog.Model, fw *catalog.Firmware) firmware.Manifest {
 		Traits: firmware.Traits{
 			TLSMin: fw.TLSMin, TLSMax: fw.TLSMax, FactoryRoots: fw.FactoryRoots,
 			SignIn: fw.SignIn, Lock: fw.Lock, ClientID: fw.ClientID, UpdateRoot: root,
+			Mode: fw.Mode,
 		},
 	}
 }

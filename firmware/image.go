@@ -46,6 +46,8 @@ type Traits struct {
 	Lock         string   `json:"lock,omitempty"`
 	ClientID     string   `json:"client_id,omitempty"`
 	UpdateRoot   string   `json:"update_root,omitempty"`
+	// Mode is the firmware's stream: 3pip, sip or lpe.
+	Mode string `json:"mode,omitempty"`
 }
 
 // Manifest describes an image: what it is for and what its payload is.

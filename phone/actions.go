@@ -78,6 +78,7 @@ func init() {
 		actions[a] = func(p *Phone) { p.s.calls.askForward(mode) }
 	}
 	actions[catalog.ActionForwardOff] = func(p *Phone) { p.s.calls.setForward(nil) }
+	actions[catalog.ActionFactoryReset] = factoryReset
 	addSignInActions(&actions)
 }
 

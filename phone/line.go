@@ -67,6 +67,9 @@ type lineEvents interface {
 	lineUp()
 	lineLost()
 	tokenRefused(reason string) bool
+	// endOfLife: the registrar refused the firmware (3PIP end of life);
+	// the phone says whether a signed-in session took it over.
+	endOfLife(reason string) bool
 	policyPushed(body []byte)
 	messageWaiting(ev sipua.MessageWaiting)
 	callEvent(ev sipua.Event)
@@ -281,6 +284,7 @@ func (h *phoneHost) lineUp() {
 }
 func (h *phoneHost) lineLost()                       { h.s.session.Lost() }
 func (h *phoneHost) tokenRefused(reason string) bool { return h.s.session.TokenRefused(reason) }
+func (h *phoneHost) endOfLife(reason string) bool    { return h.s.session.EndOfLife(reason) }
 func (h *phoneHost) callEvent(ev sipua.Event)        { h.s.calls.onSIP(ev) }
 func (h *phoneHost) messageWaiting(ev sipua.MessageWaiting) {
 	h.s.mwi = ev.New
@@ -352,6 +356,10 @@ const (
 	reasonUnreachable      = "Server unreachable"
 	reasonTimeout          = "Timeout"
 	reasonHandshake        = "TLS handshake failed"
+	// reasonEndOfLife: the registrar refused Skype for Business firmware
+	// (403 3PIP End Of Life); the screen shows the vendor's wording of
+	// catalog.ReasonEndOfLife.
+	reasonEndOfLife = "3PIP End Of Life (403)"
 )
 
 // tick keeps the clock in the status bar and the call timer current: every
@@ -408,9 +416,12 @@ func (l *line) registering(server string) bool {
 	return server != "" && l != nil && !l.registered && l.regError == ""
 }
 
-// registration describes the line (nil: none) for the idle screen.
-func (l *line) registration(server string) string {
+// registration describes the line (nil: none) for the idle screen; words
+// are the vendor's sign-in reasons, which word the 3PIP end of life.
+func (l *line) registration(server string, words map[string]string) string {
 	switch {
+	case l != nil && l.regError == reasonEndOfLife && words[catalog.ReasonEndOfLife] != "":
+		return words[catalog.ReasonEndOfLife]
 	case server == "":
 		return "No account"
 	case l == nil:

@@ -19,7 +19,7 @@ import (
 func RegistrationReasons() []string {
 	return []string{reasonWrongPassword401, reasonWrongPassword407, reasonForbidden, reasonUnknownUser,
 		reasonConnectionLost, reasonNoResponse, reasonBadResponse, reasonNotKept, reasonDNS,
-		reasonUnreachable, reasonTimeout, reasonHandshake}
+		reasonUnreachable, reasonTimeout, reasonHandshake, reasonEndOfLife}
 }
 
 // registerFailed: the registration did not go through; it is retried
@@ -30,9 +30,19 @@ func (l *line) registerFailed(ev sipua.RegisterFailed) {
 		return
 	}
 	l.registered = false
+	if ev.Code == 403 && strings.EqualFold(ev.Reason, endOfLifePhrase) && l.on.endOfLife(ev.Reason) {
+		// A signed-in session ends with the reason (signed out, the
+		// signed-out screen says why); the line is gone with it.
+		l.regError = reasonEndOfLife
+		return
+	}
 	l.on.lineLost()
 	reason := ""
 	switch {
+	case ev.Code == 403 && strings.EqualFold(ev.Reason, endOfLifePhrase):
+		// The cloud ended Skype for Business firmware: the idle screen
+		// words it the vendor's way (registration).
+		reason = reasonEndOfLife
 	case ev.Code == 401 || ev.Code == 407:
 		reason = reasonWrongPassword401
 		if ev.Code == 407 {
@@ -62,6 +72,10 @@ func (l *line) registerFailed(ev sipua.RegisterFailed) {
 	})
 	l.retry = min(l.retry*2, retryMax)
 }
+
+// endOfLifePhrase is the reason phrase of the registrar's refusal of
+// Skype for Business (3PIP) firmware after the cloud's cut-off.
+const endOfLifePhrase = "3PIP End Of Life"
 
 // transportFailure names a failure to reach the server and logs it the way
 // the vendor's firmware does (seed 002's AudioCodes lines come from the

@@ -257,7 +257,7 @@ func (p *Phone) variable(name string) (string, bool) {
 		}
 		return "none", true
 	case "registration":
-		return p.s.line.registration(p.s.cfg.Account.Server), true
+		return p.s.line.registration(p.s.cfg.Account.Server, p.model.Vendor.SignIn.Reasons), true
 	case "hostname":
 		return p.model.Hostname, true
 	case "tls":

@@ -103,6 +103,9 @@ type Status struct {
 	// CallStates counts the calls in each state (a fleet's gauge of
 	// calls by state); no key of its own, `calls` lists them.
 	CallStates CallCounts
+	// FirmwareMode is the running firmware's stream (the catalog's
+	// mode): 3pip, sip or lpe.
+	FirmwareMode string
 }
 
 // CallCounts counts calls by CallState.
@@ -197,6 +200,7 @@ func (s Status) Pairs() [][2]string {
 		{"conference", yesno[s.Conference]},
 		{"forward", s.Forward},
 		{"missed_calls", strconv.Itoa(int(s.MissedCalls))},
+		{"firmware_mode", s.FirmwareMode},
 	}
 }
 
@@ -253,6 +257,7 @@ func (p *Phone) fillStatus(s *Status) {
 		UpdateProgress:    upd.Progress,
 		UpdateError:       upd.Error,
 		FirmwareSlot:      upd.Slot,
+		FirmwareMode:      p.s.fw.Mode,
 	}
 	if f := p.s.calls.focus; f != nil {
 		s.Remote, s.RemoteName, s.Digits = f.remote, f.remoteName, f.digits

@@ -66,5 +66,6 @@ func (s *Status) Equal(o *Status) bool {
 		s.HeldCalls == o.HeldCalls &&
 		s.CallStates == o.CallStates &&
 		s.MissedCalls == o.MissedCalls &&
-		s.Forward == o.Forward
+		s.Forward == o.Forward &&
+		s.FirmwareMode == o.FirmwareMode
 }

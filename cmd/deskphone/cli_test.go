@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/deskphone/deskphone/phone/statedir"
 )
 
 // runCLI runs the command line in-process and returns stdout, stderr and the
@@ -127,6 +129,65 @@ func TestDamagedStateAndRepair(t *testing.T) {
 	}
 	if _, stderr, code := deskphone(t, "quit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--state", state); code != 0 {
 		t.Fatalf("boot after repair: exit %d: %s", code, stderr)
+	}
+}
+
+// state reset is a factory reset: the settings, the PIN and the rest go,
+// the identity and firmware stay, and the phone boots; a running phone's
+// directory is refused.
+func TestStateFactoryReset(t *testing.T) {
+	state := t.TempDir()
+	script := "softkey DND\npin set 24681357\nstatus\nquit\n"
+	out, stderr, code := deskphone(t, script, "run", "--headless", "--no-backend", "--clock", "virtual", "--model", "430hd", "--state", state)
+	if code != 0 || !strings.Contains(out, "dnd=on") || !strings.Contains(out, "pin_set=yes") {
+		t.Fatalf("boot: exit %d: %s\n%s", code, stderr, out)
+	}
+	id, err := os.ReadFile(filepath.Join(state, "identity.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A reset killed half way left its trash: the next one clears it.
+	if err := os.MkdirAll(filepath.Join(state, ".reset-trash", "0"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	// Not while a phone runs on it.
+	d, _, err := statedir.Open(state, "430hd", "00:90:8f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runCLI(t, "state", "reset", "--state", state)
+	d.Unlock()
+	if code == 0 || !strings.Contains(stderr, "in use") {
+		t.Fatalf("reset of a directory in use: exit %d, %q", code, stderr)
+	}
+
+	out, stderr, code = runCLI(t, "state", "reset", "--state", state)
+	if code != 0 || !strings.Contains(out, "removed config.json") || !strings.Contains(out, "removed phonelock.json") || !strings.Contains(out, "reset to factory settings") {
+		t.Fatalf("reset: exit %d, %q %q", code, out, stderr)
+	}
+	for _, kept := range []string{"identity.json", "firmware.json"} {
+		if _, err := os.Stat(filepath.Join(state, kept)); err != nil {
+			t.Errorf("%s lost: %v", kept, err)
+		}
+	}
+	for _, gone := range []string{"config.json", "phonelock.json", ".reset-trash"} {
+		if _, err := os.Stat(filepath.Join(state, gone)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s survived: %v", gone, err)
+		}
+	}
+	out, stderr, code = deskphone(t, "status\nquit\n", "run", "--headless", "--no-backend", "--clock", "virtual", "--model", "430hd", "--state", state)
+	if code != 0 || !strings.Contains(out, "dnd=off") || !strings.Contains(out, "pin_set=no") {
+		t.Fatalf("boot after the reset: exit %d: %s\n%s", code, stderr, out)
+	}
+	if id2, _ := os.ReadFile(filepath.Join(state, "identity.json")); string(id2) != string(id) {
+		t.Errorf("identity changed: %s, was %s", id2, id)
+	}
+	if _, stderr, code := runCLI(t, "state", "reset", "--state", t.TempDir()); code == 0 || !strings.Contains(stderr, "not a phone's state directory") {
+		t.Errorf("reset of an empty directory: exit %d, %q", code, stderr)
 	}
 }
 

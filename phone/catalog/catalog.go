@@ -35,12 +35,15 @@ type Vendor struct {
 	OUI string `yaml:"oui"`
 	// VersionFormat describes the firmware version string for humans;
 	// VersionPattern checks it.
-	VersionFormat  string   `yaml:"version_format"`
-	VersionPattern string   `yaml:"version_pattern"`
-	TimeFormat     int      `yaml:"time_format"`
-	DateFormat     string   `yaml:"date_format"`
-	Softkeys       Softkeys `yaml:"softkeys"`
-	Menu           []*Item  `yaml:"menu"`
+	VersionFormat  string `yaml:"version_format"`
+	VersionPattern string `yaml:"version_pattern"`
+	// FirmwareMode is the mode of a firmware that names none (one of
+	// FirmwareModes; 3pip when the vendor says nothing either).
+	FirmwareMode string   `yaml:"firmware_mode"`
+	TimeFormat   int      `yaml:"time_format"`
+	DateFormat   string   `yaml:"date_format"`
+	Softkeys     Softkeys `yaml:"softkeys"`
+	Menu         []*Item  `yaml:"menu"`
 	// FirmwarePath is the menu path (labels) to the screen that shows the
 	// firmware version, as the vendor documents it.
 	FirmwarePath []string `yaml:"firmware_path"`
@@ -221,6 +224,11 @@ type Display struct {
 // Firmware is one firmware version and its traits.
 type Firmware struct {
 	Version string `yaml:"version"`
+	// Mode is the stream the firmware belongs to (one of FirmwareModes):
+	// Skype for Business (3pip), plain SIP for the Teams SIP Gateway
+	// (sip) or Lync Phone Edition (lpe). Moving between streams is a
+	// firmware update like any other.
+	Mode string `yaml:"mode"`
 	// TLSMin and TLSMax are "1.0" .. "1.3".
 	TLSMin       string   `yaml:"tls_min"`
 	TLSMax       string   `yaml:"tls_max"`
@@ -350,6 +358,16 @@ func (k Softkey) LabelFor(width int) string {
 	}
 	return l
 }
+
+// The firmware modes (streams).
+const (
+	Mode3PIP = "3pip"
+	ModeSIP  = "sip"
+	ModeLPE  = "lpe"
+)
+
+// FirmwareModes are the streams a firmware may belong to.
+var FirmwareModes = []string{Mode3PIP, ModeSIP, ModeLPE}
 
 // SignInMethods are the sign-in methods a firmware may offer.
 var SignInMethods = []string{"user", "web", "pin", "pc", "usb"}

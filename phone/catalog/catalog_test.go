@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -189,6 +190,10 @@ func TestBadCatalogs(t *testing.T) {
 		{"waiting tone out of range", "time_format: 24", "time_format: 24\n    calls: {waiting_tone: {hz: 20000, on_ms: 300}}", `calls.waiting_tone.hz: 20000: must be 100..4000`},
 		{"waiting tone too short", "time_format: 24", "time_format: 24\n    calls: {waiting_tone: {hz: 440, on_ms: 5}}", `calls.waiting_tone: on 5 ms`},
 		{"reject code", "time_format: 24", "time_format: 24\n    calls: {reject_code: 404}", `calls.reject_code: 404`},
+		{"bad firmware mode", "version: 1.2.3,", "version: 1.2.3, mode: teams,", `firmware[0].mode: "teams": must be one of 3pip, sip, lpe`},
+		{"bad vendor firmware mode", "time_format: 24", "time_format: 24\n    firmware_mode: h323", `firmware_mode: "h323"`},
+		{"sip firmware with sfb sign-in", "version: 1.2.3,", "version: 1.2.3, mode: sip,", `firmware[0].sign_in: user: SIP firmware offers no Skype for Business sign-in`},
+		{"sign-in left out", "sign_in: [user], ", "", `firmware[0].sign_in: missing (write [] for none)`},
 		{"blank short label", "{label: Answer, action: answer}", `{label: Answer, short: " ", action: answer}`, `softkeys.ringing[0].short: blank`},
 	}
 	for _, tt := range tests {
@@ -225,6 +230,51 @@ func TestLoadExtends(t *testing.T) {
 	}
 	if _, err := catalog.Load(filepath.Join(t.TempDir(), "none.yaml")); err == nil {
 		t.Fatal("missing file: no error")
+	}
+}
+
+// Each model but the Lync Phone Edition has its plain SIP firmware beside
+// its Skype for Business firmware; the defaults stay the SfB ones.
+func TestFirmwareStreams(t *testing.T) {
+	c, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sip := map[string]string{
+		"430hd": "430HD_3.4.6.537", "c450hd": "C450HD_3.4.6.537",
+		"vvx501": "6.4.3.5814", "vvx601": "6.4.3.5814",
+		"t46g": "28.83.0.130", "t48g": "35.83.0.130",
+	}
+	for _, id := range c.ModelIDs() {
+		m, _ := c.Model(id)
+		def, _ := m.FirmwareVersion("")
+		wantDef := catalog.Mode3PIP
+		if id == "cx600" {
+			wantDef = catalog.ModeLPE
+		}
+		if def.Mode != wantDef {
+			t.Errorf("%s: default firmware %s is %s, want %s", id, def.Version, def.Mode, wantDef)
+		}
+		var sips []string
+		for _, f := range m.Firmware {
+			if f.Mode == catalog.ModeSIP {
+				sips = append(sips, f.Version)
+				if len(f.SignIn) != 0 || f.TLSMax != "1.3" || !slices.Contains(f.FactoryRoots, "lab-2022") {
+					t.Errorf("%s %s: sign_in %v, TLS up to %s, roots %v: want none, 1.3, with lab-2022", id, f.Version, f.SignIn, f.TLSMax, f.FactoryRoots)
+				}
+			}
+		}
+		if want := sip[id]; strings.Join(sips, ",") != want {
+			t.Errorf("%s: SIP firmware %v, want %q", id, sips, want)
+		}
+	}
+	// The numeric part alone still finds the SfB firmware listed first.
+	m, _ := c.Model("430hd")
+	if f, _ := m.FirmwareVersion("3.4.6.537"); f.Version != "UC430HD_3.4.6.537" {
+		t.Errorf("3.4.6.537 finds %s", f.Version)
+	}
+	if f, _ := m.FirmwareVersion("430hd_3.4.6.537"); f == nil || f.Mode != catalog.ModeSIP {
+		t.Errorf("430HD_3.4.6.537 finds %v", f)
 	}
 }
 

@@ -137,6 +137,12 @@ func (v *Vendor) validate() *Error {
 	if _, err := regexp.Compile(v.VersionPattern); err != nil {
 		return &Error{Field: "version_pattern", Msg: err.Error()}
 	}
+	if v.FirmwareMode == "" {
+		v.FirmwareMode = Mode3PIP
+	}
+	if !contains(FirmwareModes, v.FirmwareMode) {
+		return &Error{Field: "firmware_mode", Msg: fmt.Sprintf("%q: must be one of %s", v.FirmwareMode, strings.Join(FirmwareModes, ", "))}
+	}
 	for name := range v.Softkeys {
 		if !contains(AllScreens(), name) {
 			return &Error{Field: "softkeys." + name, Msg: fmt.Sprintf("unknown screen (screens: %s)", strings.Join(AllScreens(), ", "))}
@@ -316,6 +322,9 @@ func (c *Catalog) validateModel(m *Model) *Error {
 			return &Error{Field: field + ".version", Msg: fmt.Sprintf("%q listed twice", f.Version)}
 		}
 		seen[f.Version] = true
+		if f.Mode == "" {
+			f.Mode = v.FirmwareMode
+		}
 		if err := f.validate(); err != nil {
 			err.Field = field + "." + err.Field
 			return err
@@ -340,8 +349,14 @@ func (f *Firmware) validate() *Error {
 		return &Error{Field: "tls_min", Msg: fmt.Sprintf("%s is above tls_max %s", f.TLSMin, f.TLSMax)}
 	case len(f.FactoryRoots) == 0:
 		return &Error{Field: "factory_roots", Msg: "missing"}
-	case len(f.SignIn) == 0:
-		return &Error{Field: "sign_in", Msg: "missing"}
+	case f.SignIn == nil:
+		// An empty list is valid: the firmware offers no sign-in of its
+		// own (SIP firmware signs in through the gateway).
+		return &Error{Field: "sign_in", Msg: "missing (write [] for none)"}
+	case !contains(FirmwareModes, f.Mode):
+		return &Error{Field: "mode", Msg: fmt.Sprintf("%q: must be one of %s", f.Mode, strings.Join(FirmwareModes, ", "))}
+	case f.Mode == ModeSIP && len(f.SignIn) > 0:
+		return &Error{Field: "sign_in", Msg: fmt.Sprintf("%s: SIP firmware offers no Skype for Business sign-in (it signs in through the gateway): write []", strings.Join(f.SignIn, ", "))}
 	case !contains(LockTypes, f.Lock):
 		return &Error{Field: "lock", Msg: fmt.Sprintf("%q: must be one of %s", f.Lock, strings.Join(LockTypes, ", "))}
 	case !contains(ClientIDKinds, f.ClientID):

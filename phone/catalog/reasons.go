@@ -32,9 +32,17 @@ var SignInReasons = map[string]Reason{
 	"ended":           {false, "Your sign-in has ended: sign in again"},
 	"too_many_pins":   {false, "Too many wrong PINs: signed out"},
 	"line_failed":     {false, "Cannot connect to the phone service"},
-	"signed_out":      {false, ""},
-	"cancelled":       {false, ""},
+	// The cloud ended Skype for Business (3PIP) phones: the registrar
+	// refuses REGISTER (403 3PIP End Of Life), the provider every grant
+	// (unauthorized_client, suberror 3pip_end_of_life).
+	ReasonEndOfLife: {false, "Skype for Business phones are no longer supported: install SIP firmware"},
+	"signed_out":    {false, ""},
+	"cancelled":     {false, ""},
 }
+
+// ReasonEndOfLife is the key of the 3PIP end of life in SignInReasons,
+// which the line's failure shows too.
+const ReasonEndOfLife = "3pip_end_of_life"
 
 // UpdateReasons are the causes of an update that did not happen, the keys
 // of a vendor's update.reasons; the wording may name {version}.

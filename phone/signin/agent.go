@@ -269,6 +269,18 @@ func (s *Session) TokenRefused(reason string) bool {
 	return true
 }
 
+// EndOfLife handles the registrar refusing the firmware (403 3PIP End Of
+// Life): a signed-in session ends with the reason, as a refresh the
+// provider refuses for it does. It reports whether it took the failure
+// over (false without tokens: the line shows it).
+func (s *Session) EndOfLife(reason string) bool {
+	if s.tok == nil {
+		return false
+	}
+	s.SignOut(WhyEndOfLife, "the registrar refused the firmware: "+reason)
+	return true
+}
+
 // SignOut clears the tokens, unregisters and ends the session for why (a
 // key of catalog.SignInReasons), worded reason for the syslog and the
 // sign-in error.

@@ -4,6 +4,7 @@
 package signin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -51,6 +52,8 @@ func idpProblem(err error) string {
 	}
 	desc := strings.ToLower(re.ErrorDescription)
 	switch {
+	case re.ErrorCode == "unauthorized_client" && subError(re) == WhyEndOfLife:
+		return WhyEndOfLife
 	case re.ErrorCode == "access_denied" || re.ErrorCode == "authorization_declined":
 		return "denied"
 	case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
@@ -63,11 +66,23 @@ func idpProblem(err error) string {
 	return "refused"
 }
 
+// subError is the provider's suberror (Entra ID's refinement of the OAuth
+// error), "" when it gives none or the body is not JSON.
+func subError(re *oauth2.RetrieveError) string {
+	var body struct {
+		SubError string `json:"suberror"`
+	}
+	if json.Unmarshal(re.Body, &body) != nil {
+		return ""
+	}
+	return body.SubError
+}
+
 // sessionProblem is the reason a refused refresh ends a session for: the
 // client ID refused (the cutoff) says so; anything else ended the
 // sign-in (revoked, expired, a disabled user).
 func sessionProblem(err error) string {
-	if why := idpProblem(err); why == "client_refused" {
+	if why := idpProblem(err); why == "client_refused" || why == WhyEndOfLife {
 		return why
 	}
 	return WhyEnded

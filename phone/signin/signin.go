@@ -117,6 +117,11 @@ const (
 	WhyTooManyPINs = "too_many_pins"
 	WhyLineFailed  = "line_failed"
 	WhyPIN         = "pin_unavailable"
+	// WhyEndOfLife: the cloud no longer serves Skype for Business (3PIP)
+	// firmware: its provider refuses grants (unauthorized_client with
+	// suberror 3pip_end_of_life), its registrar REGISTER (403 3PIP End Of
+	// Life).
+	WhyEndOfLife = "3pip_end_of_life"
 )
 
 // ReasonSignedOut is the sign-in error after the user signed out.
