@@ -36,7 +36,7 @@ var (
 	// runnerSteps are the steps of the runner itself: they shape the run
 	// or act on the cloud. Every other step is a verb of the driver with
 	// a step form (driver.Verb.Step).
-	runnerSteps = []string{"backend", "parallel", "repeat", "include", "policy", "expect_count"}
+	runnerSteps = []string{"backend", "parallel", "repeat", "include", "policy", "expect_count", "power"}
 	// actions are every step's action; a step has exactly one of them.
 	actions    = stepActions()
 	stepCommon = []string{"phone", "timeout", "times", "expect_error"}
@@ -623,12 +623,32 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		return st, true
 	}
 	switch kind {
+	case "power":
+		st.Arg = p.scalar(arg)
+		if st.Arg != "off" && st.Arg != "on" {
+			p.Errorf(arg, []string{"off", "on"}, st.Arg, "power is off or on, not %q", st.Arg)
+		}
+		if st.Phone == "" {
+			if len(phones) == 1 {
+				st.Phone = phones[0].Name
+			} else {
+				p.Errorf(n, nil, "", "power needs phone: (the scenario has %d phones)", len(phones))
+			}
+		} else if _, group := groupOf(phones, st.Phone); group {
+			p.Errorf(f["phone"], nil, "", "power acts on one phone, not the group %s", st.Phone)
+		}
 	case "policy":
 		st.Policy = p.policyChange(arg)
 	case "backend":
 		st.Backend = p.backendAction(arg)
 	case "parallel":
 		st.Steps = p.steps(arg, phones)
+		for _, sub := range st.Steps {
+			if sub.Action == "power" {
+				p.Errorf(arg, nil, "", "power is a step of its own, not one of parallel")
+				break
+			}
+		}
 	case "repeat":
 		st.Steps = p.steps(arg, phones)
 		st.Times = 1

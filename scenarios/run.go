@@ -104,8 +104,10 @@ type env struct {
 	inflight *inflight.Tracker
 	cloud    *cloud.Cloud
 	phones   map[string]*phone.Phone
-	// stops close the phones.
-	stops []func() error
+	// stops close the phones, by name; specs are how each was built, for
+	// a power step to build it again.
+	stops map[string]func() error
+	specs map[string]driver.Spec
 	// engines carry the media: the cloud's, and the phones' (one per
 	// distinct SRTP and codec setting).
 	engines driver.Engines
@@ -140,7 +142,8 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	if opts.SIPDelay > 0 {
 		res.SIPDelay, res.Seed = opts.SIPDelay, opts.Seed
 	}
-	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{}, audio: hearsAudio(sc.Steps), heard: map[string]driver.Heard{}}
+	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{},
+		stops: map[string]func() error{}, specs: map[string]driver.Spec{}, audio: hearsAudio(sc.Steps), heard: map[string]driver.Heard{}}
 	err := e.setUp(ctx)
 	if err == nil {
 		err = e.run(ctx, sc.Steps)
@@ -283,7 +286,7 @@ func (e *env) setUp(ctx context.Context) error {
 			return fmt.Errorf("%s: phone %s: %w", ps.Pos, ps.Name, err)
 		}
 		e.phones[ps.Name] = p
-		e.stops = append(e.stops, stop)
+		e.stops[ps.Name], e.specs[ps.Name] = stop, spec
 	}
 	return nil
 }
@@ -298,7 +301,9 @@ func (e *env) sourcePath(spec string) string {
 
 func (e *env) tearDown() {
 	for _, stop := range e.stops {
-		stop()
+		if stop != nil {
+			stop()
+		}
 	}
 	if e.cloud != nil {
 		e.cloud.Close()
@@ -393,6 +398,8 @@ func (e *env) act(ctx context.Context, st Step, p *phone.Phone) (string, error) 
 	switch st.Action {
 	case "backend":
 		return "", e.backendStep(st.Backend)
+	case "power":
+		return "", e.power(ctx, st.Phone, st.Arg == "on")
 	case "policy":
 		return e.policyStep(st.Policy)
 	case "parallel":
@@ -560,6 +567,9 @@ func (e *env) markHeard() error {
 		return nil
 	}
 	for name, p := range e.phones {
+		if e.stops[name] == nil {
+			continue // off
+		}
 		h, err := driver.MarkHeard(p)
 		if err != nil {
 			return fmt.Errorf("phone %s: %w", name, err)
@@ -763,3 +773,30 @@ func (e *env) sipTail() map[string][]string {
 
 // redact removes digest responses and SDES keys from report text.
 func redact(s string) string { return string(siptrace.Redact([]byte(s))) }
+
+// power switches a phone off (it closes, its state directory stays) or on
+// again (built afresh from the same spec and directory), as pulling and
+// plugging its cable does: what a phone keeps across a power cycle is
+// what its state files hold.
+func (e *env) power(ctx context.Context, name string, on bool) error {
+	stop := e.stops[name]
+	switch {
+	case !on && stop == nil:
+		return fmt.Errorf("%s is already off", name)
+	case !on:
+		e.stops[name] = nil
+		return stop()
+	case stop != nil:
+		return fmt.Errorf("%s is already on", name)
+	}
+	p, stop, err := driver.Build(context.WithoutCancel(ctx), e.specs[name])
+	if err != nil {
+		return fmt.Errorf("power on %s: %w", name, err)
+	}
+	e.phones[name] = p // no step runs beside a power step (parse.go)
+	e.stops[name] = stop
+	e.heardMu.Lock()
+	delete(e.heard, name) // a new phone has heard nothing
+	e.heardMu.Unlock()
+	return nil
+}

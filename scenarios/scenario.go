@@ -200,6 +200,8 @@ func (s Step) describe() string {
 			return "backend: " + fmt.Sprintf(a.Describe, s.Backend.Value)
 		}
 		return "backend: " + s.Backend.Key + " " + s.Backend.Value
+	case "power":
+		return who + "power " + s.Arg
 	case "policy":
 		if c := s.Policy; c != nil {
 			return "policy " + c.describe()

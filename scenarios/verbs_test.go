@@ -127,3 +127,42 @@ steps:
 		t.Errorf("hardware ID %q", got)
 	}
 }
+
+// power off closes a phone and keeps its state; power on boots it again
+// from that state, so what it saved (here, forwarding) survives and what
+// it did not (the call) is gone.
+func TestPowerStep(t *testing.T) {
+	src := `name: power
+phones:
+  - {name: alice, model: vvx501, audio: "tone:1000"}
+  - {name: bob, model: t46g, user: bob}
+steps:
+  - {phone: alice, wait: {registered: yes}}
+  - {phone: alice, forward: "busy 1003"}
+  - {phone: alice, call: echo}
+  - {phone: alice, wait: {call: connected, tone: 1000}}
+  - {power: "off", phone: alice}
+  - {power: "off", phone: alice, expect_error: "already off"}
+  - {phone: alice, expect_error: "closed", hangup: }
+  - advance: 2h
+  - {phone: bob, expect: {registered: yes}}
+  - {power: "on", phone: alice}
+  - {phone: alice, wait: {registered: yes, call: idle, status: {forward: "busy:1003"}}}
+`
+	c := cat(t)
+	sc, err := Parse("power.yaml", []byte(src), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(context.Background(), sc, Options{Catalog: c})
+	if !res.Passed {
+		t.Fatalf("failed: %s", res.Failure)
+	}
+	if d := res.Steps[4].Desc; d != "alice: power off" {
+		t.Errorf("description %q", d)
+	}
+	_, err = Parse("bad.yaml", []byte(strings.Replace(src, `{power: "off", phone: alice}`, `{power: "of", phone: alice}`, 1)), c)
+	if err == nil || !strings.Contains(err.Error(), `power is off or on, not "of"`) {
+		t.Errorf("bad power value: %v", err)
+	}
+}
