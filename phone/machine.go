@@ -6,6 +6,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/gateway"
 	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -28,10 +29,13 @@ type machine struct {
 	// The parts.
 	settings settings // saves cfg
 	session  *signin.Session
-	lock     lock
-	policy   policy
-	line     *line // the SIP account; nil without one
-	calls    calls // the line's calls (calls.go)
+	// gw is the Teams SIP Gateway part; nil unless the provisioning URL
+	// is a gateway's.
+	gw     *gateway.Agent
+	lock   lock
+	policy policy
+	line   *line // the SIP account; nil without one
+	calls  calls // the line's calls (calls.go)
 	// history is the call history (history.go); nil until a call is
 	// logged or the boot finds one kept.
 	history *history

@@ -103,6 +103,14 @@ type Status struct {
 	// CallStates counts the calls in each state (a fleet's gauge of
 	// calls by state); no key of its own, `calls` lists them.
 	CallStates CallCounts
+	// The Teams SIP Gateway: where the phone stands with it, why it
+	// refused or what failed, and the pairing code on the screen with its
+	// address and seconds left.
+	Gateway          GatewayState
+	GatewayError     string
+	PairingCode      string
+	PairingURL       string
+	PairingExpiresIn int
 }
 
 // CallCounts counts calls by CallState.
@@ -135,6 +143,10 @@ func (s Status) Pairs() [][2]string {
 	expiresIn := ""
 	if s.SignInCode != "" {
 		expiresIn = strconv.Itoa(s.SignInExpiresIn)
+	}
+	pairingLeft := ""
+	if s.PairingCode != "" {
+		pairingLeft = strconv.Itoa(s.PairingExpiresIn)
 	}
 	return [][2]string{
 		{"registered", yesno[s.Registered]},
@@ -197,6 +209,11 @@ func (s Status) Pairs() [][2]string {
 		{"conference", yesno[s.Conference]},
 		{"forward", s.Forward},
 		{"missed_calls", strconv.Itoa(int(s.MissedCalls))},
+		{"gateway", s.Gateway.String()},
+		{"gateway_error", s.GatewayError},
+		{"pairing_code", s.PairingCode},
+		{"pairing_url", s.PairingURL},
+		{"pairing_expires_in", pairingLeft},
 	}
 }
 
@@ -270,6 +287,7 @@ func (p *Phone) fillStatus(s *Status) {
 	if code, u, left := p.s.session.Code(); code != "" {
 		s.SignInCode, s.SignInURL, s.SignInExpiresIn = code, u, int(left/time.Second)
 	}
+	gatewayStatus(p, s)
 	if ms, err := p.s.calls.media(); err == nil {
 		s.setMedia(ms.Stats())
 	}

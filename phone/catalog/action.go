@@ -74,6 +74,9 @@ const (
 	ActionForwardBusy
 	ActionForwardNoAnswer
 	ActionForwardOff
+	// The Teams SIP Gateway's: start pairing (Sign In), a new code (Back).
+	ActionGatewaySignIn
+	ActionGatewayBack
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -102,6 +105,7 @@ var actionNames = [ActionCount]string{
 	ActionHistoryPlaced: "history_placed",
 	ActionForwardAlways: "forward_always", ActionForwardBusy: "forward_busy",
 	ActionForwardNoAnswer: "forward_noanswer", ActionForwardOff: "forward_off",
+	ActionGatewaySignIn: "gateway_signin", ActionGatewayBack: "gateway_back",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the
