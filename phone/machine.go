@@ -29,13 +29,10 @@ type machine struct {
 	// The parts.
 	settings settings // saves cfg
 	session  *signin.Session
-	// gw is the Teams SIP Gateway part; nil unless the provisioning URL
-	// is a gateway's.
-	gw     *gateway.Agent
-	lock   lock
-	policy policy
-	line   *line // the SIP account; nil without one
-	calls  calls // the line's calls (calls.go)
+	lock     lock
+	policy   policy
+	line     *line // the SIP account; nil without one
+	calls    calls // the line's calls (calls.go)
 	// history is the call history (history.go); nil until a call is
 	// logged or the boot finds one kept.
 	history *history
@@ -43,6 +40,10 @@ type machine struct {
 	audio AudioPath
 	muted bool
 	mwi   int // new voice messages on the account
+
+	// gw is the Teams SIP Gateway part; nil unless the provisioning URL
+	// is a gateway's (gateway.go).
+	gw *gateway.Agent
 
 	// The input router's screens.
 	menu  menu  // menu.go
