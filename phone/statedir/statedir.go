@@ -391,6 +391,13 @@ func newIdentity(model, oui string) (Identity, error) {
 	return Identity{Model: strings.ToLower(model), MAC: mac, Serial: serial}, nil
 }
 
+// PeekConfig reads the configuration of an existing state directory
+// without creating or locking anything; the default one when none was
+// saved.
+func PeekConfig(dir string) (Config, error) {
+	return (&Dir{Path: dir}).LoadConfig()
+}
+
 // Peek reads the identity and firmware slots of an existing state directory
 // without creating anything, for tools that work on a phone's state.
 func Peek(dir string) (Identity, Firmware, error) {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// run --provisioning with a gateway URL onboards the phone and starts no
+// embedded cloud: its SIP server and account are the gateway's. The URL
+// is kept: a second run without the flag onboards again, with its key.
+func TestRunProvisioningGateway(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		keys = append(keys, body["device_key"])
+		mu.Unlock()
+		fmt.Fprint(w, `{"device_key": "KEY-9", "state": "signed-out", "registrar": {"server": "sips:127.0.0.1:1"}, "account": {"user": "dev-gw", "password": "p"}}`)
+	}))
+	defer gw.Close()
+	state := t.TempDir()
+	script := "wait gateway=signed-out 10s\nstatus\nquit\n"
+	for i, args := range [][]string{
+		{"run", "--headless", "--model", "t46g", "--state", state, "--provisioning", gw.URL + "/emea"},
+		{"run", "--headless", "--state", state},
+	} {
+		out, stderr, code := deskphone(t, script, args...)
+		if code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i+1, code, stderr)
+		}
+		for _, want := range []string{"gateway=signed-out", "user=dev-gw", "server=sips:127.0.0.1:1"} {
+			if !strings.Contains(out, "\n"+want+"\n") {
+				t.Errorf("run %d: no %s in:\n%s", i+1, want, out)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 2 || keys[0] != "" || keys[1] != "KEY-9" {
+		t.Errorf("device keys sent %q, want none then the gateway's", keys)
+	}
+}
+
+// A gateway phone's cloud is the gateway's: the embedded cloud's policy
+// does not go with it.
+func TestRunProvisioningGatewayFlags(t *testing.T) {
+	_, stderr, code := runCLI(t, "run", "--headless", "--provisioning", "http://127.0.0.1:1/emea", "--policy", "PhoneLockTimeout=00:01:00")
+	if code == 0 || !strings.Contains(stderr, "--policy sets the embedded cloud's policy") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
