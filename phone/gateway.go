@@ -6,6 +6,7 @@ package phone
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/clock"
@@ -205,8 +206,33 @@ func renderGateway(s *Screen, name string, p *Phone) {
 			lines = ui.Onboarding
 		}
 	}
+	for _, l := range lines {
+		for _, w := range wrapText(expandWith(l, gatewayVars(gw)), s.Columns-2) {
+			s.Lines = append(s.Lines, Line{Text: w})
+		}
+	}
+}
+
+// gatewayIdleLines are the idle screen's lines of a signed-in user (the
+// number); none without a gateway or a user.
+func gatewayIdleLines(p *Phone) []Line {
+	gw := p.s.gw
+	if gw == nil || gw.State() != gateway.SignedIn {
+		return nil
+	}
+	var out []Line
+	for _, l := range p.model.Vendor.Gateway.SignedIn {
+		if t := strings.TrimSpace(expandWith(l, gatewayVars(gw))); t != "" {
+			out = append(out, Line{Text: t})
+		}
+	}
+	return out
+}
+
+// gatewayVars are the values of the gateway's placeholders.
+func gatewayVars(gw *gateway.Agent) func(string) (string, bool) {
 	code, url, left := gw.Code()
-	vars := func(v string) (string, bool) {
+	return func(v string) (string, bool) {
 		switch v {
 		case "url":
 			return url, true
@@ -219,13 +245,12 @@ func renderGateway(s *Screen, name string, p *Phone) {
 			return fmt.Sprint(int((left + time.Minute - 1) / time.Minute)), true
 		case "reason":
 			return gw.Err(), true
+		case "name":
+			return gw.DisplayName(), true
+		case "number":
+			return gw.Number(), true
 		}
 		return "", false
-	}
-	for _, l := range lines {
-		for _, w := range wrapText(expandWith(l, vars), s.Columns-2) {
-			s.Lines = append(s.Lines, Line{Text: w})
-		}
 	}
 }
 

@@ -231,9 +231,10 @@ func TestGatewayOnboardPairSignOut(t *testing.T) {
 	}
 	line.Send(sipua.Registered{Expires: time.Hour})
 	expectStatus(t, p, map[string]string{"registered": "yes", "screen": "idle"})
-	if scr := p.Screen(); !scr.Contains("alice") || scr.Status.Label != "Alice Example" {
+	if scr := p.Screen(); !scr.Contains("alice") || !scr.Contains("1001") || scr.Status.Label != "Alice Example" {
 		t.Errorf("signed-in idle screen:\n%s", scr.Text())
 	}
+	golden(t, "gateway-signed-in", p.Screen().Text())
 	// The statedir's account is not the gateway's: config.json never
 	// holds it.
 	must(t, p.Press(phone.KeyVolUp))

@@ -139,6 +139,7 @@ func (p *Phone) render() Screen {
 		for _, l := range m.Vendor.IdleLines {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
+		s.Lines = append(s.Lines, gatewayIdleLines(p)...)
 		s.Lines = append(s.Lines, p.s.calls.idleForwardLines()...)
 		s.Lines = append(s.Lines, p.s.lock.idleLines()...)
 		s.Lines = append(s.Lines, historyLines(p)...)

@@ -11,7 +11,8 @@ import (
 // out, pairs, was refused or offboarded. The signed-out and pairing lines
 // are the gateway's own when it pushed them (its `screens`); these are
 // what shows until it has. Lines take {url}, {code}, {expires} (minutes
-// left) and {reason}; missing entries take DefaultGateway's.
+// left), {reason}, and on the signed-in idle screen {name} and {number};
+// missing entries take DefaultGateway's.
 type Gateway struct {
 	// Title heads the gateway's screens.
 	Title string `yaml:"title"`
@@ -23,6 +24,9 @@ type Gateway struct {
 	Expired    []string `yaml:"expired"`
 	Refused    []string `yaml:"refused"`
 	Offboarded []string `yaml:"offboarded"`
+	// SignedIn are the idle screen's lines while a user is signed in,
+	// after the vendor's idle lines: with {name} and {number}, the user's.
+	SignedIn []string `yaml:"signed_in"`
 }
 
 // GatewayScreens are the gateway's screens; the status key screen shows
@@ -30,7 +34,7 @@ type Gateway struct {
 var GatewayScreens = []string{"onboarding", "signed_out", "pairing", "expired", "refused", "offboarded"}
 
 // GatewayPlaceholders are the placeholders of the gateway's lines.
-var GatewayPlaceholders = []string{"url", "code", "expires", "reason"}
+var GatewayPlaceholders = []string{"url", "code", "expires", "reason", "name", "number"}
 
 // DefaultGateway is the gateway's screens worded plainly, with a Sign In
 // softkey signed out and Back while pairing.
@@ -42,6 +46,7 @@ var DefaultGateway = Gateway{
 	Expired:    []string{"The code has expired.", "Press Back for a new code."},
 	Refused:    []string{"Not onboarded:", "{reason}"},
 	Offboarded: []string{"{reason}"},
+	SignedIn:   []string{"{number}"},
 }
 
 // validate fills in what a vendor left out and checks the softkeys and
@@ -59,6 +64,7 @@ func (g *Gateway) validate() *Error {
 		{"onboarding", &g.Onboarding, d.Onboarding}, {"signed_out", &g.SignedOut, d.SignedOut},
 		{"pairing", &g.Pairing, d.Pairing}, {"expired", &g.Expired, d.Expired},
 		{"refused", &g.Refused, d.Refused}, {"offboarded", &g.Offboarded, d.Offboarded},
+		{"signed_in", &g.SignedIn, d.SignedIn},
 	} {
 		if len(*w.v) == 0 {
 			*w.v = slices.Clone(w.def)

@@ -183,6 +183,14 @@ func (a *Agent) Expired() bool { return a.pair != nil && a.pair.expired }
 // expiry, or the request for one).
 func (a *Agent) Pairing() bool { return a.state == SigningIn }
 
+// DisplayName is the signed-in user's name, "" when none.
+func (a *Agent) DisplayName() string {
+	if a.state == SignedIn && a.rec.Account != nil {
+		return a.rec.Account.DisplayName
+	}
+	return ""
+}
+
 // Number is the signed-in user's number, "" when none.
 func (a *Agent) Number() string {
 	if a.state == SignedIn && a.rec.Account != nil {
