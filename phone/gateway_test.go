@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -454,4 +455,25 @@ func TestGatewayURLKeptAndRecordDamaged(t *testing.T) {
 func TestNoGatewayNoneOfIt(t *testing.T) {
 	p, _, _ := onFakeLine(t, "430hd")
 	expectStatus(t, p, map[string]string{"gateway": "none", "gateway_error": "", "pairing_code": "", "pairing_url": "", "pairing_expires_in": "", "screen": "idle"})
+}
+
+// A gateway out of reach at boot: the phone registers with the account it
+// kept and onboards again with a back-off.
+func TestGatewayUnreachableKeepsAccount(t *testing.T) {
+	g := newFakeGateway(t)
+	g.state = "signed-in"
+	gp := newGatewayPhone(t, g, "c450hd", "")
+	must(t, gp.p.Close())
+	g.srv.Close()
+	gp2 := newGatewayPhone(t, nil, "c450hd", gp.dir)
+	expectStatus(t, gp2.p, map[string]string{"gateway": "onboarding", "user": "alice"})
+	if st, _ := gp2.p.State(); !strings.Contains(st.GatewayError, "connect") {
+		t.Errorf("gateway_error %q, want why", st.GatewayError)
+	}
+	if c := gp2.line.Config(); c.User != "alice" || c.Password != "user-pass" {
+		t.Errorf("the line registers as %s, want the kept account", c.User)
+	}
+	if ops := gp2.line.Ops(); !slices.Contains(ops, "REGISTER 1h0m0s") {
+		t.Errorf("no REGISTER: %v", ops)
+	}
 }

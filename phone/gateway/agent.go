@@ -93,6 +93,8 @@ type Agent struct {
 	state State
 	err   string // why the gateway refused, offboarded or a request failed
 	rec   record
+	// inUse is the account the line was last given this boot; nil: none.
+	inUse *Account
 	// gen is bumped at every boot, pairGen whenever a pairing starts or
 	// ends, so an answer of an older boot or attempt is dropped.
 	gen, pairGen int
@@ -143,7 +145,7 @@ func (a *Agent) URL() string { return a.url }
 func (a *Agent) Boot(dev Device) {
 	a.stopTimers()
 	a.gen++
-	a.dev, a.state, a.err, a.pair = dev, Onboarding, "", nil
+	a.dev, a.state, a.err, a.pair, a.inUse = dev, Onboarding, "", nil, nil
 	a.fetching, a.again, a.refetched, a.refusal, a.retry = false, false, false, false, retryFirst
 	a.load()
 	if a.rec.State == "offboarded" {
@@ -283,7 +285,13 @@ func (a *Agent) refuse(s State, ref *refusal, fallback string) {
 		a.err = fallback
 	}
 	a.env.Log("err", "SIP Gateway: %s", a.err)
-	a.env.Account(nil)
+	a.use(nil)
+}
+
+// use gives the line the account acc (nil: none).
+func (a *Agent) use(acc *Account) {
+	a.inUse = acc
+	a.env.Account(acc)
 }
 
 // failed: the gateway could not be reached or answered nonsense. The
@@ -292,9 +300,10 @@ func (a *Agent) refuse(s State, ref *refusal, fallback string) {
 func (a *Agent) failed(err error) {
 	a.err = err.Error()
 	a.env.Log("err", "SIP Gateway: %v (retry in %v)", err, a.retry)
-	if (a.state == Onboarding || a.refusal) && a.rec.Account != nil {
+	if (a.inUse == nil || a.refusal) && a.rec.Account != nil {
+		// Registering with what the gateway gave before beats no line.
 		a.refusal = false
-		a.env.Account(a.rec.Account)
+		a.use(a.rec.Account)
 	}
 	a.start(&a.refresh, a.retry, a.fetch)
 	a.retry = min(a.retry*2, retryMax)
@@ -307,7 +316,7 @@ func (a *Agent) took(prov *provisioning) {
 		User: prov.Account.User, Password: prov.Account.Password,
 		DisplayName: prov.Account.DisplayName, Number: prov.Account.Number}
 	differs := a.rec.Account == nil || *a.rec.Account != *acc
-	changed := differs || a.state == Onboarding || a.refusal
+	changed := a.inUse == nil || *a.inUse != *acc || a.refusal
 	a.refusal = false
 	a.rec = record{DeviceKey: prov.DeviceKey, State: prov.State, Account: acc, Screens: prov.Screens}
 	a.save()
@@ -326,7 +335,7 @@ func (a *Agent) took(prov *provisioning) {
 		a.refetched = false
 	}
 	if changed {
-		a.env.Account(acc)
+		a.use(acc)
 	}
 	every := time.Duration(prov.Config.PollSeconds) * time.Second
 	if every == 0 {
