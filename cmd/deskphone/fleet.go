@@ -137,6 +137,9 @@ A fleet file (YAML):
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if u, err := url.Parse(*provisioning); *provisioning != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return badFlag("--provisioning %q: want a URL like http://127.0.0.1:8064/emea", *provisioning)
+		}
 		cat, err := catalog.Load(files...)
 		if err != nil {
 			return err
@@ -173,9 +176,6 @@ A fleet file (YAML):
 			cfg.StateRoot = *stateRoot
 		}
 		if *provisioning != "" {
-			if u, err := url.Parse(*provisioning); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return badFlag("--provisioning %q: want a URL like http://127.0.0.1:8064/emea", *provisioning)
-			}
 			cfg.Provisioning = *provisioning
 			for i := range cfg.Groups {
 				cfg.Groups[i].Provisioning = ""
