@@ -89,12 +89,23 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mu.Unlock()
 	if hold != nil && path == "/device" {
+		// The answer is the device's state when it asked, sent late.
+		rec := httptest.NewRecorder()
+		g.answer(rec, r, path)
 		select {
 		case <-hold:
 		case <-r.Context().Done():
 			return
 		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
 	}
+	g.answer(w, r, path)
+}
+
+// answer answers the request for path.
+func (g *fakeGateway) answer(w http.ResponseWriter, r *http.Request, path string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -374,21 +385,18 @@ func TestGatewayRebootDropsStaleAnswer(t *testing.T) {
 	gp := newGatewayPhone(t, g, "430hd", "")
 	hold := make(chan struct{})
 	g.set(func(g *fakeGateway) { g.hold, g.state = hold, "signed-in" })
-	gp.line.CheckSync() // the fetch waits at the gateway
+	gp.line.CheckSync() // the fetch waits at the gateway, its answer signed in
+	testwait.For(t, 10*time.Second, "the held fetch", func() bool { return g.count("/device") == 2 })
 	g.set(func(g *fakeGateway) { g.state = "signed-out" })
 	must(t, gp.p.Reboot())
-	gp.settle2(t, hold)
-	expectStatus(t, gp.p, map[string]string{"gateway": "signed-out", "user": "dev-00908f000001"})
-}
-
-// settle2 lets the held request go once the reboot's fetch is in, then
-// settles: the held answer (signed in) comes last.
-func (gp *gatewayPhone) settle2(t *testing.T, hold chan struct{}) {
-	t.Helper()
-	testwait.For(t, 10*time.Second, "the reboot's fetch", func() bool { st, _ := gp.p.State(); return st.Gateway == phone.GatewaySignedOut })
-	// The reboot's answer is in; now the stale one.
+	testwait.For(t, 10*time.Second, "the reboot's fetch", func() bool {
+		st, _ := gp.p.State()
+		return g.count("/device") == 3 && st.Gateway == phone.GatewaySignedOut
+	})
+	// The reboot's answer is in; now the stale one, which is dropped.
 	close(hold)
 	gp.settle(t)
+	expectStatus(t, gp.p, map[string]string{"gateway": "signed-out", "user": "dev-00908f000001"})
 }
 
 // Close during a request: the request is cancelled and nothing is left.
