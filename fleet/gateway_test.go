@@ -68,7 +68,7 @@ func TestFleetGatewayBulkCSV(t *testing.T) {
 
 func TestParseProvisioningErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		"provisioning: ftp://h/emea\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n":      `f.yaml:1:15: provisioning "ftp://h/emea": want a URL`,
+		"provisioning: ftp://h/emea\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n":        `f.yaml:1:15: provisioning "ftp://h/emea": want a URL`,
 		"provisioning: http://h:1/firmware\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n": `no server (give server: sips:HOST:PORT, or provisioning: a Teams SIP Gateway URL)`,
 	} {
 		if _, err := fleet.Parse("f.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), want) {
