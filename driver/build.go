@@ -59,6 +59,14 @@ type Spec struct {
 	ClientCert, ClientKey string
 	// DialTimeout is UserDialTimeoutMS; 0 is the phone's default.
 	DialTimeout time.Duration
+	// Provisioning is the phone's provisioning server: a Teams SIP
+	// Gateway URL onboards the phone (kept in its state directory), any
+	// other is a provisioning server that offers firmware; "" keeps the
+	// state directory's.
+	Provisioning string
+	// MAC is the MAC address of a fresh state directory ("" draws one):
+	// a phone the cloud knows in advance.
+	MAC string
 	// Options are more phone options, applied last.
 	Options []phone.Option
 }
@@ -117,6 +125,12 @@ func Build(ctx context.Context, spec Spec) (p *phone.Phone, stop func() error, e
 	}
 	if spec.DialTimeout != 0 {
 		opts = append(opts, phone.WithDialTimeout(spec.DialTimeout))
+	}
+	if spec.Provisioning != "" {
+		opts = append(opts, phone.WithProvisioningServer(spec.Provisioning))
+	}
+	if spec.MAC != "" {
+		opts = append(opts, phone.WithMAC(spec.MAC))
 	}
 	p, err = phone.New(m, spec.Firmware, append(opts, spec.Options...)...)
 	if err != nil {

@@ -13,12 +13,12 @@ import (
 func init() {
 	Verbs = append(Verbs,
 		&Verb{Name: "signin", Usage: "web|pc|retry|password USER PASSWORD|pin EXTENSION PIN",
-			Help:  "sign in: web (a code to enter at the provider's page), pc (a\npairing code for the PC app), retry (a new code after expiry),\npassword (user credentials), pin (on-premises accounts)",
+			Help:  "sign in: web (a code to enter at the provider's page), pc (a\npairing code for the PC app), retry (a new code after expiry),\npassword (user credentials), pin (on-premises accounts)\non a Teams SIP Gateway phone, signin alone starts pairing (retry is\nBack: a new pairing code)",
 			Parse: parseSignIn, Run: signIn, Step: StepText},
-		&Verb{Name: "signout", Help: "sign out: tokens cleared, registration removed",
+		&Verb{Name: "signout", Help: "sign out: tokens cleared, registration removed\n(a gateway phone signs out at the gateway, registers as the device)",
 			Parse: noArgs, Run: simple((*phone.Phone).SignOut), Step: StepPhone},
 		&Verb{Name: "browser_signin", Usage: "USER PASSWORD [allow|deny]",
-			Help:  "be the person at the browser: open the phone's signin_url,\nenter its signin_code, sign in as USER, Continue (or Deny)",
+			Help:  "be the person at the browser: open the phone's signin_url,\nenter its signin_code, sign in as USER, Continue (or Deny)\n(on a gateway phone: its pairing_url and pairing_code)",
 			Parse: parseBrowser, Run: browserSignIn, Step: StepFields, Fields: []string{"user", "password", "decision"}},
 	)
 }
@@ -27,7 +27,8 @@ func init() {
 func parseSignIn(text string) (Args, error) {
 	f := strings.Fields(text)
 	if len(f) == 0 {
-		return Args{}, errors.New("signin needs a method: web, pc, retry, password USER PASSWORD or pin EXTENSION PIN")
+		// A gateway phone pairs; another says it needs a method (Run).
+		return Args{}, nil
 	}
 	want := map[string]int{"web": 1, "pc": 1, "retry": 1, "password": 3, "pin": 3}
 	n, ok := want[strings.ToLower(f[0])]
@@ -72,14 +73,22 @@ func browserSignIn(ctx context.Context, t *Target, a Args) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if st.SignInCode == "" {
+	page, code := st.SignInURL, st.SignInCode
+	if code == "" {
+		// A gateway phone's pairing code.
+		page, code = st.PairingURL, st.PairingCode
+	}
+	if code == "" {
+		if st.Gateway != phone.GatewayNone {
+			return Result{}, fmt.Errorf("the phone shows no pairing code (gateway %s, gateway_error %q)", st.Gateway, st.GatewayError)
+		}
 		return Result{}, fmt.Errorf("the phone shows no sign-in code (session %s, signin_error %q)", st.Session, st.SignInError)
 	}
 	if t.Browser == nil {
 		return Result{}, errors.New("browser_signin: no browser here")
 	}
 	allow := len(f) == 2 || f[2] == "allow"
-	if err := t.Browser(ctx, st.SignInURL, st.SignInCode, f[0], f[1], allow); err != nil {
+	if err := t.Browser(ctx, page, code, f[0], f[1], allow); err != nil {
 		return Result{}, fmt.Errorf("browser sign-in: %w", err)
 	}
 	return screen(t), nil
@@ -91,6 +100,16 @@ func signIn(_ context.Context, t *Target, a Args) (Result, error) {
 		return Result{}, err
 	}
 	f := strings.Fields(a.Text)
+	if len(f) == 0 {
+		st, err := t.Phone.State()
+		if err != nil {
+			return Result{}, err
+		}
+		if st.Gateway == phone.GatewayNone {
+			return Result{}, errors.New("signin needs a method: web, pc, retry, password USER PASSWORD or pin EXTENSION PIN")
+		}
+		f = []string{"web"}
+	}
 	switch strings.ToLower(f[0]) {
 	case "web", "pc":
 		err = t.Phone.SignInWeb(strings.ToLower(f[0]))

@@ -7,6 +7,7 @@ package fleet
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deskphone/deskphone/internal/gwurl"
 	"github.com/deskphone/deskphone/internal/numbered"
 	"github.com/deskphone/deskphone/internal/yamlpos"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -38,7 +40,11 @@ type Config struct {
 	// Connecting bounds the phones waiting for the answer to their first
 	// REGISTER (Options.Connecting); 0 is DefaultConnecting.
 	Connecting int
-	Groups     []Group
+	// Provisioning is the groups' default provisioning server: a Teams
+	// SIP Gateway URL onboards the phones (their SIP server and account
+	// then come from the gateway, so they need no server).
+	Provisioning string
+	Groups       []Group
 }
 
 // Group is Count phones alike but for their number n, which names their
@@ -59,6 +65,9 @@ type Group struct {
 	SRTP     string
 	Codecs   string
 	Audio    string
+	// Provisioning is the group's provisioning server (see
+	// Config.Provisioning).
+	Provisioning string
 }
 
 // Member is one phone of the fleet as planned.
@@ -80,6 +89,8 @@ type Member struct {
 	Audio    string
 	// StateDir is the phone's own state directory; "" is a throw-away one.
 	StateDir string
+	// Provisioning is the phone's provisioning server; "" none.
+	Provisioning string
 }
 
 // MaxPhones bounds a fleet, and a group's count: as a scenario's.
@@ -93,8 +104,8 @@ type Errors = yamlpos.Errors
 
 // The keys of a fleet file.
 var (
-	topKeys   = []string{"server", "domain", "ca", "state_root", "ephemeral", "rate", "jitter", "connecting", "groups"}
-	groupKeys = []string{"name", "count", "model", "firmware", "user", "first", "password", "server", "domain", "ca", "srtp", "codecs", "audio"}
+	topKeys   = []string{"server", "domain", "ca", "state_root", "ephemeral", "rate", "jitter", "connecting", "groups", "provisioning"}
+	groupKeys = []string{"name", "count", "model", "firmware", "user", "first", "password", "server", "domain", "ca", "srtp", "codecs", "audio", "provisioning"}
 	srtpModes = []string{"mandatory", "optional", "off"}
 )
 
@@ -182,6 +193,8 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Config, error) {
 			c.Connecting = int(p.number(k, v, 1, 1e6))
 		case "groups":
 			groups = v
+		case "provisioning":
+			c.Provisioning = p.provisioning(v)
 		}
 	})
 	if groups == nil {
@@ -258,6 +271,8 @@ func (p *parser) group(n *yaml.Node, i int) Group {
 			g.Codecs = p.str(v)
 		case "audio":
 			g.Audio = p.str(v)
+		case "provisioning":
+			g.Provisioning = p.provisioning(v)
 		}
 	})
 	if g.Model == "" {
@@ -335,6 +350,16 @@ func (p *parser) number(key string, n *yaml.Node, lo, hi float64) float64 {
 	return lo
 }
 
+// provisioning reads a provisioning server's URL: a gateway's, or
+// another http(s) server's.
+func (p *parser) provisioning(n *yaml.Node) string {
+	s := p.str(n)
+	if u, err := url.Parse(s); s != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		p.errorf(n, "", "provisioning %q: want a URL like http://127.0.0.1:8064/emea (a Teams SIP Gateway) or a provisioning server's http://HOST:PORT", s)
+	}
+	return s
+}
+
 func (p *parser) server(n *yaml.Node) string {
 	s := p.str(n)
 	if s != "" {
@@ -379,12 +404,14 @@ func (c *Config) Members() ([]Member, error) {
 		if ca == nil {
 			ca = c.CA
 		}
-		if server == "" {
-			return nil, fmt.Errorf("group %s: no server (give server: sips:HOST:PORT)", g.Name)
+		prov := or(g.Provisioning, c.Provisioning)
+		if server == "" && !gwurl.IsGateway(prov) {
+			return nil, fmt.Errorf("group %s: no server (give server: sips:HOST:PORT, or provisioning: a Teams SIP Gateway URL)", g.Name)
 		}
 		for n := first; n < first+g.Count; n++ {
 			m := Member{ID: pat.Name(n), Group: g.Name, N: n, Index: len(out), Model: g.Model, Firmware: g.Firmware,
-				Server: server, Domain: domain, Password: g.Password, CA: ca, SRTP: g.SRTP, Codecs: g.Codecs, Audio: g.Audio}
+				Server: server, Domain: domain, Password: g.Password, CA: ca, SRTP: g.SRTP, Codecs: g.Codecs, Audio: g.Audio,
+				Provisioning: prov}
 			if other, dup := seen[strings.ToLower(m.ID)]; dup {
 				return nil, fmt.Errorf("phone %s is in group %s and in group %s", m.ID, other, g.Name)
 			}

@@ -3,9 +3,13 @@ package fleet
 import (
 	"cmp"
 	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,9 +220,12 @@ func (f *Fleet) waitConnecting(ctx context.Context) {
 func (f *Fleet) build(ctx context.Context, i int) {
 	m := f.members[i]
 	spec := driver.Spec{Catalog: f.opts.Catalog, Model: m.Model, Firmware: m.Firmware, StateDir: m.StateDir,
-		Account: &statedir.Account{Server: m.Server, User: m.ID, Password: m.Password, Domain: m.Domain},
-		CA:      m.CA, Engines: &f.engines, SRTP: m.SRTP, Codecs: m.Codecs, Audio: m.Audio,
+		CA: m.CA, Engines: &f.engines, SRTP: m.SRTP, Codecs: m.Codecs, Audio: m.Audio, Provisioning: m.Provisioning,
 		Options: append([]phone.Option{phone.WithRegisterJitter(f.opts.RegisterJitter)}, f.opts.Options...)}
+	if m.Server != "" {
+		// A gateway phone without one takes the gateway's.
+		spec.Account = &statedir.Account{Server: m.Server, User: m.ID, Password: m.Password, Domain: m.Domain}
+	}
 	if spec.StateDir == "" {
 		// The throw-away root is this process's own (made by MkdirTemp):
 		// no other process can open its phones, so they hold no lock file,
@@ -262,6 +269,13 @@ func (f *Fleet) build(ctx context.Context, i int) {
 	f.built.Add(1)
 }
 
+// answeredFirst reports whether a phone's first registration has its
+// answer, or will have none: the gateway refused or offboarded it.
+func answeredFirst(st *phone.Status) bool {
+	return st.Registered || st.RegistrationError != "" ||
+		st.Gateway == phone.GatewayRefused || st.Gateway == phone.GatewayOffboarded
+}
+
 // takeConnecting waits for a place among the connecting phones and returns
 // what gives it back; nil when ctx ended first.
 func (f *Fleet) takeConnecting(ctx context.Context) (release func()) {
@@ -287,11 +301,11 @@ func (f *Fleet) releaseWhenAnswered(p *phone.Phone, release func()) {
 	answered := make(chan struct{})
 	var once sync.Once
 	unwatch := p.Watch(func(_ phone.Screen, st phone.Status) {
-		if st.Registered || st.RegistrationError != "" {
+		if answeredFirst(&st) {
 			once.Do(func() { close(answered) })
 		}
 	})
-	if st := p.Published(); st.Registered || st.RegistrationError != "" {
+	if st := p.Published(); answeredFirst(&st) {
 		once.Do(func() { close(answered) })
 	}
 	go func() {
@@ -380,4 +394,32 @@ func (f *Fleet) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("stopping the fleet: %w", ctx.Err())
 	}
+}
+
+// WriteBulkCSV writes the built phones as a Teams SIP Gateway bulk
+// sign-in file: a header "Username,HardwareId", then a row per phone,
+// its user name (its id) and its MAC as xx-xx-xx-xx-xx-xx, in the
+// fleet's order. A phone that failed to start has no row.
+func (f *Fleet) WriteBulkCSV(w io.Writer) error {
+	f.mu.Lock()
+	phones := slices.Clone(f.phones)
+	f.mu.Unlock()
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"Username", "HardwareId"}); err != nil {
+		return fmt.Errorf("bulk sign-in CSV: %w", err)
+	}
+	for _, ph := range phones {
+		if ph == nil || ph.Phone == nil {
+			continue
+		}
+		mac := strings.ReplaceAll(strings.ToLower(ph.Phone.Identity().MAC), ":", "-")
+		if err := cw.Write([]string{ph.ID, mac}); err != nil {
+			return fmt.Errorf("bulk sign-in CSV: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("bulk sign-in CSV: %w", err)
+	}
+	return nil
 }

@@ -80,6 +80,7 @@ func init() {
 	actions[catalog.ActionForwardOff] = func(p *Phone) { p.s.calls.setForward(nil) }
 	actions[catalog.ActionFactoryReset] = factoryReset
 	addSignInActions(&actions)
+	addGatewayActions(&actions)
 }
 
 // action performs a phone action, from a softkey or the menu. Actions that

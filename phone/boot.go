@@ -31,12 +31,14 @@ func (p *Phone) boot() {
 	updDamaged := p.upd.Boot()
 	img, problems := loadImage(*p.booted.Load(), p.state, p.model, p.lab)
 	cfg := p.s.cfg
+	cfg.Account = keptAccount(&p.s)
 	reboots := p.s.reboots
 	p.s = machine{
 		cfg:     cfg,
 		fw:      img.fw,
 		cas:     img.cas,
 		session: bootSession(p, img.fw),
+		gw:      bootGateway(p, p.s.gw, cfg.Provisioning),
 		policy:  newPolicy(&p.env, (*phoneHost)(p), p.dialTimeout),
 		calls:   calls{p: p},
 		bootAt:  p.clock.Now(),
@@ -66,6 +68,7 @@ func (p *Phone) boot() {
 	for _, note := range p.mediaNotes {
 		p.logf("media", "notice", "media", "%s", note)
 	}
+	startGateway(p)
 	p.startLine()
 	p.upd.Booted(p.s.fw, p.s.bootAt)
 	p.tick()

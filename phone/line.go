@@ -73,6 +73,11 @@ type lineEvents interface {
 	policyPushed(body []byte)
 	messageWaiting(ev sipua.MessageWaiting)
 	callEvent(ev sipua.Event)
+	// accountRefused: the registrar refused the account (401, 403); true
+	// when the phone fetches its provisioning first and the failure waits.
+	accountRefused() bool
+	// checkSync: the cloud said to fetch the provisioning again.
+	checkSync()
 }
 
 // WithAccount sets the SIP account the phone registers with, saved in its
@@ -278,8 +283,17 @@ func (p *Phone) stopLine(unregister bool) {
 // The phone as the line's listener.
 
 func (h *phoneHost) lineUp() {
+	if h.s.gw != nil {
+		h.s.gw.Registered()
+	}
 	if h.s.session.Established() {
 		h.s.lock.signedIn()
+	}
+}
+func (h *phoneHost) accountRefused() bool { return h.s.gw != nil && h.s.gw.RegisterRefused() }
+func (h *phoneHost) checkSync() {
+	if h.s.gw != nil {
+		h.s.gw.CheckSync()
 	}
 }
 func (h *phoneHost) lineLost()                       { h.s.session.Lost() }
@@ -306,6 +320,8 @@ func (l *line) onSIP(ev sipua.Event) {
 		l.registerFailed(ev)
 	case sipua.PolicyPushed:
 		l.on.policyPushed(ev.Body)
+	case sipua.CheckSync:
+		l.on.checkSync()
 	case sipua.MessageWaiting:
 		l.on.messageWaiting(ev)
 		l.env.logf("sip", "info", "mwi", "voice messages: %d new, %d old", ev.New, ev.Old)

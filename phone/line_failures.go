@@ -36,6 +36,12 @@ func (l *line) registerFailed(ev sipua.RegisterFailed) {
 		l.regError = reasonEndOfLife
 		return
 	}
+	if (ev.Code == 401 || ev.Code == 403) && l.on.accountRefused() {
+		// The gateway may have given the phone another account: the
+		// failure shows if the fetch leaves it with this one.
+		l.env.logf("sip", "warn", "sip", "registration refused (%d): asking the gateway", ev.Code)
+		return
+	}
 	l.on.lineLost()
 	reason := ""
 	switch {

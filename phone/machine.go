@@ -6,6 +6,7 @@ import (
 
 	"github.com/deskphone/deskphone/certs"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/gateway"
 	"github.com/deskphone/deskphone/phone/signin"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -39,6 +40,10 @@ type machine struct {
 	audio AudioPath
 	muted bool
 	mwi   int // new voice messages on the account
+
+	// gw is the Teams SIP Gateway part; nil unless the provisioning URL
+	// is a gateway's (gateway.go).
+	gw *gateway.Agent
 
 	// The input router's screens.
 	menu  menu  // menu.go

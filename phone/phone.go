@@ -22,6 +22,7 @@ import (
 	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone/catalog"
+	"github.com/deskphone/deskphone/phone/gateway"
 	"github.com/deskphone/deskphone/phone/statedir"
 	"github.com/deskphone/deskphone/phone/update"
 )
@@ -55,6 +56,9 @@ type Phone struct {
 	noStateLock bool        // see WithoutStateLock
 	lab         *labdir.Dir // see WithLab
 	newLine     NewSIPLine  // see WithSIPLine
+	// gwOpts are the gateway's options (WithProvisioningServer, WithMAC);
+	// nil when none was given.
+	gwOpts *gatewayOptions
 
 	// updateCfg is the update agent's configuration, as the options left
 	// it; upd is the agent (phone/update), made once the state is open.
@@ -187,7 +191,11 @@ func New(model *catalog.Model, firmware string, opts ...Option) (*Phone, error) 
 // the CA store, so that the firmware and the store can be read (and roots
 // imported) before Start.
 func (p *Phone) open(firmware string) error {
-	st, id, err := statedir.Open(p.state.Path, p.model.ID, p.model.Vendor.OUI)
+	mac := ""
+	if p.gwOpts != nil {
+		mac = p.gwOpts.mac
+	}
+	st, id, err := statedir.OpenWithMAC(p.state.Path, p.model.ID, p.model.Vendor.OUI, mac)
 	if err != nil {
 		return err
 	}
@@ -202,7 +210,7 @@ func (p *Phone) open(firmware string) error {
 	// The phone's own files follow the rules of every state file: a
 	// damaged one stops the power-on with its name, never defaults in its
 	// place. The lock record is the exception: it boots the phone locked.
-	for _, f := range []statedir.File{policyFileSpec, updateFileSpec} {
+	for _, f := range []statedir.File{policyFileSpec, updateFileSpec, gateway.FileSpec} {
 		if _, err := st.Load(f, f.New()); err != nil {
 			return err
 		}
@@ -224,6 +232,13 @@ func (p *Phone) open(firmware string) error {
 	}
 	if p.account != nil && *p.account != cfg.Account {
 		cfg.Account = *p.account
+		if err := st.SaveConfig(cfg); err != nil {
+			return err
+		}
+	}
+	if o := p.gwOpts; o != nil && o.provisioning != nil && *o.provisioning != cfg.Provisioning {
+		cfg.Provisioning = *o.provisioning
+		cfg.Revision++
 		if err := st.SaveConfig(cfg); err != nil {
 			return err
 		}

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/deskphone/deskphone/phone/gateway"
+
 	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -115,7 +117,7 @@ func saveLockRecord(dir string, r *lockRecord) error {
 // StateFiles are the phone's own state files, for the tools that check
 // and repair a state directory (statedir.Check, statedir.Repair).
 func StateFiles() []statedir.File {
-	return []statedir.File{lockFileSpec, policyFileSpec, updateFileSpec, historyFileSpec}
+	return []statedir.File{lockFileSpec, policyFileSpec, updateFileSpec, historyFileSpec, gateway.FileSpec}
 }
 
 // checkPIN says why pin cannot be a PIN with at least min digits.

@@ -13,7 +13,10 @@ func (p *Phone) screenName() string {
 	if p.s.menu.isOpen() {
 		return "menu"
 	}
-	if name := signInScreen(p.s.session, !p.s.calls.idle(), p.model.Vendor); name != "" {
+	if name := gatewayScreen(p); name != "" {
+		return "gateway_" + name
+	}
+	if name := signInScreen(p.s.session, !p.s.calls.idle() || p.s.gw != nil, p.model.Vendor); name != "" {
 		return name
 	}
 	if p.s.lock.state == Locked && (p.s.calls.state() == CallIdle || p.s.calls.state() == CallDialing) {
@@ -54,7 +57,10 @@ func (p *Phone) softkeys() []catalog.Softkey {
 	if p.upd.Offered() && !p.s.entry.isOpen() {
 		all = p.model.Vendor.Update.Softkeys
 	}
-	if signInScreen(p.s.session, !p.s.calls.idle(), p.model.Vendor) != "" {
+	if gs := gatewayScreen(p); gs != "" && !p.s.menu.isOpen() {
+		all = p.model.Vendor.Gateway.Softkeys[gs]
+	}
+	if signInScreen(p.s.session, !p.s.calls.idle() || p.s.gw != nil, p.model.Vendor) != "" {
 		var offered []catalog.Softkey
 		for _, k := range all {
 			if signInOffered(p.s.session, k.Action.String()) {
@@ -111,7 +117,11 @@ func (p *Phone) render() Screen {
 		p.s.menu.render(&s)
 		return s
 	}
-	if name := signInScreen(p.s.session, !p.s.calls.idle(), m.Vendor); name != "" {
+	if name := gatewayScreen(p); name != "" {
+		renderGateway(&s, name, p)
+		return s
+	}
+	if name := signInScreen(p.s.session, !p.s.calls.idle() || p.s.gw != nil, m.Vendor); name != "" {
 		renderSignIn(&s, name, p.s.session, m.Vendor, p.expand)
 		return s
 	}
@@ -129,6 +139,7 @@ func (p *Phone) render() Screen {
 		for _, l := range m.Vendor.IdleLines {
 			s.Lines = append(s.Lines, Line{Text: p.expand(l)})
 		}
+		s.Lines = append(s.Lines, gatewayIdleLines(p)...)
 		s.Lines = append(s.Lines, p.s.calls.idleForwardLines()...)
 		s.Lines = append(s.Lines, p.s.lock.idleLines()...)
 		s.Lines = append(s.Lines, historyLines(p)...)

@@ -29,13 +29,20 @@ func factoryReset(p *Phone) {
 
 // factoryConfig is the configuration a reset phone boots with: the
 // defaults, plus what the phone's options give it at every power-on (the
-// account of `run --server`), as DHCP provisioning would give a real
-// phone again; the options are saved as at power-on.
+// account of `run --server`, the gateway URL of `--provisioning`), as
+// DHCP would give a real phone again; the options are saved as at
+// power-on.
 func factoryConfig(p *Phone) (statedir.Config, error) {
 	cfg := statedir.DefaultConfig()
-	if p.account == nil {
+	given := false
+	if p.account != nil {
+		cfg.Account, given = *p.account, true
+	}
+	if o := p.gwOpts; o != nil && o.provisioning != nil {
+		cfg.Provisioning, given = *o.provisioning, true
+	}
+	if !given {
 		return cfg, nil
 	}
-	cfg.Account = *p.account
 	return cfg, p.state.SaveConfig(cfg)
 }

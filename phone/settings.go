@@ -15,13 +15,20 @@ import (
 type settings struct {
 	cfg *statedir.Config // the machine's
 	env *partEnv
+	// kept is the statedir account while the gateway's is in force (nil
+	// without a gateway): what a save writes.
+	kept *statedir.Account
 }
 
 // save writes the configuration; a failure is logged and shown, and the
 // phone goes on with the setting in memory.
 func (st settings) save() {
 	st.cfg.Revision++
-	if err := st.env.state.SaveConfig(*st.cfg); err != nil {
+	c := *st.cfg
+	if st.kept != nil {
+		c.Account = *st.kept
+	}
+	if err := st.env.state.SaveConfig(c); err != nil {
 		st.env.logf("config", "err", "config", "saving configuration failed: %v", err)
 		st.env.alert("Cannot save settings")
 	}

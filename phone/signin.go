@@ -59,8 +59,15 @@ func bootSession(p *Phone, fw *catalog.Firmware) *signin.Session {
 // SignInWeb starts web sign-in ("web") or sign-in via PC ("pc"), as the
 // sign-in screen's softkey does; the code shows in the status once the
 // provider gave it.
+// On a gateway phone it starts pairing with the gateway, whatever the
+// method.
 func (p *Phone) SignInWeb(method string) error {
-	return p.doErr(func() error { return p.s.session.Web(signin.Method(method)) })
+	return p.doErr(func() error {
+		if p.s.gw != nil {
+			return gatewayErr(p.s.gw.SignIn())
+		}
+		return p.s.session.Web(signin.Method(method))
+	})
 }
 
 // SignInPassword signs in with user credentials (the password grant).
@@ -73,12 +80,28 @@ func (p *Phone) SignInPIN(extension, pin string) error {
 	return p.doErr(func() error { return p.s.session.PIN(extension, pin) })
 }
 
-// SignInRetry asks for a new web sign-in code after the last expired.
-func (p *Phone) SignInRetry() error { return p.do(func() { p.s.session.Retry() }) }
+// SignInRetry asks for a new web sign-in code after the last expired (on
+// a gateway phone, Back: a new pairing code).
+func (p *Phone) SignInRetry() error {
+	return p.do(func() {
+		if p.s.gw != nil {
+			p.s.gw.Back()
+			return
+		}
+		p.s.session.Retry()
+	})
+}
 
-// SignOut signs out: tokens cleared, registration removed.
+// SignOut signs out: tokens cleared, registration removed. A gateway
+// phone signs out at the gateway and registers as the device again.
 func (p *Phone) SignOut() error {
-	return p.do(func() { p.s.session.SignOut(signin.WhySignedOut, signin.ReasonSignedOut) })
+	return p.doErr(func() error {
+		if p.s.gw != nil {
+			return gatewayErr(p.s.gw.SignOut())
+		}
+		p.s.session.SignOut(signin.WhySignedOut, signin.ReasonSignedOut)
+		return nil
+	})
 }
 
 // addSignInActions puts the sign-in part's actions into the action table.
@@ -110,6 +133,10 @@ func addSignInActions(t *[catalog.ActionCount]func(*Phone)) {
 	t[catalog.ActionSignInCancel] = func(p *Phone) { p.s.session.Cancel() }
 	t[catalog.ActionSignOut] = func(p *Phone) {
 		p.s.menu.close()
+		if p.s.gw != nil {
+			_ = p.s.gw.SignOut()
+			return
+		}
 		p.s.session.SignOut(signin.WhySignedOut, signin.ReasonSignedOut)
 	}
 }

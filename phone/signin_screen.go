@@ -10,10 +10,11 @@ import (
 )
 
 // signInScreen is the sign-in screen to show, "" when none: the code, its
-// expiry, or the methods while signed out, when no call is up (inCall). A
+// expiry, or the methods while signed out, unless hidden (a call is up, or
+// the phone signs in through the gateway). A
 // vendor without sign-in screens in its catalog shows its idle screen.
-func signInScreen(s *signin.Session, inCall bool, v *catalog.Vendor) string {
-	if !s.Configured() || inCall {
+func signInScreen(s *signin.Session, hidden bool, v *catalog.Vendor) string {
+	if !s.Configured() || hidden {
 		return ""
 	}
 	name := ""

@@ -103,6 +103,14 @@ type Status struct {
 	// CallStates counts the calls in each state (a fleet's gauge of
 	// calls by state); no key of its own, `calls` lists them.
 	CallStates CallCounts
+	// The Teams SIP Gateway: where the phone stands with it, why it
+	// refused or what failed, and the pairing code on the screen with its
+	// address and seconds left.
+	Gateway          GatewayState
+	GatewayError     string
+	PairingCode      string
+	PairingURL       string
+	PairingExpiresIn int
 	// FirmwareMode is the running firmware's stream (the catalog's
 	// mode): 3pip, sip or lpe.
 	FirmwareMode string
@@ -138,6 +146,10 @@ func (s Status) Pairs() [][2]string {
 	expiresIn := ""
 	if s.SignInCode != "" {
 		expiresIn = strconv.Itoa(s.SignInExpiresIn)
+	}
+	pairingLeft := ""
+	if s.PairingCode != "" {
+		pairingLeft = strconv.Itoa(s.PairingExpiresIn)
 	}
 	return [][2]string{
 		{"registered", yesno[s.Registered]},
@@ -200,6 +212,11 @@ func (s Status) Pairs() [][2]string {
 		{"conference", yesno[s.Conference]},
 		{"forward", s.Forward},
 		{"missed_calls", strconv.Itoa(int(s.MissedCalls))},
+		{"gateway", s.Gateway.String()},
+		{"gateway_error", s.GatewayError},
+		{"pairing_code", s.PairingCode},
+		{"pairing_url", s.PairingURL},
+		{"pairing_expires_in", pairingLeft},
 		{"firmware_mode", s.FirmwareMode},
 	}
 }
@@ -275,6 +292,7 @@ func (p *Phone) fillStatus(s *Status) {
 	if code, u, left := p.s.session.Code(); code != "" {
 		s.SignInCode, s.SignInURL, s.SignInExpiresIn = code, u, int(left/time.Second)
 	}
+	gatewayStatus(p, s)
 	if ms, err := p.s.calls.media(); err == nil {
 		s.setMedia(ms.Stats())
 	}

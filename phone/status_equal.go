@@ -67,5 +67,10 @@ func (s *Status) Equal(o *Status) bool {
 		s.CallStates == o.CallStates &&
 		s.MissedCalls == o.MissedCalls &&
 		s.Forward == o.Forward &&
+		s.Gateway == o.Gateway &&
+		s.GatewayError == o.GatewayError &&
+		s.PairingCode == o.PairingCode &&
+		s.PairingURL == o.PairingURL &&
+		s.PairingExpiresIn == o.PairingExpiresIn &&
 		s.FirmwareMode == o.FirmwareMode
 }

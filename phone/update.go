@@ -43,12 +43,6 @@ func WithUpdateService(base string) Option {
 	return func(p *Phone) error { p.updateCfg.Service = base; return nil }
 }
 
-// WithProvisioningServer sets the base URL of a provisioning server that
-// offers firmware too: a second update authority.
-func WithProvisioningServer(base string) Option {
-	return func(p *Phone) error { p.updateCfg.Provisioning = base; return nil }
-}
-
 // WithDeviceUpdate turns the update agent on or off (EnableDeviceUpdate as
 // provisioned; the in-band policy may say otherwise).
 func WithDeviceUpdate(on bool) Option {

@@ -15,6 +15,7 @@ import (
 	"github.com/deskphone/deskphone/backend"
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/internal/gwurl"
 	"github.com/deskphone/deskphone/internal/numbered"
 	"github.com/deskphone/deskphone/internal/yamlpos"
 	"github.com/deskphone/deskphone/media"
@@ -32,7 +33,7 @@ var (
 	topKeys     = []string{"name", "description", "start", "backend", "phones", "vars", "steps"}
 	backendKeys = []string{"server", "ca", "domain", "users", "load_users", "provisioning"}
 	userKeys    = []string{"user", "password", "display_name", "extension"}
-	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin", "count"}
+	phoneKeys   = []string{"name", "model", "firmware", "user", "password", "state", "account", "srtp", "codecs", "audio", "signin", "count", "provisioning", "mac"}
 	// runnerSteps are the steps of the runner itself: they shape the run
 	// or act on the cloud. Every other step is a verb of the driver with
 	// a step form (driver.Verb.Step).
@@ -374,6 +375,17 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 				p.Errorf(s, nil, "", "signin needs the embedded mock cloud's identity provider")
 			}
 		}
+		if v := f["provisioning"]; v != nil {
+			ps.Provisioning = p.provisioning(v)
+		}
+		if v := f["mac"]; v != nil {
+			ps.MAC = p.str(v)
+			if hw, err := parseMAC(ps.MAC); err != nil {
+				p.Errorf(v, nil, "", "%v", err)
+			} else {
+				ps.MAC = hw.String()
+			}
+		}
 		if a := f["account"]; a != nil {
 			switch v := p.scalar(a); v {
 			case "none":
@@ -417,7 +429,7 @@ func (p *parser) phones(n *yaml.Node, external bool) []PhoneSpec {
 		if ps.Password == "" && !external {
 			ps.Password = "secret"
 		}
-		if external && !ps.NoAccount && ps.Password == "" {
+		if external && !ps.NoAccount && ps.Password == "" && !gwurl.IsGateway(ps.Provisioning) {
 			p.Errorf(pn, nil, "", "phone %q needs password: for the external server", ps.Name)
 		}
 		if cn := f["count"]; cn != nil {
@@ -458,6 +470,14 @@ func (p *parser) group(ps PhoneSpec, cn *yaml.Node, userGiven bool) []PhoneSpec 
 	for i := range out {
 		m := ps
 		m.Name, m.User, m.Group = fmt.Sprintf("%s[%d]", ps.Name, i+1), pat.Name(i+1), ps.Name
+		if ps.MAC != "" {
+			mac, err := nthMAC(ps.MAC, i)
+			if err != nil {
+				p.Errorf(cn, nil, "", "mac: %v", err)
+				return nil
+			}
+			m.MAC = mac
+		}
 		out[i] = m
 	}
 	return out

@@ -16,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
+	"github.com/deskphone/deskphone/internal/gwurl"
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/internal/siptrace"
@@ -265,7 +266,18 @@ func (e *env) setUp(ctx context.Context) error {
 		if ps.Audio != "" {
 			spec.Audio = e.sourcePath(ps.Audio)
 		}
-		if !ps.NoAccount {
+		spec.MAC = ps.MAC
+		prov, err := e.provisioningURL(ps)
+		if err != nil {
+			return err
+		}
+		if prov != "" {
+			// The phone's own provisioning server, in the place of the
+			// cloud's: options given last win.
+			spec.Options = append(spec.Options, phone.WithProvisioningServer(prov))
+		}
+		// A gateway phone's SIP server and account are the gateway's.
+		if !ps.NoAccount && !gwurl.IsGateway(prov) {
 			spec.Account = &statedir.Account{Server: server, User: ps.User, Password: ps.Password, Domain: domain}
 		}
 		if ps.SignIn != "" && e.cloud != nil {

@@ -73,6 +73,14 @@ type PhoneSpec struct {
 	// Group is the name of the entry with count: the phone came from;
 	// its members are named GROUP[n], from 1.
 	Group string
+	// Provisioning is the phone's provisioning server: a URL, or a
+	// region path (/emea, /noam, /apac, optionally /tenantid/GUID) of
+	// the embedded cloud's Teams SIP Gateway. A gateway's onboards the
+	// phone, whose SIP server and account then come from the gateway.
+	Provisioning string
+	// MAC is the phone's MAC address (a group's first member's; the next
+	// members count up from it); "" draws one.
+	MAC string
 }
 
 // Step is one thing the runner does.

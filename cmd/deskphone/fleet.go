@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -24,6 +26,8 @@ import (
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/fleet/api"
+	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/internal/gwurl"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
@@ -51,6 +55,12 @@ Flags:
   --password SECRET   the accounts' password
   --domain DOMAIN     SIP domain (default: the server's host)
   --ca FILE           root certificate the phones import before booting
+  --provisioning URL  the phones' provisioning server (over the fleet file's): a
+                      Teams SIP Gateway URL (http://HOST:PORT/REGION) onboards
+                      them, their SIP server and account then the gateway's
+  --bulk-csv FILE     once the phones are built, write them to FILE as a
+                      gateway bulk sign-in CSV: Username,HardwareId rows (the
+                      phone's user name, its MAC as xx-xx-xx-xx-xx-xx)
   --srtp MODE, --codecs LIST, --audio-source SRC
                       media, as for 'deskphone run'
   --state-root DIR    one state directory per phone, DIR/ID (default: throw-away
@@ -121,9 +131,14 @@ A fleet file (YAML):
 		progress := fs.String("progress", "auto", "")
 		every := fs.Duration("progress-every", 5*time.Second, "")
 		stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "")
+		provisioning := fs.String("provisioning", "", "")
+		bulkCSV := fs.String("bulk-csv", "", "")
 		fs.Var(&files, "catalog", "")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if u, err := url.Parse(*provisioning); *provisioning != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return badFlag("--provisioning %q: want a URL like http://127.0.0.1:8064/emea", *provisioning)
 		}
 		cat, err := catalog.Load(files...)
 		if err != nil {
@@ -140,8 +155,8 @@ A fleet file (YAML):
 		case *phones > fleet.MaxPhones:
 			return badFlag("--phones: %d is more than %d", *phones, fleet.MaxPhones)
 		case *phones > 0:
-			if *server == "" || *user == "" {
-				return errors.New("--phones needs --server and --user (and --password)")
+			if (*server == "" && !gwurl.IsGateway(*provisioning)) || *user == "" {
+				return errors.New("--phones needs --server (or a gateway's --provisioning) and --user (and --password)")
 			}
 			cfg = &fleet.Config{Server: *server, Domain: *domain, Groups: []fleet.Group{{Name: "fleet", Count: *phones,
 				Model: *model, Firmware: *firmware, User: *user, Password: *password, SRTP: *srtp, Codecs: *codecList, Audio: *audio}}}
@@ -159,6 +174,12 @@ A fleet file (YAML):
 		}
 		if *stateRoot != "" {
 			cfg.StateRoot = *stateRoot
+		}
+		if *provisioning != "" {
+			cfg.Provisioning = *provisioning
+			for i := range cfg.Groups {
+				cfg.Groups[i].Provisioning = ""
+			}
 		}
 		cfg.Ephemeral = cfg.Ephemeral || *ephemeral
 		cfg.Pace(*rate, *jitter)
@@ -223,6 +244,16 @@ A fleet file (YAML):
 		startErr := f.Start(ctx)
 		for _, e := range f.Errors() {
 			fmt.Fprintf(stderr, "deskphone fleet: %v\n", e)
+		}
+		if startErr == nil && *bulkCSV != "" {
+			var b bytes.Buffer
+			if err := f.WriteBulkCSV(&b); err != nil {
+				return err
+			}
+			if err := atomicfile.Write(*bulkCSV, b.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("--bulk-csv: %w", err)
+			}
+			fmt.Fprintf(stdout, "fleet: bulk sign-in CSV of %d phones in %s\n", f.Progress().Built, *bulkCSV)
 		}
 		if startErr == nil {
 			trimAfterBoot()

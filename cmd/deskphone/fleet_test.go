@@ -120,6 +120,8 @@ func TestFleetBadInput(t *testing.T) {
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--connecting", "-1"}, "--connecting -1: want at least 1"},
 		{[]string{"fleet", "--phones", "3", "--server", "sips:127.0.0.1:1", "--user", "u{n}", "--api", "0.0.0.0:0", "--api-token", ""}, "bearer token"},
 		{[]string{"fleet", "--phones", "2000000", "--server", "sips:127.0.0.1:1", "--user", "u{n}"}, "--phones: 2000000 is more than 1000000"},
+		{[]string{"fleet", "--phones", "3", "--user", "u{n}", "--provisioning", "http://127.0.0.1:1/firmware"}, "--phones needs --server (or a gateway's --provisioning)"},
+		{[]string{"fleet", "--phones", "3", "--user", "u{n}", "--provisioning", "ftp://127.0.0.1/emea"}, `--provisioning "ftp://127.0.0.1/emea": want a URL`},
 	}
 	for _, tt := range tests {
 		_, stderr, code := deskphone(t, "", tt.args...)

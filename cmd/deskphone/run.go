@@ -17,6 +17,7 @@ import (
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/internal/gwurl"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
@@ -90,6 +91,11 @@ Flags:
                       on 127.0.0.1:8062 when free)
   --provisioning URL  a provisioning server that offers firmware too (a second
                       update authority)
+                      a Teams SIP Gateway URL (http://HOST:PORT/REGION, REGION
+                      emea, noam or apac, optionally /tenantid/GUID) onboards
+                      the phone: its SIP server and account come from the
+                      gateway, so without --server no embedded cloud starts;
+                      kept in --state, so later runs onboard with it too
   --no-device-update  EnableDeviceUpdate false: the phone never checks for firmware
   --signin METHOD     boot signed out and sign in with the identity provider:
                       web or pc (a code shows at once), user or pin (the sign-in
@@ -192,7 +198,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		case "wall":
 			clk = clock.NewSkewed()
 		case "virtual":
-			t, err := virtualStart(*start, *server != "")
+			t, err := virtualStart(*start, *server != "" || keptGateway(*provisioningURL, *state) != "")
 			if err != nil {
 				return err
 			}
@@ -234,13 +240,16 @@ Without --server the phone registers as alice to an embedded mock cloud
 		if (*clientCert == "") != (*clientKey == "") {
 			return errors.New("--client-cert and --client-key go together")
 		}
-		if len(policyFlags) > 0 && (*server != "" || *noBackend) {
+		gatewayURL := keptGateway(*provisioningURL, *state)
+		if len(policyFlags) > 0 && (*server != "" || *noBackend || gatewayURL != "") {
 			return errors.New("--policy sets the embedded cloud's policy: not with --server or --no-backend")
 		}
 		signIn := phone.SignIn{Issuer: *idpURL, ClientID: *clientID, ClientSecret: *clientSecret, Method: *signinMethod}
 		switch {
 		case *server != "":
 			spec.Account = &statedir.Account{Server: *server, User: *user, Password: *password, Domain: *domain}
+		case gatewayURL != "":
+			// The gateway gives the phone its SIP server and account.
 		case !*noBackend && *idpURL == "":
 			dir, err := os.MkdirTemp("", "deskphone-cloud-")
 			if err != nil {
@@ -311,6 +320,25 @@ Without --server the phone registers as alice to an embedded mock cloud
 		return ui.New(p).Run()
 	}
 	return c
+}
+
+// keptGateway is the Teams SIP Gateway URL a run onboards with: the
+// --provisioning flag's when it is one, else (without the flag) the one
+// the state directory kept; "" when none.
+func keptGateway(flagURL, state string) string {
+	if flagURL != "" {
+		if gwurl.IsGateway(flagURL) {
+			return flagURL
+		}
+		return ""
+	}
+	if state == "" {
+		return ""
+	}
+	if cfg, err := statedir.PeekConfig(state); err == nil && gwurl.IsGateway(cfg.Provisioning) {
+		return cfg.Provisioning
+	}
+	return ""
 }
 
 // defaultStart is where a virtual clock starts unless told otherwise.

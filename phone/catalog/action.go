@@ -77,6 +77,9 @@ const (
 	// ActionFactoryReset clears the state directory but the phone's
 	// identity and firmware, and reboots (as `deskphone state reset`).
 	ActionFactoryReset
+	// The Teams SIP Gateway's: start pairing (Sign In), a new code (Back).
+	ActionGatewaySignIn
+	ActionGatewayBack
 	// ActionCount is one past the last action: the size of a table indexed
 	// by Action.
 	ActionCount
@@ -105,7 +108,8 @@ var actionNames = [ActionCount]string{
 	ActionHistoryPlaced: "history_placed",
 	ActionForwardAlways: "forward_always", ActionForwardBusy: "forward_busy",
 	ActionForwardNoAnswer: "forward_noanswer", ActionForwardOff: "forward_off",
-	ActionFactoryReset: "factory_reset",
+	ActionFactoryReset:  "factory_reset",
+	ActionGatewaySignIn: "gateway_signin", ActionGatewayBack: "gateway_back",
 }
 
 // Actions are the action names a softkey or menu entry may give, in the

@@ -63,6 +63,9 @@ type Vendor struct {
 	History History `yaml:"history"`
 	// Forward is how the phone words call forwarding.
 	Forward Forward `yaml:"forward"`
+	// Gateway is how the SIP firmware shows the Teams SIP Gateway
+	// (gateway.go).
+	Gateway Gateway `yaml:"gateway"`
 }
 
 // Forward is a vendor's call forwarding: the no-answer delay its phones

@@ -160,6 +160,9 @@ func (v *Vendor) validate() *Error {
 	if err := v.Forward.validate(); err != nil {
 		return err
 	}
+	if err := v.Gateway.validate(); err != nil {
+		return err
+	}
 	if err := fillReasons("sign_in.reasons", &v.SignIn.Reasons, SignInReasons); err != nil {
 		return err
 	}
@@ -179,20 +182,10 @@ func (v *Vendor) validate() *Error {
 		}
 		for i, k := range keys {
 			field := fmt.Sprintf("softkeys.%s[%d]", s, i)
-			if k.Label == "" {
-				return &Error{Field: field + ".label", Msg: "missing"}
+			if err := checkSoftkey(field, &keys[i]); err != nil {
+				return err
 			}
-			if k.Short != "" && strings.TrimSpace(k.Short) == "" {
-				return &Error{Field: field + ".short", Msg: "blank"}
-			}
-			if k.Short != "" && len([]rune(k.Short)) >= len([]rune(k.Label)) {
-				return &Error{Field: field + ".short", Msg: fmt.Sprintf("%q must be shorter than the label %q", k.Short, k.Label)}
-			}
-			a, err := ParseAction(k.ActionName)
-			if err != nil {
-				return &Error{Field: field + ".action", Msg: err.Error()}
-			}
-			keys[i].Action = a
+			a := keys[i].Action
 			if (a == ActionOpen) != (len(k.Open) > 0) {
 				return &Error{Field: field + ".open", Msg: "a menu path goes with the open action, and only with it"}
 			}

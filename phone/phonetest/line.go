@@ -189,3 +189,6 @@ func (l *Line) Close() error {
 	l.mu.Unlock()
 	return err
 }
+
+// CheckSync reports the cloud's check-sync NOTIFY, as the UA does.
+func (l *Line) CheckSync() { l.Send(sipua.CheckSync{}) }

@@ -303,7 +303,8 @@ func (u *UA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// onNotify takes message-summary (RFC 3842) and refer (RFC 3515) NOTIFYs.
+// onNotify takes message-summary (RFC 3842), refer (RFC 3515), the
+// in-band provisioning's and check-sync NOTIFYs.
 func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	event := ""
 	if h := req.GetHeader("Event"); h != nil {
@@ -321,6 +322,9 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	case EventProvisioning:
 		u.provisioningNotify(req, tx)
+	case EventCheckSync:
+		u.emit(CheckSync{})
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	case "refer":
 		if code, ok := sipfragStatus(req.Body()); ok && code >= 200 {
 			if c := u.findDialog(req); c != nil {

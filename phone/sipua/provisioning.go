@@ -56,3 +56,14 @@ func (u *UA) codecOrder() string {
 	}
 	return ""
 }
+
+// EventCheckSync is the Event of the out-of-dialog NOTIFY by which a
+// provisioning service (the Teams SIP Gateway) tells a phone to fetch its
+// provisioning again.
+const EventCheckSync = "check-sync"
+
+// CheckSync: a check-sync NOTIFY came; the phone fetches its
+// provisioning again. It carries nothing: what to fetch is the phone's.
+type CheckSync struct{}
+
+func (CheckSync) event() {}

@@ -30,7 +30,7 @@ func TestReset(t *testing.T) {
 		"signin/tokens.json": "{}", "ca/imported/x.pem": "x",
 		"firmware/slot-b.img": "image", "firmware/download.part": "part",
 		"firmware/tuf/update-service/root.json": "{}",
-		".reset-trash/0": "left by a killed reset",
+		".reset-trash/0":                        "left by a killed reset",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)

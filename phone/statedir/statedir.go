@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,6 +89,10 @@ type Config struct {
 	// Forward is the call forwarding the user set; nil when off, so a
 	// phone without it keeps nothing for it.
 	Forward *Forward `json:"forward,omitempty"`
+	// Provisioning is the Teams SIP Gateway provisioning URL the phone
+	// onboards with at every boot (what DHCP option 66/160 gives a real
+	// phone); "" when none.
+	Provisioning string `json:"provisioning,omitempty"`
 	// Revision counts saves; it tells which of two writes survived.
 	Revision int64 `json:"revision"`
 }
@@ -133,7 +138,19 @@ func DefaultConfig() Config { return Config{Volume: 5, Voicemail: "voicemail"} }
 // Open opens dir (creating it) for a phone of the given model, generating its
 // identity on first use. The MAC starts with the vendor's OUI (three octets
 // like "00:90:8f"); an empty OUI gives a locally administered address.
-func Open(dir, model, oui string) (*Dir, Identity, error) {
+func Open(dir, model, oui string) (*Dir, Identity, error) { return OpenWithMAC(dir, model, oui, "") }
+
+// OpenWithMAC is Open, giving a fresh directory the MAC mac ("" draws
+// one): a scenario's or a test's phone whose MAC the cloud must know in
+// advance. A directory that has an identity keeps its own.
+func OpenWithMAC(dir, model, oui, mac string) (*Dir, Identity, error) {
+	if mac != "" {
+		hw, err := net.ParseMAC(mac)
+		if err != nil || len(hw) != 6 {
+			return nil, Identity{}, fmt.Errorf("MAC %q: want six octets like 00:90:8f:12:34:56", mac)
+		}
+		mac = hw.String()
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, Identity{}, fmt.Errorf("state directory: %w", err)
 	}
@@ -162,6 +179,9 @@ func Open(dir, model, oui string) (*Dir, Identity, error) {
 	id, err = newIdentity(model, oui)
 	if err != nil {
 		return nil, Identity{}, err
+	}
+	if mac != "" {
+		id.MAC = mac
 	}
 	if err := d.write(IdentityFile, id); err != nil {
 		return nil, Identity{}, err
@@ -239,6 +259,9 @@ type File struct {
 // v. It reports whether the file exists; anything else is a
 // *DamagedError naming the file.
 func (d *Dir) Load(f File, v any) (bool, error) { return d.readKeys(f.Name, f.Required, v) }
+
+// Save replaces the state file f with v atomically (mode 0600).
+func (d *Dir) Save(f File, v any) error { return d.write(f.Name, v) }
 
 func (d *Dir) read(name string, v any) (bool, error) {
 	return d.readKeys(name, requiredKeys[name], v)
@@ -366,6 +389,13 @@ func newIdentity(model, oui string) (Identity, error) {
 	}
 	serial := fmt.Sprintf("%X", b[:6])
 	return Identity{Model: strings.ToLower(model), MAC: mac, Serial: serial}, nil
+}
+
+// PeekConfig reads the configuration of an existing state directory
+// without creating or locking anything; the default one when none was
+// saved.
+func PeekConfig(dir string) (Config, error) {
+	return (&Dir{Path: dir}).LoadConfig()
 }
 
 // Peek reads the identity and firmware slots of an existing state directory
