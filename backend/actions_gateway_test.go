@@ -181,3 +181,21 @@ func TestGatewayPairingWithIdP(t *testing.T) {
 		t.Errorf("credentials %v", creds)
 	}
 }
+
+// A busy gateway address falls back to a free port when asked to.
+func TestGatewayFallback(t *testing.T) {
+	first := startBackend(t, func(c *Config) { c.Gateway = "127.0.0.1:0" })
+	busy := strings.TrimPrefix(first.GatewayURL(), "http://")
+	b := startBackend(t, func(c *Config) { c.Gateway, c.GatewayFallback = busy, true })
+	if u := b.GatewayURL(); u == "" || u == first.GatewayURL() {
+		t.Errorf("fallback %q", u)
+	}
+	c, err := New(Config{StateDir: t.TempDir(), Listen: []string{"tls:127.0.0.1:0"}, Gateway: busy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Start(ctxT(t)); err == nil || !strings.Contains(err.Error(), "gateway listen") {
+		t.Errorf("busy without fallback: %v", err)
+	}
+}

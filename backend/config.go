@@ -193,7 +193,10 @@ type Config struct {
 	// Gateway is the listen address of the Teams SIP Gateway's
 	// provisioning (plain HTTP), e.g. "127.0.0.1:8064" or
 	// "127.0.0.1:0"; "" runs no gateway. See DefaultGateway.
-	Gateway string
+	// GatewayFallback, when Gateway's address is busy, serves it on a
+	// free loopback port instead (a second cloud on one machine).
+	Gateway         string
+	GatewayFallback bool
 	// UpdateService, when set, is the base URL of the device update
 	// service the in-band provisioning names, as the real service tells
 	// its phones where firmware comes from.

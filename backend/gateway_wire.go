@@ -125,6 +125,10 @@ func (b *Backend) addCommonArea(name, location string) (gateway.User, error) {
 // Start with b.mu held.
 func (b *Backend) listenGateway(ctx context.Context, lc net.ListenConfig) (net.Listener, func(), error) {
 	ln, err := lc.Listen(ctx, "tcp", b.cfg.Gateway)
+	if err != nil && b.cfg.GatewayFallback {
+		b.log.Info("gateway address busy, using a free port", "addr", b.cfg.Gateway, "error", err)
+		ln, err = lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway listen %s: %w", b.cfg.Gateway, err)
 	}
