@@ -440,7 +440,9 @@ type DeviceInfo struct {
 	LastSeen  string `json:"last_seen,omitempty"`
 	SignedOut string `json:"signed_out,omitempty"`
 	Reason    string `json:"reason,omitempty"` // why it was offboarded
-	Settings
+	// The signed-in user's settings (dnd, forward_to, ...); none when
+	// nobody is signed in.
+	*Settings
 }
 
 // StateProvisioned is a common-area MAC the admin added that has not
@@ -498,7 +500,8 @@ func (s *Service) infoLocked(mac string) DeviceInfo {
 	info.Region, info.Tenant, info.State, info.User, info.Reason = d.region, d.tenant, d.state, d.user, d.why
 	info.Onboarded, info.LastSeen, info.SignedOut = stamp(d.onboarded), stamp(d.seen), stamp(d.signedOut)
 	if d.user != "" {
-		info.Settings = s.settings[strings.ToLower(d.user)]
+		st := s.settings[strings.ToLower(d.user)]
+		info.Settings = &st
 	}
 	return info
 }
