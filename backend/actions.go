@@ -40,8 +40,11 @@ type Action struct {
 	// Args, when set, reads the command's arguments instead of Params.
 	Args func(args []string) (Input, error)
 	// Step is its key as a scenario's backend: step, "" when it is none;
-	// the step's value fills Params[0] (or, for a user, the body).
-	Step string
+	// the step's value fills Params[0] (or, for a user, the body), or
+	// StepValue reads it: dir is the scenario's folder, which a file the
+	// value names is relative to.
+	Step      string
+	StepValue func(dir, value string) (Input, error)
 	// Describe words a step of it for reports, the value at %s.
 	Describe string
 	// Check finds a value the action would refuse, before a scenario
@@ -59,6 +62,8 @@ type Action struct {
 type Input struct {
 	Query url.Values
 	Body  []byte
+	// Err is a step value StepValue could not read: Run refuses it.
+	Err error
 }
 
 // Answer is what an action answers: the HTTP status (200 when 0) and the
@@ -150,6 +155,26 @@ var Actions = []*Action{
 		Method: http.MethodGet, Path: "/admin/policy", Args: policyArgs, Do: (*Backend).actPolicy},
 	{Name: "policy set", Usage: "[user NAME] Field=value...", Help: "change it; every subscribed phone gets it at once",
 		Method: http.MethodPost, Path: "/admin/policy", Args: policySetArgs, Do: (*Backend).actSetPolicy},
+	{Name: "gateway devices", Help: "the SIP gateway's devices: model, firmware, region, state,\nuser, location, last seen, the user's DND and forwarding",
+		Method: http.MethodGet, Path: "/admin/gateway/devices", Step: "gateway_devices", Describe: "gateway devices%.0s",
+		Do: (*Backend).actGatewayDevices},
+	{Name: "gateway provision", Usage: "MAC LOCATION", Help: "add a common-area phone (before or after it onboards)",
+		Method: http.MethodPost, Path: "/admin/gateway/provision", Params: []string{"mac", "location"}, Args: provisionArgs,
+		Step: "gateway_provision", StepValue: provisionStep, Describe: "gateway provision %s", Check: checkProvision,
+		Do: (*Backend).actGatewayProvision},
+	{Name: "gateway code", Usage: "MAC", Help: "a one-time verification code for the phone to dial *55*CODE\n(8 digits, good for 24 h)",
+		Method: http.MethodPost, Path: "/admin/gateway/code", Params: []string{"mac"},
+		Step: "gateway_code", Describe: "gateway code for %s", Check: checkMAC, Do: (*Backend).actGatewayCode},
+	{Name: "gateway signout", Usage: "MAC", Help: "sign the device out remotely (check-sync tells the phone)",
+		Method: http.MethodPost, Path: "/admin/gateway/signout", Params: []string{"mac"},
+		Step: "gateway_signout", Describe: "gateway sign-out of %s", Check: checkMAC, Do: (*Backend).actGatewaySignOut},
+	{Name: "gateway bulk-signin", Usage: "FILE.csv REGION", Help: "sign in the devices of a CSV (Username,HardwareId),\nat most 100, 3 batches at once per region",
+		Method: http.MethodPost, Path: "/admin/gateway/bulk-signin", Args: bulkArgs,
+		Step: "gateway_bulk_signin", StepValue: bulkStep, Describe: "gateway bulk sign-in %s", Check: checkBulk,
+		Do: (*Backend).actGatewayBulkSignIn},
+	{Name: "gateway batch", Usage: "[ID]", Help: "a bulk sign-in batch: running or completed, each row's result\n(none: every batch)",
+		Method: http.MethodGet, Path: "/admin/gateway/batch", Params: []string{"id"}, Args: batchArgs,
+		Step: "gateway_batch", Describe: "gateway batch %s", Do: (*Backend).actGatewayBatch},
 	{Name: "gateway cutoff", Usage: "DATE|none", Help: "the Skype for Business (3PIP) end of life: from DATE\n(YYYY-MM-DD, UTC) refuse their registration and sign-in",
 		Method: http.MethodPost, Path: "/admin/gateway/cutoff", Params: []string{"date"},
 		Step: "gateway_cutoff", Describe: "3PIP end of life %s", Check: checkGatewayCutoff, Do: (*Backend).actGatewayCutoff},
@@ -213,6 +238,19 @@ func (a *Action) Input(args []string) (Input, error) {
 // StepInput is the input of a scenario step's value: its first
 // parameter (add-user takes UserInput instead).
 func (a *Action) StepInput(value string) Input {
+	return a.StepInputIn("", value)
+}
+
+// StepInputIn is StepInput for a scenario in folder dir (a file a step
+// names is relative to it).
+func (a *Action) StepInputIn(dir, value string) Input {
+	if a.StepValue != nil {
+		in, err := a.StepValue(dir, value)
+		if err != nil {
+			return Input{Err: err}
+		}
+		return in
+	}
 	if len(a.Params) == 0 {
 		return Input{Query: url.Values{}}
 	}
@@ -243,6 +281,9 @@ func (a *Action) Run(b *Backend, in Input) (Answer, error) {
 				break
 			}
 		}
+	}
+	if in.Err != nil {
+		return Answer{}, status(http.StatusBadRequest, in.Err)
 	}
 	if in.Query == nil {
 		in.Query = url.Values{}

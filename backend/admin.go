@@ -30,6 +30,12 @@ import (
 // discovery, device code, token, JWKS and the verification page.
 //	GET  /admin/policy[?user=alice]    the tenant's (or a user's) in-band policy
 //	POST /admin/policy                 change it: {"user":..,"set":{"Field":value}}; phones get a NOTIFY
+//	GET  /admin/gateway/devices        the SIP gateway's devices
+//	POST /admin/gateway/provision?mac=M&location=L  a common-area phone
+//	POST /admin/gateway/code?mac=M     a one-time *55* verification code
+//	POST /admin/gateway/signout?mac=M  sign a device out remotely
+//	POST /admin/gateway/bulk-signin    {"region":"emea","csv":"Username,HardwareId\n..."}
+//	GET  /admin/gateway/batch[?id=b1]  a bulk sign-in batch (or every batch)
 //
 // Errors are {"error": "..."} with 400 (bad input), 404 (unknown user or
 // root), 409 (user exists) or 405 (wrong method).

@@ -81,8 +81,11 @@ type Backend struct {
 	policies policyStore // the in-band policy, tenant and per user; see policy.go
 
 	// gw is the Teams SIP Gateway (nil without Config.Gateway); its SIP
-	// side is gateway_sip.go.
-	gw *gateway.Service
+	// side is gateway_sip.go, its wiring gateway_wire.go. gwServer serves
+	// its provisioning at gwAddr once started.
+	gw       *gateway.Service
+	gwServer *http.Server
+	gwAddr   string
 	// gwHooks, when set, stands in for gw (tests plug a fake in).
 	gwHooks gatewayHooks
 	// cutoff3PIP is the Skype for Business phones' end of life (zero:
@@ -162,6 +165,11 @@ func New(cfg Config) (*Backend, error) {
 	}
 	if err := b.newIdP(); err != nil {
 		return nil, err
+	}
+	if c.Gateway != "" {
+		if err := b.newGateway(); err != nil {
+			return nil, err
+		}
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	if err := b.newStack(); err != nil {
@@ -244,11 +252,16 @@ func (b *Backend) Start(ctx context.Context) error {
 	}
 	lc := net.ListenConfig{}
 	var serve []func()
+	var gwLn net.Listener
 	fail := func(err error) error {
 		for _, l := range b.listeners {
 			l.closer.Close()
 		}
 		b.listeners = nil
+		if gwLn != nil {
+			gwLn.Close()
+			b.gwAddr, b.gwServer = "", nil
+		}
 		return err
 	}
 	for _, s := range b.specs {
@@ -279,6 +292,15 @@ func (b *Backend) Start(ctx context.Context) error {
 		}
 		b.listeners = append(b.listeners, l)
 	}
+	if b.gw != nil {
+		ln, run, err := b.listenGateway(ctx, lc)
+		if err != nil {
+			return fail(err)
+		}
+		gwLn = ln
+		b.gw.SetRegistrar(b.gatewayRegistrar())
+		serve = append(serve, run)
+	}
 	if b.cfg.AdminListen != "" {
 		ln, err := lc.Listen(ctx, "tcp", b.cfg.AdminListen)
 		if err != nil {
@@ -302,6 +324,9 @@ func (b *Backend) Start(ctx context.Context) error {
 	}
 	if b.adminAddr != "" {
 		b.log.Info("admin API listening", "addr", "http://"+b.adminAddr+"/admin/")
+	}
+	if b.gwAddr != "" {
+		b.log.Info("gateway listening", "addr", "http://"+b.gwAddr)
 	}
 	return nil
 }
@@ -328,7 +353,7 @@ func (b *Backend) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	admin := b.admin
+	admin, gw := b.admin, b.gwServer
 	for _, list := range b.bindings {
 		for _, bd := range list {
 			bd.stop()
@@ -350,6 +375,11 @@ func (b *Backend) Close() error {
 
 	if admin != nil {
 		if err := admin.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if gw != nil {
+		if err := gw.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -190,6 +190,13 @@ type Config struct {
 	// SignIn configures the identity provider served on the admin
 	// listener (signin.go).
 	SignIn SignInConfig
+	// Gateway is the listen address of the Teams SIP Gateway's
+	// provisioning (plain HTTP), e.g. "127.0.0.1:8064" or
+	// "127.0.0.1:0"; "" runs no gateway. See DefaultGateway.
+	// GatewayFallback, when Gateway's address is busy, serves it on a
+	// free loopback port instead (a second cloud on one machine).
+	Gateway         string
+	GatewayFallback bool
 	// UpdateService, when set, is the base URL of the device update
 	// service the in-band provisioning names, as the real service tells
 	// its phones where firmware comes from.
@@ -284,6 +291,11 @@ func (c *Config) withDefaults() (Config, []listenSpec, error) {
 		}
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			return cfg, nil, &ConfigError{Field: "AdminListen", Value: cfg.AdminListen, Msg: "the admin API has no authentication and listens on loopback only (127.0.0.1, ::1 or localhost)"}
+		}
+	}
+	if cfg.Gateway != "" {
+		if _, port, err := net.SplitHostPort(cfg.Gateway); err != nil || port == "" {
+			return cfg, nil, &ConfigError{Field: "Gateway", Value: cfg.Gateway, Msg: "want HOST:PORT, e.g. 127.0.0.1:8064"}
 		}
 	}
 	specs := make([]listenSpec, 0, len(cfg.Listen))

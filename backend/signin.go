@@ -58,8 +58,9 @@ func (b *Backend) newIdP() error {
 		CodesPerAddress:     b.cfg.SignIn.CodesPerAddress,
 		Logger:              b.log,
 		// The 3PIP end of life (gateway_sip.go) refuses the phones'
-		// grants; the gateway's own client, exempt, is the lead's to add.
-		EndOfLife: b.GatewayCutoff,
+		// grants, not the gateway's: it pairs SIP phones after it.
+		EndOfLife:       b.GatewayCutoff,
+		EndOfLifeExempt: []string{idp.GatewayClientID},
 	})
 	if err != nil {
 		return fmt.Errorf("identity provider: %w", err)

@@ -44,6 +44,10 @@ type Config struct {
 	// Admin serves the admin API and the identity provider on a free
 	// loopback port (phones sign in there).
 	Admin bool
+	// NoGateway runs no Teams SIP Gateway; otherwise, unless
+	// Backend.Gateway says where, it serves on a free loopback port
+	// (Cloud.GatewayURL).
+	NoGateway bool
 	// Users are added once the backend runs.
 	Users []backend.User
 	// Update starts the device update service, Provisioning a
@@ -99,6 +103,9 @@ func Start(ctx context.Context, cfg Config) (_ *Cloud, err error) {
 	}
 	if cfg.Admin && bc.AdminListen == "" {
 		bc.AdminListen = "127.0.0.1:0"
+	}
+	if !cfg.NoGateway && bc.Gateway == "" {
+		bc.Gateway = "127.0.0.1:0"
 	}
 	c := &Cloud{}
 	defer func() {

@@ -34,6 +34,9 @@ func TestStart(t *testing.T) {
 	if c.AdminAddr() == "" || c.Addr("tls") == "" {
 		t.Errorf("admin %q, tls %q", c.AdminAddr(), c.Addr("tls"))
 	}
+	if !strings.HasPrefix(c.GatewayURL(), "http://127.0.0.1:") || c.Gateway() == nil {
+		t.Errorf("gateway %q", c.GatewayURL())
+	}
 	if !strings.HasPrefix(c.UpdateURL, "https://") || !strings.HasPrefix(c.ProvisioningURL, "http://") {
 		t.Errorf("update %q, provisioning %q", c.UpdateURL, c.ProvisioningURL)
 	}

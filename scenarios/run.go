@@ -622,7 +622,7 @@ func (e *env) backendStep(a BackendAction) error {
 		if err != nil {
 			return err
 		}
-		in = act.StepInput(value)
+		in = act.StepInputIn(filepath.Dir(e.sc.File), value)
 	}
 	answer, err := act.Run(e.cloud.Backend, in)
 	e.remember(answer.Value)

@@ -44,6 +44,9 @@ type Pairing struct {
 	// Poll asks how it ends: ("", nil) while pending, (user, nil) once
 	// approved, ErrPairingExpired or ErrPairingDenied.
 	Poll func() (user string, err error)
+	// Cancel, when set, tells the identity provider the pairing was
+	// given up (a new one replaced it, the device signed in otherwise).
+	Cancel func()
 }
 
 // Config is what the Service is given by the cloud.
@@ -66,6 +69,12 @@ type Config struct {
 	Registrar string
 	// Domain is the SIP domain of the accounts it issues.
 	Domain string
+	// AddCommonArea, when set, finds or creates the cloud's user for a
+	// common-area phone enrolled with *55*: name (cap- and the MAC's 12
+	// hex digits), the location as display name, a number the cloud
+	// picks. Nil: the account lives in the gateway only, numbered from
+	// CommonAreaFirst.
+	AddCommonArea func(name, displayName string) (User, error)
 }
 
 // Account is a SIP account the gateway issues to a device: the device's

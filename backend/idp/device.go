@@ -29,6 +29,7 @@ type deviceAuth struct {
 	scope        string
 	manufacturer string
 	model        string
+	label        string // set by the gateway: the whole name the page shows
 	expires      time.Time
 	interval     time.Duration
 	lastPoll     time.Time // zero before the first poll
@@ -44,10 +45,16 @@ type deviceAuth struct {
 type Device struct {
 	Manufacturer string
 	Model        string
+	// Name, when set, is the whole label: a SIP device the gateway pairs
+	// ("SIP device: AudioCodes 430HD (00-90-8f-12-34-56)").
+	Name string
 }
 
-// Label is "<Manufacturer> <Model>", or a generic name.
+// Label is Name, else "<Manufacturer> <Model>", or a generic name.
 func (d Device) Label() string {
+	if d.Name != "" {
+		return d.Name
+	}
 	if l := strings.TrimSpace(d.Manufacturer + " " + d.Model); l != "" {
 		return l
 	}
@@ -123,7 +130,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 
 	shown := FormatUserCode(d.userCode)
 	verify := s.VerificationURI()
-	s.log.Info("idp device code", "client_id", client.ID, "user_code", shown, "device", Device{manufacturer, d.model}.Label())
+	s.log.Info("idp device code", "client_id", client.ID, "user_code", shown, "device", Device{Manufacturer: manufacturer, Model: d.model}.Label())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, deviceAuthResponse{
 		DeviceCode:              d.deviceCode,

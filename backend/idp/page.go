@@ -43,6 +43,7 @@ type pageData struct {
 	CSRF         string
 	Device       string // "<Manufacturer> <Model>"
 	Manufacturer string
+	SIP          bool // a SIP device the gateway pairs, not a certified phone
 	User         string
 	RetryAfter   int
 }
@@ -76,7 +77,7 @@ button.primary{background:#0067b8;color:#fff;border:0}
 <div class="buttons"><button class="primary" type="submit" id="next">Next</button></div>
 </form>
 {{- else if eq .Kind "signin"}}
-<p class="sub" id="device">{{.Manufacturer}} Skype for Business Certified Phone</p>
+<p class="sub" id="device">{{if .SIP}}A SIP phone, through the Teams SIP Gateway{{else}}{{.Manufacturer}} Skype for Business Certified Phone{{end}}</p>
 <p>Sign in with your organisation's account to let this phone use it. Only continue if you started the sign-in on the phone yourself.</p>
 <form method="post" action="devicelogin" id="signinform">
 <input type="hidden" name="csrf" value="{{.CSRF}}">
@@ -155,7 +156,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	signin := pageData{Kind: PageSignIn, Title: d.Label() + " wants to sign in", Code: FormatUserCode(NormalizeUserCode(typed)),
-		CSRF: csrf, Device: d.Label(), Manufacturer: orText(d.Manufacturer, "A")}
+		CSRF: csrf, Device: d.Label(), Manufacturer: orText(d.Manufacturer, "A"), SIP: d.Name != ""}
 	if r.PostForm.Get("step") != PageSignIn {
 		s.render(w, http.StatusOK, signin)
 		return
@@ -241,7 +242,7 @@ func (s *Server) lookupCode(typed string, now time.Time, session string) (Device
 		return Device{}, PageUsed
 	}
 	d.viewed, d.viewer = true, session
-	return Device{Manufacturer: d.manufacturer, Model: d.model}, ""
+	return Device{Manufacturer: d.manufacturer, Model: d.model, Name: d.label}, ""
 }
 
 // decide approves (for user) or denies a pending code; false when it is

@@ -33,6 +33,7 @@ func backendCommand() command {
                     [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
                     [--flow-timer DURATION] [--code-lifetime DURATION] [--log-level error|warn|info|debug]
                     [--max-service-calls N] [--media-timeout DURATION] [--session-expires DURATION]
+                    [--gateway HOST:PORT|none]
   deskphone backend admin [--admin HOST:PORT] COMMAND
 
 The mock cloud: a SIP registrar and proxy over TLS 1.2+ with digest
@@ -88,6 +89,10 @@ Flags:
                    the longest RFC 4028 session interval granted to a caller
                    that supports session timers; an unrefreshed call ends
                    (default 30m, at least 90s; -1s: none)
+  --gateway ADDR   the Teams SIP Gateway's provisioning (plain HTTP), phones'
+                   provisioning URL http://ADDR/emea (or /noam, /apac, each
+                   optionally /tenantid/GUID) (default 127.0.0.1:8064, a free
+                   port when that one is busy; "none" or "" for none)
   --log-level LEVEL
                    log to stderr from this level: error, warn (default), info, debug
 
@@ -136,6 +141,7 @@ Update service flags:
 		maxServiceCalls := fs.Int("max-service-calls", 0, "")
 		mediaTimeout := fs.Duration("media-timeout", 0, "")
 		sessionExpires := fs.Duration("session-expires", 0, "")
+		gatewayAddr := fs.String("gateway", backend.DefaultGateway, "")
 		logLevel := fs.String("log-level", "warn", "")
 		updateAddr := fs.String("update", defaultUpdateAddr, "")
 		provisioning := fs.Bool("provisioning", false, "")
@@ -185,6 +191,7 @@ Update service flags:
 			defer srv.Close()
 			updateURL = srv.URL()
 		}
+		gw, gwFallback := gatewayListen(*gatewayAddr, flagSet(fs, "gateway"))
 		engine, err := cloudMedia()
 		if err != nil {
 			return err
@@ -205,6 +212,7 @@ Update service flags:
 			// show somewhere.
 			Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 			UpdateService: updateURL,
+			Gateway:       gw, GatewayFallback: gwFallback,
 		})
 		if err != nil {
 			return backendFlagError(err)
@@ -223,6 +231,9 @@ Update service flags:
 		if a := b.AdminAddr(); a != "" {
 			fmt.Fprintf(stdout, "admin http://%s/admin/\n", a)
 			fmt.Fprintf(stdout, "sign-in %s\n", b.IdP().VerificationURI())
+		}
+		if u := b.GatewayURL(); u != "" {
+			fmt.Fprintf(stdout, "gateway %s/emea (also /noam, /apac)\n", u)
 		}
 		fmt.Fprintf(stdout, "domain %s, server certificate from %s\n", b.Domain(), b.ServerRoot())
 		if updateURL != "" {
@@ -338,6 +349,18 @@ var backendFlags = map[string]string{
 	"HandshakeTimeout": "--handshake-timeout", "UnregisteredIdleTimeout": "--unregistered-idle-timeout",
 	"FlowTimer": "--flow-timer", "MaxServiceCalls": "--max-service-calls",
 	"MediaTimeout": "--media-timeout", "SessionExpires": "--session-expires",
+	"Gateway": "--gateway",
+}
+
+// gatewayListen is the gateway's listen address for --gateway ("none"
+// is none) and whether a busy address falls back to a free loopback
+// port: the default, when not asked for, so that a second cloud on other
+// ports still starts as it did before the gateway.
+func gatewayListen(addr string, set bool) (string, bool) {
+	if addr == "none" || addr == "" {
+		return "", false
+	}
+	return addr, !set && addr == backend.DefaultGateway
 }
 
 // backendFlagError words the backend's configuration errors with the flags
