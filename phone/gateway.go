@@ -150,6 +150,9 @@ func gatewayScreen(p *Phone) string {
 	case gateway.Onboarding:
 		return "onboarding"
 	case gateway.Refused:
+		if p.s.cfg.Account.User != "" {
+			return "" // the account it had is in force
+		}
 		return "refused"
 	case gateway.Offboarded:
 		return "offboarded"
@@ -284,6 +287,12 @@ func (h *gatewayHost) Account(a *gateway.Account) {
 	p.stopLine(true)
 	p.s.cfg.Account = statedir.Account{}
 	if a == nil {
+		if k := p.s.settings.kept; k != nil && k.User != "" && p.s.gw.State() == gateway.Refused && p.s.fw.Mode != catalog.ModeSIP {
+			// Skype for Business firmware the gateway will not have
+			// goes on with the sign-in it had.
+			p.s.cfg.Account = *k
+			p.startLine()
+		}
 		return
 	}
 	p.s.cfg.Account = statedir.Account{Server: a.Server, User: a.User, Password: a.Password,

@@ -16,7 +16,6 @@ import (
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/driver"
-	"github.com/deskphone/deskphone/internal/gwurl"
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/internal/siptrace"
@@ -276,8 +275,10 @@ func (e *env) setUp(ctx context.Context) error {
 			// cloud's: options given last win.
 			spec.Options = append(spec.Options, phone.WithProvisioningServer(prov))
 		}
-		// A gateway phone's SIP server and account are the gateway's.
-		if !ps.NoAccount && !gwurl.IsGateway(prov) {
+		// A gateway phone's SIP server and account are the gateway's; the
+		// account here is what Skype for Business firmware the gateway
+		// refuses goes on with.
+		if !ps.NoAccount {
 			spec.Account = &statedir.Account{Server: server, User: ps.User, Password: ps.Password, Domain: domain}
 		}
 		if ps.SignIn != "" && e.cloud != nil {
