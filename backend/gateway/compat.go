@@ -96,10 +96,11 @@ func refusal(model, firmware, mode string) string {
 	switch {
 	case c == nil:
 		return fmt.Sprintf("%s is not supported by the SIP Gateway.", model)
+	case versionFields(firmware) == nil || compareVersions(firmware, c.Minimum) < 0:
+		// Below the minimum says the most, whatever the stream.
+		return fmt.Sprintf("%s firmware %s is below the minimum %s for the SIP Gateway.", model, firmware, c.Minimum)
 	case mode != ModeSIP:
 		return fmt.Sprintf("%s is Skype for Business firmware: the SIP Gateway needs SIP firmware %s or later.", firmware, c.Minimum)
-	case versionFields(firmware) == nil || compareVersions(firmware, c.Minimum) < 0:
-		return fmt.Sprintf("%s firmware %s is below the minimum %s for the SIP Gateway.", model, firmware, c.Minimum)
 	}
 	return ""
 }

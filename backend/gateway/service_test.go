@@ -136,6 +136,8 @@ func TestRefusals(t *testing.T) {
 	f := newFixture(t)
 	for _, c := range []struct{ model, firmware, mode, want string }{
 		{"VVX 501", "5.9.0.9373", "sip", "VVX 501 firmware 5.9.0.9373 is below the minimum 5.9.5 for the SIP Gateway."},
+		// Skype for Business firmware below the minimum: the minimum says more.
+		{"VVX 601", "5.9.0.9373", "3pip", "VVX 601 firmware 5.9.0.9373 is below the minimum 5.9.5 for the SIP Gateway."},
 		{"430HD", "UC430HD_3.2.1.580", "3pip", "UC430HD_3.2.1.580 is Skype for Business firmware: the SIP Gateway needs SIP firmware 3.2.1 or later."},
 		{"CX600", "4.0.7577.4420", "lpe", "CX600 is not supported by the SIP Gateway."},
 		{"SIP-T46G", "28.82.0.20", "sip", "SIP-T46G firmware 28.82.0.20 is below the minimum 28.83.0.0 for the SIP Gateway."},
