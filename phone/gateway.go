@@ -284,6 +284,11 @@ func (h *gatewayHost) Alert(msg string)    { (*Phone)(h).showAlert(msg) }
 // stops); the statedir account stays aside.
 func (h *gatewayHost) Account(a *gateway.Account) {
 	p := (*Phone)(h)
+	if !p.s.calls.idle() {
+		p.s.gw.Hold(a) // applied once the calls end (applyHeldAccount)
+		return
+	}
+	p.s.gw.TakeHeld() // this one supersedes what waited
 	p.stopLine(true)
 	p.s.cfg.Account = statedir.Account{}
 	if a == nil {
@@ -298,4 +303,14 @@ func (h *gatewayHost) Account(a *gateway.Account) {
 	p.s.cfg.Account = statedir.Account{Server: a.Server, User: a.User, Password: a.Password,
 		Domain: a.Domain, DisplayName: a.DisplayName}
 	p.startLine()
+}
+
+// applyHeldAccount gives the line the account the gateway gave during a
+// call, once the phone is idle; after every task.
+func applyHeldAccount(p *Phone) {
+	if gw := p.s.gw; gw != nil && p.s.calls.idle() {
+		if acc, ok := gw.TakeHeld(); ok {
+			(*gatewayHost)(p).Account(acc)
+		}
+	}
 }

@@ -507,6 +507,7 @@ var snapshots = sync.Pool{New: func() any { return new(snapshot) }}
 // subscribers what changed. It drafts the snapshot on the heap, so that
 // the loop's stack holds no copies of the screen and status.
 func (p *Phone) publish() {
+	applyHeldAccount(p)
 	p.upd.AfterTask((p.s.line != nil && p.s.line.registered) || p.s.session.State() == SignedIn)
 	next := snapshots.Get().(*snapshot)
 	next.screen = p.render()

@@ -211,10 +211,11 @@ func (s *Service) enrollable(deviceAccount, code string, now time.Time) (*device
 	}
 	c := s.codes[code]
 	switch {
+	case c != nil && c.used:
+		// Whoever dials it: the code is spent.
+		return nil, nil, ErrUsedEnrollCode
 	case c == nil || c.mac != d.mac:
 		return nil, nil, ErrBadEnrollCode
-	case c.used:
-		return nil, nil, ErrUsedEnrollCode
 	case !now.Before(c.expires):
 		return nil, nil, ErrBadEnrollCode
 	}

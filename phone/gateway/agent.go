@@ -113,6 +113,21 @@ type Agent struct {
 	// refresh fetches the provisioning again (config.poll_seconds), or
 	// retries a failed onboarding.
 	poll, expiry, refresh timer
+	// held is an account given while a call was up (holding: one is),
+	// for the phone to apply once it is idle.
+	held    *Account
+	holding bool
+}
+
+// Hold keeps acc, given while a call was up, for TakeHeld: a line changed
+// under a call would end it without a word.
+func (a *Agent) Hold(acc *Account) { a.held, a.holding = acc, true }
+
+// TakeHeld is the account held for the phone's next idle moment, if any.
+func (a *Agent) TakeHeld() (*Account, bool) {
+	acc, ok := a.held, a.holding
+	a.held, a.holding = nil, false
+	return acc, ok
 }
 
 // pairCode is a pairing code the gateway gave.
