@@ -372,6 +372,9 @@ func (b *Backend) Close() error {
 		c.letGoAck()
 	}
 	b.mu.Unlock()
+	if b.gw != nil {
+		b.gw.Close() // its batch timers; never under b.mu
+	}
 
 	if admin != nil {
 		if err := admin.Close(); err != nil {

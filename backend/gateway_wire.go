@@ -33,6 +33,9 @@ func (b *Backend) newGateway() error {
 		Registered:    b.gatewayRegistered,
 		Domain:        b.cfg.Domain,
 		AddCommonArea: b.addCommonArea,
+		After: func(d time.Duration, f func()) func() bool {
+			return b.clock.AfterFunc(d, f).Stop
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

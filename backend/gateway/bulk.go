@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +23,10 @@ const (
 	// in in bulk; BulkDeadlineAfterSignOut after its last sign-out.
 	BulkDeadline             = 72 * time.Hour
 	BulkDeadlineAfterSignOut = 168 * time.Hour
+	// BatchProcessing is how long after its submission the gateway
+	// processes a batch: its accepted rows are signed in then (the real
+	// service takes minutes), so batches run side by side.
+	BatchProcessing = 2 * time.Minute
 	// BatchTimeout ends a batch: a device that has not fetched its
 	// provisioning since its sign-in is then "Device is offline.".
 	BatchTimeout = 10 * time.Minute
@@ -70,6 +75,10 @@ type batch struct {
 	submitted  time.Time
 	rows       []BatchRow
 	waits      []wait // the accepted rows still pending
+	// queued are the accepted rows until the batch is processed (their
+	// users), stop its timer.
+	queued map[int]string
+	stop   func() bool
 }
 
 // wait is an accepted row: done once its device fetched /device since.
@@ -159,12 +168,19 @@ func (s *Service) BulkSignIn(data []byte, region string) (BatchInfo, error) {
 			r.Status, r.Error = RowFailed, why
 			continue
 		}
-		syncs = append(syncs, s.signIn(d, u.user.Name))
 		r.Status = RowPending
-		b.waits = append(b.waits, wait{row: i, d: d, fetches: d.fetches})
+		if b.queued == nil {
+			b.queued = map[int]string{}
+		}
+		b.queued[i] = u.user.Name
 	}
 	s.batches[b.id] = b
 	s.order = append(s.order, b.id)
+	if s.cfg.After != nil && len(b.queued) > 0 {
+		b.stop = s.cfg.After(BatchProcessing, func() { s.process(b) })
+	} else {
+		syncs = s.processLocked(b, now)
+	}
 	s.evaluate(b, now)
 	info := b.info()
 	s.mu.Unlock()
@@ -172,6 +188,54 @@ func (s *Service) BulkSignIn(data []byte, region string) (BatchInfo, error) {
 		s.cfg.CheckSync(acct)
 	}
 	return info, nil
+}
+
+// process signs in the batch's accepted rows, BatchProcessing after it
+// came.
+func (s *Service) process(b *batch) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	syncs := s.processLocked(b, now)
+	s.mu.Unlock()
+	for _, acct := range syncs {
+		s.cfg.CheckSync(acct)
+	}
+}
+
+// processLocked signs in each queued row whose device is still there and
+// signed out (a device signed in or gone meanwhile fails its row), and
+// returns the accounts to tell. Called with s.mu held.
+func (s *Service) processLocked(b *batch, now time.Time) []string {
+	var syncs []string
+	for _, i := range slices.Sorted(maps.Keys(b.queued)) {
+		r := &b.rows[i]
+		mac, _ := ParseMAC(r.HardwareID)
+		d := s.devices[mac]
+		if d == nil || !s.live(d, now) || d.region != b.region {
+			r.Status, r.Error = RowFailed, RowNoDevice
+			continue
+		}
+		syncs = append(syncs, s.signIn(d, b.queued[i]))
+		b.waits = append(b.waits, wait{row: i, d: d, fetches: d.fetches})
+	}
+	b.queued, b.stop = nil, nil
+	return syncs
+}
+
+// Close stops the batches' timers; a batch not yet processed stays so.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, b := range s.batches {
+		if b.stop != nil {
+			b.stop()
+		}
+	}
 }
 
 // Batch is the batch id as it stands now.
@@ -216,7 +280,7 @@ func (s *Service) runningLocked(region string, now time.Time) int {
 	for _, b := range s.batches {
 		if b.region == region {
 			s.evaluate(b, now)
-			if len(b.waits) > 0 {
+			if len(b.waits) > 0 || len(b.queued) > 0 {
 				n++
 			}
 		}
@@ -246,7 +310,7 @@ func (s *Service) evaluate(b *batch, now time.Time) {
 
 func (b *batch) info() BatchInfo {
 	state := BatchDone
-	if len(b.waits) > 0 {
+	if len(b.waits) > 0 || len(b.queued) > 0 {
 		state = BatchRunning
 	}
 	return BatchInfo{ID: b.id, Region: b.region, State: state, Submitted: stamp(b.submitted), Rows: slices.Clone(b.rows)}

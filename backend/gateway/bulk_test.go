@@ -140,3 +140,55 @@ func TestBulkDeadline(t *testing.T) {
 		t.Fatalf("168 h after the sign-out: %+v", b)
 	}
 }
+
+// With a clock to wait on, a batch is processed BatchProcessing after it
+// came: until then its rows are pending and it runs, so three batches
+// run side by side and a fourth is refused; then each row is signed in
+// and its phone told; Close stops a batch not yet processed.
+func TestBulkProcessedLater(t *testing.T) {
+	f := newFixture(t)
+	type timer struct {
+		at      time.Time
+		f       func()
+		stopped bool
+	}
+	var timers []*timer
+	f.s.cfg.After = func(d time.Duration, fn func()) func() bool {
+		tm := &timer{at: f.s.cfg.Now().Add(d), f: fn}
+		timers = append(timers, tm)
+		return func() bool { tm.stopped = true; return true }
+	}
+	f.fleet(4)
+	for i := 1; i <= 3; i++ {
+		b, err := f.s.BulkSignIn(csvOf(fmt.Sprintf("alice,%s", hw(i))), "emea")
+		if err != nil || b.State != BatchRunning || b.Rows[0].Status != RowPending {
+			t.Fatalf("batch %d: %+v %v", i, b, err)
+		}
+	}
+	if len(f.synced) != 0 {
+		t.Fatalf("told before the batches were processed: %v", f.synced)
+	}
+	if _, err := f.s.BulkSignIn(csvOf("bob,"+hw(4)), "emea"); !errors.Is(err, ErrTooManyBatches) {
+		t.Fatalf("a fourth running batch: %v", err)
+	}
+	if len(timers) != 3 || !timers[0].at.Equal(f.s.cfg.Now().Add(BatchProcessing)) {
+		t.Fatalf("timers %d", len(timers))
+	}
+	f.advance(BatchProcessing)
+	timers[0].f()
+	timers[1].f()
+	if len(f.synced) != 2 {
+		t.Fatalf("told %v", f.synced)
+	}
+	if d, _ := f.s.Device("00:90:8f:00:00:01"); d.State != StateSignedIn || d.User != "alice" {
+		t.Fatalf("device 1 after processing: %+v", d)
+	}
+	f.s.Close()
+	if !timers[2].stopped {
+		t.Error("Close left a batch's timer running")
+	}
+	timers[2].f() // a firing that lost the race with Close
+	if len(f.synced) != 2 {
+		t.Errorf("a batch processed after Close: %v", f.synced)
+	}
+}

@@ -65,6 +65,10 @@ type Config struct {
 	// Registered says whether account user is registered now (a device
 	// that is not is "offline").
 	Registered func(user string) bool
+	// After runs f once d passed on the cloud's clock (a bulk sign-in
+	// batch is processed BatchProcessing after it is submitted); the
+	// func it returns stops it. nil: batches are processed at once.
+	After func(d time.Duration, f func()) (stop func() bool)
 	// Registrar is the SIP server phones register to: "sips:HOST:PORT".
 	Registrar string
 	// Domain is the SIP domain of the accounts it issues.

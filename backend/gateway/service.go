@@ -68,6 +68,7 @@ type Service struct {
 	order     []string                    // batch ids, oldest first
 	numbers   map[string]bool             // common-area numbers the gateway gave
 	nextBatch int
+	closed    bool // Close ran: no batch is processed any more
 }
 
 // device is one record, by MAC; a reset or offboarded phone that onboards
