@@ -11,14 +11,16 @@ import (
 // written {{...}}: a phone's MAC address ({{desk.mac}}, or as a gateway
 // hardware ID, {{desk.hwid}}: xx-xx-xx-xx-xx-xx), a field of the last
 // backend step's answer ({{answer.code}}), or a bulk sign-in CSV of a
-// group's phones and users ({{csv lobby}}).
+// group's phones and users ({{csv lobby}}, or some of them: {{csv lobby
+// 1-100}}).
 var refRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
 
 // hasRefs says whether s holds a {{...}} the runner fills in; its checks
 // wait for the run.
 func hasRefs(s string) bool { return refRE.MatchString(s) }
 
-// remember keeps a backend step's answer for {{answer.FIELD}}.
+// remember keeps a backend step's answer for {{answer.FIELD}} and
+// expect_answer.
 func (e *env) remember(answer any) {
 	b, err := json.Marshal(answer)
 	var fields map[string]any
@@ -26,8 +28,30 @@ func (e *env) remember(answer any) {
 		fields = nil
 	}
 	e.answerMu.Lock()
-	e.answer = fields
+	e.answer, e.answerJSON = fields, string(b)
 	e.answerMu.Unlock()
+}
+
+// expectAnswer checks that the last backend step's answer, as JSON, holds
+// text.
+func (e *env) expectAnswer(text string) error {
+	e.answerMu.Lock()
+	got := e.answerJSON
+	e.answerMu.Unlock()
+	if got == "" {
+		return fmt.Errorf("no backend step answered yet")
+	}
+	if !strings.Contains(got, text) {
+		return fmt.Errorf("the last backend answer lacks %q: %s", text, limitText(got, 400))
+	}
+	return nil
+}
+
+func limitText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // expand fills in s's {{...}}.
@@ -47,23 +71,8 @@ func (e *env) expand(s string) (string, error) {
 }
 
 func (e *env) ref(r string) (string, error) {
-	if group, ok := strings.CutPrefix(r, "csv "); ok {
-		group = strings.TrimSpace(group)
-		var b strings.Builder
-		b.WriteString("Username,HardwareId\n")
-		n := 0
-		for _, ps := range members(e.sc.Phones, group) {
-			p := e.phones[ps.Name]
-			if p == nil {
-				continue
-			}
-			fmt.Fprintf(&b, "%s,%s\n", ps.User, hardwareID(p.Identity().MAC))
-			n++
-		}
-		if n == 0 {
-			return "", fmt.Errorf("no group %q", group)
-		}
-		return b.String(), nil
+	if spec, ok := strings.CutPrefix(r, "csv "); ok {
+		return e.csv(strings.Fields(spec))
 	}
 	name, field, ok := strings.Cut(r, ".")
 	if !ok {
@@ -92,6 +101,29 @@ func (e *env) ref(r string) (string, error) {
 		return hardwareID(p.Identity().MAC), nil
 	}
 	return "", fmt.Errorf("a phone has mac and hwid, not %q", field)
+}
+
+// csv is {{csv GROUP [FROM-TO]}}: the header and a row per member (the
+// members FROM to TO, counted from 1), without a newline after the last.
+func (e *env) csv(spec []string) (string, error) {
+	if len(spec) == 0 || len(spec) > 2 {
+		return "", fmt.Errorf("want csv GROUP or csv GROUP FROM-TO")
+	}
+	all := members(e.sc.Phones, spec[0])
+	if len(all) == 0 || e.phones[all[0].Name] == nil {
+		return "", fmt.Errorf("no group %q", spec[0])
+	}
+	from, to := 1, len(all)
+	if len(spec) == 2 {
+		if _, err := fmt.Sscanf(spec[1], "%d-%d", &from, &to); err != nil || from < 1 || to < from || to > len(all) {
+			return "", fmt.Errorf("members %q: want FROM-TO within 1-%d", spec[1], len(all))
+		}
+	}
+	rows := []string{"Username,HardwareId"}
+	for _, ps := range all[from-1 : to] {
+		rows = append(rows, ps.User+","+hardwareID(e.phones[ps.Name].Identity().MAC))
+	}
+	return strings.Join(rows, "\n"), nil
 }
 
 // hardwareID writes a MAC address as the gateway's bulk sign-in does.

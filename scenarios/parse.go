@@ -37,7 +37,7 @@ var (
 	// runnerSteps are the steps of the runner itself: they shape the run
 	// or act on the cloud. Every other step is a verb of the driver with
 	// a step form (driver.Verb.Step).
-	runnerSteps = []string{"backend", "parallel", "repeat", "include", "policy", "expect_count", "power"}
+	runnerSteps = []string{"backend", "parallel", "repeat", "include", "policy", "expect_count", "power", "expect_answer"}
 	// actions are every step's action; a step has exactly one of them.
 	actions    = stepActions()
 	stepCommon = []string{"phone", "timeout", "times", "expect_error"}
@@ -82,7 +82,7 @@ func acts(action string) bool {
 	if v := stepVerb(action); v != nil {
 		return v.Step != driver.StepWait && v.Step != driver.StepCheck && v.Step != driver.StepDuration
 	}
-	return !contains([]string{"expect_count", "parallel", "repeat", "include"}, action)
+	return !contains([]string{"expect_count", "parallel", "repeat", "include", "expect_answer"}, action)
 }
 
 // DefaultTimeout bounds a wait without its own timeout, in the scenario's
@@ -643,6 +643,10 @@ func (p *parser) step(n *yaml.Node, phones []PhoneSpec) (st Step, ok bool) {
 		return st, true
 	}
 	switch kind {
+	case "expect_answer":
+		if st.Arg = p.scalar(arg); st.Arg == "" {
+			p.Errorf(arg, nil, "", "expect_answer needs the text the last backend answer holds")
+		}
 	case "power":
 		st.Arg = p.scalar(arg)
 		if st.Arg != "off" && st.Arg != "on" {

@@ -113,8 +113,9 @@ type env struct {
 	engines driver.Engines
 	dir     string
 	// answer is the last backend step's answer, for {{answer.FIELD}}.
-	answerMu sync.Mutex
-	answer   map[string]any
+	answerMu   sync.Mutex
+	answer     map[string]any
+	answerJSON string
 	// origin is where the run's clock began.
 	origin time.Time
 	// tl maps wall time to the run's clock for the SIP trace.
@@ -413,6 +414,8 @@ func (e *env) act(ctx context.Context, st Step, p *phone.Phone) (string, error) 
 		return "", e.backendStep(st.Backend)
 	case "power":
 		return "", e.power(ctx, st.Phone, st.Arg == "on")
+	case "expect_answer":
+		return "", e.expectAnswer(st.Arg)
 	case "policy":
 		return e.policyStep(st.Policy)
 	case "parallel":

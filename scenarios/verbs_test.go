@@ -104,6 +104,10 @@ steps:
   - {backend: {voicemail: "{{csv desk}}"}, expect_error: "desk2,"}
   - {backend: {voicemail: "{{desk[2].hwid}}"}, expect_error: "-"}
   - {backend: {voicemail: "{{bob.mac}}"}, expect_error: "no phone named"}
+  - {backend: {voicemail: "{{csv desk 2-2}}"}, expect_error: "desk2,"}
+  - {backend: {voicemail: "{{csv desk 2-3}}"}, expect_error: "within 1-2"}
+  - backend: {add_user: {user: frank, extension: "1006"}}
+  - expect_answer: '"extension":"1006"'
 `
 	c := cat(t)
 	sc, err := Parse("refs.yaml", []byte(src), c)
@@ -118,10 +122,15 @@ steps:
 	if !res.Passed {
 		t.Fatalf("failed: %s", res.Failure)
 	}
-	csv, hwid := res.Steps[len(res.Steps)-3].Note, res.Steps[len(res.Steps)-2].Note
-	if !regexp.MustCompile(`"Username,HardwareId\\ndesk1,([0-9a-f]{2}-){5}[0-9a-f]{2}\\ndesk2,(([0-9a-f]{2}-){5}[0-9a-f]{2})\\n"$`).MatchString(csv) ||
-		!strings.Contains(csv, ","+strings.Trim(strings.TrimPrefix(hwid, "refused: unknown user: "), `"`)+`\n"`) {
-		t.Errorf("csv %s; hwid %s", csv, hwid)
+	csv, hwid, one := res.Steps[len(res.Steps)-7].Note, res.Steps[len(res.Steps)-6].Note, res.Steps[len(res.Steps)-4].Note
+	if !regexp.MustCompile(`"Username,HardwareId\\ndesk1,([0-9a-f]{2}-){5}[0-9a-f]{2}\\ndesk2,(([0-9a-f]{2}-){5}[0-9a-f]{2})"$`).MatchString(csv) ||
+		!strings.HasSuffix(csv, ","+strings.Trim(strings.TrimPrefix(hwid, "refused: unknown user: "), `"`)+`"`) ||
+		!strings.HasSuffix(one, `"Username,HardwareId\ndesk2,`+strings.Trim(strings.TrimPrefix(hwid, "refused: unknown user: "), `"`)+`"`) {
+		t.Errorf("csv %s; hwid %s; one %s", csv, hwid, one)
+	}
+	e.remember(map[string]string{"extension": "1006"})
+	if err := e.expectAnswer(`"extension":"1007"`); err == nil || !strings.Contains(err.Error(), `lacks "\"extension\":\"1007\""`) {
+		t.Errorf("expect_answer of what is not there: %v", err)
 	}
 	if got := hardwareID("00:90:8F:0A:0B:0C"); got != "00-90-8f-0a-0b-0c" {
 		t.Errorf("hardware ID %q", got)
