@@ -35,6 +35,10 @@ func (e *env) remember(answer any) {
 // expectAnswer checks that the last backend step's answer, as JSON, holds
 // text.
 func (e *env) expectAnswer(text string) error {
+	text, err := e.expand(text)
+	if err != nil {
+		return err
+	}
 	e.answerMu.Lock()
 	got := e.answerJSON
 	e.answerMu.Unlock()
