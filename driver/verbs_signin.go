@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/deskphone/deskphone/phone"
 )
@@ -61,6 +62,10 @@ func parseBrowser(text string) (Args, error) {
 	return Args{Text: strings.Join(f, " ")}, nil
 }
 
+// codeWait bounds how long browser_signin waits for a code the phone
+// asked for to show.
+const codeWait = 10 * time.Second
+
 // browserSignIn answers the phone's web sign-in code at the provider's
 // page through its forms, as the person at the browser would.
 func browserSignIn(ctx context.Context, t *Target, a Args) (Result, error) {
@@ -72,6 +77,25 @@ func browserSignIn(ctx context.Context, t *Target, a Args) (Result, error) {
 	st, err := t.Phone.State()
 	if err != nil {
 		return Result{}, err
+	}
+	if st.SignInCode == "" && st.PairingCode == "" && (st.Gateway == phone.GatewaySigningIn || st.Session == phone.SigningIn) {
+		// Asked for, not shown yet: the person looks at the phone until
+		// it shows the code (on virtual time the runner moves the clock).
+		opts := WaitOptions{Timeout: codeWait}
+		if t.Pace != nil {
+			opts = t.Pace(Cond{}, codeWait)
+		}
+		err := Wait(ctx, t.Phone, func(p *phone.Phone) (bool, string, error) {
+			st, err := p.State()
+			return err == nil && (st.SignInCode != "" || st.PairingCode != ""), "no code on the screen", err
+		}, opts)
+		var te *TimeoutError
+		if err != nil && !errors.As(err, &te) {
+			return Result{}, err
+		}
+		if st, err = t.Phone.State(); err != nil {
+			return Result{}, err
+		}
 	}
 	page, code := st.SignInURL, st.SignInCode
 	if code == "" {
