@@ -197,6 +197,10 @@ type Config struct {
 	// free loopback port instead (a second cloud on one machine).
 	Gateway         string
 	GatewayFallback bool
+	// GatewayBatchDelay is how long after its submission the gateway
+	// processes a bulk sign-in batch (0: gateway.BatchProcessing, the
+	// real service's minutes; a wall-clock demo may want a second).
+	GatewayBatchDelay time.Duration
 	// UpdateService, when set, is the base URL of the device update
 	// service the in-band provisioning names, as the real service tells
 	// its phones where firmware comes from.

@@ -33,6 +33,7 @@ func (b *Backend) newGateway() error {
 		Registered:    b.gatewayRegistered,
 		Domain:        b.cfg.Domain,
 		AddCommonArea: b.addCommonArea,
+		BatchDelay:    b.cfg.GatewayBatchDelay,
 		After: func(d time.Duration, f func()) func() bool {
 			return b.clock.AfterFunc(d, f).Stop
 		},

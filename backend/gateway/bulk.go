@@ -177,7 +177,11 @@ func (s *Service) BulkSignIn(data []byte, region string) (BatchInfo, error) {
 	s.batches[b.id] = b
 	s.order = append(s.order, b.id)
 	if s.cfg.After != nil && len(b.queued) > 0 {
-		b.stop = s.cfg.After(BatchProcessing, func() { s.process(b) })
+		delay := s.cfg.BatchDelay
+		if delay <= 0 {
+			delay = BatchProcessing
+		}
+		b.stop = s.cfg.After(delay, func() { s.process(b) })
 	} else {
 		syncs = s.processLocked(b, now)
 	}

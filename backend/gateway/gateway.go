@@ -69,6 +69,8 @@ type Config struct {
 	// batch is processed BatchProcessing after it is submitted); the
 	// func it returns stops it. nil: batches are processed at once.
 	After func(d time.Duration, f func()) (stop func() bool)
+	// BatchDelay is that delay; 0 is BatchProcessing.
+	BatchDelay time.Duration
 	// Registrar is the SIP server phones register to: "sips:HOST:PORT".
 	Registrar string
 	// Domain is the SIP domain of the accounts it issues.

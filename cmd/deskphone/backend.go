@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/backend"
+	"github.com/deskphone/deskphone/backend/gateway"
 	"github.com/deskphone/deskphone/backend/idp"
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/media"
@@ -33,7 +34,7 @@ func backendCommand() command {
                     [--handshake-timeout DURATION] [--unregistered-idle-timeout DURATION]
                     [--flow-timer DURATION] [--code-lifetime DURATION] [--log-level error|warn|info|debug]
                     [--max-service-calls N] [--media-timeout DURATION] [--session-expires DURATION]
-                    [--gateway HOST:PORT|none]
+                    [--gateway HOST:PORT|none] [--bulk-delay DURATION]
   deskphone backend admin [--admin HOST:PORT] COMMAND
 
 The mock cloud: a SIP registrar and proxy over TLS 1.2+ with digest
@@ -93,6 +94,10 @@ Flags:
                    provisioning URL http://ADDR/emea (or /noam, /apac, each
                    optionally /tenantid/GUID) (default 127.0.0.1:8064, a free
                    port when that one is busy; "none" or "" for none)
+  --bulk-delay DURATION
+                   how long after its submission the gateway processes a bulk
+                   sign-in batch (default 2m, as the real service takes
+                   minutes; batches run side by side meanwhile)
   --log-level LEVEL
                    log to stderr from this level: error, warn (default), info, debug
 
@@ -142,6 +147,7 @@ Update service flags:
 		mediaTimeout := fs.Duration("media-timeout", 0, "")
 		sessionExpires := fs.Duration("session-expires", 0, "")
 		gatewayAddr := fs.String("gateway", backend.DefaultGateway, "")
+		bulkDelay := fs.Duration("bulk-delay", gateway.BatchProcessing, "")
 		logLevel := fs.String("log-level", "warn", "")
 		updateAddr := fs.String("update", defaultUpdateAddr, "")
 		provisioning := fs.Bool("provisioning", false, "")
@@ -212,7 +218,7 @@ Update service flags:
 			// show somewhere.
 			Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 			UpdateService: updateURL,
-			Gateway:       gw, GatewayFallback: gwFallback,
+			Gateway:       gw, GatewayFallback: gwFallback, GatewayBatchDelay: *bulkDelay,
 		})
 		if err != nil {
 			return backendFlagError(err)
