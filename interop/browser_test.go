@@ -3,6 +3,7 @@
 package interop
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -29,8 +30,10 @@ var toolChromium = tool{[]string{"chromium", "chromium-browser"}, "chromium", "h
 // TestWebSignInBrowser walks the verification page in headless Chromium
 // as a person does after a phone shows a web sign-in code: enter the code,
 // see which phone asks, sign in, Continue (or Deny); an unknown code and
-// one that expired on the cloud's fake clock get their own pages. Every
-// page is saved as a PNG.
+// one that expired on the cloud's fake clock get their own pages; a
+// pairing code the SIP Gateway asked for names a SIP device, and the
+// gateway then gives the phone the user's account. Every page is saved as
+// a PNG.
 func TestWebSignInBrowser(t *testing.T) {
 	chromium := need(t, toolChromium)
 	clk := clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
@@ -38,6 +41,7 @@ func TestWebSignInBrowser(t *testing.T) {
 		Listen:      []string{"tls:127.0.0.1:0"},
 		StateDir:    t.TempDir(),
 		AdminListen: "127.0.0.1:0",
+		Gateway:     "127.0.0.1:0",
 		Clock:       clk,
 	})
 	if err != nil {
@@ -252,6 +256,67 @@ func TestWebSignInBrowser(t *testing.T) {
 		page(t, "07-unknown", idp.PageUnknown, "")
 		if got := text(t, "#error"); !strings.Contains(got, "wasn't recognised") {
 			t.Errorf("error %q", got)
+		}
+	})
+
+	// A phone on the Teams SIP Gateway: the gateway asks the code on the
+	// phone's behalf, and the page names the phone as a SIP device.
+	t.Run("gateway pairing", func(t *testing.T) {
+		gw := func(t *testing.T, path string, body map[string]string) map[string]any {
+			t.Helper()
+			raw, _ := json.Marshal(body)
+			res, err := http.Post(b.GatewayURL()+"/emea"+path, "application/json", bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var out map[string]any
+			if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d %v %v", path, res.StatusCode, out, err)
+			}
+			return out
+		}
+		const mac = "00:90:8f:12:34:56"
+		dev := gw(t, "/device", map[string]string{"mac": mac, "vendor": "AudioCodes", "model": "430HD", "firmware": "430HD_3.4.6.537", "mode": "sip"})
+		key, _ := dev["device_key"].(string)
+		if dev["state"] != "signed-out" || key == "" {
+			t.Fatalf("onboarding: %v", dev)
+		}
+		pair := gw(t, "/pair", map[string]string{"mac": mac, "device_key": key})
+		code, _ := pair["pairing_code"].(string)
+		if code == "" || pair["pairing_url"] != s.VerificationURI() {
+			t.Fatalf("pairing: %v", pair)
+		}
+		enterCode(t, code)
+		page(t, "09-gateway-code", idp.PageCode, "")
+		next(t)
+		page(t, "10-gateway-signin", idp.PageSignIn, "")
+		if got := text(t, "#title"); got != "SIP device: AudioCodes 430HD (00-90-8f-12-34-56) wants to sign in" {
+			t.Errorf("title %q", got)
+		}
+		if got := text(t, "#device"); got != "A SIP phone, through the Teams SIP Gateway" {
+			t.Errorf("device line %q", got)
+		}
+		if got := gw(t, "/pair/poll", map[string]string{"mac": mac, "device_key": key}); got["status"] != "pending" {
+			t.Fatalf("poll before Continue: %v", got)
+		}
+		ctx, cancel := step()
+		defer cancel()
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.ID("username"), "bob"),
+			chromedp.SendKeys(chromedp.ID("password"), "secret"),
+			chromedp.Click(chromedp.ID("continue")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		page(t, "11-gateway-done", idp.PageDone, "")
+		clk.Advance(idp.DefaultInterval)
+		if got := gw(t, "/pair/poll", map[string]string{"mac": mac, "device_key": key}); got["status"] != "signed-in" {
+			t.Fatalf("poll after Continue: %v", got)
+		}
+		dev = gw(t, "/device", map[string]string{"mac": mac, "device_key": key, "vendor": "AudioCodes", "model": "430HD", "firmware": "430HD_3.4.6.537", "mode": "sip"})
+		if acct, _ := dev["account"].(map[string]any); dev["state"] != "signed-in" || acct["user"] != "bob" || acct["number"] != "1002" {
+			t.Fatalf("provisioning after the sign-in: %v", dev)
 		}
 	})
 
