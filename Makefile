@@ -58,11 +58,14 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 # FLEET_PHONES phones (default 10000) in one process against the mock cloud
 # in another, over TLS. Each throw-away phone holds one file descriptor, its
 # connection, and the cloud one per phone: the shell's ulimit -n must allow
-# FLEET_PHONES and some.
+# FLEET_PHONES and some. Then the gateway table (TestGatewayScale in
+# cmd/deskphone/gateway_scale_test.go): GATEWAY_PHONES phones (default 1000)
+# onboarded on the SIP Gateway and signed in in bulk, 100 a batch.
 .PHONY: bench
 bench: ## run the benchmarks, the fleet table (FLEET_PHONES=10000), then registrations/s against Kamailio and SIPp when installed
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_FLEET_BENCH=$(or $(FLEET_PHONES),10000) $(GO) test -count=1 -timeout 30m -run '^TestFleetScale$$' -v ./cmd/deskphone/
+	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_GATEWAY_BENCH=$(or $(GATEWAY_PHONES),1000) $(GO) test -count=1 -timeout 10m -run '^TestGatewayScale$$' -v ./cmd/deskphone/
 	@if command -v sipp >/dev/null && { command -v kamailio >/dev/null || test -x /usr/sbin/kamailio; } && \
 	    { command -v stunnel4 >/dev/null || command -v stunnel >/dev/null; }; then \
 		echo "DESKPHONE_BENCH=1 $(GO) test -tags interop -count=1 -run '^TestRegistrationRates$$' -v ./interop/"; \
