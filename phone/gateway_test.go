@@ -165,6 +165,13 @@ type gatewayPhone struct {
 
 func newGatewayPhone(t *testing.T, g *fakeGateway, model, dir string, opts ...phone.Option) *gatewayPhone {
 	t.Helper()
+	return newGatewayPhoneOn(t, g, model, "", dir, opts...)
+}
+
+// newGatewayPhoneOn is newGatewayPhone on the firmware given ("": the
+// model's default).
+func newGatewayPhoneOn(t *testing.T, g *fakeGateway, model, firmware, dir string, opts ...phone.Option) *gatewayPhone {
+	t.Helper()
 	cat, err := catalog.Builtin()
 	must(t, err)
 	m, err := cat.Model(model)
@@ -178,7 +185,7 @@ func newGatewayPhone(t *testing.T, g *fakeGateway, model, dir string, opts ...ph
 	if g != nil {
 		opts = append(opts, phone.WithProvisioningServer(g.url()))
 	}
-	gp.p, err = phone.New(m, "", opts...)
+	gp.p, err = phone.New(m, firmware, opts...)
 	must(t, err)
 	gp.line.Attach(gp.p)
 	must(t, gp.p.Start(context.Background()))
