@@ -2,15 +2,11 @@ package driver
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/gwtest"
 	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/phone"
 )
@@ -18,24 +14,8 @@ import (
 // A gateway phone: signin alone pairs, browser_signin takes the pairing
 // code and its page; another phone still says signin needs a method.
 func TestGatewaySignInVerbs(t *testing.T) {
-	var mu sync.Mutex
-	var macs []string
-	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]string
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		mu.Lock()
-		macs = append(macs, body["mac"])
-		mu.Unlock()
-		switch r.URL.Path {
-		case "/noam/device":
-			fmt.Fprint(w, `{"device_key": "K", "state": "signed-out", "registrar": {"server": "sips:127.0.0.1:1"}, "account": {"user": "dev-1", "password": "p"}}`)
-		case "/noam/pair":
-			fmt.Fprint(w, `{"pairing_code": "WXYZ-1234", "pairing_url": "http://gw.test/devicelogin", "expires_in": 900, "interval": 5}`)
-		default:
-			fmt.Fprint(w, `{"status": "pending"}`)
-		}
-	}))
-	defer gw.Close()
+	gw := gwtest.New(t)
+	gw.Code = "WXYZ-1234"
 	p, stop, err := Build(context.Background(), Spec{Model: "t48g", Provisioning: gw.URL + "/noam", MAC: "00:15:65:00:00:07"})
 	if err != nil {
 		t.Fatal(err)
@@ -60,11 +40,9 @@ func TestGatewaySignInVerbs(t *testing.T) {
 	if page != "http://gw.test/devicelogin" || code != "WXYZ-1234" {
 		t.Errorf("the browser went to %q with %q", page, code)
 	}
-	mu.Lock()
-	if len(macs) == 0 || macs[0] != "00:15:65:00:00:07" {
+	if macs := gw.Sent("mac"); len(macs) == 0 || macs[0] != "00:15:65:00:00:07" {
 		t.Errorf("the gateway heard MACs %v", macs)
 	}
-	mu.Unlock()
 
 	other, stopOther, err := Build(context.Background(), Spec{Model: "t48g"})
 	if err != nil {

@@ -2,13 +2,11 @@ package scenarios
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/deskphone/deskphone/internal/gwtest"
 )
 
 // Scenario phones take provisioning: and mac:; a group's members count
@@ -57,24 +55,7 @@ steps:
 // A scenario phone provisioned by a gateway onboards with its MAC on
 // virtual time, and signin pairs it.
 func TestScenarioGatewayPhone(t *testing.T) {
-	var mu sync.Mutex
-	var macs []string
-	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]string
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		mu.Lock()
-		macs = append(macs, body["mac"])
-		mu.Unlock()
-		switch r.URL.Path {
-		case "/emea/device":
-			fmt.Fprint(w, `{"device_key": "K", "state": "signed-out", "registrar": {"server": "sips:127.0.0.1:1"}, "account": {"user": "dev-1", "password": "p"}}`)
-		case "/emea/pair":
-			fmt.Fprint(w, `{"pairing_code": "ABCD-EFGH", "pairing_url": "http://gw.test/devicelogin", "expires_in": 900, "interval": 5}`)
-		default:
-			fmt.Fprint(w, `{"status": "pending"}`)
-		}
-	}))
-	defer gw.Close()
+	gw := gwtest.New(t)
 	src := fmt.Sprintf(`name: gateway phone
 phones:
   - {name: desk, model: 430hd, provisioning: "%s/emea", mac: "00:90:8f:aa:bb:cc"}
@@ -96,9 +77,7 @@ steps:
 	if res := Run(context.Background(), sc, Options{Catalog: c}); !res.Passed {
 		t.Fatalf("failed: %s", res.Failure)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(macs) == 0 || macs[0] != "00:90:8f:aa:bb:cc" {
+	if macs := gw.Sent("mac"); len(macs) == 0 || macs[0] != "00:90:8f:aa:bb:cc" {
 		t.Errorf("the gateway heard %v", macs)
 	}
 }

@@ -2,19 +2,15 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/gwtest"
 	"github.com/deskphone/deskphone/internal/testwait"
 )
 
@@ -22,17 +18,8 @@ import (
 // embedded cloud: its SIP server and account are the gateway's. The URL
 // is kept: a second run without the flag onboards again, with its key.
 func TestRunProvisioningGateway(t *testing.T) {
-	var mu sync.Mutex
-	var keys []string
-	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]string
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		mu.Lock()
-		keys = append(keys, body["device_key"])
-		mu.Unlock()
-		fmt.Fprint(w, `{"device_key": "KEY-9", "state": "signed-out", "registrar": {"server": "sips:127.0.0.1:1"}, "account": {"user": "dev-gw", "password": "p"}}`)
-	}))
-	defer gw.Close()
+	gw := gwtest.New(t)
+	gw.Key, gw.User = "KEY-9", "dev-gw"
 	state := t.TempDir()
 	script := "wait gateway=signed-out 10s\nstatus\nquit\n"
 	for i, args := range [][]string{
@@ -49,9 +36,7 @@ func TestRunProvisioningGateway(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(keys) != 2 || keys[0] != "" || keys[1] != "KEY-9" {
+	if keys := gw.Sent("device_key"); len(keys) != 2 || keys[0] != "" || keys[1] != "KEY-9" {
 		t.Errorf("device keys sent %q, want none then the gateway's", keys)
 	}
 }
@@ -69,10 +54,7 @@ func TestRunProvisioningGatewayFlags(t *testing.T) {
 // onboard with no server, and the CSV of their MACs is written once they
 // are built.
 func TestFleetBulkCSV(t *testing.T) {
-	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"device_key": "K", "state": "signed-out", "registrar": {"server": "sips:127.0.0.1:1"}, "account": {"user": "dev", "password": "p"}}`)
-	}))
-	defer gw.Close()
+	gw := gwtest.New(t)
 	csvFile := filepath.Join(t.TempDir(), "bulk.csv")
 	cmd := exec.Command(binary, "fleet", "--phones", "3", "--model", "t46g", "--user", "desk{n:02d}",
 		"--provisioning", gw.URL+"/emea", "--bulk-csv", csvFile, "--progress", "none")

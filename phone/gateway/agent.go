@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/phone/agenttimer"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -253,7 +254,7 @@ func (a *Agent) fetch() {
 		return
 	}
 	a.fetching = true
-	a.refresh.stop()
+	a.refresh.Stop()
 	var prov provisioning
 	body := a.req(true)
 	a.do(false, func(ctx context.Context) error {
@@ -394,23 +395,13 @@ func (a *Agent) Stop() {
 }
 
 func (a *Agent) stopTimers() {
-	a.poll.stop()
-	a.expiry.stop()
-	a.refresh.stop()
+	a.poll.Stop()
+	a.expiry.Stop()
+	a.refresh.Stop()
 }
 
 // timer is one of the agent's timers; its zero value is stopped.
-type timer struct{ cancel func() }
+type timer = agenttimer.Timer
 
 // start (re)starts t: f runs on the loop after d on the phone's clock.
-func (a *Agent) start(t *timer, d time.Duration, f func()) {
-	t.stop()
-	t.cancel = a.env.AfterFunc(d, func() { t.cancel = nil; f() })
-}
-
-func (t *timer) stop() {
-	if t.cancel != nil {
-		t.cancel()
-		t.cancel = nil
-	}
-}
+func (a *Agent) start(t *timer, d time.Duration, f func()) { t.Start(a.env.AfterFunc, d, f) }

@@ -66,8 +66,8 @@ func (a *Agent) Back() {
 func (a *Agent) endPairing() {
 	a.pairGen++
 	a.pair = nil
-	a.poll.stop()
-	a.expiry.stop()
+	a.poll.Stop()
+	a.expiry.Stop()
 }
 
 // codeExpired: the code ran out; the screen says so until Back.
@@ -76,7 +76,7 @@ func (a *Agent) codeExpired() {
 		return
 	}
 	a.pairGen++ // a poll still out is moot
-	a.poll.stop()
+	a.poll.Stop()
 	a.pair.expired = true
 	a.env.Log("info", "pairing code expired")
 }
@@ -100,7 +100,7 @@ func (a *Agent) pollOnce() {
 			a.start(&a.poll, a.pair.interval, a.pollOnce)
 		case "signed-in":
 			a.env.Log("notice", "pairing done: fetching the user's account")
-			a.poll.stop()
+			a.poll.Stop()
 			a.fetch()
 		case "expired":
 			a.codeExpired()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/clock"
+	"github.com/deskphone/deskphone/phone/agenttimer"
 )
 
 // Env is what a Session needs of the phone it signs in for: the phone
@@ -190,23 +191,13 @@ func (s *Session) SignedInBy() Method {
 }
 
 func (s *Session) stopTimers() {
-	s.poll.stop()
-	s.expiry.stop()
-	s.refresh.stop()
+	s.poll.Stop()
+	s.expiry.Stop()
+	s.refresh.Stop()
 }
 
 // timer is one of the session's timers; its zero value is stopped.
-type timer struct{ cancel func() }
+type timer = agenttimer.Timer
 
 // start (re)starts t: f runs on the loop after d on the phone's clock.
-func (s *Session) start(t *timer, d time.Duration, f func()) {
-	t.stop()
-	t.cancel = s.env.AfterFunc(d, func() { t.cancel = nil; f() })
-}
-
-func (t *timer) stop() {
-	if t.cancel != nil {
-		t.cancel()
-		t.cancel = nil
-	}
-}
+func (s *Session) start(t *timer, d time.Duration, f func()) { t.Start(s.env.AfterFunc, d, f) }

@@ -99,7 +99,7 @@ func (s *Session) showCode(cfg *oauth2.Config, r deviceAuth) {
 	s.env.Log("notice", "sign-in code %s at %s, expires in %v", dc.userCode, dc.url, life)
 	s.start(&s.expiry, life, func() {
 		if s.web == dc {
-			s.poll.stop()
+			s.poll.Stop()
 			dc.expired = true
 			s.env.Log("warn", "sign-in code %s expired", dc.userCode)
 		}
@@ -136,7 +136,7 @@ func (s *Session) pollOnce(cfg *oauth2.Config, dc *deviceCode) {
 		switch {
 		case err == nil:
 			s.web = nil
-			s.expiry.stop()
+			s.expiry.Stop()
 			s.tokensCame(cfg, v.(*oauth2.Token))
 		case errors.As(err, &re) && re.ErrorCode == "authorization_pending":
 			s.schedulePoll(cfg, dc, dc.interval)
@@ -145,12 +145,12 @@ func (s *Session) pollOnce(cfg *oauth2.Config, dc *deviceCode) {
 			s.env.Log("info", "the provider asks to slow down: polling every %v", dc.interval)
 			s.schedulePoll(cfg, dc, dc.interval)
 		case errors.As(err, &re) && re.ErrorCode == "expired_token":
-			s.expiry.stop()
+			s.expiry.Stop()
 			dc.expired = true
 			s.env.Log("warn", "sign-in code %s expired", dc.userCode)
 		case errors.As(err, &re) && re.ErrorCode != "":
 			s.web = nil
-			s.expiry.stop()
+			s.expiry.Stop()
 			s.failed(err)
 		default:
 			// Down, or not OAuth: say so and try again later, never at once.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/deskphone/deskphone/clock"
 	"github.com/deskphone/deskphone/internal/labdir"
+	"github.com/deskphone/deskphone/phone/agenttimer"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
@@ -139,20 +140,11 @@ func New(cfg Config, env Env) *Agent {
 	return &Agent{cfg: cfg, env: env, s: state{state: None}}
 }
 
-// timer is one of the agent's timers, run on the phone's clock and loop.
-type timer struct{ cancel func() }
+// timer is one of the agent's timers; its zero value is stopped.
+type timer = agenttimer.Timer
 
-func (a *Agent) start(t *timer, d time.Duration, f func()) {
-	t.stop()
-	t.cancel = a.env.After(d, f)
-}
-
-func (t *timer) stop() {
-	if t.cancel != nil {
-		t.cancel()
-		t.cancel = nil
-	}
-}
+// start (re)starts t: f runs on the loop after d on the phone's clock.
+func (a *Agent) start(t *timer, d time.Duration, f func()) { t.Start(a.env.After, d, f) }
 
 func (a *Agent) logf(level, format string, args ...any) {
 	a.env.Log(level, fmt.Sprintf(format, args...))
@@ -184,7 +176,7 @@ func (a *Agent) work(f func(ctx context.Context, post func(func()))) {
 func (a *Agent) Boot() (damaged bool) {
 	a.boots++
 	for _, t := range []*timer{&a.s.poll, &a.s.trial, &a.s.idle, &a.s.postpone} {
-		t.stop()
+		t.Stop()
 	}
 	a.s = state{state: None}
 	a.s.rec, a.s.notes, damaged = a.rollback()
@@ -240,7 +232,7 @@ func (a *Agent) AfterTask(up bool) {
 		if err := a.save(u.rec); err != nil {
 			a.logf("err", "%v", err)
 		}
-		u.trial.stop()
+		u.trial.Stop()
 		a.logf("notice", "firmware %s came up in slot %s: marked good, %s kept as the backup", t.Version, u.rec.Slot, t.Previous)
 	}
 	if !u.signedIn {

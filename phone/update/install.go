@@ -31,7 +31,7 @@ func (a *Agent) startDownload() {
 		a.armIdleInstall()
 		return
 	}
-	u.idle.stop()
+	u.idle.Stop()
 	u.working, u.state, u.progress = true, Downloading, 0
 	root, rootName, err := a.root()
 	if err != nil {

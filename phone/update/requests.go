@@ -65,7 +65,7 @@ func (a *Agent) Postpone() error {
 		a.logf("err", "%v", err)
 	}
 	u.state = Postponed
-	u.idle.stop()
+	u.idle.Stop()
 	a.logf("info", "update to %s postponed (%d of %d) for %v", u.offer.version, u.rec.Postpones, up.MaxPostpones, up.PostponeFor)
 	a.start(&u.postpone, up.PostponeFor, func() {
 		if u.state == Postponed {
