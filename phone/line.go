@@ -322,6 +322,11 @@ func (l *line) onSIP(ev sipua.Event) {
 		l.on.policyPushed(ev.Body)
 	case sipua.CheckSync:
 		l.on.checkSync()
+	case sipua.FlowChanged:
+		if l.registered {
+			l.env.logf("sip", "warn", "sip", "the connection to the server was replaced; registering again")
+			l.ua.Register(registerExpires)
+		}
 	case sipua.MessageWaiting:
 		l.on.messageWaiting(ev)
 		l.env.logf("sip", "info", "mwi", "voice messages: %d new, %d old", ev.New, ev.Old)

@@ -67,3 +67,9 @@ const EventCheckSync = "check-sync"
 type CheckSync struct{}
 
 func (CheckSync) event() {}
+
+// FlowChanged: a request went out on a new connection to the server, the
+// one the phone registered on being gone; the phone registers again.
+type FlowChanged struct{}
+
+func (FlowChanged) event() {}

@@ -335,19 +335,30 @@ func (u *UA) connect(ctx context.Context, req *sip.Request) error {
 			u.mu.Unlock()
 		}
 	}
+	var moved bool
 	if la, ok := conn.LocalAddr().(*net.TCPAddr); ok {
-		u.setContactAddr(la.IP.String(), la.Port)
+		moved = u.setContactAddr(la.IP.String(), la.Port)
 	} else if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
-		u.setContactAddr(la.IP.String(), la.Port)
+		moved = u.setContactAddr(la.IP.String(), la.Port)
+	}
+	if moved && req.Method != sip.REGISTER {
+		// The connection the phone registered on is gone and this request
+		// opened another: the registrar's binding points at the old flow
+		// until the phone registers again (RFC 5626 §4.4.1).
+		u.emit(FlowChanged{})
 	}
 	return nil
 }
 
-func (u *UA) setContactAddr(host string, port int) {
+// setContactAddr points the Contact at host:port and reports whether it
+// pointed elsewhere before (the connection to the server was replaced).
+func (u *UA) setContactAddr(host string, port int) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.contact.Address.Host = host
-	u.contact.Address.Port = port
+	a := &u.contact.Address
+	moved := a.Port != 0 && (a.Host != host || a.Port != port)
+	a.Host, a.Port = host, port
+	return moved
 }
 
 func (u *UA) contactHeader() *sip.ContactHeader {
