@@ -257,8 +257,19 @@ func TestCloseDuringCallLeavesNothingRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if gs := phoneGoroutines(); len(gs) > 0 {
-		t.Fatalf("%d goroutines of the phones outlived Close, the first:\n%s", len(gs), gs[0])
+	// A loop's goroutine closes its done channel in its last deferred
+	// call, so right after Close it may still be returning: that one may
+	// linger a moment, nothing else may.
+	var exiting []string
+	for _, g := range phoneGoroutines() {
+		if first := strings.SplitN(g, "\n", 3); len(first) > 1 && strings.HasPrefix(first[1], "github.com/deskphone/deskphone/phone.(*loop).run(") {
+			exiting = append(exiting, g)
+			continue
+		}
+		t.Fatalf("a goroutine of the phones outlived Close:\n%s", g)
+	}
+	if len(exiting) > 0 {
+		testwait.For(t, 5*time.Second, "the loops to return", func() bool { return len(phoneGoroutines()) == 0 })
 	}
 }
 
