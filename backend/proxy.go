@@ -533,14 +533,19 @@ func (b *Backend) proxy(req *sip.Request, tx sip.ServerTransaction, hops []hop, 
 
 	pending := 0
 	for _, h := range hops {
+		// Each branch is held from its sending to its first answer: with
+		// several, the caller's hold may end at another branch's 180
+		// while this INVITE is still on its way.
+		sent := b.hold()
 		br := b.startBranch(req, h, in, recordRoute)
 		branches = append(branches, br)
 		if br.tx == nil {
+			sent()
 			br.done = true
 			continue
 		}
 		pending++
-		b.goTracked(func() { b.pump(br, events, stop, keep) })
+		b.goTracked(func() { b.pump(br, events, stop, keep, sent) })
 	}
 
 	// A CANCEL is only sent once the branch has sent a provisional
@@ -747,7 +752,11 @@ func (b *Backend) startBranch(req *sip.Request, h hop, in flow, recordRoute bool
 // pump feeds one branch's responses to the proxy loop. A final response
 // is held (keep) from its arrival until the proxying ends: the callee let
 // go of it when our ACK reached it, and the caller may not be holding.
-func (b *Backend) pump(br *branch, events chan<- branchEvent, stop <-chan struct{}, keep func(func())) {
+func (b *Backend) pump(br *branch, events chan<- branchEvent, stop <-chan struct{}, keep func(func()), sent func()) {
+	// sent is the branch's hold until its first answer (or its end).
+	var once sync.Once
+	answered := func() { once.Do(sent) }
+	defer answered()
 	send := func(ev branchEvent) bool {
 		select {
 		case events <- ev:
@@ -762,6 +771,11 @@ func (b *Backend) pump(br *branch, events chan<- branchEvent, stop <-chan struct
 			b.cfg.Inflight.Delay()
 			if res.StatusCode >= 200 {
 				keep(b.hold())
+			}
+			// Held by the callee since it read the request, and by the
+			// proxy from here (keep) for a final.
+			answered()
+			if res.StatusCode >= 200 {
 				if cseq := res.CSeq(); res.StatusCode >= 300 && cseq != nil && cseq.MethodName == sip.INVITE {
 					b.finals.Claim(res.CallID().Value())
 				}
