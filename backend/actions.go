@@ -500,16 +500,26 @@ func (b *Backend) actLegacyAuth(in Input) (Answer, error) {
 	return Answer{Value: b.idp.Policy()}, nil
 }
 
-// actVendorCutoff takes a date (2019-07-01, midnight UTC), an RFC 3339
-// instant, or "none".
-func (b *Backend) actVendorCutoff(in Input) (Answer, error) {
+// cutoffDate reads a cut-off action's date: YYYY-MM-DD (midnight UTC),
+// an RFC 3339 instant, or none (the zero time).
+func cutoffDate(in Input) (time.Time, error) {
 	v := in.Query.Get("date")
 	if v == "" {
-		return Answer{}, status(http.StatusBadRequest, errors.New("missing date: YYYY-MM-DD, an RFC 3339 time or none"))
+		return time.Time{}, status(http.StatusBadRequest, errors.New("missing date: YYYY-MM-DD, an RFC 3339 time or none"))
 	}
 	t, err := cutoff(v)
 	if err != nil {
-		return Answer{}, status(http.StatusBadRequest, fmt.Errorf("date %q: want YYYY-MM-DD, an RFC 3339 time or none", v))
+		return time.Time{}, status(http.StatusBadRequest, fmt.Errorf("date %q: want YYYY-MM-DD, an RFC 3339 time or none", v))
+	}
+	return t, nil
+}
+
+// actVendorCutoff takes a date (2019-07-01, midnight UTC), an RFC 3339
+// instant, or "none".
+func (b *Backend) actVendorCutoff(in Input) (Answer, error) {
+	t, err := cutoffDate(in)
+	if err != nil {
+		return Answer{}, err
 	}
 	b.idp.SetVendorClientCutoff(t)
 	return Answer{Value: b.idp.Policy()}, nil

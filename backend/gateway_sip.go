@@ -11,7 +11,6 @@ package backend
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -344,13 +343,9 @@ func (b *Backend) refuse3PIP(req *sip.Request, tx sip.ServerTransaction) bool {
 // actGatewayCutoff takes a date (2023-08-01, midnight UTC), an RFC 3339
 // instant, or "none".
 func (b *Backend) actGatewayCutoff(in Input) (Answer, error) {
-	v := in.Query.Get("date")
-	if v == "" {
-		return Answer{}, status(http.StatusBadRequest, errors.New("missing date: YYYY-MM-DD, an RFC 3339 time or none"))
-	}
-	t, err := cutoff(v)
+	t, err := cutoffDate(in)
 	if err != nil {
-		return Answer{}, status(http.StatusBadRequest, fmt.Errorf("date %q: want YYYY-MM-DD, an RFC 3339 time or none", v))
+		return Answer{}, err
 	}
 	b.SetGatewayCutoff(t)
 	return Answer{Value: b.cutoffInfo()}, nil
