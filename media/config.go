@@ -67,8 +67,48 @@ type Config struct {
 	// Logger receives warnings (never per packet); default: discard.
 	Logger *slog.Logger
 	// Senders is the number of sender goroutines sharing the started
-	// sessions; default one per CPU (GOMAXPROCS).
+	// sessions; default one per CPU (GOMAXPROCS), at least two. In
+	// PortsShared mode each sender owns one shared port pair.
 	Senders int
+	// Ports chooses between a few ports shared by every call
+	// (PortsShared, the default) and a port pair per call
+	// (PortsPerCall); see the package documentation for when the
+	// latter is needed.
+	Ports Ports
+	// Tap, when set, sees every plain RTP packet the engine sends and
+	// every valid one it receives (after SRTP is removed), e.g. for a
+	// capture. It is called on the media goroutines, so it must be
+	// quick; pkt is only valid during the call.
+	Tap Tap
+}
+
+// Tap receives the plain RTP packets of an engine: src and dst are the
+// packet's addresses (ours and the peer's, either way round).
+type Tap interface {
+	RTP(src, dst netip.AddrPort, pkt []byte)
+}
+
+// Ports is how an engine maps calls onto local UDP ports.
+type Ports int
+
+const (
+	// PortsShared: every call of the engine uses one of a few port
+	// pairs (one per sender), and received packets find their call by
+	// the far end's SSRC and address.
+	PortsShared Ports = iota
+	// PortsPerCall: each call binds its own RTP port and the RTCP port
+	// above it, for far ends that tell calls apart by our port alone.
+	PortsPerCall
+)
+
+func (p Ports) String() string {
+	switch p {
+	case PortsShared:
+		return "shared"
+	case PortsPerCall:
+		return "per-call"
+	}
+	return fmt.Sprintf("Ports(%d)", int(p))
 }
 
 // withDefaults fills in defaults and validates.
@@ -87,9 +127,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	switch {
 	case c.Senders == 0:
-		c.Senders = runtime.GOMAXPROCS(0)
+		// At least two, so that two sessions of one engine (a test's
+		// call, a conference) get two distinct shared ports.
+		c.Senders = max(2, runtime.GOMAXPROCS(0))
 	case c.Senders < 0 || c.Senders > 256:
 		return c, fmt.Errorf("%w: %d senders, want 1 to 256", ErrConfig, c.Senders)
+	}
+	if c.Ports != PortsShared && c.Ports != PortsPerCall {
+		return c, fmt.Errorf("%w: ports mode %v", ErrConfig, c.Ports)
 	}
 	if len(c.Suites) == 0 {
 		c.Suites = []string{sdp.DefaultSuite}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskphone/deskphone/media/sdp"
@@ -15,7 +16,9 @@ import (
 
 // Engine carries the media of many calls: it owns the port range and a
 // few sender goroutines (one per CPU by default) that share the started
-// sessions between them, so no call has a goroutine or a ticker of its own.
+// sessions between them, so no call has a goroutine or a ticker of its
+// own; in PortsShared mode each sender has one shared port pair, whose
+// reader goroutines serve every call on it.
 type Engine struct {
 	cfg     Config
 	log     *slog.Logger
@@ -28,6 +31,15 @@ type Engine struct {
 
 	portMu   sync.Mutex
 	nextPair int // where the next port search starts, in pairs from PortMin
+
+	linkMu sync.Mutex
+	shared []*link // PortsShared: one per sender, bound on first use
+	ssrcs  map[uint32]struct{}
+	// stray counts packets no session could claim (StrayPackets).
+	stray atomic.Uint64
+
+	tombMu sync.Mutex
+	tombs  map[uint32]time.Time // far SSRCs of closed sessions, until when refused
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{} // open sessions
@@ -56,6 +68,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 		now:      time.Now,
 		sessions: map[*Session]struct{}{},
 		stop:     make(chan struct{}),
+		ssrcs:    map[uint32]struct{}{},
+		tombs:    map[uint32]time.Time{},
 	}
 	for _, c := range cfg.Codecs {
 		e.formats = append(e.formats, formatOf(c))
@@ -65,6 +79,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.nextPair = int(random32() % uint32(pairs))
 	e.epoch = e.now()
 	e.shards = make([][]*Session, cfg.Senders)
+	e.shared = make([]*link, cfg.Senders)
 	e.ticking = make([]sync.Mutex, cfg.Senders)
 	for k := range e.shards {
 		e.wg.Add(1)
@@ -95,35 +110,122 @@ func (e *Engine) Close() error {
 			first = err
 		}
 	}
+	e.linkMu.Lock()
+	links := e.shared
+	e.shared = nil
+	e.linkMu.Unlock()
+	for _, l := range links {
+		if l == nil {
+			continue
+		}
+		if err := l.close(); err != nil && first == nil {
+			first = fmt.Errorf("media: close: %w", err)
+		}
+	}
 	return first
 }
 
+// StrayPackets is how many datagrams reached the engine's ports that
+// no session could claim: an SSRC no call expects (another process's
+// stream, late packets of a call that ended), or, on a shared port,
+// garbage from an address no single call talks to.
+func (e *Engine) StrayPackets() uint64 { return e.stray.Load() }
+
 // run is sender k: every 20 ms, one packet per started session of its
-// shard. The frame number comes from the clock, not from counting ticks,
-// so a late tick leaves a timestamp gap instead of drift.
+// shard, sent in batches on its shared port. All senders follow the
+// engine's one clock (epoch), each offset by a fraction of a frame so
+// their bursts do not meet at the receivers; the frame number comes from
+// the clock, not from counting ticks, so a late tick leaves a timestamp
+// gap instead of drift.
 func (e *Engine) run(k int) {
 	defer e.wg.Done()
-	t := time.NewTicker(ptime)
+	offset := ptime * time.Duration(k) / time.Duration(len(e.shards))
+	t := time.NewTimer(ptime)
 	defer t.Stop()
 	var list []*Session
+	w := newWriter(nil)
+	next := int64(e.now().Sub(e.epoch)/ptime) + 1
 	for {
+		t.Reset(e.epoch.Add(time.Duration(next)*ptime + offset).Sub(e.now()))
 		select {
 		case <-e.stop:
 			return
 		case <-t.C:
 		}
 		now := e.now()
-		frame := int64((now.Sub(e.epoch) + ptime/2) / ptime)
+		frame := int64((now.Sub(e.epoch) - offset + ptime/2) / ptime)
+		next = max(next+1, frame+1)
 		e.mu.Lock()
 		list = append(list[:0], e.shards[k]...)
 		e.mu.Unlock()
+		if l := e.sharedLink(k); l != w.l {
+			w = newWriter(l)
+		}
 		e.ticking[k].Lock()
 		for _, s := range list {
-			s.tick(frame, now)
+			s.tick(frame, now, w)
+		}
+		if w.n > 0 {
+			w.flush()
 		}
 		e.ticking[k].Unlock()
 		clear(list) // let closed sessions go
 	}
+}
+
+// sharedLink is sender k's shared port pair, nil until bound.
+func (e *Engine) sharedLink(k int) *link {
+	e.linkMu.Lock()
+	defer e.linkMu.Unlock()
+	if k >= len(e.shared) {
+		return nil
+	}
+	return e.shared[k]
+}
+
+// linkFor is the port pair for a new session: the next shared one,
+// bound on first use, or a pair of its own.
+func (e *Engine) linkFor() (*link, error) {
+	e.mu.Lock()
+	k := e.next
+	e.next = (e.next + 1) % len(e.shards)
+	e.mu.Unlock()
+	if e.cfg.Ports == PortsPerCall {
+		return e.newLink(false, k)
+	}
+	e.linkMu.Lock()
+	defer e.linkMu.Unlock()
+	if e.shared == nil {
+		return nil, ErrClosed
+	}
+	if e.shared[k] == nil {
+		l, err := e.newLink(true, k)
+		if err != nil {
+			return nil, err
+		}
+		e.shared[k] = l
+	}
+	return e.shared[k], nil
+}
+
+// newSSRC is a random SSRC that no other session of the engine uses,
+// never 0 (which a=ssrc parsing takes for none).
+func (e *Engine) newSSRC() uint32 {
+	e.linkMu.Lock()
+	defer e.linkMu.Unlock()
+	for {
+		v := random32()
+		if _, used := e.ssrcs[v]; v != 0 && !used {
+			e.ssrcs[v] = struct{}{}
+			return v
+		}
+	}
+}
+
+func (e *Engine) freeSSRC(v uint32) {
+	e.linkMu.Lock()
+	delete(e.ssrcs, v)
+	e.linkMu.Unlock()
 }
 
 // pairs is the number of RTP/RTCP port pairs in the range.
@@ -158,8 +260,9 @@ func (e *Engine) bind() (rtpConn, rtcpConn *net.UDPConn, err error) {
 	return nil, nil, fmt.Errorf("%w: %d-%d on %s", ErrNoPorts, e.cfg.PortMin, e.cfg.PortMax, e.cfg.IP)
 }
 
-// NewSession binds a port pair and returns a session ready for offer
-// and answer. Its reader goroutines run until Close.
+// NewSession returns a session ready for offer and answer, on one of
+// the engine's shared port pairs or, in PortsPerCall mode, on a pair of
+// its own whose reader goroutines run until Close.
 func (e *Engine) NewSession() (*Session, error) {
 	e.mu.Lock()
 	closed := e.closed
@@ -167,21 +270,23 @@ func (e *Engine) NewSession() (*Session, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	rtpConn, rtcpConn, err := e.bind()
+	l, err := e.linkFor()
 	if err != nil {
 		return nil, err
 	}
-	s := newSession(e, rtpConn, rtcpConn)
+	s := newSession(e, l, e.newSSRC())
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		_ = rtpConn.Close()
-		_ = rtcpConn.Close()
+		e.freeSSRC(s.ssrc)
+		if !l.shared {
+			_ = l.close()
+		}
 		return nil, ErrClosed
 	}
 	e.sessions[s] = struct{}{}
 	e.mu.Unlock()
-	s.startReaders()
+	l.join(s)
 	return s, nil
 }
 
@@ -192,8 +297,7 @@ func (e *Engine) activate(s *Session) {
 	if s.activeIndex >= 0 || e.closed {
 		return
 	}
-	s.shard = e.next
-	e.next = (e.next + 1) % len(e.shards)
+	s.shard = s.link.shard
 	s.activeIndex = len(e.shards[s.shard])
 	e.shards[s.shard] = append(e.shards[s.shard], s)
 }
@@ -233,7 +337,8 @@ func (e *Engine) drop(s *Session) int {
 // Serve runs the media of a call that a service answers itself (the
 // mock cloud's echo or voicemail users): remote is the caller's offer
 // (nil when the INVITE had none), local the service's answer (or offer),
-// whose port is not yet set. It binds a port, sends src and returns the
+// whose port is not yet set; Serve adds our rtcp-mux and a=ssrc to it.
+// It binds a port, sends src and returns the
 // port for the SDP; the media stops when ctx ends. The backend adapts
 // this to its ServiceMedia interface, so media never imports backend.
 // Keys are used when local and remote carry matching a=crypto lines.
@@ -249,6 +354,7 @@ func (e *Engine) Serve(ctx context.Context, remote, local *sdp.Session, src Sour
 	if remote != nil {
 		keys, _ = sdp.MatchCrypto(&local.Media, &remote.Media)
 	}
+	s.describe(local, remote == nil || remote.Media.RTCPMux)
 	neg, err := e.negotiate(local, remote, local, keys)
 	if err != nil {
 		_ = s.Close()

@@ -19,8 +19,8 @@ func FuzzReceive(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		for _, r := range []*rig{plain, secure} {
 			before := r.b.Stats()
-			r.b.receive(append([]byte(nil), pkt...), from)
-			r.b.receiveRTCP(append([]byte(nil), pkt...), from)
+			r.b.receive(append([]byte(nil), pkt...), from, true)
+			r.b.receiveRTCP(append([]byte(nil), pkt...), from, true)
 			after := r.b.Stats()
 			counted := (after.PacketsReceived - before.PacketsReceived) + (after.BadPackets - before.BadPackets) +
 				(after.SRTPAuthFailed - before.SRTPAuthFailed) + (after.SRTPReplayed - before.SRTPReplayed)

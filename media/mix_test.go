@@ -202,7 +202,7 @@ func (r *confRig) step() {
 		far, a *Session
 		sink   *net.UDPConn
 	}{{r.b, r.a1, r.sinkB}, {r.c, r.a2, r.sinkC}} {
-		leg.far.tick(r.frame, r.now)
+		leg.far.tick(r.frame, r.now, nil)
 		n, _, err := leg.sink.ReadFromUDPAddrPort(r.buf)
 		if err != nil {
 			panic(err)
@@ -211,13 +211,13 @@ func (r *confRig) step() {
 		if leg.a == r.a2 {
 			from = r.sinkA2
 		}
-		leg.a.receive(r.buf[:n], from.LocalAddr().(*net.UDPAddr).AddrPort())
+		leg.a.receive(r.buf[:n], from.LocalAddr().(*net.UDPAddr).AddrPort(), true)
 	}
 	for _, leg := range []struct {
 		a    *Session
 		sink *net.UDPConn
 	}{{r.a1, r.sinkA1}, {r.a2, r.sinkA2}} {
-		leg.a.tick(r.frame, r.now)
+		leg.a.tick(r.frame, r.now, nil)
 		if _, _, err := leg.sink.ReadFromUDPAddrPort(r.buf); err != nil {
 			panic(err)
 		}

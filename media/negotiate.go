@@ -31,6 +31,10 @@ type negotiated struct {
 	remote     netip.AddrPort
 	send, recv bool
 	tx, rx     *keyMaterial // nil for plain RTP
+	// mux: RTCP shares the RTP port (RFC 5761), as both sides agreed.
+	mux bool
+	// farSSRC is the peer's stream from its a=ssrc, 0 when it gave none.
+	farSSRC uint32
 }
 
 func (n *negotiated) suite() string {
@@ -84,6 +88,8 @@ func (e *Engine) negotiate(local, remote, answer *sdp.Session, keys sdp.Keys) (*
 				n.kind[te] = kindEvent
 			}
 		}
+		n.mux = local.Media.RTCPMux && remote.Media.RTCPMux
+		n.farSSRC = remote.Media.SSRC
 		n.send = n.send && remote.Media.Direction.Receives() && remote.Media.Port != 0
 		n.recv = n.recv && remote.Media.Direction.Sends() && remote.Media.Port != 0
 		if ip, err := netip.ParseAddr(remote.ConnectionAddr); err == nil && !ip.IsUnspecified() && remote.Media.Port > 0 {

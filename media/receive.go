@@ -1,8 +1,6 @@
 package media
 
 import (
-	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -22,8 +20,21 @@ const prevKeyGrace = 2 * time.Second
 // context is rebuilt.
 const maxUnlockedAuthFailures = 64
 
-// receiver is the RTP receive side of a session. Only the RTP reader
-// goroutine touches it.
+// verdict is what a session made of a packet offered to it.
+type verdict uint8
+
+const (
+	// declined: not this session's (its key does not authenticate it,
+	// or the session is not on the air yet); nothing was counted.
+	declined verdict = iota
+	// refused: the session's, but bad (counted as such) and dropped.
+	refused
+	// taken: valid, counted and played.
+	taken
+)
+
+// receiver is the RTP receive side of a session. Only the link's
+// readers touch it, under link.mu.
 type receiver struct {
 	state *sessionState
 	neg   *negotiated
@@ -34,7 +45,6 @@ type receiver struct {
 	unlocked  int // authentication failures while no stream is locked
 
 	hdr    rtp.Header
-	buf    [maxPacket]byte
 	dec    [maxPacket]byte
 	locked bool
 	ssrc   uint32
@@ -54,24 +64,12 @@ type receiver struct {
 	cue    cuePlayer
 }
 
-func (s *Session) readRTP() {
-	defer s.wg.Done()
-	rx := &s.rx
-	for {
-		n, from, err := s.conn.ReadFromUDPAddrPort(rx.buf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		s.receive(rx.buf[:n], from)
-	}
-}
-
-// receive checks, decrypts, reorders and plays one datagram. Anything
-// wrong with it is counted and dropped; nothing stops the call.
-func (s *Session) receive(pkt []byte, from netip.AddrPort) {
+// receive checks, decrypts, reorders and plays one datagram that the
+// link found for this session. Anything wrong with it is counted and
+// dropped; nothing stops the call. With charge unset (the packet may
+// be another session's), one that fails authentication is declined
+// without counting, and plain RTP is not offered at all.
+func (s *Session) receive(pkt []byte, from netip.AddrPort, charge bool) verdict {
 	rx := &s.rx
 	st := s.state.Load()
 	if st != rx.state {
@@ -79,48 +77,54 @@ func (s *Session) receive(pkt []byte, from netip.AddrPort) {
 	}
 	neg := rx.neg
 	if neg == nil || !st.started {
-		return // not ready: the far end started early
+		return declined // not ready: the far end started early
+	}
+	bad := func() verdict {
+		if !charge && neg.rx != nil {
+			return declined
+		}
+		s.bad.Add(1)
+		return refused
 	}
 	if len(pkt) < rtpHeaderLen || pkt[0]>>6 != 2 {
-		s.bad.Add(1) // garbage or truncated
-		return
+		return bad() // garbage or truncated
 	}
 	hl, err := rx.hdr.Unmarshal(pkt)
 	if err != nil {
-		s.bad.Add(1)
-		return
+		return bad()
 	}
 	if rx.locked && rx.hdr.SSRC != rx.ssrc {
-		s.bad.Add(1)
-		return
+		return bad()
 	}
 	kind := neg.kind[rx.hdr.PayloadType]
 	if kind == kindNone {
-		s.bad.Add(1)
-		return
+		return bad()
 	}
 	payload := pkt[hl:]
+	plain := pkt
 	if neg.rx != nil {
 		if len(pkt) < hl+neg.rx.overhead {
-			s.bad.Add(1) // too short to carry a tag
-			return
+			return bad() // too short to carry a tag
 		}
-		out, ok := s.unprotect(pkt)
-		if !ok {
-			return
+		out, v := s.unprotect(pkt, charge)
+		if v != taken {
+			return v
 		}
-		payload = out[hl:]
+		payload, plain = out[hl:], out
 	}
 	if rx.hdr.Padding {
 		if len(payload) == 0 || payload[len(payload)-1] == 0 || int(payload[len(payload)-1]) > len(payload) {
 			s.bad.Add(1)
-			return
+			return refused
 		}
 		payload = payload[:len(payload)-int(payload[len(payload)-1])]
 	}
 	if len(payload) > maxPayload {
 		s.bad.Add(1)
-		return
+		return refused
+	}
+	if tap := s.e.cfg.Tap; tap != nil {
+		tap.RTP(from, s.link.local, plain)
 	}
 	s.received.Add(1)
 	now := s.e.now()
@@ -134,7 +138,7 @@ func (s *Session) receive(pkt []byte, from netip.AddrPort) {
 	s.latch(from, false)
 	s.track(rx.hdr.SSRC, rx.hdr.SequenceNumber, rx.hdr.Timestamp, kind, now)
 	if !neg.recv {
-		return // on hold: valid, but not to be played
+		return taken // on hold: valid, but not to be played
 	}
 	if rx.jb.jumps(rx.hdr.SequenceNumber) {
 		for p, lost := rx.jb.pop(true); p != nil; p, lost = rx.jb.pop(true) {
@@ -145,13 +149,14 @@ func (s *Session) receive(pkt []byte, from netip.AddrPort) {
 	switch rx.jb.insert(rx.hdr.SequenceNumber, rx.hdr.Timestamp, kind, payload) {
 	case tooLate:
 		s.late.Add(1)
-		return
+		return taken
 	case duplicate:
-		return
+		return taken
 	}
 	for p, lost := rx.jb.pop(false); p != nil; p, lost = rx.jb.pop(false) {
 		s.play(p, lost)
 	}
+	return taken
 }
 
 // unprotect verifies and decrypts an SRTP packet, counting replays and
@@ -160,33 +165,42 @@ func (s *Session) receive(pkt []byte, from netip.AddrPort) {
 // the replay detectors tell us about replays (replayWatch) and any other
 // failure of a packet long enough to carry a tag is an authentication
 // failure.
-func (s *Session) unprotect(pkt []byte) ([]byte, bool) {
+func (s *Session) unprotect(pkt []byte, charge bool) ([]byte, verdict) {
 	rx := &s.rx
 	if rx.ctx == nil {
+		if !charge {
+			return nil, declined
+		}
 		s.authFailed.Add(1)
-		return nil, false
+		return nil, refused
 	}
 	out, replayed, err := rx.ctx.decryptRTP(rx.dec[:0], pkt, &rx.hdr)
 	if err == nil {
-		return out, true
+		return out, taken
 	}
 	if replayed {
+		// Only a key that authenticates a packet moves its replay
+		// window, so a replay is this session's.
 		s.replayed.Add(1)
-		return nil, false
+		return nil, refused
 	}
 	if rx.prev != nil {
 		if s.e.now().Before(rx.prevUntil) {
 			out, replayed, err := rx.prev.decryptRTP(rx.dec[:0], pkt, &rx.hdr)
 			if err == nil {
-				return out, true
+				return out, taken
 			}
 			if replayed {
 				s.replayed.Add(1)
-				return nil, false
+				return nil, refused
 			}
 		} else {
 			rx.prev = nil
 		}
+	}
+	if !charge {
+		s.untried()
+		return nil, declined
 	}
 	s.authFailed.Add(1)
 	if !rx.locked {
@@ -197,7 +211,22 @@ func (s *Session) unprotect(pkt []byte) ([]byte, bool) {
 			}
 		}
 	}
-	return nil, false
+	return nil, refused
+}
+
+// untried counts a failed trial decryption against the bound on state
+// that pion keeps per SSRC, as unprotect does for its own failures.
+func (s *Session) untried() {
+	rx := &s.rx
+	if rx.locked {
+		return
+	}
+	if rx.unlocked++; rx.unlocked > maxUnlockedAuthFailures {
+		rx.unlocked = 0
+		if ctx, err := rx.neg.rx.recvContext(); err == nil {
+			rx.ctx = ctx
+		}
+	}
 }
 
 // applyReceive takes up a new session state: keys, codec, detectors.

@@ -1,8 +1,6 @@
 package media
 
 import (
-	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -132,7 +130,7 @@ func ntpShort(t time.Time) uint32 { return uint32(ntpTime(t) >> 16) }
 // sendRTCP sends a compound report (RFC 3550 §6.1): an SR when we have
 // sent media since the last one, else an RR, then our CNAME. Reports are
 // rare (every few seconds), so they may allocate.
-func (s *Session) sendRTCP(now time.Time, ts uint32, dst netip.AddrPort) {
+func (s *Session) sendRTCP(now time.Time, ts uint32, dst netip.AddrPort, w *writer) {
 	tx := &s.tx
 	var blocks []rtcp.ReceptionReport
 	s.statsMu.Lock()
@@ -181,11 +179,11 @@ func (s *Session) sendRTCP(now time.Time, ts uint32, dst netip.AddrPort) {
 			return
 		}
 	}
-	_, _ = s.rtcpConn.WriteToUDPAddrPort(raw, dst)
+	_ = w.send(s.link, raw, dst, !tx.neg.mux)
 }
 
-// rtcpReceiver is the RTCP receive side. Only the RTCP reader goroutine
-// touches it.
+// rtcpReceiver is the RTCP receive side. Only the link's readers touch
+// it, under link.mu.
 type rtcpReceiver struct {
 	state *sessionState
 	neg   *negotiated
@@ -194,24 +192,11 @@ type rtcpReceiver struct {
 	dec   [maxPacket]byte
 }
 
-func (s *Session) readRTCP() {
-	defer s.wg.Done()
-	rc := &s.rc
-	for {
-		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(rc.buf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		s.receiveRTCP(rc.buf[:n], from)
-	}
-}
-
 // receiveRTCP takes the peer's reports: the time of its last SR (for our
-// DLSR) and, from report blocks about us, the round-trip time.
-func (s *Session) receiveRTCP(pkt []byte, from netip.AddrPort) {
+// DLSR) and, from report blocks about us, the round-trip time. With
+// charge unset, a packet that fails authentication is only declined:
+// it may belong to another session of the port.
+func (s *Session) receiveRTCP(pkt []byte, from netip.AddrPort, charge bool) verdict {
 	rc := &s.rc
 	st := s.state.Load()
 	if st != rc.state {
@@ -233,34 +218,42 @@ func (s *Session) receiveRTCP(pkt []byte, from netip.AddrPort) {
 		}
 	}
 	if rc.neg == nil || !st.started {
-		return
+		return declined
 	}
 	// RFC 5761 §4: RTCP packet types 192-223; version 2.
 	if len(pkt) < 8 || pkt[0]>>6 != 2 || pkt[1] < 192 || pkt[1] > 223 {
+		if !charge {
+			return declined
+		}
 		s.bad.Add(1)
-		return
+		return refused
 	}
 	if rc.neg.rx != nil {
 		if rc.ctx == nil {
+			if !charge {
+				return declined
+			}
 			s.authFailed.Add(1)
-			return
+			return refused
 		}
 		out, replayed, err := rc.ctx.decryptRTCP(rc.dec[:0], pkt)
 		switch {
 		case err == nil:
 			pkt = out
+		case !charge:
+			return declined
 		case replayed:
 			s.replayed.Add(1)
-			return
+			return refused
 		default:
 			s.authFailed.Add(1)
-			return
+			return refused
 		}
 	}
 	packets, err := rtcp.Unmarshal(pkt)
 	if err != nil {
 		s.bad.Add(1)
-		return
+		return refused
 	}
 	now := s.e.now()
 	s.statsMu.Lock()
@@ -277,6 +270,7 @@ func (s *Session) receiveRTCP(pkt []byte, from netip.AddrPort) {
 	}
 	s.statsMu.Unlock()
 	s.latch(from, true)
+	return taken
 }
 
 // reportBlocks takes the round-trip time from a report about our stream

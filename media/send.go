@@ -79,7 +79,7 @@ func (tx *sender) init() {
 
 // tick sends this session's packet for one frame, and an RTCP report
 // when one is due.
-func (s *Session) tick(frame int64, now time.Time) {
+func (s *Session) tick(frame int64, now time.Time, w *writer) {
 	tx := &s.tx
 	st := s.state.Load()
 	if st != tx.state {
@@ -100,12 +100,12 @@ func (s *Session) tick(frame int64, now time.Time) {
 	ts := tx.ts0 + uint32(frame-tx.frame0)*tx.ticks
 	dst, rtcpDst := s.destinations(tx.neg)
 	if tx.neg.send && dst.IsValid() && !tx.broken {
-		s.sendFrame(ts, dst)
+		s.sendFrame(ts, dst, w)
 	}
 	if frame >= tx.nextRTCP {
 		tx.nextRTCP = frame + s.rtcpFrames()
 		if rtcpDst.IsValid() && !tx.broken {
-			s.sendRTCP(now, ts, rtcpDst)
+			s.sendRTCP(now, ts, rtcpDst, w)
 		}
 	}
 }
@@ -184,7 +184,7 @@ func (s *Session) applySend(st *sessionState) {
 
 // sendFrame sends one packet: a telephone-event while a digit is being
 // sent over RFC 4733, else a frame of audio.
-func (s *Session) sendFrame(ts uint32, dst netip.AddrPort) {
+func (s *Session) sendFrame(ts uint32, dst netip.AddrPort, w *writer) {
 	tx := &s.tx
 	pt, pts, marker := tx.neg.sendPT, ts, false
 	var n int
@@ -211,6 +211,9 @@ func (s *Session) sendFrame(ts uint32, dst netip.AddrPort) {
 	}
 	putHeader(tx.pkt[:rtpHeaderLen], marker, pt, tx.seq, pts, s.ssrc)
 	pkt := tx.pkt[:rtpHeaderLen+n]
+	if tap := s.e.cfg.Tap; tap != nil {
+		tap.RTP(s.link.local, dst, pkt)
+	}
 	if tx.ctx != nil {
 		out, err := tx.ctx.EncryptRTP(tx.out[:0], pkt, &tx.hdr)
 		if err != nil {
@@ -219,7 +222,7 @@ func (s *Session) sendFrame(ts uint32, dst netip.AddrPort) {
 		pkt = out
 	}
 	tx.seq++
-	if _, err := s.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+	if err := w.send(s.link, pkt, dst, false); err != nil {
 		return
 	}
 	s.sent.Add(1)

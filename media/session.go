@@ -1,9 +1,7 @@
 package media
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -21,13 +19,21 @@ const eventBuffer = 64
 // codec and keys, what it sends and what it has heard. Its methods are
 // safe for concurrent use.
 type Session struct {
-	e        *Engine
-	conn     *net.UDPConn // RTP
-	rtcpConn *net.UDPConn
-	port     int
-	ssrc     uint32
-	cname    string
-	created  time.Time
+	e       *Engine
+	link    *link // the local port pair it sends and receives on
+	port    int
+	ssrc    uint32
+	cname   string
+	created time.Time
+
+	// Where received packets come from, for the link's index; guarded
+	// by link.mu. rxSDP is the peer's address from its SDP, rxPeer where
+	// its valid packets came from, rxRemote the one of the two to
+	// expect; rxSSRC the far stream (from a=ssrc or its first packet).
+	rxSDP, rxPeer, rxRemote netip.AddrPort
+	rxSSRC                  uint32
+	rxSSRCKnown, rxAwaiting bool
+	secure                  bool // SRTP negotiated: a packet must authenticate
 
 	activeIndex int // position in its sender's list, -1 when not there; guarded by e.mu
 	shard       int // which sender sends it; guarded by e.mu
@@ -71,10 +77,8 @@ type Session struct {
 	cue atomic.Pointer[Cue]
 
 	tx sender       // sender goroutine only
-	rx receiver     // RTP reader goroutine only
-	rc rtcpReceiver // RTCP reader goroutine only
-
-	wg sync.WaitGroup
+	rx receiver     // the link's readers, under link.mu
+	rc rtcpReceiver // the link's readers, under link.mu
 }
 
 // sessionState is an immutable snapshot of what the API side decided.
@@ -84,13 +88,12 @@ type sessionState struct {
 	started bool
 }
 
-func newSession(e *Engine, rtpConn, rtcpConn *net.UDPConn) *Session {
+func newSession(e *Engine, l *link, ssrc uint32) *Session {
 	s := &Session{
 		e:           e,
-		conn:        rtpConn,
-		rtcpConn:    rtcpConn,
-		port:        rtpConn.LocalAddr().(*net.UDPAddr).Port,
-		ssrc:        random32(),
+		link:        l,
+		port:        int(l.local.Port()),
+		ssrc:        ssrc,
 		created:     e.now(),
 		activeIndex: -1,
 		events:      make(chan Event, eventBuffer),
@@ -101,14 +104,19 @@ func newSession(e *Engine, rtpConn, rtcpConn *net.UDPConn) *Session {
 	return s
 }
 
-func (s *Session) startReaders() {
-	s.wg.Add(2)
-	go s.readRTP()
-	go s.readRTCP()
-}
-
-// Port is the session's RTP port (RTCP is Port()+1).
+// Port is the session's RTP port: RTCP shares it when rtcp-mux was
+// negotiated, else it is Port()+1. In PortsShared mode other calls of
+// the engine share it too.
 func (s *Session) Port() int { return s.port }
+
+// describe puts what the engine adds to every description of ours:
+// rtcp-mux (offered, or accepted when the offer had it) and our stream's
+// SSRC and CNAME (RFC 5576), by which a far end that shares its ports
+// between calls can find this one.
+func (s *Session) describe(d *sdp.Session, mux bool) {
+	d.Media.RTCPMux = mux
+	d.Media.SSRC, d.Media.CNAME = s.ssrc, s.cname
+}
 
 // Offer returns our offer (RFC 3264 §5): the engine's address and this
 // session's port, our codecs in preference order plus telephone-event,
@@ -117,6 +125,7 @@ func (s *Session) Port() int { return s.port }
 func (s *Session) Offer(dir sdp.Direction) *sdp.Session {
 	offer := sdp.NewOffer(s.e.cfg.IP, s.port, s.offerFormats(), dir)
 	offer.Media.PTime = int(ptime / time.Millisecond)
+	s.describe(offer, true)
 	// Cannot fail: NewEngine checked the suites.
 	_ = s.e.policy.Offer(offer)
 	s.mu.Lock()
@@ -152,6 +161,7 @@ func (s *Session) Answer(offer *sdp.Session, dir sdp.Direction) (*sdp.Session, e
 	if err != nil {
 		return nil, fmt.Errorf("media: answer: %w", err)
 	}
+	s.describe(ans, offer.Media.RTCPMux)
 	keys, _ := sdp.MatchCrypto(&ans.Media, &offer.Media)
 	neg, err := s.e.negotiate(ans, offer, ans, keys)
 	if err != nil {
@@ -203,6 +213,7 @@ func (s *Session) Accept(answer *sdp.Session) error {
 
 // installLocked publishes a negotiation result; s.mu is held.
 func (s *Session) installLocked(neg *negotiated) {
+	s.link.expect(s, neg.remote, neg.farSSRC, neg.rx != nil)
 	if s.neg == nil || s.neg.remote != neg.remote {
 		// The peer moved (or this is the first answer): forget where
 		// packets came from and follow the SDP until new ones arrive.
@@ -257,8 +268,11 @@ func (s *Session) Close() error {
 		unwatch()
 	}
 	s.e.forget(s)
-	err := errors.Join(s.conn.Close(), s.rtcpConn.Close())
-	s.wg.Wait()
+	s.e.freeSSRC(s.ssrc)
+	var err error
+	if s.link.leave(s) && !s.link.shared {
+		err = s.link.close()
+	}
 	close(s.events)
 	if rerr := s.StopRecording(); rerr != nil {
 		return rerr
@@ -361,13 +375,17 @@ func (s *Session) latch(from netip.AddrPort, rtcp bool) {
 }
 
 // destinations returns where to send RTP and RTCP: where the peer's
-// packets come from, else what its SDP says (RTCP on the RTP port + 1).
+// packets come from, else what its SDP says (RTCP on the RTP port, with
+// rtcp-mux, else on the port above).
 func (s *Session) destinations(neg *negotiated) (rtp, rtcp netip.AddrPort) {
 	s.peerMu.Lock()
 	rtp, rtcp = s.peer, s.peerRTCP
 	s.peerMu.Unlock()
 	if !rtp.IsValid() {
 		rtp = neg.remote
+	}
+	if neg.mux {
+		return rtp, rtp
 	}
 	if !rtcp.IsValid() && rtp.IsValid() && rtp.Port() < 65535 {
 		rtcp = netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1)

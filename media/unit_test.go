@@ -238,7 +238,7 @@ func newRig(t testing.TB, mode Mode, suite string) *rig {
 // send has a send one frame; it returns the packet as sent.
 func (r *rig) send() []byte {
 	r.frame++
-	r.a.tick(r.frame, r.now)
+	r.a.tick(r.frame, r.now, nil)
 	n, _, err := r.sink.ReadFromUDPAddrPort(r.buf)
 	if err != nil {
 		panic(err)
@@ -248,7 +248,7 @@ func (r *rig) send() []byte {
 
 // relay sends one frame from a and receives it at b.
 func (r *rig) relay() {
-	r.b.receive(r.send(), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(r.a.Port())))
+	r.b.receive(r.send(), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(r.a.Port())), true)
 }
 
 // TestNoAllocationsPerPacket: our send and receive paths (encode,

@@ -9,7 +9,7 @@ import (
 
 // Marshal writes s as a session description with CRLF line ends: one
 // session-level c= line, t=0 0, the audio m= line with an rtpmap for every
-// named format, fmtp, ptime, crypto and an explicit direction attribute, and the
+// named format, fmtp, ptime, crypto, rtcp-mux, ssrc and an explicit direction attribute, and the
 // other m= lines (without attributes) at their positions.
 //
 // Empty fields get harmless defaults ("-" for Username and Name, the
@@ -83,6 +83,16 @@ func (m *Media) marshal(b *bytes.Buffer) {
 	}
 	for _, c := range m.Crypto {
 		b.WriteString("a=crypto:" + c.Value() + "\r\n")
+	}
+	if m.RTCPMux {
+		b.WriteString("a=rtcp-mux\r\n")
+	}
+	if m.SSRC != 0 {
+		b.WriteString("a=ssrc:" + strconv.FormatUint(uint64(m.SSRC), 10))
+		if m.CNAME != "" {
+			b.WriteString(" cname:" + m.CNAME)
+		}
+		b.WriteString("\r\n")
 	}
 	b.WriteString("a=" + m.Direction.String() + "\r\n")
 }

@@ -230,8 +230,31 @@ func (p *parser) attribute(value string) error {
 		p.s.Media.PTime = int(ms)
 	case "crypto":
 		p.crypto(arg)
+	case "rtcp-mux":
+		p.s.Media.RTCPMux = true
+	case "ssrc":
+		p.ssrc(arg)
 	}
 	return nil
+}
+
+// ssrc keeps the first source of "a=ssrc:<id> <attribute>[:<value>]"
+// (RFC 5576 §4.1) and its cname. A malformed line is skipped: the
+// attribute is a hint, and a description without it is complete.
+func (p *parser) ssrc(arg string) {
+	id, rest, _ := strings.Cut(strings.TrimSpace(arg), " ")
+	v, err := strconv.ParseUint(id, 10, 32)
+	if err != nil || v == 0 {
+		return
+	}
+	m := &p.s.Media
+	if m.SSRC != 0 && m.SSRC != uint32(v) {
+		return // a second source (FID groups, ...): the first is the audio
+	}
+	m.SSRC = uint32(v)
+	if name, value, ok := strings.Cut(strings.TrimSpace(rest), ":"); ok && name == "cname" && m.CNAME == "" {
+		m.CNAME = value
+	}
 }
 
 // crypto keeps an a=crypto line we can use. Lines with unknown suites,

@@ -59,6 +59,15 @@ type Media struct {
 	// Crypto are the a=crypto lines (RFC 4568) whose suite this package
 	// implements, in the order written; others are dropped by Parse.
 	Crypto []Crypto
+	// RTCPMux is a=rtcp-mux (RFC 5761): RTCP shares the RTP port. In an
+	// offer it proposes that; in an answer it accepts it.
+	RTCPMux bool
+	// SSRC is the first source of a=ssrc (RFC 5576), the stream the
+	// party sends, and CNAME its cname attribute; 0 and "" when absent.
+	// It lets a receiver that shares one port between calls tell the
+	// streams apart before their first packet.
+	SSRC  uint32
+	CNAME string
 }
 
 // OtherMedia is an m= line this package does not negotiate. Only the m=
