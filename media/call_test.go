@@ -269,13 +269,32 @@ func TestHoldAndRekey(t *testing.T) {
 
 // TestRTCP: reports flow both ways, giving round-trip time, jitter and a
 // MOS for a clean loopback call.
+// It runs with rtcp-mux (RFC 5761, what we offer), without it (RTCP on
+// the port above, as a far end that does not answer a=rtcp-mux wants),
+// and with a port pair per call.
 func TestRTCP(t *testing.T) {
-	for _, mode := range []Mode{Off, Mandatory} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		mode  Mode
+		mux   bool
+		ports Ports
+	}{
+		{Off, true, PortsShared}, {Mandatory, true, PortsShared},
+		{Off, false, PortsShared}, {Mandatory, false, PortsShared},
+		{Mandatory, false, PortsPerCall}, {Mandatory, true, PortsPerCall},
+	} {
+		t.Run(fmt.Sprintf("%v/mux=%v/%v", tc.mode, tc.mux, tc.ports), func(t *testing.T) {
 			t.Parallel()
-			e := newEngine(t, Config{SRTP: mode, RTCPInterval: 100 * time.Millisecond})
+			e := newEngine(t, Config{SRTP: tc.mode, RTCPInterval: 100 * time.Millisecond, Ports: tc.ports})
 			a, b := openSession(t, e), openSession(t, e)
-			connect(t, a, b)
+			connectWith(t, a, b, func(d *sdp.Session) { d.Media.RTCPMux = d.Media.RTCPMux && tc.mux })
+			for _, s := range []*Session{a, b} {
+				s.mu.Lock()
+				mux := s.neg.mux
+				s.mu.Unlock()
+				if mux != tc.mux {
+					t.Fatalf("rtcp-mux %v, want %v", mux, tc.mux)
+				}
+			}
 			testwait.For(t, callTimeout, "round-trip times", func() bool { return a.Stats().RTTMS > 0 && b.Stats().RTTMS > 0 })
 			for _, s := range []*Session{a, b} {
 				st := s.Stats()

@@ -201,6 +201,12 @@ func (e *Engine) linkFor() (*link, error) {
 	if e.shared[k] == nil {
 		l, err := e.newLink(true, k)
 		if err != nil {
+			// A range too small for a pair per sender: share what is bound.
+			for _, l := range e.shared {
+				if l != nil {
+					return l, nil
+				}
+			}
 			return nil, err
 		}
 		e.shared[k] = l

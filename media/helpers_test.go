@@ -52,11 +52,21 @@ func mustTone(t testing.TB, hz float64) Source {
 // SDP text, as two phones would, and starts both.
 func connect(t testing.TB, a, b *Session) {
 	t.Helper()
+	connectWith(t, a, b, func(*sdp.Session) {})
+}
+
+// connectWith is connect with the offer and the answer passed through
+// edit on their way, like a far end that leaves attributes out.
+func connectWith(t testing.TB, a, b *Session, edit func(*sdp.Session)) {
+	t.Helper()
 	offer := reparse(t, a.Offer(sdp.SendRecv))
-	answer, err := b.Answer(offer, sdp.SendRecv)
+	edit(offer)
+	answer, err := b.Answer(reparse(t, offer), sdp.SendRecv)
 	if err != nil {
 		t.Fatalf("Answer: %v", err)
 	}
+	answer = reparse(t, answer)
+	edit(answer)
 	if err := a.Accept(reparse(t, answer)); err != nil {
 		t.Fatalf("Accept: %v", err)
 	}

@@ -145,19 +145,31 @@ func TestConfig(t *testing.T) {
 		}
 	}
 	// A one-pair range: the pair a session just gave back is free.
-	probe := openSession(t, newEngine(t, Config{}))
+	probe := openSession(t, newEngine(t, Config{Ports: PortsPerCall}))
 	port := probe.Port()
 	if port%2 != 0 {
 		t.Fatalf("RTP port %d is odd", port)
 	}
 	_ = probe.Close()
-	e := newEngine(t, Config{PortMin: port, PortMax: port + 1})
+	e := newEngine(t, Config{PortMin: port, PortMax: port + 1, Ports: PortsPerCall})
 	s := openSession(t, e)
 	if s.Port() != port {
 		t.Errorf("port %d, want %d", s.Port(), port)
 	}
 	if _, err := e.NewSession(); !errors.Is(err, ErrNoPorts) {
 		t.Errorf("second session in a one-pair range: %v", err)
+	}
+	_ = s.Close()
+	// Shared ports: a range smaller than the senders' pairs still
+	// carries every call, on the pairs it has.
+	shared := newEngine(t, Config{PortMin: port, PortMax: port + 1, Senders: 4})
+	for range 3 {
+		if s := openSession(t, shared); s.Port() != port {
+			t.Errorf("shared port %d, want %d", s.Port(), port)
+		}
+	}
+	if _, err := NewEngine(Config{Ports: Ports(7)}); !errors.Is(err, ErrConfig) {
+		t.Errorf("ports mode 7: %v", err)
 	}
 	for in, want := range map[string]Mode{"off": Off, "Optional": Optional, "MANDATORY": Mandatory} {
 		if got, err := ParseMode(in); err != nil || got != want {

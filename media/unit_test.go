@@ -247,8 +247,14 @@ func (r *rig) send() []byte {
 }
 
 // relay sends one frame from a and receives it at b.
+// With rtcp-mux a's reports come the same way, and go to b's RTCP side.
 func (r *rig) relay() {
-	r.b.receive(r.send(), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(r.a.Port())), true)
+	pkt, from := r.send(), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(r.a.Port()))
+	if pkt[1] >= 192 && pkt[1] <= 223 {
+		r.b.receiveRTCP(pkt, from, true)
+		return
+	}
+	r.b.receive(pkt, from, true)
 }
 
 // TestNoAllocationsPerPacket: our send and receive paths (encode,

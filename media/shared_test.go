@@ -1,0 +1,146 @@
+package media
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/deskphone/deskphone/internal/testwait"
+	"github.com/deskphone/deskphone/media/sdp"
+)
+
+// noSSRC takes a=ssrc out of a description, as a far end that does
+// not write it.
+func noSSRC(d *sdp.Session) { d.Media.SSRC, d.Media.CNAME = 0, "" }
+
+// freePair is an even port whose pair was free a moment ago.
+func freePair(t *testing.T) int {
+	t.Helper()
+	probe := openSession(t, newEngine(t, Config{Ports: PortsPerCall}))
+	port := probe.Port()
+	if err := probe.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// TestLatePacketsNeverReachANewCall is the failure seen once under load
+// (auth failures and bad packets in a call that had none): a call ends
+// while its far end still sends to our port, and a new call takes the
+// port. The old far end's packets must go nowhere: not into the new
+// call's audio (plain RTP latched onto them before), not into its
+// counters (SRTP counted them as authentication failures). The new call
+// hears its own far end only.
+func TestLatePacketsNeverReachANewCall(t *testing.T) {
+	for _, mode := range []Mode{Off, Mandatory} {
+		for _, ports := range []Ports{PortsShared, PortsPerCall} {
+			for _, ssrc := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%v/%v/ssrc=%v", mode, ports, ssrc), func(t *testing.T) {
+					t.Parallel()
+					edit := func(*sdp.Session) {}
+					if !ssrc {
+						edit = noSSRC
+					}
+					port := freePair(t)
+					near := newEngine(t, Config{SRTP: mode, PortMin: port, PortMax: port + 1, Senders: 1, Ports: ports})
+					far := newEngine(t, Config{SRTP: mode})
+
+					old, oldFar := openSession(t, near), openSession(t, far)
+					oldFar.SetSource(mustTone(t, 400))
+					connectWith(t, old, oldFar, edit)
+					testwait.For(t, callTimeout, "the first call's tone", hears(old, 400))
+					if err := old.Close(); err != nil {
+						t.Fatal(err)
+					}
+					// oldFar goes on sending to the port.
+
+					s, sFar := openSession(t, near), openSession(t, far)
+					if s.Port() != port {
+						t.Fatalf("the new call is on port %d, want the old call's %d", s.Port(), port)
+					}
+					sFar.SetSource(mustTone(t, 1000))
+					offer := reparse(t, s.Offer(sdp.SendRecv))
+					edit(offer)
+					answer, err := sFar.Answer(reparse(t, offer), sdp.SendRecv)
+					if err != nil {
+						t.Fatal(err)
+					}
+					answer = reparse(t, answer)
+					edit(answer)
+					if err := s.Accept(reparse(t, answer)); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Start(); err != nil {
+						t.Fatal(err)
+					}
+					// The new call is on the air and only the old far end
+					// sends to its port.
+					frames(t, oldFar, 10)
+					if err := sFar.Start(); err != nil {
+						t.Fatal(err)
+					}
+					testwait.For(t, callTimeout, "the new call's own tone", hears(s, 1000))
+					frames(t, oldFar, 5)
+					st := s.Stats()
+					if st.BadPackets+st.SRTPAuthFailed+st.SRTPReplayed != 0 {
+						t.Errorf("the old call's packets were counted in the new one: %+v", st)
+					}
+					if got := near.StrayPackets(); got < 10 {
+						t.Errorf("%d stray packets, want the old far end's (10 or more)", got)
+					}
+					if r := s.Stats().Remote; r != sFar.localAddr() {
+						t.Errorf("the new call sends to %s, want its far end %s", r, sFar.localAddr())
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestSharedPortsKeepCallsApart: calls that share the engine's ports,
+// each with its own tone, hear their own far end and nothing else, with
+// a=ssrc and, under SRTP, without it (the key tells the calls apart).
+func TestSharedPortsKeepCallsApart(t *testing.T) {
+	for _, tc := range []struct {
+		mode Mode
+		ssrc bool
+	}{{Off, true}, {Mandatory, true}, {Mandatory, false}} {
+		t.Run(fmt.Sprintf("%v/ssrc=%v", tc.mode, tc.ssrc), func(t *testing.T) {
+			t.Parallel()
+			e := newEngine(t, Config{SRTP: tc.mode, Senders: 2})
+			edit := func(*sdp.Session) {}
+			if !tc.ssrc {
+				edit = noSSRC
+			}
+			const calls = 6
+			var pairs [][2]*Session
+			ports := map[int]bool{}
+			for i := range calls {
+				a, b := openSession(t, e), openSession(t, e)
+				a.SetSource(mustTone(t, float64(500+200*i)))
+				b.SetSource(mustTone(t, float64(600+200*i)))
+				connectWith(t, a, b, edit)
+				pairs = append(pairs, [2]*Session{a, b})
+				ports[a.Port()], ports[b.Port()] = true, true
+			}
+			if len(ports) != 2 {
+				t.Errorf("%d calls on %d ports, want 2 (one per sender)", calls, len(ports))
+			}
+			for i, p := range pairs {
+				testwait.For(t, callTimeout, fmt.Sprintf("call %d's tones", i), func() bool {
+					return hears(p[1], float64(500+200*i))() && hears(p[0], float64(600+200*i))()
+				})
+			}
+			for _, p := range pairs {
+				for _, s := range p {
+					if st := s.Stats(); st.BadPackets+st.SRTPAuthFailed+st.SRTPReplayed != 0 {
+						t.Errorf("packets of other calls counted: %+v", st)
+					}
+				}
+			}
+		})
+	}
+}
+
+// localAddr is the address s sends from.
+func (s *Session) localAddr() netip.AddrPort { return s.link.local }
