@@ -3,8 +3,10 @@ package media
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 
+	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/internal/testwait"
 	"github.com/deskphone/deskphone/media/sdp"
 )
@@ -144,3 +146,49 @@ func TestSharedPortsKeepCallsApart(t *testing.T) {
 
 // localAddr is the address s sends from.
 func (s *Session) localAddr() netip.AddrPort { return s.link.local }
+
+// tapLog is a Tap that keeps what it is shown.
+type tapLog struct {
+	mu   sync.Mutex
+	seen map[[2]netip.AddrPort]int // packets per (src, dst)
+	bad  []string
+}
+
+func (l *tapLog) RTP(src, dst netip.AddrPort, pkt []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Plain PCMU: a 12-byte header and 160 bytes of audio, no SRTP tag;
+	// telephone-events (4 bytes) may be shown too.
+	if len(pkt) != rtpHeaderLen+160 && len(pkt) != rtpHeaderLen+4 {
+		l.bad = append(l.bad, fmt.Sprintf("%d bytes %s -> %s", len(pkt), src, dst))
+	}
+	l.seen[[2]netip.AddrPort{src, dst}]++
+}
+
+func (l *tapLog) count(src, dst netip.AddrPort) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen[[2]netip.AddrPort{src, dst}]
+}
+
+// TestTap: the tap sees each packet plain, sent and received, with
+// the addresses it travelled between; SRTP is removed before it.
+func TestTap(t *testing.T) {
+	tap := &tapLog{seen: map[[2]netip.AddrPort]int{}}
+	e := newEngine(t, Config{SRTP: Mandatory, Codecs: []codecs.Codec{codecs.PCMU}, Tap: tap})
+	a, b := openSession(t, e), openSession(t, e)
+	connect(t, a, b)
+	ab := [2]netip.AddrPort{a.localAddr(), b.localAddr()}
+	// Each packet from a to b is shown twice: sent by a, received by b.
+	testwait.For(t, callTimeout, "packets both ways in the tap", func() bool {
+		return tap.count(ab[0], ab[1]) >= 20 && tap.count(ab[1], ab[0]) >= 20
+	})
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	if len(tap.bad) > 0 {
+		t.Errorf("the tap saw protected or odd packets: %v", tap.bad[:min(3, len(tap.bad))])
+	}
+	if len(tap.seen) != 2 {
+		t.Errorf("the tap saw %d address pairs, want 2: %v", len(tap.seen), tap.seen)
+	}
+}

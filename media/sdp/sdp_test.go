@@ -398,3 +398,47 @@ func TestHostileInputsDoNotPanic(t *testing.T) {
 		_, _ = Parse([]byte(in))
 	}
 }
+
+// TestRTCPMuxAndSSRC: a=rtcp-mux (RFC 5761) and the first a=ssrc with
+// its cname (RFC 5576) are read, written and survive a round trip;
+// malformed a=ssrc lines and further sources are ignored.
+func TestRTCPMuxAndSSRC(t *testing.T) {
+	in := crlf(
+		"v=0",
+		"o=- 1 1 IN IP4 192.0.2.1",
+		"s=-",
+		"c=IN IP4 192.0.2.1",
+		"t=0 0",
+		"m=audio 4000 RTP/AVP 0",
+		"a=ssrc:notanumber cname:x",
+		"a=ssrc:0 cname:zero",
+		"a=ssrc:3735928559 msid:stream track",
+		"a=ssrc:3735928559 cname:far@192.0.2.1",
+		"a=ssrc:42 cname:other",
+		"a=rtcp-mux",
+	)
+	s, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Media.RTCPMux || s.Media.SSRC != 3735928559 || s.Media.CNAME != "far@192.0.2.1" {
+		t.Fatalf("parsed mux %v, ssrc %d, cname %q", s.Media.RTCPMux, s.Media.SSRC, s.Media.CNAME)
+	}
+	out := string(s.Marshal())
+	for _, want := range []string{"a=rtcp-mux\r\n", "a=ssrc:3735928559 cname:far@192.0.2.1\r\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("marshalled without %q:\n%s", want, out)
+		}
+	}
+	again, err := Parse([]byte(out))
+	if err != nil || !reflect.DeepEqual(again.Media, s.Media) {
+		t.Errorf("round trip: %v\n%+v\n%+v", err, again.Media, s.Media)
+	}
+	plain, err := Parse([]byte(polyOffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Media.RTCPMux || plain.Media.SSRC != 0 || strings.Contains(string(plain.Marshal()), "a=ssrc") {
+		t.Errorf("attributes out of nothing: %+v", plain.Media)
+	}
+}
