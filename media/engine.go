@@ -38,6 +38,10 @@ type Engine struct {
 	// stray counts packets no session could claim (StrayPackets).
 	stray atomic.Uint64
 
+	// batching wraps a shared socket for batched I/O (batchIO; tests
+	// put a failing one in its place).
+	batching func(*net.UDPConn) batchConn
+
 	tombMu sync.Mutex
 	tombs  map[uint32]time.Time // far SSRCs of closed sessions, until when refused
 
@@ -70,6 +74,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		stop:     make(chan struct{}),
 		ssrcs:    map[uint32]struct{}{},
 		tombs:    map[uint32]time.Time{},
+		batching: batchIO,
 	}
 	for _, c := range cfg.Codecs {
 		e.formats = append(e.formats, formatOf(c))

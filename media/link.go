@@ -29,6 +29,11 @@ const tombstoneTTL = 30 * time.Second
 // session knows yet, so a stray stream costs little.
 const maxTrials = 8
 
+// batchFailures is how many batch calls in a row may fail before a
+// socket falls back to one datagram per call (recvmmsg or sendmmsg
+// missing, or refused by a sandbox).
+const batchFailures = 8
+
 // batchConn is what ipv4.PacketConn and ipv6.PacketConn share: recvmmsg
 // and sendmmsg where the platform has them, one datagram per call
 // elsewhere.
@@ -79,16 +84,21 @@ func (e *Engine) newLink(shared bool, shard int) (*link, error) {
 		// Best effort: the kernel caps it at net.core.rmem_max.
 		_ = a.SetReadBuffer(socketBuffer)
 		_ = a.SetWriteBuffer(socketBuffer)
-		if l.local.Addr().Is4() {
-			l.bc = ipv4.NewPacketConn(a)
-		} else {
-			l.bc = ipv6.NewPacketConn(a)
-		}
+		l.bc = e.batching(a)
 	}
 	l.wg.Add(2)
 	go l.read(a, l.bc, false)
 	go l.read(b, nil, true)
 	return l, nil
+}
+
+// batchIO is batched I/O on conn with golang.org/x/net: recvmmsg and
+// sendmmsg on Linux, one datagram per call on other platforms.
+func batchIO(conn *net.UDPConn) batchConn {
+	if ap, ok := conn.LocalAddr().(*net.UDPAddr); ok && ap.IP.To4() != nil {
+		return ipv4.NewPacketConn(conn)
+	}
+	return ipv6.NewPacketConn(conn)
 }
 
 // close closes the sockets and waits for the readers.
@@ -109,17 +119,17 @@ func (l *link) read(conn *net.UDPConn, bc batchConn, rtcpPort bool) {
 		for i := range msgs {
 			msgs[i].Buffers = [][]byte{bufs[i*maxPacket : (i+1)*maxPacket]}
 		}
-		for {
+		failures := 0
+		for failures < batchFailures {
 			n, err := bc.ReadBatch(msgs, 0)
 			if err != nil {
 				if errors.Is(err, net.ErrClosed) {
 					return
 				}
-				if n <= 0 {
-					// recvmmsg missing or refused: one at a time.
-					break
-				}
+				failures++
+				continue
 			}
+			failures = 0
 			for i := range n {
 				if ua, ok := msgs[i].Addr.(*net.UDPAddr); ok {
 					froms[i] = ua.AddrPort()
@@ -391,12 +401,13 @@ func removeSession(list []*Session, s *Session) []*Session {
 // writer is a sender goroutine's outgoing batch for its shared link:
 // packets collect in it and leave in one sendmmsg per batchSize.
 type writer struct {
-	l    *link
-	msgs []ipv4.Message
-	bufs []byte
-	addr []net.UDPAddr
-	ips  [][16]byte
-	n    int
+	l        *link
+	failures int // batch writes failed in a row
+	msgs     []ipv4.Message
+	bufs     []byte
+	addr     []net.UDPAddr
+	ips      [][16]byte
+	n        int
 }
 
 func newWriter(l *link) *writer {
@@ -448,20 +459,33 @@ func (w *writer) send(l *link, pkt []byte, dst netip.AddrPort, rtcpPort bool) er
 	return nil
 }
 
-// flush sends what the batch holds. A datagram the kernel refuses (a
-// peer's ICMP unreachable surfacing as an error) is skipped, not retried.
+// flush sends what the batch holds. When sendmmsg fails, the datagram
+// it stopped at goes alone (and is dropped if that fails too); after
+// batchFailures failures in a row the writer sends one datagram per
+// call from then on.
 func (w *writer) flush() {
 	for off := 0; off < w.n; {
 		n, err := w.l.bc.WriteBatch(w.msgs[off:w.n], 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				break
-			}
-			n = max(n, 1) // skip the datagram that failed
+		if err == nil {
+			w.failures = 0
+			off += n
+			continue
 		}
-		off += n
+		if errors.Is(err, net.ErrClosed) {
+			break
+		}
+		off += max(n, 0)
+		if off < w.n {
+			m := &w.msgs[off]
+			_, _ = w.l.conn.WriteTo(m.Buffers[0], m.Addr)
+			off++
+		}
+		w.failures++
 	}
 	w.n = 0
+	if w.failures >= batchFailures {
+		w.msgs = nil // send writes directly from now on
+	}
 }
 
 // tombstoned reports whether ssrc is the far SSRC of a session closed

@@ -1,10 +1,14 @@
 package media
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
+
+	"golang.org/x/net/ipv4"
 
 	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/internal/testwait"
@@ -191,4 +195,28 @@ func TestTap(t *testing.T) {
 	if len(tap.seen) != 2 {
 		t.Errorf("the tap saw %d address pairs, want 2: %v", len(tap.seen), tap.seen)
 	}
+}
+
+// failingBatches is a socket whose recvmmsg and sendmmsg always fail,
+// as where a sandbox refuses them.
+type failingBatches struct{}
+
+func (failingBatches) ReadBatch([]ipv4.Message, int) (int, error) {
+	return 0, errors.New("recvmmsg: function not implemented")
+}
+
+func (failingBatches) WriteBatch([]ipv4.Message, int) (int, error) {
+	return 0, errors.New("sendmmsg: function not implemented")
+}
+
+// TestBatchFallback: where batched I/O fails, shared ports fall back to
+// a datagram per call and calls carry audio all the same.
+func TestBatchFallback(t *testing.T) {
+	e := newEngine(t, Config{SRTP: Mandatory})
+	e.batching = func(*net.UDPConn) batchConn { return failingBatches{} }
+	a, b := openSession(t, e), openSession(t, e)
+	a.SetSource(mustTone(t, 700))
+	b.SetSource(mustTone(t, 900))
+	connect(t, a, b)
+	testwait.For(t, callTimeout, "tones both ways", func() bool { return hears(a, 900)() && hears(b, 700)() })
 }
