@@ -41,6 +41,7 @@ type Engine struct {
 	// batching wraps a shared socket for batched I/O (batchIO; tests
 	// put a failing one in its place).
 	batching func(*net.UDPConn) batchConn
+	mmsg     func(*net.UDPConn, [][]byte) (batchReader, error)
 
 	tombMu sync.Mutex
 	tombs  map[uint32]time.Time // far SSRCs of closed sessions, until when refused
@@ -75,6 +76,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		ssrcs:    map[uint32]struct{}{},
 		tombs:    map[uint32]time.Time{},
 		batching: batchIO,
+		mmsg:     newMmsgReader,
 	}
 	for _, c := range cfg.Codecs {
 		e.formats = append(e.formats, formatOf(c))

@@ -108,16 +108,44 @@ func (l *link) close() error {
 	return err
 }
 
+// batchReader reads up to a batch of datagrams into its buffers: the
+// length of each into ns, its sender into froms.
+type batchReader interface {
+	read(ns []int, froms []netip.AddrPort) (int, error)
+}
+
 // read is a reader goroutine: it takes datagrams in batches and hands
-// them to their sessions.
+// them to their sessions. It reads with recvmmsg on Linux, else with
+// x/net's ReadBatch, and one datagram at a time where neither works.
 func (l *link) read(conn *net.UDPConn, bc batchConn, rtcpPort bool) {
 	defer l.wg.Done()
 	var froms [batchSize]netip.AddrPort
+	var ns [batchSize]int
 	if bc != nil {
 		bufs := make([]byte, batchSize*maxPacket)
+		pkts := make([][]byte, batchSize)
 		msgs := make([]ipv4.Message, batchSize)
 		for i := range msgs {
-			msgs[i].Buffers = [][]byte{bufs[i*maxPacket : (i+1)*maxPacket]}
+			pkts[i] = bufs[i*maxPacket : (i+1)*maxPacket]
+			msgs[i].Buffers = [][]byte{pkts[i]}
+		}
+		if r, err := l.e.mmsg(conn, pkts); err == nil {
+			for failures := 0; failures < batchFailures; {
+				n, err := r.read(ns[:], froms[:])
+				if err != nil {
+					if errors.Is(err, net.ErrClosed) {
+						return
+					}
+					failures++
+					continue
+				}
+				failures = 0
+				l.mu.Lock()
+				for i := range n {
+					l.deliver(pkts[i][:ns[i]], froms[i], rtcpPort)
+				}
+				l.mu.Unlock()
+			}
 		}
 		failures := 0
 		for failures < batchFailures {

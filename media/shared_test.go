@@ -209,14 +209,37 @@ func (failingBatches) WriteBatch([]ipv4.Message, int) (int, error) {
 	return 0, errors.New("sendmmsg: function not implemented")
 }
 
+func (failingBatches) read([]int, []netip.AddrPort) (int, error) {
+	return 0, errors.New("recvmmsg: operation not permitted")
+}
+
 // TestBatchFallback: where batched I/O fails, shared ports fall back to
 // a datagram per call and calls carry audio all the same.
 func TestBatchFallback(t *testing.T) {
 	e := newEngine(t, Config{SRTP: Mandatory})
 	e.batching = func(*net.UDPConn) batchConn { return failingBatches{} }
+	e.mmsg = func(*net.UDPConn, [][]byte) (batchReader, error) { return failingBatches{}, nil }
 	a, b := openSession(t, e), openSession(t, e)
 	a.SetSource(mustTone(t, 700))
 	b.SetSource(mustTone(t, 900))
 	connect(t, a, b)
 	testwait.For(t, callTimeout, "tones both ways", func() bool { return hears(a, 900)() && hears(b, 700)() })
+}
+
+// TestIPv6: shared ports and their batched reads work on IPv6 too.
+func TestIPv6(t *testing.T) {
+	if c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		_ = c.Close()
+	}
+	e := newEngine(t, Config{IP: "::1", SRTP: Mandatory})
+	a, b := openSession(t, e), openSession(t, e)
+	a.SetSource(mustTone(t, 700))
+	b.SetSource(mustTone(t, 900))
+	connect(t, a, b)
+	testwait.For(t, callTimeout, "tones both ways", func() bool { return hears(a, 900)() && hears(b, 700)() })
+	if r := a.Stats().Remote; r != b.localAddr() {
+		t.Errorf("a sends to %v, want %v", r, b.localAddr())
+	}
 }
