@@ -188,7 +188,6 @@ type rtcpReceiver struct {
 	state *sessionState
 	neg   *negotiated
 	ctx   *recvContext
-	buf   [maxPacket]byte
 	dec   [maxPacket]byte
 }
 
