@@ -64,17 +64,19 @@
 // timestamp gap (and jitter at the far end), never as drift.
 //
 // Each port has one reader goroutine per socket (two per pair), which
-// reads in batches of 64 (recvmmsg, ReadBatch) where the platform has
-// them, one datagram at a time elsewhere, and hands each datagram to its
-// session under the port's lock; a session taken out of the port's index
-// (Close, under that lock) receives nothing afterwards.
+// reads in batches of 64 and hands each datagram to its session under
+// the port's lock; a session taken out of the port's index (Close, under
+// that lock) receives nothing afterwards. On Linux the reader calls
+// recvmmsg itself, into fixed buffers and address slots (x/net's
+// ReadBatch, used on other platforms, allocates each sender's address);
+// where batched calls fail (a sandbox refusing them) the sockets fall
+// back to one datagram per call.
 //
 // Every per-packet buffer (datagram batches, decrypted packet, jitter-
 // buffer slots, PCM frames, detector state) lives in the session or the
-// port and is reused: this package allocates nothing per packet sent;
-// received, x/net's ReadBatch allocates the sender's address, and SRTP
-// protect and unprotect allocate what the SRTP library does (see the
-// benchmarks). Static sources (tones, WAV files, silence) are encoded
+// port and is reused: this package allocates nothing per packet sent or
+// received; SRTP protect and unprotect cost what the SRTP library
+// allocates (see the benchmarks). Static sources (tones, WAV files, silence) are encoded
 // once per codec and shared by every session that plays them, since
 // encoding G.722 costs more than the rest of a packet's journey.
 // State is split by owner: the sender goroutine alone touches the send
