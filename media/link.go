@@ -62,8 +62,18 @@ type link struct {
 	members  []*Session            // every session on the link
 	bySSRC   map[uint32][]*Session // far SSRCs known (a=ssrc or latched)
 	awaiting []*Session            // sessions that take a new far SSRC
+	// rxs is the working memory of the packet being delivered, shared
+	// by the link's sessions (one delivery at a time, under mu) so that
+	// it stays in the CPU cache.
+	rxs rxScratch
 
 	wg sync.WaitGroup
+}
+
+// rxScratch holds a received packet's decrypted form and decoded audio.
+type rxScratch struct {
+	dec [maxPacket]byte
+	pcm [maxPayload * 2]int16 // G.722 decodes a byte into two samples
 }
 
 // newLink binds an RTP/RTCP port pair and starts its readers.
@@ -429,6 +439,7 @@ func removeSession(list []*Session, s *Session) []*Session {
 // writer is a sender goroutine's outgoing batch for its shared link:
 // packets collect in it and leave in one sendmmsg per batchSize.
 type writer struct {
+	sc       txScratch
 	l        *link
 	failures int // batch writes failed in a row
 	msgs     []ipv4.Message
@@ -450,6 +461,15 @@ func newWriter(l *link) *writer {
 	return w
 }
 
+// slot is where the next datagram for l may be built: the batch's next
+// buffer when it goes out batched, else scratch memory.
+func (w *writer) slot(l *link) []byte {
+	if l != w.l || w.msgs == nil {
+		return w.sc.out[:]
+	}
+	return w.bufs[w.n*maxPacket : (w.n+1)*maxPacket]
+}
+
 // send sends pkt from l to dst: batched on the writer's own shared
 // link, at once otherwise (per-call links, RTCP without rtcp-mux).
 func (w *writer) send(l *link, pkt []byte, dst netip.AddrPort, rtcpPort bool) error {
@@ -457,13 +477,15 @@ func (w *writer) send(l *link, pkt []byte, dst netip.AddrPort, rtcpPort bool) er
 		_, err := l.rconn.WriteToUDPAddrPort(pkt, dst)
 		return err
 	}
-	if w == nil || l != w.l || w.msgs == nil {
+	if l != w.l || w.msgs == nil {
 		_, err := l.conn.WriteToUDPAddrPort(pkt, dst)
 		return err
 	}
 	i := w.n
 	buf := w.bufs[i*maxPacket : i*maxPacket+len(pkt)]
-	copy(buf, pkt)
+	if len(pkt) > 0 && &buf[0] != &pkt[0] {
+		copy(buf, pkt) // not built in place (by slot)
+	}
 	a := &w.addr[i]
 	ip := dst.Addr()
 	if ip.Is4() {

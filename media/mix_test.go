@@ -149,6 +149,7 @@ type confRig struct {
 	buf                          []byte
 	frame                        int64
 	now                          time.Time
+	w                            *writer // the test's sender scratch
 }
 
 func newConfRig(t testing.TB) *confRig {
@@ -157,7 +158,7 @@ func newConfRig(t testing.TB) *confRig {
 	ea := newEngine(t, Config{Codecs: []codecs.Codec{g722, pcmu}})
 	eb := newEngine(t, Config{Codecs: []codecs.Codec{g722}})
 	ec := newEngine(t, Config{Codecs: []codecs.Codec{pcmu}})
-	r := &confRig{a1: openSession(t, ea), a2: openSession(t, ea), b: openSession(t, eb), c: openSession(t, ec), buf: make([]byte, maxPacket), now: time.Now()}
+	r := &confRig{a1: openSession(t, ea), a2: openSession(t, ea), b: openSession(t, eb), c: openSession(t, ec), buf: make([]byte, maxPacket), now: time.Now(), w: newWriter(nil)}
 	sink := func() *net.UDPConn {
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -202,7 +203,7 @@ func (r *confRig) step() {
 		far, a *Session
 		sink   *net.UDPConn
 	}{{r.b, r.a1, r.sinkB}, {r.c, r.a2, r.sinkC}} {
-		leg.far.tick(r.frame, r.now, nil)
+		leg.far.tick(r.frame, r.now, r.w)
 		n, _, err := leg.sink.ReadFromUDPAddrPort(r.buf)
 		if err != nil {
 			panic(err)
@@ -217,7 +218,7 @@ func (r *confRig) step() {
 		a    *Session
 		sink *net.UDPConn
 	}{{r.a1, r.sinkA1}, {r.a2, r.sinkA2}} {
-		leg.a.tick(r.frame, r.now, nil)
+		leg.a.tick(r.frame, r.now, r.w)
 		if _, _, err := leg.sink.ReadFromUDPAddrPort(r.buf); err != nil {
 			panic(err)
 		}

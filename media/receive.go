@@ -45,14 +45,12 @@ type receiver struct {
 	unlocked  int // authentication failures while no stream is locked
 
 	hdr    rtp.Header
-	dec    [maxPacket]byte
 	locked bool
 	ssrc   uint32
 	jb     jitterBuffer
 
 	codec   codecs.Codec
 	decoder codecs.Decoder
-	pcm     [maxPayload * 2]int16 // G.722 decodes a byte into two samples
 
 	events codecs.DTMFReceiver
 	// inBand runs the DTMF detector on the audio: only when the peer did
@@ -174,7 +172,7 @@ func (s *Session) unprotect(pkt []byte, charge bool) ([]byte, verdict) {
 		s.authFailed.Add(1)
 		return nil, refused
 	}
-	out, replayed, err := rx.ctx.decryptRTP(rx.dec[:0], pkt, &rx.hdr)
+	out, replayed, err := rx.ctx.decryptRTP(s.link.rxs.dec[:0], pkt, &rx.hdr)
 	if err == nil {
 		return out, taken
 	}
@@ -186,7 +184,7 @@ func (s *Session) unprotect(pkt []byte, charge bool) ([]byte, verdict) {
 	}
 	if rx.prev != nil {
 		if s.e.now().Before(rx.prevUntil) {
-			out, replayed, err := rx.prev.decryptRTP(rx.dec[:0], pkt, &rx.hdr)
+			out, replayed, err := rx.prev.decryptRTP(s.link.rxs.dec[:0], pkt, &rx.hdr)
 			if err == nil {
 				return out, taken
 			}
@@ -292,12 +290,12 @@ func (s *Session) play(p *jbPacket, lost int) {
 			s.heardDigit(key.Key, false)
 		}
 	case kindAudio:
-		n, err := rx.decoder.Decode(rx.pcm[:], p.data())
+		n, err := rx.decoder.Decode(s.link.rxs.pcm[:], p.data())
 		if err != nil {
 			s.bad.Add(1)
 			return
 		}
-		pcm := rx.pcm[:n]
+		pcm := s.link.rxs.pcm[:n]
 		// What goes on to others first, then what the user hears: the
 		// far end's audio with the cue over it.
 		s.echo.write(pcm)
@@ -317,9 +315,10 @@ func (s *Session) conceal(frames int) {
 		return
 	}
 	n := s.rx.codec.FrameSamples(ptime)
-	clear(s.rx.pcm[:n])
+	pcm := s.link.rxs.pcm[:n]
+	clear(pcm)
 	for range min(frames, jbSlots) {
-		s.recordFrame(s.rx.pcm[:n], s.rx.codec.SampleRate)
+		s.recordFrame(pcm, s.rx.codec.SampleRate)
 	}
 }
 

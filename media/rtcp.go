@@ -175,7 +175,7 @@ func (s *Session) sendRTCP(now time.Time, ts uint32, dst netip.AddrPort, w *writ
 		return
 	}
 	if tx.ctx != nil {
-		if raw, err = tx.ctx.EncryptRTCP(tx.rtcpOut[:0], raw, nil); err != nil {
+		if raw, err = tx.ctx.EncryptRTCP(w.sc.out[:0], raw, nil); err != nil {
 			return
 		}
 	}
@@ -188,7 +188,6 @@ type rtcpReceiver struct {
 	state *sessionState
 	neg   *negotiated
 	ctx   *recvContext
-	dec   [maxPacket]byte
 }
 
 // receiveRTCP takes the peer's reports: the time of its last SR (for our
@@ -235,7 +234,7 @@ func (s *Session) receiveRTCP(pkt []byte, from netip.AddrPort, charge bool) verd
 			s.authFailed.Add(1)
 			return refused
 		}
-		out, replayed, err := rc.ctx.decryptRTCP(rc.dec[:0], pkt)
+		out, replayed, err := rc.ctx.decryptRTCP(s.link.rxs.dec[:0], pkt)
 		switch {
 		case err == nil:
 			pkt = out

@@ -199,6 +199,7 @@ type rig struct {
 	buf   []byte
 	frame int64
 	now   time.Time
+	w     *writer // the test's sender scratch: a sends one at a time
 }
 
 func newRig(t testing.TB, mode Mode, suite string) *rig {
@@ -208,7 +209,7 @@ func newRig(t testing.TB, mode Mode, suite string) *rig {
 		cfg.Suites = []string{suite}
 	}
 	e := newEngine(t, cfg)
-	r := &rig{a: openSession(t, e), b: openSession(t, e), buf: make([]byte, maxPacket), now: time.Now()}
+	r := &rig{a: openSession(t, e), b: openSession(t, e), buf: make([]byte, maxPacket), now: time.Now(), w: newWriter(nil)}
 	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +239,7 @@ func newRig(t testing.TB, mode Mode, suite string) *rig {
 // send has a send one frame; it returns the packet as sent.
 func (r *rig) send() []byte {
 	r.frame++
-	r.a.tick(r.frame, r.now, nil)
+	r.a.tick(r.frame, r.now, r.w)
 	n, _, err := r.sink.ReadFromUDPAddrPort(r.buf)
 	if err != nil {
 		panic(err)
