@@ -217,11 +217,9 @@ func (l *link) deliver(pkt []byte, from netip.AddrPort, rtcpPort bool) {
 	}
 	ssrc := binary.BigEndian.Uint32(pkt[off:])
 	if list := l.bySSRC[ssrc]; len(list) > 0 {
-		if l.offer(list, pkt, from, rtcp, len(list) == 1) {
+		// A sole claimant counts what is wrong with the packet itself.
+		if l.offer(list, pkt, from, rtcp, len(list) == 1) || len(list) == 1 {
 			return
-		}
-		if len(list) == 1 {
-			return // counted by the session it claims to belong to
 		}
 	}
 	if rtcp {
@@ -238,10 +236,7 @@ func (l *link) deliver(pkt []byte, from netip.AddrPort, rtcpPort bool) {
 		// not the session's, except on its own port.
 		tier := l.tier(from)
 		charge := len(tier) == 1 && (!l.shared || tier[0].rxRemote == from)
-		if len(tier) > 0 && l.offer(tier, pkt, from, false, charge) {
-			return
-		}
-		if charge {
+		if l.offer(tier, pkt, from, false, charge) || charge {
 			return
 		}
 	}
@@ -272,10 +267,11 @@ func (l *link) tier(from netip.AddrPort) []*Session {
 	return out
 }
 
-// offer hands pkt to the first candidate that takes it. Plain RTP has
-// nothing to prove, so it goes to a sole candidate only; SRTP goes to
-// the one whose key authenticates it. charge makes the (single)
-// candidate count a failure as its own.
+// offer hands pkt to the first candidate that takes it and reports
+// whether one did (or refused it as its own). Plain RTP has nothing to
+// prove, so it goes to a sole candidate only; SRTP goes to the one whose
+// key authenticates it. charge makes the (single) candidate count a
+// failure as its own.
 func (l *link) offer(cands []*Session, pkt []byte, from netip.AddrPort, rtcp, charge bool) bool {
 	tried := 0
 	for _, s := range cands {
@@ -300,9 +296,6 @@ func (l *link) offer(cands []*Session, pkt []byte, from netip.AddrPort, rtcp, ch
 		case refused:
 			return true // counted by the session (it was the claimant)
 		}
-	}
-	if !charge {
-		l.e.stray.Add(1)
 	}
 	return false
 }

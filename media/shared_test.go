@@ -105,7 +105,8 @@ func TestLatePacketsNeverReachANewCall(t *testing.T) {
 
 // TestSharedPortsKeepCallsApart: calls that share the engine's ports,
 // each with its own tone, hear their own far end and nothing else, with
-// a=ssrc and, under SRTP, without it (the key tells the calls apart).
+// a=ssrc and, under SRTP, without it (the key tells the calls apart); a
+// stream from elsewhere is counted as stray, in no call.
 func TestSharedPortsKeepCallsApart(t *testing.T) {
 	for _, tc := range []struct {
 		mode Mode
@@ -137,6 +138,17 @@ func TestSharedPortsKeepCallsApart(t *testing.T) {
 					return hears(p[1], float64(500+200*i))() && hears(p[0], float64(600+200*i))()
 				})
 			}
+			// Another process's stream on the port (the failure once seen
+			// under load): stray, not any call's.
+			foreign := dialUDP(t, pairs[0][0].Port())
+			pkt := make([]byte, rtpHeaderLen+160+10)
+			for seq := range 20 {
+				putHeader(pkt, false, 0, uint16(seq), uint32(seq)*160, 0x5eed0001)
+				if _, err := foreign.Write(pkt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			testwait.For(t, callTimeout, "the foreign stream counted as stray", func() bool { return e.StrayPackets() >= 20 })
 			for _, p := range pairs {
 				for _, s := range p {
 					if st := s.Stats(); st.BadPackets+st.SRTPAuthFailed+st.SRTPReplayed != 0 {
