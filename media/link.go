@@ -3,6 +3,7 @@ package media
 import (
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -274,7 +275,15 @@ func (l *link) tier(from netip.AddrPort) []*Session {
 // failure as its own.
 func (l *link) offer(cands []*Session, pkt []byte, from netip.AddrPort, rtcp, charge bool) bool {
 	tried := 0
-	for _, s := range cands {
+	// Where many sessions wait, start each packet's trials at random,
+	// so that every one of them is soon tried on its stream (a counter
+	// would move in step with the senders' rounds and miss some forever).
+	start := 0
+	if len(cands) > maxTrials {
+		start = rand.IntN(len(cands))
+	}
+	for i := range cands {
+		s := cands[(start+i)%len(cands)]
 		if !s.secure && len(cands) > 1 {
 			continue // ambiguous without a key to tell
 		}
@@ -302,15 +311,17 @@ func (l *link) offer(cands []*Session, pkt []byte, from netip.AddrPort, rtcp, ch
 
 // unclaimed counts a packet no session took: as a bad packet of the
 // session it can only be meant for (the link's own session in
-// PortsPerCall mode, or the one session whose peer sends from there),
+// PortsPerCall mode, or the one session whose peer is at that address),
 // else as stray. A per-call session also tries it, as before sharing.
 func (l *link) unclaimed(pkt []byte, from netip.AddrPort, rtcp, garbage bool) {
 	var only *Session
 	if !l.shared && len(l.members) == 1 {
 		only = l.members[0]
 	} else {
+		// Where the packet is expected from, by SDP or by its packets:
+		// a call that has not latched yet counts as much as one that has.
 		for _, s := range l.members {
-			if s.rxPeer == from || (rtcp && s.rxPeer.IsValid() && s.rxPeer.Addr() == from.Addr()) {
+			if s.rxRemote == from || (rtcp && s.rxRemote.IsValid() && s.rxRemote.Addr() == from.Addr()) {
 				if only != nil {
 					only = nil
 					break

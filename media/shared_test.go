@@ -119,7 +119,7 @@ func TestSharedPortsKeepCallsApart(t *testing.T) {
 			if !tc.ssrc {
 				edit = noSSRC
 			}
-			const calls = 6
+			const calls = 12 // more than maxTrials wait on each port
 			var pairs [][2]*Session
 			ports := map[int]bool{}
 			for i := range calls {
@@ -134,6 +134,11 @@ func TestSharedPortsKeepCallsApart(t *testing.T) {
 				t.Errorf("%d calls on %d ports, want 2 (one per sender)", calls, len(ports))
 			}
 			for i, p := range pairs {
+				t.Cleanup(func() {
+					if t.Failed() {
+						t.Logf("call %d: %+v\n%+v", i, p[0].Stats(), p[1].Stats())
+					}
+				})
 				testwait.For(t, callTimeout, fmt.Sprintf("call %d's tones", i), func() bool {
 					return hears(p[1], float64(500+200*i))() && hears(p[0], float64(600+200*i))()
 				})
