@@ -171,6 +171,7 @@ func newConfRig(t testing.TB) *confRig {
 	pair := func(a, far *Session, sinkA, sinkFar *net.UDPConn) {
 		offer := a.Offer(sdp.SendRecv)
 		offer.Media.Port = sinkFar.LocalAddr().(*net.UDPAddr).Port
+		offer.Media.RTCPMux = false // the sinks take RTP alone
 		answer, err := far.Answer(offer, sdp.SendRecv)
 		if err != nil {
 			t.Fatal(err)
