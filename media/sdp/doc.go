@@ -36,6 +36,12 @@
 // profiles; lines with suites this package does not implement are skipped.
 // A re-offer ([Session.Reoffer]) always carries fresh keys.
 //
+// Two attributes serve a receiver that shares its ports between calls:
+// [Media.RTCPMux] (a=rtcp-mux, RFC 5761: RTCP on the RTP port) and
+// [Media.SSRC] with [Media.CNAME] (the first a=ssrc, RFC 5576: the
+// stream the party sends). [Answer] leaves them to the caller, which
+// knows whether it multiplexes.
+//
 // [Parse] never panics: every input either yields a Session or an error
 // naming the offending line ([ParseError]).
 package sdp
