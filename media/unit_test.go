@@ -132,6 +132,37 @@ func TestCrossingFrequencyAndDetector(t *testing.T) {
 	}
 }
 
+// TestDetectorFollowsASmallStep: a steady tone that moves by a few
+// hertz is reported as a new tone, even though the cheap check that a
+// tone goes on (stillTone) runs first.
+func TestDetectorFollowsASmallStep(t *testing.T) {
+	for _, rate := range []int{8000, 16000} {
+		var d detector
+		if err := d.reset(rate); err != nil {
+			t.Fatal(err)
+		}
+		var last float64
+		var changes int
+		for _, hz := range []float64{1000, 1000, 1004, 1004, 996} {
+			sig, _ := codecs.Tone(hz, -10, 200*time.Millisecond, rate)
+			for f := sig; len(f) > 0; f = f[rate/50:] {
+				if got, _, changed, ok := d.tone(f[:rate/50]); ok {
+					last = got
+					if changed {
+						changes++
+					}
+				}
+			}
+			if math.Abs(last-hz) > 1 {
+				t.Errorf("rate %d: %v Hz reported as %v", rate, hz, last)
+			}
+		}
+		if changes != 3 {
+			t.Errorf("rate %d: %d tone changes, want 3 (1000, 1004, 996)", rate, changes)
+		}
+	}
+}
+
 func TestMOS(t *testing.T) {
 	clean := estimateMOS("PCMU", 0, 1, 2)
 	if clean < 4.3 || clean > 4.5 {
