@@ -68,7 +68,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Senders is the number of sender goroutines sharing the started
 	// sessions; default one per CPU (GOMAXPROCS), at least two. In
-	// PortsShared mode each sender owns one shared port pair.
+	// PortsShared mode the calls share max(4, Senders) port pairs, each
+	// sent by one sender.
 	Senders int
 	// Ports chooses between a few ports shared by every call
 	// (PortsShared, the default) and a port pair per call

@@ -17,9 +17,11 @@
 // # Ports
 //
 // By default ([PortsShared]) the calls of an engine share a few port
-// pairs, one per sender goroutine (bound on the first call), rather than
-// binding two sockets per call: a thousand calls use two ports, not two
-// thousand. Each session's SDP names its shared port, and received
+// pairs (four, or one per sender goroutine if there are more; each bound
+// on first use), rather than binding two sockets per call: a thousand
+// calls use eight ports, not two thousand. More than one pair per CPU
+// gives the kernel more socket buffer to hold a burst while a reader is
+// late. Each session's SDP names its shared port, and received
 // packets are demultiplexed to their session:
 //
 //   - by the far end's SSRC, which our SDP announces (a=ssrc:N cname:...,
@@ -54,7 +56,7 @@
 // # Goroutines and buffers
 //
 // Sender goroutines (one per CPU, at least two) each send for the
-// started sessions of their shared port: every 20 ms, one packet per
+// started sessions of their shared ports: every 20 ms, one packet per
 // session, collected into batches of 64 and written with one sendmmsg
 // (golang.org/x/net/ipv4 WriteBatch); per-call ports and RTCP without
 // rtcp-mux are written one datagram at a time. All senders follow one

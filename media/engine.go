@@ -32,9 +32,10 @@ type Engine struct {
 	portMu   sync.Mutex
 	nextPair int // where the next port search starts, in pairs from PortMin
 
-	linkMu sync.Mutex
-	shared []*link // PortsShared: one per sender, bound on first use
-	ssrcs  map[uint32]struct{}
+	linkMu   sync.Mutex
+	shared   []*link // PortsShared: sharedLinks(Senders) pairs, bound on first use
+	nextLink int     // the shared pair the next session takes
+	ssrcs    map[uint32]struct{}
 	// stray counts packets no session could claim (StrayPackets).
 	stray atomic.Uint64
 
@@ -86,7 +87,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.nextPair = int(random32() % uint32(pairs))
 	e.epoch = e.now()
 	e.shards = make([][]*Session, cfg.Senders)
-	e.shared = make([]*link, cfg.Senders)
+	e.shared = make([]*link, sharedLinks(cfg.Senders))
 	e.ticking = make([]sync.Mutex, cfg.Senders)
 	for k := range e.shards {
 		e.wg.Add(1)
@@ -150,7 +151,9 @@ func (e *Engine) run(k int) {
 	t := time.NewTimer(ptime)
 	defer t.Stop()
 	var list []*Session
-	w := newWriter(nil)
+	direct := newWriter(nil) // per-call ports: a datagram per call
+	// This sender's shared pairs are k, k+Senders, ...: a writer each.
+	ws := make([]*writer, (len(e.shared)-k+len(e.shards)-1)/len(e.shards))
 	next := int64(e.now().Sub(e.epoch)/ptime) + 1
 	for {
 		t.Reset(e.epoch.Add(time.Duration(next)*ptime + offset).Sub(e.now()))
@@ -165,22 +168,40 @@ func (e *Engine) run(k int) {
 		e.mu.Lock()
 		list = append(list[:0], e.shards[k]...)
 		e.mu.Unlock()
-		if l := e.sharedLink(k); l != w.l {
-			w = newWriter(l)
+		for j := range ws {
+			if l := e.sharedLink(k + j*len(e.shards)); ws[j] == nil || ws[j].l != l {
+				ws[j] = newWriter(l)
+			}
 		}
 		e.ticking[k].Lock()
 		for _, s := range list {
+			w := direct
+			if l := s.link; l.shared {
+				w = ws[l.index/len(e.shards)]
+			}
 			s.tick(frame, now, w)
 		}
-		if w.n > 0 {
-			w.flush()
+		for _, w := range ws {
+			if w.n > 0 {
+				w.flush()
+			}
 		}
 		e.ticking[k].Unlock()
 		clear(list) // let closed sessions go
 	}
 }
 
-// sharedLink is sender k's shared port pair, nil until bound.
+// minSharedLinks is the fewest shared port pairs an engine spreads its
+// calls over: each pair has its own socket buffers and reader, so a
+// reader that is late (a busy machine) has more room before the kernel
+// drops, and two CPUs have more than two readers to share.
+const minSharedLinks = 4
+
+// sharedLinks is how many shared port pairs an engine with that many
+// senders uses; pair i is sent by sender i % senders.
+func sharedLinks(senders int) int { return max(minSharedLinks, senders) }
+
+// sharedLink is shared port pair i, nil until bound.
 func (e *Engine) sharedLink(k int) *link {
 	e.linkMu.Lock()
 	defer e.linkMu.Unlock()
@@ -193,20 +214,22 @@ func (e *Engine) sharedLink(k int) *link {
 // linkFor is the port pair for a new session: the next shared one,
 // bound on first use, or a pair of its own.
 func (e *Engine) linkFor() (*link, error) {
-	e.mu.Lock()
-	k := e.next
-	e.next = (e.next + 1) % len(e.shards)
-	e.mu.Unlock()
 	if e.cfg.Ports == PortsPerCall {
-		return e.newLink(false, k)
+		e.mu.Lock()
+		k := e.next
+		e.next = (e.next + 1) % len(e.shards)
+		e.mu.Unlock()
+		return e.newLink(false, k, -1)
 	}
 	e.linkMu.Lock()
 	defer e.linkMu.Unlock()
 	if e.shared == nil {
 		return nil, ErrClosed
 	}
+	k := e.nextLink
+	e.nextLink = (e.nextLink + 1) % len(e.shared)
 	if e.shared[k] == nil {
-		l, err := e.newLink(true, k)
+		l, err := e.newLink(true, k%len(e.shards), k)
 		if err != nil {
 			// A range too small for a pair per sender: share what is bound.
 			for _, l := range e.shared {

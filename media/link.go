@@ -58,6 +58,7 @@ type link struct {
 	rlocal netip.AddrPort
 	shared bool
 	shard  int // the sender that sends for this link's sessions
+	index  int // its place among the engine's shared links; -1 if per call
 
 	mu       sync.Mutex
 	members  []*Session            // every session on the link
@@ -78,13 +79,13 @@ type rxScratch struct {
 }
 
 // newLink binds an RTP/RTCP port pair and starts its readers.
-func (e *Engine) newLink(shared bool, shard int) (*link, error) {
+func (e *Engine) newLink(shared bool, shard, index int) (*link, error) {
 	a, b, err := e.bind()
 	if err != nil {
 		return nil, err
 	}
 	l := &link{
-		e: e, conn: a, rconn: b, shared: shared, shard: shard,
+		e: e, conn: a, rconn: b, shared: shared, shard: shard, index: index,
 		local:  a.LocalAddr().(*net.UDPAddr).AddrPort(),
 		rlocal: b.LocalAddr().(*net.UDPAddr).AddrPort(),
 		bySSRC: map[uint32][]*Session{},
