@@ -93,6 +93,15 @@ func TestServiceFloodLetsGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = engine.Close() })
+	// The engine binds its few shared port pairs on first use and keeps
+	// them until it closes: bind them all before counting descriptors.
+	for range 16 {
+		s, err := engine.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+	}
 	b := startBackend(t, func(c *Config) {
 		c.Listen = []string{"tls:127.0.0.1:0"}
 		c.Media = EngineMedia(engine, t.TempDir())
