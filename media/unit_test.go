@@ -163,6 +163,38 @@ func TestDetectorFollowsASmallStep(t *testing.T) {
 	}
 }
 
+// TestDetectorKeepsAToneThroughSkippedFrames: frames the far end
+// skips (a busy sender) jump the tone's phase; the tone goes on being
+// heard, not lost and found again.
+func TestDetectorKeepsAToneThroughSkippedFrames(t *testing.T) {
+	for _, rate := range []int{8000, 16000} {
+		var d detector
+		if err := d.reset(rate); err != nil {
+			t.Fatal(err)
+		}
+		frame := rate / 50
+		sig, _ := codecs.Tone(1000, -10, 2*time.Second, rate)
+		var changes, heard int
+		for i := 0; (i+1)*frame <= len(sig); i++ {
+			if i >= 20 && i%7 == 3 {
+				continue // skipped at the far end
+			}
+			if hz, _, changed, ok := d.tone(sig[i*frame : (i+1)*frame]); ok {
+				heard++
+				if hz != 1000 {
+					t.Errorf("rate %d: %v Hz heard", rate, hz)
+				}
+				if changed {
+					changes++
+				}
+			}
+		}
+		if changes != 1 || heard < 8 {
+			t.Errorf("rate %d: %d windows heard the tone, %d changes; want all, 1", rate, heard, changes)
+		}
+	}
+}
+
 func TestMOS(t *testing.T) {
 	clean := estimateMOS("PCMU", 0, 1, 2)
 	if clean < 4.3 || clean > 4.5 {
