@@ -15,6 +15,18 @@ help: ## list the targets
 build: ## build bin/deskphone
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/deskphone
 
+# image: the OCI image from scratch (deploy/Containerfile) holding a static
+# binary, built offline by deploy/build-image with podman or buildah, and its
+# OCI archive for clusters with no registry (docs/deploy.md). Not part of
+# make test (it is slow); .ci/run calls it after make interop.
+IMAGE         ?= deskphone:latest
+IMAGE_ARCHIVE ?= bin/deskphone-image.tar
+
+.PHONY: image
+image: ## build the OCI image $(IMAGE) (podman or buildah, offline) and its archive bin/deskphone-image.tar
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/image/deskphone ./cmd/deskphone
+	BINARY=bin/image/deskphone IMAGE=$(IMAGE) ARCHIVE=$(IMAGE_ARCHIVE) ./deploy/build-image
+
 .PHONY: run
 run: build ## run one virtual phone in the terminal (MODEL=vvx601 FIRMWARE=5.4.0A to choose)
 	./$(BIN) run $(if $(MODEL),--model $(MODEL)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(STATE),--state $(STATE)) $(if $(SIGNIN),--signin $(SIGNIN))
