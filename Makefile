@@ -23,7 +23,7 @@ IMAGE         ?= deskphone:latest
 IMAGE_ARCHIVE ?= bin/deskphone-image.tar
 
 .PHONY: image
-image: ## build the OCI image $(IMAGE) (podman or buildah, offline) and its archive bin/deskphone-image.tar
+image: ## build the OCI image deskphone:latest (IMAGE=name:tag; podman or buildah, offline) and its archive bin/deskphone-image.tar
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/image/deskphone ./cmd/deskphone
 	BINARY=bin/image/deskphone IMAGE=$(IMAGE) ARCHIVE=$(IMAGE_ARCHIVE) ./deploy/build-image
 
