@@ -45,15 +45,16 @@ func buildDeskphone(t *testing.T, dir string) string {
 	return bin
 }
 
-// docsScrapeConfig is the Prometheus configuration docs/fleet.md gives for
-// a fleet on this machine: its yaml block that starts "# file:
-// prometheus.yml".
-func docsScrapeConfig(t *testing.T) []byte {
+// docsScrapeConfigs are the Prometheus configurations of docs/fleet.md:
+// its yaml blocks with scrape_configs. The first, for a fleet on this
+// machine, starts "# file: prometheus.yml".
+func docsScrapeConfigs(t *testing.T) [][]byte {
 	t.Helper()
 	data, err := os.ReadFile("../docs/fleet.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var blocks [][]byte
 	var block []string
 	in := false
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -63,16 +64,18 @@ func docsScrapeConfig(t *testing.T) []byte {
 		case !in && line == "```yaml":
 			in, block = true, nil
 		case in && line == "```":
-			if len(block) > 0 && block[0] == "# file: prometheus.yml" {
-				return []byte(strings.Join(block, "\n") + "\n")
+			if text := strings.Join(block, "\n") + "\n"; strings.Contains(text, "\nscrape_configs:") || strings.HasPrefix(text, "scrape_configs:") {
+				blocks = append(blocks, []byte(text))
 			}
 			in = false
 		case in:
 			block = append(block, line)
 		}
 	}
-	t.Fatal("docs/fleet.md has no yaml block starting # file: prometheus.yml")
-	return nil
+	if len(blocks) == 0 || !bytes.HasPrefix(blocks[0], []byte("# file: prometheus.yml\n")) {
+		t.Fatal("docs/fleet.md: the first yaml block with scrape_configs must start # file: prometheus.yml")
+	}
+	return blocks
 }
 
 // scrapeConfigFor is the docs' configuration with only the scrape interval
@@ -274,9 +277,26 @@ func TestPrometheus(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// Prometheus, configured as the docs say.
+	// Prometheus, configured as the docs say; their other configuration
+	// (pod discovery, for a cluster) at least valid.
+	docs := docsScrapeConfigs(t)
+	for i, b := range docs[1:] {
+		f := filepath.Join(dir, fmt.Sprintf("docs-%d.yml", i+1))
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(promtool, "check", "config", f).CombinedOutput()
+		switch {
+		case err == nil:
+		case bytes.Contains(out, []byte("field kubernetes_sd_configs not found")):
+			// Debian builds Prometheus without Kubernetes discovery.
+			t.Logf("promtool knows no kubernetes_sd_configs: docs/fleet.md's pod discovery block not checked")
+		default:
+			t.Errorf("promtool check config on docs/fleet.md's block:\n%s\n%v\n%s", b, err, out)
+		}
+	}
 	cfgFile := filepath.Join(dir, "prometheus.yml")
-	cfg := scrapeConfigFor(t, docsScrapeConfig(t), fmt.Sprintf("127.0.0.1:%d", apiPort), time.Second)
+	cfg := scrapeConfigFor(t, docs[0], fmt.Sprintf("127.0.0.1:%d", apiPort), time.Second)
 	if err := os.WriteFile(cfgFile, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
