@@ -252,6 +252,13 @@ func (l *CallLoad) Config() LoadConfig {
 	return l.cfg
 }
 
+// Placing reports whether the load still places calls.
+func (l *CallLoad) Placing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.stopped
+}
+
 // Running reports whether the load still places calls or has calls up.
 func (l *CallLoad) Running() bool {
 	select {

@@ -4,13 +4,17 @@ import (
 	"context"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/deskphone/deskphone/backend"
+	cloudpkg "github.com/deskphone/deskphone/cloud"
 	"github.com/deskphone/deskphone/fleet"
+	"github.com/deskphone/deskphone/fleet/api"
 	"github.com/deskphone/deskphone/internal/testwait"
 )
 
@@ -18,7 +22,12 @@ import (
 // knows them, with metrics.
 func startFleet(t *testing.T, n int) (*fleet.Fleet, *fleet.Metrics) {
 	t.Helper()
-	b := cloud(t, n)
+	return startFleetOn(t, cloud(t, n), n)
+}
+
+// startFleetOn runs n phones load00001.. on b.
+func startFleetOn(t *testing.T, b *backend.Backend, n int) (*fleet.Fleet, *fleet.Metrics) {
+	t.Helper()
 	cfg := &fleet.Config{Server: "sips:" + b.Addr("tls"), Groups: []fleet.Group{
 		{Name: "load", Count: n, Model: "vvx501", User: "load{n:05d}", Password: "secret"}}}
 	members, err := cfg.Members()
@@ -148,4 +157,73 @@ func scrapeMetrics(t *testing.T, m *fleet.Metrics) string {
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Body.String()
+}
+
+// audioCloud starts a mock cloud with n load users whose services (echo)
+// answer with audio.
+func audioCloud(t *testing.T, n int) *backend.Backend {
+	t.Helper()
+	users, err := backend.ParseLoadUsers("load{n:05d}:secret:" + strconv.Itoa(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := cloudpkg.Start(ctx, cloudpkg.Config{Dir: t.TempDir(), Backend: backend.Config{LoadUsers: users}})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); c.Close() })
+	return c.Backend
+}
+
+// TestLoadAPI starts, changes and stops a load of calls to the echo
+// service through the control API.
+func TestLoadAPI(t *testing.T) {
+	f, m := startFleetOn(t, audioCloud(t, 4), 4)
+	srv := httptest.NewServer((&api.Server{Source: f.Source(), Load: f.LoadControl()}).Handler())
+	t.Cleanup(srv.Close)
+	c := &api.Client{Base: srv.URL}
+	ctx := context.Background()
+	if _, err := c.Load(ctx); !isProblem(err, 404) {
+		t.Errorf("no load yet: %v, want 404", err)
+	}
+	if _, err := c.StartLoad(ctx, api.LoadSpec{Rate: -1, To: "echo"}); !isProblem(err, 400) {
+		t.Errorf("negative rate: %v, want 400", err)
+	}
+	if _, err := c.StartLoad(ctx, api.LoadSpec{Rate: 20, Duration: "soon", To: "echo"}); !isProblem(err, 400) {
+		t.Errorf("bad duration: %v, want 400", err)
+	}
+	info, err := c.StartLoad(ctx, api.LoadSpec{Rate: 20, Duration: "100ms", MaxCalls: 2, To: "echo"})
+	if err != nil || !info.Running || info.Config.To != "echo" || info.Config.Timeout != "30s" {
+		t.Fatalf("start: %+v, %v", info, err)
+	}
+	if _, err := c.StartLoad(ctx, api.LoadSpec{Rate: 1, To: "echo"}); !isProblem(err, 409) {
+		t.Errorf("a second load: %v, want 409", err)
+	}
+	rate, limit := 40.0, 3
+	if info, err = c.ChangeLoad(ctx, api.LoadChange{Rate: &rate, MaxCalls: &limit}); err != nil || info.Config.Rate != 40 || info.Config.MaxCalls != 3 {
+		t.Errorf("change: %+v, %v", info.Config, err)
+	}
+	testwait.Until(t, "answered calls", func() bool {
+		info, err := c.Load(ctx)
+		return err == nil && info.Summary.Answered >= 3
+	})
+	if info, err = c.StopLoad(ctx); err != nil || info.Placing {
+		t.Errorf("stop: %+v, %v", info, err)
+	}
+	testwait.Until(t, "the load's end", func() bool {
+		info, err = c.Load(ctx)
+		return err == nil && !info.Running
+	})
+	s := info.Summary
+	if s.Failed != 0 || s.Answered != s.Attempted || s.InFlight != 0 || s.SetupP50 == nil {
+		t.Errorf("summary after stop: %+v", s)
+	}
+	if _, err := c.ChangeLoad(ctx, api.LoadChange{Rate: &rate}); !isProblem(err, 404) {
+		t.Errorf("change after the end: %v, want 404", err)
+	}
+	if body := scrapeMetrics(t, m); !strings.Contains(body, `deskphone_load_calls_total{result="answered"} `+strconv.Itoa(s.Answered)) {
+		t.Errorf("answered calls in the metrics: want %d", s.Answered)
+	}
 }
