@@ -215,6 +215,32 @@ func TestRunValidatesServer(t *testing.T) {
 	}
 }
 
+// The call load flags are checked before any phone starts.
+func TestFleetValidatesLoadFlags(t *testing.T) {
+	base := []string{"fleet", "--phones", "2", "--server", "sips:127.0.0.1:5061", "--user", "u{n}", "--password", "p", "--progress", "none"}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--call-to", "echo"}, "--call-to needs --call-rate"},
+		{[]string{"--call-rate", "0", "--call-to", "echo"}, "--call-rate 0: want more than 0"},
+		{[]string{"--call-rate", "2"}, "call load needs --call-to"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--max-calls", "-1"}, "--max-calls -1"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--calls", "0"}, "--calls 0: want at least 1"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--call-timeout", "0s"}, "--call-timeout 0s"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--call-duration", "-1s"}, "--call-duration -1s is negative"},
+		{[]string{"--call-rate", "2", "--call-to", "load{n:5d}"}, "bad name pattern"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, code := runCLI(t, append(base, tc.args...)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
 // A run that fails on --ca leaves no temporary state directory behind.
 func TestRunCAFailureCleansUp(t *testing.T) {
 	tmp := t.TempDir()
