@@ -190,15 +190,17 @@ type seen struct {
 	Update                     phone.UpdateState
 	Firmware                   string
 	SRTPAuthFail, SRTPReplayed uint64
-	RTPLost, RTPReceived       uint64
 	MOS, JitterMS              float64
+	// Loss is the call's loss ratio: a float32 where the two counts would
+	// take a bigger allocation per phone.
+	Loss float32
 }
 
 func (w *watcher) apply(st *phone.Status) {
 	m, prev := w.m, w.last
 	w.last = seen{Registered: st.Registered, RegistrationError: st.RegistrationError, Call: st.Call, CallStates: st.CallStates, Update: st.Update,
-		Firmware: st.Firmware, SRTPAuthFail: st.SRTPAuthFail, SRTPReplayed: st.SRTPReplayed, RTPLost: st.RTPLost, RTPReceived: st.RTPReceived,
-		MOS: st.MOS, JitterMS: st.JitterMS}
+		Firmware: st.Firmware, SRTPAuthFail: st.SRTPAuthFail, SRTPReplayed: st.SRTPReplayed, MOS: st.MOS, JitterMS: st.JitterMS,
+		Loss: lossRatio(st.RTPLost, st.RTPReceived)}
 	now := [numStates]bool{
 		stRegistered: st.Registered,
 		stSignedIn:   st.Session == phone.SignedIn,
@@ -252,11 +254,7 @@ func (w *watcher) apply(st *phone.Status) {
 		if prev.MOS > 0 {
 			m.mos.Observe(prev.MOS)
 			m.jitter.Observe(prev.JitterMS)
-			if n := prev.RTPLost + prev.RTPReceived; n > 0 {
-				m.loss.Observe(float64(prev.RTPLost) / float64(n))
-			} else {
-				m.loss.Observe(0)
-			}
+			m.loss.Observe(float64(prev.Loss))
 		}
 		w.placed, w.connect = false, false
 	}
@@ -284,4 +282,12 @@ func (w *watcher) gone() {
 		w.m.calls[i].Add(-int64(w.last.CallStates.Of(s)))
 	}
 	w.last.CallStates = phone.CallCounts{}
+}
+
+// lossRatio is lost over expected (lost and received); 0 with neither.
+func lossRatio(lost, received uint64) float32 {
+	if lost+received == 0 {
+		return 0
+	}
+	return float32(float64(lost) / float64(lost+received))
 }
