@@ -302,9 +302,6 @@ func (l *CallLoad) place() {
 				due = now
 			}
 			wait = due.Sub(now)
-			if cfg.For > 0 {
-				wait = min(wait, l.started.Add(cfg.For).Sub(now))
-			}
 		}
 		var caller, callee int = -1, -1
 		if wait <= 0 && cfg.Rate > 0 && (cfg.MaxCalls == 0 || l.stats.inFlight < cfg.MaxCalls) {
@@ -322,6 +319,9 @@ func (l *CallLoad) place() {
 			}
 		} else if wait <= 0 {
 			wait = -1 // until a call ends or the knobs change
+		}
+		if rest := l.started.Add(cfg.For).Sub(now); cfg.For > 0 && caller < 0 && (wait < 0 || rest < wait) {
+			wait = rest // wake to stop placing at For, paused or not
 		}
 		to := l.target(callee)
 		callee = max(callee, -1)

@@ -381,9 +381,12 @@ func (l *CallLoad) Summary() LoadSummary {
 	return out
 }
 
-// Progress is the load's counts in a few words, for progress lines.
-func (s LoadSummary) Progress() string {
-	return fmt.Sprintf("calls: %d attempted, %d up, %d failed", s.Attempted, s.Up, s.Failed)
+// Progress is the load's counts in a few words, for progress lines: no
+// percentile, so it costs nothing however many calls the load placed.
+func (l *CallLoad) Progress() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprintf("calls: %d attempted, %d up, %d failed", l.stats.attempted, l.stats.up, l.stats.failed)
 }
 
 // WriteTable writes the summary as a table, one figure a row.

@@ -125,6 +125,15 @@ func TestLoadFailures(t *testing.T) {
 	if s := l.Summary(); s.Attempted != 2 || s.Failed != 2 || s.Failures["timeout"] != 2 {
 		t.Errorf("calls not answered: %+v, want 2 failed timeout", s)
 	}
+	// Paused (rate 0), a load still stops placing at its For.
+	l, err = f.StartLoad(fleet.LoadConfig{For: 200 * time.Millisecond, To: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLoad(t, l)
+	if s := l.Summary(); s.Attempted != 0 || l.Placing() {
+		t.Errorf("paused load: %+v", s)
+	}
 	body := scrapeMetrics(t, m)
 	for _, want := range []string{`deskphone_load_call_failures_total{reason="404"} 3`, `deskphone_load_call_failures_total{reason="timeout"} 2`,
 		`deskphone_load_calls_total{result="failed"} 5`} {
@@ -207,6 +216,9 @@ func TestLoadAPI(t *testing.T) {
 	}
 	testwait.Until(t, "answered calls", func() bool {
 		info, err := c.Load(ctx)
+		if err == nil && info.Summary.InFlight > limit {
+			t.Errorf("%d calls at once, over the limit of %d", info.Summary.InFlight, limit)
+		}
 		return err == nil && info.Summary.Answered >= 3
 	})
 	if info, err = c.StopLoad(ctx); err != nil || info.Placing {

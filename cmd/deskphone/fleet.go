@@ -409,7 +409,7 @@ func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.D
 			mpb.AppendDecorators(decor.Percentage()), mpb.BarRemoveOnComplete())
 		calls := pr.New(0, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
 			if l := f.CurrentLoad(); l != nil {
-				return l.Summary().Progress()
+				return l.Progress()
 			}
 			return ""
 		})))
@@ -447,7 +447,7 @@ func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.D
 				p := f.Progress()
 				line := fmt.Sprintf("fleet: %d/%d started, %d failed, %d registered", p.Built, p.Total, p.Failed, p.Registered)
 				if l := f.CurrentLoad(); l != nil {
-					line += "; " + l.Summary().Progress()
+					line += "; " + l.Progress()
 				}
 				if line != last {
 					last = line
