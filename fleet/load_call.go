@@ -252,11 +252,15 @@ func (l *CallLoad) record(r callResult) {
 	}
 }
 
-// FailureReasons are the failure reasons of load calls: a small set, so
+// failureReasons are the failure reasons of load calls: a small set, so
 // a metric labelled by them stays small. A SIP status outside the set
 // counts as its class (4xx, 5xx, 6xx).
-var FailureReasons = []string{"timeout", "busy", "404", "403", "408", "480", "487", "488", "500", "502", "503", "504",
+var failureReasons = [...]string{"timeout", "busy", "404", "403", "408", "480", "487", "488", "500", "502", "503", "504",
 	"603", "4xx", "5xx", "6xx", "ended", "unregistered", "error"}
+
+// FailureReasons lists the reasons a load call fails with (the labels of
+// deskphone_load_call_failures_total).
+func FailureReasons() []string { return slices.Clone(failureReasons[:]) }
 
 // sipStatus finds the status in an alert such as "Service Unavailable (503)".
 var sipStatus = regexp.MustCompile(`\((\d{3})\)$`)
@@ -281,7 +285,7 @@ func FailureReason(alert string) string {
 		return "ended"
 	}
 	if m := sipStatus.FindStringSubmatch(alert); m != nil {
-		if slices.Contains(FailureReasons, m[1]) {
+		if slices.Contains(failureReasons[:], m[1]) {
 			return m[1]
 		}
 		return m[1][:1] + "xx"

@@ -100,7 +100,7 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{"attempted", "answered", "failed"} {
 		m.loadCalls.WithLabelValues(r)
 	}
-	for _, r := range FailureReasons {
+	for _, r := range FailureReasons() {
 		m.loadFailures.WithLabelValues(r)
 	}
 	for _, k := range []string{"auth", "replay"} {
