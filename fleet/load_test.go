@@ -125,6 +125,16 @@ func TestLoadFailures(t *testing.T) {
 	if s := l.Summary(); s.Attempted != 2 || s.Failed != 2 || s.Failures["timeout"] != 2 {
 		t.Errorf("calls not answered: %+v, want 2 failed timeout", s)
 	}
+	// Close hangs up the calls not answered yet: cancelled, not failed.
+	l, err = f.StartLoad(fleet.LoadConfig{Rate: 50, Calls: 2, To: "noanswer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "two calls ringing", func() bool { return l.Summary().InFlight == 2 })
+	l.Close()
+	if s := l.Summary(); s.Cancelled != 2 || s.Failed != 0 || s.InFlight != 0 || l.Running() {
+		t.Errorf("closed load: %+v", s)
+	}
 	// Paused (rate 0), a load still stops placing at its For.
 	l, err = f.StartLoad(fleet.LoadConfig{For: 200 * time.Millisecond, To: "echo"})
 	if err != nil {
