@@ -95,14 +95,9 @@ type CallLoad struct {
 	started time.Time
 	stopped bool // no more placing
 	placing bool // the placer runs
-	// queue holds the idle phones' indexes, oldest first (a ring);
-	// queued marks those in it, busy those in a load call.
-	queue        []int32
-	head, queued int
-	inQueue      []bool
-	busy         []bool
-	next         int // the pattern target's next member
-	stats        loadStats
+	idle    idleQueue
+	next    int // the pattern target's next member
+	stats   loadStats
 }
 
 // StartLoad starts placing calls as cfg says. One load runs at a time:
@@ -134,11 +129,10 @@ func (f *Fleet) StartLoad(cfg LoadConfig) (*CallLoad, error) {
 			l.pattern = &pat
 		}
 	}
-	n := len(l.phones)
-	l.queue, l.inQueue, l.busy = make([]int32, n), make([]bool, n), make([]bool, n)
+	l.idle = newIdleQueue(len(l.phones))
 	for i, ph := range l.phones {
 		if ph != nil {
-			l.push(i)
+			l.idle.push(i)
 		}
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -156,46 +150,16 @@ func (f *Fleet) CurrentLoad() *CallLoad {
 	return f.load
 }
 
-// push queues idle phone i last (the ring has room for every phone).
-func (l *CallLoad) push(i int) {
-	if l.inQueue[i] {
-		return
-	}
-	l.queue[(l.head+l.queued)%len(l.queue)] = int32(i)
-	l.queued++
-	l.inQueue[i] = true
-}
-
-// pop takes the oldest idle registered phone off the queue, -1 when none.
-// A busy phone met on the way is dropped (release queues it again); an
-// unregistered one goes last. Each step is O(1), and the steps are
-// bounded by the queue's length.
+// pop takes the oldest idle registered phone but not, -1 when none.
 func (l *CallLoad) pop(not int) int {
-	for range l.queued {
-		i := int(l.queue[l.head])
-		l.head = (l.head + 1) % len(l.queue)
-		l.queued--
-		l.inQueue[i] = false
-		if l.busy[i] {
-			continue
-		}
-		ph := l.phones[i]
-		if i == not || !ph.Phone.Published().Registered {
-			l.push(i)
-			continue
-		}
-		return i
-	}
-	return -1
+	return l.idle.pop(func(i int) bool { return i != not && l.phones[i].Phone.Published().Registered })
 }
 
 // release gives back phone i once its load call is over.
 func (l *CallLoad) release(i int) {
-	if i < 0 {
-		return
+	if i >= 0 {
+		l.idle.release(i)
 	}
-	l.busy[i] = false
-	l.push(i)
 }
 
 // signal wakes the placer.
@@ -307,9 +271,9 @@ func (l *CallLoad) place() {
 		if wait <= 0 && cfg.Rate > 0 && (cfg.MaxCalls == 0 || l.stats.inFlight < cfg.MaxCalls) {
 			caller, callee = l.pick()
 			if caller >= 0 {
-				l.busy[caller] = true
+				l.idle.busy[caller] = true
 				if callee >= 0 {
-					l.busy[callee] = true
+					l.idle.busy[callee] = true
 				}
 				l.stats.attempted++
 				l.stats.inFlight++
@@ -363,7 +327,7 @@ func (l *CallLoad) pick() (caller, callee int) {
 	case l.cfg.To == ToFleet:
 		callee = l.pop(caller)
 		if callee < 0 {
-			l.push(caller)
+			l.idle.push(caller)
 			return -1, -1
 		}
 		return caller, callee
@@ -377,15 +341,15 @@ func (l *CallLoad) pick() (caller, callee int) {
 			if !ok {
 				return caller, -2 // not a phone of this fleet: call it as it is
 			}
-			if ph.Index == caller || l.busy[ph.Index] {
+			if ph.Index == caller || l.idle.busy[ph.Index] {
 				continue
 			}
 			return caller, ph.Index
 		}
-		l.push(caller)
+		l.idle.push(caller)
 		return -1, -1
 	}
-	if ph, ok := l.f.Lookup(l.cfg.To); ok && ph.Index != caller && !l.busy[ph.Index] {
+	if ph, ok := l.f.Lookup(l.cfg.To); ok && ph.Index != caller && !l.idle.busy[ph.Index] {
 		return caller, ph.Index
 	}
 	return caller, -1
