@@ -35,6 +35,9 @@ type LoadConfig struct {
 	To string
 }
 
+// maxBacklog is how far behind its schedule the placer catches up.
+const maxBacklog = time.Second
+
 // DefaultCallTimeout is LoadConfig.Timeout's default.
 const DefaultCallTimeout = 30 * time.Second
 
@@ -260,9 +263,12 @@ func (l *CallLoad) place() {
 		wait := time.Duration(-1) // until woken
 		if cfg.Rate > 0 {
 			interval := time.Duration(float64(time.Second) / cfg.Rate)
-			if due.IsZero() || now.Sub(due) > interval || due.Sub(now) > interval {
-				// The first call, a call held back by the bound or the
-				// phones, or a new rate: the schedule starts again now.
+			if due.IsZero() || now.Sub(due) > maxBacklog || due.Sub(now) > interval {
+				// The first call, calls held back by the bound, the
+				// phones or a pause for over maxBacklog, or a higher
+				// rate: the schedule starts again now. Held back less,
+				// the calls due go out as places free, so the rate
+				// holds on average (as SIPp's does at its -l).
 				due = now
 			}
 			wait = due.Sub(now)
