@@ -97,7 +97,6 @@ type CallLoad struct {
 	cfg     LoadConfig
 	started time.Time
 	stopped bool // no more placing
-	placing bool // the placer runs
 	idle    idleQueue
 	next    int // the pattern target's next member
 	stats   loadStats
@@ -139,7 +138,6 @@ func (f *Fleet) StartLoad(cfg LoadConfig) (*CallLoad, error) {
 		}
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
-	l.placing = true
 	l.placer.Add(1)
 	go l.place()
 	f.load = l
@@ -241,9 +239,7 @@ func (l *CallLoad) Running() bool {
 func (l *CallLoad) place() {
 	defer l.placer.Done()
 	defer func() {
-		l.mu.Lock()
-		l.placing = false
-		l.mu.Unlock()
+		// The calls placed end on their own; done waits for the last.
 		go func() {
 			l.calls.Wait()
 			close(l.done)
