@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -238,6 +240,24 @@ func TestFleetValidatesLoadFlags(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// The --call-* flags given win over the fleet file's load section, key by
+// key; without either there is no load.
+func TestLoadConfigMerge(t *testing.T) {
+	if c, err := loadConfig(nil, nil, fleet.LoadConfig{}); c != nil || err != nil {
+		t.Errorf("no load asked: %+v, %v", c, err)
+	}
+	file := &fleet.LoadConfig{Rate: 2, Duration: 10 * time.Second, Calls: 100, Timeout: fleet.DefaultCallTimeout, To: "echo"}
+	flags := fleet.LoadConfig{Rate: 0, Calls: 5, To: "ignored", Timeout: fleet.DefaultCallTimeout}
+	c, err := loadConfig(file, map[string]bool{"calls": true}, flags)
+	want := fleet.LoadConfig{Rate: 2, Duration: 10 * time.Second, Calls: 5, Timeout: fleet.DefaultCallTimeout, To: "echo"}
+	if err != nil || c == nil || *c != want {
+		t.Errorf("merged %+v, %v; want %+v", c, err, want)
+	}
+	if file.Calls != 100 {
+		t.Error("the merge changed the file's load")
 	}
 }
 
