@@ -84,6 +84,8 @@ type Fleet struct {
 	failed atomic.Int64
 	errMu  sync.Mutex
 	errs   []error
+	// load is the call load started last (StartLoad), nil when none.
+	load *CallLoad
 }
 
 // New plans a fleet of members; nothing runs until Start.
@@ -353,6 +355,9 @@ func (f *Fleet) Lookup(id string) (*Phone, bool) {
 // returns when all are closed or ctx ends (the phones left are then
 // abandoned to the process's exit).
 func (f *Fleet) Stop(ctx context.Context) error {
+	if l := f.CurrentLoad(); l != nil {
+		l.Close()
+	}
 	f.mu.Lock()
 	phones := f.phones
 	f.phones = make([]*Phone, len(f.members))
