@@ -165,7 +165,7 @@ func qmfOddSum(x *[24]int) int {
 // shift of m<<1 does both directions.
 func antilog(nb, shift int) int {
 	m := ilb[(nb>>6)&31]
-	return (m << 1) >> uint(shift-nb>>11+1) << 2
+	return (m << 1) >> (uint(shift-nb>>11+1) & 63) << 2 // & 63: no check for shifts past 63
 }
 
 // adaptLow is LOGSCL and SCALEL: the scale factor follows the 4-bit code.
@@ -194,7 +194,9 @@ func signStep(x, y, step int) int {
 // quantised difference dq by the sign-sign algorithm, then compute the
 // next signal estimate.
 func (b *g722Band) predict(dq int) {
-	r := sat16(b.s + dq)  // RECONS: reconstructed signal
+	// RECONS: the reconstructed signal r = sat16(s + dq), kept as
+	// sat16(2·r) for FILTEP, which is sat16(2·(s + dq)) in one step.
+	rr := sat16(2 * (b.s + dq))
 	p := sat16(b.sz + dq) // PARREC: partially reconstructed signal
 
 	// UPPOL2: a2 += 2^-7 * (sgn p·p2 - f(a1)·sgn p·p1), leaking by 2^-7,
@@ -228,7 +230,7 @@ func (b *g722Band) predict(dq int) {
 	// DELAYZ and DELAYL. |dq| is at most 16384·20456>>15 (the largest
 	// DET times the largest 4-bit level), so 2·dq needs no saturation.
 	b.d6, b.d5, b.d4, b.d3, b.d2, b.d1 = b.d5, b.d4, b.d3, b.d2, b.d1, dq+dq
-	b.r2, b.r1 = b.r1, sat16(r+r)
+	b.r2, b.r1 = b.r1, rr
 	b.p2, b.p1 = b.p1, p
 	b.a1, b.a2 = a1, a2
 
