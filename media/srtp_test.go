@@ -20,8 +20,9 @@ import (
 )
 
 // The SRTP tests check our use of pion/srtp v3 three ways: against the
-// RFC 3711 Appendix B.3 key derivation and an SRTP packet computed here
-// from crypto/aes and crypto/hmac alone, against pion/srtp v2 (the
+// RFC 3711 Appendix B.3 key derivation and packets computed here from
+// crypto/aes, crypto/cipher and crypto/hmac alone (RFC 3711 for AES-CM
+// with HMAC-SHA1, RFC 7714 for AES-GCM), against pion/srtp v2 (the
 // version that carried our interop until now) in both directions, and
 // for allocations.
 
@@ -80,77 +81,170 @@ func TestSRTPKeyDerivationRFC3711(t *testing.T) {
 	}
 }
 
-// TestSRTPProtectMatchesReference: an AES_CM_128_HMAC_SHA1_80 packet from
-// the RFC 3711 B.3 master key, protected through keyMaterial, equals the
-// one built here by the RFC's recipe (§4.1.1 counter mode, §4.2 HMAC-SHA1
-// over the packet and ROC), across a ROC wrap and with an MKI.
+// TestSRTPProtectMatchesReference: AES-CM packets protected through
+// keyMaterial equal those built here by RFC 3711's recipe (§4.1.1 counter
+// mode, §4.2 HMAC-SHA1 over the packet and ROC, the MKI before the tag;
+// RFC 6188 for AES-256), across a ROC wrap, with and without an MKI: with
+// the RFC 3711 B.3 master key for AES_CM_128_HMAC_SHA1_80 and fresh keys
+// for the other suites.
 func TestSRTPProtectMatchesReference(t *testing.T) {
-	masterKey := unhex(t, "E1F97A0D3E018BE0D64FA32C06DE4139")
-	masterSalt := unhex(t, "0EC675AD498AFEEBB6960B3AABE6")
-	for _, mki := range []bool{false, true} {
-		t.Run(fmt.Sprintf("mki=%v", mki), func(t *testing.T) {
-			c := sdp.Crypto{Tag: 1, Suite: sdp.DefaultSuite, KeySalt: append(append([]byte{}, masterKey...), masterSalt...)}
-			if mki {
-				c.MKI, c.MKILength = 513, 2
-			}
-			k, err := newKeyMaterial(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tx, err := k.sendContext()
-			if err != nil {
-				t.Fatal(err)
-			}
-			encKey := kdf(t, masterKey, masterSalt, 0, 16)
-			authKey := kdf(t, masterKey, masterSalt, 1, 20)
-			sessSalt := kdf(t, masterKey, masterSalt, 2, 14)
-			block, err := aes.NewCipher(encKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			const ssrc = 0xDECAFBAD
-			plain := make([]byte, 12+160)
-			var hdr rtp.Header
-			var roc uint32
-			for i := range 12 {
-				seq := uint16(65530 + i) // wraps after 6 packets
-				if seq == 0 {
-					roc++
-				}
-				srtpHeader(plain, seq, uint32(i)*160, ssrc)
-				for j := range plain[12:] {
-					plain[12+j] = byte(i + j)
-				}
-				got, err := tx.EncryptRTP(nil, plain, &hdr)
+	suites := []struct {
+		name   string
+		tagLen int
+	}{
+		{"AES_CM_128_HMAC_SHA1_80", 10}, {"AES_CM_128_HMAC_SHA1_32", 4},
+		{"AES_256_CM_HMAC_SHA1_80", 10}, {"AES_256_CM_HMAC_SHA1_32", 4},
+	}
+	for _, suite := range suites {
+		for _, mki := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/mki=%v", suite.name, mki), func(t *testing.T) {
+				testSRTPReference(t, suite.name, suite.tagLen, mki)
+			})
+		}
+	}
+}
+
+func testSRTPReference(t *testing.T, suite string, tagLen int, mki bool) {
+	c, err := sdp.NewCrypto(1, suite, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if suite == sdp.DefaultSuite {
+		c.KeySalt = unhex(t, "E1F97A0D3E018BE0D64FA32C06DE4139"+"0EC675AD498AFEEBB6960B3AABE6")
+	}
+	if mki {
+		c.MKI, c.MKILength = 513, 2
+	}
+	masterKey, masterSalt, _, err := c.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := newKeyMaterial(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := k.sendContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encKey := kdf(t, masterKey, masterSalt, 0, len(masterKey))
+	authKey := kdf(t, masterKey, masterSalt, 1, 20)
+	sessSalt := kdf(t, masterKey, masterSalt, 2, 14)
+	block, err := aes.NewCipher(encKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ssrc = 0xDECAFBAD
+	plain := make([]byte, 12+160)
+	var hdr rtp.Header
+	var roc uint32
+	for i := range 12 {
+		seq := uint16(65530 + i) // wraps after 6 packets
+		if seq == 0 {
+			roc++
+		}
+		srtpHeader(plain, seq, uint32(i)*160, ssrc)
+		for j := range plain[12:] {
+			plain[12+j] = byte(i + j)
+		}
+		got, err := tx.EncryptRTP(nil, plain, &hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// RFC 3711 §4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16).
+		iv := make([]byte, 16)
+		copy(iv, sessSalt)
+		var x [16]byte // SSRC at bytes 4..7, the 48-bit index at 8..13
+		index := uint64(roc)<<16 | uint64(seq)
+		binary.BigEndian.PutUint32(x[4:], ssrc)
+		x[8], x[9] = byte(index>>40), byte(index>>32)
+		binary.BigEndian.PutUint32(x[10:], uint32(index))
+		for j := range iv {
+			iv[j] ^= x[j]
+		}
+		want := append([]byte{}, plain...)
+		cipher.NewCTR(block, iv).XORKeyStream(want[12:], want[12:])
+		mac := hmac.New(sha1.New, authKey)
+		mac.Write(want)
+		_ = binary.Write(mac, binary.BigEndian, roc)
+		if mki {
+			want = append(want, 0x02, 0x01)
+		}
+		want = append(want, mac.Sum(nil)[:tagLen]...)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("seq %d roc %d:\n got %X\nwant %X", seq, roc, got, want)
+		}
+	}
+}
+
+// TestSRTPGCMMatchesReference: AEAD_AES_128_GCM and AEAD_AES_256_GCM
+// packets protected through keyMaterial equal those built here by RFC
+// 7714's recipe: session key and salt by the RFC 3711 KDF (§11), IV =
+// salt XOR (0 || SSRC || ROC || SEQ) (§8.1), the header as associated
+// data, the 16-byte tag after the ciphertext and the MKI, if any, last;
+// across a ROC wrap.
+func TestSRTPGCMMatchesReference(t *testing.T) {
+	for _, suite := range []string{"AEAD_AES_128_GCM", "AEAD_AES_256_GCM"} {
+		for _, mki := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/mki=%v", suite, mki), func(t *testing.T) {
+				c, err := sdp.NewCrypto(1, suite, mki)
 				if err != nil {
 					t.Fatal(err)
 				}
-
-				// RFC 3711 §4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16).
-				iv := make([]byte, 16)
-				copy(iv, sessSalt)
-				var x [16]byte // SSRC at bytes 4..7, the 48-bit index at 8..13
-				index := uint64(roc)<<16 | uint64(seq)
-				binary.BigEndian.PutUint32(x[4:], ssrc)
-				x[8], x[9] = byte(index>>40), byte(index>>32)
-				binary.BigEndian.PutUint32(x[10:], uint32(index))
-				for j := range iv {
-					iv[j] ^= x[j]
+				masterKey, masterSalt, _, err := c.Key()
+				if err != nil {
+					t.Fatal(err)
 				}
-				want := append([]byte{}, plain...)
-				cipher.NewCTR(block, iv).XORKeyStream(want[12:], want[12:])
-				mac := hmac.New(sha1.New, authKey)
-				mac.Write(want)
-				_ = binary.Write(mac, binary.BigEndian, roc)
-				if mki {
-					want = append(want, 0x02, 0x01)
+				k, err := newKeyMaterial(c)
+				if err != nil {
+					t.Fatal(err)
 				}
-				want = append(want, mac.Sum(nil)[:10]...)
-				if !bytes.Equal(got, want) {
-					t.Fatalf("seq %d roc %d:\n got %X\nwant %X", seq, roc, got, want)
+				tx, err := k.sendContext()
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				block, err := aes.NewCipher(kdf(t, masterKey, masterSalt, 0, len(masterKey)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				aead, err := cipher.NewGCM(block)
+				if err != nil {
+					t.Fatal(err)
+				}
+				salt := kdf(t, masterKey, masterSalt, 2, 12)
+				const ssrc = 0xCAFEF00D
+				plain := make([]byte, 12+160)
+				var hdr rtp.Header
+				var roc uint32
+				for i := range 8 {
+					seq := uint16(65532 + i)
+					if seq == 0 {
+						roc++
+					}
+					srtpHeader(plain, seq, uint32(i)*160, ssrc)
+					for j := range plain[12:] {
+						plain[12+j] = byte(3*i + j)
+					}
+					got, err := tx.EncryptRTP(nil, plain, &hdr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					iv := make([]byte, 12)
+					binary.BigEndian.PutUint32(iv[2:], ssrc)
+					binary.BigEndian.PutUint32(iv[6:], roc)
+					binary.BigEndian.PutUint16(iv[10:], seq)
+					for j := range iv {
+						iv[j] ^= salt[j]
+					}
+					want := aead.Seal(append([]byte{}, plain[:12]...), iv, plain[12:], plain[:12])
+					want = append(want, c.MKIBytes()...)
+					if !bytes.Equal(got, want) {
+						t.Fatalf("seq %d roc %d:\n got %X\nwant %X", seq, roc, got, want)
+					}
+				}
+			})
+		}
 	}
 }
 
