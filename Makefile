@@ -73,9 +73,17 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 # FLEET_PHONES and some. Then the gateway table (TestGatewayScale in
 # cmd/deskphone/gateway_scale_test.go): GATEWAY_PHONES phones (default 1000)
 # onboarded on the SIP Gateway and signed in in bulk, 100 a batch.
+# bench's first part is every micro-benchmark; the media load ones, which
+# take seconds each, have their own line: BenchmarkLoad (media/load_test.go)
+# runs the engine beside a bare SRTP loop at 100 to 2,000 calls, once each
+# (-benchtime=1x), and prints CPU, the engine/bare CPU ratio, jitter p99,
+# loss and packets/s per stream; LOAD_ROUNDS=3 alternates the two three
+# times. BenchmarkEngineLoad, the engine alone, is left to be run by hand
+# (-bench EngineLoad -benchtime=1x).
 .PHONY: bench
-bench: ## run the benchmarks, the fleet table (FLEET_PHONES=10000), then registrations/s against Kamailio and SIPp when installed
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## run the benchmarks, the media load against a bare SRTP loop, the fleet table (FLEET_PHONES=10000), then registrations/s against Kamailio and SIPp when installed
+	$(GO) test -run '^$$' -bench . -skip '^Benchmark(Engine)?Load$$' -benchmem ./...
+	ulimit -n $$(ulimit -Hn) 2>/dev/null; $(GO) test -timeout 30m -run '^$$' -bench '^BenchmarkLoad$$' -benchtime=1x -count=$(or $(LOAD_ROUNDS),1) ./media/
 	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_FLEET_BENCH=$(or $(FLEET_PHONES),10000) $(GO) test -count=1 -timeout 30m -run '^TestFleetScale$$' -v ./cmd/deskphone/
 	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_GATEWAY_BENCH=$(or $(GATEWAY_PHONES),1000) $(GO) test -count=1 -timeout 10m -run '^TestGatewayScale$$' -v ./cmd/deskphone/
 	@if command -v sipp >/dev/null && { command -v kamailio >/dev/null || test -x /usr/sbin/kamailio; } && \

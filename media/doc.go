@@ -23,8 +23,8 @@
 //
 // Every per-packet buffer (datagram, decrypted packet, jitter-buffer
 // slots, PCM frames, detector state) lives in the session and is reused:
-// this package allocates nothing per packet; pion/srtp v2 still allocates
-// a few small buffers per protect and unprotect (see the benchmarks).
+// this package allocates nothing per packet, nor does pion/srtp v3
+// protecting and unprotecting into those buffers (see the benchmarks).
 // Static sources (tones, WAV files, silence) are encoded once per codec
 // and shared by every session that plays them, since encoding G.722
 // costs more than the rest of a packet's journey.
