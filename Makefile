@@ -72,7 +72,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 # connection, and the cloud one per phone: the shell's ulimit -n must allow
 # FLEET_PHONES and some. Then the gateway table (TestGatewayScale in
 # cmd/deskphone/gateway_scale_test.go): GATEWAY_PHONES phones (default 1000)
-# onboarded on the SIP Gateway and signed in in bulk, 100 a batch.
+# onboarded on the SIP Gateway and signed in in bulk, 100 a batch. Then the
+# call-load table (TestFleetCallLoad in cmd/deskphone/load_scale_test.go):
+# LOAD_PHONES phones (default 10000) placing phone-to-phone SRTP calls at 25
+# calls/s, 40 s each, for 3 minutes: 1,000 calls up at once.
 # bench's first part is every micro-benchmark; the media load ones, which
 # take seconds each, have their own line: BenchmarkLoad (media/load_test.go)
 # runs the engine beside a bare SRTP loop at 100 to 2,000 calls, once each
@@ -86,6 +89,7 @@ bench: ## run the benchmarks, the media load against a bare SRTP loop, the fleet
 	ulimit -n $$(ulimit -Hn) 2>/dev/null; $(GO) test -timeout 30m -run '^$$' -bench '^BenchmarkLoad$$' -benchtime=1x -count=$(or $(LOAD_ROUNDS),1) ./media/
 	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_FLEET_BENCH=$(or $(FLEET_PHONES),10000) $(GO) test -count=1 -timeout 30m -run '^TestFleetScale$$' -v ./cmd/deskphone/
 	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_GATEWAY_BENCH=$(or $(GATEWAY_PHONES),1000) $(GO) test -count=1 -timeout 10m -run '^TestGatewayScale$$' -v ./cmd/deskphone/
+	ulimit -n $$(ulimit -Hn) 2>/dev/null; DESKPHONE_LOAD_BENCH=$(or $(LOAD_PHONES),10000) $(GO) test -count=1 -timeout 20m -run '^TestFleetCallLoad$$' -v ./cmd/deskphone/
 	@if command -v sipp >/dev/null && { command -v kamailio >/dev/null || test -x /usr/sbin/kamailio; } && \
 	    { command -v stunnel4 >/dev/null || command -v stunnel >/dev/null; }; then \
 		echo "DESKPHONE_BENCH=1 $(GO) test -tags interop -count=1 -run '^TestRegistrationRates$$' -v ./interop/"; \
