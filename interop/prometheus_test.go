@@ -335,6 +335,7 @@ func TestPrometheus(t *testing.T) {
 		{`sum(deskphone_fleet_phones{job="deskphone-fleet"})`, func(v float64) bool { return v == promFleet }, strconv.Itoa(promFleet)},
 		{`sum(deskphone_call_mos_count{job="deskphone-fleet"})`, func(v float64) bool { return v > 0 }, "> 0"},
 		{`sum(deskphone_call_jitter_ms_count{job="deskphone-fleet"})`, func(v float64) bool { return v > 0 }, "> 0"},
+		{`sum(deskphone_call_jitter_seconds_count{job="deskphone-fleet"})`, func(v float64) bool { return v > 0 }, "> 0"},
 	}
 	if load {
 		want = append(want, struct {
