@@ -7,15 +7,17 @@
 //
 // Our SIP travels over TLS. Its plain text, as sipgo hands it to the trace
 // hook (internal/siptrace), is written as one UDP datagram per message,
-// between the real addresses and ports of the TLS connection. Wireshark
-// dissects TCP port 5061 as TLS, so a synthesized TCP stream on the real
-// ports would show as undecodable TLS; on UDP no dissector claims port
-// 5061 and Wireshark's SIP heuristic (on by default) finds the message on
-// any port. SDP in those messages then sets up the RTP conversations on
-// the media ports, which is what VoIP Calls, the RTP Player and
-// `tshark -z rtp,streams` follow. Messages read from a stream arrive in
-// chunks; they are reassembled (header, then Content-Length bytes of body)
-// before they are written.
+// between the real addresses and ports of the TLS connection. Debian's
+// tshark 4.0, with no preferences set, dissects such a datagram as SIP on
+// any port (the SIP heuristic on UDP is on by default), and the SDP in it
+// sets up the RTP conversations on the media ports, which is what VoIP
+// Calls, the RTP Player and `tshark -z rtp,streams` follow
+// (TestTsharkDissects). It also finds SIP in a made-up TCP stream on port
+// 5061, but only after a made-up handshake, and with sequence numbers kept
+// per connection and direction, for a stream that is TLS on the wire
+// anyway: one datagram per message says the same with nothing invented
+// but the transport. Messages read from a stream arrive in chunks; they
+// are reassembled (headers, then Content-Length bytes of body) first.
 //
 // # Keys are never written
 //
