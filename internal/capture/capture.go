@@ -42,6 +42,7 @@ package capture
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -81,13 +82,15 @@ type Writer struct {
 	streams map[streamKey]*framer
 
 	seed maphash.Seed
+	bufs sync.Pool // of gopacket.SerializeBuffer
 }
 
 // Option configures a Writer.
 type Option func(*Writer)
 
 // WithErrorHandler makes f receive the first write error (it names the
-// file); by default it is only returned by Close.
+// file), once; by default it is only returned by Close. f is called from
+// whichever goroutine was writing, so it should only report.
 func WithErrorHandler(f func(error)) Option { return func(w *Writer) { w.onError = f } }
 
 // Create creates (or truncates) the capture file path, readable by its
@@ -111,6 +114,7 @@ func Create(path string, opts ...Option) (*Writer, error) {
 // (and does not close out).
 func New(out io.Writer, name string, opts ...Option) (*Writer, error) {
 	w := &Writer{name: name, buf: bufio.NewWriterSize(out, 64<<10), streams: map[streamKey]*framer{}, seed: maphash.MakeSeed()}
+	w.bufs.New = func() any { return gopacket.NewSerializeBuffer() }
 	for _, o := range opts {
 		o(w)
 	}
@@ -198,6 +202,9 @@ func (w *Writer) Trace(m siptrace.Message) {
 // sipMessage writes one whole SIP message unless its other copy (the
 // peer's, in this process) was written already.
 func (w *Writer) sipMessage(t time.Time, src, dst netip.AddrPort, sent bool, msg []byte) {
+	if len(bytes.TrimSpace(msg)) == 0 {
+		return // a keep-alive, not a message
+	}
 	var h maphash.Hash
 	h.SetSeed(w.seed)
 	writeAddr(&h, src)
@@ -217,8 +224,6 @@ func (w *Writer) sipMessage(t time.Time, src, dst netip.AddrPort, sent bool, msg
 
 // maxUDP is the largest UDP payload an IPv4 datagram carries.
 const maxUDP = 65535 - 20 - 8
-
-var bufs = sync.Pool{New: func() any { return gopacket.NewSerializeBuffer() }}
 
 // writeUDP writes payload as a UDP datagram from src to dst.
 func (w *Writer) writeUDP(t time.Time, src, dst netip.AddrPort, payload []byte) {
@@ -241,8 +246,8 @@ func (w *Writer) writeUDP(t time.Time, src, dst netip.AddrPort, payload []byte) 
 		_ = udp.SetNetworkLayerForChecksum(ip6)
 		ip = ip6
 	}
-	buf := bufs.Get().(gopacket.SerializeBuffer)
-	defer bufs.Put(buf)
+	buf := w.bufs.Get().(gopacket.SerializeBuffer)
+	defer w.bufs.Put(buf)
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	if err := gopacket.SerializeLayers(buf, opts, ip, udp, gopacket.Payload(payload)); err != nil {
 		return // cannot happen with the checks above
@@ -250,23 +255,32 @@ func (w *Writer) writeUDP(t time.Time, src, dst netip.AddrPort, payload []byte) 
 	data := buf.Bytes()
 	ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(data), Length: len(data)}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed || w.err != nil {
+		w.mu.Unlock()
 		return
 	}
-	if err := w.ng.WritePacket(ci, data); err != nil {
-		w.fail(err)
+	err := w.ng.WritePacket(ci, data)
+	if err != nil {
+		err = w.fail(err)
 	}
+	w.mu.Unlock()
+	w.report(err)
 }
 
-// fail records the first write error and reports it. Called with mu held.
-func (w *Writer) fail(err error) {
+// fail records the first write error and returns it (nil when one was
+// recorded before). Called with mu held.
+func (w *Writer) fail(err error) error {
 	if w.err != nil {
-		return
+		return nil
 	}
 	w.err = fmt.Errorf("pcap %s: %w; capture stopped", w.name, err)
-	if w.onError != nil {
-		w.onError(w.err)
+	return w.err
+}
+
+// report hands a first write error to the error handler, without the lock.
+func (w *Writer) report(err error) {
+	if err != nil && w.onError != nil {
+		w.onError(err)
 	}
 }
 
@@ -282,14 +296,15 @@ func (w *Writer) Err() error {
 // dropped.
 func (w *Writer) Close() error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed {
+		w.mu.Unlock()
 		return ErrClosed
 	}
 	w.closed = true
+	var first error
 	if w.err == nil {
 		if err := w.ng.Flush(); err != nil {
-			w.fail(err)
+			first = w.fail(err)
 		}
 	}
 	err := w.err
@@ -298,5 +313,7 @@ func (w *Writer) Close() error {
 			err = fmt.Errorf("pcap %s: %w", w.name, cerr)
 		}
 	}
+	w.mu.Unlock()
+	w.report(first)
 	return err
 }

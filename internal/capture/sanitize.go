@@ -9,7 +9,7 @@ import (
 
 // Sanitize returns a SIP message fit for a capture of decrypted media:
 // its SDP offers plain RTP (RTP/SAVP becomes RTP/AVP, RTP/SAVPF
-// RTP/AVPF, a=crypto lines are gone), what siptrace.Redact removes is
+// RTP/AVPF, a=crypto and a=key-mgmt lines are gone), what siptrace.Redact removes is
 // removed, and Content-Length counts the body that is left. Wireshark
 // then plays the captured RTP as it is, and the file holds no key.
 func Sanitize(msg []byte) []byte {
@@ -24,8 +24,8 @@ func Sanitize(msg []byte) []byte {
 	var out []byte
 	for _, line := range bytes.SplitAfter(body, []byte("\n")) {
 		t := bytes.ToLower(bytes.TrimSpace(line))
-		if bytes.HasPrefix(t, []byte("a=crypto:")) {
-			continue
+		if bytes.HasPrefix(t, []byte("a=crypto:")) || bytes.HasPrefix(t, []byte("a=key-mgmt:")) {
+			continue // SDES keys; MIKEY's (RFC 4567) would be as bad
 		}
 		if bytes.HasPrefix(t, []byte("m=")) {
 			line = bytes.Replace(line, []byte(" RTP/SAVPF "), []byte(" RTP/AVPF "), 1)
