@@ -253,8 +253,8 @@ A fleet file (YAML):
 			if err != nil {
 				return err
 			}
-			// Deferred before the fleet's stop: closed after it, with
-			// the phones' last messages in.
+			// Closed at return, after f.Stop below: the phones' last
+			// messages are in.
 			defer pcap.Close()
 			siptrace.Install(pcap)
 			opts.Tap = pcap
