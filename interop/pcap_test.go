@@ -178,6 +178,18 @@ func TestPcapInWireshark(t *testing.T) {
 		if !strings.Contains(s, "g711U") {
 			t.Errorf("stream is not PCMU: %s", s)
 		}
+		// Every packet sent is in the file once: the sender's copy is
+		// written before the packet leaves, the receiver's is dropped.
+		if !strings.Contains(s, " 0 (0.0%) ") || strings.HasSuffix(strings.TrimSpace(s), "X") {
+			t.Errorf("stream with losses or problems:\n%s", out)
+		}
+	}
+	out, err = exec.Command(tshark, "-n", "-q", "-r", path, "-z", "sip,stat").Output()
+	if err != nil {
+		t.Fatalf("tshark -z sip,stat: %v", err)
+	}
+	if !strings.Contains(string(out), "Number of resent SIP messages: 0\n") {
+		t.Errorf("SIP messages seen twice (the copies of sender and receiver):\n%s", out)
 	}
 
 	// Export each stream's audio and find its tone.
