@@ -61,6 +61,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	$(GO) test ./codecs -run '^$$' -fuzz FuzzG722Decode -fuzztime $(or $(FUZZTIME),20s)
 	$(GO) test ./codecs -run '^$$' -fuzz FuzzWAVRead -fuzztime $(or $(FUZZTIME),20s)
 	$(GO) test ./codecs -run '^$$' -fuzz FuzzTelephoneEvent -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./internal/capture -run '^$$' -fuzz '^FuzzSIP$$' -fuzztime $(or $(FUZZTIME),20s)
 
 # bench's second part is the registration-rate table (TestRegistrationRates in
 # interop/rates_test.go): deskphones against the mock cloud and Kamailio, SIPp
