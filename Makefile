@@ -100,7 +100,7 @@ bench: ## run the benchmarks, the media load against a bare SRTP loop, the fleet
 	fi
 
 .PHONY: interop
-interop: ## interoperability tests against Kamailio, SIPp and baresip, the sign-in page in headless Chromium and web sign-in against oidc-provider (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium, prometheus; nodejs and npm ci --prefix interop/testdata/oidc)
+interop: ## interoperability tests against Kamailio, SIPp and baresip, the sign-in page in headless Chromium, web sign-in against oidc-provider and a --pcap capture in tshark (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium, prometheus, tshark; nodejs and npm ci --prefix interop/testdata/oidc)
 	$(GO) test -tags interop -count=1 -v ./interop/
 
 .PHONY: clean
