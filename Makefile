@@ -61,6 +61,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	$(GO) test ./codecs -run '^$$' -fuzz FuzzG722Decode -fuzztime $(or $(FUZZTIME),20s)
 	$(GO) test ./codecs -run '^$$' -fuzz FuzzWAVRead -fuzztime $(or $(FUZZTIME),20s)
 	$(GO) test ./codecs -run '^$$' -fuzz FuzzTelephoneEvent -fuzztime $(or $(FUZZTIME),20s)
+	$(GO) test ./internal/capture -run '^$$' -fuzz '^FuzzSIP$$' -fuzztime $(or $(FUZZTIME),20s)
 
 # bench's second part is the registration-rate table (TestRegistrationRates in
 # interop/rates_test.go): deskphones against the mock cloud and Kamailio, SIPp
@@ -99,7 +100,7 @@ bench: ## run the benchmarks, the media load against a bare SRTP loop, the fleet
 	fi
 
 .PHONY: interop
-interop: ## interoperability tests against Kamailio, SIPp and baresip, the sign-in page in headless Chromium and web sign-in against oidc-provider (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium, prometheus; nodejs and npm ci --prefix interop/testdata/oidc)
+interop: ## interoperability tests against Kamailio, SIPp and baresip, the sign-in page in headless Chromium, web sign-in against oidc-provider and a --pcap capture in tshark (needs kamailio, kamailio-tls-modules, sip-tester, stunnel4, baresip-core, chromium, prometheus, tshark; nodejs and npm ci --prefix interop/testdata/oidc)
 	$(GO) test -tags interop -count=1 -v ./interop/
 
 .PHONY: clean

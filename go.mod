@@ -7,6 +7,7 @@ require (
 	github.com/emiago/sipgo v1.7.2
 	github.com/gdamore/tcell/v2 v2.13.10
 	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/google/gopacket v1.1.19
 	github.com/icholy/digest v1.2.0
 	github.com/pion/rtcp v1.2.19
 	github.com/pion/rtp v1.10.6

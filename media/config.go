@@ -69,6 +69,18 @@ type Config struct {
 	// Senders is the number of sender goroutines sharing the started
 	// sessions; default one per CPU (GOMAXPROCS).
 	Senders int
+	// Tap, when set, sees every plain RTP packet the engine sends and
+	// every valid one it receives (a packet capture); nil costs nothing.
+	Tap Tap
+}
+
+// Tap sees RTP packets as they are before SRTP protects them or after it
+// is removed: each packet the engine sends (src our address, dst where it
+// went) and each valid one it receives (src the sender, dst our address).
+// pkt is valid only during the call. It is called from the engine's media
+// goroutines and must not block.
+type Tap interface {
+	RTP(src, dst netip.AddrPort, pkt []byte)
 }
 
 // withDefaults fills in defaults and validates.

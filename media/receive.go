@@ -99,7 +99,7 @@ func (s *Session) receive(pkt []byte, from netip.AddrPort) {
 		s.bad.Add(1)
 		return
 	}
-	payload := pkt[hl:]
+	payload, plain := pkt[hl:], pkt
 	if neg.rx != nil {
 		if len(pkt) < hl+neg.rx.overhead {
 			s.bad.Add(1) // too short to carry a tag
@@ -109,7 +109,7 @@ func (s *Session) receive(pkt []byte, from netip.AddrPort) {
 		if !ok {
 			return
 		}
-		payload = out[hl:]
+		payload, plain = out[hl:], out
 	}
 	if rx.hdr.Padding {
 		if len(payload) == 0 || payload[len(payload)-1] == 0 || int(payload[len(payload)-1]) > len(payload) {
@@ -123,6 +123,9 @@ func (s *Session) receive(pkt []byte, from netip.AddrPort) {
 		return
 	}
 	s.received.Add(1)
+	if tap := s.e.cfg.Tap; tap != nil {
+		tap.RTP(from, s.rtpAddr, plain)
+	}
 	now := s.e.now()
 	if !rx.locked {
 		rx.locked, rx.unlocked = true, 0

@@ -211,6 +211,9 @@ func (s *Session) sendFrame(ts uint32, dst netip.AddrPort) {
 	}
 	putHeader(tx.pkt[:rtpHeaderLen], marker, pt, tx.seq, pts, s.ssrc)
 	pkt := tx.pkt[:rtpHeaderLen+n]
+	if tap := s.e.cfg.Tap; tap != nil {
+		tap.RTP(s.rtpAddr, dst, pkt)
+	}
 	if tx.ctx != nil {
 		out, err := tx.ctx.EncryptRTP(tx.out[:0], pkt, &tx.hdr)
 		if err != nil {

@@ -25,6 +25,7 @@ type Session struct {
 	conn     *net.UDPConn // RTP
 	rtcpConn *net.UDPConn
 	port     int
+	rtpAddr  netip.AddrPort // RTP, as a Tap names it
 	ssrc     uint32
 	cname    string
 	created  time.Time
@@ -90,6 +91,7 @@ func newSession(e *Engine, rtpConn, rtcpConn *net.UDPConn) *Session {
 		conn:        rtpConn,
 		rtcpConn:    rtcpConn,
 		port:        rtpConn.LocalAddr().(*net.UDPAddr).Port,
+		rtpAddr:     rtpConn.LocalAddr().(*net.UDPAddr).AddrPort(),
 		ssrc:        random32(),
 		created:     e.now(),
 		activeIndex: -1,

@@ -29,6 +29,7 @@ import (
 	"github.com/deskphone/deskphone/fleet/api"
 	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/internal/gwurl"
+	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
@@ -85,7 +86,7 @@ Flags:
   --progress-every D  period of the plain lines (default 5s)
   --stop-timeout D    bound on unregistering every phone at exit (default 30s)
   --catalog FILE      extend the built-in catalog with FILE (repeatable)
-
+` + pcapUsage + `
 Call load, in SIPp's terms (once the phones are started; the calling phones
 are the fleet's idle registered ones, round-robin, and a phone in a load
 call is busy for the load):
@@ -162,6 +163,7 @@ A fleet file (YAML):
 		stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "")
 		provisioning := fs.String("provisioning", "", "")
 		bulkCSV := fs.String("bulk-csv", "", "")
+		pcapFile := fs.String("pcap", "", "")
 		fs.Var(&files, "catalog", "")
 		callRate := fs.Float64("call-rate", 0, "")
 		callTo := fs.String("call-to", "", "")
@@ -245,7 +247,19 @@ A fleet file (YAML):
 			return err
 		}
 		metrics := fleet.NewMetrics()
-		f := fleet.New(members, fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Connecting: cfg.Connecting, Metrics: metrics})
+		opts := fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Connecting: cfg.Connecting, Metrics: metrics}
+		if *pcapFile != "" {
+			pcap, err := openPcap(*pcapFile, stderr)
+			if err != nil {
+				return err
+			}
+			// Closed at return, after f.Stop below: the phones' last
+			// messages are in.
+			defer pcap.Close()
+			siptrace.Install(pcap)
+			opts.Tap = pcap
+		}
+		f := fleet.New(members, opts)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
