@@ -94,10 +94,8 @@ func (d *DTMFDetector) Detect(dst []rune, pcm []int16) []rune {
 	for len(pcm) > 0 {
 		k := min(len(pcm), d.block-d.rows[0].Count())
 		chunk := pcm[:k]
-		for i := range 4 {
-			d.rows[i].Add(chunk)
-			d.cols[i].Add(chunk)
-		}
+		add4(&d.rows, chunk, chunk, chunk, chunk) // the eight filters four at a time
+		add4(&d.cols, chunk, chunk, chunk, chunk)
 		for _, s := range chunk {
 			d.energy += float64(s) * float64(s)
 		}

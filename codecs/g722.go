@@ -11,12 +11,10 @@ import "fmt"
 // computational description, and the integer arithmetic follows it so that
 // our octets interoperate with other implementations.
 
-// QMF coefficients h0..h23 scaled by 2^13; the filter is symmetric
-// (h[i] = h[23-i]), so even and odd halves are each other's reverse.
-var (
-	qmfEven = [12]int{3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11} // h0, h2, ..., h22
-	qmfOdd  = [12]int{-11, 53, -156, 362, -805, 3876, 951, -210, 32, 12, -11, 3} // h1, h3, ..., h23
-)
+// The QMF coefficients h0..h23, scaled by 2^13, are written out in
+// qmfEvenSum (h0, h2, ..., h22: 3, -11, 12, 32, -210, 951, 3876, -805,
+// 362, -156, 53, -11) and qmfOddSum (h1, h3, ..., h23, the same in
+// reverse: the filter is symmetric, h[i] = h[23-i]).
 
 // Lower sub-band quantiser tables.
 var (
@@ -49,9 +47,10 @@ var (
 	// modes, which drop low bits, stay in step with the encoder.
 	qm4 = [16]int{0, -20456, -12896, -8968, -6288, -4240, -2584, -1200,
 		20456, 12896, 8968, 6288, 4240, 2584, 1200, 0}
-	// wl is the log scale factor step per 4-bit code magnitude, via rl42.
-	wl   = [8]int{-60, -30, 58, 172, 334, 538, 1198, 3042}
-	rl42 = [16]int{0, 7, 6, 5, 4, 3, 2, 1, 7, 6, 5, 4, 3, 2, 1, 0}
+	// wl4 is the log scale factor step per 4-bit code: the
+	// Recommendation's WL table indexed through RL42 (the code's
+	// magnitude), folded into one lookup.
+	wl4 = [16]int{-60, 3042, 1198, 538, 334, 172, 58, -30, 3042, 1198, 538, 334, 172, 58, -30, -60}
 )
 
 // Higher sub-band quantiser tables.
@@ -59,8 +58,9 @@ var (
 	ihPos = [3]int{0, 3, 2}
 	ihNeg = [3]int{0, 1, 0}
 	qm2   = [4]int{-7408, -1616, 7408, 1616}
-	wh    = [3]int{0, -214, 798}
-	rh2   = [4]int{2, 1, 2, 1}
+	// wh2 is the upper band's log scale factor step per 2-bit code (WH
+	// through RH2).
+	wh2 = [4]int{798, -214, 798, -214}
 )
 
 // ilb is 2^(i/32) scaled by 2048: the mantissa of the antilog that turns
@@ -79,19 +79,31 @@ const (
 // g722Band is the adaptive state of one sub-band: scale factor and the
 // pole-zero predictor of block 4. Encoder and decoder run identical copies,
 // which is why they must be fed the same codes from the same reset.
+//
+// The code is tuned for speed (issue 23: at a thousand calls the decoder
+// was the dearest part of a packet): the delay lines are named fields, not
+// arrays, so no index is checked and nothing is copied; they hold the
+// doubled values that the predictor filters multiply (the sign, all the
+// adaptation needs of them, is the same), so each is computed once rather
+// than six times; signs select steps by arithmetic, not branches; and
+// saturations that provably never bite are left out (each says why).
+// g722_ref_test.go keeps the plain version, which the output must match
+// bit for bit.
 type g722Band struct {
-	s   int    // signal estimate SL/SH = pole + zero section
-	sz  int    // zero-section output SZL/SZH
-	nb  int    // log scale factor NBL/NBH
-	det int    // linear scale factor DETL/DETH
-	a1  int    // second-order pole coefficients
-	a2  int    //
-	b   [7]int // sixth-order zero coefficients b1..b6 (b[0] unused)
-	d   [7]int // quantised differences d(n-1)..d(n-6) (d[0] unused)
-	p1  int    // partially reconstructed signal p(n-1)
-	p2  int    // p(n-2)
-	r1  int    // reconstructed signal r(n-1)
-	r2  int    // r(n-2)
+	s   int // signal estimate SL/SH = pole + zero section
+	sz  int // zero-section output SZL/SZH
+	nb  int // log scale factor NBL/NBH
+	det int // linear scale factor DETL/DETH
+	a1  int // second-order pole coefficients
+	a2  int //
+	// Sixth-order zero coefficients b1..b6.
+	b1, b2, b3, b4, b5, b6 int
+	// Quantised differences d(n-1)..d(n-6), each as 2·d.
+	d1, d2, d3, d4, d5, d6 int
+	p1                     int // partially reconstructed signal p(n-1)
+	p2                     int // p(n-2)
+	r1                     int // reconstructed signal r(n-1), as sat16(2·r)
+	r2                     int // r(n-2), as sat16(2·r)
 }
 
 func (b *g722Band) reset(det int) {
@@ -99,25 +111,14 @@ func (b *g722Band) reset(det int) {
 }
 
 // sat16 limits to the 16-bit two's-complement range, as the
-// Recommendation's arithmetic does after additions.
+// Recommendation's arithmetic does after additions. min and max compile
+// to conditional moves: no branch to mispredict.
 func sat16(v int) int {
-	if v > 32767 {
-		return 32767
-	}
-	if v < -32768 {
-		return -32768
-	}
-	return v
+	return min(max(v, -32768), 32767)
 }
 
 func clampInt(v, lo, hi int) int {
-	if v < lo {
-		return lo
-	}
-	if v > hi {
-		return hi
-	}
-	return v
+	return min(max(v, lo), hi)
 }
 
 // qmfHistory holds the last 24 QMF inputs, newest last. Each sample is
@@ -132,6 +133,9 @@ type qmfHistory struct {
 // first: w[23] is b, w[22] is a.
 func (q *qmfHistory) push(a, b int) *[24]int {
 	p := q.pos
+	if p > 22 { // never: keeps the compiler's bounds checks out
+		p = 0
+	}
 	q.buf[p], q.buf[p+24] = a, a
 	q.buf[p+1], q.buf[p+25] = b, b
 	p += 2
@@ -142,92 +146,98 @@ func (q *qmfHistory) push(a, b int) *[24]int {
 	return (*[24]int)(q.buf[p : p+24])
 }
 
+// qmfEvenSum and qmfOddSum are the QMF's two 12-tap halves over a window,
+// written out so the coefficients are immediates: sum h(2i)·x[23-2i] and
+// sum h(2i+1)·x[22-2i] (the coefficients of qmfEven and qmfOdd).
+func qmfEvenSum(x *[24]int) int {
+	return 3*x[23] - 11*x[21] + 12*x[19] + 32*x[17] - 210*x[15] + 951*x[13] +
+		3876*x[11] - 805*x[9] + 362*x[7] - 156*x[5] + 53*x[3] - 11*x[1]
+}
+
+func qmfOddSum(x *[24]int) int {
+	return -11*x[22] + 53*x[20] - 156*x[18] + 362*x[16] - 805*x[14] + 3876*x[12] +
+		951*x[10] - 210*x[8] + 32*x[6] + 12*x[4] - 11*x[2] + 3*x[0]
+}
+
 // antilog converts a log scale factor to the linear one (SCALEL/SCALEH);
-// shift is 8 for the lower band and 10 for the upper.
+// shift is 8 for the lower band and 10 for the upper. The limits on nb
+// (nbLowMax, nbHighMax) keep shift - nb>>11 at -1 or more, so one right
+// shift of m<<1 does both directions.
 func antilog(nb, shift int) int {
 	m := ilb[(nb>>6)&31]
-	if e := shift - nb>>11; e < 0 {
-		m <<= -e
-	} else {
-		m >>= e
-	}
-	return m << 2
+	return (m << 1) >> (uint(shift-nb>>11+1) & 63) << 2 // & 63: no check for shifts past 63
 }
 
 // adaptLow is LOGSCL and SCALEL: the scale factor follows the 4-bit code.
 func (b *g722Band) adaptLow(ril int) {
-	nb := b.nb*127>>7 + wl[rl42[ril]] // leak by 127/128, then step
-	b.nb = clampInt(nb, 0, nbLowMax)
+	nb := b.nb*127>>7 + wl4[ril&15] // leak by 127/128, then step
+	b.nb = min(max(nb, 0), nbLowMax)
 	b.det = antilog(b.nb, 8)
 }
 
 // adaptHigh is LOGSCH and SCALEH for the 2-bit code.
 func (b *g722Band) adaptHigh(ih int) {
-	nb := b.nb*127>>7 + wh[rh2[ih]]
-	b.nb = clampInt(nb, 0, nbHighMax)
+	nb := b.nb*127>>7 + wh2[ih&3]
+	b.nb = min(max(nb, 0), nbHighMax)
 	b.det = antilog(b.nb, 10)
+}
+
+// signStep is step when x and y have the same sign (zero counting as
+// positive), else -step, without a branch: which it is depends on the
+// signal, so a branch would be mispredicted half the time.
+func signStep(x, y, step int) int {
+	differ := (x ^ y) >> 63 // -1 when the signs differ, else 0
+	return (step ^ differ) - differ
 }
 
 // predict is block 4: update the pole and zero predictors with the new
 // quantised difference dq by the sign-sign algorithm, then compute the
 // next signal estimate.
 func (b *g722Band) predict(dq int) {
-	r := sat16(b.s + dq)  // RECONS: reconstructed signal
+	// RECONS: the reconstructed signal r = sat16(s + dq), kept as
+	// sat16(2·r) for FILTEP, which is sat16(2·(s + dq)) in one step.
+	rr := sat16(2 * (b.s + dq))
 	p := sat16(b.sz + dq) // PARREC: partially reconstructed signal
-	pNeg, p1Neg, p2Neg := p < 0, b.p1 < 0, b.p2 < 0
 
 	// UPPOL2: a2 += 2^-7 * (sgn p·p2 - f(a1)·sgn p·p1), leaking by 2^-7,
 	// where f(a1) = 4·a1 limited to ±2; |a2| <= 0.75.
-	f := sat16(b.a1 * 4)
-	if pNeg == p1Neg {
-		f = -f
-	}
-	f = min(f, 32767) // negating -32768 must still fit 16 bits
-	a2 := -128
-	if pNeg == p2Neg {
-		a2 = 128
-	}
-	a2 += f >> 7
-	a2 += b.a2 * 32512 >> 15
-	a2 = clampInt(a2, -12288, 12288)
+	f := min(signStep(p, b.p1, -sat16(b.a1*4)), 32767) // negating -32768 must still fit 16 bits
+	a2 := signStep(p, b.p2, 128) + f>>7 + b.a2*32512>>15
+	a2 = min(max(a2, -12288), 12288)
 
 	// UPPOL1: a1 += 3·2^-8 · sgn p·p1, leaking by 2^-8, and
-	// |a1| <= 1 - 2^-4 - a2 keeps the pole pair stable.
-	a1 := -192
-	if pNeg == p1Neg {
-		a1 = 192
-	}
-	a1 = sat16(a1 + b.a1*32640>>15)
+	// |a1| <= 1 - 2^-4 - a2 keeps the pole pair stable. That limit is
+	// within 16 bits, so the Recommendation's saturation before it
+	// changes nothing and is left out.
+	a1 := signStep(p, b.p1, 192) + b.a1*32640>>15
 	lim := 15360 - a2
-	a1 = clampInt(a1, -lim, lim)
+	a1 = min(max(a1, -lim), lim)
 
 	// UPZERO: b_i += 2^-7 · sgn dq·d(n-i), leaking by 2^-8; no step
-	// when dq is zero.
-	if dq == 0 {
-		for i := 1; i <= 6; i++ {
-			b.b[i] = b.b[i] * 32640 >> 15
-		}
-	} else {
-		for i := 1; i <= 6; i++ {
-			differ := (dq ^ b.d[i]) >> 63 // -1 when the signs differ, else 0
-			step := (128 ^ differ) - differ
-			b.b[i] = sat16(step + b.b[i]*32640>>15)
-		}
-	}
+	// when dq is zero. The Recommendation saturates the sum, but from
+	// within 16 bits it cannot leave them: b·(1-2^-8) ± 2^-8 stays in
+	// [-32768, 32767] at both ends (32767·32640>>15 + 128 = 32767,
+	// -32768·32640>>15 - 128 = -32768).
+	nz := (dq | -dq) >> 63 // -1 when dq != 0, else 0
+	step := 128 & nz
+	b.b1 = signStep(dq, b.d1, step) + b.b1*32640>>15
+	b.b2 = signStep(dq, b.d2, step) + b.b2*32640>>15
+	b.b3 = signStep(dq, b.d3, step) + b.b3*32640>>15
+	b.b4 = signStep(dq, b.d4, step) + b.b4*32640>>15
+	b.b5 = signStep(dq, b.d5, step) + b.b5*32640>>15
+	b.b6 = signStep(dq, b.d6, step) + b.b6*32640>>15
 
-	// DELAYZ and DELAYL.
-	copy(b.d[2:], b.d[1:6])
-	b.d[1] = dq
-	b.r2, b.r1 = b.r1, r
+	// DELAYZ and DELAYL. |dq| is at most 16384·20456>>15 (the largest
+	// DET times the largest 4-bit level), so 2·dq needs no saturation.
+	b.d6, b.d5, b.d4, b.d3, b.d2, b.d1 = b.d5, b.d4, b.d3, b.d2, b.d1, dq+dq
+	b.r2, b.r1 = b.r1, rr
 	b.p2, b.p1 = b.p1, p
 	b.a1, b.a2 = a1, a2
 
 	// FILTEP, FILTEZ, PREDIC.
-	sp := sat16(b.a1*sat16(b.r1+b.r1)>>15 + b.a2*sat16(b.r2+b.r2)>>15)
-	sz := 0
-	for i := 1; i <= 6; i++ {
-		sz += b.b[i] * sat16(b.d[i]+b.d[i]) >> 15
-	}
+	sp := sat16(a1*b.r1>>15 + a2*b.r2>>15)
+	sz := b.b1*b.d1>>15 + b.b2*b.d2>>15 + b.b3*b.d3>>15 +
+		b.b4*b.d4>>15 + b.b5*b.d5>>15 + b.b6*b.d6>>15
 	b.sz = sat16(sz)
 	b.s = sat16(sp + b.sz)
 }
@@ -276,11 +286,7 @@ func (e *G722Encoder) encodePair(s0, s1 int16) byte {
 	// Transmit QMF: xA = sum h(2i)·x(j-2i), xB = sum h(2i+1)·x(j-2i-1),
 	// with x(j) = s1 the newest sample.
 	x := e.x.push(int(s0), int(s1))
-	xa, xb := 0, 0
-	for i := 0; i < 12; i++ {
-		xa += qmfEven[i] * x[23-2*i]
-		xb += qmfOdd[i] * x[22-2*i]
-	}
+	xa, xb := qmfEvenSum(x), qmfOddSum(x)
 	xl := (xa + xb) >> 14
 	xh := (xa - xb) >> 14
 
@@ -385,13 +391,13 @@ func (d *G722Decoder) decodeOctet(c byte) (int16, int16) {
 	lo := &d.low
 	rl := clampInt(lo.s+lo.det*qm6[il]>>15, -16384, 16383)
 	ril := il >> 2
-	dql := lo.det * qm4[ril] >> 15
+	dql := lo.det * qm4[ril&15] >> 15
 	lo.adaptLow(ril)
 	lo.predict(dql)
 
 	// Upper band: INVQAH, RECONS, LIMIT.
 	hi := &d.high
-	dqh := hi.det * qm2[ih] >> 15
+	dqh := hi.det * qm2[ih&3] >> 15
 	rh := clampInt(hi.s+dqh, -16384, 16383)
 	hi.adaptHigh(ih)
 	hi.predict(dqh)
@@ -399,10 +405,6 @@ func (d *G722Decoder) decodeOctet(c byte) (int16, int16) {
 	// Receive QMF: out(j) = 2·sum h(2i)·xd(n-i), out(j+1) = 2·sum
 	// h(2i+1)·xs(n-i), scaled back to 16 bits.
 	x := d.x.push(rl+rh, rl-rh)
-	o0, o1 := 0, 0
-	for i := 0; i < 12; i++ {
-		o0 += qmfEven[i] * x[23-2*i]
-		o1 += qmfOdd[i] * x[22-2*i]
-	}
+	o0, o1 := qmfEvenSum(x), qmfOddSum(x)
 	return int16(sat16(o0 >> 11)), int16(sat16(o1 >> 11))
 }

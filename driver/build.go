@@ -48,6 +48,9 @@ type Spec struct {
 	Media *Media
 	// Engines shares one engine per SRTP and codec setting between phones.
 	Engines *Engines
+	// Tap sees the RTP of the media Build makes (a packet capture); the
+	// media of Engines have the Tap of Engines.
+	Tap media.Tap
 	// SRTP (mandatory, optional, off) and Codecs (the policy's form) set up
 	// the media when Media is nil; "" means the defaults.
 	SRTP, Codecs string
@@ -92,7 +95,7 @@ func Build(ctx context.Context, spec Spec) (p *phone.Phone, stop func() error, e
 		if spec.Engines != nil {
 			md, err = spec.Engines.Get(spec.SRTP, spec.Codecs)
 		} else {
-			md, err = NewMedia(spec.SRTP, spec.Codecs)
+			md, err = NewTappedMedia(spec.SRTP, spec.Codecs, spec.Tap)
 			own = true
 		}
 		if err != nil {
@@ -170,7 +173,11 @@ var (
 
 // NewMedia builds a media engine for an SRTP policy and a codec list in
 // the policy's form ("" for the defaults).
-func NewMedia(srtp, codecList string) (*Media, error) {
+func NewMedia(srtp, codecList string) (*Media, error) { return NewTappedMedia(srtp, codecList, nil) }
+
+// NewTappedMedia is NewMedia with tap seeing every RTP packet in the
+// clear (nil: none), for a packet capture.
+func NewTappedMedia(srtp, codecList string, tap media.Tap) (*Media, error) {
 	if srtp == "" {
 		srtp = DefaultSRTP
 	}
@@ -189,7 +196,7 @@ func NewMedia(srtp, codecList string) (*Media, error) {
 	for _, name := range skipped {
 		notes = append(notes, fmt.Sprintf("codec %s from the codec list is not supported; skipped", name))
 	}
-	e, err := media.NewEngine(media.Config{SRTP: mode, Codecs: cs})
+	e, err := media.NewEngine(media.Config{SRTP: mode, Codecs: cs, Tap: tap})
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}
@@ -206,6 +213,9 @@ func (m *Media) Close() { m.Engine.Close() }
 // Engines shares media between the phones of one process: one engine per
 // distinct SRTP policy and codec list.
 type Engines struct {
+	// Tap, set before the first Get, sees the RTP of every engine.
+	Tap media.Tap
+
 	mu sync.Mutex
 	m  map[string]*Media
 }
@@ -225,7 +235,7 @@ func (e *Engines) Get(srtp, codecList string) (*Media, error) {
 	if md, ok := e.m[key]; ok {
 		return md, nil
 	}
-	md, err := NewMedia(srtp, codecList)
+	md, err := NewTappedMedia(srtp, codecList, e.Tap)
 	if err != nil {
 		return nil, err
 	}

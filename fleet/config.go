@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -45,6 +46,9 @@ type Config struct {
 	// then come from the gateway, so they need no server).
 	Provisioning string
 	Groups       []Group
+	// Load is the call load the fleet places once started (the load
+	// section); nil when none.
+	Load *LoadConfig
 }
 
 // Group is Count phones alike but for their number n, which names their
@@ -104,7 +108,8 @@ type Errors = yamlpos.Errors
 
 // The keys of a fleet file.
 var (
-	topKeys   = []string{"server", "domain", "ca", "state_root", "ephemeral", "rate", "jitter", "connecting", "groups", "provisioning"}
+	topKeys   = []string{"server", "domain", "ca", "state_root", "ephemeral", "rate", "jitter", "connecting", "groups", "provisioning", "load"}
+	loadKeys  = []string{"rate", "duration", "max_calls", "calls", "for", "timeout", "to"}
 	groupKeys = []string{"name", "count", "model", "firmware", "user", "first", "password", "server", "domain", "ca", "srtp", "codecs", "audio", "provisioning"}
 	srtpModes = []string{"mandatory", "optional", "off"}
 )
@@ -195,6 +200,8 @@ func Parse(file string, data []byte, cat *catalog.Catalog) (*Config, error) {
 			groups = v
 		case "provisioning":
 			c.Provisioning = p.provisioning(v)
+		case "load":
+			c.Load = p.load(v)
 		}
 	})
 	if groups == nil {
@@ -282,6 +289,58 @@ func (p *parser) group(n *yaml.Node, i int) Group {
 		p.errorf(n, "", "group %s has no user pattern, e.g. user: load{n:05d}", g.Name)
 	}
 	return g
+}
+
+// load reads the load section: the knobs of the --call-* flags.
+func (p *parser) load(n *yaml.Node) *LoadConfig {
+	l := &LoadConfig{Timeout: DefaultCallTimeout}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "", "load is a mapping with rate, duration, max_calls, calls, for, timeout and to")
+		return l
+	}
+	var at *yaml.Node
+	p.mapping(n, loadKeys, func(k string, v *yaml.Node) {
+		switch k {
+		case "rate":
+			l.Rate = p.number(k, v, 0, 10000)
+		case "duration":
+			l.Duration = p.duration(k, v, 0)
+		case "max_calls":
+			l.MaxCalls = int(p.number(k, v, 0, 1e9))
+		case "calls":
+			l.Calls = int(p.number(k, v, 1, 1e15))
+		case "for":
+			l.For = p.duration(k, v, 1)
+		case "timeout":
+			l.Timeout = p.duration(k, v, 1)
+		case "to":
+			l.To, at = p.str(v), v
+		}
+	})
+	switch {
+	case at == nil:
+		p.errorf(n, "", "load has no to: give fleet, a user pattern like load{n:05d}, a service user like echo, or a SIP URI")
+	default:
+		if err := l.Check(); err != nil {
+			p.errorf(at, "", "%v", err)
+		}
+	}
+	return l
+}
+
+// duration reads the value of key, a Go duration such as 10s, of at
+// least lo.
+func (p *parser) duration(key string, n *yaml.Node, lo time.Duration) time.Duration {
+	d, err := time.ParseDuration(p.str(n))
+	switch {
+	case err != nil:
+		p.errorf(n, "", "%s: %q is not a duration like 10s or 2m", key, n.Value)
+	case d < lo:
+		p.errorf(n, "", "%s: %v is less than %v", key, d, lo)
+	default:
+		return d
+	}
+	return lo
 }
 
 // mapping walks a mapping node, refusing unknown and repeated keys.

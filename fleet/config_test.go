@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -62,6 +63,10 @@ func TestParseErrors(t *testing.T) {
 		{"twice", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', count: 2}\n  - {model: vvx501, user: 'u{n}', first: 2}\n", `phone u2 is in group group1 and in group group2`},
 		{"connecting", "server: sips:h\nconnecting: 0\ngroups:\n  - {model: vvx501, user: 'u{n}'}\n", `f.yaml:2:13: connecting: 0 is less than 1`},
 		{"srtp", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}', srtp: mandatroy}\n", `(did you mean "mandatory"?)`},
+		{"load key", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}'}\nload:\n  rate: 1\n  too: echo\n", `f.yaml:6:3: unknown key "too" (did you mean "to"?)`},
+		{"load without to", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}'}\nload:\n  rate: 1\n", `load has no to`},
+		{"load duration", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}'}\nload: {rate: 1, to: echo, duration: long}\n", `duration: "long" is not a duration`},
+		{"load rate", "server: sips:h\ngroups:\n  - {model: vvx501, user: 'u{n}'}\nload: {rate: -2, to: echo}\n", `rate: -2 is less than 0`},
 		// A YAML mistake is placed as a scenario's is: where it is.
 		{"indentation", "server: sips:h\ngroups:\n  - model: vvx501\n     user: u{n}\n", `f.yaml:4:6: not valid YAML`},
 	}
@@ -72,6 +77,28 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseLoad(t *testing.T) {
+	src := `server: sips:127.0.0.1:5061
+groups:
+  - {model: vvx501, user: 'load{n:05d}', count: 4}
+load:
+  rate: 2.5
+  duration: 10s
+  max_calls: 100
+  calls: 1000
+  for: 5m
+  to: fleet
+`
+	c, err := Parse("f.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LoadConfig{Rate: 2.5, Duration: 10 * time.Second, MaxCalls: 100, Calls: 1000, For: 5 * time.Minute, Timeout: DefaultCallTimeout, To: ToFleet}
+	if c.Load == nil || *c.Load != want {
+		t.Errorf("load %+v, want %+v", c.Load, want)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/internal/memdir"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -45,6 +46,8 @@ type Options struct {
 	Metrics *Metrics
 	// Options are added to every phone's.
 	Options []phone.Option
+	// Tap sees the RTP of every phone in the clear (a packet capture).
+	Tap media.Tap
 }
 
 // DefaultConnecting is Options.Connecting's default: enough handshakes in
@@ -84,6 +87,8 @@ type Fleet struct {
 	failed atomic.Int64
 	errMu  sync.Mutex
 	errs   []error
+	// load is the call load started last (StartLoad), nil when none.
+	load *CallLoad
 }
 
 // New plans a fleet of members; nothing runs until Start.
@@ -98,6 +103,7 @@ func New(members []Member, opts Options) *Fleet {
 		opts.Connecting = DefaultConnecting
 	}
 	f := &Fleet{opts: opts, members: members, phones: make([]*Phone, len(members)), byID: make(map[string]*Phone, len(members))}
+	f.engines.Tap = opts.Tap
 	if opts.Connecting > 0 {
 		f.connecting = make(chan struct{}, opts.Connecting)
 	}
@@ -353,6 +359,9 @@ func (f *Fleet) Lookup(id string) (*Phone, bool) {
 // returns when all are closed or ctx ends (the phones left are then
 // abandoned to the process's exit).
 func (f *Fleet) Stop(ctx context.Context) error {
+	if l := f.CurrentLoad(); l != nil {
+		l.Close()
+	}
 	f.mu.Lock()
 	phones := f.phones
 	f.phones = make([]*Phone, len(f.members))

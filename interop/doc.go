@@ -12,15 +12,18 @@
 // deskphone's 302 (forward always) that Kamailio follows to the target. And
 // headless Chromium walking the mock cloud's web
 // sign-in page (TestWebSignInBrowser, screenshots of every page into
-// $DESKPHONE_SCREENSHOTS or the test's temporary folder).
+// $DESKPHONE_SCREENSHOTS or the test's temporary folder). And a --pcap
+// capture of a two-phone SRTP call opened with tshark (TestPcapInWireshark:
+// the SIP dialog, two plain PCMU streams, no key, the tones in the exported
+// audio).
 //
 // The tests carry the build tag "interop" and run with
 //
 //	make interop    # go test -tags interop -count=1 -v ./interop/
 //
-// They need six Debian packages:
+// They need seven Debian packages:
 //
-//	apt-get install -y --no-install-recommends kamailio kamailio-tls-modules sip-tester stunnel4 baresip-core chromium
+//	apt-get install -y --no-install-recommends kamailio kamailio-tls-modules sip-tester stunnel4 baresip-core chromium tshark
 //
 // A test skips, naming the package, when one is missing. A CI job that
 // installed them sets DESKPHONE_INTEROP_REQUIRE=1 to make that a failure.

@@ -77,14 +77,16 @@ type Config struct {
 	// latter is needed.
 	Ports Ports
 	// Tap, when set, sees every plain RTP packet the engine sends and
-	// every valid one it receives (after SRTP is removed), e.g. for a
-	// capture. It is called on the media goroutines, so it must be
-	// quick; pkt is only valid during the call.
+	// every valid one it receives (a packet capture); nil costs nothing.
 	Tap Tap
 }
 
-// Tap receives the plain RTP packets of an engine: src and dst are the
-// packet's addresses (ours and the peer's, either way round).
+// Tap sees RTP packets as they are before SRTP protects them or after it
+// is removed: each packet the engine sends (src our address, dst where it
+// went) and each valid one it receives (src the sender, dst our address).
+// pkt is valid only during the call. It is called from the engine's media
+// goroutines (for a received packet, with the lock of the port it came
+// in on held) and must not block.
 type Tap interface {
 	RTP(src, dst netip.AddrPort, pkt []byte)
 }

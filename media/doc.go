@@ -77,10 +77,11 @@
 // Every per-packet buffer (datagram batches, decrypted packet, jitter-
 // buffer slots, PCM frames, detector state) lives in the session or the
 // port and is reused: this package allocates nothing per packet sent or
-// received; SRTP protect and unprotect cost what the SRTP library
-// allocates (see the benchmarks). Static sources (tones, WAV files, silence) are encoded
-// once per codec and shared by every session that plays them, since
-// encoding G.722 costs more than the rest of a packet's journey.
+// received, nor does pion/srtp v3 protecting and unprotecting into those
+// buffers (see the benchmarks). Static sources (tones, WAV files,
+// silence) are encoded once per codec and shared by every session that
+// plays them, since encoding G.722 costs more than the rest of a
+// packet's journey.
 // State is split by owner: the sender goroutine alone touches the send
 // state, the port's readers (under its lock) the receive state; the API
 // side publishes an immutable negotiated configuration through an atomic

@@ -23,7 +23,7 @@ const loadWindow = 3 * time.Second
 // the packet loss, the 99th percentile of the sessions' RFC 3550 jitter
 // and the packet rate achieved per direction over the window. PCMU shows
 // the engine; G.722 adds its decoder, the dearest part of a packet. Run
-// with -benchtime=1x.
+// with -benchtime=1x. BenchmarkLoad runs the same beside the bare loop.
 func BenchmarkEngineLoad(b *testing.B) {
 	for _, codec := range []codecs.Codec{codecs.PCMU, codecs.G722} {
 		for _, calls := range []int{100, 500, 1000} {
@@ -36,9 +36,79 @@ func BenchmarkEngineLoad(b *testing.B) {
 	}
 }
 
+// BenchmarkLoad is the engine against its reference, in one process and
+// one run, so that every figure is a comparison on one machine at one
+// moment (issue 23): for each load, first the bare SRTP loop of
+// bare_test.go (shared sockets, sendmmsg and recvmmsg, nothing but
+// header, protect, send; receive, unprotect, count), then the engine
+// (engineLoad). Each row reports cpu% (of one core), jitter-p99-ms (RFC
+// 3550 A.8, both computed the same way), loss% and pkt/s/dir (packets per
+// second per stream, 50 wanted); the engine's row adds cpu-ratio, its CPU
+// over the bare loop's just before. With -count=N the two alternate.
+// make bench runs it with -benchtime=1x.
+func BenchmarkLoad(b *testing.B) {
+	loads := []struct {
+		codec codecs.Codec
+		calls int
+	}{
+		{codecs.PCMU, 100}, {codecs.PCMU, 500}, {codecs.PCMU, 1000}, {codecs.PCMU, 2000},
+		{codecs.G722, 1000},
+	}
+	for _, load := range loads {
+		b.Run(fmt.Sprintf("%v/calls=%d", load.codec, load.calls), func(b *testing.B) {
+			var bare loadResult
+			b.Run("bare", func(b *testing.B) {
+				for range b.N {
+					bare = bareLoad(b, load.codec, load.calls)
+				}
+				bare.report(b)
+			})
+			b.Run("engine", func(b *testing.B) {
+				var r loadResult
+				for range b.N {
+					r = engineLoad(b, load.codec, load.calls)
+				}
+				r.report(b)
+				if bare.cpu > 0 {
+					b.ReportMetric(r.cpu/bare.cpu, "cpu-ratio")
+				}
+			})
+		})
+	}
+}
+
+// loadResult is what one load run measured over its window.
+type loadResult struct {
+	cpu    float64 // process CPU, % of one core
+	loss   float64 // %
+	jitter float64 // 99th percentile of the streams' jitter, ms
+	pps    float64 // packets/s per stream
+}
+
+func (r loadResult) report(b *testing.B) {
+	b.ReportMetric(r.cpu, "cpu%")
+	b.ReportMetric(r.loss, "loss%")
+	b.ReportMetric(r.jitter, "jitter-p99-ms")
+	b.ReportMetric(r.pps, "pkt/s/dir")
+}
+
 func runLoad(b *testing.B, codec codecs.Codec, calls int) {
+	engineLoad(b, codec, calls).report(b)
+}
+
+// engineLoad runs calls calls in one engine and measures them, the
+// engine closed before it returns so that the next run has the machine.
+func engineLoad(b *testing.B, codec codecs.Codec, calls int) loadResult {
 	b.StopTimer()
-	e := newEngine(b, Config{SRTP: Mandatory, Codecs: []codecs.Codec{codec}})
+	e, err := NewEngine(Config{SRTP: Mandatory, Codecs: []codecs.Codec{codec}})
+	if err != nil {
+		b.Fatalf("NewEngine: %v", err)
+	}
+	defer func() {
+		if err := e.Close(); err != nil {
+			b.Errorf("Engine.Close: %v", err)
+		}
+	}()
 	src := mustTone(b, 1000)
 	pairs := make([][2]*Session, calls)
 	for i := range pairs {
@@ -87,12 +157,14 @@ func runLoad(b *testing.B, codec codecs.Codec, calls int) {
 		}
 	}
 	slices.Sort(jitter)
-	b.ReportMetric(100*float64(cpu1-cpu0)/float64(elapsed), "cpu%")
-	b.ReportMetric(100*float64(lost)/float64(max(sent, 1)), "loss%")
-	b.ReportMetric(jitter[len(jitter)*99/100], "jitter-p99-ms")
-	b.ReportMetric(float64(sent)/elapsed.Seconds()/float64(2*calls), "pkt/s/dir")
 	if authFailed+bad != 0 {
 		b.Errorf("auth failures %d, bad packets %d under load", authFailed, bad)
+	}
+	return loadResult{
+		cpu:    100 * float64(cpu1-cpu0) / float64(elapsed),
+		loss:   100 * float64(lost) / float64(max(sent, 1)),
+		jitter: jitter[len(jitter)*99/100],
+		pps:    float64(sent) / elapsed.Seconds() / float64(2*calls),
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/srtp/v2"
+	"github.com/pion/srtp/v3"
 
 	"github.com/deskphone/deskphone/codecs"
 )

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/pion/rtp"
-	"github.com/pion/srtp/v2"
-	"github.com/pion/transport/v2/replaydetector"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/transport/v5/replaydetector"
 
 	"github.com/deskphone/deskphone/media/sdp"
 )
@@ -23,7 +23,9 @@ const (
 // keyMaterial is one direction's SDES key, ready for srtp.CreateContext.
 // Each goroutine makes its own contexts from it, since a pion Context is
 // stateful (rollover counter, replay window) and not safe for concurrent
-// use.
+// use. pion/srtp v3 protects and unprotects into the caller's buffer
+// without allocating (v2 allocated four or five small buffers a packet),
+// which is why we moved to it rather than write our own transform.
 type keyMaterial struct {
 	suite     string
 	key, salt []byte
@@ -111,22 +113,49 @@ func (rc *recvContext) decryptRTCP(dst, pkt []byte) (out []byte, replayed bool, 
 
 // watchReplays makes pion's sliding-window replay detectors, wrapped so
 // that we learn when one refuses a packet: pion reports a replay with an
-// unexported error type that errors.Is cannot match from outside.
+// unexported error type that errors.Is cannot match from outside. The
+// wrapper keeps pion's allocation-free two-phase API (CheckSeq, Accept),
+// which pion uses only when the detector offers it.
 func watchReplays(max uint64, flag *bool) func() replaydetector.ReplayDetector {
 	return func() replaydetector.ReplayDetector {
-		return &replayWatch{inner: replaydetector.New(replayWindow, max), flag: flag}
+		inner := replaydetector.New(replayWindow, max)
+		w := &replayWatch{inner: inner, flag: flag}
+		if two, ok := inner.(replaydetector.CheckAccepter); ok {
+			return &replayWatchTwoPhase{replayWatch: w, two: two}
+		}
+		return w
 	}
 }
 
+// replayWatch notes in flag each packet its detector refuses.
 type replayWatch struct {
 	inner replaydetector.ReplayDetector
 	flag  *bool
 }
 
-func (w *replayWatch) Check(seq uint64) (func(), bool) {
+func (w *replayWatch) Check(seq uint64) (func() bool, bool) {
 	accept, ok := w.inner.Check(seq)
 	if !ok {
 		*w.flag = true
 	}
 	return accept, ok
+}
+
+// replayWatchTwoPhase is a replayWatch over a detector with pion's
+// allocation-free API, which pion prefers to Check when offered.
+type replayWatchTwoPhase struct {
+	*replayWatch
+	two replaydetector.CheckAccepter
+}
+
+func (w *replayWatchTwoPhase) CheckSeq(seq uint64) replaydetector.Token {
+	tok := w.two.CheckSeq(seq)
+	if !tok.Passed() {
+		*w.flag = true
+	}
+	return tok
+}
+
+func (w *replayWatchTwoPhase) Accept(tok replaydetector.Token) bool {
+	return w.two.Accept(tok)
 }

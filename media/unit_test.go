@@ -320,8 +320,7 @@ func (r *rig) relay() {
 
 // TestNoAllocationsPerPacket: our send and receive paths (encode,
 // packetise, write; read, check, reorder, decode, detect) allocate
-// nothing per packet. With SRTP, pion/srtp v2 allocates inside protect
-// and unprotect; the benchmarks report how much.
+// nothing per packet. SRTP adds nothing either (TestSRTPNoAllocations).
 func TestNoAllocationsPerPacket(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation counting")

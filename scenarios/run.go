@@ -19,6 +19,7 @@ import (
 	"github.com/deskphone/deskphone/internal/inflight"
 	"github.com/deskphone/deskphone/internal/memdir"
 	"github.com/deskphone/deskphone/internal/siptrace"
+	"github.com/deskphone/deskphone/media"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 	"github.com/deskphone/deskphone/phone/statedir"
@@ -49,6 +50,9 @@ type Options struct {
 	// found a message the runner did not see in flight.
 	SIPDelay time.Duration
 	Seed     uint64
+	// Tap sees the RTP of the phones and the embedded cloud in the clear
+	// (a packet capture).
+	Tap media.Tap
 }
 
 // Result is the outcome of one scenario.
@@ -145,6 +149,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) Result {
 	}
 	e := &env{sc: sc, opts: opts, phones: map[string]*phone.Phone{},
 		stops: map[string]func() error{}, specs: map[string]driver.Spec{}, audio: hearsAudio(sc.Steps), heard: map[string]driver.Heard{}}
+	e.engines.Tap = opts.Tap
 	err := e.setUp(ctx)
 	if err == nil {
 		err = e.run(ctx, sc.Steps)

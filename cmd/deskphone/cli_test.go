@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/deskphone/deskphone/fleet"
 	"github.com/deskphone/deskphone/phone/statedir"
 )
 
@@ -212,6 +214,50 @@ func TestRunValidatesServer(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// The call load flags are checked before any phone starts.
+func TestFleetValidatesLoadFlags(t *testing.T) {
+	base := []string{"fleet", "--phones", "2", "--server", "sips:127.0.0.1:5061", "--user", "u{n}", "--password", "p", "--progress", "none"}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--call-to", "echo"}, "--call-to needs --call-rate"},
+		{[]string{"--call-rate", "0", "--call-to", "echo"}, "--call-rate 0: want more than 0"},
+		{[]string{"--call-rate", "2"}, "call load needs --call-to"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--max-calls", "-1"}, "--max-calls -1"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--calls", "0"}, "--calls 0: want at least 1"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--call-timeout", "0s"}, "--call-timeout 0s"},
+		{[]string{"--call-rate", "2", "--call-to", "echo", "--call-duration", "-1s"}, "--call-duration -1s is negative"},
+		{[]string{"--call-rate", "2", "--call-to", "load{n:5d}"}, "bad name pattern"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, code := runCLI(t, append(base, tc.args...)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+// The --call-* flags given win over the fleet file's load section, key by
+// key; without either there is no load.
+func TestLoadConfigMerge(t *testing.T) {
+	if c, err := loadConfig(nil, nil, fleet.LoadConfig{}); c != nil || err != nil {
+		t.Errorf("no load asked: %+v, %v", c, err)
+	}
+	file := &fleet.LoadConfig{Rate: 2, Duration: 10 * time.Second, Calls: 100, Timeout: fleet.DefaultCallTimeout, To: "echo"}
+	flags := fleet.LoadConfig{Rate: 0, Calls: 5, To: "ignored", Timeout: fleet.DefaultCallTimeout}
+	c, err := loadConfig(file, map[string]bool{"calls": true}, flags)
+	want := fleet.LoadConfig{Rate: 2, Duration: 10 * time.Second, Calls: 5, Timeout: fleet.DefaultCallTimeout, To: "echo"}
+	if err != nil || c == nil || *c != want {
+		t.Errorf("merged %+v, %v; want %+v", c, err, want)
+	}
+	if file.Calls != 100 {
+		t.Error("the merge changed the file's load")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -28,6 +29,7 @@ import (
 	"github.com/deskphone/deskphone/fleet/api"
 	"github.com/deskphone/deskphone/internal/atomicfile"
 	"github.com/deskphone/deskphone/internal/gwurl"
+	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
 	"github.com/deskphone/deskphone/phone/catalog"
 )
@@ -84,6 +86,26 @@ Flags:
   --progress-every D  period of the plain lines (default 5s)
   --stop-timeout D    bound on unregistering every phone at exit (default 30s)
   --catalog FILE      extend the built-in catalog with FILE (repeatable)
+` + pcapUsage + `
+Call load, in SIPp's terms (once the phones are started; the calling phones
+are the fleet's idle registered ones, round-robin, and a phone in a load
+call is busy for the load):
+  --call-rate R       new calls per second, fractional allowed (SIPp -r)
+  --call-to TARGET    whom to call: fleet (another idle phone of this fleet,
+                      which answers), a user pattern like load{n:05d} (n over
+                      the fleet's phones; a phone of the fleet answers), a
+                      service user such as echo or tone, or a SIP URI
+  --call-duration D   how long a call stays up once answered (SIPp -d; default
+                      0: hang up once answered)
+  --max-calls N       at most N calls up or being set up at once; new calls
+                      wait while at the limit (SIPp -l; default 0: no limit)
+  --calls N           stop placing after N calls (SIPp -m)
+  --load-for D        stop placing after D
+                      With --calls or --load-for the fleet prints the summary
+                      and exits once the last call has ended; without, it
+                      places calls until SIGTERM and prints the summary then.
+  --call-timeout D    a call not answered within D fails, reason timeout, and
+                      is hung up (default 30s)
 
 A fleet file (YAML):
 
@@ -98,6 +120,14 @@ A fleet file (YAML):
       model: t46g
       user: load{n:05d}        # n runs on from group to group, from 1
       password: secret
+  load:                    # call load, as the --call-* flags (which win)
+    rate: 5                # --call-rate
+    duration: 10s          # --call-duration
+    max_calls: 100         # --max-calls
+    calls: 1000            # --calls
+    for: 5m                # --load-for
+    timeout: 30s           # --call-timeout
+    to: fleet              # --call-to
 `,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
@@ -133,10 +163,25 @@ A fleet file (YAML):
 		stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "")
 		provisioning := fs.String("provisioning", "", "")
 		bulkCSV := fs.String("bulk-csv", "", "")
+		pcapFile := fs.String("pcap", "", "")
 		fs.Var(&files, "catalog", "")
+		callRate := fs.Float64("call-rate", 0, "")
+		callTo := fs.String("call-to", "", "")
+		callDuration := fs.Duration("call-duration", 0, "")
+		maxCalls := fs.Int("max-calls", 0, "")
+		calls := fs.Int("calls", 0, "")
+		loadFor := fs.Duration("load-for", 0, "")
+		callTimeout := fs.Duration("call-timeout", fleet.DefaultCallTimeout, "")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		loadFlags := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "call-rate", "call-to", "call-duration", "max-calls", "calls", "load-for", "call-timeout":
+				loadFlags[fl.Name] = true
+			}
+		})
 		if u, err := url.Parse(*provisioning); *provisioning != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 			return badFlag("--provisioning %q: want a URL like http://127.0.0.1:8064/emea", *provisioning)
 		}
@@ -189,6 +234,11 @@ A fleet file (YAML):
 		case *connecting > 0:
 			cfg.Connecting = *connecting
 		}
+		load, err := loadConfig(cfg.Load, loadFlags, fleet.LoadConfig{Rate: *callRate, To: *callTo, Duration: *callDuration,
+			MaxCalls: *maxCalls, Calls: *calls, For: *loadFor, Timeout: *callTimeout})
+		if err != nil {
+			return err
+		}
 		members, err := cfg.Members()
 		if err != nil {
 			return err
@@ -197,7 +247,19 @@ A fleet file (YAML):
 			return err
 		}
 		metrics := fleet.NewMetrics()
-		f := fleet.New(members, fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Connecting: cfg.Connecting, Metrics: metrics})
+		opts := fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Connecting: cfg.Connecting, Metrics: metrics}
+		if *pcapFile != "" {
+			pcap, err := openPcap(*pcapFile, stderr)
+			if err != nil {
+				return err
+			}
+			// Closed at return, after f.Stop below: the phones' last
+			// messages are in.
+			defer pcap.Close()
+			siptrace.Install(pcap)
+			opts.Tap = pcap
+		}
+		f := fleet.New(members, opts)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -231,7 +293,7 @@ A fleet file (YAML):
 			if err != nil {
 				return fmt.Errorf("--api: %w", err)
 			}
-			srv := api.HTTPServer((&api.Server{Source: f.Source(), Token: *apiToken, Addr: ln.Addr().String(), Files: files,
+			srv := api.HTTPServer((&api.Server{Source: f.Source(), Load: f.LoadControl(), Token: *apiToken, Addr: ln.Addr().String(), Files: files,
 				Metrics: promhttp.HandlerFor(metrics.Registry(), promhttp.HandlerOpts{})}).Handler())
 			go srv.Serve(ln)
 			defer srv.Close()
@@ -263,9 +325,34 @@ A fleet file (YAML):
 			if p.Registered < p.Built {
 				fmt.Fprintf(stdout, "fleet: not registered: %s\n", countsByReason(f.NotRegistered()))
 			}
-			<-ctx.Done()
+			var ended <-chan struct{}
+			if load != nil {
+				l, err := f.StartLoad(*load)
+				if err != nil {
+					// Checked above: only a load already started through
+					// the API gets here.
+					fmt.Fprintf(stderr, "deskphone fleet: %v\n", err)
+				} else {
+					fmt.Fprintf(stdout, "fleet: calling %s at %s calls/s\n", load.To, strconv.FormatFloat(load.Rate, 'f', -1, 64))
+					if load.Calls > 0 || load.For > 0 {
+						ended = l.Done()
+					}
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-ended:
+			}
 		}
 		stopProgress()
+		if l := f.CurrentLoad(); l != nil {
+			// SIGTERM hangs up the calls up; the summary counts them.
+			l.Close()
+			fmt.Fprintln(stdout, "fleet: call load summary")
+			if err := l.Summary().WriteTable(stdout); err != nil {
+				return err
+			}
+		}
 		p := f.Progress()
 		fmt.Fprintf(stdout, "fleet: stopping %d phones (%d registered, up %v)\n", p.Built, p.Registered, time.Since(started).Round(time.Second))
 		stopCtx, stopCancel := context.WithTimeout(context.Background(), *stopTimeout)
@@ -334,6 +421,12 @@ func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.D
 			mpb.AppendDecorators(decor.Percentage()))
 		reg := pr.AddBar(total, mpb.PrependDecorators(decor.Name("registered"), decor.CountersNoUnit(" %d/%d")),
 			mpb.AppendDecorators(decor.Percentage()), mpb.BarRemoveOnComplete())
+		calls := pr.New(0, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+			if l := f.CurrentLoad(); l != nil {
+				return l.Progress()
+			}
+			return ""
+		})))
 		go func() {
 			defer close(done)
 			t := time.NewTicker(200 * time.Millisecond)
@@ -346,6 +439,7 @@ func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.D
 				case <-ctx.Done():
 					built.Abort(false)
 					reg.Abort(false)
+					calls.Abort(false)
 					pr.Wait()
 					return
 				case <-t.C:
@@ -357,16 +451,21 @@ func showProgress(ctx context.Context, f *fleet.Fleet, mode string, every time.D
 			defer close(done)
 			t := time.NewTicker(every)
 			defer t.Stop()
-			last := fleet.Progress{Total: -1}
+			last := ""
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case <-t.C:
 				}
-				if p := f.Progress(); p != last {
-					last = p
-					fmt.Fprintf(out, "fleet: %d/%d started, %d failed, %d registered\n", p.Built, p.Total, p.Failed, p.Registered)
+				p := f.Progress()
+				line := fmt.Sprintf("fleet: %d/%d started, %d failed, %d registered", p.Built, p.Total, p.Failed, p.Registered)
+				if l := f.CurrentLoad(); l != nil {
+					line += "; " + l.Progress()
+				}
+				if line != last {
+					last = line
+					fmt.Fprintln(out, line)
 				}
 			}
 		}()
@@ -419,4 +518,64 @@ func countsByReason(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s ×%d", r, m[r])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// loadConfig is the call load the fleet file's load section and the
+// --call-* flags (set: those given) ask for, the flags winning; nil when
+// neither asks for one.
+func loadConfig(file *fleet.LoadConfig, set map[string]bool, flags fleet.LoadConfig) (*fleet.LoadConfig, error) {
+	if file == nil && len(set) == 0 {
+		return nil, nil
+	}
+	if file == nil && !set["call-rate"] {
+		names := slices.Sorted(maps.Keys(set))
+		return nil, badFlag("--%s needs --call-rate (or a load section in the fleet file)", names[0])
+	}
+	c := fleet.LoadConfig{Timeout: fleet.DefaultCallTimeout}
+	if file != nil {
+		c = *file
+	}
+	for name := range set {
+		switch name {
+		case "call-rate":
+			if flags.Rate <= 0 {
+				return nil, badFlag("--call-rate %v: want more than 0 calls per second (0.5 is one call every 2 s)", flags.Rate)
+			}
+			c.Rate = flags.Rate
+		case "call-to":
+			c.To = flags.To
+		case "call-duration":
+			if flags.Duration < 0 {
+				return nil, badFlag("--call-duration %v is negative", flags.Duration)
+			}
+			c.Duration = flags.Duration
+		case "max-calls":
+			if flags.MaxCalls < 0 {
+				return nil, badFlag("--max-calls %d: want 0 (no limit) or more", flags.MaxCalls)
+			}
+			c.MaxCalls = flags.MaxCalls
+		case "calls":
+			if flags.Calls < 1 {
+				return nil, badFlag("--calls %d: want at least 1", flags.Calls)
+			}
+			c.Calls = flags.Calls
+		case "load-for":
+			if flags.For <= 0 {
+				return nil, badFlag("--load-for %v: want more than 0", flags.For)
+			}
+			c.For = flags.For
+		case "call-timeout":
+			if flags.Timeout <= 0 {
+				return nil, badFlag("--call-timeout %v: want more than 0", flags.Timeout)
+			}
+			c.Timeout = flags.Timeout
+		}
+	}
+	if c.To == "" {
+		return nil, badFlag("call load needs --call-to: fleet, a user pattern like load{n:05d}, a service user like echo, or a SIP URI")
+	}
+	if err := c.Check(); err != nil {
+		return nil, badFlag("%v", err)
+	}
+	return &c, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/deskphone/deskphone/driver"
 	"github.com/deskphone/deskphone/headless"
 	"github.com/deskphone/deskphone/internal/atomicfile"
+	"github.com/deskphone/deskphone/internal/capture"
 	"github.com/deskphone/deskphone/internal/gwurl"
 	"github.com/deskphone/deskphone/internal/siptrace"
 	"github.com/deskphone/deskphone/phone"
@@ -38,7 +39,7 @@ func runCommand() command {
                      [--server URI --user NAME --password SECRET [--domain DOMAIN] [--ca FILE]]
                      [--srtp mandatory|optional|off] [--codecs LIST] [--audio-source SOURCE]
                      [--no-backend] [--client-cert FILE --client-key FILE]
-                     [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE]
+                     [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE] [--pcap FILE]
                      [--policy Field=value]...
                      [--update URL] [--provisioning URL] [--no-device-update]
                      [--signin web|pc|user|pin] [--idp ISSUER_URL --client-id ID [--client-secret S]]
@@ -84,7 +85,7 @@ Flags:
                       (mode 0600; digest responses and SRTP keys redacted)
   --sip-trace-secrets keep digest responses and SRTP keys in the --sip-trace file
   --keylog FILE       write TLS secrets in the NSS key log format (Wireshark)
-  --policy Field=value
+` + pcapUsage + `  --policy Field=value
                       set a field of the embedded cloud's in-band policy before
                       the phone boots (repeatable), e.g. PhoneLockTimeout=00:01:00
   --update URL        the device update service (default: the embedded cloud's,
@@ -136,6 +137,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		sipTraceFile := fs.String("sip-trace", "", "")
 		sipTraceSecrets := fs.Bool("sip-trace-secrets", false, "")
 		keylogFile := fs.String("keylog", "", "")
+		pcapFile := fs.String("pcap", "", "")
 		clientCert := fs.String("client-cert", "", "")
 		clientKey := fs.String("client-key", "", "")
 		srtp := fs.String("srtp", "mandatory", "")
@@ -213,13 +215,27 @@ Without --server the phone registers as alice to an embedded mock cloud
 		if *caFile != "" {
 			spec.CA = []string{*caFile}
 		}
+		var tracers []siptrace.Tracer
 		if *sipTraceFile != "" {
 			f, err := siptrace.OpenFile(*sipTraceFile, *sipTraceSecrets)
 			if err != nil {
 				return fmt.Errorf("--sip-trace: %w", err)
 			}
 			defer f.Close()
-			siptrace.Install(f)
+			tracers = append(tracers, f)
+		}
+		var pcap *capture.Writer
+		if *pcapFile != "" {
+			if pcap, err = openPcap(*pcapFile, stderr); err != nil {
+				return err
+			}
+			// Closed after the media (deferred earlier, run later): the
+			// last packets are in the file.
+			defer pcap.Close()
+			tracers = append(tracers, pcap)
+		}
+		if len(tracers) > 0 {
+			siptrace.Install(tracers...)
 		}
 		if *keylogFile != "" {
 			// Appends to a key log of our own (0600); a link or a file
@@ -231,7 +247,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 			defer f.Close()
 			spec.KeyLog = f
 		}
-		md, err := newMedia(*srtp, *codecList)
+		md, err := newMedia(*srtp, *codecList, tapOf(pcap))
 		if err != nil {
 			return err
 		}
@@ -258,6 +274,16 @@ Without --server the phone registers as alice to an embedded mock cloud
 			defer os.RemoveAll(dir)
 			// The admin listener serves the identity provider (--signin).
 			cfg := cloud.Config{Dir: dir, Clock: clk, Admin: true, Catalog: cat}
+			if pcap != nil {
+				// The cloud's service users (echo, voicemail) are captured
+				// too.
+				cm, err := driver.NewTappedMedia("optional", driver.DefaultCodecs, pcap)
+				if err != nil {
+					return err
+				}
+				defer cm.Close()
+				cfg.Media = cm.Engine
+			}
 			if *updateURL == "" {
 				cfg.Update = &cloud.Update{Addr: defaultUpdateAddr}
 			}

@@ -40,7 +40,7 @@ func scenarioCommand() command {
 		name:    "scenario",
 		summary: "run or check scenario files (phones, steps, expectations on virtual time)",
 		usage: `Usage:
-  deskphone scenario run   [-j N] [--junit FILE] [--json FILE] [--realtime] [--sip-delay D [--seed N]] [--catalog FILE] PATH...
+  deskphone scenario run   [-j N] [--junit FILE] [--json FILE] [--realtime] [--sip-delay D [--seed N]] [--pcap FILE] [--catalog FILE] PATH...
   deskphone scenario check [--catalog FILE] PATH...
 
 PATH is a scenario file or a folder. A folder is walked with its subfolders:
@@ -65,6 +65,10 @@ run     runs the scenarios, printing one line per step with the scenario time
                         on timing deskphone does not control
           --seed N      draw those delays from N (default: a random seed,
                         printed), to run a failure again
+          --pcap FILE   write a pcapng capture of every scenario to FILE
+                        (mode 0600): SIP in plain text, RTP decrypted, SDP
+                        rewritten to plain RTP, no key written; the SIP
+                        messages carry wall-clock times
 check   validates the files and prints every error as file:line:column.
 
 Exit codes: 0 all passed (or valid), 1 a scenario failed, 2 a file or path is
@@ -87,6 +91,7 @@ docs/scenarios.md documents the scenario format.
 		realtime := fs.Bool("realtime", false, "")
 		sipDelay := fs.Duration("sip-delay", 0, "")
 		seed := fs.Uint64("seed", 0, "")
+		pcapFile := fs.String("pcap", "", "")
 		paths, err := parseInterleaved(fs, args)
 		if err != nil {
 			return errUsage
@@ -140,8 +145,18 @@ docs/scenarios.md documents the scenario format.
 			fmt.Fprintf(stdout, "every SIP delivery delayed by up to %v, seed %d\n", base.SIPDelay, base.Seed)
 		}
 		ring := siptrace.NewRing(2000)
-		siptrace.Install(ring)
 		base.SIP = ring
+		if *pcapFile != "" {
+			pcap, err := openPcap(*pcapFile, stderr)
+			if err != nil {
+				return err
+			}
+			defer pcap.Close()
+			base.Tap = pcap
+			siptrace.Install(ring, pcap)
+		} else {
+			siptrace.Install(ring)
+		}
 		results := runScenarios(ctx, scs, base, *jobs, stdout)
 		// Scenarios an interruption kept from starting have no result.
 		results = slices.DeleteFunc(results, func(r scenarios.Result) bool { return r.Name == "" })

@@ -74,6 +74,9 @@ type Server struct {
 	// MaxSubscribers caps the event streams open at once; 0 is
 	// DefaultMaxSubscribers. More get 503 with Retry-After.
 	MaxSubscribers int
+	// Load, when set, serves /v1/load: the fleet's call load; without
+	// it /v1/load answers 404.
+	Load LoadControl
 
 	subscribers atomic.Int64
 }
@@ -137,6 +140,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/phones/{id}/commands", s.command)
 	mux.HandleFunc("GET /v1/phones/{id}/events", s.events)
 	mux.HandleFunc("POST /v1/groups/{group}/commands", s.groupCommand)
+	s.loadRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if methodNotAllowed(w, r, mux) {
 			return

@@ -117,3 +117,28 @@ func (c *Client) GroupCommand(ctx context.Context, group, command string) ([]Rep
 	var out []Reply
 	return out, c.do(ctx, "POST", "/v1/groups/"+url.PathEscape(group)+"/commands", Command{Command: command}, &out)
 }
+
+// StartLoad starts a call load (POST /v1/load).
+func (c *Client) StartLoad(ctx context.Context, spec LoadSpec) (LoadInfo, error) {
+	var out LoadInfo
+	return out, c.do(ctx, "POST", "/v1/load", spec, &out)
+}
+
+// ChangeLoad changes the running load's rate or limit (PATCH /v1/load).
+func (c *Client) ChangeLoad(ctx context.Context, change LoadChange) (LoadInfo, error) {
+	var out LoadInfo
+	return out, c.do(ctx, "PATCH", "/v1/load", change, &out)
+}
+
+// StopLoad stops placing calls (DELETE /v1/load); the calls up run to
+// their end.
+func (c *Client) StopLoad(ctx context.Context) (LoadInfo, error) {
+	var out LoadInfo
+	return out, c.do(ctx, "DELETE", "/v1/load", nil, &out)
+}
+
+// Load reads the load: its knobs, counts and summary so far (GET /v1/load).
+func (c *Client) Load(ctx context.Context) (LoadInfo, error) {
+	var out LoadInfo
+	return out, c.do(ctx, "GET", "/v1/load", nil, &out)
+}

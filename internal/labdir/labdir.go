@@ -188,12 +188,17 @@ func (d *Dir) File(name string, gen func() ([]byte, error)) ([]byte, error) {
 // readPrivate reads the lab file p: a regular file, or a link to one
 // inside the lab directory (a Kubernetes Secret volume links each file to
 // ..data/), owned by this user or root and readable by nobody else.
+// A linked file may also be readable by its group when that group is one
+// of ours: a Secret mounted for a non-root pod is root's, and the pod's
+// fsGroup is the only way its user can read it (kubelet then adds 0440 to
+// the Secret's defaultMode 0400); the group is the pod's own.
 func (d *Dir) readPrivate(p string) ([]byte, error) {
 	st, err := os.Lstat(p)
 	if err != nil {
 		return nil, fmt.Errorf("lab file: %w", err)
 	}
-	if st.Mode()&fs.ModeSymlink != 0 {
+	linked := st.Mode()&fs.ModeSymlink != 0
+	if linked {
 		target, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			return nil, fmt.Errorf("lab file: %w", err)
@@ -218,7 +223,7 @@ func (d *Dir) readPrivate(p string) ([]byte, error) {
 	switch {
 	case !st.Mode().IsRegular():
 		return nil, fmt.Errorf("lab file %s: not a regular file", p)
-	case loose(st.Mode(), 0o077):
+	case tooOpen(st.Mode(), linked, linked && inOurGroup(st)):
 		return nil, fmt.Errorf("%s (mode %04o; chmod 600 it): %w", p, st.Mode().Perm(), ErrLoose)
 	case !ownedByUsOrRoot(st):
 		return nil, fmt.Errorf("%s (owned by another user): %w", p, ErrLoose)
@@ -231,6 +236,16 @@ func (d *Dir) readPrivate(p string) ([]byte, error) {
 		return nil, fmt.Errorf("lab file %s: empty", p)
 	}
 	return b, nil
+}
+
+// tooOpen reports whether a lab file of mode m is open to others: any
+// access beyond its owner, except read access for its group when the file
+// is a Secret volume's (linked) and the group is ours (ourGroup).
+func tooOpen(m fs.FileMode, linked, ourGroup bool) bool {
+	if !loose(m, 0o077) {
+		return false
+	}
+	return !linked || !ourGroup || loose(m, 0o037)
 }
 
 // maxFile bounds what a lab file may hold: a few keys and certificates.

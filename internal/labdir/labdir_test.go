@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,5 +212,32 @@ func TestSecretVolumeLab(t *testing.T) {
 	b, err := d.File("tls-lab-2019.pem", func() ([]byte, error) { return nil, errors.New("must not make a key") })
 	if err != nil || string(b) != "shared" {
 		t.Fatalf("File = %q, %v", b, err)
+	}
+}
+
+// A non-root pod reads its lab Secret through its fsGroup: kubelet makes
+// the files 0440, group the pod's. That group's read is allowed for a
+// Secret volume's linked files only, and nothing more.
+func TestTooOpen(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	for _, c := range []struct {
+		name             string
+		mode             fs.FileMode
+		linked, ourGroup bool
+		want             bool
+	}{
+		{"owner only", 0o600, false, false, false},
+		{"secret 0400", 0o400, true, false, false},
+		{"secret with fsGroup", 0o440, true, true, false},
+		{"group read, not a secret", 0o440, false, true, true},
+		{"group read, another group", 0o440, true, false, true},
+		{"group write", 0o460, true, true, true},
+		{"others read", 0o444, true, true, true},
+	} {
+		if got := tooOpen(c.mode, c.linked, c.ourGroup); got != c.want {
+			t.Errorf("%s: tooOpen(%04o, linked %v, our group %v) = %v, want %v", c.name, c.mode, c.linked, c.ourGroup, got, c.want)
+		}
 	}
 }

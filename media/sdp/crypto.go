@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pion/srtp/v2"
+	"github.com/pion/srtp/v3"
 )
 
 // Suite is an SDES crypto-suite: its name as written in a=crypto, the

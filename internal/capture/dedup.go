@@ -1,0 +1,147 @@
+package capture
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+)
+
+// How many recent packets the Writer remembers to drop the second copy
+// of one. An RTP packet's copies are reported a loopback delivery apart:
+// 65,536 packets is over half a second of a thousand calls each way. SIP
+// is sparse; its copies can be further apart under load.
+const (
+	rtpRecent  = 1 << 16
+	sipRecent  = 1 << 12
+	maxStreams = 4096
+	// maxMessage bounds a SIP message being reassembled: past it the
+	// stream is taken to be garbage and dropped until a new connection.
+	maxMessage = 1 << 16
+)
+
+// recent is a set of the last n hashes.
+type recent struct {
+	set  map[uint64]struct{}
+	ring []uint64
+	next int
+}
+
+func (r *recent) init(n int) {
+	r.set = make(map[uint64]struct{}, n)
+	r.ring = make([]uint64, 0, n)
+}
+
+// seen reports whether sum is in the set, adding it if not.
+func (r *recent) seen(sum uint64) bool {
+	if _, ok := r.set[sum]; ok {
+		delete(r.set, sum) // at most two copies: the next is a new packet
+		return true
+	}
+	if len(r.ring) < cap(r.ring) {
+		r.ring = append(r.ring, sum)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = sum
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.set[sum] = struct{}{}
+	return false
+}
+
+// pairs matches a message sent with its receipt: a copy seen in the other
+// direction is the same message; one seen twice in the same direction (a
+// retransmission over UDP) is two.
+type pairs struct {
+	pending map[uint64]int // > 0: sent copies waiting; < 0: received
+	ring    []uint64
+	next    int
+}
+
+func (p *pairs) init(n int) {
+	p.pending = make(map[uint64]int, n)
+	p.ring = make([]uint64, 0, n)
+}
+
+// pair reports whether the message is the other copy of one already
+// written, remembering it if not.
+func (p *pairs) pair(sum uint64, sent bool) bool {
+	d := 1
+	if !sent {
+		d = -1
+	}
+	if n := p.pending[sum]; n*d < 0 {
+		if n += d; n == 0 {
+			delete(p.pending, sum)
+		} else {
+			p.pending[sum] = n
+		}
+		return true
+	}
+	if len(p.ring) < cap(p.ring) {
+		p.ring = append(p.ring, sum)
+	} else {
+		delete(p.pending, p.ring[p.next])
+		p.ring[p.next] = sum
+		p.next = (p.next + 1) % len(p.ring)
+	}
+	p.pending[sum] += d
+	return false
+}
+
+// streamKey is one direction of a stream connection.
+type streamKey struct{ src, dst netip.AddrPort }
+
+// framer cuts a stream into SIP messages (RFC 3261 §18.3: the headers,
+// then Content-Length bytes of body), skipping CRLF keep-alives.
+type framer struct {
+	buf []byte
+}
+
+// feed adds data and returns the messages it completes.
+func (f *framer) feed(data []byte) [][]byte {
+	f.buf = append(f.buf, data...)
+	var out [][]byte
+	for {
+		f.buf = bytes.TrimLeft(f.buf, "\r\n")
+		end := bytes.Index(f.buf, []byte("\r\n\r\n"))
+		if end < 0 {
+			break
+		}
+		end += 4
+		n, ok := contentLength(f.buf[:end])
+		if !ok || n > maxMessage {
+			f.buf = nil // not SIP: drop what we have
+			return out
+		}
+		if len(f.buf) < end+n {
+			break
+		}
+		out = append(out, bytes.Clone(f.buf[:end+n]))
+		f.buf = f.buf[end+n:]
+	}
+	if len(f.buf) > maxMessage {
+		f.buf = nil
+	}
+	if len(f.buf) == 0 {
+		f.buf = nil // let a big message's buffer go
+	}
+	return out
+}
+
+// contentLength is the Content-Length (or l) header of a message's
+// headers: 0 when there is none, false when it is not a number.
+func contentLength(head []byte) (int, bool) {
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		if !bytes.EqualFold(name, []byte("Content-Length")) && !bytes.Equal(name, []byte("l")) {
+			continue
+		}
+		n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
+		return n, err == nil && n >= 0
+	}
+	return 0, true
+}
