@@ -178,6 +178,12 @@ func NewMedia(srtp, codecList string) (*Media, error) { return NewTappedMedia(sr
 // NewTappedMedia is NewMedia with tap seeing every RTP packet in the
 // clear (nil: none), for a packet capture.
 func NewTappedMedia(srtp, codecList string, tap media.Tap) (*Media, error) {
+	return NewMediaOn(srtp, codecList, tap, media.PortsShared)
+}
+
+// NewMediaOn is NewTappedMedia with the engine's calls on ports as given:
+// shared by the calls, or a pair of their own for far ends that need it.
+func NewMediaOn(srtp, codecList string, tap media.Tap, ports media.Ports) (*Media, error) {
 	if srtp == "" {
 		srtp = DefaultSRTP
 	}
@@ -196,7 +202,7 @@ func NewTappedMedia(srtp, codecList string, tap media.Tap) (*Media, error) {
 	for _, name := range skipped {
 		notes = append(notes, fmt.Sprintf("codec %s from the codec list is not supported; skipped", name))
 	}
-	e, err := media.NewEngine(media.Config{SRTP: mode, Codecs: cs, Tap: tap})
+	e, err := media.NewEngine(media.Config{SRTP: mode, Codecs: cs, Tap: tap, Ports: ports})
 	if err != nil {
 		return nil, fmt.Errorf("media engine: %w", err)
 	}
@@ -215,6 +221,9 @@ func (m *Media) Close() { m.Engine.Close() }
 type Engines struct {
 	// Tap, set before the first Get, sees the RTP of every engine.
 	Tap media.Tap
+	// Ports, set before the first Get, is how every engine maps its calls
+	// onto local ports.
+	Ports media.Ports
 
 	mu sync.Mutex
 	m  map[string]*Media
@@ -235,7 +244,7 @@ func (e *Engines) Get(srtp, codecList string) (*Media, error) {
 	if md, ok := e.m[key]; ok {
 		return md, nil
 	}
-	md, err := NewTappedMedia(srtp, codecList, e.Tap)
+	md, err := NewMediaOn(srtp, codecList, e.Tap, e.Ports)
 	if err != nil {
 		return nil, err
 	}

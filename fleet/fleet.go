@@ -48,6 +48,9 @@ type Options struct {
 	Options []phone.Option
 	// Tap sees the RTP of every phone in the clear (a packet capture).
 	Tap media.Tap
+	// MediaPorts is how the phones' calls use local ports: shared (the
+	// default) or a pair per call.
+	MediaPorts media.Ports
 }
 
 // DefaultConnecting is Options.Connecting's default: enough handshakes in
@@ -104,6 +107,7 @@ func New(members []Member, opts Options) *Fleet {
 	}
 	f := &Fleet{opts: opts, members: members, phones: make([]*Phone, len(members)), byID: make(map[string]*Phone, len(members))}
 	f.engines.Tap = opts.Tap
+	f.engines.Ports = opts.MediaPorts
 	if opts.Connecting > 0 {
 		f.connecting = make(chan struct{}, opts.Connecting)
 	}

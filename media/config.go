@@ -114,6 +114,18 @@ func (p Ports) String() string {
 	return fmt.Sprintf("Ports(%d)", int(p))
 }
 
+// ParsePorts reads a Ports as the programs' --media-ports flag gives it:
+// "shared" or "per-call".
+func ParsePorts(s string) (Ports, error) {
+	switch s {
+	case "shared", "":
+		return PortsShared, nil
+	case "per-call":
+		return PortsPerCall, nil
+	}
+	return 0, fmt.Errorf("media ports %q: want shared or per-call", s)
+}
+
 // withDefaults fills in defaults and validates.
 func (c Config) withDefaults() (Config, error) {
 	if c.PortMin == 0 && c.PortMax == 0 {

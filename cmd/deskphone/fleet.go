@@ -63,7 +63,7 @@ Flags:
   --bulk-csv FILE     once the phones are built, write them to FILE as a
                       gateway bulk sign-in CSV: Username,HardwareId rows (the
                       phone's user name, its MAC as xx-xx-xx-xx-xx-xx)
-  --srtp MODE, --codecs LIST, --audio-source SRC
+  --srtp MODE, --codecs LIST, --audio-source SRC, --media-ports shared|per-call
                       media, as for 'deskphone run'
   --state-root DIR    one state directory per phone, DIR/ID (default: throw-away
                       state in memory, as with --ephemeral)
@@ -147,6 +147,7 @@ A fleet file (YAML):
 		caFile := fs.String("ca", "", "")
 		srtp := fs.String("srtp", "", "")
 		codecList := fs.String("codecs", "", "")
+		mediaPortsFlag := fs.String("media-ports", "shared", "")
 		audio := fs.String("audio-source", "", "")
 		stateRoot := fs.String("state-root", "", "")
 		ephemeral := fs.Bool("ephemeral", false, "")
@@ -247,7 +248,11 @@ A fleet file (YAML):
 			return err
 		}
 		metrics := fleet.NewMetrics()
-		opts := fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Connecting: cfg.Connecting, Metrics: metrics}
+		ports, err := mediaPorts(*mediaPortsFlag)
+		if err != nil {
+			return err
+		}
+		opts := fleet.Options{Catalog: cat, Rate: cfg.Rate, Jitter: cfg.Jitter, Connecting: cfg.Connecting, Metrics: metrics, MediaPorts: ports}
 		if *pcapFile != "" {
 			pcap, err := openPcap(*pcapFile, stderr)
 			if err != nil {

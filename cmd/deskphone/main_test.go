@@ -331,6 +331,10 @@ func TestCodecListAndSRTPFlags(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "nonexistent.wav") {
 		t.Fatalf("missing WAV: %d %s", code, stderr)
 	}
+	_, stderr, code = deskphone(t, "", "run", "--headless", "--media-ports", "each")
+	if code != 2 || !strings.Contains(stderr, `--media-ports "each": want shared or per-call`) {
+		t.Fatalf("bad --media-ports: %d %s", code, stderr)
+	}
 }
 
 // Ctrl-C ends `run --headless` at once and cleanly (exit 0, nothing on

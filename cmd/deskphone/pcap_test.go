@@ -163,3 +163,17 @@ func TestFleetPcap(t *testing.T) {
 		t.Errorf("200 OK to a REGISTER reached %d phones in the capture, want 3", len(registered))
 	}
 }
+
+// A call to echo holds its tone with the calls' ports shared (the
+// default) and with a port pair per call.
+func TestRunMediaPorts(t *testing.T) {
+	for _, mode := range []string{"shared", "per-call"} {
+		t.Run(mode, func(t *testing.T) {
+			script := "wait registered=yes\ncall echo\nwait call=connected\nwait tone_hz=1000\nhangup\nwait call=idle\nquit\n"
+			out, stderr, code := deskphone(t, script, "run", "--headless", "--audio-source", "tone:1000", "--media-ports", mode)
+			if code != 0 || strings.Contains(out, "error:") {
+				t.Fatalf("exit %d\n%s%s", code, out, stderr)
+			}
+		})
+	}
+}

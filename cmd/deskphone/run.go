@@ -38,7 +38,7 @@ func runCommand() command {
                      [--catalog FILE] [--clock wall|virtual] [--start TIME]
                      [--server URI --user NAME --password SECRET [--domain DOMAIN] [--ca FILE]]
                      [--srtp mandatory|optional|off] [--codecs LIST] [--audio-source SOURCE]
-                     [--no-backend] [--client-cert FILE --client-key FILE]
+                     [--media-ports shared|per-call] [--no-backend] [--client-cert FILE --client-key FILE]
                      [--sip-trace FILE [--sip-trace-secrets]] [--keylog FILE] [--pcap FILE]
                      [--policy Field=value]...
                      [--update URL] [--provisioning URL] [--no-device-update]
@@ -77,6 +77,7 @@ Flags:
                       names this phone cannot do are skipped and logged
   --audio-source SRC  what calls send: tone:HZ, wav:FILE (8/16 kHz mono), silence
                       (default) or echo
+` + mediaPortsUsage + `
   --no-backend        without --server, do not start the embedded mock cloud
                       (the phone then has no account)
   --client-cert FILE, --client-key FILE
@@ -142,6 +143,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 		clientKey := fs.String("client-key", "", "")
 		srtp := fs.String("srtp", "mandatory", "")
 		codecList := fs.String("codecs", driver.DefaultCodecs, "")
+		mediaPortsFlag := fs.String("media-ports", "shared", "")
 		audioSource := fs.String("audio-source", "silence", "")
 		updateURL := fs.String("update", "", "")
 		provisioningURL := fs.String("provisioning", "", "")
@@ -247,7 +249,7 @@ Without --server the phone registers as alice to an embedded mock cloud
 			defer f.Close()
 			spec.KeyLog = f
 		}
-		md, err := newMedia(*srtp, *codecList, tapOf(pcap))
+		md, err := newMedia(*srtp, *codecList, *mediaPortsFlag, tapOf(pcap))
 		if err != nil {
 			return err
 		}
