@@ -43,6 +43,20 @@ func (d *detector) reset(rate int) error {
 	return nil
 }
 
+// setRate moves the detectors to audio at another rate mid-call, as when
+// the receiver switches between G.722's full decoder and its lower band:
+// the partial window and any key in progress are dropped, but the tone
+// last reported and heard are kept, so a tone that goes on is not
+// reported again and a cue may begin with the new window.
+func (d *detector) setRate(rate int) error {
+	toneOn, hz, hz2, heard := d.toneOn, d.hz, d.hz2, d.heard
+	if err := d.reset(rate); err != nil {
+		return err
+	}
+	d.toneOn, d.hz, d.hz2, d.heard = toneOn, hz, hz2, heard
+	return nil
+}
+
 // dtmf returns the DTMF keys recognised in pcm.
 func (d *detector) dtmf(pcm []int16) []rune {
 	if d.dtmfD == nil {
