@@ -348,7 +348,9 @@ func (s *Session) playNarrow(p *jbPacket) {
 	rx := &s.rx
 	rate := rx.codec.SampleRate / 2
 	if !rx.narrow {
-		rx.narrow = true
+		// No cue plays (narrowSuffices), and the next one is a new
+		// *Cue, so the player's place need not be followed meanwhile.
+		rx.narrow, rx.cue = true, cuePlayer{}
 		if err := rx.det.setRate(rate); err != nil {
 			s.e.log.Error("media: detectors", "error", err)
 		}
@@ -358,7 +360,6 @@ func (s *Session) playNarrow(p *jbPacket) {
 		s.bad.Add(1)
 		return
 	}
-	rx.cue.mix(nil, nil, rate, false) // forget a cue that was withdrawn
 	s.analyze(s.link.rxs.pcm[:n])
 }
 
