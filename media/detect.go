@@ -140,12 +140,12 @@ func (d *detector) stillTone(pcm []int16) bool {
 }
 
 // blockPowers sets pow[i] to the power of hz in the i-th block of pcm,
-// as goertzelPower would, bit for bit. A Goertzel filter is one long
-// chain of dependent multiply-adds, so filtering block after block
-// leaves the processor waiting on each sample; here four blocks advance
-// together, four independent chains, which runs several times faster.
-// This is the steady-tone check that every call makes five times a
-// second, so under load it counts.
+// as goertzelPower would (the same operations, in the same order). A
+// Goertzel filter is one long chain of dependent multiply-adds, so
+// filtering block after block leaves the processor waiting on each
+// sample; here four blocks advance together, four independent chains,
+// which makes the steady-tone check, run by every call five times a
+// second, about three times cheaper.
 func blockPowers(pow []float64, pcm []int16, block int, hz float64, rate int) {
 	c := 2 * math.Cos(2*math.Pi*hz/float64(rate))
 	power := func(s1, s2 float64) float64 {

@@ -119,7 +119,7 @@
 //     negotiated, as Asterisk's dtmfmode=auto does. On a G.722 call that
 //     nothing else listens to (no echo, conference, cue or recording),
 //     only the codec's lower sub-band is decoded and the detectors run on
-//     it at 8 kHz, which costs about a third of the full decoder: tones
+//     it at 8 kHz, which costs about 40 % of the full decoder: tones
 //     between 4 and 8 kHz are then not heard (DTMF and call-progress
 //     tones all lie below 4 kHz). A recording, echo, conference or cue
 //     that starts mid-call brings the full decoder back, its upper band

@@ -336,7 +336,7 @@ type lowBandDecoder interface {
 // narrowSuffices reports whether only the detectors want the received
 // audio: no echo, conference, cue or recording takes it. That is the
 // common case under load (a tone or WAV source, nothing recorded), and
-// then G.722's lower band alone will do: it costs about a third of the
+// then G.722's lower band alone will do: it costs about 40 % of the
 // full decoder, and DTMF and call-progress tones all lie below 4 kHz.
 func (s *Session) narrowSuffices() bool {
 	return !s.echo.on.Load() && s.conf.Load() == nil && s.cue.Load() == nil && !s.recording.Load()
