@@ -196,7 +196,7 @@ func TestDetectorKeepsAToneThroughSkippedFrames(t *testing.T) {
 }
 
 // TestBlockPowers: the interleaved filters give each block the power
-// goertzelPower finds in it, on a tone and on noise, for block counts
+// goertzelPower finds in it, and the mean square meanSquare finds, on a tone and on noise, for block counts
 // that do and do not fill the groups of four.
 func TestBlockPowers(t *testing.T) {
 	tone, _ := codecs.Tone(1000, -10, 200*time.Millisecond, 16000)
@@ -206,12 +206,15 @@ func TestBlockPowers(t *testing.T) {
 	}
 	for _, pcm := range [][]int16{tone, noise} {
 		for _, blocks := range []int{10, 7, 3} {
-			pow := make([]float64, blocks)
-			blockPowers(pow, pcm, 320, 1000, 16000)
+			pow, ms := make([]float64, blocks), make([]float64, blocks)
+			blockPowers(pow, ms, pcm, 320, 1000, 16000)
 			for i, p := range pow {
 				want := goertzelPower(pcm[i*320:(i+1)*320], 1000, 16000)
 				if math.Abs(p-want) > 1e-9*max(1, want) {
 					t.Fatalf("%d blocks: block %d power %v, goertzelPower %v", blocks, i, p, want)
+				}
+				if want := meanSquare(pcm[i*320 : (i+1)*320]); math.Abs(ms[i]-want) > 1e-9*max(1, want) {
+					t.Fatalf("%d blocks: block %d mean square %v, meanSquare %v", blocks, i, ms[i], want)
 				}
 			}
 		}
