@@ -141,12 +141,12 @@ func (d *detector) stillTone(pcm []int16) bool {
 
 // blockPowers sets pow[i] to the power of hz in the i-th block of pcm,
 // and ms[i] to its mean square, as goertzelPower and meanSquare would
-// (the same operations, in the same order). A
-// Goertzel filter is one long chain of dependent multiply-adds, so
-// filtering block after block leaves the processor waiting on each
-// sample; here four blocks advance together, four independent chains,
-// which, with the mean squares taken in the same pass, halves the cost
-// of the steady-tone check that every call runs five times a second.
+// (the same operations, in the same order). A Goertzel filter is one
+// long chain of dependent multiply-adds, so filtering block after block
+// leaves the processor waiting on each sample; here four blocks advance
+// together, four independent chains, which, with the mean squares taken
+// in the same pass, halves the cost of the steady-tone check that every
+// call runs five times a second.
 func blockPowers(pow, ms []float64, pcm []int16, block int, hz float64, rate int) {
 	c := 2 * math.Cos(2*math.Pi*hz/float64(rate))
 	power := func(s1, s2 float64) float64 {
