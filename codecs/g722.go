@@ -403,6 +403,7 @@ func (d *G722Decoder) DecodeLow(dst []int16, payload []byte) (int, error) {
 		return 0, shortBuffer("G.722 decode", len(dst), n)
 	}
 	lo := &d.low
+	keep := n - 12 // the QMF history holds the last 12 pairs
 	for i, c := range payload {
 		il := int(c & 0x3F)
 		rl := clampInt(lo.s+lo.det*qm6[il]>>15, -16384, 16383)
@@ -410,7 +411,9 @@ func (d *G722Decoder) DecodeLow(dst []int16, payload []byte) (int, error) {
 		dql := lo.det * qm4[ril&15] >> 15
 		lo.adaptLow(ril)
 		lo.predict(dql)
-		d.x.push(rl, rl)
+		if i >= keep {
+			d.x.push(rl, rl)
+		}
 		dst[i] = int16(2 * rl)
 	}
 	return n, nil

@@ -243,6 +243,33 @@ func TestG722DecodeLowTone(t *testing.T) {
 	}
 }
 
+// TestG722DecodeLowFrameSizes: how DecodeLow's input is cut into frames
+// changes nothing, including the QMF history a later Decode starts from
+// (DecodeLow fills it only from the end of each frame).
+func TestG722DecodeLowFrameSizes(t *testing.T) {
+	payload, _ := g722Inputs()
+	payload = payload[:4000]
+	whole, bits := NewG722Decoder(), NewG722Decoder()
+	a, b := make([]int16, 3000), make([]int16, 3000)
+	if _, err := whole.DecodeLow(a, payload[:3000]); err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < 3000; off += 5 {
+		if _, err := bits.DecodeLow(b[off:], payload[off:off+5]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if i := firstDiff(a, b); i >= 0 {
+		t.Fatalf("DecodeLow in 5-octet frames differs at %d", i)
+	}
+	x, y := make([]int16, 2000), make([]int16, 2000)
+	_, _ = whole.Decode(x, payload[3000:])
+	_, _ = bits.Decode(y, payload[3000:])
+	if i := firstDiff(x, y); i >= 0 {
+		t.Fatalf("Decode after DecodeLow in frames differs at %d", i)
+	}
+}
+
 func meanSquareOf(pcm []int16) float64 {
 	sum := 0.0
 	for _, s := range pcm {
