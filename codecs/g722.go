@@ -403,7 +403,7 @@ func (d *G722Decoder) DecodeLow(dst []int16, payload []byte) (int, error) {
 		return 0, shortBuffer("G.722 decode", len(dst), n)
 	}
 	lo := &d.low
-	keep := n - 12 // the QMF history holds the last 12 pairs
+	keep := n - 11 // Decode's next output reads the last 11 pairs and its own
 	for i, c := range payload {
 		il := int(c & 0x3F)
 		rl := clampInt(lo.s+lo.det*qm6[il]>>15, -16384, 16383)
