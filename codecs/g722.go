@@ -383,6 +383,42 @@ func (d *G722Decoder) Decode(dst []int16, payload []byte) (int, error) {
 	return n, nil
 }
 
+// DecodeLow decodes only the lower sub-band of payload into dst, one
+// sample per octet: the 0–4 kHz audio at 8 kHz, for a listener that needs
+// no more (a tone or DTMF detector), at about half the cost of Decode,
+// since the upper band's ADPCM and the QMF synthesis are skipped. The
+// samples are the lower band's reconstructed signal, bit for bit as Decode
+// computes it, doubled to the 16-bit scale of Decode's output (the
+// encoder's QMF halves it). It returns the number of samples written.
+//
+// Decode and DecodeLow may be mixed on one stream: the lower band's state
+// is the same either way, and DecodeLow keeps the QMF history filled with
+// the lower band (the upper band taken as silent). The upper band's state
+// waits while DecodeLow runs, so for the first few milliseconds after a
+// return to Decode the 4–8 kHz band differs from that of a decoder that
+// never paused, until its scale factor and predictor adapt again.
+func (d *G722Decoder) DecodeLow(dst []int16, payload []byte) (int, error) {
+	n := len(payload)
+	if len(dst) < n {
+		return 0, shortBuffer("G.722 decode", len(dst), n)
+	}
+	lo := &d.low
+	keep := n - 11 // Decode's next output reads the last 11 pairs and its own
+	for i, c := range payload {
+		il := int(c & 0x3F)
+		rl := clampInt(lo.s+lo.det*qm6[il]>>15, -16384, 16383)
+		ril := il >> 2
+		dql := lo.det * qm4[ril&15] >> 15
+		lo.adaptLow(ril)
+		lo.predict(dql)
+		if i >= keep {
+			d.x.push(rl, rl)
+		}
+		dst[i] = int16(2 * rl)
+	}
+	return n, nil
+}
+
 func (d *G722Decoder) decodeOctet(c byte) (int16, int16) {
 	il, ih := int(c&0x3F), int(c>>6)
 

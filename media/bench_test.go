@@ -1,10 +1,13 @@
 package media
 
 import (
+	"math"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 
+	"github.com/deskphone/deskphone/codecs"
 	"github.com/deskphone/deskphone/media/sdp"
 )
 
@@ -120,6 +123,58 @@ func BenchmarkPacketPath(b *testing.B) {
 			b.StopTimer()
 			if st := r.b.Stats(); st.BadPackets+st.SRTPAuthFailed+st.SRTPReplayed != 0 || st.ToneHz != 1000 {
 				b.Fatalf("the path lost its audio: %+v", st)
+			}
+		})
+	}
+}
+
+// BenchmarkG722Listen is what a G.722 call's receive side spends on its
+// audio per 20 ms packet when only the detectors listen: the full decoder
+// and detection at 16 kHz (as with a recording), against the lower band
+// alone at 8 kHz (play's narrow path). Run in one process, the ratio
+// holds on a busy machine.
+func BenchmarkG722Listen(b *testing.B) {
+	pcm, err := codecs.Tone(1000, -10, time.Second, 16000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, len(pcm)/2)
+	if _, err := codecs.NewG722Encoder().Encode(payload, pcm); err != nil {
+		b.Fatal(err)
+	}
+	for _, narrow := range []bool{false, true} {
+		name, rate := "full", 16000
+		if narrow {
+			name, rate = "narrow", 8000
+		}
+		b.Run(name, func(b *testing.B) {
+			dec := codecs.NewG722Decoder()
+			var d detector
+			if err := d.reset(rate); err != nil {
+				b.Fatal(err)
+			}
+			out := make([]int16, 320)
+			off, heard := 0, 0.0
+			for b.Loop() {
+				pkt := payload[off : off+160]
+				if off += 160; off == len(payload) {
+					off = 0
+				}
+				var n int
+				if narrow {
+					n, err = dec.DecodeLow(out, pkt)
+				} else {
+					n, err = dec.Decode(out, pkt)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				if hz, _, _, ok := d.tone(out[:n]); ok {
+					heard = hz
+				}
+			}
+			if b.N > 100 && math.Abs(heard-1000) > 2 {
+				b.Fatalf("heard %v Hz", heard)
 			}
 		})
 	}

@@ -199,6 +199,45 @@ func TestRecord(t *testing.T) {
 	}
 }
 
+// TestRecordAfterNarrow: a G.722 call with nobody but the detectors
+// listening decodes only the lower band; a recording started mid-call
+// switches to the full decoder, whose upper band resumes from its paused
+// state, and must still hold the tone at 16 kHz from its first frames;
+// after it stops, the detectors follow a new tone at the narrow rate.
+func TestRecordAfterNarrow(t *testing.T) {
+	e := newEngine(t, Config{Codecs: []codecs.Codec{codecs.G722}})
+	a, b := openSession(t, e), openSession(t, e)
+	a.SetSource(mustTone(t, 1200))
+	connect(t, a, b)
+	testwait.For(t, callTimeout, "1200 Hz heard before recording", hears(b, 1200))
+	path := filepath.Join(t.TempDir(), "heard.wav")
+	if err := b.Record(path); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, callTimeout, "a second recorded", func() bool { return recorded(b) >= 16000 })
+	if err := b.StopRecording(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pcm, rate, err := codecs.ReadWAV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rate != 16000 || len(pcm) < 16000 {
+		t.Fatalf("recording: %d samples at %d Hz", len(pcm), rate)
+	}
+	// From the second frame on: the first may hold a concealed gap.
+	if hz, ok := codecs.DetectTone(pcm[320:], rate, nil); !ok || hz < 1195 || hz > 1205 {
+		t.Errorf("recording holds %v Hz (%v)", hz, ok)
+	}
+	a.SetSource(mustTone(t, 700))
+	testwait.For(t, callTimeout, "700 Hz heard after recording", hears(b, 700))
+}
+
 // TestHoldAndRekey: a sendonly re-offer stops the held side's audio, a
 // resume brings it back, every re-offer carries new keys, and the call
 // goes on throughout.

@@ -195,6 +195,67 @@ func TestDetectorKeepsAToneThroughSkippedFrames(t *testing.T) {
 	}
 }
 
+// TestBlockPowers: the interleaved filters give each block the power
+// goertzelPower finds in it, and the mean square meanSquare finds, on a tone and on noise, for block counts
+// that do and do not fill the groups of four.
+func TestBlockPowers(t *testing.T) {
+	tone, _ := codecs.Tone(1000, -10, 200*time.Millisecond, 16000)
+	noise := make([]int16, len(tone))
+	for i := range noise {
+		noise[i] = int16(i*7919%65536 - 32768)
+	}
+	for _, pcm := range [][]int16{tone, noise} {
+		for _, blocks := range []int{10, 7, 3} {
+			pow, ms := make([]float64, blocks), make([]float64, blocks)
+			blockPowers(pow, ms, pcm, 320, 1000, 16000)
+			for i, p := range pow {
+				want := goertzelPower(pcm[i*320:(i+1)*320], 1000, 16000)
+				if math.Abs(p-want) > 1e-9*max(1, want) {
+					t.Fatalf("%d blocks: block %d power %v, goertzelPower %v", blocks, i, p, want)
+				}
+				if want := meanSquare(pcm[i*320 : (i+1)*320]); math.Abs(ms[i]-want) > 1e-9*max(1, want) {
+					t.Fatalf("%d blocks: block %d mean square %v, meanSquare %v", blocks, i, ms[i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestDetectorSwitchesRate: setRate keeps the tone last reported, so a
+// tone that goes on through a switch between 16 and 8 kHz is not
+// reported again, and the detectors go on hearing it at the new rate.
+func TestDetectorSwitchesRate(t *testing.T) {
+	var d detector
+	if err := d.reset(16000); err != nil {
+		t.Fatal(err)
+	}
+	var changes, heard int
+	feed := func(rate int) {
+		sig, _ := codecs.Tone(1000, -10, 600*time.Millisecond+7*time.Millisecond, rate)
+		for f := sig; len(f) >= rate/50; f = f[rate/50:] {
+			if hz, _, changed, ok := d.tone(f[:rate/50]); ok {
+				heard++
+				if hz != 1000 {
+					t.Errorf("rate %d: %v Hz heard", rate, hz)
+				}
+				if changed {
+					changes++
+				}
+			}
+		}
+	}
+	feed(16000)
+	for _, rate := range []int{8000, 16000, 8000} {
+		if err := d.setRate(rate); err != nil {
+			t.Fatal(err)
+		}
+		feed(rate)
+	}
+	if changes != 1 || heard < 8 {
+		t.Errorf("%d windows heard the tone, %d changes; want at least 8, 1", heard, changes)
+	}
+}
+
 func TestMOS(t *testing.T) {
 	clean := estimateMOS("PCMU", 0, 1, 2)
 	if clean < 4.3 || clean > 4.5 {
