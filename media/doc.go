@@ -58,7 +58,12 @@
 // Sender goroutines (one per CPU, at least two) each send for the
 // started sessions of their shared ports: every 20 ms, one packet per
 // session, collected into batches of 64 and written with one sendmmsg
-// (golang.org/x/net/ipv4 WriteBatch); per-call ports and RTCP without
+// (golang.org/x/net/ipv4 WriteBatch). On Linux the datagrams of a batch
+// that go to one address with one size leave as one segmented send
+// (UDP_SEGMENT): the kernel cuts it into the same datagrams, and calls
+// between a few shared ports, as in a fleet, cost a few sends a tick
+// rather than one per datagram; a kernel that refuses it gets one
+// datagram per message from then on. Per-call ports and RTCP without
 // rtcp-mux are written one datagram at a time. All senders follow one
 // engine clock (a common epoch, each sender offset by a fraction of a
 // frame so that their bursts do not meet), and RTP timestamps follow the
