@@ -19,16 +19,37 @@ const (
 	maxMessage = 1 << 16
 )
 
-// recent is a set of the last n hashes.
-type recent struct {
-	set  map[uint64]struct{}
+// window is the order the last n hashes came in, so that a bounded
+// map can forget the oldest.
+type window struct {
 	ring []uint64
 	next int
 }
 
+func (w *window) init(n int) { w.ring = make([]uint64, 0, n) }
+
+// push adds sum, and returns the hash it pushed out once the window is
+// full.
+func (w *window) push(sum uint64) (old uint64, full bool) {
+	if len(w.ring) < cap(w.ring) {
+		w.ring = append(w.ring, sum)
+		return 0, false
+	}
+	old = w.ring[w.next]
+	w.ring[w.next] = sum
+	w.next = (w.next + 1) % len(w.ring)
+	return old, true
+}
+
+// recent is a set of the last n hashes.
+type recent struct {
+	set map[uint64]struct{}
+	window
+}
+
 func (r *recent) init(n int) {
 	r.set = make(map[uint64]struct{}, n)
-	r.ring = make([]uint64, 0, n)
+	r.window.init(n)
 }
 
 // seen reports whether sum is in the set, adding it if not.
@@ -37,12 +58,8 @@ func (r *recent) seen(sum uint64) bool {
 		delete(r.set, sum) // at most two copies: the next is a new packet
 		return true
 	}
-	if len(r.ring) < cap(r.ring) {
-		r.ring = append(r.ring, sum)
-	} else {
-		delete(r.set, r.ring[r.next])
-		r.ring[r.next] = sum
-		r.next = (r.next + 1) % len(r.ring)
+	if old, full := r.push(sum); full {
+		delete(r.set, old)
 	}
 	r.set[sum] = struct{}{}
 	return false
@@ -53,13 +70,12 @@ func (r *recent) seen(sum uint64) bool {
 // retransmission over UDP) is two.
 type pairs struct {
 	pending map[uint64]int // > 0: sent copies waiting; < 0: received
-	ring    []uint64
-	next    int
+	window
 }
 
 func (p *pairs) init(n int) {
 	p.pending = make(map[uint64]int, n)
-	p.ring = make([]uint64, 0, n)
+	p.window.init(n)
 }
 
 // pair reports whether the message is the other copy of one already
@@ -77,12 +93,8 @@ func (p *pairs) pair(sum uint64, sent bool) bool {
 		}
 		return true
 	}
-	if len(p.ring) < cap(p.ring) {
-		p.ring = append(p.ring, sum)
-	} else {
-		delete(p.pending, p.ring[p.next])
-		p.ring[p.next] = sum
-		p.next = (p.next + 1) % len(p.ring)
+	if old, full := p.push(sum); full {
+		delete(p.pending, old)
 	}
 	p.pending[sum] += d
 	return false
